@@ -1,0 +1,3 @@
+"""collector: watch organisations' feeds and websites for new statements, keep them as clean text."""
+
+__version__ = "0.1.0"

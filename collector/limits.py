@@ -1,0 +1,50 @@
+"""Named limits and defaults, each with the reason it has the value it has."""
+
+from __future__ import annotations
+
+# --- fetching -------------------------------------------------------------------------------
+#: Whole-request deadline; httpx timeouts are per phase, so a server dripping a byte at a time
+#: would otherwise hold a poll forever.
+REQUEST_DEADLINE_S = 30.0
+#: Per-phase (connect/read/write/pool) timeout handed to httpx.
+PHASE_TIMEOUT_S = 10.0
+#: Cap on *decoded* body bytes: larger than any real feed or article, small enough that a
+#: gzip bomb cannot exhaust memory.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+#: Redirect hops followed by hand (every hop is checked for address safety).
+MAX_REDIRECTS = 10
+#: Concurrent requests to one host: polite by default.
+PER_HOST_CONCURRENCY = 2
+#: Minimum delay between two requests to one host.
+PER_HOST_DELAY_S = 1.0
+#: Concurrent requests overall; httpx's pool cost grows with pooled connections.
+GLOBAL_CONCURRENCY = 32
+#: Sources polled at once by one scheduler tick.
+POLL_CONCURRENCY = 16
+#: New items whose pages are fetched in one poll of one source; the rest wait for the next poll,
+#: so one flooding feed cannot monopolise a tick.
+MAX_NEW_ITEMS_PER_POLL = 50
+#: Retry-After values are honoured up to this bound (some servers say ten years).
+MAX_RETRY_AFTER_S = 24 * 3600
+#: robots.txt is cached this long per host.
+ROBOTS_TTL_S = 24 * 3600
+
+# --- scheduling -----------------------------------------------------------------------------
+#: Default poll interval of a source without a schedule.
+DEFAULT_INTERVAL_S = 30 * 60
+#: Shortest interval a user may configure: anything faster is impolite for statement sites.
+MIN_INTERVAL_S = 60
+#: How often the scheduler asks the store which sources are due.
+TICK_S = 15
+#: Backoff doubles per consecutive failure from the source's interval, up to this cap.
+MAX_BACKOFF_S = 24 * 3600
+
+# --- extraction -----------------------------------------------------------------------------
+#: Bodies shorter than this many words are flagged as implausibly short.
+MIN_BODY_WORDS = 40
+#: HTML larger than this is cut before parsing (parse time grows with size and nesting).
+MAX_HTML_BYTES = 5 * 1024 * 1024
+
+# --- first run ------------------------------------------------------------------------------
+#: Items a new source takes into the corpus on its first poll (marked as backfill).
+DEFAULT_BACKFILL = 10

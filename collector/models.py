@@ -1,0 +1,75 @@
+"""Frozen dataclasses that cross module boundaries.
+
+No feedparser dicts, selectolax nodes, httpx responses or ORM rows leave the module that made
+them: they are turned into these first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A completed HTTP fetch (2xx, body read within the limits)."""
+
+    url: str                      # the URL asked for
+    final_url: str                # the URL after redirects
+    status: int
+    headers: dict[str, str]       # lower-cased names
+    content: bytes                # decoded (decompressed) body
+    etag: str | None = None
+    last_modified: str | None = None
+    elapsed_s: float = 0.0
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One item found by discovery (a feed entry, a link on a listing page, a sitemap URL)."""
+
+    key: str                              # stable identity within the source (guid, link, hash)
+    url: str | None                       # the article page, if any
+    title: str | None = None
+    published: datetime | None = None     # as given by the feed/sitemap/listing (UTC)
+    content_html: str | None = None       # full text carried by the feed (content:encoded)
+    summary_html: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What the extractor made of one page: a document's text and what was learned about it."""
+
+    title: str
+    blocks: tuple[str, ...]
+    published: datetime | None = None
+    canonical_url: str | None = None
+    language: str | None = None
+    author: str | None = None
+    method: str = "page"                  # page | selector | feed | ...
+    flags: tuple[str, ...] = field(default=())  # e.g. ("short",)
+
+    @property
+    def word_count(self) -> int:
+        return sum(len(b.split()) for b in self.blocks)
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """The result of polling one source once; failures are results, not exceptions."""
+
+    source_id: str
+    ok: bool
+    new_documents: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    not_modified: bool = False
+    error: str | None = None
+    error_kind: str | None = None
+    elapsed_s: float = 0.0
+    method: str | None = None
