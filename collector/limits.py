@@ -48,3 +48,24 @@ MAX_HTML_BYTES = 5 * 1024 * 1024
 # --- first run ------------------------------------------------------------------------------
 #: Items a new source takes into the corpus on its first poll (marked as backfill).
 DEFAULT_BACKFILL = 10
+
+# --- digests --------------------------------------------------------------------------------
+#: First retry of a failed digest delivery waits this long; each further failure doubles it.
+DIGEST_RETRY_BASE_S = 60
+#: Longest wait between two delivery attempts: an SMTP outage of a day still delivers within
+#: this much of its end.
+DIGEST_RETRY_MAX_S = 3 * 3600
+#: Permanent failures (5xx, bad credentials) after which a digest is quarantined, so one
+#: message a server will never take is not re-sent forever while the other digests flow.
+DIGEST_POISON_FAILURES = 3
+#: Statements in one digest message; a larger backlog goes out in several messages, so a
+#: long outage cannot produce a message a server refuses for its size.
+DIGEST_MAX_ITEMS = 200
+#: Messages one digest run sends at most (bounded loop); anything left waits for the next run.
+DIGEST_MAX_MESSAGES_PER_RUN = 10
+#: Paragraphs per statement shown in a digest that is not set to the full text.
+DIGEST_DEFAULT_PARAGRAPHS = 3
+#: Per-operation SMTP socket timeout (connect, each command, each reply).
+SMTP_TIMEOUT_S = 30.0
+#: Entries in a served Atom feed; feed readers keep what they have already seen.
+FEED_MAX_ENTRIES = 100
