@@ -28,6 +28,9 @@ MAX_NEW_ITEMS_PER_POLL = 50
 MAX_RETRY_AFTER_S = 24 * 3600
 #: robots.txt is cached this long per host.
 ROBOTS_TTL_S = 24 * 3600
+#: Requests one auto-discovery may make (the page, its feed links, usual feed paths, robots.txt,
+#: sitemaps): enough for every method, bounded so a hostile page cannot make us crawl.
+MAX_DISCOVERY_FETCHES = 16
 
 # --- scheduling -----------------------------------------------------------------------------
 #: Default poll interval of a source without a schedule.
@@ -44,10 +47,22 @@ MAX_BACKOFF_S = 24 * 3600
 MIN_BODY_WORDS = 40
 #: HTML larger than this is cut before parsing (parse time grows with size and nesting).
 MAX_HTML_BYTES = 5 * 1024 * 1024
+#: Links examined on one listing page; real listings have a few hundred, more is a link farm.
+MAX_LISTING_LINKS = 5000
+#: URLs taken from one sitemap file (the protocol's own limit is 50,000 per file).
+MAX_SITEMAP_URLS = 50_000
+#: Child sitemaps taken from one sitemap index (most recently modified first).
+MAX_SITEMAP_CHILDREN = 50
+#: Sitemap bytes after gunzip: the protocol caps a file at 50 MiB uncompressed.
+MAX_SITEMAP_BYTES = 50 * 1024 * 1024
+#: Pieces one page may be split into (a newspaper issue rarely has more than a few dozen).
+MAX_SPLIT_PIECES = 200
 
 # --- first run ------------------------------------------------------------------------------
 #: Items a new source takes into the corpus on its first poll (marked as backfill).
 DEFAULT_BACKFILL = 10
+#: Listing pages followed by pagination when backfilling, whatever a source asks for.
+MAX_PAGINATION_DEPTH = 20
 
 # --- digests --------------------------------------------------------------------------------
 #: First retry of a failed digest delivery waits this long; each further failure doubles it.
