@@ -1,0 +1,257 @@
+"""Pure scheduling and health decisions, driven by an explicit clock."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from collector import decide, limits
+from collector.decide import SourceState
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+INTERVAL = 1800.0
+
+
+def fail(state: SourceState, now: datetime, kind: str = "timeout") -> SourceState:
+    return decide.after_failure(state, now=now, interval_s=INTERVAL, seed="src",
+                                error=f"{kind} at {now.isoformat()}", kind=kind)
+
+
+def succeed(state: SourceState, now: datetime, candidates: int = 3) -> SourceState:
+    return decide.after_success(state, now=now, interval_s=INTERVAL, seed="src",
+                                candidates=candidates, etag='"e1"', body_hash="h1")
+
+
+# --- backoff ---------------------------------------------------------------------------------
+
+def test_backoff_without_failures_is_the_interval():
+    assert decide.backoff_delay(0, INTERVAL, seed="a") == INTERVAL
+
+
+def test_backoff_grows_with_consecutive_failures():
+    delays = [decide.backoff_delay(f, 600, seed="a") for f in range(1, 7)]
+    # Jitter takes at most 20 % off, doubling adds 100 %: each step is strictly longer.
+    assert all(b > a for a, b in itertools.pairwise(delays))
+
+
+def test_backoff_is_capped_at_a_day():
+    assert decide.backoff_delay(50, INTERVAL, seed="a") <= limits.MAX_BACKOFF_S
+    assert decide.backoff_delay(10_000, INTERVAL, seed="a") <= limits.MAX_BACKOFF_S
+
+
+def test_backoff_jitter_differs_between_sources_and_is_reproducible():
+    a = [decide.backoff_delay(3, INTERVAL, seed=f"s{i}") for i in range(20)]
+    assert len(set(a)) > 10
+    assert a == [decide.backoff_delay(3, INTERVAL, seed=f"s{i}") for i in range(20)]
+
+
+@given(failures=st.integers(min_value=0, max_value=10_000),
+       base=st.floats(min_value=0, max_value=10 * 24 * 3600), seed=st.text(max_size=10))
+def test_backoff_stays_between_interval_and_cap(failures, base, seed):
+    d = decide.backoff_delay(failures, base, seed=seed)
+    lo = max(base, limits.MIN_INTERVAL_S)
+    assert lo <= d <= max(limits.MAX_BACKOFF_S, lo)
+
+
+# --- next poll -------------------------------------------------------------------------------
+
+def test_next_poll_of_a_healthy_source_is_about_one_interval_later():
+    at = decide.next_poll(now=T0, interval_s=INTERVAL, seed="x")
+    assert T0 + timedelta(seconds=INTERVAL * (1 - decide.INTERVAL_JITTER)) <= at
+    assert at <= T0 + timedelta(seconds=INTERVAL)
+
+
+def test_max_age_lengthens_the_interval_but_only_up_to_its_bound():
+    longer = decide.next_poll(now=T0, interval_s=600, seed="x", max_age_s=3600)
+    assert longer >= T0 + timedelta(seconds=3600 * (1 - decide.INTERVAL_JITTER))
+    huge = decide.next_poll(now=T0, interval_s=600, seed="x", max_age_s=365 * 86400)
+    assert huge <= T0 + timedelta(seconds=decide.MAX_HONOURED_MAX_AGE_S)
+
+
+def test_max_age_never_shortens_the_interval():
+    at = decide.next_poll(now=T0, interval_s=7200, seed="x", max_age_s=60)
+    assert at >= T0 + timedelta(seconds=7200 * (1 - decide.INTERVAL_JITTER))
+
+
+def test_retry_after_defers_the_next_poll_within_its_bound():
+    at = decide.next_poll(now=T0, interval_s=600, failures=1, seed="x", retry_after_s=5 * 3600)
+    assert at >= T0 + timedelta(hours=5)
+    ten_years = decide.next_poll(now=T0, interval_s=600, failures=1, seed="x",
+                                 retry_after_s=10 * 365 * 86400)
+    assert ten_years == T0 + timedelta(seconds=limits.MAX_RETRY_AFTER_S)
+
+
+def test_interval_below_the_minimum_is_raised_to_it():
+    at = decide.next_poll(now=T0, interval_s=1, seed="x")
+    assert at >= T0 + timedelta(seconds=limits.MIN_INTERVAL_S * (1 - decide.INTERVAL_JITTER))
+
+
+# --- header parsing --------------------------------------------------------------------------
+
+def test_retry_after_in_seconds():
+    assert decide.parse_retry_after("120", T0) == 120.0
+
+
+def test_retry_after_as_http_date_is_relative_to_now():
+    assert decide.parse_retry_after("Sat, 01 Mar 2025 12:10:00 GMT", T0) == 600.0
+
+
+def test_retry_after_in_the_past_means_now():
+    assert decide.parse_retry_after("Sat, 01 Mar 2025 11:00:00 GMT", T0) == 0.0
+
+
+def test_retry_after_garbage_is_ignored():
+    for junk in ("soon", "", "-5", "1.5e9", "Mon, 99 Foo 2025", "\x00"):
+        assert decide.parse_retry_after(junk, T0) is None, junk
+
+
+def test_retry_after_of_ten_years_is_capped():
+    assert decide.parse_retry_after(str(10 * 365 * 86400), T0) == limits.MAX_RETRY_AFTER_S
+    assert decide.parse_retry_after("9" * 400, T0) == limits.MAX_RETRY_AFTER_S
+
+
+def test_max_age_from_cache_control():
+    assert decide.parse_max_age({"cache-control": "public, max-age=900"}, T0) == 900.0
+
+
+def test_no_cache_and_zero_max_age_give_nothing():
+    assert decide.parse_max_age({"cache-control": "no-cache, max-age=900"}, T0) is None
+    assert decide.parse_max_age({"cache-control": "max-age=0"}, T0) is None
+
+
+def test_expires_zero_means_no_caching_hint():
+    assert decide.parse_max_age({"expires": "0"}, T0) is None
+
+
+def test_expires_counts_from_the_servers_date():
+    h = {"expires": "Sat, 01 Mar 2025 13:00:00 GMT", "date": "Sat, 01 Mar 2025 12:30:00 GMT"}
+    assert decide.parse_max_age(h, T0) == 1800.0
+
+
+# --- health life cycle -----------------------------------------------------------------------
+
+def test_health_goes_healthy_degraded_broken_and_back_to_healthy():
+    s = succeed(SourceState(), T0)
+    assert decide.health(s, T0) == "healthy"
+
+    t = T0 + timedelta(minutes=30)
+    s = fail(s, t)
+    assert decide.health(s, t) == "healthy"             # one blip
+    assert s.first_failure_at == t and s.last_success_at == T0
+
+    t += timedelta(hours=1)
+    s = fail(s, t)
+    assert decide.health(s, t) == "degraded"            # two in a row
+
+    for _ in range(3):
+        t += timedelta(hours=4)
+        s = fail(s, t)
+    assert s.consecutive_failures == 5
+    assert decide.health(s, t) == "degraded"            # five failures, but only ~13 h
+    t = s.first_failure_at + timedelta(seconds=decide.BROKEN_AFTER_S)
+    s = fail(s, t)
+    assert decide.health(s, t) == "broken"
+    assert s.last_error_kind == "timeout" and s.last_error
+    assert s.first_failure_at == T0 + timedelta(minutes=30)
+
+    t += timedelta(days=1)
+    s = succeed(s, t)
+    assert decide.health(s, t) == "healthy"
+    assert s.consecutive_failures == 0 and s.first_failure_at is None
+    assert s.last_error is None and s.last_success_at == t
+
+
+def test_a_single_failure_that_lasts_becomes_degraded():
+    s = fail(succeed(SourceState(), T0), T0)
+    assert decide.health(s, T0 + timedelta(hours=1)) == "healthy"
+    assert decide.health(s, T0 + timedelta(seconds=decide.DEGRADED_AFTER_S)) == "degraded"
+
+
+def test_many_quick_failures_are_not_yet_broken():
+    s = SourceState()
+    t = T0
+    for _ in range(20):
+        s = fail(s, t)
+        t += timedelta(minutes=1)
+    assert decide.health(s, t) == "degraded"
+
+
+def test_broken_source_is_still_polled_at_the_capped_interval():
+    s = SourceState()
+    t = T0
+    for _ in range(30):
+        s = fail(s, t)
+        t = s.next_poll_at
+    assert decide.health(s, t) == "broken"
+    gap = (s.next_poll_at - s.last_poll_at).total_seconds()
+    assert limits.MAX_BACKOFF_S * (1 - decide.BACKOFF_JITTER) <= gap <= limits.MAX_BACKOFF_S
+
+
+def test_failure_keeps_validators_and_body_hash():
+    s = fail(succeed(SourceState(), T0), T0 + timedelta(hours=1))
+    assert s.etag == '"e1"' and s.body_hash == "h1"
+
+
+def test_not_modified_counts_as_success_and_keeps_old_validators():
+    s = fail(succeed(SourceState(), T0), T0 + timedelta(hours=1))
+    t = T0 + timedelta(hours=3)
+    s = decide.after_not_modified(s, now=t, interval_s=INTERVAL, seed="src")
+    assert s.consecutive_failures == 0 and s.last_success_at == t and s.etag == '"e1"'
+
+
+def test_long_error_messages_are_truncated():
+    s = decide.after_failure(SourceState(), now=T0, interval_s=INTERVAL, error="x" * 10_000,
+                             kind="error")
+    assert len(s.last_error) == decide.MAX_ERROR_CHARS
+
+
+# --- stale -----------------------------------------------------------------------------------
+
+def test_source_that_stops_yielding_items_becomes_stale():
+    s = succeed(SourceState(), T0, candidates=5)
+    t = T0
+    for _ in range(decide.STALE_MIN_EMPTY_POLLS):
+        t += timedelta(days=1)
+        s = succeed(s, t, candidates=0)
+    assert decide.is_stale(s, t)
+    assert decide.status(s, t) == "stale"
+    assert decide.health(s, t) == "healthy"
+
+
+def test_few_empty_polls_are_not_stale():
+    s = succeed(SourceState(), T0, candidates=5)
+    t = T0 + timedelta(days=10)
+    s = succeed(s, t, candidates=0)
+    assert not decide.is_stale(s, t)
+
+
+def test_source_that_never_yielded_is_not_stale():
+    s = SourceState()
+    t = T0
+    for _ in range(10):
+        t += timedelta(days=1)
+        s = succeed(s, t, candidates=0)
+    assert not decide.is_stale(s, t)
+
+
+def test_stale_clears_when_items_come_back():
+    s = succeed(SourceState(), T0, candidates=5)
+    t = T0
+    for _ in range(5):
+        t += timedelta(days=1)
+        s = succeed(s, t, candidates=0)
+    s = succeed(s, t + timedelta(hours=1), candidates=2)
+    assert not decide.is_stale(s, t + timedelta(hours=1))
+
+
+def test_failing_status_outranks_stale():
+    s = succeed(SourceState(), T0, candidates=5)
+    t = T0
+    for _ in range(5):
+        t += timedelta(days=1)
+        s = succeed(s, t, candidates=0)
+    s = fail(fail(s, t), t + timedelta(hours=1))
+    assert decide.status(s, t + timedelta(hours=1)) == "degraded"
