@@ -1,0 +1,737 @@
+"""Deduplication: canonical URLs, exact content fingerprints and the near-duplicate index.
+
+This module owns three pure decisions and one in-memory index; it does no I/O.
+
+- `canonical_url` / `url_key`: which URL identifies a page (the document id of FORMAT.md is
+  made from the canonical URL) and the looser key under which two URLs count as the same page.
+- `content_fingerprint`: a hash of the body text with case, white space and punctuation folded;
+  equal fingerprints mean the same text published under another URL.
+- `signature` + `NearDuplicateIndex`: MinHash over word 3-shingles, with banded LSH so that a
+  lookup touches a fixed number of buckets however large the corpus grows. A republished
+  statement with a new title, an added or removed paragraph or a few edited words is found.
+- `decide` and `choose_primary`: what becomes of a fetched text given what the store already
+  holds (new document, unchanged, edited in place, another location of a stored document), and
+  which of two duplicate texts is kept.
+
+The store persists the canonical URL, `content_fingerprint` and `signature` bytes per document
+and rebuilds a `NearDuplicateIndex` from them on start (`NearDuplicateIndex.add_many`).
+docs/dedup.md gives the rules and the measurements behind the constants below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+import struct
+import unicodedata
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+
+import numpy as np
+
+from collector.errors import ParseError
+
+# --- named limits (chosen by bench/dedup.py; see docs/dedup.md) ----------------------------
+#: Words per shingle. Three keeps unrelated texts on the same topic apart (their shared word
+#: triples are few) while one edited word destroys only three shingles.
+SHINGLE_WORDS = 3
+#: MinHash values per signature; the standard error of the similarity estimate is about
+#: sqrt(J(1-J)/n), 0.04 at J = 0.5.
+NUM_PERM = 128
+#: LSH bands x rows (BANDS * ROWS <= NUM_PERM). Four rows per band make a pair at the threshold
+#: a candidate with probability ~0.99 and an unrelated pair (J < 0.05) almost never.
+LSH_BANDS = 32
+LSH_ROWS = 4
+#: Estimated Jaccard similarity of shingle sets at or above which two texts are duplicates.
+NEAR_DUP_THRESHOLD = 0.45
+#: Texts with fewer words than this never take part in near-duplicate matching: a few shared
+#: sentences (a standard notice, a short announcement template) would make them look alike.
+#: They are still matched exactly by `content_fingerprint`.
+NEAR_DUP_MIN_WORDS = 50
+#: A bucket holding more documents than this is not read in full by one lookup, so a degenerate
+#: corpus (thousands of identical boilerplate pages) cannot make lookups slow.
+MAX_BUCKET_CANDIDATES = 256
+#: A duplicate's text replaces the stored text only when it is this much longer ...
+FULLER_RATIO = 1.15
+#: ... and by at least this many words, so that a trailing signature or a changed sentence does
+#: not make the texts swap back and forth.
+FULLER_MIN_EXTRA_WORDS = 40
+
+# --- URLs ---------------------------------------------------------------------------------
+
+#: Query parameters that only say how a visitor arrived (analytics, ad clicks, mail campaigns,
+#: share buttons); they never select content.
+_TRACKING_PARAMS = frozenset({
+    "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid",
+    "ttclid", "li_fat_id", "igshid", "mc_cid", "mc_eid", "mkt_tok", "_ga", "_gl", "_hsenc",
+    "_hsmi", "__hssc", "__hstc", "__hsfp", "hsctatracking", "oly_anon_id", "oly_enc_id",
+    "rb_clickid", "s_cid", "vero_conv", "vero_id", "wt_mc", "wt_mc_id", "cmpid", "icid", "ocid",
+    "ncid", "sr_share", "ref_src", "ref_url", "smid", "smtyp", "share", "shared", "spm",
+    "soc_src", "soc_trk", "at_medium", "at_campaign", "at_custom1", "at_custom2", "trk",
+    "trkcampaign", "trk_contact", "trk_msg", "trk_module", "trk_sid", "ito", "cid_source",
+    "feature", "from", "src", "source", "ref", "referrer", "amp", "amp_js_v", "amp_gsa",
+    "usqp", "outputtype", "print", "printable", "printview", "view", "output", "format",
+    "phpsessid", "jsessionid", "sessionid", "nocache", "_",
+})
+#: Parameter name prefixes with the same meaning (utm_source, utm_medium, pk_campaign, ...).
+_TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "matomo_", "hsa_", "ns_", "wt.", "at_", "ga_")
+#: Values that make `view`, `output`, `format` and `amp`-like parameters mean "print/AMP view".
+#: Those names are dropped only with one of these values; `format=pdf` still selects content.
+_VIEW_PARAMS = frozenset({"view", "output", "format", "outputtype", "amp", "print", "printable",
+                          "printview"})
+_VIEW_VALUES = frozenset({"", "1", "true", "yes", "y", "on", "print", "printable", "printer",
+                          "amp", "mobile"})
+#: Tracking-like names that also select content on some sites; dropped only when their value
+#: looks like a referrer tag (letters, digits, dots, dashes; no path or id shape).
+_SOFT_PARAMS = frozenset({"feature", "from", "src", "source", "ref", "referrer", "share",
+                          "shared"})
+#: Path segments that mark an alternative rendering of the same article.
+_VIEW_SEGMENTS = frozenset({"amp", "print", "printable", "printer-friendly", "print-view"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+#: Second-level labels under which registrations happen in many country domains (example.co.uk,
+#: example.com.au); a compact stand-in for the public suffix list, good enough to compare two
+#: hosts of one site.
+_SECOND_LEVEL = frozenset({"co", "com", "org", "net", "gov", "ac", "edu", "or", "ne", "go",
+                           "gob", "gouv", "nic", "mil", "ltd", "plc", "nhs", "sch", "asso"})
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_AMP_CACHE = re.compile(r"^/(?:[cv]/)(s/)?(.+)$")
+_INDEX_HTML = re.compile(r"/index\.html?$")
+
+
+def _bad_url(url: str, why: str) -> ParseError:
+    return ParseError(f"cannot canonicalise URL {url[:200]!r}: {why}")
+
+
+def _normalise_percent(part: str, safe: str) -> str:
+    """Uppercase percent escapes, decode escaped unreserved characters, escape the unsafe."""
+
+    def fix(m: re.Match[str]) -> str:
+        ch = chr(int(m.group(0)[1:], 16))
+        return ch if ch in _UNRESERVED else m.group(0).upper()
+
+    part = _PERCENT.sub(fix, part)
+    # Escape anything else that is not allowed raw (spaces, non-ASCII), keeping existing escapes.
+    return quote(part, safe=safe + "%")
+
+
+def _host(hostname: str, url: str) -> str:
+    host = hostname.rstrip(".").lower()
+    if not host:
+        raise _bad_url(url, "no host")
+    if "\\" in host or any(ch.isspace() for ch in host):
+        raise _bad_url(url, "invalid host")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise _bad_url(url, "host is not a valid internationalised name") from exc
+    return host
+
+
+def _registrable(host: str) -> str:
+    """The registrable part of a host name (example.org for www.news.example.org)."""
+    if re.fullmatch(r"[0-9.]+|\[[0-9a-f:.]+\]", host):
+        return host
+    labels = host.split(".")
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
+def _split(url: str) -> tuple[str, str, int | None, str, str, str]:
+    """scheme, host, port, path, query, fragment of an absolute http(s) URL; ParseError if not."""
+    if not isinstance(url, str):
+        raise ParseError(f"URL must be a string, not {type(url).__name__}")
+    raw = url.strip()
+    if not raw:
+        raise _bad_url(url, "empty")
+    if "\\" in raw:
+        # Browsers read a backslash as a slash, Python's parser does not: refuse the difference.
+        raise _bad_url(url, "contains a backslash")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in raw):
+        raise _bad_url(url, "contains control characters")
+    parts = urlsplit(raw)
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise _bad_url(url, "not an http or https URL")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise _bad_url(url, "invalid port") from exc
+    if parts.username is not None or parts.password is not None:
+        raise _bad_url(url, "contains credentials")
+    host = _host(parts.hostname or "", url)
+    return scheme, host, port, parts.path, parts.query, parts.fragment
+
+
+def _clean_path(path: str) -> str:
+    path = path.split(";jsessionid=", 1)[0].split(";JSESSIONID=", 1)[0]
+    path = _normalise_percent(path, safe="/:@!$&'()*+,;=-._~")
+    path = re.sub(r"/{2,}", "/", path)
+    # Resolve "." and ".." segments; posixpath keeps a leading "/".
+    path = posixpath.normpath(path) if path else "/"
+    if not path.startswith("/"):
+        path = "/" + path
+    path = "/" if path in ("/.", "//") else path
+    # AMP and print renderings: /amp/, /amp, /print/, /print, article.amp.html
+    segments = [s for s in path.split("/") if s]
+    kept = [s for s in segments if s.lower() not in _VIEW_SEGMENTS]
+    if kept and kept[-1].lower().endswith((".amp.html", ".amp.htm")):
+        kept[-1] = re.sub(r"\.amp(\.html?)$", r"\1", kept[-1], flags=re.IGNORECASE)
+    if kept and kept[-1].lower().endswith((".amp", "-amp")):
+        kept[-1] = kept[-1][:-4] or kept[-1]
+    path = "/" + "/".join(kept)
+    path = _INDEX_HTML.sub("/", path)
+    if len(path) > 1:
+        path = path.rstrip("/") or "/"
+    return path
+
+
+def _is_tracking(name: str, value: str) -> bool:
+    low = name.lower()
+    if low.startswith(_TRACKING_PREFIXES):
+        return True
+    if low not in _TRACKING_PARAMS:
+        return False
+    if low in _VIEW_PARAMS:
+        return value.lower() in _VIEW_VALUES
+    if low in _SOFT_PARAMS:
+        return re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,40}", value) is not None
+    return True
+
+
+def _clean_query(query: str) -> str:
+    if not query:
+        return ""
+    kept: list[tuple[str, str]] = []
+    for item in query.split("&"):
+        if not item:
+            continue
+        name, eq, value = item.partition("=")
+        if _is_tracking(unquote(name), unquote(value)):
+            continue
+        name = _normalise_percent(name, safe="!$'()*+,;:@/?-._~")
+        value = _normalise_percent(value, safe="!$'()*+,;=:@/?-._~")
+        kept.append((name, f"{name}{'=' if eq else ''}{value}"))
+    # Order does not select content on any site we know; sorting makes a=1&b=2 equal b=2&a=1.
+    kept.sort()
+    return "&".join(item for _, item in kept)
+
+
+def _normalise(url: str) -> tuple[str, str, str, str, str]:
+    scheme, host, port, path, query, fragment = _split(url)
+    # Google's AMP cache (example-org.cdn.ampproject.org/c/s/example.org/path) wraps the origin.
+    if host.endswith(".cdn.ampproject.org"):
+        m = _AMP_CACHE.match(path)
+        if m:
+            inner = ("https://" if m.group(1) else "http://") + m.group(2)
+            return _normalise(inner + (f"?{query}" if query else ""))
+    if host.startswith("amp.") and host.count(".") >= 2:
+        host = "www." + host[4:]
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    keep_fragment = fragment if fragment.startswith("!") else ""  # "#!" routes select content
+    return scheme, netloc, _clean_path(path), _clean_query(query), keep_fragment
+
+
+def _plain(url: str) -> str:
+    return urlunsplit(_normalise(url))
+
+
+def _trustworthy(declared: str, fetched: str) -> bool:
+    """Whether a page's own claim of its canonical URL may replace the URL it was fetched at.
+
+    Trusted only when it stays on the same site (same host or same registrable domain: a
+    syndicated copy pointing at another organisation's site must not take that site's document
+    id), is http(s), and does not point at the site's home page from an article page (a common
+    template mistake that would merge every article into one).
+    """
+    try:
+        _, d_host, _, d_path, d_query, _ = _split(declared)
+        _, f_host, _, f_path, f_query, _ = _split(fetched)
+    except ParseError:
+        return False
+    if d_host != f_host and _registrable(d_host) != _registrable(f_host):
+        return False
+    d_home = _clean_path(d_path) == "/" and not _clean_query(d_query)
+    f_home = _clean_path(f_path) == "/" and not _clean_query(f_query)
+    if d_home and not f_home:
+        return False
+    # Template placeholders left unrendered ({{ url }}, $url, %7B%7B...) are not addresses.
+    return not re.search(r"\{\{|\}\}|%7b%7b|\$\{|\$url", declared, flags=re.IGNORECASE)
+
+
+def canonical_url(url: str, *, declared: str | None = None, og_url: str | None = None) -> str:
+    """The URL that identifies the page fetched at `url`; document ids are made from it.
+
+    `declared` is the page's rel=canonical and `og_url` its og:url, as written in the page
+    (relative values are resolved against `url`). The first of them that is trustworthy (see
+    `_trustworthy`) replaces `url`. The result is normalised: scheme and host lower-cased,
+    default port, fragment, tracking parameters, AMP and print variants, `index.html` and the
+    trailing slash removed, query parameters sorted, percent escapes normalised. The scheme and
+    a leading `www.` are kept as published; `url_key` folds those too.
+
+    Raises ParseError when `url` is not an absolute http(s) URL.
+    """
+    base = _plain(url)
+    for claim in (declared, og_url):
+        if claim and claim.strip():
+            try:
+                absolute = urljoin(url.strip(), claim.strip())
+            except ValueError:
+                continue
+            if _trustworthy(absolute, url):
+                return _plain(absolute)
+    return base
+
+
+def url_key(url: str) -> str:
+    """The form under which two URLs count as the same page: `canonical_url` normalisation, and
+    http/https and a leading `www.` folded (`https://www.a.org/x` and `http://a.org/x/` agree).
+    Not a fetchable URL: the scheme is dropped. Raises ParseError like `canonical_url`."""
+    _, netloc, path, query, fragment = _normalise(url)
+    if netloc.startswith("www.") and netloc.count(".") >= 2:
+        netloc = netloc[4:]
+    return urlunsplit(("", netloc, path, query, fragment))
+
+
+# --- text ---------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+")
+#: Scripts written without spaces between words: each character counts as a word there.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def words(text: str) -> list[str]:
+    """The words of `text` with case, width, punctuation and white space folded away."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    tokens = _WORD.findall(folded)
+    if _CJK.search(folded):
+        split: list[str] = []
+        for token in tokens:
+            if _CJK.search(token):
+                split.extend(token)
+            else:
+                split.append(token)
+        tokens = split
+    return tokens
+
+
+def content_fingerprint(title: str, blocks: Sequence[str]) -> str:
+    """Exact-duplicate fingerprint (64 hex digits): SHA-256 of the body's folded words.
+
+    The title does not take part, because a republished statement often gets a new headline;
+    block boundaries do not either (a re-wrapped paragraph is the same text). Only when the body
+    has no words at all does the title stand in, so title-only documents are not all equal.
+    """
+    body = " ".join(w for block in blocks for w in words(block))
+    if not body:
+        body = "title:" + " ".join(words(title))
+    return hashlib.sha256(("v1\n" + body).encode("utf-8")).hexdigest()
+
+
+# --- MinHash signatures -------------------------------------------------------------------
+
+_MAGIC = b"MH"
+_VERSION = 1
+_FLAG_SHORT = 1
+_HEADER = struct.Struct("<2sBBHI")  # magic, version, flags, num_perm, shingle count
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_K1 = np.uint64(0x9E3779B97F4A7C15)
+_K2 = np.uint64(0xC2B2AE3D27D4EB4F)
+#: One fixed 64-bit seed per MinHash function; fixed so that stored signatures stay comparable.
+_SEEDS = np.random.Generator(np.random.PCG64(20240601)).integers(
+    0, 2**63 - 1, size=NUM_PERM, dtype=np.uint64)
+_BAND_SALT = (np.arange(LSH_BANDS, dtype=np.uint64) + np.uint64(1)) * _K1
+_MAX_WORD_CACHE = 200_000
+_word_hash_cache: dict[str, int] = {}
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser on a uint64 array (wrapping arithmetic is intended)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def _word_hashes(tokens: list[str]) -> np.ndarray:
+    cache = _word_hash_cache
+    if len(cache) > _MAX_WORD_CACHE:
+        cache.clear()
+    out = []
+    for t in tokens:
+        h = cache.get(t)
+        if h is None:
+            h = zlib.crc32(t.encode("utf-8")) | (len(t) << 32)
+            cache[t] = h
+        out.append(h)
+    return np.fromiter(out, dtype=np.uint64, count=len(out))
+
+
+def shingle_hashes(tokens: list[str], k: int = SHINGLE_WORDS) -> np.ndarray:
+    """Distinct 64-bit hashes of the word k-grams of `tokens` (one gram if there are fewer)."""
+    if not tokens:
+        return np.zeros(0, dtype=np.uint64)
+    h = _word_hashes(tokens)
+    if len(h) < k:
+        k = len(h)
+    acc = _mix(h[: len(h) - k + 1] + _K2)
+    for i in range(1, k):
+        acc = _mix(acc * _K1 + h[i: len(h) - k + 1 + i])
+    return np.unique(acc)
+
+
+def minhash(shingles: np.ndarray, num_perm: int = NUM_PERM) -> np.ndarray:
+    """`num_perm` 32-bit MinHash values of a set of 64-bit shingle hashes."""
+    if len(shingles) == 0:
+        return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
+    values = np.full(num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
+    # Chunks bound the temporary matrix for very long texts.
+    for start in range(0, len(shingles), 4096):
+        chunk = shingles[start:start + 4096]
+        hashed = _mix(chunk[:, None] ^ _SEEDS[None, :num_perm])
+        np.minimum(values, hashed.min(axis=0), out=values)
+    return (values >> np.uint64(32)).astype(np.uint32)
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A decoded near-duplicate signature."""
+
+    values: np.ndarray      # NUM_PERM uint32
+    shingles: int           # size of the shingle set
+    short: bool             # too few words to take part in near-duplicate matching
+
+    def to_bytes(self) -> bytes:
+        header = _HEADER.pack(_MAGIC, _VERSION, _FLAG_SHORT if self.short else 0,
+                              len(self.values), min(self.shingles, 0xFFFFFFFF))
+        return header + self.values.astype("<u4").tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Signature:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise ParseError("near-duplicate signature must be bytes")
+        data = bytes(data)
+        if len(data) < _HEADER.size:
+            raise ParseError("near-duplicate signature is truncated")
+        magic, version, flags, num_perm, shingles = _HEADER.unpack_from(data)
+        if magic != _MAGIC or version != _VERSION:
+            raise ParseError("not a near-duplicate signature of this version")
+        if num_perm != NUM_PERM or len(data) != _HEADER.size + 4 * num_perm:
+            raise ParseError("near-duplicate signature has the wrong length")
+        values = np.frombuffer(data, dtype="<u4", offset=_HEADER.size).astype(np.uint32)
+        return cls(values=values, shingles=shingles, short=bool(flags & _FLAG_SHORT))
+
+
+def signature_of(blocks: Sequence[str]) -> Signature:
+    tokens = [w for block in blocks for w in words(block)]
+    shingles = shingle_hashes(tokens)
+    return Signature(values=minhash(shingles), shingles=len(shingles),
+                     short=len(tokens) < NEAR_DUP_MIN_WORDS)
+
+
+def signature(blocks: Sequence[str]) -> bytes:
+    """The near-duplicate signature of a body (title excluded), as bytes for the store.
+
+    Format: "MH", version 1, flags (1 = short), num_perm (uint16), shingle count (uint32), then
+    num_perm little-endian uint32 MinHash values: 522 bytes.
+    """
+    return signature_of(blocks).to_bytes()
+
+
+def similarity(a: bytes, b: bytes) -> float:
+    """Estimated Jaccard similarity of the shingle sets behind two signatures."""
+    sa, sb = Signature.from_bytes(a), Signature.from_bytes(b)
+    return float(np.count_nonzero(sa.values == sb.values)) / len(sa.values)
+
+
+def _band_keys(values: np.ndarray) -> np.ndarray:
+    """One 64-bit key per LSH band, salted with the band number so one sorted array holds all."""
+    rows = values[: LSH_BANDS * LSH_ROWS].astype(np.uint64).reshape(LSH_BANDS, LSH_ROWS)
+    acc = _BAND_SALT.copy()
+    for r in range(LSH_ROWS):
+        acc = _mix(acc * _K2 + rows[:, r])
+    return acc
+
+
+class NearDuplicateIndex:
+    """In-memory MinHash LSH index: doc id -> signature, queried for near-duplicates.
+
+    Band keys live in one sorted numpy array (searched with `searchsorted`) plus a small
+    dictionary of recent additions that is merged in geometrically, so memory stays near 12
+    bytes per band per document and a lookup costs LSH_BANDS binary searches whatever the size.
+    Removal marks a row dead; dead rows are compacted away once they are a quarter of the rows.
+    Short signatures are kept (so `len` counts them) but never match.
+    """
+
+    def __init__(self, threshold: float = NEAR_DUP_THRESHOLD) -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError("threshold must be in (0, 1]")
+        self.threshold = threshold
+        self._sigs = np.zeros((0, NUM_PERM), dtype=np.uint32)
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._alive = np.zeros(0, dtype=bool)
+        self._nrows = 0
+        self._row_of: dict[int, int] = {}
+        self._dead = 0
+        self._keys = np.zeros(0, dtype=np.uint64)      # sorted band keys
+        self._key_rows = np.zeros(0, dtype=np.int64)   # row of each key
+        self._pending: dict[int, list[int]] = {}       # band key -> rows, not yet merged
+        self._pending_count = 0
+
+    def __len__(self) -> int:
+        return len(self._row_of)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._row_of
+
+    # -- building --------------------------------------------------------------------------
+
+    def _grow(self, extra: int) -> None:
+        need = self._nrows + extra
+        if need <= len(self._sigs):
+            return
+        cap = max(need, 2 * len(self._sigs), 1024)
+        sigs = np.zeros((cap, NUM_PERM), dtype=np.uint32)
+        sigs[: self._nrows] = self._sigs[: self._nrows]
+        ids = np.zeros(cap, dtype=np.int64)
+        ids[: self._nrows] = self._ids[: self._nrows]
+        alive = np.zeros(cap, dtype=bool)
+        alive[: self._nrows] = self._alive[: self._nrows]
+        self._sigs, self._ids, self._alive = sigs, ids, alive
+
+    def add(self, doc_id: int, sig: bytes) -> None:
+        """Index `sig` under `doc_id`, replacing what that id had (an edited document)."""
+        decoded = Signature.from_bytes(sig)
+        if doc_id in self._row_of:
+            self.remove(doc_id)
+        self._grow(1)
+        row = self._nrows
+        self._nrows += 1
+        self._sigs[row] = decoded.values
+        self._ids[row] = doc_id
+        self._alive[row] = True
+        self._row_of[doc_id] = row
+        if decoded.short:
+            return
+        for key in _band_keys(decoded.values).tolist():
+            self._pending.setdefault(key, []).append(row)
+        self._pending_count += 1
+        # Merge geometrically: amortised cost per addition stays O(log n).
+        if self._pending_count > max(2048, self._nrows // 4):
+            self._merge()
+
+    def add_many(self, items: Iterable[tuple[int, bytes]]) -> None:
+        """Index many (doc id, signature) pairs at once: the rebuild on start."""
+        decoded = [(doc_id, Signature.from_bytes(sig)) for doc_id, sig in items]
+        for doc_id, _ in decoded:
+            if doc_id in self._row_of:
+                self.remove(doc_id)
+        seen: dict[int, int] = {}
+        for i, (doc_id, _) in enumerate(decoded):
+            seen[doc_id] = i  # the last signature given for an id wins, as with add()
+        order = sorted(seen.values())
+        if not order:
+            return
+        self._grow(len(order))
+        start = self._nrows
+        rows = np.arange(start, start + len(order), dtype=np.int64)
+        block = np.stack([decoded[i][1].values for i in order])
+        self._sigs[start: start + len(order)] = block
+        self._ids[start: start + len(order)] = [decoded[i][0] for i in order]
+        self._alive[start: start + len(order)] = True
+        for row, i in zip(rows.tolist(), order, strict=True):
+            self._row_of[decoded[i][0]] = row
+        self._nrows += len(order)
+        long_mask = np.array([not decoded[i][1].short for i in order], dtype=bool)
+        if long_mask.any():
+            keys = self._band_keys_many(block[long_mask])
+            key_rows = np.repeat(rows[long_mask], LSH_BANDS)
+            self._merge(keys.ravel(), key_rows)
+
+    @staticmethod
+    def _band_keys_many(block: np.ndarray) -> np.ndarray:
+        rows = block[:, : LSH_BANDS * LSH_ROWS].astype(np.uint64).reshape(
+            len(block), LSH_BANDS, LSH_ROWS)
+        acc = np.broadcast_to(_BAND_SALT, (len(block), LSH_BANDS)).copy()
+        for r in range(LSH_ROWS):
+            acc = _mix(acc * _K2 + rows[:, :, r])
+        return acc
+
+    def _merge(self, extra_keys: np.ndarray | None = None,
+               extra_rows: np.ndarray | None = None) -> None:
+        parts_k = [self._keys]
+        parts_r = [self._key_rows]
+        if self._pending:
+            pk = np.fromiter((k for k, rs in self._pending.items() for _ in rs), dtype=np.uint64)
+            pr = np.fromiter((r for rs in self._pending.values() for r in rs), dtype=np.int64)
+            parts_k.append(pk)
+            parts_r.append(pr)
+        if extra_keys is not None and extra_rows is not None:
+            parts_k.append(extra_keys)
+            parts_r.append(extra_rows)
+        keys = np.concatenate(parts_k)
+        rows = np.concatenate(parts_r)
+        if self._dead:
+            keep = self._alive[rows]
+            keys, rows = keys[keep], rows[keep]
+        order = np.argsort(keys, kind="stable")
+        self._keys, self._key_rows = keys[order], rows[order]
+        self._pending.clear()
+        self._pending_count = 0
+
+    def remove(self, doc_id: int) -> None:
+        """Forget `doc_id`; unknown ids are ignored (removal is idempotent)."""
+        row = self._row_of.pop(doc_id, None)
+        if row is None:
+            return
+        self._alive[row] = False
+        self._dead += 1
+        if self._dead > max(1024, self._nrows // 4):
+            self._compact()
+
+    def _compact(self) -> None:
+        """Drop dead rows: merge pending keys (dead ones are filtered) and renumber rows."""
+        self._merge()
+        live = np.flatnonzero(self._alive[: self._nrows])
+        remap = np.full(max(self._nrows, 1), -1, dtype=np.int64)
+        remap[live] = np.arange(len(live), dtype=np.int64)
+        self._key_rows = remap[self._key_rows]
+        self._sigs = self._sigs[live].copy()
+        self._ids = self._ids[live].copy()
+        self._alive = np.ones(len(live), dtype=bool)
+        self._nrows = len(live)
+        self._row_of = {int(doc_id): row for row, doc_id in enumerate(self._ids.tolist())}
+        self._dead = 0
+
+    # -- querying --------------------------------------------------------------------------
+
+    def query(self, sig: bytes) -> list[tuple[int, float]]:
+        """Documents whose estimated similarity to `sig` is at least the threshold, best first.
+
+        A short signature (fewer than NEAR_DUP_MIN_WORDS words) matches nothing.
+        """
+        decoded = Signature.from_bytes(sig)
+        if decoded.short:
+            return []
+        keys = _band_keys(decoded.values)
+        found: list[np.ndarray] = []
+        if len(self._keys):
+            lo = np.searchsorted(self._keys, keys, side="left")
+            hi = np.searchsorted(self._keys, keys, side="right")
+            hi = np.minimum(hi, lo + MAX_BUCKET_CANDIDATES)
+            for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
+                if b > a:
+                    found.append(self._key_rows[a:b])
+        if self._pending:
+            for key in keys.tolist():
+                rs = self._pending.get(key)
+                if rs:
+                    found.append(np.asarray(rs[:MAX_BUCKET_CANDIDATES], dtype=np.int64))
+        if not found:
+            return []
+        rows = np.unique(np.concatenate(found))
+        rows = rows[self._alive[rows]]
+        if not len(rows):
+            return []
+        sims = np.count_nonzero(self._sigs[rows] == decoded.values, axis=1) / NUM_PERM
+        keep = sims >= self.threshold
+        rows, sims = rows[keep], sims[keep]
+        order = np.lexsort((self._ids[rows], -sims))
+        return [(int(self._ids[rows[i]]), float(sims[i])) for i in order]
+
+
+# --- decisions ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredMatch:
+    """A stored document found under the fetched page's `url_key`."""
+
+    doc_id: int
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class DedupDecision:
+    """What to do with a fetched text.
+
+    action: "new" (store a new document), "unchanged" (same URL, same text: nothing to do),
+    "update" (same URL, changed text: replace the text of `doc_id`, keep its id), or
+    "duplicate" (another location of `doc_id`: no new corpus file, no second digest entry).
+    """
+
+    action: Literal["new", "unchanged", "update", "duplicate"]
+    doc_id: int | None = None
+    similarity: float | None = None
+    reason: str = ""
+
+
+def decide(*, content_hash: str, by_url: StoredMatch | None, by_hash: int | None,
+           near: Sequence[tuple[int, float]] = ()) -> DedupDecision:
+    """Classify a fetched text from what the store found for it.
+
+    `by_url`: the document stored under the same `url_key`, if any; `by_hash`: a document with
+    the same `content_fingerprint`; `near`: `NearDuplicateIndex.query` of its signature. The URL
+    wins: a page edited in place stays the same document even if its new text now resembles
+    another one.
+    """
+    if by_url is not None:
+        if by_url.content_hash == content_hash:
+            return DedupDecision("unchanged", by_url.doc_id, 1.0, "same URL, same text")
+        return DedupDecision("update", by_url.doc_id, None, "same URL, text edited in place")
+    if by_hash is not None:
+        return DedupDecision("duplicate", by_hash, 1.0, "same text under another URL")
+    if near:
+        doc_id, sim = max(near, key=lambda pair: (pair[1], -pair[0]))
+        return DedupDecision("duplicate", doc_id, sim,
+                             f"near-duplicate (estimated similarity {sim:.2f})")
+    return DedupDecision("new", None, None, "no stored document matches")
+
+
+@dataclass(frozen=True)
+class PrimaryChoice:
+    """Which text a document keeps after a duplicate arrived; the document id never changes."""
+
+    keep: Literal["existing", "incoming"]
+    reason: str
+
+
+def choose_primary(existing_words: int, incoming_words: int, *,
+                   existing_partial: bool = False,
+                   incoming_partial: bool = False) -> PrimaryChoice:
+    """Keep the stored text unless the duplicate is clearly the fuller version of it.
+
+    A text flagged partial (an extract's "short" flag, a feed summary instead of the page) loses
+    to one that is not. Otherwise the incoming text wins only if it is FULLER_RATIO times as long
+    and FULLER_MIN_EXTRA_WORDS longer: the first publication stays the reference for ordinary
+    variants (a new title, a signature, a few edits), and a truncated first copy is replaced by
+    the complete statement when it turns up. The id, first-seen time and every location stay.
+    """
+    if existing_words < 0 or incoming_words < 0:
+        raise ValueError("word counts cannot be negative")
+    if existing_partial != incoming_partial:
+        if existing_partial:
+            return PrimaryChoice("incoming", "the stored text is partial; the duplicate is not")
+        return PrimaryChoice("existing", "the duplicate is partial; the stored text is not")
+    extra = incoming_words - existing_words
+    if incoming_words >= existing_words * FULLER_RATIO and extra >= FULLER_MIN_EXTRA_WORDS:
+        return PrimaryChoice("incoming", f"the duplicate is fuller ({extra} more words)")
+    return PrimaryChoice("existing", "the first-stored text is kept; the duplicate is not "
+                                     "substantially fuller")
+
+
+@dataclass(frozen=True)
+class Location:
+    """One place a document was published: stored beside the document for every duplicate."""
+
+    source_id: str
+    url: str
+    seen_at: str  # ISO 8601 UTC, as the store writes it
