@@ -31,6 +31,27 @@ ROBOTS_TTL_S = 24 * 3600
 #: Requests one auto-discovery may make (the page, its feed links, usual feed paths, robots.txt,
 #: sitemaps): enough for every method, bounded so a hostile page cannot make us crawl.
 MAX_DISCOVERY_FETCHES = 16
+#: Connections kept alive per client: httpcore rescans its pool on every request, so a large
+#: pool costs more CPU than reconnecting does.
+MAX_KEEPALIVE_CONNECTIONS = 16
+#: Idle kept-alive connections are closed after this long.
+KEEPALIVE_EXPIRY_S = 15.0
+#: A host answering 429/503 is left alone (requests fail fast) for its Retry-After, or this long
+#: when it gave none.
+DEFAULT_HOST_COOLDOWN_S = 60.0
+#: robots.txt bodies beyond this are cut (RFC 9309 asks crawlers to read at least 500 KiB).
+MAX_ROBOTS_BYTES = 512 * 1024
+#: Deadline for fetching one robots.txt (it gates the real request, so it must be short).
+ROBOTS_DEADLINE_S = 10.0
+#: An unreachable robots.txt (5xx, network error) disallows the host for this long before the
+#: next try (RFC 9309: assume complete disallow while the server errs).
+ROBOTS_ERROR_TTL_S = 15 * 60
+#: Hosts whose robots.txt is kept in memory at once (oldest dropped first).
+ROBOTS_CACHE_HOSTS = 10_000
+#: A robots.txt Crawl-delay is honoured as the per-host delay up to this bound.
+MAX_CRAWL_DELAY_S = 30.0
+#: Addresses tried per host name (DNS can return many; each try costs a connect timeout).
+MAX_ADDRESSES_TRIED = 4
 
 # --- scheduling -----------------------------------------------------------------------------
 #: Default poll interval of a source without a schedule.
