@@ -1,0 +1,149 @@
+"""Atom 1.0 feeds of digests (RFC 4287), and writing them into place atomically.
+
+Each entry's id is a urn:uuid derived from the document id, so it never changes for a
+statement and feed readers show each statement once; `updated` is the document's last change,
+so readers that track changes see them. All times are written in UTC. Characters XML 1.0
+cannot carry (NUL and most C0 controls, lone surrogates, U+FFFE/U+FFFF) are dropped before
+writing, so the output is well-formed whatever the input held.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import tempfile
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from collector import limits
+from collector.errors import DeliveryError
+from collector.notify import DigestItem
+from collector.notify.render import safe_url
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+#: Namespace of the entry and feed UUIDs (a fixed, random UUID: changing it changes every id).
+ID_NAMESPACE = uuid.UUID("5d1c3f8e-2b7a-4e0c-9a31-7c4e2f6d8b90")
+GENERATOR = "collector"
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+ET.register_namespace("", ATOM_NS)
+
+
+def xml_text(value: str) -> str:
+    """`value` without the characters XML 1.0 cannot represent."""
+    return _NOT_XML.sub("", value)
+
+
+def entry_id(document_id: str) -> str:
+    """The Atom id of a statement: stable for as long as its document id is."""
+    return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, 'document:' + document_id)}"
+
+
+def feed_id(feed_key: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, 'feed:' + feed_key)}"
+
+
+def rfc3339(dt: datetime) -> str:
+    """UTC, second precision, `Z` suffix. A naive time is taken to be UTC already."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    el = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}",
+                       {k: xml_text(v) for k, v in attrs.items()})
+    if text is not None:
+        el.text = xml_text(text)
+    return el
+
+
+def _content_html(blocks: Sequence[str]) -> str:
+    """The full text as HTML paragraphs (escaped here; ElementTree escapes it again as text,
+    which is what type="html" content means)."""
+    return "\n".join(f"<p>{html.escape(xml_text(b), quote=False)}</p>" for b in blocks)
+
+
+def render_atom(feed_id_key: str, title: str, items: Sequence[DigestItem], *,
+                self_url: str, updated: datetime | None = None,
+                alternate_url: str | None = None,
+                max_entries: int = limits.FEED_MAX_ENTRIES) -> bytes:
+    """The Atom document (UTF-8 bytes) of a feed holding `items`, newest first.
+
+    `updated` is the feed's own last change; when None it is the newest entry's (or the Unix
+    epoch for an empty feed, so an unchanged feed renders to the same bytes).
+    """
+    ordered = sorted(items, key=lambda i: (i.collected if i.collected.tzinfo
+                                           else i.collected.replace(tzinfo=UTC), i.seq),
+                     reverse=True)[:max_entries]
+    if updated is None:
+        stamps = [i.updated_at if i.updated_at.tzinfo else i.updated_at.replace(tzinfo=UTC)
+                  for i in ordered]
+        updated = max(stamps) if stamps else datetime(1970, 1, 1, tzinfo=UTC)
+    feed = ET.Element(f"{{{ATOM_NS}}}feed")
+    _sub(feed, "id", feed_id(feed_id_key))
+    _sub(feed, "title", title)
+    _sub(feed, "updated", rfc3339(updated))
+    _sub(feed, "link", rel="self", href=self_url, type="application/atom+xml")
+    if alternate_url and safe_url(alternate_url):
+        _sub(feed, "link", rel="alternate", href=alternate_url, type="text/html")
+    _sub(feed, "generator", GENERATOR)
+    # A feed-level author makes the feed valid even for an entry whose source has no name.
+    _sub(_sub(feed, "author"), "name", title or GENERATOR)
+    for item in ordered:
+        entry = _sub(feed, "entry")
+        _sub(entry, "id", entry_id(item.id))
+        _sub(entry, "title", item.title)
+        _sub(entry, "updated", rfc3339(item.updated_at))
+        if item.published is not None:
+            _sub(entry, "published", rfc3339(item.published))
+        if safe_url(item.url):
+            _sub(entry, "link", rel="alternate", href=item.url, type="text/html")
+        for name, url in item.also_published:
+            if safe_url(url):
+                _sub(entry, "link", rel="related", href=url, title=name)
+        if item.source_name:
+            _sub(_sub(entry, "author"), "name", item.source_name)
+        _sub(entry, "category", term=item.source_id, label=item.source_name)
+        for tag in item.tags:
+            _sub(entry, "category", term=tag)
+        _sub(entry, "content", _content_html(item.blocks), type="html")
+    ET.indent(feed, space=" ")
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Put `data` at `path` so a reader sees the old file or the new one, never a part.
+
+    A temporary file in the same directory is written, flushed and fsynced, then renamed over
+    `path`; the directory is fsynced so the rename survives a power cut.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as exc:
+        raise DeliveryError(f"cannot write feed {path}: {exc}", temporary=True) from exc
