@@ -1,0 +1,387 @@
+"""Listing pages: the article links of a page that lists statements, and its next page.
+
+Without selectors the links are found by structure: links are grouped by the tag path that
+leads to them, and a group is kept when it looks like a repeated list of articles (distinct
+same-site URLs shaped like articles, with headline-like text or headings). Links in site
+furniture (navigation, sidebars, footers, breadcrumbs, pagination, tag and author lists) and
+URLs of furniture (tags, authors, archives, feeds, assets) never count. Selectors from
+sources.yaml replace the heuristics for one source. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
+
+from .. import limits
+from ..document import clean_line
+from ..errors import ParseError
+from ..models import Candidate
+from .links import (
+    is_furniture_url,
+    looks_like_article_url,
+    normalise_url,
+    parse_date,
+    same_site,
+)
+
+#: Class/id words of site furniture. A token matches when it equals the word, starts with
+#: `word-` or ends with `-word` (so `menu-item` and `site-footer` match, `content-sidebar-wrap`
+#: does not).
+_FURNITURE_WORDS = frozenset({
+    "nav", "navbar", "navigation", "menu", "submenu", "subnav", "breadcrumb", "breadcrumbs",
+    "pagination", "pager", "paging", "sidebar", "widget", "footer", "share", "sharing",
+    "social", "tags", "tag", "tagcloud", "tag-cloud", "categories", "comments", "related",
+    "popular", "trending", "most-read", "mostread", "cookie", "cookies", "newsletter", "skip",
+    "masthead", "site-header", "topbar", "toolbar", "dropdown", "byline", "author", "meta",
+    "cat-links", "languages", "language-switcher", "login", "ad", "ads", "advert",
+    "sponsored",
+})
+_FURNITURE_ROLES = frozenset({"navigation", "complementary", "contentinfo", "banner", "search"})
+_FURNITURE_TAGS = frozenset({"nav", "aside", "form", "select", "button", "template"})
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_TITLE_CLASS = re.compile(r"title|headline|heading|teaser-link|story-link", re.IGNORECASE)
+_SPLIT_TOKENS = re.compile(r"[\s]+")
+
+
+@dataclass(frozen=True)
+class _Link:
+    url: str
+    text: str
+    heading: bool        # inside a heading, or marked as a title by its class
+    signature: tuple[str, ...]
+    node: LexborNode
+
+
+def _tokens(node: LexborNode) -> list[str]:
+    attrs = node.attributes
+    raw = " ".join(v for v in (attrs.get("class"), attrs.get("id")) if v)
+    return [t.lower().replace("_", "-") for t in _SPLIT_TOKENS.split(raw) if t]
+
+
+#: Class prefixes that name a post's own taxonomy (WordPress writes `tag-rivers`,
+#: `category-press` on every article), not a region of the page.
+_TAXONOMY_CLASS = re.compile(r"^(tag|category|post|format|status|type|author|node|views|page)-")
+
+
+def _is_furniture_token(token: str) -> bool:
+    if token in _FURNITURE_WORDS:
+        return True
+    if _TAXONOMY_CLASS.match(token) and token not in ("tag-cloud", "page-numbers"):
+        return False
+    head, _, _ = token.partition("-")
+    tail = token.rsplit("-", 1)[-1]
+    return "-" in token and (head in _FURNITURE_WORDS or tail in _FURNITURE_WORDS)
+
+
+def _in_furniture(node: LexborNode) -> bool:
+    """True if the link sits in navigation, a sidebar, a site header/footer or similar."""
+    ancestors = []
+    cur = node.parent
+    while cur is not None and cur.tag not in ("body", "html", "-document"):
+        ancestors.append(cur)
+        cur = cur.parent
+    inside_article = any(a.tag in ("article", "main") for a in ancestors)
+    for anc in [node, *ancestors]:
+        if anc.tag in _FURNITURE_TAGS:
+            return True
+        if anc.tag in ("header", "footer") and not inside_article:
+            return True
+        role = (anc.attributes.get("role") or "").lower()
+        if role in _FURNITURE_ROLES:
+            return True
+        label = (anc.attributes.get("aria-label") or "").lower()
+        if "breadcrumb" in label or "pagination" in label:
+            return True
+        if any(_is_furniture_token(t) for t in _tokens(anc)):
+            return True
+    return False
+
+
+def _signature(node: LexborNode) -> tuple[str, ...]:
+    """The tag path from <body> to the link: repeated list items share it."""
+    path = []
+    cur: LexborNode | None = node
+    while cur is not None and cur.tag not in ("body", "html", "-document"):
+        path.append(cur.tag or "")
+        cur = cur.parent
+    return tuple(reversed(path))
+
+
+def _is_heading_link(node: LexborNode) -> bool:
+    cur: LexborNode | None = node
+    for depth in range(4):
+        if cur is None:
+            break
+        if cur.tag in _HEADINGS:
+            return True
+        if depth < 3 and any(_TITLE_CLASS.search(t) for t in _tokens(cur)):
+            return True
+        cur = cur.parent
+    return False
+
+
+def _link_text(node: LexborNode) -> str:
+    text = clean_line(node.text(separator=" "))
+    if not text:
+        text = clean_line(node.attributes.get("title") or "")
+    if not text:
+        img = node.css_first("img[alt]")
+        if img is not None:
+            text = clean_line(img.attributes.get("alt") or "")
+    return text
+
+
+def _parse(html: str) -> LexborHTMLParser:
+    if len(html) > limits.MAX_HTML_BYTES:
+        html = html[: limits.MAX_HTML_BYTES]
+    return LexborHTMLParser(html)
+
+
+def _node_date(node: LexborNode) -> datetime | None:
+    """A date carried by one element: a datetime/content attribute, else its text."""
+    for attr in ("datetime", "content", "data-date", "title"):
+        value = node.attributes.get(attr)
+        if value:
+            found = parse_date(value)
+            if found:
+                return found
+    return parse_date(node.text(separator=" "))
+
+
+def _date_near(link: LexborNode, url: str, base_url: str,
+               articles: set[str] | None = None) -> datetime | None:
+    """The date printed in the link's own list item: the nearest ancestor (up to five levels)
+    that links to no other article, searched for <time>, date-like classes, then its text."""
+    cur = link.parent
+    for _ in range(5):
+        if cur is None or cur.tag in ("body", "html", "main"):
+            return None
+        others = {normalise_url(a.attributes.get("href") or "", base_url)
+                  for a in cur.css("a[href]")}
+        others.discard(None)
+        if articles is not None:
+            others &= articles
+        if others - {url}:
+            return None  # this ancestor already spans the neighbouring item
+        for time_node in cur.css("time"):
+            found = _node_date(time_node)
+            if found:
+                return found
+        for dated in cur.css("[class*=date], [class*=time], [class*=posted], [itemprop]"):
+            if dated.attributes.get("itemprop") not in (None, "datePublished", "dateCreated"):
+                continue
+            found = _node_date(dated)
+            if found:
+                return found
+        found = parse_date(cur.text(separator=" "))
+        if found:
+            return found
+        cur = cur.parent
+    return None
+
+
+def _collect(tree: LexborHTMLParser, base_url: str) -> list[_Link]:
+    out: list[_Link] = []
+    root = tree.body or tree.root
+    if root is None:
+        return out
+    for count, anchor in enumerate(root.css("a[href]")):
+        if count >= limits.MAX_LISTING_LINKS:
+            break
+        url = normalise_url(anchor.attributes.get("href") or "", base_url)
+        if url is None or not same_site(url, base_url) or is_furniture_url(url, base_url):
+            continue
+        if (anchor.attributes.get("rel") or "").lower() in ("nofollow tag", "tag", "author",
+                                                            "next", "prev", "category"):
+            continue
+        if _in_furniture(anchor):
+            continue
+        out.append(_Link(url=url, text=_link_text(anchor), heading=_is_heading_link(anchor),
+                         signature=_signature(anchor), node=anchor))
+    return out
+
+
+def _is_article_group(group: list[_Link]) -> bool:
+    """Decide whether links sharing one tag path are a list of articles."""
+    urls = {link.url for link in group}
+    texts = [link.text for link in group if link.text]
+    if not texts:
+        return False
+    words = statistics.median(len(t.split()) for t in texts)
+    heading = sum(link.heading for link in group) / len(group)
+    article_urls = sum(looks_like_article_url(u) for u in urls) / len(urls)
+    distinct = len(urls) / len(group)
+    distinct_texts = len(set(texts)) / len(texts)
+    if distinct < 0.6 or (len(texts) > 2 and distinct_texts < 0.5):
+        return False  # the same few targets again and again: tags, authors, "read more"
+    if len(urls) == 1:
+        # A lone link (a featured story) must look like a headline on all counts.
+        return heading == 1 and words >= 3 and article_urls == 1
+    if article_urls >= 0.5 and (heading >= 0.5 or words >= 3):
+        return True
+    return heading >= 0.8 and words >= 2 and article_urls >= 0.3
+
+
+def find_links(html: str, base_url: str, *,
+               selectors: Mapping[str, str] | None = None) -> list[Candidate]:
+    """The article links of a listing page, in page order, each URL once.
+
+    `key` and `url` are the normalised absolute URL; `title` is the headline text (the heading
+    link's text where a story has several links); `published` is a date printed in the story's
+    own block, if any. With `selectors` (items, link, title, date) those decide instead.
+    Raises ParseError for a selector that is not valid CSS.
+    """
+    tree = _parse(html)
+    if selectors and any(selectors.get(k) for k in ("items", "link", "title", "date")):
+        return _find_with_selectors(tree, base_url, selectors)
+    links = _collect(tree, base_url)
+    groups: dict[tuple[str, ...], list[_Link]] = {}
+    for link in links:
+        groups.setdefault(link.signature, []).append(link)
+    kept = {sig for sig, group in groups.items() if _is_article_group(group)}
+    chosen = [link for link in links if link.signature in kept]
+    # Other links to a chosen URL (an image, a "read more") may carry a better title.
+    by_url: dict[str, list[_Link]] = {}
+    for link in links:
+        by_url.setdefault(link.url, []).append(link)
+    out: list[Candidate] = []
+    seen: set[str] = set()
+    chosen_urls = {link.url for link in chosen}
+    for link in chosen:
+        if link.url in seen:
+            continue
+        seen.add(link.url)
+        variants = by_url[link.url]
+        titled = [v for v in variants if v.heading and v.text] or [v for v in variants if v.text]
+        title = max(titled, key=lambda v: (v.heading, len(v.text))).text if titled else None
+        published = None
+        for variant in variants:
+            published = _date_near(variant.node, link.url, base_url, chosen_urls)
+            if published:
+                break
+        out.append(Candidate(key=link.url, url=link.url, title=title or None,
+                             published=published))
+    return out
+
+
+def _select(node: LexborNode | LexborHTMLParser, css: str, name: str) -> list[LexborNode]:
+    try:
+        return list(node.css(css))
+    except (SelectolaxError, ValueError) as exc:
+        raise ParseError(f"selector {name}: {css!r} is not valid CSS ({exc})") from exc
+
+
+def selector_problems(selectors: Mapping[str, object]) -> list[str]:
+    """Messages for every selector that is unknown or not valid CSS (empty when all are fine);
+    for configuration checks."""
+    problems = []
+    probe = LexborHTMLParser("<p></p>")
+    for name, css in selectors.items():
+        if name not in ("items", "link", "title", "date"):
+            problems.append(f"unknown selector {name!r} (expected items, link, title, date)")
+            continue
+        if not isinstance(css, str) or not css.strip():
+            problems.append(f"selector {name} must be a non-empty CSS selector")
+            continue
+        try:
+            probe.css(css)
+        except (SelectolaxError, ValueError):
+            problems.append(f"selector {name}: {css!r} is not valid CSS")
+    return problems
+
+
+def _find_with_selectors(tree: LexborHTMLParser, base_url: str,
+                         selectors: Mapping[str, str]) -> list[Candidate]:
+    items_css = selectors.get("items")
+    link_css = selectors.get("link") or "a[href]"
+    title_css = selectors.get("title")
+    date_css = selectors.get("date")
+    if items_css:
+        items = _select(tree, items_css, "items")
+    else:
+        items = [node for node in _select(tree, link_css, "link")]
+    out: list[Candidate] = []
+    seen: set[str] = set()
+    for item in items[: limits.MAX_LISTING_LINKS]:
+        if items_css:
+            anchors = _select(item, link_css, "link")
+            if not anchors and item.tag == "a":
+                anchors = [item]
+            anchor = anchors[0] if anchors else None
+        else:
+            anchor = item
+        if anchor is None:
+            continue
+        if anchor.tag != "a":
+            inner = anchor.css_first("a[href]")
+            anchor = inner if inner is not None else anchor
+        url = normalise_url(anchor.attributes.get("href") or "", base_url)
+        if url is None or url in seen:
+            continue
+        seen.add(url)
+        title = None
+        if title_css:
+            nodes = _select(item, title_css, "title")
+            title = clean_line(nodes[0].text(separator=" ")) if nodes else None
+        title = title or _link_text(anchor) or None
+        published = None
+        if date_css:
+            nodes = _select(item, date_css, "date")
+            published = _node_date(nodes[0]) if nodes else None
+        elif items_css:
+            published = _date_near(anchor, url, base_url)
+        out.append(Candidate(key=url, url=url, title=title, published=published))
+    return out
+
+
+_NEXT_TEXT = re.compile(
+    r"^(next|next page|next »|next ›|older|older posts|older entries|older articles|"
+    r"more articles|more news|load more|»|›|>|>>|→|page suivante|suivant|weiter|nächste|"
+    r"siguiente|volgende|successivo)\W*$", re.IGNORECASE)
+
+
+def next_page_url(html: str, base_url: str) -> str | None:
+    """The URL of the next (older) page of a listing, or None on the last page.
+
+    Looks for rel="next" (link or anchor), then a pagination link marked or worded as "next",
+    then the link to page N+1 where the current page number is N.
+    """
+    tree = _parse(html)
+    here = normalise_url(base_url, base_url)
+
+    def usable(href: str | None) -> str | None:
+        url = normalise_url(href or "", base_url)
+        if url is None or url == here or not same_site(url, base_url):
+            return None
+        return url
+
+    for node in tree.css("link[rel], a[rel]"):
+        rels = (node.attributes.get("rel") or "").lower().split()
+        if "next" in rels:
+            found = usable(node.attributes.get("href"))
+            if found:
+                return found
+    for node in tree.css("a[href]"):
+        marks = " ".join(_tokens(node)) + " " + (node.attributes.get("aria-label") or "").lower()
+        text = clean_line(node.text(separator=" "))
+        if re.search(r"\bnext\b|\bolder\b", marks) or _NEXT_TEXT.match(text):
+            found = usable(node.attributes.get("href"))
+            if found:
+                return found
+    current = _page_number(base_url) or 1
+    for node in tree.css("a[href]"):
+        found = usable(node.attributes.get("href"))
+        if found and _page_number(found) == current + 1:
+            return found
+    return None
+
+
+def _page_number(url: str) -> int | None:
+    match = re.search(r"(?:/page/|[?&](?:page|paged|p)=|/p)(\d{1,5})(?:/|&|$)", url)
+    return int(match.group(1)) if match else None
