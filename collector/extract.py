@@ -1,41 +1,652 @@
-"""HTML → Extracted (title, date, blocks) with selectolax. Pure: no I/O, no clock.
+"""HTML → Extracted: the article's title, publication date and body blocks. Pure: no I/O.
 
-(First version: paragraphs and headings of the page; the extraction work replaces it.)
+How the body is found (no per-site rules):
+
+1. One walk over the parsed page (selectolax/lexbor) turns it into a flat list of blocks —
+   paragraphs, headings, list items, quotations, captions, cells — and, for every block-level
+   element, the range of blocks it holds and how much of their text reads like prose (long
+   enough, few links) versus everything else. Subtrees that are furniture by their tag (nav,
+   aside, footer, forms' controls, scripts) or by the words in their class/id (share, comments,
+   related, cookie, newsletter, sidebar, breadcrumbs, tags, author box, ...) are not entered.
+2. The container is the element maximising `prose − α·other`: the smallest element that holds
+   the article's prose without the page's furniture around it.
+3. Its blocks are cleaned: link lists, button labels and the repeated headline are dropped.
+
+A source may name its content area with a CSS selector; then only step 3 applies to it.
+Metadata (title, date, canonical URL, language, author) comes from JSON-LD, meta tags,
+`<time>` elements, the URL and the visible text, in that order of trust.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import re
+import sys
 from collections.abc import Mapping
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
-from selectolax.lexbor import LexborHTMLParser
+from dateutil import parser as date_parser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from .document import clean_line
+from . import limits
+from .document import clean_line, render
+from .encoding import decode_html
+from .errors import ExtractError
+from .isolate import precheck_html
 from .models import Extracted
 
+# --- the walk ---------------------------------------------------------------------------------
 
-def decode_html(body: bytes, content_type: str | None = None) -> str:
-    return body.decode("utf-8", errors="replace")
+#: Subtrees never read: code, media, controls and the page's own furniture elements.
+_SKIP = frozenset({
+    "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed",
+    "canvas", "video", "audio", "button", "select", "textarea", "input", "option", "head",
+    "nav", "aside", "footer", "dialog", "map", "img", "picture", "source", "link", "meta",
+    "title", "-comment", "menu", "label", "fieldset",
+})
+#: Elements that start a new block; everything else is inline.
+_BLOCK = frozenset({
+    "p", "div", "section", "article", "main", "header", "h1", "h2", "h3", "h4", "h5", "h6",
+    "ul", "ol", "li", "dl", "dt", "dd", "blockquote", "figure", "figcaption", "pre", "table",
+    "tbody", "thead", "tfoot", "tr", "td", "th", "caption", "address", "hr", "center", "details",
+    "summary", "form", "body", "html", "hgroup", "br",
+})
+#: Block-level elements that may be chosen as the article's container.
+_CONTAINERS = frozenset({
+    "div", "section", "article", "main", "td", "body", "form", "center", "dd", "blockquote",
+})
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+#: Words in class/id that mark furniture (matched against the parts of each class token).
+_FURNITURE_PARTS = frozenset({
+    "share", "sharing", "shares", "social", "socials", "sharedaddy", "addthis", "sharethis",
+    "comment", "comments", "disqus", "respond", "related", "recommended", "recommendations",
+    "cookie", "cookies", "consent", "gdpr", "newsletter", "subscribe", "subscription", "signup",
+    "sidebar", "widget", "widgets", "breadcrumb", "breadcrumbs", "pagination", "pager",
+    "navbar", "navigation", "nav", "menu", "topbar", "masthead", "skiplink",
+    "advert", "advertisement", "ads", "ad", "adsense", "sponsored", "promo", "outbrain",
+    "taboola", "popup", "modal", "tagcloud", "tags", "printfriendly", "print",
+    "authorbox", "author-bio", "bio", "trending", "popular", "mostread", "footer",
+    "copyright", "banner", "toolbar", "screen", "sr", "visually", "hidden", "offcanvas",
+    "jp", "rating", "reactions", "donate", "prevnext", "postnav", "readmore", "readalso",
+})
+#: Whole class tokens that mark furniture but whose parts are too generic alone.
+_FURNITURE_TOKENS = frozenset({
+    "author-box", "about-author", "author-info", "author-card", "post-author", "entry-author",
+    "post-tags", "entry-tags", "tag-links", "tags-links", "cat-links", "entry-meta-bottom",
+    "entry-footer", "post-footer", "article-footer", "more-stories", "also-read",
+    "you-may-like", "read-next", "more-from", "post-navigation", "nav-links", "site-header",
+    "site-footer", "page-header", "wp-block-latest-posts", "screen-reader-text", "sr-only",
+    "visually-hidden", "hidden-xs", "d-none", "hide", "noprint", "no-print", "share-bar",
+    "author-details", "author-meta", "byline-author", "newsletter-signup", "tag-list",
+    "article-tags", "keywords", "entry-categories", "post-categories", "categories",
+    "wp-block-tag-cloud", "related-content", "read-more", "meta-tags",
+})
+#: Class tokens that describe the page or a post's taxonomy rather than a region.
+_NEUTRAL_PREFIXES = ("has-", "has_", "no-", "is-", "with-", "tag-", "category-", "format-",
+                     "postid-", "status-", "type-", "page-", "single", "js-", "wp-embed")
+_SPLIT_CLASS = re.compile(r"[-_]")
+_ROLE_FURNITURE = frozenset({
+    "navigation", "complementary", "banner", "contentinfo", "search", "menu", "menubar",
+    "dialog", "alert", "alertdialog", "toolbar",
+})
+
+#: A block reads as prose when it has this many words and few links.
+_PROSE_WORDS = 10
+_PROSE_MAX_LINK_SHARE = 0.35
+#: How much non-prose text costs a container, relative to the prose it gains.
+_ALPHA = 1.0
+#: Lines that are button labels or furniture captions even inside the article.
+_BOILER = re.compile(
+    r"^(?:share|share this|share on \w+|tweet|print|email|e-mail|facebook|twitter|linkedin|"
+    r"whatsapp|pinterest|reddit|telegram|advertisement|sponsored|read more|continue reading|"
+    r"related|related articles|related posts|related stories|tags|tags:|filed under|posted in|"
+    r"categories|comments?|leave a comment|leave a reply|no comments|\d+ comments?|"
+    r"like this:|like loading\.\.\.|click to share.*|share this:|share this article|"
+    r"skip to (?:main )?content|back to top|previous|next|previous post|next post|"
+    r"subscribe|sign up|newsletter|copy link|listen|save|bookmark)$",
+    re.IGNORECASE,
+)
 
 
-def html_to_blocks(html: str) -> list[str]:
-    tree = LexborHTMLParser(html)
-    out = []
-    for node in tree.css("p, h1, h2, h3, h4, li, blockquote"):
-        text = clean_line(node.text(separator=" "))
-        if text:
-            out.append(text)
+class _Walk:
+    """One pass over a subtree; collects blocks and per-container prose statistics."""
+
+    __slots__ = ("best", "blocks", "furniture", "goods", "line", "link_chars", "links", "stack")
+
+    def __init__(self, furniture: bool):
+        self.furniture = furniture
+        self.blocks: list[str] = []          # raw block texts, in document order
+        self.goods: list[bool] = []          # block reads as prose
+        self.links: list[float] = []         # share of the block's characters inside links
+        self.line: list[str] = []
+        self.link_chars = 0
+        # stack frames: [tag, first block index, prose chars, other chars, node]
+        self.stack: list[list] = []
+        self.best: tuple[float, int, int, LexborNode | None] = (float("-inf"), 0, 0, None)
+
+    def flush(self) -> None:
+        if not self.line:
+            return
+        raw = "".join(self.line)
+        self.line = []
+        link_chars, self.link_chars = self.link_chars, 0
+        text = raw.strip()
+        if not text:
+            return
+        n = len(text)
+        share = min(1.0, link_chars / n)
+        words = len(text.split())
+        good = words >= _PROSE_WORDS and share <= _PROSE_MAX_LINK_SHARE
+        self.blocks.append(text)
+        self.goods.append(good)
+        self.links.append(share)
+        frame = self.stack[-1]
+        if good:
+            frame[2] += n
+        else:
+            frame[3] += n
+
+    def enter(self, tag: str, node: LexborNode) -> None:
+        self.flush()
+        self.stack.append([tag, len(self.blocks), 0, 0, node])
+
+    def leave(self) -> None:
+        self.flush()
+        tag, first, prose, other, node = self.stack.pop()
+        if self.stack:
+            parent = self.stack[-1]
+            parent[2] += prose
+            parent[3] += other
+        if tag in _CONTAINERS and prose:
+            score = prose - _ALPHA * other
+            if score > self.best[0]:
+                self.best = (score, first, len(self.blocks), node)
+
+    def walk(self, node: LexborNode, in_link: bool = False) -> None:
+        for child in node.iter(include_text=True):
+            tag = child.tag
+            if tag == "-text":
+                text = child.text_content
+                if text:
+                    self.line.append(text)
+                    if in_link:
+                        self.link_chars += len(text.strip())
+                continue
+            if tag in _SKIP:
+                continue
+            if tag == "br" or tag == "hr":
+                self.flush()
+                continue
+            if self.furniture and _is_furniture(child, tag):
+                continue
+            if tag in _BLOCK:
+                self.enter(tag, child)
+                if tag == "pre":
+                    self._pre(child)
+                else:
+                    self.walk(child, in_link)
+                self.leave()
+            elif tag == "a":
+                self.walk(child, True)
+            else:
+                self.walk(child, in_link)
+
+    def _pre(self, node: LexborNode) -> None:
+        for line in (node.text(deep=True) or "").split("\n"):
+            self.line.append(line)
+            self.flush()
+
+
+def _is_furniture(node: LexborNode, tag: str) -> bool:
+    attrs = node.attributes
+    if not attrs:
+        return False
+    role = attrs.get("role")
+    if role and role.lower() in _ROLE_FURNITURE:
+        return True
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+        return tag not in ("article", "main", "body", "html")
+    style = attrs.get("style")
+    if style and "display:none" in style.replace(" ", "").lower():
+        return True
+    if tag in ("article", "main", "body", "html"):
+        return False
+    names = (attrs.get("class") or "") + " " + (attrs.get("id") or "")
+    for token in names.lower().split():
+        if token in _FURNITURE_TOKENS:
+            return True
+        if token.startswith(_NEUTRAL_PREFIXES):
+            continue
+        for part in _SPLIT_CLASS.split(token):
+            if part in _FURNITURE_PARTS:
+                return True
+    return False
+
+
+# --- metadata -------------------------------------------------------------------------------
+
+_ARTICLE_TYPES = frozenset({
+    "article", "newsarticle", "blogposting", "reportagenewsarticle", "analysisnewsarticle",
+    "opinionnewsarticle", "report", "scholarlyarticle", "techarticle", "pressrelease",
+    "posting", "socialmediaposting", "liveblogposting", "backgroundnewsarticle", "webpage",
+    "creativework", "event", "review",
+})
+_MAX_JSONLD_CHARS = 500_000
+
+
+def _jsonld_objects(tree: LexborHTMLParser) -> list[dict]:
+    found: list[dict] = []
+    for script in tree.css('script[type="application/ld+json"]'):
+        raw = script.text(deep=True)
+        if not raw or len(raw) > _MAX_JSONLD_CHARS:
+            continue
+        try:
+            data = json.loads(raw.strip().rstrip(";"))
+        except ValueError:
+            continue
+        todo = [data]
+        while todo and len(found) < 100:
+            item = todo.pop(0)
+            if isinstance(item, list):
+                todo.extend(item)
+            elif isinstance(item, dict):
+                if "@graph" in item:
+                    todo.extend(item["@graph"] if isinstance(item["@graph"], list) else [])
+                found.append(item)
+    return found
+
+
+def _types(obj: dict) -> set[str]:
+    t = obj.get("@type")
+    if isinstance(t, str):
+        return {t.lower()}
+    if isinstance(t, list):
+        return {x.lower() for x in t if isinstance(x, str)}
+    return set()
+
+
+def _name_of(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        name = value.get("name")
+        return name if isinstance(name, str) else None
+    if isinstance(value, list):
+        names = [n for n in (_name_of(v) for v in value) if n]
+        return ", ".join(names) if names else None
+    return None
+
+
+def _metas(tree: LexborHTMLParser) -> dict[str, str]:
+    """First value of each meta name/property/itemprop, keys lower-cased."""
+    out: dict[str, str] = {}
+    for meta in tree.css("meta[content]"):
+        attrs = meta.attributes
+        key = attrs.get("property") or attrs.get("name") or attrs.get("itemprop")
+        content = attrs.get("content")
+        if key and content and content.strip():
+            out.setdefault(key.strip().lower(), content.strip())
     return out
+
+
+_DATE_META_STRONG = ("article:published_time", "og:article:published_time",
+                     "article.published", "published_time", "datepublished")
+_DATE_META_WEAK = ("pubdate", "publishdate", "publish-date", "publish_date", "date",
+                   "dc.date.issued", "dc.date", "dcterms.date", "dcterms.created", "sailthru.date",
+                   "parsely-pub-date", "article.created", "og:published_time", "created",
+                   "citation_publication_date", "citation_date", "originalpublicationdate")
+#: A weak date this close before `now` is more likely the moment the page was rendered.
+_FETCH_TIME_SLACK = timedelta(minutes=10)
+#: Dates before this are not publication dates of a web page.
+_EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
+
+_MONTHS = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_TEXT_DATE = re.compile(
+    rf"\b(?:{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d\d"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS},?\s+(?:19|20)\d\d"
+    r"|(?:19|20)\d\d-\d\d-\d\d)\b",
+    re.IGNORECASE,
+)
+_URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|[^\d])")
+_ISO_DATE = re.compile(r"^\s*\d{4}-\d\d-\d\d")
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if not value or len(value) > 80:
+        return None
+    value = value.strip()
+    try:
+        if _ISO_DATE.match(value):
+            dt = date_parser.isoparse(value.replace(" ", "T", 1) if " " in value[:11] else value)
+        else:
+            dt = date_parser.parse(value, fuzzy=False)
+    except (ValueError, OverflowError):
+        try:
+            dt = date_parser.parse(value[:10])
+        except (ValueError, OverflowError):
+            return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    try:
+        return dt.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _acceptable(dt: datetime | None, now: datetime, strong: bool) -> bool:
+    if dt is None or dt < _EARLIEST or dt > now:
+        return False
+    return strong or dt < now - _FETCH_TIME_SLACK
+
+
+def _find_date(tree: LexborHTMLParser, ld: list[dict], metas: dict[str, str], url: str | None,
+               head_text: str, now: datetime) -> datetime | None:
+    for obj in ld:
+        if _types(obj) & _ARTICLE_TYPES or "datePublished" in obj:
+            dt = _parse_date(obj.get("datePublished") if isinstance(obj.get("datePublished"),
+                                                                     str) else None)
+            if _acceptable(dt, now, True):
+                return dt
+    for key in _DATE_META_STRONG:
+        dt = _parse_date(metas.get(key))
+        if _acceptable(dt, now, True):
+            return dt
+    for key in _DATE_META_WEAK:
+        dt = _parse_date(metas.get(key))
+        if _acceptable(dt, now, False):
+            return dt
+    for node in tree.css("time[datetime], [itemprop=datePublished]")[:5]:
+        attrs = node.attributes
+        dt = _parse_date(attrs.get("datetime") or attrs.get("content") or node.text())
+        if _acceptable(dt, now, False):
+            return dt
+    if url:
+        m = _URL_DATE.search(url)
+        if m:
+            try:
+                dt = datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)), tzinfo=UTC)
+            except ValueError:
+                dt = None
+            if _acceptable(dt, now, False):
+                return dt
+    m = _TEXT_DATE.search(head_text)
+    if m:
+        dt = _parse_date(m.group(0))
+        if _acceptable(dt, now, False):
+            return dt
+    return None
+
+
+_TITLE_SEPARATORS = re.compile(r"\s+(?:[|–—•·:»«/]|-|::)\s+")
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\W+", " ", text.casefold()).strip()
+
+
+def _strip_site(title: str, site: str | None) -> str:
+    """Drop a site name glued to a `<title>` or og:title ("Headline | Site")."""
+    parts = _TITLE_SEPARATORS.split(title)
+    if len(parts) < 2:
+        return title
+    if site:
+        s = _norm(site)
+        kept = [p for p in parts if _norm(p) != s and not (s and s in _norm(p) and len(p) < 40)]
+        if kept and len(kept) < len(parts):
+            return " – ".join(kept) if len(kept) > 1 else kept[0]
+    # without a known site name, keep the longest part (headlines are longer than site names)
+    longest = max(parts, key=len)
+    return longest if len(longest) >= 0.5 * len(title) or len(parts[-1]) < 30 else title
+
+
+def _find_title(tree: LexborHTMLParser, ld: list[dict], metas: dict[str, str],
+                h1s: list[str]) -> str:
+    site = metas.get("og:site_name") or metas.get("application-name")
+    for obj in ld:
+        if isinstance(obj.get("publisher"), dict) and not site:
+            site = _name_of(obj["publisher"])
+    candidates: list[str] = []
+    for obj in ld:
+        if _types(obj) & _ARTICLE_TYPES - {"webpage"}:
+            h = obj.get("headline") or obj.get("name")
+            if isinstance(h, str):
+                candidates.append(clean_line(h))
+    for key in ("og:title", "twitter:title", "title", "headline"):
+        if metas.get(key):
+            candidates.append(clean_line(metas[key]))
+    title_node = tree.css_first("title")
+    tag_title = clean_line(title_node.text()) if title_node else ""
+    if tag_title:
+        candidates.append(tag_title)
+    # a visible h1 that agrees with the declared titles is the headline as published
+    declared = [_norm(c) for c in candidates if c]
+    for h in h1s:
+        nh = _norm(h)
+        if nh and any(nh == d or (len(nh) > 15 and nh in d) for d in declared):
+            return h
+    for c in candidates:
+        stripped = clean_line(_strip_site(c, site))
+        if stripped and (not site or _norm(stripped) != _norm(site)):
+            return stripped
+    if h1s:
+        return h1s[0]
+    return ""
+
+
+def _canonical(tree: LexborHTMLParser, metas: dict[str, str], url: str | None) -> str | None:
+    link = tree.css_first('link[rel="canonical"]')
+    raw = (link.attributes.get("href") if link else None) or metas.get("og:url")
+    if not raw:
+        return None
+    raw = raw.strip()
+    if url:
+        raw = urljoin(url, raw)
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return raw
+
+
+def _language(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
+    html = tree.css_first("html")
+    lang = html.attributes.get("lang") if html else None
+    lang = lang or metas.get("content-language") or metas.get("og:locale") or metas.get("language")
+    if not lang:
+        return None
+    lang = lang.strip().replace("_", "-").split(",")[0]
+    return lang.lower() if re.fullmatch(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*", lang) else None
+
+
+def _author(ld: list[dict], metas: dict[str, str]) -> str | None:
+    for obj in ld:
+        if _types(obj) & _ARTICLE_TYPES and obj.get("author"):
+            name = _name_of(obj["author"])
+            if name:
+                return clean_line(name) or None
+    for key in ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator"):
+        value = metas.get(key)
+        if value and not value.startswith(("http://", "https://")):
+            return clean_line(value) or None
+    return None
+
+
+# --- body -----------------------------------------------------------------------------------
+
+def _body_root(tree: LexborHTMLParser) -> LexborNode | None:
+    return tree.body or tree.root
+
+
+def _finish(blocks: list[str], links: list[float], goods: list[bool]) -> list[str]:
+    """Clean the chosen blocks: drop link lists, button labels, empty and repeated lines."""
+    out: list[str] = []
+    for text, share, good in zip(blocks, links, goods, strict=True):
+        line = clean_line(text)
+        if not line:
+            continue
+        if share > 0.5 and not good:
+            continue
+        if len(line) < 40 and _BOILER.match(line.rstrip(" :»›→")):
+            continue
+        out.append(line)
+    return out
+
+
+def _walk_page(root: LexborNode, furniture: bool) -> tuple[_Walk, list[str]]:
+    w = _Walk(furniture)
+    w.enter(root.tag or "body", root)
+    w.walk(root)
+    w.leave()
+    _, first, last, _node = w.best
+    if _node is None:
+        return w, []
+    return w, _finish(w.blocks[first:last], w.links[first:last], w.goods[first:last])
+
+
+def _selector_blocks(tree: LexborHTMLParser, selector: str) -> list[str]:
+    try:
+        nodes = tree.css(selector)
+    except Exception as exc:  # lexbor raises a bare ValueError/SelectolaxError on bad CSS
+        raise ExtractError(f"content selector {selector!r} is not valid CSS: {exc}") from exc
+    out: list[str] = []
+    for node in nodes:
+        w = _Walk(furniture=True)
+        w.enter(node.tag or "div", node)
+        w.walk(node)
+        w.leave()
+        out.extend(_finish(w.blocks, w.links, w.goods))
+    return out
+
+
+def _drop_title(blocks: list[str], title: str) -> list[str]:
+    """The headline is the document's first line; don't repeat it as the body's first block."""
+    nt = _norm(title)
+    for i, b in enumerate(blocks[:3]):
+        if _norm(b) == nt:
+            return blocks[:i] + blocks[i + 1:]
+    return blocks
 
 
 def extract(html: bytes | str, *, url: str | None = None,
             headers: Mapping[str, str] | None = None, content_selector: str | None = None,
             now: datetime | None = None) -> Extracted:
+    """Extract one article page. `now` bounds the publication date (defaults to the clock).
+
+    Raises ExtractError when the page is not HTML that can be read at all.
+    """
+    if now is None:
+        now = datetime.now(UTC)
     if isinstance(html, bytes):
-        html = decode_html(html, (headers or {}).get("content-type"))
+        ctype = None
+        for key, value in (headers or {}).items():
+            if key.lower() == "content-type":
+                ctype = value
+        html = decode_html(precheck_html(html), ctype)
+    else:
+        html = precheck_html(html)
     tree = LexborHTMLParser(html)
-    h1 = tree.css_first("h1")
-    title = clean_line(h1.text()) if h1 else ""
-    root = tree.css_first(content_selector) if content_selector else None
-    blocks = [clean_line(n.text(separator=" ")) for n in (root or tree).css("p")]
-    return Extracted(title=title, blocks=tuple(b for b in blocks if b), method="page")
+    ld = _jsonld_objects(tree)
+    metas = _metas(tree)
+    root = _body_root(tree)
+    if root is None:
+        raise ExtractError("the page has no document body")
+    h1s = [t for t in (clean_line(n.text()) for n in tree.css("h1")[:5]) if t]
+    title = _find_title(tree, ld, metas, h1s)
+
+    method = "page"
+    if content_selector:
+        blocks = _selector_blocks(tree, content_selector)
+        method = "selector"
+    else:
+        _, blocks = _walk_page(root, furniture=True)
+        if sum(len(b.split()) for b in blocks) < limits.MIN_BODY_WORDS:
+            # class-based furniture rules can be wrong on an unusual page: retry without them
+            _, retry = _walk_page(root, furniture=False)
+            if sum(len(b.split()) for b in retry) > sum(len(b.split()) for b in blocks):
+                blocks = retry
+    blocks = _drop_title(blocks, title)
+    head_text = " ".join(blocks[:3])
+    published = _find_date(tree, ld, metas, url, head_text, now)
+    words = sum(len(b.split()) for b in blocks)
+    return Extracted(
+        title=title,
+        blocks=tuple(blocks),
+        published=published,
+        canonical_url=_canonical(tree, metas, url),
+        language=_language(tree, metas),
+        author=_author(ld, metas),
+        method=method,
+        flags=("short",) if words < limits.MIN_BODY_WORDS else (),
+    )
+
+
+def html_to_blocks(html: str) -> list[str]:
+    """Blocks of an HTML fragment (a feed's content:encoded), by the same block rules."""
+    html = precheck_html(html)
+    tree = LexborHTMLParser(html)
+    root = _body_root(tree)
+    if root is None:
+        return []
+    w = _Walk(furniture=True)
+    w.enter("body", root)
+    w.walk(root)
+    w.leave()
+    return _finish(w.blocks, w.links, [True] * len(w.blocks))
+
+
+def choose(page: Extracted | None, feed_html: str | None, feed_title: str | None) -> Extracted:
+    """The page's extraction, unless the feed's full text is longer (or the page is missing).
+
+    The result's `method` is "feed" when the feed's text is used; the page's metadata (date,
+    canonical URL, language, author) is kept either way.
+    """
+    feed_blocks = html_to_blocks(feed_html) if feed_html else []
+    feed_words = sum(len(b.split()) for b in feed_blocks)
+    if page is not None and page.word_count >= feed_words:
+        return page
+    if not feed_blocks:
+        if page is not None:
+            return page
+        raise ExtractError("neither the page nor the feed entry has any text")
+    title = clean_line(feed_title or "") or (page.title if page is not None else "")
+    flags = ("short",) if feed_words < limits.MIN_BODY_WORDS else ()
+    if page is None:
+        return Extracted(title=title, blocks=tuple(feed_blocks), method="feed", flags=flags)
+    return replace(page, title=page.title or title, blocks=tuple(_drop_title(feed_blocks,
+                                                                            page.title or title)),
+                   method="feed", flags=flags)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`collector extract PAGE.html [--url URL]`: print the document as it would be stored."""
+    ap = argparse.ArgumentParser(prog="collector extract",
+                                 description="Extract the article of a saved HTML page.")
+    ap.add_argument("page", help="saved HTML page, or - for standard input")
+    ap.add_argument("--url", help="the page's URL (for dates in the URL and relative links)")
+    ap.add_argument("--selector", help="CSS selector of the content area (as in sources.yaml)")
+    args = ap.parse_args(argv)
+    try:
+        data = sys.stdin.buffer.read() if args.page == "-" else Path(args.page).read_bytes()
+    except OSError as exc:
+        print(f"error: cannot read {args.page}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        result = extract(data, url=args.url, content_selector=args.selector,
+                         now=datetime.now(UTC))
+        text = render(result.title, result.blocks)
+    except (ExtractError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    print(f"title: {result.title}", file=sys.stderr)
+    print(f"date: {result.published.isoformat() if result.published else '-'}", file=sys.stderr)
+    print(f"method: {result.method}", file=sys.stderr)
+    print(f"words: {result.word_count}", file=sys.stderr)
+    print(f"flags: {','.join(result.flags) or '-'}", file=sys.stderr)
+    return 0

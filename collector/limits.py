@@ -68,6 +68,15 @@ MAX_BACKOFF_S = 24 * 3600
 MIN_BODY_WORDS = 40
 #: HTML larger than this is cut before parsing (parse time grows with size and nesting).
 MAX_HTML_BYTES = 5 * 1024 * 1024
+#: Opening tags in a row with no closing tag between them before a page is refused unparsed:
+#: lexbor's time grows quadratically with depth (50k nested divs: 3 s); real pages stay < 500.
+MAX_NESTING_DEPTH = 5000
+#: Wall-time bound on one page's extraction in a worker process (real pages take < 0.1 s).
+EXTRACT_TIMEOUT_S = 10.0
+#: Address-space cap of a parse worker, so a pathological page cannot exhaust the host.
+PARSE_MEMORY_MB = 1024
+#: Parse worker processes (extraction is CPU-bound; more than the cores buys nothing).
+PARSE_WORKERS = 2
 #: Links examined on one listing page; real listings have a few hundred, more is a link farm.
 MAX_LISTING_LINKS = 5000
 #: URLs taken from one sitemap file (the protocol's own limit is 50,000 per file).

@@ -1,0 +1,111 @@
+"""Bytes of an HTML page → text, whatever the page declares or fails to declare.
+
+Order of evidence: byte-order mark, then the HTTP `Content-Type` charset, then a `<meta>`
+prescan of the first bytes, then detection (charset-normalizer) as a last resort. A declared
+single-byte Latin charset is not trusted over bytes that are valid multi-byte UTF-8: servers
+that label everything `iso-8859-1` are common, while cp1252 text that happens to be valid UTF-8
+is vanishingly rare. Labels follow the WHATWG encoding standard where it differs from Python
+(`iso-8859-1` and `ascii` mean windows-1252; a `<meta>` claiming UTF-16 means UTF-8).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from charset_normalizer import from_bytes
+
+#: The HTML standard prescans 1024 bytes; real pages often put `<meta charset>` after long
+#: comments or scripts, so look a little further.
+_PRESCAN_BYTES = 4096
+#: Detection looks at this many bytes at most: enough for a verdict, cheap on a 5 MB page.
+_DETECT_BYTES = 64 * 1024
+
+_CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?\s*([A-Za-z0-9_.:+\-]+)""", re.IGNORECASE)
+_META_CHARSET = re.compile(
+    rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([A-Za-z0-9_.:+\-]+)""", re.IGNORECASE
+)
+_META_CONTENT = re.compile(
+    rb"""<meta\b[^>]*?\bcontent\s*=\s*["'][^"']*?charset\s*=\s*([A-Za-z0-9_.:+\-]+)""",
+    re.IGNORECASE,
+)
+
+# WHATWG label mapping where Python's codec of the same name decodes differently.
+_WHATWG = {
+    "iso-8859-1": "cp1252", "iso8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252",
+    "l1": "cp1252", "ascii": "cp1252", "us-ascii": "cp1252", "iso_8859-1": "cp1252",
+    "iso-8859-9": "cp1254", "latin5": "cp1254", "iso-8859-11": "cp874", "tis-620": "cp874",
+    "x-sjis": "shift_jis", "ks_c_5601-1987": "cp949", "euc-kr": "cp949", "gb2312": "gb18030",
+    "gbk": "gb18030", "x-gbk": "gb18030", "unicode": "utf-16-le", "utf8": "utf-8",
+}
+_LATIN = {"cp1252", "cp1254", "iso8859-15", "cp1250", "cp1257", "cp874"}
+
+
+def _codec(label: str | None) -> str | None:
+    """Python codec name for a charset label, or None when the label names nothing usable."""
+    if not label:
+        return None
+    label = label.strip().strip("\"'").lower()
+    label = _WHATWG.get(label, label)
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return None
+    return name
+
+
+def charset_from_content_type(header: str | None) -> str | None:
+    """The codec named by a Content-Type header's charset parameter, if usable."""
+    if not header:
+        return None
+    m = _CHARSET_PARAM.search(header)
+    return _codec(m.group(1)) if m else None
+
+
+def charset_from_meta(body: bytes) -> str | None:
+    """The codec declared by `<meta charset>` or `<meta http-equiv content>` near the top."""
+    head = body[:_PRESCAN_BYTES]
+    for pattern in (_META_CHARSET, _META_CONTENT):
+        m = pattern.search(head)
+        if m:
+            name = _codec(m.group(1).decode("ascii", "replace"))
+            if name in ("utf-16-le", "utf-16-be", "utf-16", "utf-32"):
+                return "utf-8"  # a page that can be read as ASCII to find this is not UTF-16
+            if name:
+                return name
+    return None
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode(body: bytes, codec: str) -> str:
+    if codec in _LATIN and not body.isascii() and _is_utf8(body):
+        codec = "utf-8"
+    return body.decode(codec, errors="replace")
+
+
+def detect_charset(body: bytes, content_type_header: str | None = None) -> str:
+    """The codec `decode_html` would use (BOM → HTTP → meta → UTF-8 check → detection)."""
+    if body.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    declared = charset_from_content_type(content_type_header) or charset_from_meta(body)
+    if declared:
+        return declared
+    if body.isascii() or _is_utf8(body):
+        return "utf-8"
+    best = from_bytes(body[:_DETECT_BYTES]).best()
+    name = _codec(best.encoding) if best is not None else None
+    return name or "cp1252"
+
+
+def decode_html(body: bytes, content_type_header: str | None = None) -> str:
+    """Decode an HTML body to text; undecodable bytes become U+FFFD rather than failing."""
+    return _decode(body, detect_charset(body, content_type_header))
