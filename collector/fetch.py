@@ -1,44 +1,329 @@
-"""The only user of httpx: a client with conditional GET, a whole-request deadline and a size cap.
+"""The only user of httpx: polite, bounded, address-checked HTTP GETs.
 
-(First version; politeness, robots.txt and address safety are added by the fetching work.)
+What this module owns:
+
+- politeness: a global concurrency limit, per-host concurrency and a minimum delay between
+  requests to one host, a cooldown after 429/503, robots.txt (through collector.robots), and a
+  User-Agent naming the service and a contact URL;
+- conditional GET (ETag, Last-Modified) and a hash of every body, since some servers answer
+  200 with an unchanged body or 304 when something changed;
+- hard limits on every response: a whole-request deadline across all redirect hops (httpx's
+  timeouts are per phase), a cap on *decompressed* bytes (decoding is done here, chunk by chunk,
+  with output limits, so a gzip or brotli bomb stops at the cap), redirects followed by hand with
+  a hop limit and loop detection, and refusal of content that is not text;
+- address safety: every connection, first or after a redirect, is checked against the address
+  actually connected to, after DNS, inside a custom httpcore network backend (httpx has no hook
+  for it); loopback, private, link-local, CGNAT and other special ranges are refused unless the
+  policy allows private addresses; IPv4-mapped, 6to4, Teredo and NAT64 IPv6 forms are unwrapped.
+
+Every failure leaves as `FetchError` (or `NotModified`) with a stable `kind` and a message that
+names the URL; no httpx object leaves this module.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import ipaddress
+import socket
+import ssl
 import time
-from dataclasses import dataclass
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import urljoin
 
+import brotli
+import httpcore
 import httpx
 
 from . import __version__, limits
+from .decide import parse_retry_after
 from .errors import FetchError, NotModified
 from .models import Fetched
+from .robots import RobotsCache
+
+#: Resolver hook: (host, port) -> IP address strings. Tests map names like `evil.test` here.
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+Expected = Literal["feed", "page", "any"]
+
+_ACCEPT = {
+    "feed": "application/rss+xml, application/atom+xml, application/feed+json, "
+            "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
+    "page": "text/html, application/xhtml+xml;q=0.9, */*;q=0.5",
+    "any": "*/*",
+}
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
 @dataclass(frozen=True)
 class FetchPolicy:
     """Per-request rules, usually derived from a source's configuration."""
 
-    allow_private: bool = False
-    robots: bool = True
+    allow_private: bool = False        # allow loopback/private/link-local/... addresses
+    robots: bool = True                # honour robots.txt (off for the user's own sites)
     max_bytes: int = limits.MAX_BODY_BYTES
     deadline_s: float = limits.REQUEST_DEADLINE_S
+    max_redirects: int = limits.MAX_REDIRECTS
+    expected: Expected = "any"         # "feed" refuses HTML pages; all refuse non-text types
+    verify_tls: bool = True            # per-source opt-out for self-signed intranet sites
+    accept: str | None = None          # Accept header; by default derived from `expected`
 
 
 def user_agent(contact: str | None = None) -> str:
+    """The User-Agent: the service, its version and, if configured, a contact URL."""
     extra = f"; +{contact}" if contact else ""
     return f"collector/{__version__} (statement monitor{extra})"
 
 
-class Fetcher:
-    def __init__(self, *, user_agent: str = user_agent()) -> None:
-        self._client = httpx.AsyncClient(
-            headers={"User-Agent": user_agent},
-            timeout=httpx.Timeout(limits.PHASE_TIMEOUT_S),
-            follow_redirects=True,
-            trust_env=False,
+def body_hash(content: bytes) -> str:
+    """Hash stored per source to notice an unchanged body behind a 200."""
+    return hashlib.sha256(content).hexdigest()
+
+
+# --- address safety --------------------------------------------------------------------------
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
+def _embedded_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    if addr.sixtofour is not None:
+        return addr.sixtofour
+    if addr.teredo is not None:
+        return addr.teredo[1]
+    if addr in _NAT64:
+        return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    return None
+
+
+def address_problem(ip: str) -> str | None:
+    """Why connecting to `ip` is refused by default, or None when it is a public address."""
+    try:
+        addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return "not an IP address"
+    if isinstance(addr, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(addr)
+        if inner is not None:
+            problem = address_problem(str(inner))
+            return f"embeds {inner}: {problem}" if problem else None
+    checks = (
+        (addr.is_loopback, "loopback"),
+        (addr.is_unspecified, "unspecified"),
+        (addr.is_link_local, "link-local"),
+        (addr.is_multicast, "multicast"),
+        (isinstance(addr, ipaddress.IPv4Address) and addr in _CGNAT, "shared (CGNAT)"),
+        (addr.is_private, "private"),
+        (addr.is_reserved, "reserved"),
+        (not addr.is_global, "not globally routable"),
+    )
+    for hit, reason in checks:
+        if hit:
+            return f"{reason} address"
+    return None
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+class _Blocked(Exception):
+    """Raised inside the network backend; turned into FetchError(kind="blocked_address")."""
+
+
+class _DnsFailed(Exception):
+    """Raised inside the network backend; turned into FetchError(kind="dns")."""
+
+
+async def _system_resolver(host: str, port: int) -> Sequence[str]:
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    seen: list[str] = []
+    for info in infos:
+        ip = str(info[4][0])
+        if ip not in seen:
+            seen.append(ip)
+    return seen
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves names itself, refuses forbidden addresses, then connects to the IP it checked,
+    so DNS rebinding between a check and the connect is impossible."""
+
+    def __init__(self, *, allow_private: bool, resolver: Resolver | None,
+                 allowed_networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]):
+        self._allow_private = allow_private
+        self._resolver = resolver or _system_resolver
+        self._allowed = allowed_networks
+        self._inner = httpcore.AnyIOBackend()
+
+    def _problem(self, ip: str) -> str | None:
+        addr = ipaddress.ip_address(ip.split("%", 1)[0])
+        if any(addr in net for net in self._allowed):
+            return None
+        if self._allow_private:
+            return "unspecified address" if addr.is_unspecified else None
+        return address_problem(ip)
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: Iterable[Any] | None = None
+                          ) -> httpcore.AsyncNetworkStream:
+        bare = host.strip("[]")
+        addresses: Sequence[str]
+        if _is_ip(bare):
+            addresses = [bare]
+        else:
+            try:
+                addresses = await self._resolver(bare, port)
+            except (OSError, UnicodeError) as exc:
+                raise _DnsFailed(f"cannot resolve {bare}: {exc}") from exc
+            if not addresses:
+                raise _DnsFailed(f"cannot resolve {bare}: no addresses")
+        refused: list[str] = []
+        permitted: list[str] = []
+        for ip in addresses:
+            try:
+                problem = self._problem(ip)
+            except ValueError:
+                problem = "not an IP address"
+            if problem:
+                refused.append(f"{ip} ({problem})")
+            else:
+                permitted.append(ip)
+        if not permitted:
+            raise _Blocked(f"{bare} resolves only to refused addresses: {', '.join(refused)}")
+        last: Exception | None = None
+        for ip in permitted[: limits.MAX_ADDRESSES_TRIED]:
+            try:
+                return await self._inner.connect_tcp(ip, port, timeout=timeout,
+                                                     local_address=local_address,
+                                                     socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Iterable[Any] | None = None
+                                  ) -> httpcore.AsyncNetworkStream:
+        raise _Blocked("unix sockets are never used")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport with its connection pool rebuilt on the guarded backend."""
+
+    def __init__(self, *, backend: _GuardedBackend, verify: ssl.SSLContext | bool,
+                 pool: httpx.Limits):
+        super().__init__(verify=verify, trust_env=False, limits=pool)
+        ssl_context = httpx.create_ssl_context(verify=verify, trust_env=False)
+        # httpx offers no parameter for the network backend, so the pool it built is replaced by
+        # an equivalent one that uses ours (same arguments as httpx's own constructor passes).
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=pool.max_connections,
+            max_keepalive_connections=pool.max_keepalive_connections,
+            keepalive_expiry=pool.keepalive_expiry,
+            http1=True, http2=False,
+            network_backend=backend,
         )
+
+
+# --- decoding with a cap on output ----------------------------------------------------------
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Decoder:
+    """One content-coding, fed raw chunks, never producing more than `limit` bytes per call."""
+
+    def __init__(self, coding: str):
+        self.coding = coding
+        if coding in ("gzip", "x-gzip"):
+            self._z: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif coding == "deflate":
+            self._z = None            # zlib-wrapped or raw; decided on the first bytes
+        elif coding == "br":
+            self._br = brotli.Decompressor()
+        else:
+            raise ValueError(coding)
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        if self.coding == "br":
+            out = self._br.process(data, output_buffer_limit=limit + 1)
+            if len(out) > limit or not self._br.can_accept_more_data():
+                raise _TooLarge
+            return out
+        if self._z is None:
+            # RFC 9110 "deflate" is zlib-wrapped, but raw deflate is common in the wild.
+            raw = not (len(data) >= 2 and data[0] & 0x0F == 8 and
+                       ((data[0] << 8) | data[1]) % 31 == 0)
+            self._z = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+        out = self._z.decompress(data, limit + 1)
+        if len(out) > limit:
+            raise _TooLarge
+        return out
+
+    def finished(self) -> bool:
+        if self.coding == "br":
+            return self._br.is_finished()
+        return self._z is None or self._z.eof
+
+
+# --- per-host politeness --------------------------------------------------------------------
+
+@dataclass
+class _Host:
+    sem: asyncio.Semaphore
+    next_start: float = 0.0
+    users: int = 0
+    delay_s: float = 0.0
+
+
+# --- the fetcher -----------------------------------------------------------------------------
+
+class Fetcher:
+    """Shared by a whole process: one per event loop, used as an async context manager."""
+
+    def __init__(self, *, user_agent: str = user_agent(),
+                 global_concurrency: int = limits.GLOBAL_CONCURRENCY,
+                 per_host_concurrency: int = limits.PER_HOST_CONCURRENCY,
+                 per_host_delay_s: float = limits.PER_HOST_DELAY_S,
+                 resolver: Resolver | None = None,
+                 allowed_networks: Iterable[str] = (),
+                 ssl_context: ssl.SSLContext | None = None,
+                 robots_ttl_s: float = limits.ROBOTS_TTL_S) -> None:
+        self.user_agent = user_agent
+        self._global = asyncio.Semaphore(max(1, global_concurrency))
+        self._per_host = max(1, per_host_concurrency)
+        self._delay = max(0.0, per_host_delay_s)
+        self._resolver = resolver
+        self._allowed = tuple(ipaddress.ip_network(n, strict=False) for n in allowed_networks)
+        self._ssl_context = ssl_context
+        self._pool = httpx.Limits(
+            max_connections=max(1, global_concurrency),
+            max_keepalive_connections=min(max(1, global_concurrency),
+                                          limits.MAX_KEEPALIVE_CONNECTIONS),
+            keepalive_expiry=limits.KEEPALIVE_EXPIRY_S,
+        )
+        self._clients: dict[tuple[bool, bool], httpx.AsyncClient] = {}
+        self._hosts: dict[str, _Host] = {}
+        self._cooldown: dict[str, float] = {}
+        self.robots = RobotsCache(self._fetch_robots, ttl_s=robots_ttl_s)
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -47,40 +332,354 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
+
+    # Connections made under a permissive policy never serve a strict request: each
+    # (allow_private, verify_tls) pair has its own client and pool.
+    def _client(self, policy: FetchPolicy) -> httpx.AsyncClient:
+        key = (policy.allow_private, policy.verify_tls)
+        client = self._clients.get(key)
+        if client is None:
+            backend = _GuardedBackend(allow_private=policy.allow_private,
+                                      resolver=self._resolver, allowed_networks=self._allowed)
+            verify: ssl.SSLContext | bool = (self._ssl_context or True) if policy.verify_tls \
+                else False
+            client = httpx.AsyncClient(
+                transport=_GuardedTransport(backend=backend, verify=verify, pool=self._pool),
+                headers={"User-Agent": self.user_agent,
+                         "Accept-Encoding": "gzip, deflate, br"},
+                timeout=httpx.Timeout(limits.PHASE_TIMEOUT_S),
+                follow_redirects=False, trust_env=False,
+            )
+            self._clients[key] = client
+        return client
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, host: str) -> AsyncIterator[None]:
+        """Per-host concurrency and spacing, then a global slot (taken last, so a request
+        waiting for its host's delay does not hold a global slot)."""
+        h = self._hosts.get(host)
+        if h is None:
+            h = self._hosts[host] = _Host(sem=asyncio.Semaphore(self._per_host),
+                                          delay_s=self._delay)
+        h.users += 1
+        try:
+            async with h.sem:
+                now = time.monotonic()
+                wait = h.next_start - now
+                h.next_start = max(now, h.next_start) + h.delay_s
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                async with self._global:
+                    yield
+        finally:
+            h.users -= 1
+            if h.users == 0 and h.next_start <= time.monotonic():
+                # Forget idle hosts so thousands of sources do not grow this map forever.
+                self._hosts.pop(host, None)
+
+    def set_host_delay(self, host: str, delay_s: float) -> None:
+        """Raise one host's spacing (a robots.txt Crawl-delay), bounded."""
+        h = self._hosts.get(host)
+        if h is None:
+            h = self._hosts[host] = _Host(sem=asyncio.Semaphore(self._per_host))
+        h.delay_s = max(self._delay, min(delay_s, limits.MAX_CRAWL_DELAY_S))
+
+    def _check_cooldown(self, host: str, url: str) -> None:
+        until = self._cooldown.get(host)
+        if until is None:
+            return
+        left = until - time.monotonic()
+        if left <= 0:
+            del self._cooldown[host]
+            return
+        raise FetchError(f"{host} asked us to wait (429/503); {left:.0f} s left, not fetching "
+                         f"{url}", kind="rate_limited", url=url, retry_after=left)
+
+    async def _fetch_robots(self, robots_url: str, policy: FetchPolicy
+                            ) -> tuple[int | None, bytes, str]:
+        """For RobotsCache: (status or None on network failure, body, error text)."""
+        sub = replace(policy, robots=False, max_bytes=limits.MAX_ROBOTS_BYTES, expected="any",
+                      deadline_s=min(policy.deadline_s, limits.ROBOTS_DEADLINE_S), accept=None)
+        try:
+            got = await self.fetch(robots_url, policy=sub)
+        except FetchError as exc:
+            if exc.kind in ("blocked_address", "bad_url"):
+                raise
+            if exc.kind == "too_large":
+                return None, b"", str(exc)
+            return exc.status, b"", str(exc)
+        return got.status, got.content, ""
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
                     policy: FetchPolicy = FetchPolicy()) -> Fetched:
-        headers = {}
+        """GET `url` within `policy`. Raises NotModified (304 to a conditional request) or
+        FetchError(kind=...), always naming the URL."""
+        start = time.monotonic()
+        budget = policy.deadline_s
+        spent = 0.0
+        current = _check_url(url, url)
+        seen = {current}
+        conditional = bool(etag or last_modified)
+        for _hop in range(policy.max_redirects + 1):
+            host = httpx.URL(current).host
+            if policy.robots:
+                verdict = await self.robots.check(current, self.user_agent, policy)
+                if verdict.crawl_delay:
+                    self.set_host_delay(host, verdict.crawl_delay)
+                if not verdict.allowed:
+                    raise FetchError(f"robots.txt of {host} disallows {current}: "
+                                     f"{verdict.reason}", kind="robots", url=current)
+            self._check_cooldown(host, current)
+            async with self._slot(host):
+                # The deadline counts time on the network only: waiting for a polite slot is
+                # our own doing and must not turn into a timeout charged to the server.
+                t0 = time.monotonic()
+                try:
+                    result = await self._one_hop(current, url, etag, last_modified,
+                                                 conditional, policy, start, budget - spent)
+                finally:
+                    spent += time.monotonic() - t0
+            if isinstance(result, Fetched):
+                return result
+            nxt = _check_url(result, url)
+            if nxt in seen:
+                raise FetchError(f"redirect loop at {current} -> {nxt} (fetching {url})",
+                                 kind="redirect_loop", url=url)
+            seen.add(nxt)
+            current = nxt
+        raise FetchError(f"more than {policy.max_redirects} redirects fetching {url}",
+                         kind="too_many_redirects", url=url)
+
+    async def _one_hop(self, current: str, url: str, etag: str | None,
+                       last_modified: str | None, conditional: bool, policy: FetchPolicy,
+                       start: float, remaining: float) -> Fetched | str:
+        """One request; returns the Fetched result or the next URL of a redirect."""
+        if remaining <= 0:
+            raise _timeout_error(url, policy)
+        headers = {"Accept": policy.accept or _ACCEPT[policy.expected]}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        start = time.monotonic()
+        client = self._client(policy)
+        phase = "connect"
         try:
-            async with asyncio.timeout(policy.deadline_s):
-                async with self._client.stream("GET", url, headers=headers) as resp:
-                    if resp.status_code == 304:
-                        raise NotModified(url)
-                    if resp.status_code >= 400:
-                        raise FetchError(f"HTTP {resp.status_code} from {url}", kind="http_status",
-                                         url=url, status=resp.status_code)
-                    chunks = []
-                    size = 0
-                    async for chunk in resp.aiter_bytes():
-                        size += len(chunk)
-                        if size > policy.max_bytes:
-                            raise FetchError(f"body larger than {policy.max_bytes} bytes",
-                                             kind="too_large", url=url)
-                        chunks.append(chunk)
-                    return Fetched(
-                        url=url, final_url=str(resp.url), status=resp.status_code,
-                        headers={k.lower(): v for k, v in resp.headers.items()},
-                        content=b"".join(chunks), etag=resp.headers.get("etag"),
-                        last_modified=resp.headers.get("last-modified"),
-                        elapsed_s=time.monotonic() - start)
+            async with asyncio.timeout(remaining):
+                request = client.build_request("GET", current, headers=headers)
+                resp = await client.send(request, stream=True)
+                try:
+                    phase = "headers"
+                    location = self._check_status(resp, current, url, conditional)
+                    if location is not None:
+                        return urljoin(current, location)
+                    phase = "body"
+                    content = await _read_body(resp, current, policy)
+                finally:
+                    await resp.aclose()
+        except (FetchError, _TooLarge):
+            raise
         except TimeoutError as exc:
-            raise FetchError(f"no complete answer from {url} within {policy.deadline_s:.0f} s",
-                             kind="timeout", url=url) from exc
+            raise _timeout_error(url, policy) from exc
+        except _Blocked as exc:
+            raise FetchError(f"refused to connect for {current}: {exc}", kind="blocked_address",
+                             url=url) from exc
+        except _DnsFailed as exc:
+            raise FetchError(f"{exc} (fetching {current})", kind="dns", url=url) from exc
         except httpx.HTTPError as exc:
-            raise FetchError(f"{type(exc).__name__}: {exc} ({url})", kind="network", url=url) from exc
+            raise _classify(exc, current, url, phase) from exc
+        except OSError as exc:
+            raise FetchError(f"network error fetching {current}: {exc}", kind="network",
+                             url=url) from exc
+        _check_content(content, resp.headers.get("content-type", ""), current, url, policy)
+        hdrs = {k.lower(): v for k, v in resp.headers.items()}
+        return Fetched(url=url, final_url=current, status=resp.status_code, headers=hdrs,
+                       content=content, etag=hdrs.get("etag"),
+                       last_modified=hdrs.get("last-modified"),
+                       elapsed_s=time.monotonic() - start)
+
+    def _check_status(self, resp: httpx.Response, current: str, url: str,
+                      conditional: bool) -> str | None:
+        """Raise for statuses that are failures; return a redirect's Location; None for 2xx."""
+        code = resp.status_code
+        host = resp.url.host
+        if code in _REDIRECT_STATUSES:
+            location = resp.headers.get("location", "").strip()
+            if not location:
+                raise FetchError(f"HTTP {code} without a Location from {current}",
+                                 kind="http_status", url=url, status=code)
+            return location
+        if code == 304:
+            if conditional:
+                raise NotModified(url)
+            # Trusting this would pin the source forever: nothing was asked conditionally.
+            raise FetchError(f"HTTP 304 to a request without validators from {current}",
+                             kind="bad_304", url=url, status=code)
+        if code in (429, 503):
+            retry = parse_retry_after(resp.headers.get("retry-after"), datetime.now(UTC))
+            wait = retry if retry is not None else limits.DEFAULT_HOST_COOLDOWN_S
+            if wait > 0:
+                self._cooldown[host] = time.monotonic() + wait
+            what = "too many requests" if code == 429 else "service unavailable"
+            hint = f", retry after {retry:.0f} s" if retry is not None else ""
+            raise FetchError(f"HTTP {code} ({what}{hint}) from {current}",
+                             kind="rate_limited" if code == 429 else "unavailable",
+                             url=url, status=code, retry_after=retry)
+        if code in (204, 205):
+            raise FetchError(f"HTTP {code}: no content from {current}", kind="empty", url=url,
+                             status=code)
+        if not 200 <= code < 300:
+            phrase = resp.reason_phrase or ""
+            raise FetchError(f"HTTP {code} {phrase} from {current}".replace("  ", " "),
+                             kind="http_status", url=url, status=code)
+        return None
+
+
+# --- checks and classification --------------------------------------------------------------
+
+def _check_url(candidate: str, url: str) -> str:
+    """Validate a URL (the one asked for, or a redirect target) with httpx's own parser."""
+    if any(c in candidate for c in "\\\x00\r\n\t") or candidate != candidate.strip():
+        raise FetchError(f"refusing URL with backslash, control character or white space: "
+                         f"{candidate!r} (fetching {url})", kind="bad_url", url=url)
+    try:
+        parsed = httpx.URL(candidate)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise FetchError(f"invalid URL {candidate!r}: {exc} (fetching {url})", kind="bad_url",
+                         url=url) from exc
+    if parsed.scheme not in ("http", "https"):
+        raise FetchError(f"refusing non-HTTP URL {candidate!r} (fetching {url})",
+                         kind="bad_url", url=url)
+    if not parsed.host:
+        raise FetchError(f"URL without a host: {candidate!r} (fetching {url})", kind="bad_url",
+                         url=url)
+    return str(parsed.copy_with(fragment=None))
+
+
+def _timeout_error(url: str, policy: FetchPolicy) -> FetchError:
+    return FetchError(f"no complete answer from {url} within {policy.deadline_s:g} s",
+                      kind="timeout", url=url)
+
+
+def _causes(exc: BaseException) -> Iterable[BaseException]:
+    seen = 0
+    cur: BaseException | None = exc
+    while cur is not None and seen < 10:
+        yield cur
+        cur = cur.__cause__ or cur.__context__
+        seen += 1
+
+
+def _classify(exc: httpx.HTTPError, current: str, url: str, phase: str) -> FetchError:
+    """Map an httpx error to a stable kind and a readable message."""
+    chain = list(_causes(exc))
+    detail = str(exc) or type(exc).__name__
+    if any(isinstance(c, ssl.SSLError) for c in chain) or "SSL" in detail or "TLS" in detail:
+        reason = next((str(c) for c in chain if isinstance(c, ssl.SSLError)), detail)
+        return FetchError(f"TLS failure talking to {current}: {reason}", kind="tls", url=url)
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchError(f"{phase} timed out fetching {current} ({type(exc).__name__})",
+                          kind="timeout", url=url)
+    if isinstance(exc, httpx.ConnectError):
+        if any(isinstance(c, ConnectionRefusedError) for c in chain) or "refused" in detail:
+            return FetchError(f"connection refused by {current}", kind="refused", url=url)
+        return FetchError(f"cannot connect to {current}: {detail}", kind="connect", url=url)
+    if isinstance(exc, httpx.RemoteProtocolError):
+        if phase == "body":
+            return FetchError(f"body cut short by the server at {current}: {detail}",
+                              kind="truncated", url=url)
+        return FetchError(f"broken HTTP from {current}: {detail}", kind="protocol", url=url)
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return FetchError(f"invalid URL {current}: {detail}", kind="bad_url", url=url)
+    if isinstance(exc, httpx.DecodingError):
+        return FetchError(f"undecodable body from {current}: {detail}", kind="decoding", url=url)
+    return FetchError(f"network error fetching {current}: {type(exc).__name__}: {detail}",
+                      kind="network", url=url)
+
+
+def _is_textual(ctype: str) -> bool:
+    if not ctype:
+        return True
+    major, _, minor = ctype.partition("/")
+    return (major == "text" or minor in ("xml", "json", "javascript", "ecmascript")
+            or minor.endswith("+xml") or minor.endswith("+json"))
+
+
+async def _read_body(resp: httpx.Response, current: str, policy: FetchPolicy) -> bytes:
+    """Stream and decode the body, never holding more than the cap (plus one raw chunk)."""
+    url = current
+    ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not _is_textual(ctype) and ctype != "application/octet-stream":
+        raise FetchError(f"{current} is {ctype}, not text", kind="content_type", url=url)
+    cap = policy.max_bytes
+    declared = resp.headers.get("content-length", "").strip()
+    codings = [c.strip().lower() for c in resp.headers.get("content-encoding", "").split(",")
+               if c.strip() and c.strip().lower() != "identity"]
+    if not codings and declared.isdigit() and int(declared[:20]) > cap:
+        raise FetchError(f"{current} declares {declared} bytes, more than the {cap}-byte cap",
+                         kind="too_large", url=url)
+    try:
+        decoders = [_Decoder(c) for c in reversed(codings)]
+    except ValueError as exc:
+        raise FetchError(f"unsupported content encoding {exc} from {current}",
+                         kind="decoding", url=url) from exc
+    out = bytearray()
+    try:
+        async for raw in resp.aiter_raw():
+            data = raw
+            for d in decoders:
+                # Each stage may expand; each is held to what is still allowed.
+                data = d.feed(data, cap - len(out))
+            if len(out) + len(data) > cap:
+                raise _TooLarge
+            out += data
+        if any(not d.finished() for d in decoders):
+            raise FetchError(f"compressed body from {current} ends early", kind="truncated",
+                             url=url)
+    except _TooLarge as exc:
+        raise FetchError(f"body of {current} exceeds the {cap}-byte cap (decompressed)",
+                         kind="too_large", url=url) from exc
+    except (zlib.error, brotli.error) as exc:
+        raise FetchError(f"corrupt {'/'.join(codings)} body from {current}: {exc}",
+                         kind="decoding", url=url) from exc
+    return bytes(out)
+
+
+def _sniff(content: bytes) -> str:
+    """What the body looks like: "html", "xml", "json", "binary" or "text"."""
+    head = content[:1024]
+    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
+        if head.startswith(bom):
+            head = head[len(bom):]
+            break
+    if head[:4] in (b"\x00<\x00?", b"<\x00?\x00"):
+        return "xml"   # UTF-16 XML declaration
+    lowered = head.lstrip().lower()
+    if lowered.startswith((b"<!doctype html", b"<html")):
+        return "html"
+    if lowered.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf", b"<urlset", b"<sitemapindex")):
+        return "xml"
+    if lowered.startswith((b"{", b"[")):
+        return "json"
+    if b"\x00" in head:
+        return "binary"
+    if lowered.startswith(b"<!--") or b"<head" in lowered or b"<body" in lowered:
+        return "html" if b"<html" in lowered or b"<body" in lowered else "text"
+    return "text"
+
+
+def _check_content(content: bytes, content_type: str, current: str, url: str,
+                   policy: FetchPolicy) -> None:
+    """Refuse empty bodies, binary bodies, and HTML where a feed was expected."""
+    if not content.strip():
+        raise FetchError(f"empty body from {current}", kind="empty", url=url, status=200)
+    kind = _sniff(content)
+    if kind == "binary":
+        raise FetchError(f"{current} returned binary data, not text", kind="content_type",
+                         url=url)
+    if policy.expected == "feed" and kind == "html":
+        ctype = content_type.split(";")[0].strip() or "no content type"
+        raise FetchError(f"expected a feed at {current} but got an HTML page ({ctype})",
+                         kind="not_a_feed", url=url)
