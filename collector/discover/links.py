@@ -7,10 +7,9 @@ Pure functions on strings; no parsing of pages here.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
-
-from dateutil import parser as date_parser
 
 #: Query parameters that only track where a click came from; they never name another page.
 _TRACKING_PARAMS = re.compile(
@@ -142,35 +141,67 @@ def looks_like_article_url(url: str) -> bool:
     return bool(re.search(r"(^|&)(id|p|article|story|item|node)=\d+", query))
 
 
-_MONTHS = ("jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|"
-           "june|july|august|september|october|november|december")
-#: Dates as listing pages print them: ISO, day-month-year with month names or numbers, US style.
+#: Month names as listing pages print them (English, French, German, Spanish, Italian, Dutch),
+#: lower case and without accents or a final dot.
+_MONTH_NUMBERS = {
+    **{m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep",
+                                    "oct", "nov", "dec"), 1)},
+    "sept": 9, "january": 1, "february": 2, "march": 3, "april": 4, "june": 6, "july": 7,
+    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+    "janvier": 1, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7,
+    "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "decembre": 12,
+    "januar": 1, "februar": 2, "marz": 3, "juni": 6, "juli": 7, "oktober": 10, "dezember": 12,
+    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
+    "agosto": 8, "septiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,
+    "gennaio": 1, "febbraio": 2, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7,
+    "settembre": 9, "ottobre": 10, "dicembre": 12,
+    "januari": 1, "februari": 2, "maart": 3, "mei": 5, "augustus": 8,
+}
+_MONTH_WORD = r"[^\W\d_]{3,10}\.?"
+#: Dates as listing pages print them: ISO; day month year; month day, year; numeric d.m.y.
 _DATE_TEXT = re.compile(
-    r"\b(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?"
-    rf"|\d{{1,2}}(?:st|nd|rd|th)?\.?\s+(?:{_MONTHS})\.?,?\s+\d{{4}}"
-    rf"|(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
-    r"|\d{1,2}[./]\d{1,2}[./]\d{4})\b",
+    r"\b(?P<iso>\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+    r"(?:Z|[+-]\d{2}:?\d{2})?)?)"
+    rf"|\b(?P<d1>\d{{1,2}})(?:st|nd|rd|th|er)?\.?\s+(?:de\s+)?(?P<m1>{_MONTH_WORD})\s+"
+    r"(?:de\s+)?(?P<y1>\d{4})\b"
+    rf"|\b(?P<m2>{_MONTH_WORD})\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y2>\d{{4}})\b"
+    r"|\b(?P<d3>\d{1,2})[./](?P<m3>\d{1,2})[./](?P<y3>\d{4})\b",
     re.IGNORECASE)
+
+
+def _month(word: str) -> int | None:
+    plain = unicodedata.normalize("NFKD", word.lower().rstrip(".")).encode("ascii", "ignore")
+    return _MONTH_NUMBERS.get(plain.decode())
 
 
 def parse_date(text: str | None) -> datetime | None:
     """A datetime in UTC from a date as printed on a page or in an attribute, or None.
 
-    Dates without a zone are taken as UTC; day-first for numeric dates (the common form outside
-    the USA: 03/04/2024 is 3 April).
+    Dates without a zone are taken as UTC; numeric dates are read day first (03/04/2024 is
+    3 April, the common form outside the USA); month names in six languages are understood.
     """
     if not text:
         return None
-    text = text.strip()[:200]
-    match = _DATE_TEXT.search(text)
-    if not match:
-        return None
-    token = match.group(1)
-    numeric = bool(re.fullmatch(r"\d{1,2}[./]\d{1,2}[./]\d{4}", token))
-    try:
-        value = date_parser.parse(token, dayfirst=numeric, fuzzy=False)
-    except (ValueError, OverflowError):
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    for match in _DATE_TEXT.finditer(text[:300]):
+        try:
+            if match.group("iso"):
+                value = datetime.fromisoformat(match.group("iso").replace("Z", "+00:00"))
+            else:
+                if match.group("d1"):
+                    day, month, year = match.group("d1"), _month(match.group("m1")), \
+                        match.group("y1")
+                elif match.group("m2"):
+                    day, month, year = match.group("d2"), _month(match.group("m2")), \
+                        match.group("y2")
+                else:
+                    day, month, year = match.group("d3"), int(match.group("m3")), \
+                        match.group("y3")
+                if not month:
+                    continue
+                value = datetime(int(year), month, int(day))
+        except ValueError:
+            continue
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+    return None

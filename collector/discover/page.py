@@ -42,6 +42,11 @@ _FURNITURE_WORDS = frozenset({
     "cat-links", "languages", "language-switcher", "login", "ad", "ads", "advert",
     "sponsored",
 })
+#: Class/id tokens of one story or of the main content.
+_LANDMARK_TOKENS = frozenset({
+    "post", "hentry", "entry", "article", "story", "teaser", "card", "views-row", "blog-item",
+    "news-item", "item", "main", "main-content", "content", "site-main", "post-outer",
+})
 _FURNITURE_ROLES = frozenset({"navigation", "complementary", "contentinfo", "banner", "search"})
 _FURNITURE_TAGS = frozenset({"nav", "aside", "form", "select", "button", "template"})
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
@@ -79,8 +84,19 @@ def _is_furniture_token(token: str) -> bool:
     return "-" in token and (head in _FURNITURE_WORDS or tail in _FURNITURE_WORDS)
 
 
+def _is_landmark(node: LexborNode) -> bool:
+    """An element that is one story or the main content: furniture classes above it (Blogger
+    wraps the whole blog in a "widget") say nothing about the links inside it."""
+    if node.tag in ("article", "main"):
+        return True
+    if (node.attributes.get("role") or "").lower() in ("main", "article"):
+        return True
+    return any(t in _LANDMARK_TOKENS for t in _tokens(node))
+
+
 def _in_furniture(node: LexborNode) -> bool:
-    """True if the link sits in navigation, a sidebar, a site header/footer or similar."""
+    """True if the link sits in navigation, a sidebar, a site header/footer or similar, looking
+    upwards from the link to the nearest story or main-content element."""
     ancestors = []
     cur = node.parent
     while cur is not None and cur.tag not in ("body", "html", "-document"):
@@ -100,6 +116,8 @@ def _in_furniture(node: LexborNode) -> bool:
             return True
         if any(_is_furniture_token(t) for t in _tokens(anc)):
             return True
+        if _is_landmark(anc):
+            return False
     return False
 
 
@@ -114,6 +132,8 @@ def _signature(node: LexborNode) -> tuple[str, ...]:
 
 
 def _is_heading_link(node: LexborNode) -> bool:
+    if node.css_first("h1, h2, h3, h4, h5, h6") is not None:
+        return True
     cur: LexborNode | None = node
     for depth in range(4):
         if cur is None:
@@ -127,6 +147,13 @@ def _is_heading_link(node: LexborNode) -> bool:
 
 
 def _link_text(node: LexborNode) -> str:
+    """The headline a link shows: a heading inside a card-style link, else its text, its title
+    attribute or its image's alt text."""
+    inner = node.css_first("h1, h2, h3, h4, h5, h6, [class*=title], [class*=headline]")
+    if inner is not None:
+        text = clean_line(inner.text(separator=" "))
+        if text:
+            return text
     text = clean_line(node.text(separator=" "))
     if not text:
         text = clean_line(node.attributes.get("title") or "")
@@ -173,7 +200,8 @@ def _date_near(link: LexborNode, url: str, base_url: str,
             found = _node_date(time_node)
             if found:
                 return found
-        for dated in cur.css("[class*=date], [class*=time], [class*=posted], [itemprop]"):
+        for dated in cur.css("[class*=date], [class*=time], [class*=posted], [class*=published], "
+                             "[itemprop]"):
             if dated.attributes.get("itemprop") not in (None, "datePublished", "dateCreated"):
                 continue
             found = _node_date(dated)
@@ -228,6 +256,21 @@ def _is_article_group(group: list[_Link]) -> bool:
     return heading >= 0.8 and words >= 2 and article_urls >= 0.3
 
 
+def _one_per_item(chosen: list[_Link]) -> list[_Link]:
+    """Drop a short second link beside a story's headline in the same element (a "PDF" or
+    "video" version of the same statement)."""
+    out = []
+    for link in chosen:
+        parent = link.node.parent
+        if len(link.text.split()) <= 2 and parent is not None:
+            siblings = [o for o in chosen if o.url != link.url and o.node.parent is not None
+                        and o.node.parent.mem_id == parent.mem_id]
+            if any(len(o.text.split()) > len(link.text.split()) for o in siblings):
+                continue
+        out.append(link)
+    return out
+
+
 def find_links(html: str, base_url: str, *,
                selectors: Mapping[str, str] | None = None) -> list[Candidate]:
     """The article links of a listing page, in page order, each URL once.
@@ -245,7 +288,7 @@ def find_links(html: str, base_url: str, *,
     for link in links:
         groups.setdefault(link.signature, []).append(link)
     kept = {sig for sig, group in groups.items() if _is_article_group(group)}
-    chosen = [link for link in links if link.signature in kept]
+    chosen = _one_per_item([link for link in links if link.signature in kept])
     # Other links to a chosen URL (an image, a "read more") may carry a better title.
     by_url: dict[str, list[_Link]] = {}
     for link in links:
@@ -346,6 +389,11 @@ _NEXT_TEXT = re.compile(
     r"siguiente|volgende|successivo)\W*$", re.IGNORECASE)
 
 
+#: Words in a pagination link's class or aria-label that mean "the following page".
+_NEXT_MARK = re.compile(r"\b(next|older|nächst|naechst|suivant|siguiente|volgende|successiv)",
+                        re.IGNORECASE)
+
+
 def next_page_url(html: str, base_url: str) -> str | None:
     """The URL of the next (older) page of a listing, or None on the last page.
 
@@ -370,7 +418,7 @@ def next_page_url(html: str, base_url: str) -> str | None:
     for node in tree.css("a[href]"):
         marks = " ".join(_tokens(node)) + " " + (node.attributes.get("aria-label") or "").lower()
         text = clean_line(node.text(separator=" "))
-        if re.search(r"\bnext\b|\bolder\b", marks) or _NEXT_TEXT.match(text):
+        if _NEXT_MARK.search(marks) or _NEXT_TEXT.match(text):
             found = usable(node.attributes.get("href"))
             if found:
                 return found
