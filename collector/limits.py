@@ -58,6 +58,8 @@ MAX_ADDRESSES_TRIED = 4
 DEFAULT_INTERVAL_S = 30 * 60
 #: Shortest interval a user may configure: anything faster is impolite for statement sites.
 MIN_INTERVAL_S = 60
+#: Sources one worker claims per tick; the rest wait for the next tick (or another worker).
+MAX_SOURCES_PER_TICK = 500
 #: How often the scheduler asks the store which sources are due.
 TICK_S = 15
 #: Backoff doubles per consecutive failure from the source's interval, up to this cap.

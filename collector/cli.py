@@ -1,0 +1,445 @@
+"""The `collector` command: run, poll, check, status, export, digest, extract, sources, db."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import Config, load_config
+from .errors import CollectorError, ConfigError
+
+log = logging.getLogger("collector")
+
+
+# ---------------------------------------------------------------------------------------------
+# Logging
+# ---------------------------------------------------------------------------------------------
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for journald and container log collectors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+def setup_logging(fmt: str, verbose: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s",
+                                               datefmt="%Y-%m-%d %H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+    # third-party chatter stays at warning level unless asked for
+    for name in ("httpx", "httpcore", "apscheduler", "alembic", "aiosmtpd", "mail.log"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(args.config, data_dir=args.data)
+
+
+def _store(config: Config) -> Any:
+    from .store import Store
+
+    return Store(config.settings.database_url)
+
+
+def _fmt_time(value: datetime | None, now: datetime) -> str:
+    if value is None:
+        return "never"
+    delta = (now - value).total_seconds()
+    if abs(delta) < 90:
+        return f"{int(delta)}s ago" if delta >= 0 else f"in {int(-delta)}s"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if abs(delta) >= size:
+            n = int(abs(delta) // size)
+            return f"{n}{unit} ago" if delta >= 0 else f"in {n}{unit}"
+    return value.isoformat()
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for r in rows:
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    if args.source or args.url:
+        from .check import dry_run
+
+        config = _config(args) if not args.url or Path(args.config).exists() else None
+        return asyncio.run(dry_run(config, source_id=args.source, url=args.url,
+                                   allow_private=args.allow_private, out=sys.stdout))
+    config = _config(args)
+    enabled = sum(1 for s in config.sources if s.enabled)
+    print(f"{config.path}: OK — {len(config.sources)} sources ({enabled} enabled), "
+          f"{len(config.digests)} digests")
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    config = _config(args)
+    store = _store(config)
+    try:
+        rev = store.upgrade()
+    finally:
+        store.close()
+    print(f"database at revision {rev}: {config.settings.database_url}")
+    return 0
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from .scheduler import Worker
+
+    config = _config(args)
+    ids = args.sources or [s.id for s in config.sources if s.enabled]
+    unknown = [i for i in ids if i not in {s.id for s in config.sources}]
+    if unknown:
+        print(f"unknown source(s): {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    store = _store(config)
+    total = len(ids)
+    done = 0
+    started = time.monotonic()
+
+    def progress(source: Any, outcome: Any) -> None:
+        nonlocal done
+        done += 1
+        if sys.stderr.isatty():
+            print(f"\r[{done}/{total}] {source.id:<30}", end="", file=sys.stderr, flush=True)
+
+    async def main() -> list[Any]:
+        worker = Worker(config, store)
+        try:
+            await worker.start()
+            return await worker.poll_ids(ids, progress=progress, due_only=args.due)
+        finally:
+            await worker.close()
+
+    try:
+        results = asyncio.run(main())
+    finally:
+        store.close()
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    rows = []
+    for source, o in sorted(results, key=lambda r: r[0].id):
+        state = "ok" if o.ok else f"FAILED ({o.error_kind})"
+        if o.ok and o.not_modified:
+            state = "not modified"
+        rows.append([source.id, state, str(o.new_documents), str(o.duplicates),
+                     str(o.skipped), f"{o.elapsed_s:.1f}s", (o.error or "")[:80]])
+    print(_table(rows, ["source", "result", "new", "dups", "skipped", "time", "error"]))
+    failed = sum(1 for _, o in results if not o.ok)
+    new = sum(o.new_documents for _, o in results)
+    print(f"{len(results)} sources polled in {time.monotonic() - started:.1f} s: {new} new "
+          f"documents, {failed} failed")
+    if results and failed == len(results):
+        return 1
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from . import decide
+    from .pipeline import _decide_state
+
+    config = _config(args)
+    store = _store(config)
+    try:
+        store.upgrade()
+        store.sync_sources(config.sources, datetime.now(UTC))
+        states = store.source_states()
+        pending = store.count_pending()
+        total = store.count_documents()
+    finally:
+        store.close()
+    now = datetime.now(UTC)
+    configured = {s.id: s for s in config.sources}
+    rows = []
+    for st in states:
+        src = configured.get(st.id)
+        if src is None:
+            continue
+        health = decide.status(_decide_state(st), now) if st.polls else "new"
+        if not src.enabled:
+            health = "disabled"
+        rows.append([st.id, health, _fmt_time(st.last_success_at, now),
+                     str(st.consecutive_failures), str(st.documents), str(st.duplicates),
+                     _fmt_time(st.next_poll_at, now) if src.enabled else "-",
+                     (st.last_error or "")[:60]])
+    if args.json:
+        print(json.dumps([dict(zip(["id", "health", "last_success", "failures", "documents",
+                                    "duplicates", "next_poll", "last_error"], r, strict=True))
+                          for r in rows], indent=2))
+        return 0
+    print(_table(rows, ["source", "health", "last success", "failures", "documents",
+                        "also seen", "next poll", "last error"]))
+    print(f"{total} documents; pending digest entries: "
+          + (", ".join(f"{k} {v}" for k, v in sorted(pending.items())) or "none"))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .store.corpus import Corpus
+
+    config = _config(args)
+    store = _store(config)
+    out = Corpus(Path(args.directory))
+    n = 0
+    try:
+        store.upgrade()
+        records = []
+        batch: list[Any] = []
+
+        def flush() -> None:
+            locs = store.locations([d.id for d in batch])
+            for d in batch:
+                out.write(d.seq, d.id, d.text)
+                records.append(store.index_record(d, locs[d.id]))
+            batch.clear()
+
+        for doc in store.iter_documents():
+            batch.append(doc)
+            n += 1
+            if len(batch) >= 500:
+                flush()
+                if sys.stderr.isatty():
+                    print(f"\r{n} documents", end="", file=sys.stderr, flush=True)
+        flush()
+        out.rewrite_index(records)
+    finally:
+        store.close()
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(f"exported {n} documents to {args.directory}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .scheduler import Service
+
+    config = _config(args)
+    lock = _single_instance(config)
+    store = _store(config)
+
+    async def main() -> None:
+        service = Service(config, store, serve_http=not args.no_http)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, service.stop)
+        await service.run()
+
+    try:
+        asyncio.run(main())
+    finally:
+        store.close()
+        if lock is not None:
+            lock.close()
+    return 0
+
+
+def _single_instance(config: Config) -> Any:
+    """SQLite deployments run one service at a time: a second one is refused clearly."""
+    if not config.settings.database_url.startswith("sqlite"):
+        return None
+    import fcntl
+
+    config.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = config.settings.data_dir / "collector.lock"
+    fh = open(path, "a+")  # noqa: SIM115 - held open for the life of the process
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        fh.close()
+        raise CollectorError(
+            f"another collector is already running on {config.settings.data_dir} "
+            "(SQLite allows one service per data directory; use PostgreSQL for several "
+            "workers)") from exc
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"{os.getpid()}\n")
+    fh.flush()
+    return fh
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from .digests import DigestRunner
+
+    config = _config(args)
+    try:
+        digest = config.digest(args.digest)
+    except KeyError:
+        print(f"unknown digest '{args.digest}' (known: "
+              f"{', '.join(d.id for d in config.digests) or 'none'})", file=sys.stderr)
+        return 2
+    store = _store(config)
+    try:
+        store.upgrade()
+        runner = DigestRunner(config, store)
+        if args.send:
+            result = asyncio.run(runner.run_digest(digest, force=True))
+            print(result)
+            return 0 if not result.startswith("failed") else 1
+        print(runner.preview(digest))
+        return 0
+    finally:
+        store.close()
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from .extract import main as extract_main
+
+    argv = [args.page] + (["--url", args.url] if args.url else [])
+    return extract_main(argv)
+
+
+def cmd_sources_import(args: argparse.Namespace) -> int:
+    from .opml import import_opml
+
+    added = import_opml(Path(args.file), Path(args.config))
+    print(f"added {len(added)} sources to {args.config}" + (": " + ", ".join(added)
+                                                             if added else ""))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Parser
+# ---------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    def options(parser: argparse.ArgumentParser, top: bool) -> None:
+        # Sub-commands repeat the options with suppressed defaults, so that an option given
+        # before the command is not reset by the sub-command's default (argparse's behaviour).
+        def d(value: Any) -> Any:
+            return value if top else argparse.SUPPRESS
+
+        parser.add_argument("--config", default=d(os.environ.get("COLLECTOR_CONFIG",
+                                                                 "sources.yaml")),
+                            help="sources.yaml to use (env COLLECTOR_CONFIG; default "
+                                 "./sources.yaml)")
+        parser.add_argument("--data", default=d(os.environ.get("COLLECTOR_DATA")),
+                            help="data directory (env COLLECTOR_DATA; default ./data)")
+        parser.add_argument("--log-format", choices=("text", "json"),
+                            default=d(os.environ.get("COLLECTOR_LOG_FORMAT", "text")),
+                            help="log lines as text (default) or JSON objects")
+        parser.add_argument("-v", "--verbose", action="count", default=d(1))
+
+    common = argparse.ArgumentParser(add_help=False)
+    options(common, top=False)
+
+    p = argparse.ArgumentParser(prog="collector",
+                                description="Watch organisations' websites for new statements.")
+    options(p, top=True)
+    p.add_argument("--version", action="version", version=f"collector {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("run", parents=[common], help="run the service (scheduler, digests, HTTP)")
+    s.add_argument("--no-http", action="store_true", help="do not serve HTTP")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("poll", parents=[common], help="poll all or the named sources once now")
+    s.add_argument("sources", nargs="*", metavar="SOURCE_ID")
+    s.add_argument("--due", action="store_true", help="only sources that are due")
+    s.set_defaults(func=cmd_poll)
+
+    s = sub.add_parser("check", parents=[common],
+                       help="validate sources.yaml; with --source/--url, a dry run of one source")
+    s.add_argument("--source", help="fetch and show what this source yields, storing nothing")
+    s.add_argument("--url", help="the same for a URL not yet in sources.yaml")
+    s.add_argument("--allow-private", action="store_true",
+                   help="with --url: allow loopback and private addresses")
+    s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("status", parents=[common], help="a table of sources and their health")
+    s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    s.set_defaults(func=cmd_status)
+
+    s = sub.add_parser("export", parents=[common], help="write the corpus anew into DIR")
+    s.add_argument("directory", metavar="DIR")
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("digest", parents=[common], help="preview or send one digest now")
+    s.add_argument("digest", metavar="DIGEST_ID")
+    g = s.add_mutually_exclusive_group(required=True)
+    g.add_argument("--preview", action="store_true", help="render without sending or marking")
+    g.add_argument("--send", action="store_true", help="send now and mark as delivered")
+    s.set_defaults(func=cmd_digest)
+
+    s = sub.add_parser("extract", parents=[common],
+                       help="extract a saved page (or - for stdin) as a document")
+    s.add_argument("page", metavar="PAGE")
+    s.add_argument("--url", help="the page's URL (for relative links and dates)")
+    s.set_defaults(func=cmd_extract)
+
+    s = sub.add_parser("sources", parents=[common], help="manage sources.yaml")
+    ssub = s.add_subparsers(dest="sources_command", required=True, metavar="ACTION")
+    imp = ssub.add_parser("import", parents=[common],
+                          help="append the feeds of an OPML file to sources.yaml")
+    imp.add_argument("file", metavar="FILE.opml")
+    imp.set_defaults(func=cmd_sources_import)
+
+    s = sub.add_parser("db", parents=[common], help="database maintenance")
+    dsub = s.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    up = dsub.add_parser("upgrade", parents=[common], help="apply schema migrations")
+    up.set_defaults(func=cmd_db)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.log_format, args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
+        return 2
+    except CollectorError as exc:
+        print(f"collector: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,779 @@
+"""sources.yaml + environment → frozen, validated configuration.
+
+Validation runs once, before anything else, and reports every problem at once, each with the
+file and line it was found at. Unknown keys, duplicate ids, bad URLs, bad schedules, bad
+selectors and bad filter rules are errors. Secrets (the SMTP password) come only from the
+environment.
+
+The file has four sections, all optional but `sources`:
+
+    settings:   service settings (data directory, database, HTTP bind address, SMTP, contact)
+    defaults:   values every source inherits (schedule, kind, backfill, politeness switches)
+    filters:    global include / exclude rules applied to every source
+    sources:    the list of sources
+    digests:    the list of digests (email, feed, apprise)
+
+Environment variables override `settings:` (see `ENVIRONMENT`).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from . import limits
+from .errors import ConfigError
+
+#: Environment variables and the setting each one overrides.
+ENVIRONMENT = {
+    "COLLECTOR_CONFIG": "path of sources.yaml (default ./sources.yaml)",
+    "COLLECTOR_DATA": "data directory (default ./data)",
+    "COLLECTOR_DATABASE_URL": "SQLAlchemy database URL (default: SQLite file in the data directory)",
+    "COLLECTOR_BIND": "HTTP bind address host:port (default 127.0.0.1:8080)",
+    "COLLECTOR_CONTACT": "contact URL or e-mail named in the User-Agent",
+    "COLLECTOR_PUBLIC_URL": "public base URL of the HTTP server, used in feed links",
+    "COLLECTOR_SMTP_HOST": "SMTP server host",
+    "COLLECTOR_SMTP_PORT": "SMTP server port",
+    "COLLECTOR_SMTP_SECURITY": "starttls, tls or none",
+    "COLLECTOR_SMTP_USERNAME": "SMTP user name",
+    "COLLECTOR_SMTP_PASSWORD": "SMTP password (only ever read from the environment)",
+    "COLLECTOR_SMTP_FROM": "sender address of digests",
+}
+
+SOURCE_KINDS = ("auto", "feed", "page", "sitemap")
+DIGEST_CHANNELS = ("email", "feed", "apprise")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_DURATION_PART = re.compile(r"(\d+)\s*([smhdw])")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+# ---------------------------------------------------------------------------------------------
+# Frozen results
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When something runs: a fixed interval, a cron expression in a time zone, or immediately."""
+
+    interval_s: int | None = None
+    cron: str | None = None
+    timezone: str = "UTC"
+    immediate: bool = False
+
+    def next_after(self, now: datetime) -> datetime:
+        """The first run time strictly after `now` (an aware datetime)."""
+        if self.immediate:
+            return now
+        if self.interval_s is not None:
+            return now + timedelta(seconds=self.interval_s)
+        trigger = _cron_trigger(self.cron or "", self.timezone)
+        fire = trigger.get_next_fire_time(None, now + timedelta(seconds=1))
+        assert fire is not None
+        return fire
+
+    @property
+    def nominal_interval_s(self) -> int:
+        """The interval this schedule usually runs at, used as the base of backoff."""
+        if self.interval_s is not None:
+            return self.interval_s
+        if self.immediate:
+            return limits.TICK_S
+        now = datetime.now(ZoneInfo("UTC")).replace(microsecond=0)
+        first = self.next_after(now)
+        second = self.next_after(first)
+        return max(int((second - first).total_seconds()), limits.MIN_INTERVAL_S)
+
+    def describe(self) -> str:
+        if self.immediate:
+            return "as soon as collected"
+        if self.interval_s is not None:
+            return f"every {format_duration(self.interval_s)}"
+        return f"cron '{self.cron}' ({self.timezone})"
+
+
+@dataclass(frozen=True)
+class FilterRule:
+    """One include/exclude rule: keywords or a regular expression, on a field, or a language."""
+
+    keywords: tuple[str, ...] = ()
+    regex: str | None = None
+    on: str = "any"                # title | text | url | any
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Selectors:
+    items: str | None = None
+    link: str | None = None
+    title: str | None = None
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class Split:
+    selector: str | None = None
+    headings: str | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    name: str
+    url: str
+    kind: str = "auto"
+    schedule: Schedule = field(default_factory=lambda: Schedule(interval_s=limits.DEFAULT_INTERVAL_S))
+    enabled: bool = True
+    tags: tuple[str, ...] = ()
+    content_selector: str | None = None
+    selectors: Selectors | None = None
+    pagination_depth: int = 0
+    split: Split | None = None
+    include: tuple[FilterRule, ...] = ()
+    exclude: tuple[FilterRule, ...] = ()
+    backfill: int = limits.DEFAULT_BACKFILL
+    allow_private_addresses: bool = False
+    robots: bool = True
+    verify_tls: bool = True
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Digest:
+    id: str
+    channel: str
+    schedule: Schedule
+    title: str
+    sources: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    include: tuple[FilterRule, ...] = ()
+    exclude: tuple[FilterRule, ...] = ()
+    to: tuple[str, ...] = ()
+    apprise_urls: tuple[str, ...] = ()
+    full_text: bool = False
+    paragraphs: int = 3
+    health_after_s: int = 24 * 3600
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str | None = None
+    port: int = 587
+    security: str = "starttls"
+    username: str | None = None
+    password: str | None = None
+    sender: str = "collector@localhost"
+    timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    bind: str = "127.0.0.1:8080"
+    contact: str | None = None
+    public_url: str | None = None
+    template_dir: Path | None = None
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.data_dir / "documents"
+
+    @property
+    def feeds_dir(self) -> Path:
+        return self.data_dir / "feeds"
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    settings: Settings
+    sources: tuple[Source, ...]
+    digests: tuple[Digest, ...] = ()
+    include: tuple[FilterRule, ...] = ()
+    exclude: tuple[FilterRule, ...] = ()
+
+    def source(self, source_id: str) -> Source:
+        for s in self.sources:
+            if s.id == source_id:
+                return s
+        raise KeyError(source_id)
+
+    def digest(self, digest_id: str) -> Digest:
+        for d in self.digests:
+            if d.id == digest_id:
+                return d
+        raise KeyError(digest_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Small parsers
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_duration(text: str) -> int:
+    """'30m', '1h30m', '2d', '45s', '1w' or a bare number of seconds → seconds."""
+    text = str(text).strip().lower()
+    if text.isdigit():
+        return int(text)
+    pos = 0
+    total = 0
+    for m in _DURATION_PART.finditer(text):
+        if text[pos:m.start()].strip():
+            raise ValueError(f"'{text}' is not a duration like 30m, 1h30m or 2d")
+        total += int(m.group(1)) * _UNIT_S[m.group(2)]
+        pos = m.end()
+    if pos == 0 or text[pos:].strip():
+        raise ValueError(f"'{text}' is not a duration like 30m, 1h30m or 2d")
+    return total
+
+
+def format_duration(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _cron_trigger(expr: str, tz: str) -> Any:
+    from apscheduler.triggers.cron import CronTrigger
+
+    return CronTrigger.from_crontab(expr, timezone=ZoneInfo(tz))
+
+
+def _check_url(url: str) -> str | None:
+    """None when `url` is an absolute http(s) URL with a host; otherwise the problem."""
+    import httpx
+
+    if not isinstance(url, str) or not url.strip():
+        return "must be a non-empty URL"
+    if "\\" in url or any(ord(c) < 33 for c in url):
+        return f"'{url}' contains a backslash, a space or a control character"
+    try:
+        parsed = httpx.URL(url)
+    except Exception as exc:  # httpx raises InvalidURL and friends
+        return f"'{url}' is not a valid URL ({exc})"
+    if parsed.scheme not in ("http", "https"):
+        return f"'{url}' must start with http:// or https://"
+    if not parsed.host:
+        return f"'{url}' has no host"
+    return None
+
+
+def _check_selector(css: str) -> str | None:
+    from selectolax.lexbor import LexborHTMLParser
+
+    try:
+        LexborHTMLParser("<p></p>").css(css)
+    except Exception as exc:
+        return f"'{css}' is not a valid CSS selector ({exc})"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The validator
+# ---------------------------------------------------------------------------------------------
+
+
+class _Problems:
+    """Collects problems as 'file:line: message'."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.items: list[tuple[int, str]] = []
+
+    def add(self, line: int, message: str) -> None:
+        self.items.append((line, message))
+
+    def messages(self) -> list[str]:
+        return [f"{self.path}:{line}: {msg}" for line, msg in sorted(self.items, key=lambda x: x[0])]
+
+
+def _key_line(node: Any, key: str, default: int) -> int:
+    try:
+        return int(node.lc.key(key)[0]) + 1
+    except Exception:
+        return default
+
+
+def _node_line(node: Any, default: int) -> int:
+    try:
+        return int(node.lc.line) + 1
+    except Exception:
+        return default
+
+
+def _item_line(seq: Any, index: int, default: int) -> int:
+    try:
+        return int(seq.lc.item(index)[0]) + 1
+    except Exception:
+        return default
+
+
+class _Fields:
+    """Typed access to one YAML mapping, recording problems with their lines."""
+
+    def __init__(self, node: Any, where: str, line: int, problems: _Problems,
+                 allowed: tuple[str, ...]):
+        self.node = node if isinstance(node, Mapping) else {}
+        self.where = where
+        self.line = line
+        self.p = problems
+        if not isinstance(node, Mapping):
+            problems.add(line, f"{where} must be a mapping of keys to values")
+            return
+        for key in node:
+            if key not in allowed:
+                hint = _close_match(str(key), allowed)
+                problems.add(_key_line(node, key, line),
+                             f"{where}: unknown key '{key}'{hint}")
+
+    def has(self, key: str) -> bool:
+        return key in self.node
+
+    def line_of(self, key: str) -> int:
+        return _key_line(self.node, key, self.line)
+
+    def err(self, key: str, message: str) -> None:
+        self.p.add(self.line_of(key), f"{self.where}: {key} {message}")
+
+    def str(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
+        if key not in self.node or self.node[key] is None:
+            if required:
+                self.p.add(self.line, f"{self.where}: '{key}' is required")
+            return default
+        value = self.node[key]
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.err(key, "must be a text value")
+            return default
+        return str(value)
+
+    def bool(self, key: str, default: bool) -> bool:
+        if key not in self.node:
+            return default
+        value = self.node[key]
+        if not isinstance(value, bool):
+            self.err(key, "must be true or false")
+            return default
+        return value
+
+    def int(self, key: str, default: int, *, minimum: int = 0) -> int:
+        if key not in self.node:
+            return default
+        value = self.node[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.err(key, f"must be a whole number ≥ {minimum}")
+            return default
+        return value
+
+    def str_list(self, key: str) -> tuple[str, ...]:
+        if key not in self.node or self.node[key] is None:
+            return ()
+        value = self.node[key]
+        if isinstance(value, str):
+            return (value,)
+        if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+            self.err(key, "must be a list of text values")
+            return ()
+        return tuple(str(v) for v in value)
+
+    def duration(self, key: str, default: int, *, minimum: int = 0) -> int:
+        if key not in self.node:
+            return default
+        try:
+            seconds = parse_duration(self.node[key])
+        except ValueError as exc:
+            self.err(key, str(exc))
+            return default
+        if seconds < minimum:
+            self.err(key, f"must be at least {format_duration(minimum)}")
+            return default
+        return seconds
+
+
+def _close_match(word: str, allowed: tuple[str, ...]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(word, allowed, n=1)
+    return f" (did you mean '{match[0]}'?)" if match else f" (known keys: {', '.join(allowed)})"
+
+
+_SCHEDULE_KEYS = ("every", "cron", "timezone")
+_POLITENESS_KEYS = ("allow_private_addresses", "robots", "verify_tls")
+_SOURCE_KEYS = (
+    "id", "name", "url", "kind", *_SCHEDULE_KEYS, "enabled", "tags", "content_selector",
+    "selectors", "pagination_depth", "split", "include", "exclude", "backfill",
+    *_POLITENESS_KEYS,
+)
+_DEFAULT_KEYS = ("kind", *_SCHEDULE_KEYS, "enabled", "tags", "backfill", "pagination_depth",
+                 *_POLITENESS_KEYS)
+_DIGEST_KEYS = ("id", "channel", "schedule", "timezone", "title", "sources", "tags", "include",
+                "exclude", "to", "urls", "full_text", "paragraphs", "health_after")
+_SETTINGS_KEYS = ("data_dir", "database_url", "bind", "contact", "public_url", "template_dir",
+                  "smtp")
+_SMTP_KEYS = ("host", "port", "security", "username", "from", "timeout")
+_RULE_KEYS = ("keywords", "keyword", "regex", "in", "language")
+_RULE_FIELDS = ("title", "text", "url", "any")
+
+
+def _schedule(f: _Fields, inherited: Schedule) -> Schedule:
+    tz = f.str("timezone", inherited.timezone) or "UTC"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        f.err("timezone", f"'{tz}' is not a known time zone (e.g. Europe/Berlin)")
+        tz = "UTC"
+    if f.has("every") and f.has("cron"):
+        f.p.add(f.line_of("cron"), f"{f.where}: give either 'every' or 'cron', not both")
+        return inherited
+    if f.has("every"):
+        seconds = f.duration("every", -1, minimum=limits.MIN_INTERVAL_S)
+        return Schedule(interval_s=seconds, timezone=tz) if seconds > 0 else inherited
+    if f.has("cron"):
+        expr = f.str("cron") or ""
+        try:
+            _cron_trigger(expr, tz)
+        except (ValueError, TypeError) as exc:
+            f.err("cron", f"'{expr}' is not a cron expression (minute hour day month weekday): {exc}")
+            return inherited
+        return Schedule(cron=expr, timezone=tz)
+    if f.has("timezone") and inherited.cron:
+        return Schedule(cron=inherited.cron, timezone=tz)
+    return inherited
+
+
+def _rules(f: _Fields, key: str) -> tuple[FilterRule, ...]:
+    if not f.has(key) or f.node[key] is None:
+        return ()
+    raw = f.node[key]
+    if not isinstance(raw, list):
+        f.err(key, "must be a list of rules like {keywords: [strike, union], in: title}")
+        return ()
+    out = []
+    for i, item in enumerate(raw):
+        line = _item_line(raw, i, f.line_of(key))
+        if isinstance(item, str):
+            out.append(FilterRule(keywords=(item,)))
+            continue
+        rf = _Fields(item, f"{f.where}: {key}[{i}]", line, f.p, _RULE_KEYS)
+        keywords = rf.str_list("keywords") + rf.str_list("keyword")
+        regex = rf.str("regex")
+        on = rf.str("in", "any") or "any"
+        language = rf.str("language")
+        if on not in _RULE_FIELDS:
+            rf.err("in", f"must be one of {', '.join(_RULE_FIELDS)}")
+            on = "any"
+        if regex is not None:
+            try:
+                re.compile(regex)
+            except re.error as exc:
+                rf.err("regex", f"'{regex}' is not a valid regular expression ({exc})")
+                regex = None
+        if not keywords and regex is None and language is None:
+            rf.p.add(line, f"{rf.where}: a rule needs 'keywords', 'regex' or 'language'")
+            continue
+        out.append(FilterRule(keywords=tuple(k.lower() for k in keywords), regex=regex, on=on,
+                              language=language.lower() if language else None))
+    return tuple(out)
+
+
+def _source(node: Any, index: int, line: int, defaults: dict[str, Any], base_schedule: Schedule,
+            problems: _Problems) -> Source | None:
+    label = f"source '{node['id']}'" if isinstance(node, Mapping) and "id" in node \
+        else f"sources[{index}]"
+    f = _Fields(node, label, line, problems, _SOURCE_KEYS)
+    if not isinstance(node, Mapping):
+        return None
+    sid = f.str("id", required=True)
+    if sid is not None:
+        if not _ID.match(sid):
+            f.err("id", "must be 1–64 lowercase letters, digits, '-' or '_', starting with a "
+                        "letter or digit")
+    url = f.str("url", required=True)
+    if url is not None and (problem := _check_url(url)):
+        f.err("url", problem)
+    kind = f.str("kind", defaults.get("kind", "auto")) or "auto"
+    if kind not in SOURCE_KINDS:
+        f.err("kind", f"must be one of {', '.join(SOURCE_KINDS)}")
+    schedule = _schedule(f, base_schedule)
+    content_selector = f.str("content_selector")
+    if content_selector and (problem := _check_selector(content_selector)):
+        f.err("content_selector", problem)
+    selectors = None
+    if f.has("selectors"):
+        sf = _Fields(f.node["selectors"], f"{f.where}: selectors", f.line_of("selectors"),
+                     problems, ("items", "link", "title", "date"))
+        values = {k: sf.str(k) for k in ("items", "link", "title", "date")}
+        for k, v in values.items():
+            if v and (problem := _check_selector(v)):
+                sf.err(k, problem)
+        selectors = Selectors(**values)
+    split = None
+    if f.has("split"):
+        spf = _Fields(f.node["split"], f"{f.where}: split", f.line_of("split"), problems,
+                      ("selector", "headings"))
+        sel, head = spf.str("selector"), spf.str("headings")
+        for k, v in (("selector", sel), ("headings", head)):
+            if v and (problem := _check_selector(v)):
+                spf.err(k, problem)
+        if bool(sel) == bool(head):
+            problems.add(spf.line, f"{spf.where}: give exactly one of 'selector' or 'headings'")
+        split = Split(selector=sel, headings=head)
+    if sid is None or url is None:
+        return None
+    return Source(
+        id=sid,
+        name=f.str("name", sid) or sid,
+        url=url,
+        kind=kind,
+        schedule=schedule,
+        enabled=f.bool("enabled", defaults.get("enabled", True)),
+        tags=f.str_list("tags") or tuple(defaults.get("tags", ())),
+        content_selector=content_selector,
+        selectors=selectors,
+        pagination_depth=f.int("pagination_depth", defaults.get("pagination_depth", 0)),
+        split=split,
+        include=_rules(f, "include"),
+        exclude=_rules(f, "exclude"),
+        backfill=f.int("backfill", defaults.get("backfill", limits.DEFAULT_BACKFILL)),
+        allow_private_addresses=f.bool("allow_private_addresses",
+                                       defaults.get("allow_private_addresses", False)),
+        robots=f.bool("robots", defaults.get("robots", True)),
+        verify_tls=f.bool("verify_tls", defaults.get("verify_tls", True)),
+        line=line,
+    )
+
+
+def _digest(node: Any, index: int, line: int, known_sources: set[str],
+            problems: _Problems) -> Digest | None:
+    label = f"digest '{node['id']}'" if isinstance(node, Mapping) and "id" in node \
+        else f"digests[{index}]"
+    f = _Fields(node, label, line, problems, _DIGEST_KEYS)
+    if not isinstance(node, Mapping):
+        return None
+    did = f.str("id", required=True)
+    if did is not None:
+        if not _ID.match(did):
+            f.err("id", "must be 1–64 lowercase letters, digits, '-' or '_'")
+    channel = f.str("channel", "email") or "email"
+    if channel not in DIGEST_CHANNELS:
+        f.err("channel", f"must be one of {', '.join(DIGEST_CHANNELS)}")
+    tz = f.str("timezone", "UTC") or "UTC"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        f.err("timezone", f"'{tz}' is not a known time zone (e.g. Europe/Berlin)")
+        tz = "UTC"
+    raw_schedule = f.str("schedule", "immediate" if channel == "feed" else None, required=True)
+    schedule = Schedule(immediate=True)
+    if raw_schedule and raw_schedule.strip().lower() not in ("immediate", "as soon as collected"):
+        text = raw_schedule.strip()
+        if text.lower().startswith("every "):
+            try:
+                schedule = Schedule(interval_s=parse_duration(text[6:]), timezone=tz)
+            except ValueError as exc:
+                f.err("schedule", str(exc))
+        else:
+            try:
+                _cron_trigger(text, tz)
+                schedule = Schedule(cron=text, timezone=tz)
+            except (ValueError, TypeError) as exc:
+                f.err("schedule", f"'{text}' is not a cron expression, 'every 6h' or "
+                                  f"'immediate': {exc}")
+    sources = f.str_list("sources")
+    for s in sources:
+        if s not in known_sources:
+            f.err("sources", f"names unknown source '{s}'")
+    to = f.str_list("to")
+    for addr in to:
+        if "@" not in addr or any(c in addr for c in "\r\n<>,; "):
+            f.err("to", f"'{addr}' is not an e-mail address")
+    if channel == "email" and not to:
+        problems.add(line, f"{f.where}: an email digest needs recipients in 'to'")
+    urls = f.str_list("urls")
+    if channel == "apprise" and not urls:
+        problems.add(line, f"{f.where}: an apprise digest needs 'urls'")
+    if did is None:
+        return None
+    return Digest(
+        id=did, channel=channel, schedule=schedule, title=f.str("title", did) or did,
+        sources=sources, tags=f.str_list("tags"), include=_rules(f, "include"),
+        exclude=_rules(f, "exclude"), to=to, apprise_urls=urls,
+        full_text=f.bool("full_text", False), paragraphs=f.int("paragraphs", 3, minimum=1),
+        health_after_s=f.duration("health_after", 24 * 3600), line=line,
+    )
+
+
+def _settings(node: Any, line: int, base: Path, data_override: Path | None,
+              env: Mapping[str, str], problems: _Problems) -> Settings:
+    f = _Fields(node if node is not None else {}, "settings", line, problems, _SETTINGS_KEYS)
+    data_dir = Path(env.get("COLLECTOR_DATA") or f.str("data_dir") or "data")
+    if data_override is not None:
+        data_dir = data_override
+    if not data_dir.is_absolute():
+        data_dir = (Path.cwd() / data_dir) if data_override or env.get("COLLECTOR_DATA") \
+            else (base / data_dir)
+    db_url = env.get("COLLECTOR_DATABASE_URL") or f.str("database_url")
+    if not db_url:
+        db_url = f"sqlite:///{data_dir / 'collector.db'}"
+    bind = env.get("COLLECTOR_BIND") or f.str("bind", "127.0.0.1:8080") or "127.0.0.1:8080"
+    if not re.match(r"^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$", bind):
+        problems.add(f.line_of("bind") if f.has("bind") else line,
+                     f"settings: bind '{bind}' must look like 127.0.0.1:8080")
+    template_dir = f.str("template_dir")
+    smtp_node = f.node.get("smtp") if f.has("smtp") else {}
+    sf = _Fields(smtp_node or {}, "settings: smtp", f.line_of("smtp"), problems, _SMTP_KEYS)
+    security = env.get("COLLECTOR_SMTP_SECURITY") or sf.str("security", "starttls") or "starttls"
+    if security not in ("starttls", "tls", "none"):
+        problems.add(sf.line, f"settings: smtp security '{security}' must be starttls, tls or none")
+    port_env = env.get("COLLECTOR_SMTP_PORT")
+    port = int(port_env) if port_env and port_env.isdigit() else \
+        sf.int("port", 465 if security == "tls" else 587, minimum=1)
+    smtp = SmtpConfig(
+        host=env.get("COLLECTOR_SMTP_HOST") or sf.str("host"),
+        port=port,
+        security=security,
+        username=env.get("COLLECTOR_SMTP_USERNAME") or sf.str("username"),
+        password=env.get("COLLECTOR_SMTP_PASSWORD"),
+        sender=env.get("COLLECTOR_SMTP_FROM") or sf.str("from", "collector@localhost")
+        or "collector@localhost",
+        timeout_s=float(sf.duration("timeout", 30, minimum=1)),
+    )
+    return Settings(
+        data_dir=data_dir, database_url=db_url, bind=bind,
+        contact=env.get("COLLECTOR_CONTACT") or f.str("contact"),
+        public_url=env.get("COLLECTOR_PUBLIC_URL") or f.str("public_url"),
+        template_dir=(base / template_dir) if template_dir else None,
+        smtp=smtp,
+    )
+
+
+def parse_config(text: str, path: Path, *, data_dir: Path | None = None,
+                 env: Mapping[str, str] | None = None) -> Config:
+    """Validate `text` (the contents of `path`); raise ConfigError listing every problem."""
+    env = os.environ if env is None else env
+    problems = _Problems(path)
+    yaml = YAML(typ="rt")
+    try:
+        root = yaml.load(io.StringIO(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 0
+        what = (exc.problem or exc.context or "not valid YAML").strip()
+        raise ConfigError([f"{path}:{line}: {what} (the file is not valid YAML)"]) from exc
+    except YAMLError as exc:
+        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from exc
+    if root is None:
+        root = {}
+    top = _Fields(root, "the file", 1, problems,
+                  ("settings", "defaults", "filters", "sources", "digests"))
+    if not isinstance(root, Mapping):
+        raise ConfigError(problems.messages())
+
+    settings = _settings(root.get("settings"), top.line_of("settings"), path.parent.resolve(),
+                         data_dir,
+                         env, problems)
+
+    defaults_f = _Fields(root.get("defaults") or {}, "defaults", top.line_of("defaults"),
+                         problems, _DEFAULT_KEYS)
+    base_schedule = _schedule(defaults_f, Schedule(interval_s=limits.DEFAULT_INTERVAL_S))
+    defaults: dict[str, Any] = {}
+    if defaults_f.has("kind"):
+        kind = defaults_f.str("kind")
+        if kind not in SOURCE_KINDS:
+            defaults_f.err("kind", f"must be one of {', '.join(SOURCE_KINDS)}")
+        else:
+            defaults["kind"] = kind
+    for key, getter in (("enabled", defaults_f.bool), ("allow_private_addresses", defaults_f.bool),
+                        ("robots", defaults_f.bool), ("verify_tls", defaults_f.bool)):
+        if defaults_f.has(key):
+            defaults[key] = getter(key, True)
+    for key in ("backfill", "pagination_depth"):
+        if defaults_f.has(key):
+            defaults[key] = defaults_f.int(key, 0)
+    if defaults_f.has("tags"):
+        defaults["tags"] = defaults_f.str_list("tags")
+
+    filters_f = _Fields(root.get("filters") or {}, "filters", top.line_of("filters"), problems,
+                        ("include", "exclude"))
+    include, exclude = _rules(filters_f, "include"), _rules(filters_f, "exclude")
+
+    sources: list[Source] = []
+    raw_sources = root.get("sources")
+    if raw_sources is None:
+        problems.add(1, "the file has no 'sources:' list")
+        raw_sources = []
+    elif not isinstance(raw_sources, list):
+        problems.add(top.line_of("sources"), "'sources' must be a list")
+        raw_sources = []
+    first_line: dict[str, int] = {}
+    for i, node in enumerate(raw_sources):
+        line = _item_line(raw_sources, i, top.line_of("sources"))
+        src = _source(node, i, line, defaults, base_schedule, problems)
+        if src is None:
+            continue
+        if src.id in first_line:
+            problems.add(line, f"duplicate source id '{src.id}' (first used on line "
+                               f"{first_line[src.id]})")
+            continue
+        first_line[src.id] = line
+        sources.append(src)
+
+    digests: list[Digest] = []
+    raw_digests = root.get("digests") or []
+    if not isinstance(raw_digests, list):
+        problems.add(top.line_of("digests"), "'digests' must be a list")
+        raw_digests = []
+    seen_digest: dict[str, int] = {}
+    for i, node in enumerate(raw_digests):
+        line = _item_line(raw_digests, i, top.line_of("digests"))
+        dg = _digest(node, i, line, set(first_line), problems)
+        if dg is None:
+            continue
+        if dg.id in seen_digest:
+            problems.add(line, f"duplicate digest id '{dg.id}' (first used on line "
+                               f"{seen_digest[dg.id]})")
+            continue
+        seen_digest[dg.id] = line
+        digests.append(dg)
+
+    if problems.items:
+        raise ConfigError(problems.messages())
+    return Config(path=path, settings=settings, sources=tuple(sources), digests=tuple(digests),
+                  include=include, exclude=exclude)
+
+
+def load_config(path: Path | str, *, data_dir: Path | str | None = None,
+                env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the configuration file at `path`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError([f"{path}: no such file (give --config PATH or set "
+                           "COLLECTOR_CONFIG)"]) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot be read: {exc}"]) from exc
+    return parse_config(text, path, data_dir=Path(data_dir) if data_dir else None, env=env)
+
+
+def source_from_url(url: str, *, kind: str = "auto", allow_private: bool = False) -> Source:
+    """A throw-away source for `collector check --url`."""
+    problem = _check_url(url)
+    if problem:
+        raise ConfigError([f"--url: {problem}"])
+    return Source(id="check", name=url, url=url, kind=kind, allow_private_addresses=allow_private)
+
+

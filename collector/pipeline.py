@@ -1,0 +1,572 @@
+"""Poll one source end to end.
+
+    source ──► listing fetch (conditional GET; 304 or same body hash = nothing new)
+           ──► candidates (feed | page | sitemap; `auto` resolved once and remembered)
+           ──► not seen before (first poll: only `backfill` newest, marked as backfill)
+           ──► filters on title/URL ──► article fetch ──► bounded extraction (feed text as
+               fallback) ──► filters on text/language
+           ──► dedup (same URL: unchanged/update; same text or near-duplicate: new location)
+           ──► store (document + location + seen item + digest outbox in one transaction)
+           ──► corpus file + index line
+    finally: the source's fetch state, schedule and health are saved (failure is a result).
+
+`Pipeline` holds what lives across polls (store, fetcher, corpus, the near-duplicate index);
+`poll(source)` never raises for a source's own failures: it returns a PollOutcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from . import decide, dedup, limits
+from .config import Config, Source
+from .discover.feed import parse_feed
+from .document import document_id, render
+from .errors import CollectorError, ExtractError, FetchError, NotModified, ParseError, StoreError
+from .fetch import Fetcher, FetchPolicy
+from .models import Candidate, Extracted, Fetched, PollOutcome
+from .store import NewDocument, SourceState, Store, StoredDocument
+from .store.corpus import Corpus
+
+log = logging.getLogger("collector.pipeline")
+
+#: An item whose page failed this many polls in a row is given up (recorded, not retried).
+MAX_ITEM_ATTEMPTS = 3
+#: Wall-time bound of one extraction (the parse runs in a killable worker).
+EXTRACT_TIMEOUT_S = 20.0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What the listing fetch produced."""
+
+    candidates: list[Candidate]
+    fetched: Fetched | None
+    not_modified: bool = False
+    method: str = "feed"
+
+
+def policy_for(source: Source, *, expected: str = "any") -> FetchPolicy:
+    fields = {f.name for f in dataclasses.fields(FetchPolicy)}
+    values: dict[str, Any] = {"allow_private": source.allow_private_addresses,
+                              "robots": source.robots}
+    if "verify_tls" in fields:
+        values["verify_tls"] = source.verify_tls
+    if "expected" in fields:
+        values["expected"] = expected
+    return FetchPolicy(**values)
+
+
+def _decide_state(st: SourceState) -> decide.SourceState:
+    return decide.SourceState(
+        etag=st.etag, last_modified=st.last_modified, body_hash=st.body_hash,
+        next_poll_at=st.next_poll_at, last_poll_at=st.last_poll_at,
+        last_success_at=st.last_success_at, first_failure_at=st.first_failure_at,
+        consecutive_failures=st.consecutive_failures, last_error=st.last_error,
+        last_error_kind=st.last_error_kind, last_items_at=st.last_items_at,
+        consecutive_empty=st.consecutive_empty)
+
+
+def _words(blocks: Sequence[str]) -> int:
+    return sum(len(b.split()) for b in blocks)
+
+
+class Pipeline:
+    """Everything one worker needs to poll sources; shared by the scheduler and the CLI."""
+
+    def __init__(self, config: Config, store: Store, fetcher: Fetcher, *,
+                 clock: Callable[[], datetime] = utcnow,
+                 selects: Callable[[Any, Source, Extracted, str], bool] | None = None):
+        self.config = config
+        self.store = store
+        self.fetcher = fetcher
+        self.corpus = Corpus(config.settings.documents_dir)
+        self.clock = clock
+        self.index = dedup.NearDuplicateIndex()
+        self._indexed_seq = -1
+        self._index_lock = asyncio.Lock()
+        self._write_lock = asyncio.Lock()
+        self._selects = selects
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    async def load_index(self) -> int:
+        """Add the signatures of documents stored since the last call (all, the first time)."""
+        def load() -> list[tuple[int, bytes]]:
+            return list(self.store.signatures_after(self._indexed_seq))
+
+        async with self._index_lock:
+            rows = await asyncio.to_thread(load)
+            if rows:
+                self.index.add_many((seq, sig) for seq, sig in rows)
+                self._indexed_seq = max(seq for seq, _ in rows)
+            return len(rows)
+
+    async def reconcile_corpus(self) -> int:
+        """Write files for documents stored but not written (a crash between the two)."""
+        docs = await asyncio.to_thread(self.store.unwritten_documents)
+        if not docs:
+            return 0
+        indexed = await asyncio.to_thread(self.corpus.indexed_ids)
+        await self._write_files(docs, append_index=[d for d in docs if d.id not in indexed],
+                                rewrite_index=any(d.id in indexed for d in docs))
+        return len(docs)
+
+    # -- one poll ------------------------------------------------------------------------------
+
+    async def poll(self, source: Source) -> PollOutcome:
+        """Poll `source` once. Never raises for the source's own failures."""
+        started = time.monotonic()
+        now = self.clock()
+        try:
+            state = await asyncio.to_thread(self.store.source_state, source.id)
+        except StoreError as exc:
+            return PollOutcome(source.id, ok=False, error=str(exc), error_kind="store")
+        counts = {"new": 0, "dup": 0, "skipped": 0}
+        method = None
+        try:
+            listing = await self._listing(source, state)
+            method = listing.method
+            if listing.not_modified:
+                await self._save_not_modified(source, state, listing.fetched, now)
+                return PollOutcome(source.id, ok=True, not_modified=True, method=method,
+                                   elapsed_s=time.monotonic() - started)
+            await self._process(source, state, listing.candidates, counts, now)
+            await self._save_success(source, state, listing, now)
+            return PollOutcome(source.id, ok=True, new_documents=counts["new"],
+                               duplicates=counts["dup"], skipped=counts["skipped"],
+                               method=method, elapsed_s=time.monotonic() - started)
+        except (CollectorError, OSError) as exc:
+            kind = getattr(exc, "kind", None) or type(exc).__name__.lower()
+            message = str(exc) or type(exc).__name__
+            retry_after = getattr(exc, "retry_after", None)
+            try:
+                await self._save_failure(source, state, message, kind, retry_after, now)
+            except CollectorError as store_exc:  # pragma: no cover - database gone
+                log.error("source %s: could not save its failure: %s", source.id, store_exc)
+            return PollOutcome(source.id, ok=False, error=message, error_kind=kind,
+                               new_documents=counts["new"], duplicates=counts["dup"],
+                               method=method, elapsed_s=time.monotonic() - started)
+
+    # -- listing -------------------------------------------------------------------------------
+
+    async def _resolve(self, source: Source, state: SourceState) -> tuple[str, str]:
+        """The kind and URL actually polled; `auto` is resolved once and remembered."""
+        if source.kind != "auto":
+            return source.kind, source.url
+        if state.resolved_kind and state.resolved_url:
+            return state.resolved_kind, state.resolved_url
+        from .discover import auto
+
+        policy = policy_for(source)
+
+        async def fetch(url: str) -> Fetched:
+            return await self.fetcher.fetch(url, policy=policy)
+
+        found = await auto.discover(source.url, fetch)
+        await asyncio.to_thread(self.store.update_source, source.id, resolved_kind=found.kind,
+                                resolved_url=found.url, resolved_reason=found.reason)
+        log.info("source %s: following %s %s (%s)", source.id, found.kind, found.url,
+                 found.reason)
+        return found.kind, found.url
+
+    async def _listing(self, source: Source, state: SourceState) -> Listing:
+        kind, url = await self._resolve(source, state)
+        expected = "feed" if kind in ("feed", "sitemap") else "page"
+        try:
+            fetched = await self.fetcher.fetch(url, etag=state.etag,
+                                               last_modified=state.last_modified,
+                                               policy=policy_for(source, expected=expected))
+        except NotModified:
+            return Listing([], None, not_modified=True, method=kind)
+        body_hash = hashlib.sha256(fetched.content).hexdigest()
+        if state.body_hash == body_hash and state.polls > 0:
+            # Same bytes as last time: skip parsing (some servers never answer 304).
+            return Listing([], fetched, not_modified=True, method=kind)
+        candidates = await self._candidates(source, kind, fetched)
+        return Listing(candidates, fetched, method=kind)
+
+    async def _candidates(self, source: Source, kind: str, fetched: Fetched) -> list[Candidate]:
+        now = self.clock()
+        if kind == "feed":
+            return await _bounded(parse_feed, fetched.content, fetched.final_url,
+                                  headers=fetched.headers, now=now)
+        if kind == "sitemap":
+            return await self._sitemap(source, fetched)
+        if kind == "page":
+            from .discover import page
+            from .encoding import decode_html
+
+            html = decode_html(fetched.content, fetched.headers.get("content-type"))
+            selectors = dataclasses.asdict(source.selectors) if source.selectors else None
+            return await _bounded(page.find_links, html, fetched.final_url,
+                                  selectors=selectors)
+        raise ParseError(f"source {source.id}: unknown kind {kind!r}")
+
+    async def _sitemap(self, source: Source, fetched: Fetched) -> list[Candidate]:
+        from .discover import sitemap
+
+        result = await _bounded(sitemap.parse_sitemap, fetched.content, fetched.final_url)
+        out = list(result.candidates)
+        for child in list(result.children)[:limits.MAX_SITEMAP_CHILDREN]:
+            try:
+                sub = await self.fetcher.fetch(child, policy=policy_for(source, expected="feed"))
+            except FetchError as exc:
+                log.warning("source %s: child sitemap %s: %s", source.id, child, exc)
+                continue
+            out.extend((await _bounded(sitemap.parse_sitemap, sub.content, sub.final_url))
+                       .candidates)
+        # newest first when lastmod is known, so backfill takes the latest statements
+        out.sort(key=lambda c: c.published or datetime.min.replace(tzinfo=UTC), reverse=True)
+        return out
+
+    # -- items ---------------------------------------------------------------------------------
+
+    async def _process(self, source: Source, state: SourceState, candidates: list[Candidate],
+                       counts: dict[str, int], now: datetime) -> None:
+        keys = [c.key for c in candidates]
+        seen = await asyncio.to_thread(self.store.seen_keys, source.id, keys,
+                                       retry_below=MAX_ITEM_ATTEMPTS)
+        fresh = [c for c in candidates if c.key not in seen]
+        if not fresh:
+            return
+        first_run = not await asyncio.to_thread(self.store.has_seen_any, source.id)
+        backfill = False
+        if first_run:
+            # Adding a source never floods a digest: take the newest `backfill` items into the
+            # corpus (marked as backfill, kept out of digests) and remember the rest as seen.
+            backfill = True
+            fresh = _newest_first(fresh)
+            take, rest = fresh[:source.backfill], fresh[source.backfill:]
+            for c in rest:
+                await asyncio.to_thread(self.store.mark_seen, source.id, c.key, url=c.url,
+                                        status="baseline", now=now)
+            fresh = take
+        await self.load_index()
+        for cand in fresh[:limits.MAX_NEW_ITEMS_PER_POLL]:
+            try:
+                n_new, n_dup = await self._item(source, cand, backfill=backfill)
+                counts["new"] += n_new
+                counts["dup"] += n_dup
+            except (FetchError, ExtractError, ParseError) as exc:
+                counts["skipped"] += 1
+                log.warning("source %s: item %s: %s", source.id, cand.url or cand.key, exc)
+                await asyncio.to_thread(self.store.mark_seen, source.id, cand.key, url=cand.url,
+                                        status="failed", now=self.clock(), detail=str(exc)[:500])
+
+    async def _item(self, source: Source, cand: Candidate, *, backfill: bool) -> tuple[int, int]:
+        """Fetch, extract, filter, dedup and store one candidate; (new docs, duplicates)."""
+        from .filters import accept
+
+        include = self.config.include + source.include
+        exclude = self.config.exclude + source.exclude
+        ok, why = accept(include, exclude, title=cand.title, text=None, url=cand.url,
+                         language=None, partial=True)
+        if not ok:
+            await self._mark(source, cand, "filtered", why)
+            return 0, 0
+        pieces = await self._extract_item(source, cand)
+        new = dup = 0
+        for piece_key, extracted, url in pieces:
+            text = "\n".join(extracted.blocks)
+            ok, why = accept(include, exclude, title=extracted.title, text=text, url=url,
+                             language=extracted.language, partial=False)
+            if not ok:
+                await self._mark(source, cand, "filtered", why, key=piece_key)
+                continue
+            result = await self._store(source, cand, piece_key, url, extracted, backfill)
+            new += result == "new"
+            dup += result == "duplicate"
+        return new, dup
+
+    async def _mark(self, source: Source, cand: Candidate, status: str, detail: str | None,
+                    key: str | None = None) -> None:
+        await asyncio.to_thread(self.store.mark_seen, source.id, key or cand.key, url=cand.url,
+                                status=status, now=self.clock(), detail=detail)
+
+    async def _extract_item(self, source: Source, cand: Candidate
+                            ) -> list[tuple[str, Extracted, str]]:
+        """[(seen key, extracted, url)]: one piece, or several when the source splits pages."""
+        from .extract import choose, html_to_blocks
+
+        page: Extracted | None = None
+        page_error: Exception | None = None
+        html: str | None = None
+        url = cand.url
+        if url:
+            try:
+                fetched = await self.fetcher.fetch(url, policy=policy_for(source,
+                                                                          expected="page"))
+                url = fetched.final_url
+                from .encoding import decode_html
+
+                html = decode_html(fetched.content, fetched.headers.get("content-type"))
+                if source.split is None:
+                    page = await self._extract(html, url, fetched.headers, source)
+            except (FetchError, ExtractError) as exc:
+                page_error = exc
+        if source.split is not None and html is not None:
+            return await self._split(source, cand, html, url or source.url)
+        feed_html = cand.content_html or cand.summary_html
+        if page is None and not feed_html:
+            if page_error is not None:
+                raise page_error
+            raise ExtractError(f"item {cand.key} has neither a page nor text in the feed")
+        if page is None and feed_html and not cand.content_html:
+            # Only a summary is available: take it, flagged as partial.
+            blocks = tuple(html_to_blocks(feed_html))
+            chosen = Extracted(title=cand.title or "", blocks=blocks, method="summary",
+                               flags=("partial",), published=cand.published)
+        else:
+            chosen = choose(page, cand.content_html, cand.title)
+        if chosen.published is None and cand.published is not None:
+            chosen = dataclasses.replace(chosen, published=cand.published)
+        if not chosen.author and cand.author:
+            chosen = dataclasses.replace(chosen, author=cand.author)
+        if not chosen.blocks and not chosen.title:
+            raise ExtractError(f"{url or cand.key}: no text found")
+        return [(cand.key, chosen, url or source.url)]
+
+    async def _extract(self, html: str, url: str, headers: dict[str, str],
+                       source: Source) -> Extracted:
+        from . import isolate
+        from .extract import extract
+
+        return await isolate.run_bounded(extract, html, timeout_s=EXTRACT_TIMEOUT_S, url=url,
+                                         headers=headers,
+                                         content_selector=source.content_selector,
+                                         now=self.clock())
+
+    async def _split(self, source: Source, cand: Candidate, html: str, url: str
+                     ) -> list[tuple[str, Extracted, str]]:
+        from .split import split_document
+
+        assert source.split is not None
+        pieces = await _bounded(split_document, html, selector=source.split.selector,
+                                headings=source.split.headings, url=url)
+        out = []
+        for frag_key, frag_html in pieces:
+            extracted = await self._extract(frag_html, url, {}, source)
+            frag_url = f"{url}#{frag_key}" if frag_key else url
+            out.append((f"{cand.key}#{frag_key}", extracted, frag_url))
+        return out
+
+    async def _store(self, source: Source, cand: Candidate, key: str, url: str,
+                     ex: Extracted, backfill: bool) -> str:
+        """Deduplicate and store one extracted text; returns the dedup action taken."""
+        canonical = dedup.canonical_url(url, declared=ex.canonical_url)
+        ukey = dedup.url_key(url)
+        ckey = dedup.url_key(canonical)
+        text = render(ex.title, ex.blocks)
+        from .document import parse as parse_document
+
+        parsed = parse_document(text)
+        title, blocks = parsed.title, parsed.blocks
+        chash = dedup.content_fingerprint(title, blocks)
+        sig = dedup.signature(blocks)
+        now = self.clock()
+        async with self._write_lock:
+            await self.load_index()
+            by_url = await asyncio.to_thread(self.store.document_by_url_key, ckey)
+            if by_url is None and ukey != ckey:
+                by_url = await asyncio.to_thread(self.store.document_by_url_key, ukey)
+            by_hash = await asyncio.to_thread(self.store.document_by_content_hash, chash)
+            near = self.index.query(sig) if by_url is None and by_hash is None else []
+            decision = dedup.decide(
+                content_hash=chash,
+                by_url=dedup.StoredMatch(by_url.seq, by_url.content_hash) if by_url else None,
+                by_hash=by_hash.seq if by_hash else None, near=near)
+            if decision.action == "unchanged":
+                await asyncio.to_thread(self.store.mark_seen, source.id, key, url=url,
+                                        status="duplicate", now=now, detail="unchanged",
+                                        document_id=by_url.id if by_url else None)
+                return "unchanged"
+            if decision.action == "update":
+                assert by_url is not None
+                await self._update(by_url, title, text, chash, sig, blocks, ex, now)
+                await asyncio.to_thread(self.store.mark_seen, source.id, key, url=url,
+                                        status="duplicate", now=now, detail="updated",
+                                        document_id=by_url.id)
+                return "update"
+            if decision.action == "duplicate":
+                assert decision.doc_id is not None
+                original = await asyncio.to_thread(self.store.document_by_seq, decision.doc_id)
+                if original is None:  # index out of date (document removed): treat as new
+                    decision = dedup.DedupDecision("new")
+                else:
+                    how = "exact" if by_hash is not None else "near"
+                    await asyncio.to_thread(self.store.add_location, original.id,
+                                            source_id=source.id, url=url, url_key=ukey, how=how,
+                                            seen_key=key, now=now)
+                    choice = dedup.choose_primary(
+                        original.word_count, _words(blocks),
+                        existing_partial=bool({"partial", "short"} & set(original.flags)),
+                        incoming_partial=bool({"partial", "short"} & set(ex.flags)))
+                    if choice.keep == "incoming":
+                        log.info("document %s: keeping the fuller text from %s (%s)",
+                                 original.id, url, choice.reason)
+                        await self._update(original, title, text, chash, sig, blocks, ex, now)
+                    else:
+                        await self._rewrite_index()
+                    return "duplicate"
+            doc = NewDocument(
+                id=document_id(canonical), source_id=source.id, url=url,
+                canonical_url=canonical, url_key=ckey, title=title, text=text,
+                published_at=ex.published, content_hash=chash, signature=sig,
+                method=ex.method, language=ex.language, author=ex.author,
+                word_count=_words(blocks), flags=ex.flags, backfill=backfill)
+            digests = self._digests_for(source, ex, url)
+            stored = await asyncio.to_thread(self.store.add_document, doc, seen_key=key,
+                                             digests=digests, now=now, extra_url_key=ukey)
+            self.index.add(stored.seq, sig)
+            self._indexed_seq = max(self._indexed_seq, stored.seq)
+        await self._write_files([stored], append_index=[stored], rewrite_index=False)
+        log.info("source %s: new document %s %s", source.id, stored.id, title[:80])
+        return "new"
+
+    async def _update(self, doc: StoredDocument, title: str, text: str, chash: str,
+                      sig: bytes, blocks: Sequence[str], ex: Extracted, now: datetime) -> None:
+        updated = await asyncio.to_thread(
+            self.store.update_document, doc.id, title=title, text=text, content_hash=chash,
+            signature=sig, word_count=_words(blocks), method=ex.method,
+            published_at=ex.published, now=now)
+        self.index.remove(doc.seq)
+        self.index.add(doc.seq, sig)
+        await self._write_files([updated], append_index=[], rewrite_index=True)
+
+    def _digests_for(self, source: Source, ex: Extracted, url: str) -> list[str]:
+        out = []
+        for digest in self.config.digests:
+            if self._selects is not None:
+                if self._selects(digest, source, ex, url):
+                    out.append(digest.id)
+                continue
+            from .notify.select import selects
+
+            if selects(digest, source_id=source.id, tags=source.tags, title=ex.title,
+                       text="\n".join(ex.blocks), url=url, language=ex.language):
+                out.append(digest.id)
+        return out
+
+    async def _write_files(self, docs: list[StoredDocument], *, append_index: list[StoredDocument],
+                           rewrite_index: bool) -> None:
+        def write() -> None:
+            for d in docs:
+                self.corpus.write(d.seq, d.id, d.text)
+            if rewrite_index:
+                self._rewrite_index_sync()
+            elif append_index:
+                locs = self.store.locations([d.id for d in append_index])
+                self.corpus.append_index(self.store.index_record(d, locs[d.id])
+                                         for d in append_index)
+            self.store.mark_written(d.id for d in docs)
+
+        await asyncio.to_thread(write)
+
+    def _rewrite_index_sync(self) -> None:
+        def records() -> Any:
+            batch: list[StoredDocument] = []
+            for doc in self.store.iter_documents():
+                batch.append(doc)
+                if len(batch) >= 500:
+                    yield from self._records(batch)
+                    batch = []
+            yield from self._records(batch)
+
+        self.corpus.rewrite_index(records())
+
+    def _records(self, docs: list[StoredDocument]) -> list[dict[str, Any]]:
+        locs = self.store.locations([d.id for d in docs])
+        return [self.store.index_record(d, locs[d.id]) for d in docs]
+
+    async def _rewrite_index(self) -> None:
+        await asyncio.to_thread(self._rewrite_index_sync)
+
+    # -- source state --------------------------------------------------------------------------
+
+    def _interval(self, source: Source) -> float:
+        return float(source.schedule.nominal_interval_s)
+
+    async def _save(self, source: Source, before: SourceState, after: decide.SourceState,
+                    now: datetime, **extra: Any) -> None:
+        if (source.schedule.cron and after.consecutive_failures == 0
+                and after.next_poll_at is not None):
+            after = dataclasses.replace(after, next_poll_at=max(after.next_poll_at,
+                                                                source.schedule.next_after(now)))
+        health = decide.status(after, now)
+        values = dataclasses.asdict(after)
+        values.update(extra, health=health, polls=before.polls + 1, lease_owner=None,
+                      lease_until=None)
+        await asyncio.to_thread(self.store.update_source, source.id, **values)
+        old = before.health
+        if health == "broken" and old != "broken":
+            await asyncio.to_thread(self.store.add_health_event, source.id, "broken", now,
+                                    after.first_failure_at, after.last_error)
+        elif old == "broken" and health != "broken":
+            await asyncio.to_thread(self.store.add_health_event, source.id, "recovered", now,
+                                    before.first_failure_at, None)
+
+    async def _save_not_modified(self, source: Source, state: SourceState,
+                                 fetched: Fetched | None, now: datetime) -> None:
+        after = decide.after_not_modified(
+            _decide_state(state), now=now, interval_s=self._interval(source), seed=source.id,
+            etag=fetched.etag if fetched else None,
+            last_modified=fetched.last_modified if fetched else None,
+            max_age_s=_max_age(fetched, now))
+        await self._save(source, state, after, now)
+        log.info("source %s: not modified", source.id)
+
+    async def _save_success(self, source: Source, state: SourceState, listing: Listing,
+                            now: datetime) -> None:
+        fetched = listing.fetched
+        after = decide.after_success(
+            _decide_state(state), now=now, interval_s=self._interval(source), seed=source.id,
+            candidates=len(listing.candidates),
+            etag=fetched.etag if fetched else None,
+            last_modified=fetched.last_modified if fetched else None,
+            body_hash=hashlib.sha256(fetched.content).hexdigest() if fetched else None,
+            max_age_s=_max_age(fetched, now))
+        await self._save(source, state, after, now)
+
+    async def _save_failure(self, source: Source, state: SourceState, message: str, kind: str,
+                            retry_after: float | None, now: datetime) -> None:
+        after = decide.after_failure(
+            _decide_state(state), now=now, interval_s=self._interval(source), seed=source.id,
+            error=message, kind=kind, retry_after_s=retry_after)
+        await self._save(source, state, after, now)
+        log.warning("source %s: poll failed (%s): %s", source.id, kind, message)
+
+
+def _max_age(fetched: Fetched | None, now: datetime) -> float | None:
+    if fetched is None:
+        return None
+    return decide.parse_max_age(fetched.headers, now)
+
+
+def _newest_first(cands: list[Candidate]) -> list[Candidate]:
+    """Dated items newest first; undated keep their listing order (feeds list newest first)."""
+    if all(c.published is None for c in cands):
+        return cands
+    floor = datetime.min.replace(tzinfo=UTC)
+    indexed = list(enumerate(cands))
+    indexed.sort(key=lambda p: (p[1].published or floor, -p[0]), reverse=True)
+    return [c for _, c in indexed]
+
+
+async def _bounded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a parser off the event loop with a wall-time bound (a killable worker)."""
+    from . import isolate
+
+    return await isolate.run_bounded(fn, *args, timeout_s=EXTRACT_TIMEOUT_S, **kwargs)

@@ -1,0 +1,206 @@
+"""The service: APScheduler wiring, one tick job that polls due sources, and the digest jobs.
+
+Schedule state lives in the database (each source's `next_poll_at`); the single tick job asks
+the store which sources are due and claims them (a lease, so several workers can share one
+PostgreSQL database), then polls them concurrently within a bound. Nothing here decides *when*
+a source is due: that is `collector.decide`, applied by the pipeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from . import limits
+from .config import Config, Source
+from .fetch import Fetcher, user_agent
+from .models import PollOutcome
+from .pipeline import Pipeline, utcnow
+from .store import Store
+
+log = logging.getLogger("collector.service")
+
+#: A claimed source is held this long; a worker that dies frees its sources when it expires.
+LEASE_S = 10 * 60
+#: On SIGTERM, polls in flight get this long to finish before they are cancelled (systemd waits
+#: 90 s and docker 10 s before killing; every write is atomic, so cancelling loses nothing).
+SHUTDOWN_GRACE_S = 5.0
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def format_outcome(source: Source, o: PollOutcome) -> str:
+    if not o.ok:
+        return f"source {source.id}: FAILED ({o.error_kind}) {o.error}"
+    if o.not_modified:
+        return f"source {source.id}: not modified ({o.elapsed_s:.1f} s)"
+    return (f"source {source.id}: {o.new_documents} new, {o.duplicates} duplicates, "
+            f"{o.skipped} skipped ({o.method}, {o.elapsed_s:.1f} s)")
+
+
+class Worker:
+    """Polls sources for one process: used by `collector run` (ticks) and `collector poll`."""
+
+    def __init__(self, config: Config, store: Store, *, clock: Callable[[], datetime] = utcnow,
+                 fetcher: Fetcher | None = None):
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.id = worker_id()
+        self.fetcher = fetcher or Fetcher(user_agent=user_agent(config.settings.contact))
+        self.pipeline = Pipeline(config, store, self.fetcher, clock=clock)
+        self._sources = {s.id: s for s in config.sources}
+        self._busy = asyncio.Lock()
+        self.in_flight: set[asyncio.Task[Any]] = set()
+
+    async def start(self) -> None:
+        """Migrate, register sources, repair the corpus after a crash, load the dedup index."""
+        await asyncio.to_thread(self.store.upgrade)
+        await asyncio.to_thread(self.store.sync_sources, self.config.sources, self.clock())
+        repaired = await self.pipeline.reconcile_corpus()
+        if repaired:
+            log.info("wrote %d corpus files left unwritten by an earlier stop", repaired)
+        loaded = await self.pipeline.load_index()
+        log.info("near-duplicate index holds %d documents", loaded)
+
+    async def close(self) -> None:
+        await self.fetcher.aclose()
+
+    async def poll_ids(self, ids: Sequence[str], *,
+                       progress: Callable[[Source, PollOutcome], None] | None = None,
+                       due_only: bool = False) -> list[tuple[Source, PollOutcome]]:
+        """Claim and poll the given enabled sources (only those due, if `due_only`)."""
+        wanted = [i for i in ids if i in self._sources and self._sources[i].enabled]
+        if not wanted:
+            return []
+        claimed = await asyncio.to_thread(
+            self.store.claim_due, self.clock(), owner=self.id, lease_s=LEASE_S,
+            limit=len(wanted), ids=wanted, due_only=due_only)
+        return await self._poll_claimed(claimed, progress)
+
+    async def tick(self) -> None:
+        """Poll every enabled source that is due now; overlapping ticks are skipped."""
+        if self._busy.locked():
+            return
+        async with self._busy:
+            enabled = [s.id for s in self.config.sources if s.enabled]
+            claimed = await asyncio.to_thread(
+                self.store.claim_due, self.clock(), owner=self.id, lease_s=LEASE_S,
+                limit=limits.MAX_SOURCES_PER_TICK, ids=enabled, due_only=True)
+            if claimed:
+                await self._poll_claimed(claimed, None)
+
+    async def _poll_claimed(self, ids: Sequence[str],
+                            progress: Callable[[Source, PollOutcome], None] | None
+                            ) -> list[tuple[Source, PollOutcome]]:
+        sem = asyncio.Semaphore(limits.POLL_CONCURRENCY)
+        results: list[tuple[Source, PollOutcome]] = []
+
+        async def one(source: Source) -> None:
+            async with sem:
+                try:
+                    outcome = await self.pipeline.poll(source)
+                except Exception as exc:  # a bug must not stop the other sources
+                    log.exception("source %s: unexpected error", source.id)
+                    outcome = PollOutcome(source.id, ok=False, error=f"internal error: {exc}",
+                                          error_kind="internal")
+                finally:
+                    with contextlib.suppress(Exception):
+                        await asyncio.to_thread(self.store.release, source.id, self.id)
+            results.append((source, outcome))
+            log.info(format_outcome(source, outcome))
+            if progress is not None:
+                progress(source, outcome)
+
+        tasks = []
+        for sid in ids:
+            task = asyncio.ensure_future(one(self._sources[sid]))
+            self.in_flight.add(task)
+            task.add_done_callback(self.in_flight.discard)
+            tasks.append(task)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return results
+
+    async def drain(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
+        """Let polls in flight finish for `grace_s`, then cancel them."""
+        pending = set(self.in_flight)
+        if not pending:
+            return
+        done, pending = await asyncio.wait(pending, timeout=grace_s)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=2.0)
+            log.info("cancelled %d polls at shutdown", len(pending))
+
+
+class Service:
+    """`collector run`: the scheduler, the digest jobs and the HTTP server, until stopped."""
+
+    def __init__(self, config: Config, store: Store, *, serve_http: bool = True,
+                 clock: Callable[[], datetime] = utcnow):
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.worker = Worker(config, store, clock=clock)
+        self.serve_http = serve_http
+        self.stop_event = asyncio.Event()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    async def run(self) -> None:
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        await self.worker.start()
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler.add_job(self.worker.tick, IntervalTrigger(seconds=limits.TICK_S),
+                          id="tick", max_instances=1, coalesce=True,
+                          next_run_time=datetime.now(UTC))
+        digests = self._digest_runner()
+        if digests is not None:
+            scheduler.add_job(digests.tick, IntervalTrigger(seconds=limits.TICK_S),
+                              id="digests", max_instances=1, coalesce=True,
+                              next_run_time=datetime.now(UTC))
+        server = None
+        if self.serve_http:
+            server = await self._start_http(digests)
+        scheduler.start()
+        log.info("collector running: %d sources, %d digests, worker %s",
+                 len(self.config.sources), len(self.config.digests), self.worker.id)
+        try:
+            await self.stop_event.wait()
+        finally:
+            log.info("stopping")
+            scheduler.shutdown(wait=False)
+            await self.worker.drain()
+            if server is not None:
+                await server.stop()
+            await self.worker.close()
+            log.info("stopped")
+
+    def _digest_runner(self) -> Any:
+        try:
+            from .digests import DigestRunner
+        except ImportError:
+            return None
+        return DigestRunner(self.config, self.store, clock=self.clock, owner=self.worker.id)
+
+    async def _start_http(self, digests: Any) -> Any:
+        try:
+            from .server import HttpServer
+        except ImportError:
+            return None
+        server = HttpServer(self.config, self.store, digests=digests)
+        await server.start()
+        return server

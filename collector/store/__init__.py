@@ -1,0 +1,643 @@
+"""The only user of SQLAlchemy: engine set-up, migrations, and every query the service makes.
+
+Rows never leave this package: callers get the frozen dataclasses defined below.
+Writes that belong together happen in one transaction (a new document, its location, the seen
+item and its digest outbox entries), so a crash leaves either all of them or none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..errors import StoreError
+from .tables import (
+    Counter,
+    DigestState,
+    DocumentRow,
+    HealthDelivery,
+    HealthEvent,
+    Location,
+    OutboxEntry,
+    SeenItem,
+    SourceRow,
+)
+
+#: SQLite waits this long for a lock before "database is locked" (RELIABILITY row 43).
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+# ---------------------------------------------------------------------------------------------
+# Frozen views handed to callers
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceState:
+    id: str
+    name: str
+    url: str
+    kind: str
+    resolved_kind: str | None
+    resolved_url: str | None
+    resolved_reason: str | None
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    next_poll_at: datetime | None
+    last_poll_at: datetime | None
+    last_success_at: datetime | None
+    last_items_at: datetime | None
+    first_failure_at: datetime | None
+    consecutive_failures: int
+    consecutive_empty: int
+    last_error: str | None
+    last_error_kind: str | None
+    health: str
+    polls: int
+    documents: int = 0
+    duplicates: int = 0
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    id: str
+    seq: int
+    source_id: str
+    url: str
+    canonical_url: str
+    title: str
+    text: str
+    published_at: datetime | None
+    collected_at: datetime
+    updated_at: datetime
+    content_hash: str
+    method: str
+    language: str | None
+    author: str | None
+    word_count: int
+    backfill: bool
+    flags: tuple[str, ...]
+    signature: bytes | None = None
+
+
+@dataclass(frozen=True)
+class LocationView:
+    source_id: str
+    url: str
+    seen_at: datetime
+    how: str
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    """Everything the pipeline knows about a document it wants stored."""
+
+    id: str
+    source_id: str
+    url: str
+    canonical_url: str
+    url_key: str
+    title: str
+    text: str
+    published_at: datetime | None
+    content_hash: str
+    signature: bytes | None
+    method: str
+    language: str | None
+    author: str | None
+    word_count: int
+    flags: tuple[str, ...]
+    backfill: bool
+
+
+def _doc_view(row: DocumentRow) -> StoredDocument:
+    return StoredDocument(
+        id=row.id, seq=row.seq, source_id=row.source_id, url=row.url,
+        canonical_url=row.canonical_url, title=row.title, text=row.text,
+        published_at=row.published_at, collected_at=row.collected_at, updated_at=row.updated_at,
+        content_hash=row.content_hash, method=row.method, language=row.language,
+        author=row.author, word_count=row.word_count, backfill=row.backfill,
+        flags=tuple(f for f in (row.flags or "").split(",") if f), signature=row.signature,
+    )
+
+
+def _state_view(row: SourceRow, documents: int = 0, duplicates: int = 0) -> SourceState:
+    return SourceState(
+        id=row.id, name=row.name, url=row.url, kind=row.kind, resolved_kind=row.resolved_kind,
+        resolved_url=row.resolved_url, resolved_reason=row.resolved_reason, etag=row.etag,
+        last_modified=row.last_modified, body_hash=row.body_hash, next_poll_at=row.next_poll_at,
+        last_poll_at=row.last_poll_at, last_success_at=row.last_success_at,
+        last_items_at=row.last_items_at, first_failure_at=row.first_failure_at,
+        consecutive_failures=row.consecutive_failures or 0,
+        consecutive_empty=row.consecutive_empty or 0, last_error=row.last_error,
+        last_error_kind=row.last_error_kind, health=row.health or "new", polls=row.polls or 0,
+        documents=documents, duplicates=duplicates,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Engine
+# ---------------------------------------------------------------------------------------------
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                                                  "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # pysqlite's own transaction handling is turned off so that BEGIN IMMEDIATE below
+            # takes the write lock at the start of a write transaction, not halfway through it.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            # Readers take no lock (WAL gives them a snapshot); writers take the write lock at
+            # once, so two writers queue on busy_timeout instead of failing mid-transaction.
+            read = conn.get_execution_options().get("collector_read", False)
+            conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+class Store:
+    """All database access of the service."""
+
+    def __init__(self, url: str):
+        self.url = url
+        try:
+            self.engine = make_engine(url)
+        except Exception as exc:  # bad URL, missing driver
+            raise StoreError(f"cannot open database {url!r}: {exc}") from exc
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(self.engine.execution_options(collector_read=True),
+                                     expire_on_commit=False)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self, *, read: bool = False) -> Iterator[Session]:
+        """One transaction: committed on success, rolled back on any error."""
+        try:
+            with (self._readers if read else self._sessions).begin() as s:
+                yield s
+        except OperationalError as exc:
+            raise StoreError(f"database error: {exc.orig}") from exc
+
+    # -- schema --------------------------------------------------------------------------------
+
+    def upgrade(self) -> str:
+        """Apply all pending migrations; return the revision now current."""
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+        from alembic.runtime.migration import MigrationContext
+
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        with self.engine.connect() as conn:
+            rev = MigrationContext.configure(conn).get_current_revision()
+        try:
+            with self.session() as s:
+                if s.get(Counter, "document_seq") is None:
+                    top = s.scalar(select(func.max(DocumentRow.seq)))
+                    s.add(Counter(name="document_seq", value=0 if top is None else top + 1))
+        except IntegrityError:
+            pass  # another worker created it at the same moment
+        return rev or ""
+
+    # -- sources -------------------------------------------------------------------------------
+
+    def sync_sources(self, sources: Iterable[Any], now: datetime) -> None:
+        """Make the sources table match the configuration (rows are kept for removed ones)."""
+        with self.session() as s:
+            existing = {r.id: r for r in s.scalars(select(SourceRow))}
+            for src in sources:
+                row = existing.get(src.id)
+                if row is None:
+                    s.add(SourceRow(id=src.id, name=src.name, url=src.url, kind=src.kind,
+                                    created_at=now, next_poll_at=now, consecutive_failures=0,
+                                    consecutive_empty=0, health="new", polls=0))
+                    continue
+                if row.url != src.url or row.kind != src.kind:
+                    # A moved source keeps its history (id) but starts discovery afresh.
+                    row.url, row.kind = src.url, src.kind
+                    row.resolved_kind = row.resolved_url = row.resolved_reason = None
+                    row.etag = row.last_modified = row.body_hash = None
+                    row.next_poll_at = now
+                row.name = src.name
+
+    def claim_due(self, now: datetime, *, owner: str, lease_s: float, limit: int,
+                  ids: Sequence[str], due_only: bool = True) -> list[str]:
+        """Claim up to `limit` of `ids` (those due, if `due_only`) for `owner`.
+
+        Rows another worker holds (a live lease, or a row lock on PostgreSQL) are skipped, so
+        each source is polled by one worker at a time.
+        """
+        with self.session() as s:
+            q = (select(SourceRow.id)
+                 .where((SourceRow.lease_until.is_(None)) | (SourceRow.lease_until < now))
+                 .order_by(SourceRow.next_poll_at).limit(limit)
+                 .with_for_update(skip_locked=True))
+            q = q.where(SourceRow.id.in_(list(ids)))
+            if due_only:
+                q = q.where(SourceRow.next_poll_at <= now)
+            ids = list(s.scalars(q))
+            if ids:
+                s.execute(update(SourceRow).where(SourceRow.id.in_(ids))
+                          .values(lease_owner=owner,
+                                  lease_until=now + timedelta(seconds=lease_s)))
+            return ids
+
+    def release(self, source_id: str, owner: str) -> None:
+        with self.session() as s:
+            s.execute(update(SourceRow).where(SourceRow.id == source_id,
+                                              SourceRow.lease_owner == owner)
+                      .values(lease_owner=None, lease_until=None))
+
+    def source_state(self, source_id: str) -> SourceState:
+        with self.session(read=True) as s:
+            row = s.get(SourceRow, source_id)
+            if row is None:
+                raise StoreError(f"unknown source {source_id!r}")
+            return _state_view(row)
+
+    def source_states(self) -> list[SourceState]:
+        with self.session(read=True) as s:
+            docs = dict(s.execute(select(DocumentRow.source_id, func.count())
+                                  .group_by(DocumentRow.source_id)).tuples().all())
+            dups = dict(s.execute(select(Location.source_id, func.count())
+                                  .where(Location.how.not_in(("original", "alias")))
+                                  .group_by(Location.source_id)).tuples().all())
+            return [_state_view(r, docs.get(r.id, 0), dups.get(r.id, 0))
+                    for r in s.scalars(select(SourceRow).order_by(SourceRow.id))]
+
+    def update_source(self, source_id: str, **values: Any) -> None:
+        """Write fetch/schedule/health state of one source."""
+        allowed = set(SourceRow.__table__.columns.keys()) - {"id", "created_at"}
+        bad = set(values) - allowed
+        if bad:
+            raise ValueError(f"unknown source fields: {sorted(bad)}")
+        with self.session() as s:
+            s.execute(update(SourceRow).where(SourceRow.id == source_id).values(**values))
+
+    # -- seen items ----------------------------------------------------------------------------
+
+    def seen_keys(self, source_id: str, keys: Iterable[str], *,
+                  retry_below: int = 0) -> set[str]:
+        """The subset of `keys` this source has shown before.
+
+        Items that failed fewer than `retry_below` times do not count as seen: they are tried
+        again at the next poll.
+        """
+        by_hash = {key_hash(k): k for k in keys}
+        if not by_hash:
+            return set()
+        found: set[str] = set()
+        hashes = list(by_hash)
+        with self.session(read=True) as s:
+            for i in range(0, len(hashes), 500):
+                chunk = hashes[i:i + 500]
+                rows = s.execute(select(SeenItem.key_hash, SeenItem.status, SeenItem.attempts)
+                                 .where(SeenItem.source_id == source_id,
+                                        SeenItem.key_hash.in_(chunk)))
+                found.update(h for h, status, attempts in rows
+                             if status != "failed" or (attempts or 0) >= retry_below)
+        return {by_hash[h] for h in found}
+
+    def has_seen_any(self, source_id: str) -> bool:
+        with self.session(read=True) as s:
+            return s.scalar(select(SeenItem.id).where(SeenItem.source_id == source_id)
+                            .limit(1)) is not None
+
+    def mark_seen(self, source_id: str, key: str, *, url: str | None, status: str, now: datetime,
+                  detail: str | None = None, document_id: str | None = None,
+                  session: Session | None = None) -> None:
+        """Record (or update) what became of an item."""
+        if session is None:
+            with self.session() as s:
+                self._mark_seen(s, source_id, key, url, status, now, detail, document_id)
+        else:
+            self._mark_seen(session, source_id, key, url, status, now, detail, document_id)
+
+    @staticmethod
+    def _mark_seen(s: Session, source_id: str, key: str, url: str | None, status: str,
+                   now: datetime, detail: str | None, document_id: str | None) -> None:
+        h = key_hash(key)
+        row = s.scalar(select(SeenItem).where(SeenItem.source_id == source_id,
+                                              SeenItem.key_hash == h))
+        if row is None:
+            s.add(SeenItem(source_id=source_id, key_hash=h, key=key[:2000], url=url,
+                           first_seen_at=now, status=status, detail=detail, attempts=1,
+                           document_id=document_id))
+        else:
+            row.status, row.detail, row.document_id = status, detail, document_id
+            row.attempts = (row.attempts or 0) + 1
+
+    def failed_attempts(self, source_id: str, key: str) -> int:
+        with self.session(read=True) as s:
+            row = s.scalar(select(SeenItem).where(SeenItem.source_id == source_id,
+                                                  SeenItem.key_hash == key_hash(key)))
+            return 0 if row is None or row.status != "failed" else row.attempts
+
+    def forget_failed(self, source_id: str, keys: Iterable[str]) -> None:
+        """Let failed items be tried again (they are not 'seen' for good)."""
+        hashes = [key_hash(k) for k in keys]
+        with self.session() as s:
+            s.execute(delete(SeenItem).where(SeenItem.source_id == source_id,
+                                             SeenItem.key_hash.in_(hashes),
+                                             SeenItem.status == "failed"))
+
+    # -- documents -----------------------------------------------------------------------------
+
+    def document_by_id(self, doc_id: str) -> StoredDocument | None:
+        with self.session(read=True) as s:
+            row = s.get(DocumentRow, doc_id)
+            return _doc_view(row) if row else None
+
+    def document_by_seq(self, seq: int) -> StoredDocument | None:
+        with self.session(read=True) as s:
+            row = s.scalar(select(DocumentRow).where(DocumentRow.seq == seq))
+            return _doc_view(row) if row else None
+
+    def signatures_after(self, seq: int) -> Iterator[tuple[int, bytes]]:
+        """(sequence number, near-duplicate signature) of documents stored after `seq`."""
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=5000).execute(
+                select(DocumentRow.seq, DocumentRow.signature)
+                .where(DocumentRow.seq > seq, DocumentRow.signature.is_not(None))
+                .order_by(DocumentRow.seq))
+            for row in result:
+                yield int(row[0]), bytes(row[1])
+
+    def document_by_url_key(self, url_key: str) -> StoredDocument | None:
+        with self.session(read=True) as s:
+            doc_id = s.scalar(select(Location.document_id).where(Location.url_key == url_key)
+                              .limit(1))
+            row = s.get(DocumentRow, doc_id) if doc_id else None
+            return _doc_view(row) if row else None
+
+    def document_by_content_hash(self, content_hash: str) -> StoredDocument | None:
+        with self.session(read=True) as s:
+            row = s.scalar(select(DocumentRow).where(DocumentRow.content_hash == content_hash)
+                           .order_by(DocumentRow.seq).limit(1))
+            return _doc_view(row) if row else None
+
+    def add_document(self, doc: NewDocument, *, seen_key: str, digests: Sequence[str],
+                     now: datetime, extra_url_key: str | None = None) -> StoredDocument:
+        """Store a new document with its first location, seen item and outbox entries."""
+        try:
+            with self.session() as s:
+                seq = self._allocate_seq(s)
+                row = DocumentRow(
+                    id=doc.id, seq=seq, source_id=doc.source_id, url=doc.url,
+                    canonical_url=doc.canonical_url, title=doc.title, text=doc.text,
+                    published_at=doc.published_at, collected_at=now, updated_at=now,
+                    content_hash=doc.content_hash, signature=doc.signature, method=doc.method,
+                    language=doc.language, author=doc.author, word_count=doc.word_count,
+                    flags=",".join(doc.flags) or None, backfill=doc.backfill, file_written=False)
+                s.add(row)
+                s.flush()
+                s.add(Location(document_id=doc.id, source_id=doc.source_id, url=doc.url,
+                               url_key=doc.url_key, seen_at=now, how="original"))
+                if extra_url_key and extra_url_key != doc.url_key:
+                    # the URL fetched, when the page named another canonical URL
+                    s.add(Location(document_id=doc.id, source_id=doc.source_id, url=doc.url,
+                                   url_key=extra_url_key, seen_at=now, how="alias"))
+                self._mark_seen(s, doc.source_id, seen_key, doc.url, "document", now, None,
+                                doc.id)
+                if not doc.backfill:
+                    for digest_id in digests:
+                        s.add(OutboxEntry(digest_id=digest_id, document_id=doc.id,
+                                          created_at=now))
+                return _doc_view(row)
+        except IntegrityError as exc:
+            raise StoreError(f"document {doc.id} could not be stored: {exc.orig}") from exc
+
+    def _allocate_seq(self, s: Session) -> int:
+        """The next sequence number, atomically (a counter row; numbers are never reused)."""
+        value = s.scalar(update(Counter).where(Counter.name == "document_seq")
+                         .values(value=Counter.value + 1).returning(Counter.value))
+        if value is None:
+            top = s.scalar(select(func.max(DocumentRow.seq)))
+            value = 1 if top is None else top + 2
+            s.add(Counter(name="document_seq", value=value))
+            s.flush()
+        return int(value) - 1
+
+    def add_location(self, doc_id: str, *, source_id: str, url: str, url_key: str, how: str,
+                     seen_key: str, now: datetime) -> bool:
+        """Record another place `doc_id` was published; False if that place was known."""
+        with self.session() as s:
+            exists = s.scalar(select(Location.id).where(Location.document_id == doc_id,
+                                                        Location.url_key == url_key))
+            if exists is None:
+                s.add(Location(document_id=doc_id, source_id=source_id, url=url,
+                               url_key=url_key, seen_at=now, how=how))
+            self._mark_seen(s, source_id, seen_key, url, "duplicate", now, how, doc_id)
+            return exists is None
+
+    def update_document(self, doc_id: str, *, title: str, text: str, content_hash: str,
+                        signature: bytes | None, word_count: int, method: str,
+                        published_at: datetime | None, source_id: str | None = None,
+                        url: str | None = None, now: datetime) -> StoredDocument:
+        """Replace the text of a document edited in place (or a fuller copy); id and seq stay."""
+        with self.session() as s:
+            row = s.get(DocumentRow, doc_id)
+            if row is None:
+                raise StoreError(f"unknown document {doc_id}")
+            row.title, row.text, row.content_hash = title, text, content_hash
+            row.signature, row.word_count, row.method = signature, word_count, method
+            if published_at and not row.published_at:
+                row.published_at = published_at
+            if source_id and url:
+                row.source_id, row.url = source_id, url
+            row.updated_at = now
+            row.file_written = False
+            return _doc_view(row)
+
+    def mark_written(self, doc_ids: Iterable[str]) -> None:
+        ids = list(doc_ids)
+        if ids:
+            with self.session() as s:
+                s.execute(update(DocumentRow).where(DocumentRow.id.in_(ids))
+                          .values(file_written=True))
+
+    def unwritten_documents(self) -> list[StoredDocument]:
+        with self.session(read=True) as s:
+            return [_doc_view(r) for r in s.scalars(
+                select(DocumentRow).where(DocumentRow.file_written.is_(False))
+                .order_by(DocumentRow.seq))]
+
+    def iter_documents(self, batch: int = 1000) -> Iterator[StoredDocument]:
+        with self._readers() as s:
+            for row in s.scalars(select(DocumentRow).order_by(DocumentRow.seq)
+                                 .execution_options(yield_per=batch)):
+                yield _doc_view(row)
+
+    def latest_documents(self, limit: int = 50, offset: int = 0) -> list[StoredDocument]:
+        with self.session(read=True) as s:
+            return [_doc_view(r) for r in s.scalars(
+                select(DocumentRow).order_by(DocumentRow.seq.desc()).limit(limit)
+                .offset(offset))]
+
+    def locations(self, doc_ids: Sequence[str]) -> dict[str, list[LocationView]]:
+        out: dict[str, list[LocationView]] = {d: [] for d in doc_ids}
+        if not doc_ids:
+            return out
+        with self.session(read=True) as s:
+            for row in s.scalars(select(Location).where(Location.document_id.in_(list(doc_ids)))
+                                 .order_by(Location.seen_at, Location.id)):
+                out[row.document_id].append(LocationView(row.source_id, row.url, row.seen_at,
+                                                         row.how))
+        return out
+
+    def count_documents(self) -> int:
+        with self.session(read=True) as s:
+            return int(s.scalar(select(func.count()).select_from(DocumentRow)) or 0)
+
+    # -- digests -------------------------------------------------------------------------------
+
+    def pending(self, digest_id: str) -> list[StoredDocument]:
+        """Documents waiting for `digest_id`, oldest first."""
+        with self.session(read=True) as s:
+            rows = s.scalars(select(DocumentRow).join(
+                OutboxEntry, OutboxEntry.document_id == DocumentRow.id)
+                .where(OutboxEntry.digest_id == digest_id, OutboxEntry.delivered_at.is_(None))
+                .order_by(DocumentRow.seq))
+            return [_doc_view(r) for r in rows]
+
+    def count_pending(self) -> dict[str, int]:
+        with self.session(read=True) as s:
+            return dict(s.execute(select(OutboxEntry.digest_id, func.count())
+                                  .where(OutboxEntry.delivered_at.is_(None))
+                                  .group_by(OutboxEntry.digest_id)).tuples().all())
+
+    def digest_state(self, digest_id: str) -> dict[str, Any]:
+        with self.session() as s:
+            row = s.get(DigestState, digest_id)
+            if row is None:
+                row = DigestState(digest_id=digest_id, attempts=0, quarantined=False,
+                                  sent_runs=0)
+                s.add(row)
+                s.flush()
+            return {c: getattr(row, c) for c in DigestState.__table__.columns.keys()}
+
+    def update_digest_state(self, digest_id: str, **values: Any) -> None:
+        with self.session() as s:
+            row = s.get(DigestState, digest_id)
+            if row is None:
+                s.add(DigestState(digest_id=digest_id, **{"attempts": 0, "quarantined": False,
+                                                          "sent_runs": 0, **values}))
+            else:
+                for k, v in values.items():
+                    setattr(row, k, v)
+
+    def mark_delivered(self, digest_id: str, doc_ids: Sequence[str], event_ids: Sequence[int],
+                       now: datetime, **state: Any) -> None:
+        """After a successful delivery: entries delivered and the run closed, in one step."""
+        with self.session() as s:
+            if doc_ids:
+                s.execute(update(OutboxEntry).where(OutboxEntry.digest_id == digest_id,
+                                                    OutboxEntry.document_id.in_(list(doc_ids)))
+                          .values(delivered_at=now))
+            for eid in event_ids:
+                s.add(HealthDelivery(digest_id=digest_id, event_id=eid, delivered_at=now))
+            row = s.get(DigestState, digest_id)
+            if row is None:
+                row = DigestState(digest_id=digest_id, attempts=0, quarantined=False,
+                                  sent_runs=0)
+                s.add(row)
+            row.run_key = None
+            row.attempts = 0
+            row.last_error = None
+            row.next_attempt_at = None
+            row.last_run_at = now
+            row.sent_runs = (row.sent_runs or 0) + 1
+            for k, v in state.items():
+                setattr(row, k, v)
+
+    def add_health_event(self, source_id: str, state: str, now: datetime,
+                         since: datetime | None, error: str | None) -> None:
+        with self.session() as s:
+            s.add(HealthEvent(source_id=source_id, state=state, at=now, since=since, error=error))
+
+    def pending_health_events(self, digest_id: str, created_after: datetime | None
+                              ) -> list[dict[str, Any]]:
+        with self.session(read=True) as s:
+            delivered = select(HealthDelivery.event_id).where(
+                HealthDelivery.digest_id == digest_id)
+            q = select(HealthEvent).where(HealthEvent.id.not_in(delivered)).order_by(
+                HealthEvent.id)
+            if created_after is not None:
+                q = q.where(HealthEvent.at >= created_after)
+            return [{"id": e.id, "source_id": e.source_id, "state": e.state, "at": e.at,
+                     "since": e.since, "error": e.error} for e in s.scalars(q)]
+
+    # -- export helpers ------------------------------------------------------------------------
+
+    def index_record(self, doc: StoredDocument, locations: list[LocationView]) -> dict[str, Any]:
+        from ..document import file_name
+
+        return {
+            "file": file_name(doc.seq, doc.id),
+            "id": doc.id,
+            "seq": doc.seq,
+            "title": doc.title,
+            "source": doc.source_id,
+            "url": doc.url,
+            "canonical_url": doc.canonical_url,
+            "published": _iso(doc.published_at),
+            "collected": _iso(doc.collected_at),
+            "updated": _iso(doc.updated_at),
+            "content_hash": doc.content_hash,
+            "method": doc.method,
+            "language": doc.language,
+            "author": doc.author,
+            "words": doc.word_count,
+            "backfill": doc.backfill,
+            "flags": list(doc.flags),
+            "locations": [{"source": loc.source_id, "url": loc.url, "seen": _iso(loc.seen_at),
+                           "how": loc.how} for loc in locations if loc.how != "alias"],
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def dumps(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, sort_keys=False)
