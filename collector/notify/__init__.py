@@ -9,7 +9,7 @@ digest" and "the message has been accepted" (email) or "the feed file is in plac
     render.py   render_email()     multipart text + HTML message from Jinja2 templates
     email.py    send()             SMTP with STARTTLS/TLS/auth; errors classified temporary or not
     atom.py     render_atom()      Atom 1.0 feed bytes; write_atomic() puts them in place
-    run.py      deliver_email()    one digest run: batch, render, send; says what to mark
+    run.py      run_digest()       one digest run over the store's Outbox: claim, render, send, mark
 
 It never touches the database: the store hands in the frozen dataclasses below and is told,
 by return values, which entries were delivered. Marking them is the store's job and must come
