@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import hashlib
 import ipaddress
+import re
 import socket
 import ssl
 import time
@@ -57,6 +58,10 @@ _ACCEPT = {
     "any": "*/*",
 }
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+#: Failures that say the host cannot be reached at all (as opposed to an HTTP answer).
+_NETWORK_KINDS = frozenset({"blocked_address", "bad_url", "dns", "refused", "connect", "tls",
+                            "timeout", "protocol", "network", "rate_limited"})
+_HOST_RE = re.compile(r"[a-z0-9._-]+|[0-9a-f:.]+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -406,7 +411,8 @@ class Fetcher:
         try:
             got = await self.fetch(robots_url, policy=sub)
         except FetchError as exc:
-            if exc.kind in ("blocked_address", "bad_url"):
+            if exc.kind in _NETWORK_KINDS:
+                # The host cannot be reached at all: report that, not a robots.txt verdict.
                 raise
             if exc.kind == "too_large":
                 return None, b"", str(exc)
@@ -426,7 +432,12 @@ class Fetcher:
         for _hop in range(policy.max_redirects + 1):
             host = httpx.URL(current).host
             if policy.robots:
-                verdict = await self.robots.check(current, self.user_agent, policy)
+                try:
+                    verdict = await self.robots.check(current, self.user_agent, policy)
+                except FetchError as exc:
+                    raise FetchError(f"{exc} (checking robots.txt before {current})",
+                                     kind=exc.kind, url=url, status=exc.status,
+                                     retry_after=exc.retry_after) from exc
                 if verdict.crawl_delay:
                     self.set_host_delay(host, verdict.crawl_delay)
                 if not verdict.allowed:
@@ -552,9 +563,9 @@ def _check_url(candidate: str, url: str) -> str:
     if parsed.scheme not in ("http", "https"):
         raise FetchError(f"refusing non-HTTP URL {candidate!r} (fetching {url})",
                          kind="bad_url", url=url)
-    if not parsed.host:
-        raise FetchError(f"URL without a host: {candidate!r} (fetching {url})", kind="bad_url",
-                         url=url)
+    if not parsed.host or not _HOST_RE.fullmatch(parsed.raw_host.decode("ascii", "replace")):
+        raise FetchError(f"URL without a valid host: {candidate!r} (fetching {url})",
+                         kind="bad_url", url=url)
     return str(parsed.copy_with(fragment=None))
 
 

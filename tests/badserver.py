@@ -231,7 +231,7 @@ class BadServer:
         if len(head) > 65536:
             return
         lines = head.decode("latin-1").split("\r\n")
-        method, target, _ = (lines[0].split(" ") + ["", "", ""])[:3]
+        target = [*lines[0].split(" "), "", ""][1]
         headers: dict[str, str] = {}
         for line in lines[1:]:
             if ":" in line:
@@ -267,7 +267,7 @@ class BadServer:
         writer.write(self._head(status, reason or _REASONS.get(status, "Whatever"), hdrs) + body)
         await writer.drain()
 
-    async def _respond(self, req: Seen, w: asyncio.StreamWriter) -> None:  # noqa: C901
+    async def _respond(self, req: Seen, w: asyncio.StreamWriter) -> None:
         p, q, h = req.path, req.query, req.headers
         rss = "application/rss+xml; charset=utf-8"
         html = "text/html; charset=utf-8"
