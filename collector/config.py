@@ -178,6 +178,16 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class FetchSettings:
+    """Politeness limits of the fetcher (per process)."""
+
+    concurrency: int = limits.GLOBAL_CONCURRENCY
+    per_host_concurrency: int = limits.PER_HOST_CONCURRENCY
+    per_host_delay_s: float = limits.PER_HOST_DELAY_S
+    poll_concurrency: int = limits.POLL_CONCURRENCY
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -186,6 +196,7 @@ class Settings:
     public_url: str | None = None
     template_dir: Path | None = None
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
 
     @property
     def documents_dir(self) -> Path:
@@ -422,7 +433,8 @@ _DEFAULT_KEYS = ("kind", *_SCHEDULE_KEYS, "enabled", "tags", "backfill", "pagina
 _DIGEST_KEYS = ("id", "channel", "schedule", "timezone", "title", "sources", "tags", "include",
                 "exclude", "to", "urls", "full_text", "paragraphs", "health_after")
 _SETTINGS_KEYS = ("data_dir", "database_url", "bind", "contact", "public_url", "template_dir",
-                  "smtp")
+                  "smtp", "fetch")
+_FETCH_KEYS = ("concurrency", "per_host_concurrency", "per_host_delay", "poll_concurrency")
 _SMTP_KEYS = ("host", "port", "security", "username", "from", "timeout")
 _RULE_KEYS = ("keywords", "keyword", "regex", "in", "language")
 _RULE_FIELDS = ("title", "text", "url", "any")
@@ -651,8 +663,17 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
         or "collector@localhost",
         timeout_s=float(sf.duration("timeout", 30, minimum=1)),
     )
+    ff = _Fields(f.node.get("fetch") or {} if f.has("fetch") else {}, "settings: fetch",
+                 f.line_of("fetch"), problems, _FETCH_KEYS)
+    fetch = FetchSettings(
+        concurrency=ff.int("concurrency", limits.GLOBAL_CONCURRENCY, minimum=1),
+        per_host_concurrency=ff.int("per_host_concurrency", limits.PER_HOST_CONCURRENCY,
+                                    minimum=1),
+        per_host_delay_s=float(ff.duration("per_host_delay", int(limits.PER_HOST_DELAY_S))),
+        poll_concurrency=ff.int("poll_concurrency", limits.POLL_CONCURRENCY, minimum=1),
+    )
     return Settings(
-        data_dir=data_dir, database_url=db_url, bind=bind,
+        data_dir=data_dir, database_url=db_url, bind=bind, fetch=fetch,
         contact=env.get("COLLECTOR_CONTACT") or f.str("contact"),
         public_url=env.get("COLLECTOR_PUBLIC_URL") or f.str("public_url"),
         template_dir=(base / template_dir) if template_dir else None,

@@ -56,7 +56,10 @@ class Worker:
         self.store = store
         self.clock = clock
         self.id = worker_id()
-        self.fetcher = fetcher or Fetcher(user_agent=user_agent(config.settings.contact))
+        fs = config.settings.fetch
+        self.fetcher = fetcher or Fetcher(
+            user_agent=user_agent(config.settings.contact), global_concurrency=fs.concurrency,
+            per_host_concurrency=fs.per_host_concurrency, per_host_delay_s=fs.per_host_delay_s)
         self.pipeline = Pipeline(config, store, self.fetcher, clock=clock)
         self._sources = {s.id: s for s in config.sources}
         self._busy = asyncio.Lock()
@@ -102,7 +105,7 @@ class Worker:
     async def _poll_claimed(self, ids: Sequence[str],
                             progress: Callable[[Source, PollOutcome], None] | None
                             ) -> list[tuple[Source, PollOutcome]]:
-        sem = asyncio.Semaphore(limits.POLL_CONCURRENCY)
+        sem = asyncio.Semaphore(self.config.settings.fetch.poll_concurrency)
         results: list[tuple[Source, PollOutcome]] = []
 
         async def one(source: Source) -> None:

@@ -296,10 +296,10 @@ class Store:
     def source_states(self) -> list[SourceState]:
         with self.session(read=True) as s:
             docs = dict(s.execute(select(DocumentRow.source_id, func.count())
-                                  .group_by(DocumentRow.source_id)).tuples().all())
+                                  .group_by(DocumentRow.source_id)).all())
             dups = dict(s.execute(select(Location.source_id, func.count())
                                   .where(Location.how.not_in(("original", "alias")))
-                                  .group_by(Location.source_id)).tuples().all())
+                                  .group_by(Location.source_id)).all())
             return [_state_view(r, docs.get(r.id, 0), dups.get(r.id, 0))
                     for r in s.scalars(select(SourceRow).order_by(SourceRow.id))]
 
@@ -542,7 +542,7 @@ class Store:
         with self.session(read=True) as s:
             return dict(s.execute(select(OutboxEntry.digest_id, func.count())
                                   .where(OutboxEntry.delivered_at.is_(None))
-                                  .group_by(OutboxEntry.digest_id)).tuples().all())
+                                  .group_by(OutboxEntry.digest_id)).all())
 
     def digest_state(self, digest_id: str) -> dict[str, Any]:
         with self.session() as s:

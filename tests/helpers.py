@@ -1,0 +1,46 @@
+"""Helpers for tests that run the real pipeline: write a config, build a worker, poll."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from collector.config import Config, load_config
+from collector.scheduler import Worker
+from collector.store import Store
+
+
+def write_config(tmp: Path, body: str, *, defaults: str = "") -> Path:
+    path = tmp / "sources.yaml"
+    path.write_text(
+        "settings:\n  data_dir: data\n  fetch:\n    per_host_delay: 0s\n"
+        "defaults:\n  allow_private_addresses: true\n  every: 30m\n" + defaults + body,
+        encoding="utf-8")
+    return path
+
+
+def load(tmp: Path, body: str, **kw: Any) -> Config:
+    return load_config(write_config(tmp, body, **kw), env={})
+
+
+def poll(config: Config, ids: list[str] | None = None, *, clock: Any = None) -> list[Any]:
+    """One `collector poll` worth of work, on a fresh worker (as the CLI does)."""
+    async def main() -> list[Any]:
+        store = Store(config.settings.database_url)
+        kwargs = {"clock": clock} if clock else {}
+        worker = Worker(config, store, **kwargs)
+        try:
+            await worker.start()
+            return await worker.poll_ids(ids or [s.id for s in config.sources])
+        finally:
+            await worker.close()
+            store.close()
+
+    return asyncio.run(main())
+
+
+def store_of(config: Config) -> Store:
+    store = Store(config.settings.database_url)
+    store.upgrade()
+    return store
