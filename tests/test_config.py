@@ -1,0 +1,125 @@
+"""sources.yaml validation: every problem at once, each with its file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from collector.config import load_config, parse_config, parse_duration
+from collector.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, Path("sources.yaml"), env={})
+    return err.value.problems
+
+
+def test_broken_yaml_names_file_and_line():
+    msgs = problems("sources:\n  - id: a\n    url: [https://a.org\n  - id: b\n")
+    assert len(msgs) == 1
+    assert msgs[0].startswith("sources.yaml:4:")
+    assert "not valid YAML" in msgs[0]
+
+
+def test_unknown_key_names_the_key_its_line_and_a_suggestion():
+    msgs = problems("sources:\n  - id: a\n    url: https://a.org/feed\n    tgas: [x]\n")
+    assert msgs == ["sources.yaml:4: source 'a': unknown key 'tgas' (did you mean 'tags'?)"]
+
+
+def test_duplicate_id_names_both_lines():
+    msgs = problems("sources:\n  - id: a\n    url: https://a.org/\n"
+                    "  - id: a\n    url: https://b.org/\n")
+    assert msgs == ["sources.yaml:4: duplicate source id 'a' (first used on line 2)"]
+
+
+def test_bad_schedule_is_reported_with_its_line():
+    msgs = problems("sources:\n  - id: a\n    url: https://a.org/\n    every: 5 minutes\n")
+    assert msgs == ["sources.yaml:4: source 'a': every '5 minutes' is not a duration like "
+                    "30m, 1h30m or 2d"]
+    msgs = problems("sources:\n  - id: a\n    url: https://a.org/\n    cron: '61 * * * *'\n")
+    assert len(msgs) == 1 and msgs[0].startswith("sources.yaml:4: source 'a': cron '61 * * * *'")
+
+
+def test_every_problem_is_reported_at_once():
+    msgs = problems("sources:\n  - id: a\n    url: ftp://a.org/\n    colour: red\n"
+                    "  - url: https://b.org/\n  - id: c\n    url: https://c.org/\n"
+                    "    every: 10s\n")
+    assert len(msgs) == 4
+    assert [m.split(":")[1] for m in msgs] == ["3", "4", "5", "8"]
+
+
+def test_bad_url_selector_regex_and_time_zone_are_rejected():
+    msgs = problems("""sources:
+  - id: a
+    url: https://a.org/
+    content_selector: "div[[["
+    include:
+      - regex: "(unclosed"
+    cron: "0 7 * * *"
+    timezone: Mars/Olympus
+""")
+    assert any("content_selector" in m and ":4:" in m for m in msgs)
+    assert any("regex" in m and ":6:" in m for m in msgs)
+    assert any("time zone" in m and ":8:" in m for m in msgs)
+
+
+def test_yaml_tags_cannot_construct_python_objects():
+    msgs = problems("sources:\n  - id: a\n    url: !!python/object/new:os.system [ls]\n")
+    assert msgs and "url" in msgs[0]
+
+
+def test_defaults_are_inherited_and_overridden():
+    cfg = parse_config("""defaults:
+  every: 2h
+  backfill: 3
+  tags: [x]
+sources:
+  - id: a
+    url: https://a.org/
+  - id: b
+    url: https://b.org/
+    every: 15m
+    backfill: 0
+    tags: [y]
+""", Path("s.yaml"), env={})
+    a, b = cfg.sources
+    assert a.schedule.interval_s == 7200 and a.backfill == 3 and a.tags == ("x",)
+    assert b.schedule.interval_s == 900 and b.backfill == 0 and b.tags == ("y",)
+    assert a.kind == "auto" and a.enabled
+
+
+def test_environment_overrides_settings_and_secrets_come_only_from_it(tmp_path):
+    cfg = parse_config("settings:\n  database_url: sqlite:///x.db\n  smtp:\n    host: h\n"
+                       "sources: []\n", tmp_path / "s.yaml",
+                       env={"COLLECTOR_DATABASE_URL": "postgresql://db/c",
+                            "COLLECTOR_SMTP_PASSWORD": "s3cret"})
+    assert cfg.settings.database_url == "postgresql://db/c"
+    assert cfg.settings.smtp.password == "s3cret" and cfg.settings.smtp.host == "h"
+    assert problems("settings:\n  smtp:\n    password: x\nsources: []\n")[0].startswith(
+        "sources.yaml:3: settings: smtp: unknown key 'password'")
+
+
+def test_durations():
+    assert parse_duration("30m") == 1800
+    assert parse_duration("1h30m") == 5400
+    assert parse_duration("2d") == 172800
+    assert parse_duration("45") == 45
+    with pytest.raises(ValueError):
+        parse_duration("soon")
+
+
+def test_the_shipped_sources_yaml_is_valid():
+    cfg = load_config(ROOT / "sources.yaml", env={})
+    assert len(cfg.sources) >= 15
+    assert {"wivl", "newworker", "isl", "icwp-redflag", "marxist-com"} <= {s.id for s in
+                                                                          cfg.sources}
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path / "nope.yaml")
+    assert "no such file" in str(err.value)
