@@ -45,9 +45,10 @@ from .models import Extracted
 _SKIP = frozenset({
     "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed",
     "canvas", "video", "audio", "button", "select", "textarea", "input", "option", "head",
-    "nav", "aside", "footer", "dialog", "map", "img", "picture", "source", "link", "meta",
-    "title", "-comment", "menu", "label", "fieldset",
+    "dialog", "map", "img", "picture", "source", "link", "meta", "title", "-comment", "label",
 })
+#: Furniture by tag, unless (broken markup) the element holds the page's main content.
+_FURNITURE_TAGS = frozenset({"nav", "aside", "footer", "menu"})
 #: Elements that start a new block; everything else is inline.
 _BLOCK = frozenset({
     "p", "div", "section", "article", "main", "header", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -66,14 +67,23 @@ _FURNITURE_PARTS = frozenset({
     "share", "sharing", "shares", "social", "socials", "sharedaddy", "addthis", "sharethis",
     "comment", "comments", "disqus", "respond", "related", "recommended", "recommendations",
     "cookie", "cookies", "consent", "gdpr", "newsletter", "subscribe", "subscription", "signup",
-    "sidebar", "widget", "widgets", "breadcrumb", "breadcrumbs", "pagination", "pager",
-    "navbar", "navigation", "nav", "menu", "topbar", "masthead", "skiplink",
-    "advert", "advertisement", "ads", "ad", "adsense", "sponsored", "promo", "outbrain",
-    "taboola", "popup", "modal", "tagcloud", "tags", "printfriendly", "print",
-    "authorbox", "author-bio", "bio", "trending", "popular", "mostread", "footer",
-    "copyright", "banner", "toolbar", "screen", "sr", "visually", "hidden", "offcanvas",
-    "jp", "rating", "reactions", "donate", "prevnext", "postnav", "readmore", "readalso",
+    "breadcrumb", "breadcrumbs", "pagination", "pager", "skiplink", "outbrain", "taboola",
+    "tagcloud", "tags", "printfriendly", "authorbox", "mostread", "prevnext", "postnav",
+    "readmore", "readalso", "reactions", "donate",
 })
+#: Layout words that usually mark furniture but also appear on content areas ("main-sidebar
+#: layout", "content-sidebar-wrap"): they only count on elements holding little of the page.
+_WEAK_PARTS = frozenset({
+    "sidebar", "widget", "widgets", "navbar", "navigation", "nav", "menu", "topbar", "masthead",
+    "advert", "advertisement", "ads", "ad", "adsense", "sponsored", "promo", "popup", "modal",
+    "print", "bio", "trending", "popular", "footer", "copyright", "banner", "toolbar",
+    "offcanvas", "jp", "rating",
+})
+#: Share of the page's text above which a weak match is not believed.
+_WEAK_MAX_SHARE = 0.2
+#: Elements holding one of these are the article, whatever their class says.
+_MAIN_MARKERS = "h1, main, [role=main], [itemprop=articleBody]"
+_CLASS_TOKEN = re.compile(r"^[a-z][a-z0-9_-]*$")
 #: Whole class tokens that mark furniture but whose parts are too generic alone.
 _FURNITURE_TOKENS = frozenset({
     "author-box", "about-author", "author-info", "author-card", "post-author", "entry-author",
@@ -81,7 +91,7 @@ _FURNITURE_TOKENS = frozenset({
     "entry-footer", "post-footer", "article-footer", "more-stories", "also-read",
     "you-may-like", "read-next", "more-from", "post-navigation", "nav-links", "site-header",
     "site-footer", "page-header", "wp-block-latest-posts", "screen-reader-text", "sr-only",
-    "visually-hidden", "hidden-xs", "d-none", "hide", "noprint", "no-print", "share-bar",
+    "visually-hidden", "noprint", "no-print", "share-bar",
     "author-details", "author-meta", "byline-author", "newsletter-signup", "tag-list",
     "article-tags", "keywords", "entry-categories", "post-categories", "categories",
     "wp-block-tag-cloud", "related-content", "read-more", "meta-tags",
@@ -89,6 +99,8 @@ _FURNITURE_TOKENS = frozenset({
 #: Class tokens that describe the page or a post's taxonomy rather than a region.
 _NEUTRAL_PREFIXES = ("has-", "has_", "no-", "is-", "with-", "tag-", "category-", "format-",
                      "postid-", "status-", "type-", "page-", "single", "js-", "wp-embed")
+#: A token with one of these parts describes a state or layout ("main-with-sidebar").
+_NEUTRAL_PARTS = frozenset({"with", "without", "has", "no", "is", "not"})
 _SPLIT_CLASS = re.compile(r"[-_]")
 _ROLE_FURNITURE = frozenset({
     "navigation", "complementary", "banner", "contentinfo", "search", "menu", "menubar",
@@ -98,8 +110,11 @@ _ROLE_FURNITURE = frozenset({
 #: A block reads as prose when it has this many words and few links.
 _PROSE_WORDS = 10
 _PROSE_MAX_LINK_SHARE = 0.35
-#: How much non-prose text costs a container, relative to the prose it gains.
-_ALPHA = 1.0
+#: What link-list text and other short text cost a container, relative to the prose it gains:
+#: link lists are the mark of furniture; short plain lines (table cells, list items, headings)
+#: belong to articles as often as to furniture.
+_ALPHA = 2.0
+_BETA = 0.1
 #: Lines that are button labels or furniture captions even inside the article.
 _BOILER = re.compile(
     r"^(?:share|share this|share on \w+|tweet|print|email|e-mail|facebook|twitter|linkedin|"
@@ -116,16 +131,18 @@ _BOILER = re.compile(
 class _Walk:
     """One pass over a subtree; collects blocks and per-container prose statistics."""
 
-    __slots__ = ("best", "blocks", "furniture", "goods", "line", "link_chars", "links", "stack")
+    __slots__ = ("best", "blocks", "furniture", "goods", "line", "link_chars", "links",
+                 "page_chars", "stack")
 
-    def __init__(self, furniture: bool):
+    def __init__(self, furniture: bool, page_chars: int = 0):
         self.furniture = furniture
+        self.page_chars = page_chars
         self.blocks: list[str] = []          # raw block texts, in document order
         self.goods: list[bool] = []          # block reads as prose
         self.links: list[float] = []         # share of the block's characters inside links
         self.line: list[str] = []
         self.link_chars = 0
-        # stack frames: [tag, first block index, prose chars, other chars, node]
+        # frames: [tag, first block index, prose chars, link-list chars, other chars, node]
         self.stack: list[list] = []
         self.best: tuple[float, int, int, LexborNode | None] = (float("-inf"), 0, 0, None)
 
@@ -148,22 +165,25 @@ class _Walk:
         frame = self.stack[-1]
         if good:
             frame[2] += n
-        else:
+        elif share > 0.5:
             frame[3] += n
+        else:
+            frame[4] += n
 
     def enter(self, tag: str, node: LexborNode) -> None:
         self.flush()
-        self.stack.append([tag, len(self.blocks), 0, 0, node])
+        self.stack.append([tag, len(self.blocks), 0, 0, 0, node])
 
     def leave(self) -> None:
         self.flush()
-        tag, first, prose, other, node = self.stack.pop()
+        tag, first, prose, linky, plain, node = self.stack.pop()
         if self.stack:
             parent = self.stack[-1]
             parent[2] += prose
-            parent[3] += other
+            parent[3] += linky
+            parent[4] += plain
         if tag in _CONTAINERS and prose:
-            score = prose - _ALPHA * other
+            score = prose - _ALPHA * linky - _BETA * plain
             if score > self.best[0]:
                 self.best = (score, first, len(self.blocks), node)
 
@@ -182,7 +202,7 @@ class _Walk:
             if tag == "br" or tag == "hr":
                 self.flush()
                 continue
-            if self.furniture and _is_furniture(child, tag):
+            if self.furniture and _is_furniture(child, tag, self.page_chars):
                 continue
             if tag in _BLOCK:
                 self.enter(tag, child)
@@ -202,7 +222,9 @@ class _Walk:
             self.flush()
 
 
-def _is_furniture(node: LexborNode, tag: str) -> bool:
+def _is_furniture(node: LexborNode, tag: str, page_chars: int) -> bool:
+    if tag in _FURNITURE_TAGS:
+        return node.css_first("article, " + _MAIN_MARKERS) is None
     attrs = node.attributes
     if not attrs:
         return False
@@ -217,15 +239,26 @@ def _is_furniture(node: LexborNode, tag: str) -> bool:
     if tag in ("article", "main", "body", "html"):
         return False
     names = (attrs.get("class") or "") + " " + (attrs.get("id") or "")
+    strong = weak = False
     for token in names.lower().split():
         if token in _FURNITURE_TOKENS:
-            return True
-        if token.startswith(_NEUTRAL_PREFIXES):
+            strong = True
+            break
+        if token.startswith(_NEUTRAL_PREFIXES) or not _CLASS_TOKEN.match(token):
             continue
-        for part in _SPLIT_CLASS.split(token):
-            if part in _FURNITURE_PARTS:
-                return True
-    return False
+        parts = _SPLIT_CLASS.split(token)
+        if len(parts) > 1 and not _NEUTRAL_PARTS.isdisjoint(parts):
+            continue
+        if not _FURNITURE_PARTS.isdisjoint(parts):
+            strong = True
+            break
+        if not weak and not _WEAK_PARTS.isdisjoint(parts):
+            weak = True
+    if not (strong or weak):
+        return False
+    if node.css_first(_MAIN_MARKERS) is not None:
+        return False
+    return strong or len(node.text()) < _WEAK_MAX_SHARE * page_chars
 
 
 # --- metadata -------------------------------------------------------------------------------
@@ -498,7 +531,7 @@ def _finish(blocks: list[str], links: list[float], goods: list[bool]) -> list[st
 
 
 def _walk_page(root: LexborNode, furniture: bool) -> tuple[_Walk, list[str]]:
-    w = _Walk(furniture)
+    w = _Walk(furniture, len(root.text()))
     w.enter(root.tag or "body", root)
     w.walk(root)
     w.leave()
@@ -515,7 +548,7 @@ def _selector_blocks(tree: LexborHTMLParser, selector: str) -> list[str]:
         raise ExtractError(f"content selector {selector!r} is not valid CSS: {exc}") from exc
     out: list[str] = []
     for node in nodes:
-        w = _Walk(furniture=True)
+        w = _Walk(True, len(node.text()))
         w.enter(node.tag or "div", node)
         w.walk(node)
         w.leave()
@@ -592,7 +625,7 @@ def html_to_blocks(html: str) -> list[str]:
     root = _body_root(tree)
     if root is None:
         return []
-    w = _Walk(furniture=True)
+    w = _Walk(True, len(root.text()))
     w.enter("body", root)
     w.walk(root)
     w.leave()

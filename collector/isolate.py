@@ -33,7 +33,7 @@ T = TypeVar("T")
 _OPTION_TAG = re.compile(r"</?option\b[^>]*>", re.IGNORECASE)
 _OPTION_TAG_B = re.compile(rb"</?option\b[^>]*>", re.IGNORECASE)
 #: Consecutive opening tags (only text between them): nesting that never closes.
-_DEEP = re.compile(r"(?:<[A-Za-z][^<>]*>[^<]*){%d}" % limits.MAX_NESTING_DEPTH)
+_DEEP = re.compile(r"(?:<[A-Za-z][^<>]*>[^<]*){" + str(limits.MAX_NESTING_DEPTH) + "}")
 _DEEP_B = re.compile(rb"(?:<[A-Za-z][^<>]*>[^<]*){%d}" % limits.MAX_NESTING_DEPTH)
 #: Below this many `<option` tags a page's selects are harmless.
 _MAX_OPTIONS = 1000
