@@ -132,7 +132,7 @@ def test_safe_url_keeps_only_absolute_http_urls(url, ok):
 @pytest.mark.parametrize("title", [
     "Title\r\nBcc: victim@example.com", "Title\nBcc: victim@example.com", "Trailing\n",
     "=?UTF-8?Q?=0A?=Bcc: victim@example.com", "a\u2028Bcc: victim@example.com",
-    "x =?utf-8?b?DQpCY2M6IHZAZS5jb20=?= y", "\x00\x1b[31mred",
+    "x =?utf-8?b?DQpCY2M6IHZAZS5jb20=?= y", "\x00\x1b[31mred", "lone \ud800 surrogate",
 ])
 def test_titles_cannot_add_headers(title):
     msg = render([item(1, title=title, source_name=title)], title=title)
@@ -141,8 +141,21 @@ def test_titles_cannot_add_headers(title):
     assert "\n" not in parsed["Subject"] and "\r" not in parsed["Subject"]
 
 
+#: Every code point, lone surrogates included, with the characters and sequences that break
+#: headers drawn often enough to meet each other.
+_PIECE = st.one_of(
+    st.characters(exclude_categories=()),
+    st.sampled_from(["\r", "\n", "\r\n", "\u2028", "\x85", "\x0b", "\x00", "\ud800", "=?",
+                     "?=", "=?utf-8?q?", "=0A", "=?utf-8?q?=0A?=", "Bcc: x@example.com", ":", " ", "\t", "é"]),
+)
+
+
+def any_text(max_pieces: int):
+    return st.lists(_PIECE, max_size=max_pieces).map("".join)
+
+
 @settings(max_examples=300, deadline=None)
-@given(title=st.text(max_size=200), org=st.text(max_size=60), digest_title=st.text(max_size=60))
+@given(title=any_text(120), org=any_text(40), digest_title=any_text(40))
 def test_any_unicode_in_titles_keeps_the_header_set(title, org, digest_title):
     msg = render([item(1, title=title, source_name=org)], title=digest_title)
     raw = msg.as_bytes()
@@ -150,6 +163,12 @@ def test_any_unicode_in_titles_keeps_the_header_set(title, org, digest_title):
     assert {k.lower() for k in parsed} == EXPECTED_HEADERS
     for key in parsed:
         assert "\n" not in str(parsed[key]) and "\r" not in str(parsed[key])
+
+
+def test_lone_surrogates_in_the_text_do_not_break_the_message():
+    msg = render([item(1, blocks=("broken \udc80 text",), also_published=(("x\ud800", ""),))])
+    _, text, html = parts(msg)
+    assert "broken \ufffd text" in text and "broken \ufffd text" in html
 
 
 def test_header_value_is_one_line_without_encoded_word_openers():

@@ -48,11 +48,17 @@ MAX_SUBJECT_CHARS = 200
 #: other control or format character that has no business in a header.
 _HEADER_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\ufeff]+")
 _SPACES = re.compile(r"\s+")
+#: Lone surrogates cannot be encoded as UTF-8 at all; they become U+FFFD.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(value: str) -> str:
+    return _SURROGATES.sub("\ufffd", value)
 
 
 def header_value(value: str, *, limit: int = 998) -> str:
     """A string safe to put in one header: one line, no controls, no encoded-word opener."""
-    value = _HEADER_BREAKS.sub(" ", value)
+    value = _HEADER_BREAKS.sub(" ", _encodable(value))
     value = _SPACES.sub(" ", value).strip()
     # A literal "=?" would be taken for the start of an RFC 2047 encoded word; the
     # word joiner keeps the text visible but stops it from being decoded as one.
@@ -199,7 +205,8 @@ def render_parts(digest_id: str, items: Sequence[DigestItem],
         "now": _local(now, tz).strftime("%Y-%m-%d %H:%M %Z"),
     }
     text_env, html_env = _environments(template_dir)
-    return _render(text_env, TEXT_TEMPLATE, context), _render(html_env, HTML_TEMPLATE, context)
+    return (_encodable(_render(text_env, TEXT_TEMPLATE, context)),
+            _encodable(_render(html_env, HTML_TEMPLATE, context)))
 
 
 def render_email(digest_id: str, items: Sequence[DigestItem],
