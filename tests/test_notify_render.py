@@ -146,7 +146,8 @@ def test_titles_cannot_add_headers(title):
 _PIECE = st.one_of(
     st.characters(exclude_categories=()),
     st.sampled_from(["\r", "\n", "\r\n", "\u2028", "\x85", "\x0b", "\x00", "\ud800", "=?",
-                     "?=", "=?utf-8?q?", "=0A", "=?utf-8?q?=0A?=", "Bcc: x@example.com", ":", " ", "\t", "é"]),
+                     "?=", "=?utf-8?q?", "=0A", "=?utf-8?q?=0A?=", "Bcc: x@example.com",
+                     ":", " ", "\t", "é"]),
 )
 
 
