@@ -622,12 +622,17 @@ async def _read_body(resp: httpx.Response, current: str, policy: FetchPolicy) ->
     """Stream and decode the body, never holding more than the cap (plus one raw chunk)."""
     url = current
     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
-    if not _is_textual(ctype) and ctype != "application/octet-stream":
+    # A gzipped file (sitemap.xml.gz) is text once unpacked: unpack it under the same cap.
+    gz_file = ctype in ("application/gzip", "application/x-gzip") or (
+        ctype == "application/octet-stream" and resp.url.path.endswith(".gz"))
+    if not _is_textual(ctype) and ctype != "application/octet-stream" and not gz_file:
         raise FetchError(f"{current} is {ctype}, not text", kind="content_type", url=url)
     cap = policy.max_bytes
     declared = resp.headers.get("content-length", "").strip()
     codings = [c.strip().lower() for c in resp.headers.get("content-encoding", "").split(",")
                if c.strip() and c.strip().lower() != "identity"]
+    if gz_file:
+        codings.append("gzip")
     if not codings and declared.isdigit() and int(declared[:20]) > cap:
         raise FetchError(f"{current} declares {declared} bytes, more than the {cap}-byte cap",
                          kind="too_large", url=url)

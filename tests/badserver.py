@@ -21,6 +21,7 @@ directly. Paths (query strings noted where they matter):
     /endless            chunked body that never ends
     /gzip-bomb          128 MiB of zeros, gzip-compressed (~130 KB on the wire)
     /brotli-bomb        128 MiB of zeros, brotli-compressed (~200 bytes on the wire)
+    /sitemap.xml.gz     a gzipped file (application/x-gzip), not a Content-Encoding
     /bad-gzip           Content-Encoding gzip over bytes that are not gzip
     /gzip-ok            a feed, gzip-compressed
     /unknown-encoding   Content-Encoding: x-custom
@@ -333,6 +334,8 @@ class BadServer:
         elif p == "/gzip-ok":
             await self._send(w, 200, gzip.compress(FEED), Content_Type=rss,
                              Content_Encoding="gzip")
+        elif p == "/sitemap.xml.gz":
+            await self._send(w, 200, gzip.compress(FEED), Content_Type="application/x-gzip")
         elif p == "/bad-gzip":
             await self._send(w, 200, b"this is not gzip at all" * 10, Content_Type=rss,
                              Content_Encoding="gzip")

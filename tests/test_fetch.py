@@ -109,6 +109,10 @@ def test_gzip_body_is_decoded(server):
     assert fetch(server.url("/gzip-ok")).content == FEED
 
 
+def test_gzipped_file_is_unpacked(server):
+    assert fetch(server.url("/sitemap.xml.gz")).content == FEED
+
+
 def test_relative_redirect_is_followed(server):
     got = fetch(server.url("/redirect-relative"))
     assert got.final_url == server.url("/feed") and got.url == server.url("/redirect-relative")
