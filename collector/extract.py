@@ -115,6 +115,9 @@ _PROSE_MAX_LINK_SHARE = 0.35
 #: belong to articles as often as to furniture.
 _ALPHA = 2.0
 _BETA = 0.1
+#: A sibling of the chosen container joins the article when this share of its text is prose
+#: (articles split into several sections or interrupted by a figure or an advert).
+_SIBLING_PROSE_SHARE = 0.6
 #: Lines that are button labels or furniture captions even inside the article.
 _BOILER = re.compile(
     r"^(?:share|share this|share on \w+|tweet|print|email|e-mail|facebook|twitter|linkedin|"
@@ -132,7 +135,7 @@ class _Walk:
     """One pass over a subtree; collects blocks and per-container prose statistics."""
 
     __slots__ = ("best", "blocks", "furniture", "goods", "line", "link_chars", "links",
-                 "page_chars", "stack")
+                 "page_chars", "records", "stack")
 
     def __init__(self, furniture: bool, page_chars: int = 0):
         self.furniture = furniture
@@ -144,7 +147,8 @@ class _Walk:
         self.link_chars = 0
         # frames: [tag, first block index, prose chars, link-list chars, other chars, node]
         self.stack: list[list] = []
-        self.best: tuple[float, int, int, LexborNode | None] = (float("-inf"), 0, 0, None)
+        self.records: list = []            # per block element, filled when it is left
+        self.best: tuple[float, int] = (float("-inf"), -1)
 
     def flush(self) -> None:
         if not self.line:
@@ -172,20 +176,62 @@ class _Walk:
 
     def enter(self, tag: str, node: LexborNode) -> None:
         self.flush()
-        self.stack.append([tag, len(self.blocks), 0, 0, 0, node])
+        rid = len(self.records)
+        self.records.append(None)
+        self.stack.append([tag, len(self.blocks), 0, 0, 0, rid])
 
     def leave(self) -> None:
         self.flush()
-        tag, first, prose, linky, plain, node = self.stack.pop()
+        tag, first, prose, linky, plain, rid = self.stack.pop()
+        parent_rid = -1
         if self.stack:
             parent = self.stack[-1]
             parent[2] += prose
             parent[3] += linky
             parent[4] += plain
+            parent_rid = parent[5]
+        self.records[rid] = (tag, first, len(self.blocks), prose, linky, plain, parent_rid)
         if tag in _CONTAINERS and prose:
             score = prose - _ALPHA * linky - _BETA * plain
             if score > self.best[0]:
-                self.best = (score, first, len(self.blocks), node)
+                self.best = (score, rid)
+
+    def chosen(self) -> list[int]:
+        """Indexes of the article's blocks: the best container plus prose-like siblings."""
+        score, rid = self.best
+        if rid < 0:
+            return []
+        records = self.records
+        _, first, last, *_rest = records[rid]
+        # climb through wrappers that hold exactly the same blocks
+        parent = records[rid][6]
+        while parent >= 0 and records[parent][1] == first and records[parent][2] == last:
+            rid, parent = parent, records[parent][6]
+        keep = list(range(first, last))
+        if parent < 0:
+            return keep
+        siblings = [i for i in range(parent + 1, len(records))
+                    if records[i] is not None and records[i][6] == parent]
+        ranges: list[tuple[int, int]] = []
+        pending_heading: tuple[int, int] | None = None
+        for i in siblings:
+            tag, s_first, s_last, prose, linky, plain, _p = records[i]
+            if i == rid or s_first == s_last:
+                continue
+            total = prose + linky + plain
+            if prose and prose >= _SIBLING_PROSE_SHARE * total and linky < 0.2 * total:
+                if pending_heading:
+                    ranges.append(pending_heading)
+                ranges.append((s_first, s_last))
+                pending_heading = None
+            elif tag in _HEADINGS:
+                pending_heading = (s_first, s_last)
+            else:
+                pending_heading = None
+        for s_first, s_last in ranges:
+            keep.extend(range(s_first, s_last))
+        keep.sort()
+        return keep
 
     def walk(self, node: LexborNode, in_link: bool = False) -> None:
         for child in node.iter(include_text=True):
@@ -535,10 +581,9 @@ def _walk_page(root: LexborNode, furniture: bool) -> tuple[_Walk, list[str]]:
     w.enter(root.tag or "body", root)
     w.walk(root)
     w.leave()
-    _, first, last, _node = w.best
-    if _node is None:
-        return w, []
-    return w, _finish(w.blocks[first:last], w.links[first:last], w.goods[first:last])
+    keep = w.chosen()
+    return w, _finish([w.blocks[i] for i in keep], [w.links[i] for i in keep],
+                      [w.goods[i] for i in keep])
 
 
 def _selector_blocks(tree: LexborHTMLParser, selector: str) -> list[str]:
