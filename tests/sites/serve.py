@@ -42,6 +42,8 @@ def _resolve(root: Path, raw_path: str) -> Path | None:
     if parts.query:
         name += "@" + unquote(parts.query)
     target = (root / name).resolve()
+    if target.is_dir():
+        target = target / "index.html"
     if root not in target.parents or not target.is_file():
         return None
     return target
@@ -81,7 +83,8 @@ def serve(root: Path):
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     handler.origin = f"http://127.0.0.1:{server.server_address[1]}".encode()
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/", requests
