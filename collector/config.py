@@ -48,6 +48,7 @@ ENVIRONMENT = {
     "COLLECTOR_SMTP_USERNAME": "SMTP user name",
     "COLLECTOR_SMTP_PASSWORD": "SMTP password (only ever read from the environment)",
     "COLLECTOR_SMTP_FROM": "sender address of digests",
+    "COLLECTOR_SMTP_CA_FILE": "extra CA certificate to trust for the SMTP server (a private CA)",
 }
 
 SOURCE_KINDS = ("auto", "feed", "page", "sitemap")
@@ -175,6 +176,7 @@ class SmtpConfig:
     password: str | None = None
     sender: str = "collector@localhost"
     timeout_s: float = 30.0
+    ca_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -435,7 +437,7 @@ _DIGEST_KEYS = ("id", "channel", "schedule", "timezone", "title", "sources", "ta
 _SETTINGS_KEYS = ("data_dir", "database_url", "bind", "contact", "public_url", "template_dir",
                   "smtp", "fetch")
 _FETCH_KEYS = ("concurrency", "per_host_concurrency", "per_host_delay", "poll_concurrency")
-_SMTP_KEYS = ("host", "port", "security", "username", "from", "timeout")
+_SMTP_KEYS = ("host", "port", "security", "username", "from", "timeout", "ca_file")
 _RULE_KEYS = ("keywords", "keyword", "regex", "in", "language")
 _RULE_FIELDS = ("title", "text", "url", "any")
 
@@ -579,6 +581,8 @@ def _digest(node: Any, index: int, line: int, known_sources: set[str],
     if did is not None:
         if not _ID.match(did):
             f.err("id", "must be 1–64 lowercase letters, digits, '-' or '_'")
+        elif did == "all":
+            f.err("id", "'all' is reserved for the combined feed of all statements")
     channel = f.str("channel", "email") or "email"
     if channel not in DIGEST_CHANNELS:
         f.err("channel", f"must be one of {', '.join(DIGEST_CHANNELS)}")
@@ -662,6 +666,8 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
         sender=env.get("COLLECTOR_SMTP_FROM") or sf.str("from", "collector@localhost")
         or "collector@localhost",
         timeout_s=float(sf.duration("timeout", 30, minimum=1)),
+        ca_file=Path(ca) if (ca := env.get("COLLECTOR_SMTP_CA_FILE") or sf.str("ca_file"))
+        else None,
     )
     ff = _Fields(f.node.get("fetch") or {} if f.has("fetch") else {}, "settings: fetch",
                  f.line_of("fetch"), problems, _FETCH_KEYS)

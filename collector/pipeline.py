@@ -510,13 +510,6 @@ class Pipeline:
         values.update(extra, health=health, polls=before.polls + 1, lease_owner=None,
                       lease_until=None)
         await asyncio.to_thread(self.store.update_source, source.id, **values)
-        old = before.health
-        if health == "broken" and old != "broken":
-            await asyncio.to_thread(self.store.add_health_event, source.id, "broken", now,
-                                    after.first_failure_at, after.last_error)
-        elif old == "broken" and health != "broken":
-            await asyncio.to_thread(self.store.add_health_event, source.id, "recovered", now,
-                                    before.first_failure_at, None)
 
     async def _save_not_modified(self, source: Source, state: SourceState,
                                  fetched: Fetched | None, now: datetime) -> None:

@@ -11,17 +11,17 @@ from collector.scheduler import Worker
 from collector.store import Store
 
 
-def write_config(tmp: Path, body: str, *, defaults: str = "") -> Path:
+def write_config(tmp: Path, body: str, *, defaults: str = "", settings_extra: str = "") -> Path:
     path = tmp / "sources.yaml"
     path.write_text(
-        "settings:\n  data_dir: data\n  fetch:\n    per_host_delay: 0s\n"
-        "defaults:\n  allow_private_addresses: true\n  every: 30m\n" + defaults + body,
+        "settings:\n  data_dir: data\n  fetch:\n    per_host_delay: 0s\n" + settings_extra
+        + "defaults:\n  allow_private_addresses: true\n  every: 30m\n" + defaults + body,
         encoding="utf-8")
     return path
 
 
-def load(tmp: Path, body: str, **kw: Any) -> Config:
-    return load_config(write_config(tmp, body, **kw), env={})
+def load(tmp: Path, body: str, *, env: dict[str, str] | None = None, **kw: Any) -> Config:
+    return load_config(write_config(tmp, body, **kw), env=env or {})
 
 
 def poll(config: Config, ids: list[str] | None = None, *, clock: Any = None) -> list[Any]:

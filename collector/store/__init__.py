@@ -25,8 +25,6 @@ from .tables import (
     Counter,
     DigestState,
     DocumentRow,
-    HealthDelivery,
-    HealthEvent,
     Location,
     OutboxEntry,
     SeenItem,
@@ -523,6 +521,20 @@ class Store:
                                                          row.how))
         return out
 
+    def latest_for_feed(self, digest_id: str | None, limit: int) -> list[StoredDocument]:
+        """The newest documents of a feed digest (or of all, for None), backfill excluded."""
+        with self.session(read=True) as s:
+            q = select(DocumentRow).where(DocumentRow.backfill.is_(False))
+            if digest_id is not None:
+                q = q.join(OutboxEntry, OutboxEntry.document_id == DocumentRow.id).where(
+                    OutboxEntry.digest_id == digest_id)
+            return [_doc_view(r) for r in s.scalars(q.order_by(DocumentRow.seq.desc())
+                                                    .limit(limit))]
+
+    def max_seq(self) -> int | None:
+        with self.session(read=True) as s:
+            return s.scalar(select(func.max(DocumentRow.seq)))
+
     def count_documents(self) -> int:
         with self.session(read=True) as s:
             return int(s.scalar(select(func.count()).select_from(DocumentRow)) or 0)
@@ -563,47 +575,6 @@ class Store:
             else:
                 for k, v in values.items():
                     setattr(row, k, v)
-
-    def mark_delivered(self, digest_id: str, doc_ids: Sequence[str], event_ids: Sequence[int],
-                       now: datetime, **state: Any) -> None:
-        """After a successful delivery: entries delivered and the run closed, in one step."""
-        with self.session() as s:
-            if doc_ids:
-                s.execute(update(OutboxEntry).where(OutboxEntry.digest_id == digest_id,
-                                                    OutboxEntry.document_id.in_(list(doc_ids)))
-                          .values(delivered_at=now))
-            for eid in event_ids:
-                s.add(HealthDelivery(digest_id=digest_id, event_id=eid, delivered_at=now))
-            row = s.get(DigestState, digest_id)
-            if row is None:
-                row = DigestState(digest_id=digest_id, attempts=0, quarantined=False,
-                                  sent_runs=0)
-                s.add(row)
-            row.run_key = None
-            row.attempts = 0
-            row.last_error = None
-            row.next_attempt_at = None
-            row.last_run_at = now
-            row.sent_runs = (row.sent_runs or 0) + 1
-            for k, v in state.items():
-                setattr(row, k, v)
-
-    def add_health_event(self, source_id: str, state: str, now: datetime,
-                         since: datetime | None, error: str | None) -> None:
-        with self.session() as s:
-            s.add(HealthEvent(source_id=source_id, state=state, at=now, since=since, error=error))
-
-    def pending_health_events(self, digest_id: str, created_after: datetime | None
-                              ) -> list[dict[str, Any]]:
-        with self.session(read=True) as s:
-            delivered = select(HealthDelivery.event_id).where(
-                HealthDelivery.digest_id == digest_id)
-            q = select(HealthEvent).where(HealthEvent.id.not_in(delivered)).order_by(
-                HealthEvent.id)
-            if created_after is not None:
-                q = q.where(HealthEvent.at >= created_after)
-            return [{"id": e.id, "source_id": e.source_id, "state": e.state, "at": e.at,
-                     "since": e.since, "error": e.error} for e in s.scalars(q)]
 
     # -- export helpers ------------------------------------------------------------------------
 

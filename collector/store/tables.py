@@ -168,7 +168,8 @@ class OutboxEntry(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (UniqueConstraint("digest_id", "document_id"),
-                      Index("ix_outbox_pending", "digest_id", "delivered_at"))
+                      Index("ix_outbox_pending", "digest_id", "delivered_at"),
+                      Index("ix_outbox_run", "digest_id", "run_key"))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                     primary_key=True, autoincrement=True)
@@ -186,36 +187,14 @@ class DigestState(Base):
 
     digest_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     run_key: Mapped[str | None] = mapped_column(String(64))
+    run_notes: Mapped[str | None] = mapped_column(Text)       # JSON: health notes of the run
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    permanent_failures: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     quarantined: Mapped[bool] = mapped_column(Boolean, default=False)
     sent_runs: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class HealthEvent(Base):
-    """A source went broken or recovered; reported once in the next run of each digest."""
-
-    __tablename__ = "health_events"
-
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                    primary_key=True, autoincrement=True)
-    source_id: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(16))    # broken | recovered
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-    since: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    error: Mapped[str | None] = mapped_column(Text)
-
-
-class HealthDelivery(Base):
-    __tablename__ = "health_deliveries"
-    __table_args__ = (UniqueConstraint("digest_id", "event_id"),)
-
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                    primary_key=True, autoincrement=True)
-    digest_id: Mapped[str] = mapped_column(String(64))
-    event_id: Mapped[int] = mapped_column(ForeignKey("health_events.id", ondelete="CASCADE"))
-    run_key: Mapped[str | None] = mapped_column(String(64))
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # JSON {source id: "broken"}: what this digest last told its readers about source health
+    health_reported: Mapped[str | None] = mapped_column(Text)

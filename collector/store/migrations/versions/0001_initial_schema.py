@@ -1,8 +1,8 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-21 07:29:18.535196
+Revises:
+Create Date: 2026-11-21 07:33:22.451612
 """
 
 from __future__ import annotations
@@ -27,23 +27,17 @@ def upgrade() -> None:
     op.create_table('digest_state',
     sa.Column('digest_id', sa.String(length=64), nullable=False),
     sa.Column('run_key', sa.String(length=64), nullable=True),
+    sa.Column('run_notes', sa.Text(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('permanent_failures', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', sa.DateTime(), nullable=True),
     sa.Column('next_run_at', sa.DateTime(), nullable=True),
     sa.Column('last_run_at', sa.DateTime(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('quarantined', sa.Boolean(), nullable=False),
     sa.Column('sent_runs', sa.Integer(), nullable=False),
+    sa.Column('health_reported', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('digest_id', name=op.f('pk_digest_state'))
-    )
-    op.create_table('health_events',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('source_id', sa.String(length=64), nullable=False),
-    sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('at', sa.DateTime(), nullable=False),
-    sa.Column('since', sa.DateTime(), nullable=True),
-    sa.Column('error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_events'))
     )
     op.create_table('sources',
     sa.Column('id', sa.String(length=64), nullable=False),
@@ -104,16 +98,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_documents_content_hash'), ['content_hash'], unique=False)
         batch_op.create_index(batch_op.f('ix_documents_source_id'), ['source_id'], unique=False)
 
-    op.create_table('health_deliveries',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('digest_id', sa.String(length=64), nullable=False),
-    sa.Column('event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('run_key', sa.String(length=64), nullable=True),
-    sa.Column('delivered_at', sa.DateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['event_id'], ['health_events.id'], name=op.f('fk_health_deliveries_event_id_health_events'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_health_deliveries')),
-    sa.UniqueConstraint('digest_id', 'event_id', name=op.f('uq_health_deliveries_digest_id'))
-    )
     op.create_table('seen_items',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('source_id', sa.String(length=64), nullable=False),
@@ -158,6 +142,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_pending', ['digest_id', 'delivered_at'], unique=False)
+        batch_op.create_index('ix_outbox_run', ['digest_id', 'run_key'], unique=False)
 
     
 
@@ -165,6 +150,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_run')
         batch_op.drop_index('ix_outbox_pending')
 
     op.drop_table('outbox')
@@ -174,7 +160,6 @@ def downgrade() -> None:
 
     op.drop_table('locations')
     op.drop_table('seen_items')
-    op.drop_table('health_deliveries')
     with op.batch_alter_table('documents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_documents_source_id'))
         batch_op.drop_index(batch_op.f('ix_documents_content_hash'))
@@ -185,7 +170,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sources_next_poll_at'))
 
     op.drop_table('sources')
-    op.drop_table('health_events')
     op.drop_table('digest_state')
     op.drop_table('counters')
     

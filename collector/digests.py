@@ -1,0 +1,240 @@
+"""Digest jobs: when each digest runs, and the glue between the store's outbox and notify/.
+
+Email digests run on their schedule (cron with time zone, an interval, or as soon as
+collected); a failed delivery is retried with backoff (collector.notify.retry) while the
+entries stay pending. Feed digests rewrite their Atom file whenever entries are pending, and
+the combined feed of all statements (`feeds/all.atom`) is rewritten when documents arrive.
+
+With several workers on PostgreSQL, digests are run by one worker at a time: each run holds a
+PostgreSQL advisory lock (SQLite deployments run a single service, see `collector run`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from . import limits
+from .config import Config, Digest
+from .errors import DeliveryError
+from .notify import DigestItem
+from .notify.atom import render_atom, write_atomic
+from .notify.email import SmtpSettings, send
+from .notify.render import render_email, render_parts
+from .notify.run import Batch, RunReport, run_digest
+from .pipeline import utcnow
+from .store import Store, StoredDocument
+from .store.outbox import StoreOutbox, digest_item
+
+log = logging.getLogger("collector.digests")
+
+COMBINED_FEED = "all"
+
+
+class DigestRunner:
+    def __init__(self, config: Config, store: Store, *, clock: Callable[[], datetime] = utcnow,
+                 owner: str | None = None, transport: Callable[[Any], Any] | None = None):
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.owner = owner
+        self._sources = {s.id: s for s in config.sources}
+        names = {s.id: s.name for s in config.sources}
+        health = {d.id: float(d.health_after_s) for d in config.digests}
+        self.outbox = StoreOutbox(store, item_of=self._item, source_names=names,
+                                  health_after_s=lambda did: health.get(did, 86400.0))
+        smtp = config.settings.smtp
+        self.smtp = SmtpSettings(host=smtp.host, port=smtp.port, security=smtp.security,
+                                 username=smtp.username, password=smtp.password,
+                                 sender=smtp.sender, timeout_s=smtp.timeout_s,
+                                 ca_file=smtp.ca_file)
+        self.transport = transport or (lambda message: send(message, self.smtp))
+        self._combined_seq: int | None = None
+
+    # -- conversion ----------------------------------------------------------------------------
+
+    def _item(self, doc: StoredDocument, also: list[tuple[str, str]]) -> DigestItem:
+        src = self._sources.get(doc.source_id)
+        return digest_item(doc, also, source_name=src.name if src else doc.source_id,
+                           tags=src.tags if src else ())
+
+    def feed_path(self, feed_id: str) -> Path:
+        return self.config.settings.feeds_dir / f"{feed_id}.atom"
+
+    def _self_url(self, feed_id: str) -> str:
+        base = self.config.settings.public_url or f"http://{self.config.settings.bind}"
+        return f"{base.rstrip('/')}/feeds/{feed_id}.atom"
+
+    # -- scheduling ----------------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Run every digest that is due; never raises (errors are logged and kept)."""
+        for digest in self.config.digests:
+            try:
+                await self._maybe_run(digest)
+            except Exception:
+                log.exception("digest %s: unexpected error", digest.id)
+        try:
+            await asyncio.to_thread(self.publish_combined)
+        except Exception:
+            log.exception("combined feed: unexpected error")
+
+    async def _maybe_run(self, digest: Digest) -> None:
+        now = self.clock()
+        state = await asyncio.to_thread(self.store.digest_state, digest.id)
+        if digest.channel != "feed":
+            next_run = state.get("next_run_at")
+            if next_run is None and not digest.schedule.immediate:
+                await asyncio.to_thread(self.store.update_digest_state, digest.id,
+                                        next_run_at=digest.schedule.next_after(now))
+                return
+            if next_run is not None and now < next_run:
+                return
+            retry = await asyncio.to_thread(self.outbox.retry_state, digest.id)
+            if not retry.due(now):
+                return
+        result = await self.run_digest(digest)
+        if digest.channel != "feed" and not result.startswith("failed"):
+            await asyncio.to_thread(self.store.update_digest_state, digest.id,
+                                    next_run_at=digest.schedule.next_after(now))
+
+    async def run_digest(self, digest: Digest, *, force: bool = False) -> str:
+        """Run one digest now; returns a one-line summary."""
+        if force:
+            await asyncio.to_thread(self.outbox.release, digest.id)
+        with self._exclusive(digest.id) as got:
+            if not got:
+                return f"digest {digest.id}: another worker is running it"
+            if digest.channel == "feed":
+                return await asyncio.to_thread(self._run_feed, digest)
+            report = await asyncio.to_thread(self._run_email, digest)
+        if report.error:
+            log.warning("digest %s: delivery failed (%s): %s", digest.id,
+                        "temporary" if report.temporary else "permanent", report.error)
+            return f"failed: digest {digest.id}: {report.error}"
+        if report.messages_sent:
+            log.info("digest %s: sent %d message(s) with %d statement(s)", digest.id,
+                     report.messages_sent, report.items_delivered)
+        return (f"digest {digest.id}: {report.messages_sent} message(s), "
+                f"{report.items_delivered} statement(s)")
+
+    # -- channels ------------------------------------------------------------------------------
+
+    def _render(self, digest: Digest, batch: Batch) -> Any:
+        if digest.channel == "apprise":
+            return batch
+        from zoneinfo import ZoneInfo
+
+        return render_email(digest.id, batch.items, batch.health_notes, run_key=batch.run_key,
+                            full_text=digest.full_text, paragraphs=digest.paragraphs,
+                            template_dir=self.config.settings.template_dir, now=self.clock(),
+                            sender=self.smtp.sender, recipients=digest.to, title=digest.title,
+                            tz=ZoneInfo(digest.schedule.timezone))
+
+    def _run_email(self, digest: Digest) -> RunReport:
+        transport = self.transport
+        if digest.channel == "apprise":
+            transport = self._apprise(digest)
+        elif not self.smtp.host:
+            return RunReport(digest.id, error="no SMTP server configured (set "
+                                              "COLLECTOR_SMTP_HOST)", temporary=True)
+        return run_digest(digest.id, self.outbox, render=lambda b: self._render(digest, b),
+                          transport=transport, now=self.clock())
+
+    def _apprise(self, digest: Digest) -> Callable[[Any], Any]:
+        def deliver(batch: Batch) -> None:
+            try:
+                import apprise  # optional extra
+            except ImportError as exc:
+                raise DeliveryError("the apprise channel needs `pip install collector[apprise]`",
+                                    temporary=False) from exc
+            body, _html = render_parts(digest.id, batch.items, batch.health_notes,
+                                       full_text=digest.full_text, paragraphs=digest.paragraphs,
+                                       template_dir=self.config.settings.template_dir,
+                                       now=self.clock(), title=digest.title)
+            notifier = apprise.Apprise()
+            for url in digest.apprise_urls:
+                notifier.add(url)
+            if not notifier.notify(title=digest.title, body=body):
+                raise DeliveryError(f"apprise could not notify {len(digest.apprise_urls)} "
+                                    "target(s)", temporary=True)
+
+        return deliver
+
+    def _run_feed(self, digest: Digest) -> str:
+        now = self.clock()
+        batch = self.outbox.claim(digest.id, limit=limits.DIGEST_MAX_ITEMS * 10, now=now)
+        path = self.feed_path(digest.id)
+        if batch is None and path.exists():
+            return f"digest {digest.id}: nothing new"
+        items = self._latest_items(digest.id)
+        data = render_atom(f"digest:{digest.id}", digest.title, items,
+                           self_url=self._self_url(digest.id))
+        write_atomic(path, data)
+        if batch is not None:
+            self.outbox.delivered(digest.id, batch, now=now)
+        return f"digest {digest.id}: feed written with {len(items)} entries"
+
+    def _latest_items(self, digest_id: str | None) -> list[DigestItem]:
+        docs = self.store.latest_for_feed(digest_id, limits.FEED_MAX_ENTRIES)
+        locs = self.store.locations([d.id for d in docs])
+        names = {s.id: s.name for s in self.config.sources}
+        return [self._item(d, [(names.get(loc.source_id, loc.source_id), loc.url)
+                               for loc in locs[d.id] if loc.how not in ("original", "alias")])
+                for d in docs]
+
+    def publish_combined(self) -> bool:
+        """Rewrite feeds/all.atom when documents arrived since the last time."""
+        top = self.store.max_seq()
+        path = self.feed_path(COMBINED_FEED)
+        if top == self._combined_seq and path.exists():
+            return False
+        items = self._latest_items(None)
+        write_atomic(path, render_atom("all", "All statements", items,
+                                       self_url=self._self_url(COMBINED_FEED)))
+        self._combined_seq = top
+        return True
+
+    def preview(self, digest: Digest) -> str:
+        """The digest as it would be sent now, without sending or marking anything."""
+        batch = self.outbox.peek(digest.id, limit=limits.DIGEST_MAX_ITEMS, now=self.clock())
+        if batch is None:
+            return f"digest {digest.id}: nothing pending"
+        if digest.channel == "feed":
+            items = self._latest_items(digest.id)
+            return render_atom(f"digest:{digest.id}", digest.title, items,
+                               self_url=self._self_url(digest.id)).decode("utf-8")
+        text_part, _html = render_parts(digest.id, batch.items, batch.health_notes,
+                                        full_text=digest.full_text,
+                                        paragraphs=digest.paragraphs,
+                                        template_dir=self.config.settings.template_dir,
+                                        now=self.clock(), title=digest.title)
+        return text_part
+
+    # -- one worker at a time ------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _exclusive(self, digest_id: str) -> Iterator[bool]:
+        if self.store.is_sqlite:
+            yield True
+            return
+        key = int.from_bytes(hashlib.sha256(f"digest:{digest_id}".encode()).digest()[:8],
+                             "big", signed=True)
+        with self.store.engine.connect() as conn:
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
+                       .scalar())
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+
