@@ -198,9 +198,10 @@ class _Walk:
 
     def chosen(self) -> list[int]:
         """Indexes of the article's blocks: the best container plus prose-like siblings."""
-        score, rid = self.best
+        _score, rid = self.best
         if rid < 0:
-            return []
+            # no prose anywhere (a very short page): everything that is not a link list
+            return list(range(len(self.blocks)))
         records = self.records
         _, first, last, *_rest = records[rid]
         # climb through wrappers that hold exactly the same blocks

@@ -1,0 +1,384 @@
+"""Main-text extraction: blocks, furniture, title, date, metadata, feed choice, command."""
+
+from __future__ import annotations
+
+import io
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from collector import limits
+from collector.document import render, validate
+from collector.errors import ExtractError
+from collector.extract import choose, extract, html_to_blocks, main
+from collector.models import Extracted
+
+FIXTURES = Path(__file__).parent / "fixtures" / "extract"
+NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
+
+PROSE = [
+    "The council met on Monday evening to discuss the closure of the library in the old market"
+    " hall, which has served the neighbourhood for more than sixty years.",
+    "Residents who spoke at the meeting said the nearest branch is two bus rides away and that"
+    " older people and children would be the first to lose out if the doors close.",
+    "The campaign will hold a public meeting next week and has asked every member to bring a"
+    " neighbour, a friend or a colleague who has not yet signed the petition.",
+]
+
+
+def page(article: str, furniture: str = "", head: str = "<title>Library campaign</title>") -> str:
+    """A plausible page: site header and menu, the article, and extra furniture after it."""
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">{head}</head><body>
+<header class="site-header"><a href="/">Town Library Campaign</a>
+<nav><ul><li><a href="/">Home</a></li><li><a href="/news">News</a></li>
+<li><a href="/about">About</a></li></ul></nav></header>
+<div class="container"><main><article><h1>Save the market hall library</h1>
+<div class="entry-content">{article}</div></article>{furniture}</main></div>
+<footer class="site-footer"><p>© Town Library Campaign, 10 High Street</p></footer>
+</body></html>"""
+
+
+def prose_html() -> str:
+    return "".join(f"<p>{p}</p>" for p in PROSE)
+
+
+def body_of(html: str, **kw) -> list[str]:
+    return list(extract(html, now=NOW, **kw).blocks)
+
+
+# --- blocks --------------------------------------------------------------------------------
+
+def test_fixture_article_keeps_every_kind_of_block_in_order():
+    html = (FIXTURES / "news_article.html").read_bytes()
+    result = extract(html, url="https://union.example.org/news/2024/03/dockers-strike", now=NOW)
+    assert result.title == "Dockers strike over port privatisation"
+    assert result.blocks == (
+        "LISBON, 14 March 2024",
+        "Dockers at all three container terminals stopped work at dawn on Thursday, the first day"
+        " of a forty-eight hour strike against the government's plan to sell the port authority"
+        " to a private consortium.",
+        "The union says the sale would put more than two thousand jobs at risk and hand control"
+        " of the country's busiest harbour to investors with no stake in its future.",
+        "What the workers demand",
+        "Withdrawal of the privatisation bill before its second reading.",
+        "A guarantee that no docker loses a job or a pension right.",
+        "Talks with the union on investment in the terminals.",
+        "“We built this port and we keep it running. It is not for sale.”",
+        "Pickets at the north terminal gate on Thursday morning.",
+        "The strike committee will meet again on Saturday to decide on further action, and has"
+        " called on dockers in other ports to send delegations to the picket lines next week.",
+        "Executive Committee, Harbour Workers' Union",
+    )
+    assert validate(render(result.title, result.blocks)) == []
+
+
+def test_subheading_is_its_own_block():
+    blocks = body_of(page(f"<p>{PROSE[0]}</p><h2>Next steps</h2><p>{PROSE[1]}</p>"))
+    assert blocks == [PROSE[0], "Next steps", PROSE[1]]
+
+
+def test_list_items_are_blocks():
+    html = page(prose_html() + "<ol><li>Sign the petition.</li><li>Come to the meeting.</li></ol>")
+    assert body_of(html)[-2:] == ["Sign the petition.", "Come to the meeting."]
+
+
+def test_block_quotation_paragraphs_are_blocks():
+    html = page(prose_html() + "<blockquote><p>“Libraries are not a luxury.”</p>"
+                "<p>“They are where a town keeps its memory.”</p></blockquote>")
+    assert body_of(html)[-2:] == ["“Libraries are not a luxury.”",
+                                  "“They are where a town keeps its memory.”"]
+
+
+def test_caption_is_a_block_and_image_alt_text_is_not():
+    html = page(prose_html() + '<figure><img src="x.jpg" alt="ALT TEXT">'
+                "<figcaption>The market hall in 1962.</figcaption></figure>")
+    blocks = body_of(html)
+    assert blocks[-1] == "The market hall in 1962."
+    assert not any("ALT TEXT" in b for b in blocks)
+
+
+def test_signature_and_dateline_are_blocks():
+    html = page('<p class="dateline">LEEDS, 3 May 2024</p>' + prose_html()
+                + '<p class="signature">— The campaign committee</p>')
+    blocks = body_of(html)
+    assert blocks[0] == "LEEDS, 3 May 2024"
+    assert blocks[-1] == "— The campaign committee"
+
+
+def test_inline_markup_is_dropped_and_link_text_kept_in_place():
+    html = page(f'<p>The <b>council</b> met on <a href="/m">Monday</a>; {PROSE[0]}</p>'
+                + prose_html())
+    assert body_of(html)[0] == f"The council met on Monday; {PROSE[0]}"
+
+
+def test_line_breaks_split_blocks_and_white_space_collapses():
+    html = page(prose_html() + "<p>Jane   Doe<br>\n  Secretary</p>")
+    assert body_of(html)[-2:] == ["Jane Doe", "Secretary"]
+
+
+def test_layout_table_page_keeps_the_article_cell_only():
+    result = extract((FIXTURES / "table_layout.html").read_bytes(), now=NOW)
+    assert result.blocks[0].startswith("The committee has studied the budget")
+    assert not any("Archive" in b for b in result.blocks)
+
+
+def test_entities_are_decoded_and_text_is_nfc():
+    html = page(prose_html() + "<p>Caf&eacute; &amp; cine\u0301ma &mdash; open again.</p>")
+    assert body_of(html)[-1] == "Café & cinéma — open again."
+
+
+# --- furniture -----------------------------------------------------------------------------
+
+FURNITURE = {
+    "navigation": '<nav class="post-nav"><a href="/p">MARKER previous story about roads</a></nav>',
+    "breadcrumbs": '<div class="breadcrumb"><a href="/">Home</a> › MARKER crumbs</div>',
+    "share buttons": '<div class="share-buttons"><a href="#">MARKER Share on Facebook</a>'
+                     '<a href="#">Tweet</a></div>',
+    "print button": '<div class="print-link"><a href="javascript:print()">MARKER Print</a></div>',
+    "cookie box": '<div id="cookie-consent"><p>MARKER We use cookies to make this site work and'
+                  " to understand how visitors use it, so that we can improve it.</p></div>",
+    "newsletter box": '<div class="newsletter"><h3>Newsletter</h3><p>MARKER Sign up to receive'
+                      " our news every week in your inbox, free of charge, no adverts.</p></div>",
+    "comments": '<section id="comments" class="comments-area"><article class="comment"><p>MARKER'
+                " Great article, I went to the meeting last year and it was packed with people"
+                " from all over town.</p></article></section>",
+    "related articles": '<div class="related-posts"><h3>Related</h3><ul><li><a href="/a">MARKER'
+                        " Campaign wins reprieve for the swimming pool in the park</a></li>"
+                        '<li><a href="/b">Bus routes saved after petition</a></li></ul></div>',
+    "tag cloud": '<div class="tagcloud"><a href="/t">MARKER libraries</a> <a href="/u">council'
+                 "</a></div>",
+    "author box": '<div class="author-box"><p>MARKER Jane Doe writes about local politics and has'
+                  " been a member of the campaign since it was founded in 2009.</p></div>",
+    "sidebar": '<aside class="sidebar"><h3>Recent</h3><p>MARKER An aside with a long paragraph of'
+               " text that talks about something else entirely, like the weather.</p></aside>",
+    "footer": '<footer><p>MARKER Published by the campaign, printed by volunteers, all rights'
+              " reserved.</p></footer>",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FURNITURE))
+def test_furniture_is_not_part_of_the_body(kind):
+    blocks = body_of(page(prose_html(), FURNITURE[kind]))
+    assert not any("MARKER" in b for b in blocks), kind
+    assert blocks == PROSE
+
+
+@pytest.mark.parametrize("kind", ["share buttons", "print button", "tag cloud", "author box"])
+def test_furniture_inside_the_article_is_dropped(kind):
+    blocks = body_of(page(prose_html() + FURNITURE[kind]))
+    assert not any("MARKER" in b for b in blocks), kind
+
+
+def test_fixture_page_has_no_furniture():
+    text = "\n".join(extract((FIXTURES / "news_article.html").read_bytes(), now=NOW).blocks)
+    for furniture in ("Skip to content", "Join the union", "Share this", "Twitter", "Tagged",
+                      "Maria Lopes has covered", "Related posts", "Solidarity from the rail",
+                      "Leave a Reply", "Recent news", "newsletter", "cookies", "All rights"):
+        assert furniture not in text
+
+
+def test_class_words_describing_layout_do_not_hide_the_article():
+    html = page("").replace('<div class="container">',
+                            '<div class="content-sidebar-wrap main-with-sidebar">')
+    html = html.replace('<div class="entry-content"></div>',
+                        f'<div class="entry-content field--label-hidden">{prose_html()}</div>')
+    assert body_of(html) == PROSE
+
+
+# --- title ---------------------------------------------------------------------------------
+
+def test_title_is_the_headline_not_the_title_tag_with_the_site_name():
+    html = page(prose_html(), head="<title>Save the market hall library | Town Library Campaign"
+                                   "</title>")
+    assert extract(html, now=NOW).title == "Save the market hall library"
+
+
+def test_title_without_h1_drops_the_site_name_from_og_title():
+    html = ('<html><head><meta property="og:site_name" content="Workers Weekly">'
+            '<meta property="og:title" content="Rents rise again – Workers Weekly"></head>'
+            f"<body><div>{prose_html()}</div></body></html>")
+    assert extract(html, now=NOW).title == "Rents rise again"
+
+
+def test_a_title_that_is_only_the_site_name_is_no_headline():
+    html = ('<html><head><title>Workers Weekly</title><meta property="og:site_name" '
+            f'content="Workers Weekly"></head><body><div>{prose_html()}</div></body></html>')
+    result = extract(html, now=NOW)
+    assert result.title == ""
+    assert render(result.title, result.blocks).split("\n")[0] == PROSE[0]
+
+
+def test_headline_is_not_repeated_as_the_first_body_block():
+    blocks = body_of(page(prose_html()))
+    assert "Save the market hall library" not in blocks
+
+
+# --- date ----------------------------------------------------------------------------------
+
+def dated(head: str = "", body_extra: str = "", url: str | None = None,
+          now: datetime = NOW) -> datetime | None:
+    html = (f"<html><head>{head}</head><body><article><h1>Title</h1>{body_extra}"
+            f"{prose_html()}</article></body></html>")
+    return extract(html, url=url, now=now).published
+
+
+def test_date_from_json_ld_wins_over_meta_and_time():
+    head = ('<script type="application/ld+json">{"@type":"NewsArticle",'
+            '"datePublished":"2024-02-03T10:00:00Z"}</script>'
+            '<meta property="article:published_time" content="2023-01-01T00:00:00Z">')
+    assert dated(head, '<time datetime="2022-05-05">5 May 2022</time>') == datetime(
+        2024, 2, 3, 10, 0, tzinfo=UTC)
+
+
+def test_date_from_meta_tag_is_converted_to_utc():
+    head = '<meta property="article:published_time" content="2024-03-14T09:30:00+01:00">'
+    assert dated(head) == datetime(2024, 3, 14, 8, 30, tzinfo=UTC)
+
+
+def test_date_from_time_element():
+    assert dated(body_extra='<time datetime="2023-11-02">2 Nov</time>') == datetime(
+        2023, 11, 2, tzinfo=UTC)
+
+
+def test_date_from_url_when_the_page_has_none():
+    assert dated(url="https://example.org/2021/07/09/story/") == datetime(2021, 7, 9, tzinfo=UTC)
+
+
+def test_date_from_visible_text_as_last_resort():
+    assert dated(body_extra="<p>Posted on March 5, 2020</p>") == datetime(2020, 3, 5,
+                                                                         tzinfo=UTC)
+
+
+def test_future_date_is_never_taken():
+    head = '<meta property="article:published_time" content="2031-01-01T00:00:00Z">'
+    assert dated(head, url="https://example.org/2019/01/02/x") == datetime(2019, 1, 2, tzinfo=UTC)
+
+
+def test_render_time_stamp_is_not_taken_for_a_publication_date():
+    head = '<meta name="date" content="2025-01-01T11:58:00Z">'  # two minutes before NOW
+    assert dated(head) is None
+
+
+# --- metadata ------------------------------------------------------------------------------
+
+def test_canonical_url_language_and_author():
+    result = extract((FIXTURES / "news_article.html").read_bytes(),
+                     url="https://union.example.org/p?id=7", now=NOW)
+    assert result.canonical_url == "https://union.example.org/news/2024/03/dockers-strike"
+    assert result.language == "en-gb"
+    assert result.author == "Maria Lopes"
+    assert result.published == datetime(2024, 3, 14, 8, 30, tzinfo=UTC)
+
+
+def test_bytes_are_decoded_by_the_declared_meta_charset():
+    result = extract((FIXTURES / "cp1251_meta.html").read_bytes(), now=NOW)
+    assert result.title == "Привет"
+    assert result.blocks == ("Сообщение для всех.",)
+
+
+def test_http_charset_header_is_used_for_bytes():
+    html = page(prose_html() + "<p>Première réunion à l’hôtel de ville.</p>").encode("cp1252")
+    result = extract(html, headers={"Content-Type": "text/html; charset=windows-1252"}, now=NOW)
+    assert result.blocks[-1] == "Première réunion à l’hôtel de ville."
+
+
+# --- floor, selector, determinism ----------------------------------------------------------
+
+def test_implausibly_short_body_is_flagged():
+    result = extract(page("<p>Coming soon.</p>"), now=NOW)
+    assert result.flags == ("short",)
+    assert result.word_count < limits.MIN_BODY_WORDS
+
+
+def test_full_article_is_not_flagged():
+    assert extract(page(prose_html()), now=NOW).flags == ()
+
+
+def test_content_selector_overrides_the_heuristics():
+    html = page(prose_html(), '<div class="notice"><p>Office hours: Monday to Friday.</p></div>')
+    result = extract(html, content_selector="div.notice", now=NOW)
+    assert result.method == "selector"
+    assert result.blocks == ("Office hours: Monday to Friday.",)
+
+
+def test_invalid_content_selector_is_a_clear_error():
+    with pytest.raises(ExtractError, match="not valid CSS"):
+        extract(page(prose_html()), content_selector="div[[", now=NOW)
+
+
+def test_extraction_is_deterministic():
+    html = (FIXTURES / "news_article.html").read_bytes()
+    assert extract(html, now=NOW) == extract(html, now=NOW)
+
+
+def test_empty_and_garbage_input_give_a_flagged_result_not_a_crash():
+    for junk in (b"", b"\x00\xff\xfe garbage", "<<<>>>", "<html>", "\ud800 lone surrogate"):
+        result = extract(junk, now=NOW)
+        assert result.flags == ("short",)
+        assert result.word_count < 3
+
+
+# --- feed text -----------------------------------------------------------------------------
+
+FEED_HTML = "".join(f"<p>{p}</p>" for p in PROSE) + "<p>Extra paragraph only the feed has.</p>"
+
+
+def test_html_to_blocks_uses_the_same_block_rules():
+    assert html_to_blocks("<p>One <em>two</em></p><ul><li>three</li></ul><h3>four</h3>") == [
+        "One two", "three", "four"]
+
+
+def test_feed_text_wins_when_the_page_yields_less():
+    page_result = extract(page(f"<p>{PROSE[0]}</p>"), now=NOW)
+    chosen = choose(page_result, FEED_HTML, "Feed title")
+    assert chosen.method == "feed"
+    assert chosen.blocks[-1] == "Extra paragraph only the feed has."
+    assert chosen.title == page_result.title
+
+
+def test_page_text_wins_when_it_is_at_least_as_long():
+    page_result = extract(page(prose_html() + "<p>And one more paragraph here.</p>"), now=NOW)
+    assert choose(page_result, "<p>Short summary.</p>", "T").method == "page"
+
+
+def test_feed_text_is_used_when_the_page_could_not_be_fetched():
+    chosen = choose(None, FEED_HTML, "Feed title")
+    assert (chosen.method, chosen.title, len(chosen.blocks)) == ("feed", "Feed title", 4)
+
+
+def test_no_page_and_no_feed_text_is_an_error():
+    with pytest.raises(ExtractError):
+        choose(None, None, "Title")
+
+
+def test_choose_keeps_a_page_when_the_feed_has_no_text():
+    page_result = Extracted(title="T", blocks=("one",))
+    assert choose(page_result, "", None) is page_result
+
+
+# --- command -------------------------------------------------------------------------------
+
+def test_command_prints_the_stored_document_and_reports_on_stderr(capsys):
+    path = FIXTURES / "news_article.html"
+    assert main([str(path), "--url", "https://union.example.org/x"]) == 0
+    out, err = capsys.readouterr()
+    expected = extract(path.read_bytes(), url="https://union.example.org/x", now=NOW)
+    assert out == render(expected.title, expected.blocks)
+    assert "title: Dockers strike over port privatisation" in err
+    assert "date: 2024-03-14T08:30:00+00:00" in err
+    assert "method: page" in err
+
+
+def test_command_reads_standard_input(capsys, monkeypatch):
+    data = (FIXTURES / "table_layout.html").read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert main(["-"]) == 0
+    out, _ = capsys.readouterr()
+    assert out.startswith("Statement on the budget\n\nThe committee has studied")
+
+
+def test_command_reports_an_unreadable_file(capsys, tmp_path):
+    assert main([str(tmp_path / "missing.html")]) == 2
+    assert "cannot read" in capsys.readouterr().err
