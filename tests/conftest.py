@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.badserver import badserver  # noqa: F401
 from tests.smtpd import make_smtp_server, smtp_certificate, smtp_server  # noqa: F401
 from tests.webserver import SiteServer, serve
 
