@@ -94,7 +94,8 @@ _FURNITURE_TOKENS = frozenset({
     "visually-hidden", "noprint", "no-print", "share-bar",
     "author-details", "author-meta", "byline-author", "newsletter-signup", "tag-list",
     "article-tags", "keywords", "entry-categories", "post-categories", "categories",
-    "wp-block-tag-cloud", "related-content", "read-more", "meta-tags",
+    "wp-block-tag-cloud", "related-content", "read-more", "meta-tags", "entry-meta",
+    "post-meta", "byline", "posted-on", "article-meta", "post-byline", "article-info",
 })
 #: Class tokens that describe the page or a post's taxonomy rather than a region.
 _NEUTRAL_PREFIXES = ("has-", "has_", "no-", "is-", "with-", "tag-", "category-", "format-",
