@@ -19,8 +19,8 @@ from urllib.parse import urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser
 
 from .. import limits
+from ..encoding import decode_html
 from ..errors import FetchError, ParseError
-from ..extract import decode_html
 from ..models import Fetched
 from .links import normalise_url, same_site
 from .page import find_links

@@ -31,6 +31,11 @@ class SitemapResult:
     is_index: bool
     is_news: bool
 
+    @property
+    def children(self) -> tuple[str, ...]:
+        """The child sitemaps of an index (same as `sitemaps`)."""
+        return self.sitemaps
+
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE(?:[^\[>]*\[.*?\]\s*>|[^>]*>)", re.IGNORECASE | re.DOTALL)
 _BLOCK = re.compile(rb"<(?:\w+:)?(url|sitemap)\b[^>]*>(.*?)</(?:\w+:)?\1\s*>",
