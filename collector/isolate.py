@@ -41,18 +41,18 @@ _MAX_OPTIONS = 1000
 
 def precheck_html(html: T) -> T:
     """Make raw HTML (bytes or str) safe to hand to the parser, or raise ExtractError."""
+    if not isinstance(html, bytes | str):
+        raise ExtractError(f"expected HTML as bytes or str, got {type(html).__name__}")
     if len(html) > limits.MAX_HTML_BYTES:
         html = html[: limits.MAX_HTML_BYTES]
     if isinstance(html, bytes):
         if html.count(b"<option") + html.count(b"<OPTION") > _MAX_OPTIONS:
             html = _OPTION_TAG_B.sub(b" ", html)
         deep = _DEEP_B if html.count(b"<") > limits.MAX_NESTING_DEPTH else None
-    elif isinstance(html, str):
+    else:
         if html.count("<option") + html.count("<OPTION") > _MAX_OPTIONS:
             html = _OPTION_TAG.sub(" ", html)
         deep = _DEEP if html.count("<") > limits.MAX_NESTING_DEPTH else None
-    else:
-        raise ExtractError(f"expected HTML as bytes or str, got {type(html).__name__}")
     if deep is not None and deep.search(html):  # type: ignore[arg-type]
         raise ExtractError(
             f"the page nests more than {limits.MAX_NESTING_DEPTH} elements without closing any;"

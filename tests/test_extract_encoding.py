@@ -1,0 +1,69 @@
+"""Bytes → text: BOM, HTTP charset, <meta> prescan, detection, in that order."""
+
+from __future__ import annotations
+
+import codecs
+
+from collector.encoding import decode_html, detect_charset
+
+TEXT = "<p>Grüße aus Köln – “Solidarität” für alle Beschäftigten der Stadtwerke.</p>"
+RUSSIAN = "<p>Рабочие всех стран, соединяйтесь! Забастовка продолжается третий день.</p>"
+
+
+def test_utf8_bom_wins_over_a_wrong_header():
+    body = codecs.BOM_UTF8 + TEXT.encode("utf-8")
+    assert decode_html(body, "text/html; charset=iso-8859-1") == TEXT
+
+
+def test_utf16_bom_is_honoured():
+    body = TEXT.encode("utf-16")  # with BOM
+    assert decode_html(body, None) == TEXT
+
+
+def test_http_charset_is_used():
+    body = RUSSIAN.encode("koi8-r")
+    assert decode_html(body, "text/html; charset=KOI8-R") == RUSSIAN
+
+
+def test_meta_charset_is_used_when_the_header_has_none():
+    body = b'<meta charset="windows-1251">' + RUSSIAN.encode("cp1251")
+    assert decode_html(body, "text/html") == '<meta charset="windows-1251">' + RUSSIAN
+
+
+def test_meta_http_equiv_content_type_is_used():
+    head = b'<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-2">'
+    body = head + "<p>Zażółć gęślą jaźń</p>".encode("iso-8859-2")
+    assert decode_html(body, None).endswith("<p>Zażółć gęślą jaźń</p>")
+
+
+def test_latin1_label_means_windows_1252():
+    body = "<p>“quoted” – dash</p>".encode("cp1252")
+    assert decode_html(body, "text/html; charset=ISO-8859-1") == "<p>“quoted” – dash</p>"
+
+
+def test_utf8_bytes_labelled_latin1_are_read_as_utf8():
+    assert decode_html(TEXT.encode("utf-8"), "text/html; charset=iso-8859-1") == TEXT
+
+
+def test_undeclared_utf8_is_utf8():
+    assert detect_charset(TEXT.encode("utf-8"), None) == "utf-8"
+
+
+def test_undeclared_legacy_bytes_are_detected():
+    body = (RUSSIAN * 5).encode("cp1251")
+    assert decode_html(body, None) == RUSSIAN * 5
+
+
+def test_unknown_label_falls_through_to_the_next_evidence():
+    body = b'<meta charset="utf-8">' + TEXT.encode("utf-8")
+    assert decode_html(body, "text/html; charset=x-no-such-thing").endswith(TEXT)
+
+
+def test_meta_claiming_utf16_on_ascii_compatible_bytes_means_utf8():
+    body = b'<meta charset="utf-16">' + TEXT.encode("utf-8")
+    assert decode_html(body, None).endswith(TEXT)
+
+
+def test_undecodable_bytes_become_replacement_characters_not_errors():
+    body = b"<p>caf\xc3</p>"
+    assert "\ufffd" in decode_html(body, "text/html; charset=utf-8")
