@@ -394,6 +394,8 @@ _TEXT_DATE = re.compile(
     r"|(?:19|20)\d\d-\d\d-\d\d)\b",
     re.IGNORECASE,
 )
+_DATE_CLASSES = ('[class*="date"], [class*="byline"], [class*="posted"], [class*="published"],'
+                 ' [class*="meta"], [class*="time"]')
 _URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|[^\d])")
 _ISO_DATE = re.compile(r"^\s*\d{4}-\d\d-\d\d")
 
@@ -456,11 +458,15 @@ def _find_date(tree: LexborHTMLParser, ld: list[dict], metas: dict[str, str], ur
                 dt = None
             if _acceptable(dt, now, False):
                 return dt
-    m = _TEXT_DATE.search(head_text)
-    if m:
-        dt = _parse_date(m.group(0))
-        if _acceptable(dt, now, False):
-            return dt
+    # visible text: elements whose class names them a date or byline, then the body's start
+    texts = [n.text() for n in tree.css(_DATE_CLASSES)[:8]]
+    texts.append(head_text)
+    for text in texts:
+        m = _TEXT_DATE.search(text[:500])
+        if m:
+            dt = _parse_date(m.group(0))
+            if _acceptable(dt, now, False):
+                return dt
     return None
 
 
