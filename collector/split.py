@@ -115,13 +115,13 @@ def _by_headings(tree: LexborHTMLParser, level: str) -> list[tuple[str, str]]:
 
     child = container.child
     while child is not None:
-        head = starts.get(child.mem_id)
-        if head is not None:
+        start = starts.get(child.mem_id)
+        if start is not None:
             flush()
             own = child.html or ""
             # The child is the heading itself, or a wrapper (a <section>) that begins with it.
-            rest = "" if child.mem_id == head.mem_id else own.replace(head.html or "", "", 1)
-            current = (head, [rest])
+            rest = "" if child.mem_id == start.mem_id else own.replace(start.html or "", "", 1)
+            current = (start, [rest])
         elif current is not None:
             current[1].append(child.html or (child.text() if child.tag == "-text" else ""))
         child = child.next
