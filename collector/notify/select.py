@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from collector.errors import ConfigError
@@ -55,55 +54,19 @@ def selects(digest_selection: Any, *, source_id: str, tags: Iterable[str], title
 
 
 # --- filter rules ------------------------------------------------------------------------
-# The project-wide filter language may move into its own module; `_filters_accept` is the one
-# switch point, so changing over touches nothing else here.
+# The project's filter language lives in collector/filters.py (the same rules sources use);
+# `_filters_accept` is the one place that calls it. Plain phrases are taken as keyword rules.
 
 def _filters_accept(include: tuple[Any, ...], exclude: tuple[Any, ...], doc: _Doc) -> bool:
-    if include and not any(_rule_matches(r, doc) for r in include):
-        return False
-    return not any(_rule_matches(r, doc) for r in exclude)
+    from collector.config import FilterRule
+    from collector.filters import accept
 
+    def rules(given: tuple[Any, ...]) -> list[Any]:
+        return [FilterRule(keywords=(r,)) if isinstance(r, str) else r for r in given]
 
-def _field(doc: _Doc, on: str) -> str:
-    if on == "title":
-        return doc.title
-    if on == "text":
-        return doc.text
-    if on == "url":
-        return doc.url
-    return doc.title + "\n" + doc.text
-
-
-def _rule_matches(rule: Any, doc: _Doc) -> bool:
-    """All the conditions a rule sets must hold; keywords match if any one of them occurs."""
-    if isinstance(rule, str):
-        return rule.casefold() in _field(doc, "any").casefold()
-    on = getattr(rule, "on", "any") or "any"
-    if on not in ("title", "text", "url", "any"):
-        raise ConfigError([f"filter rule field {on!r} is not title, text, url or any"])
-    hay = _field(doc, on)
-    keywords = tuple(getattr(rule, "keywords", ()) or ())
-    if keywords:
-        folded = hay.casefold()
-        if not any(k.casefold() in folded for k in keywords):
-            return False
-    regex = getattr(rule, "regex", None)
-    if regex and not _compiled(regex).search(hay):
-        return False
-    language = getattr(rule, "language", None)
-    # A document of unknown language never matches a language rule: an include rule then
-    # drops it and an exclude rule keeps it, the same as for any other unmet condition.
-    return not (language and not (doc.language and _same_language(doc.language, language)))
-
-
-@lru_cache(maxsize=512)
-def _compiled(pattern: str) -> re.Pattern[str]:
     try:
-        return re.compile(pattern, re.IGNORECASE)
+        kept, _ = accept(rules(include), rules(exclude), title=doc.title, text=doc.text,
+                         url=doc.url, language=doc.language)
     except re.error as exc:
-        raise ConfigError([f"filter rule: bad regular expression {pattern!r}: {exc}"]) from exc
-
-
-def _same_language(have: str, want: str) -> bool:
-    """`de-AT` is `de`: compared by the primary subtag, case-insensitively."""
-    return have.split("-")[0].casefold() == want.split("-")[0].casefold()
+        raise ConfigError([f"filter rule: bad regular expression: {exc}"]) from exc
+    return kept
