@@ -199,38 +199,7 @@ class Pipeline:
         return Listing(candidates, fetched, method=kind)
 
     async def _candidates(self, source: Source, kind: str, fetched: Fetched) -> list[Candidate]:
-        now = self.clock()
-        if kind == "feed":
-            return await _bounded(parse_feed, fetched.content, fetched.final_url,
-                                  headers=fetched.headers, now=now)
-        if kind == "sitemap":
-            return await self._sitemap(source, fetched)
-        if kind == "page":
-            from .discover import page
-            from .encoding import decode_html
-
-            html = decode_html(fetched.content, fetched.headers.get("content-type"))
-            selectors = dataclasses.asdict(source.selectors) if source.selectors else None
-            return await _bounded(page.find_links, html, fetched.final_url,
-                                  selectors=selectors)
-        raise ParseError(f"source {source.id}: unknown kind {kind!r}")
-
-    async def _sitemap(self, source: Source, fetched: Fetched) -> list[Candidate]:
-        from .discover import sitemap
-
-        result = await _bounded(sitemap.parse_sitemap, fetched.content, fetched.final_url)
-        out = list(result.candidates)
-        for child in list(result.children)[:limits.MAX_SITEMAP_CHILDREN]:
-            try:
-                sub = await self.fetcher.fetch(child, policy=policy_for(source, expected="feed"))
-            except FetchError as exc:
-                log.warning("source %s: child sitemap %s: %s", source.id, child, exc)
-                continue
-            out.extend((await _bounded(sitemap.parse_sitemap, sub.content, sub.final_url))
-                       .candidates)
-        # newest first when lastmod is known, so backfill takes the latest statements
-        out.sort(key=lambda c: c.published or datetime.min.replace(tzinfo=UTC), reverse=True)
-        return out
+        return await candidates_for(self.fetcher, source, kind, fetched, now=self.clock())
 
     # -- items ---------------------------------------------------------------------------------
 
@@ -277,7 +246,7 @@ class Pipeline:
         if not ok:
             await self._mark(source, cand, "filtered", why)
             return 0, 0
-        pieces = await self._extract_item(source, cand)
+        pieces = await self.extract_item(source, cand)
         new = dup = 0
         for piece_key, extracted, url in pieces:
             text = "\n".join(extracted.blocks)
@@ -296,9 +265,12 @@ class Pipeline:
         await asyncio.to_thread(self.store.mark_seen, source.id, key or cand.key, url=cand.url,
                                 status=status, now=self.clock(), detail=detail)
 
-    async def _extract_item(self, source: Source, cand: Candidate
+    async def extract_item(self, source: Source, cand: Candidate
                             ) -> list[tuple[str, Extracted, str]]:
-        """[(seen key, extracted, url)]: one piece, or several when the source splits pages."""
+        """[(seen key, extracted, url)]: one piece, or several when the source splits pages.
+
+        Touches no database: `collector check` uses it for its dry run.
+        """
         from .extract import choose, html_to_blocks
 
         page: Extracted | None = None
@@ -519,7 +491,7 @@ class Pipeline:
             last_modified=fetched.last_modified if fetched else None,
             max_age_s=_max_age(fetched, now))
         await self._save(source, state, after, now)
-        log.info("source %s: not modified", source.id)
+        log.debug("source %s: not modified", source.id)
 
     async def _save_success(self, source: Source, state: SourceState, listing: Listing,
                             now: datetime) -> None:
@@ -539,7 +511,44 @@ class Pipeline:
             _decide_state(state), now=now, interval_s=self._interval(source), seed=source.id,
             error=message, kind=kind, retry_after_s=retry_after)
         await self._save(source, state, after, now)
-        log.warning("source %s: poll failed (%s): %s", source.id, kind, message)
+        log.debug("source %s: poll failed (%s): %s", source.id, kind, message)
+
+
+async def candidates_for(fetcher: Fetcher, source: Source, kind: str, fetched: Fetched, *,
+                         now: datetime) -> list[Candidate]:
+    """The items a fetched listing (feed, listing page or sitemap) offers, in listing order."""
+    if kind == "feed":
+        return await _bounded(parse_feed, fetched.content, fetched.final_url,
+                              headers=fetched.headers, now=now)
+    if kind == "sitemap":
+        return await _sitemap_candidates(fetcher, source, fetched)
+    if kind == "page":
+        from .discover import page
+        from .encoding import decode_html
+
+        html = decode_html(fetched.content, fetched.headers.get("content-type"))
+        selectors = dataclasses.asdict(source.selectors) if source.selectors else None
+        return await _bounded(page.find_links, html, fetched.final_url, selectors=selectors)
+    raise ParseError(f"source {source.id}: unknown kind {kind!r}")
+
+
+async def _sitemap_candidates(fetcher: Fetcher, source: Source,
+                              fetched: Fetched) -> list[Candidate]:
+    from .discover import sitemap
+
+    result = await _bounded(sitemap.parse_sitemap, fetched.content, fetched.final_url)
+    out = list(result.candidates)
+    for child in list(result.children)[:limits.MAX_SITEMAP_CHILDREN]:
+        try:
+            sub = await fetcher.fetch(child, policy=policy_for(source, expected="feed"))
+        except FetchError as exc:
+            log.warning("source %s: child sitemap %s: %s", source.id, child, exc)
+            continue
+        out.extend((await _bounded(sitemap.parse_sitemap, sub.content, sub.final_url))
+                   .candidates)
+    # newest first when lastmod is known, so backfill takes the latest statements
+    out.sort(key=lambda c: c.published or datetime.min.replace(tzinfo=UTC), reverse=True)
+    return out
 
 
 def _max_age(fetched: Fetched | None, now: datetime) -> float | None:

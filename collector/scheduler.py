@@ -120,7 +120,9 @@ class Worker:
                     with contextlib.suppress(Exception):
                         await asyncio.to_thread(self.store.release, source.id, self.id)
             results.append((source, outcome))
-            log.info(format_outcome(source, outcome))
+            # exactly one line per source per poll
+            log.log(logging.INFO if outcome.ok else logging.WARNING,
+                    format_outcome(source, outcome))
             if progress is not None:
                 progress(source, outcome)
 
