@@ -362,7 +362,7 @@ class _Fields:
     def err(self, key: str, message: str) -> None:
         self.p.add(self.line_of(key), f"{self.where}: {key} {message}")
 
-    def str(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
+    def text(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
         if key not in self.node or self.node[key] is None:
             if required:
                 self.p.add(self.line, f"{self.where}: '{key}' is required")
@@ -373,7 +373,7 @@ class _Fields:
             return default
         return str(value)
 
-    def bool(self, key: str, default: bool) -> bool:
+    def flag(self, key: str, default: bool) -> bool:
         if key not in self.node:
             return default
         value = self.node[key]
@@ -382,7 +382,7 @@ class _Fields:
             return default
         return value
 
-    def int(self, key: str, default: int, *, minimum: int = 0) -> int:
+    def whole(self, key: str, default: int, *, minimum: int = 0) -> int:
         if key not in self.node:
             return default
         value = self.node[key]
@@ -443,7 +443,7 @@ _RULE_FIELDS = ("title", "text", "url", "any")
 
 
 def _schedule(f: _Fields, inherited: Schedule) -> Schedule:
-    tz = f.str("timezone", inherited.timezone) or "UTC"
+    tz = f.text("timezone", inherited.timezone) or "UTC"
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
@@ -456,7 +456,7 @@ def _schedule(f: _Fields, inherited: Schedule) -> Schedule:
         seconds = f.duration("every", -1, minimum=limits.MIN_INTERVAL_S)
         return Schedule(interval_s=seconds, timezone=tz) if seconds > 0 else inherited
     if f.has("cron"):
-        expr = f.str("cron") or ""
+        expr = f.text("cron") or ""
         try:
             _cron_trigger(expr, tz)
         except (ValueError, TypeError) as exc:
@@ -483,9 +483,9 @@ def _rules(f: _Fields, key: str) -> tuple[FilterRule, ...]:
             continue
         rf = _Fields(item, f"{f.where}: {key}[{i}]", line, f.p, _RULE_KEYS)
         keywords = rf.str_list("keywords") + rf.str_list("keyword")
-        regex = rf.str("regex")
-        on = rf.str("in", "any") or "any"
-        language = rf.str("language")
+        regex = rf.text("regex")
+        on = rf.text("in", "any") or "any"
+        language = rf.text("language")
         if on not in _RULE_FIELDS:
             rf.err("in", f"must be one of {', '.join(_RULE_FIELDS)}")
             on = "any"
@@ -510,26 +510,26 @@ def _source(node: Any, index: int, line: int, defaults: dict[str, Any], base_sch
     f = _Fields(node, label, line, problems, _SOURCE_KEYS)
     if not isinstance(node, Mapping):
         return None
-    sid = f.str("id", required=True)
+    sid = f.text("id", required=True)
     if sid is not None:
         if not _ID.match(sid):
             f.err("id", "must be 1–64 lowercase letters, digits, '-' or '_', starting with a "
                         "letter or digit")
-    url = f.str("url", required=True)
+    url = f.text("url", required=True)
     if url is not None and (problem := _check_url(url)):
         f.err("url", problem)
-    kind = f.str("kind", defaults.get("kind", "auto")) or "auto"
+    kind = f.text("kind", defaults.get("kind", "auto")) or "auto"
     if kind not in SOURCE_KINDS:
         f.err("kind", f"must be one of {', '.join(SOURCE_KINDS)}")
     schedule = _schedule(f, base_schedule)
-    content_selector = f.str("content_selector")
+    content_selector = f.text("content_selector")
     if content_selector and (problem := _check_selector(content_selector)):
         f.err("content_selector", problem)
     selectors = None
     if f.has("selectors"):
         sf = _Fields(f.node["selectors"], f"{f.where}: selectors", f.line_of("selectors"),
                      problems, ("items", "link", "title", "date"))
-        values = {k: sf.str(k) for k in ("items", "link", "title", "date")}
+        values = {k: sf.text(k) for k in ("items", "link", "title", "date")}
         for k, v in values.items():
             if v and (problem := _check_selector(v)):
                 sf.err(k, problem)
@@ -538,7 +538,7 @@ def _source(node: Any, index: int, line: int, defaults: dict[str, Any], base_sch
     if f.has("split"):
         spf = _Fields(f.node["split"], f"{f.where}: split", f.line_of("split"), problems,
                       ("selector", "headings"))
-        sel, head = spf.str("selector"), spf.str("headings")
+        sel, head = spf.text("selector"), spf.text("headings")
         for k, v in (("selector", sel), ("headings", head)):
             if v and (problem := _check_selector(v)):
                 spf.err(k, problem)
@@ -549,23 +549,23 @@ def _source(node: Any, index: int, line: int, defaults: dict[str, Any], base_sch
         return None
     return Source(
         id=sid,
-        name=f.str("name", sid) or sid,
+        name=f.text("name", sid) or sid,
         url=url,
         kind=kind,
         schedule=schedule,
-        enabled=f.bool("enabled", defaults.get("enabled", True)),
+        enabled=f.flag("enabled", defaults.get("enabled", True)),
         tags=f.str_list("tags") or tuple(defaults.get("tags", ())),
         content_selector=content_selector,
         selectors=selectors,
-        pagination_depth=f.int("pagination_depth", defaults.get("pagination_depth", 0)),
+        pagination_depth=f.whole("pagination_depth", defaults.get("pagination_depth", 0)),
         split=split,
         include=_rules(f, "include"),
         exclude=_rules(f, "exclude"),
-        backfill=f.int("backfill", defaults.get("backfill", limits.DEFAULT_BACKFILL)),
-        allow_private_addresses=f.bool("allow_private_addresses",
+        backfill=f.whole("backfill", defaults.get("backfill", limits.DEFAULT_BACKFILL)),
+        allow_private_addresses=f.flag("allow_private_addresses",
                                        defaults.get("allow_private_addresses", False)),
-        robots=f.bool("robots", defaults.get("robots", True)),
-        verify_tls=f.bool("verify_tls", defaults.get("verify_tls", True)),
+        robots=f.flag("robots", defaults.get("robots", True)),
+        verify_tls=f.flag("verify_tls", defaults.get("verify_tls", True)),
         line=line,
     )
 
@@ -577,22 +577,22 @@ def _digest(node: Any, index: int, line: int, known_sources: set[str],
     f = _Fields(node, label, line, problems, _DIGEST_KEYS)
     if not isinstance(node, Mapping):
         return None
-    did = f.str("id", required=True)
+    did = f.text("id", required=True)
     if did is not None:
         if not _ID.match(did):
             f.err("id", "must be 1–64 lowercase letters, digits, '-' or '_'")
         elif did == "all":
             f.err("id", "'all' is reserved for the combined feed of all statements")
-    channel = f.str("channel", "email") or "email"
+    channel = f.text("channel", "email") or "email"
     if channel not in DIGEST_CHANNELS:
         f.err("channel", f"must be one of {', '.join(DIGEST_CHANNELS)}")
-    tz = f.str("timezone", "UTC") or "UTC"
+    tz = f.text("timezone", "UTC") or "UTC"
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         f.err("timezone", f"'{tz}' is not a known time zone (e.g. Europe/Berlin)")
         tz = "UTC"
-    raw_schedule = f.str("schedule", "immediate" if channel == "feed" else None, required=True)
+    raw_schedule = f.text("schedule", "immediate" if channel == "feed" else None, required=True)
     schedule = Schedule(immediate=True)
     if raw_schedule and raw_schedule.strip().lower() not in ("immediate", "as soon as collected"):
         text = raw_schedule.strip()
@@ -624,10 +624,10 @@ def _digest(node: Any, index: int, line: int, known_sources: set[str],
     if did is None:
         return None
     return Digest(
-        id=did, channel=channel, schedule=schedule, title=f.str("title", did) or did,
+        id=did, channel=channel, schedule=schedule, title=f.text("title", did) or did,
         sources=sources, tags=f.str_list("tags"), include=_rules(f, "include"),
         exclude=_rules(f, "exclude"), to=to, apprise_urls=urls,
-        full_text=f.bool("full_text", False), paragraphs=f.int("paragraphs", 3, minimum=1),
+        full_text=f.flag("full_text", False), paragraphs=f.whole("paragraphs", 3, minimum=1),
         health_after_s=f.duration("health_after", 24 * 3600), line=line,
     )
 
@@ -635,53 +635,53 @@ def _digest(node: Any, index: int, line: int, known_sources: set[str],
 def _settings(node: Any, line: int, base: Path, data_override: Path | None,
               env: Mapping[str, str], problems: _Problems) -> Settings:
     f = _Fields(node if node is not None else {}, "settings", line, problems, _SETTINGS_KEYS)
-    data_dir = Path(env.get("COLLECTOR_DATA") or f.str("data_dir") or "data")
+    data_dir = Path(env.get("COLLECTOR_DATA") or f.text("data_dir") or "data")
     if data_override is not None:
         data_dir = data_override
     if not data_dir.is_absolute():
         data_dir = (Path.cwd() / data_dir) if data_override or env.get("COLLECTOR_DATA") \
             else (base / data_dir)
-    db_url = env.get("COLLECTOR_DATABASE_URL") or f.str("database_url")
+    db_url = env.get("COLLECTOR_DATABASE_URL") or f.text("database_url")
     if not db_url:
         db_url = f"sqlite:///{data_dir / 'collector.db'}"
-    bind = env.get("COLLECTOR_BIND") or f.str("bind", "127.0.0.1:8080") or "127.0.0.1:8080"
+    bind = env.get("COLLECTOR_BIND") or f.text("bind", "127.0.0.1:8080") or "127.0.0.1:8080"
     if not re.match(r"^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$", bind):
         problems.add(f.line_of("bind") if f.has("bind") else line,
                      f"settings: bind '{bind}' must look like 127.0.0.1:8080")
-    template_dir = f.str("template_dir")
+    template_dir = f.text("template_dir")
     smtp_node = f.node.get("smtp") if f.has("smtp") else {}
     sf = _Fields(smtp_node or {}, "settings: smtp", f.line_of("smtp"), problems, _SMTP_KEYS)
-    security = env.get("COLLECTOR_SMTP_SECURITY") or sf.str("security", "starttls") or "starttls"
+    security = env.get("COLLECTOR_SMTP_SECURITY") or sf.text("security", "starttls") or "starttls"
     if security not in ("starttls", "tls", "none"):
         problems.add(sf.line, f"settings: smtp security '{security}' must be starttls, tls or none")
     port_env = env.get("COLLECTOR_SMTP_PORT")
     port = int(port_env) if port_env and port_env.isdigit() else \
-        sf.int("port", 465 if security == "tls" else 587, minimum=1)
+        sf.whole("port", 465 if security == "tls" else 587, minimum=1)
     smtp = SmtpConfig(
-        host=env.get("COLLECTOR_SMTP_HOST") or sf.str("host"),
+        host=env.get("COLLECTOR_SMTP_HOST") or sf.text("host"),
         port=port,
         security=security,
-        username=env.get("COLLECTOR_SMTP_USERNAME") or sf.str("username"),
+        username=env.get("COLLECTOR_SMTP_USERNAME") or sf.text("username"),
         password=env.get("COLLECTOR_SMTP_PASSWORD"),
-        sender=env.get("COLLECTOR_SMTP_FROM") or sf.str("from", "collector@localhost")
+        sender=env.get("COLLECTOR_SMTP_FROM") or sf.text("from", "collector@localhost")
         or "collector@localhost",
         timeout_s=float(sf.duration("timeout", 30, minimum=1)),
-        ca_file=Path(ca) if (ca := env.get("COLLECTOR_SMTP_CA_FILE") or sf.str("ca_file"))
+        ca_file=Path(ca) if (ca := env.get("COLLECTOR_SMTP_CA_FILE") or sf.text("ca_file"))
         else None,
     )
     ff = _Fields(f.node.get("fetch") or {} if f.has("fetch") else {}, "settings: fetch",
                  f.line_of("fetch"), problems, _FETCH_KEYS)
     fetch = FetchSettings(
-        concurrency=ff.int("concurrency", limits.GLOBAL_CONCURRENCY, minimum=1),
-        per_host_concurrency=ff.int("per_host_concurrency", limits.PER_HOST_CONCURRENCY,
+        concurrency=ff.whole("concurrency", limits.GLOBAL_CONCURRENCY, minimum=1),
+        per_host_concurrency=ff.whole("per_host_concurrency", limits.PER_HOST_CONCURRENCY,
                                     minimum=1),
         per_host_delay_s=float(ff.duration("per_host_delay", int(limits.PER_HOST_DELAY_S))),
-        poll_concurrency=ff.int("poll_concurrency", limits.POLL_CONCURRENCY, minimum=1),
+        poll_concurrency=ff.whole("poll_concurrency", limits.POLL_CONCURRENCY, minimum=1),
     )
     return Settings(
         data_dir=data_dir, database_url=db_url, bind=bind, fetch=fetch,
-        contact=env.get("COLLECTOR_CONTACT") or f.str("contact"),
-        public_url=env.get("COLLECTOR_PUBLIC_URL") or f.str("public_url"),
+        contact=env.get("COLLECTOR_CONTACT") or f.text("contact"),
+        public_url=env.get("COLLECTOR_PUBLIC_URL") or f.text("public_url"),
         template_dir=(base / template_dir) if template_dir else None,
         smtp=smtp,
     )
@@ -718,18 +718,18 @@ def parse_config(text: str, path: Path, *, data_dir: Path | None = None,
     base_schedule = _schedule(defaults_f, Schedule(interval_s=limits.DEFAULT_INTERVAL_S))
     defaults: dict[str, Any] = {}
     if defaults_f.has("kind"):
-        kind = defaults_f.str("kind")
+        kind = defaults_f.text("kind")
         if kind not in SOURCE_KINDS:
             defaults_f.err("kind", f"must be one of {', '.join(SOURCE_KINDS)}")
         else:
             defaults["kind"] = kind
-    for key, getter in (("enabled", defaults_f.bool), ("allow_private_addresses", defaults_f.bool),
-                        ("robots", defaults_f.bool), ("verify_tls", defaults_f.bool)):
+    for key, getter in (("enabled", defaults_f.flag), ("allow_private_addresses", defaults_f.flag),
+                        ("robots", defaults_f.flag), ("verify_tls", defaults_f.flag)):
         if defaults_f.has(key):
             defaults[key] = getter(key, True)
     for key in ("backfill", "pagination_depth"):
         if defaults_f.has(key):
-            defaults[key] = defaults_f.int(key, 0)
+            defaults[key] = defaults_f.whole(key, 0)
     if defaults_f.has("tags"):
         defaults["tags"] = defaults_f.str_list("tags")
 

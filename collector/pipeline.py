@@ -196,7 +196,36 @@ class Pipeline:
             # Same bytes as last time: skip parsing (some servers never answer 304).
             return Listing([], fetched, not_modified=True, method=kind)
         candidates = await self._candidates(source, kind, fetched)
+        if kind == "page" and source.pagination_depth > 0 and state.polls == 0:
+            candidates += await self._older_pages(source, fetched, {c.key for c in candidates})
         return Listing(candidates, fetched, method=kind)
+
+    async def _older_pages(self, source: Source, first: Fetched, known: set[str]
+                           ) -> list[Candidate]:
+        """Backfill: follow a listing's pagination up to the source's `pagination_depth`."""
+        from .discover.page import next_page_url
+        from .encoding import decode_html
+
+        out: list[Candidate] = []
+        visited = {first.final_url}
+        current = first
+        for _ in range(min(source.pagination_depth, limits.MAX_PAGINATION_DEPTH)):
+            html = decode_html(current.content, current.headers.get("content-type"))
+            nxt = next_page_url(html, current.final_url)
+            if not nxt or nxt in visited:
+                break
+            visited.add(nxt)
+            try:
+                current = await self.fetcher.fetch(nxt, policy=policy_for(source,
+                                                                          expected="page"))
+            except FetchError as exc:
+                log.info("source %s: pagination stopped at %s: %s", source.id, nxt, exc)
+                break
+            for c in await self._candidates(source, "page", current):
+                if c.key not in known:
+                    known.add(c.key)
+                    out.append(c)
+        return out
 
     async def _candidates(self, source: Source, kind: str, fetched: Fetched) -> list[Candidate]:
         return await candidates_for(self.fetcher, source, kind, fetched, now=self.clock())

@@ -253,6 +253,10 @@ def _is_article_group(group: list[_Link]) -> bool:
         return heading == 1 and words >= 3 and article_urls == 1
     if article_urls >= 0.5 and (heading >= 0.5 or words >= 3):
         return True
+    if len(urls) >= 3 and heading >= 0.8 and words >= 3:
+        # Several distinct headline links in repeated blocks: a list of stories, whatever
+        # their URLs look like (short slugs such as /news/statement-5/).
+        return True
     return heading >= 0.8 and words >= 2 and article_urls >= 0.3
 
 
