@@ -1,0 +1,335 @@
+"""Content fingerprints, near-duplicate signatures and index, and the dedup decisions."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+
+import pytest
+
+from collector import dedup
+from collector.dedup import (
+    NEAR_DUP_THRESHOLD,
+    NearDuplicateIndex,
+    StoredMatch,
+    choose_primary,
+    content_fingerprint,
+    decide,
+    signature,
+    similarity,
+)
+from collector.errors import ParseError
+
+STATEMENT = [
+    "The federation condemns the decision of the transport ministry to cancel the collective "
+    "agreement signed last spring with the unions representing rail and bus workers.",
+    "For eleven months, delegates negotiated in good faith on wages, rest periods and the safety "
+    "of night shifts. The agreement they reached was ratified by a large majority of members in "
+    "every region, and the ministry itself welcomed it as a model for other sectors.",
+    "Tearing it up now, without consultation and on the eve of the summer timetable, puts "
+    "passengers at risk and tells every worker that a signature from this government is worth "
+    "nothing. We call on the minister to withdraw the decree and return to the table.",
+    "Our sections in all member countries will hold solidarity actions on Thursday. We ask "
+    "affiliated unions to send messages of support and to inform their members about the "
+    "situation of their colleagues, who have shown remarkable restraint so far.",
+    "The federation stands ready to support any legal challenge against the decree and will "
+    "raise the matter with the International Labour Organization at its next session.",
+]
+
+OTHER_STATEMENT = [
+    "The federation welcomes the agreement reached yesterday between the port authority and the "
+    "dockworkers' union after three weeks of talks over automation of the container terminal.",
+    "The settlement guarantees that no permanent worker will lose their job as new cranes are "
+    "introduced, sets up a joint training fund, and gives the union a seat on the committee that "
+    "plans future investment in the terminal.",
+    "This outcome shows what social dialogue can achieve when both sides negotiate in good "
+    "faith. We congratulate the negotiators and the members who stood together throughout.",
+    "We call on other port operators in the region to follow this example rather than impose "
+    "technology on their workforce without consultation or any plan for retraining.",
+    "The federation will present the agreement at its transport conference next month as a "
+    "model for the sector and will continue to monitor its implementation closely.",
+]
+
+
+def edit(blocks: list[str], rate: float, seed: int = 1) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for block in blocks:
+        words = block.split()
+        for i in range(len(words)):
+            if rng.random() < rate:
+                words[i] = words[i][::-1] + "x"
+        out.append(" ".join(words))
+    return out
+
+
+# --- exact fingerprints -------------------------------------------------------------------
+
+def test_fingerprint_ignores_case_space_and_punctuation_variants() -> None:
+    variant = [
+        b.upper().replace(". ", ".   ").replace("'", "\u2019").replace(",", " ,")
+        for b in STATEMENT
+    ]
+    assert content_fingerprint("A", STATEMENT) == content_fingerprint("A", variant)
+
+
+def test_fingerprint_ignores_unicode_width_and_quote_styles() -> None:
+    a = ["\u201cWe\u201d \u2014 said the Federation\u2026 \uff21rticle 5"]
+    b = ['"we" - said the federation... Article 5']
+    assert content_fingerprint("", a) == content_fingerprint("", b)
+
+
+def test_fingerprint_ignores_the_title() -> None:
+    assert content_fingerprint("Old headline", STATEMENT) == \
+        content_fingerprint("Statement: a new headline", STATEMENT)
+
+
+def test_fingerprint_ignores_paragraph_boundaries() -> None:
+    assert content_fingerprint("t", STATEMENT) == content_fingerprint("t", [" ".join(STATEMENT)])
+
+
+def test_fingerprint_changes_when_a_word_changes() -> None:
+    changed = [STATEMENT[0].replace("condemns", "welcomes"), *STATEMENT[1:]]
+    assert content_fingerprint("t", STATEMENT) != content_fingerprint("t", changed)
+
+
+def test_fingerprint_of_empty_body_uses_title() -> None:
+    assert content_fingerprint("One", []) != content_fingerprint("Two", [])
+    assert content_fingerprint("One", ["", "  "]) == content_fingerprint("one!", [])
+
+
+def test_fingerprint_is_hex_sha256() -> None:
+    fp = content_fingerprint("t", STATEMENT)
+    assert len(fp) == 64
+    int(fp, 16)
+
+
+def test_words_split_cjk_text_into_characters() -> None:
+    assert dedup.words("工会声明 today") == ["工", "会", "声", "明", "today"]
+
+
+# --- signatures ---------------------------------------------------------------------------
+
+def test_signature_is_deterministic_across_processes() -> None:
+    """Signatures are stored and compared after restarts, so no per-process hash seed."""
+    code = ("import sys; sys.path.insert(0, '.'); from collector.dedup import signature; "
+            "from tests.test_dedup import STATEMENT; print(signature(STATEMENT).hex())")
+    env = dict(os.environ, PYTHONHASHSEED="12345")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True, timeout=60,
+                         cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert bytes.fromhex(out.stdout.strip()) == signature(STATEMENT)
+
+
+def test_signature_format_round_trips() -> None:
+    sig = signature(STATEMENT)
+    decoded = dedup.Signature.from_bytes(sig)
+    assert len(sig) == 10 + 4 * dedup.NUM_PERM
+    assert decoded.to_bytes() == sig
+    assert not decoded.short
+    assert decoded.shingles == len({tuple(w) for w in _trigrams(STATEMENT)})
+
+
+def _trigrams(blocks: list[str]) -> list[list[str]]:
+    words = [w for b in blocks for w in dedup.words(b)]
+    return [words[i:i + 3] for i in range(len(words) - 2)]
+
+
+def test_similarity_of_identical_texts_is_one() -> None:
+    assert similarity(signature(STATEMENT), signature(STATEMENT)) == 1.0
+
+
+def test_similarity_of_different_statements_is_low() -> None:
+    assert similarity(signature(STATEMENT), signature(OTHER_STATEMENT)) < 0.1
+
+
+@pytest.mark.parametrize("bad", [b"", b"MH", b"XX" + bytes(600), b"MH\x02" + bytes(600),
+                                 signature(STATEMENT)[:-4], "text"])
+def test_malformed_signature_raises_parse_error(bad: object) -> None:
+    index = NearDuplicateIndex()
+    with pytest.raises(ParseError):
+        index.add(1, bad)  # type: ignore[arg-type]
+    with pytest.raises(ParseError):
+        index.query(bad)  # type: ignore[arg-type]
+
+
+# --- the index ----------------------------------------------------------------------------
+
+TRANSFORMS = {
+    "new intro": ["We publish below the statement adopted by our international federation on "
+                  "Monday, with which our section fully agrees.", *STATEMENT],
+    "intro removed": STATEMENT[1:],
+    "signature": [*STATEMENT, "Issued by the Press Office, Brussels, 3 June 2025"],
+    "last paragraph cut": STATEMENT[:-1],
+    "2% edits": edit(STATEMENT, 0.02),
+    "5% edits": edit(STATEMENT, 0.05),
+    "furniture left in": ["Home", "News", "Share this", *STATEMENT, "Subscribe to our newsletter",
+                          "Related: Port agreement welcomed", "© 2025 All rights reserved"],
+}
+
+
+@pytest.fixture()
+def index() -> NearDuplicateIndex:
+    idx = NearDuplicateIndex()
+    idx.add(1, signature(STATEMENT))
+    idx.add(2, signature(OTHER_STATEMENT))
+    return idx
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMS))
+def test_index_finds_republished_variants(index: NearDuplicateIndex, name: str) -> None:
+    found = index.query(signature(TRANSFORMS[name]))
+    assert found and found[0][0] == 1
+    assert all(doc_id != 2 for doc_id, _ in found)
+
+
+def test_index_rejects_a_different_statement_on_the_same_topic() -> None:
+    idx = NearDuplicateIndex()
+    idx.add(1, signature(STATEMENT))
+    assert idx.query(signature(OTHER_STATEMENT)) == []
+
+
+def test_query_returns_only_matches_above_threshold_best_first(index: NearDuplicateIndex) -> None:
+    index.add(3, signature(edit(STATEMENT, 0.05, seed=9)))
+    found = index.query(signature(edit(STATEMENT, 0.01, seed=4)))
+    assert [doc_id for doc_id, _ in found][:1] == [1]
+    sims = [s for _, s in found]
+    assert sims == sorted(sims, reverse=True)
+    assert all(s >= NEAR_DUP_THRESHOLD for s in sims)
+    assert {doc_id for doc_id, _ in found} == {1, 3}
+
+
+def test_short_texts_never_match_near_duplicates() -> None:
+    short = ["The federation condemns the cancellation of the agreement and calls on the "
+             "minister to withdraw the decree."]
+    idx = NearDuplicateIndex()
+    idx.add(1, signature(short))
+    assert len(idx) == 1
+    assert idx.query(signature(short)) == []
+    assert dedup.Signature.from_bytes(signature(short)).short
+    # ... but the exact fingerprint still catches the same short text.
+    assert content_fingerprint("a", short) == content_fingerprint("b", [short[0].upper()])
+
+
+def test_remove_forgets_a_document(index: NearDuplicateIndex) -> None:
+    index.remove(1)
+    index.remove(1)  # idempotent
+    assert len(index) == 1
+    assert 1 not in index
+    assert index.query(signature(STATEMENT)) == []
+
+
+def test_adding_an_id_again_replaces_its_signature(index: NearDuplicateIndex) -> None:
+    """An edited document keeps its id; only its new text is matched afterwards."""
+    index.add(1, signature(OTHER_STATEMENT[:3] + STATEMENT[:1]))
+    assert len(index) == 2
+    assert all(doc_id != 1 for doc_id, _ in index.query(signature(STATEMENT)))
+
+
+def _corpus(n: int, seed: int = 3) -> list[list[str]]:
+    """`n` distinct texts of 80 words drawn from a large made-up vocabulary."""
+    rng = random.Random(seed)
+    vocab = [f"w{i}" for i in range(20000)]
+    return [[" ".join(rng.choice(vocab) for _ in range(80))] for _ in range(n)]
+
+
+def test_bulk_rebuild_matches_incremental_adds() -> None:
+    texts = _corpus(300)
+    sigs = [signature(t) for t in texts]
+    one = NearDuplicateIndex()
+    for i, s in enumerate(sigs):
+        one.add(i, s)
+    bulk = NearDuplicateIndex()
+    bulk.add_many(enumerate(sigs))
+    assert len(one) == len(bulk) == 300
+    for i in (0, 150, 299):
+        probe = signature(edit(texts[i], 0.02, seed=i))
+        assert one.query(probe) == bulk.query(probe)
+        assert bulk.query(probe)[0][0] == i
+
+
+def test_index_stays_correct_through_merges_and_compaction() -> None:
+    """Enough additions to merge pending buckets, and removals to trigger compaction."""
+    texts = _corpus(2600, seed=5)
+    idx = NearDuplicateIndex()
+    for i, t in enumerate(texts):
+        idx.add(i, signature(t))
+    for i in range(0, 2600, 2):
+        idx.remove(i)
+    assert len(idx) == 1300
+    for i in (1, 7, 1301, 2599):
+        assert idx.query(signature(texts[i]))[0] == (i, 1.0)
+    for i in (0, 8, 2598):
+        assert idx.query(signature(texts[i])) == []
+    idx.add(0, signature(texts[0]))
+    assert idx.query(signature(texts[0]))[0] == (0, 1.0)
+
+
+def test_threshold_must_be_a_fraction() -> None:
+    with pytest.raises(ValueError):
+        NearDuplicateIndex(threshold=0)
+    with pytest.raises(ValueError):
+        NearDuplicateIndex(threshold=1.5)
+
+
+# --- decisions ----------------------------------------------------------------------------
+
+H1, H2 = "a" * 64, "b" * 64
+
+
+def test_same_url_same_text_is_unchanged() -> None:
+    d = decide(content_hash=H1, by_url=StoredMatch(7, H1), by_hash=7)
+    assert (d.action, d.doc_id) == ("unchanged", 7)
+
+
+def test_same_url_changed_text_updates_and_keeps_the_id() -> None:
+    d = decide(content_hash=H2, by_url=StoredMatch(7, H1), by_hash=None, near=[(7, 0.9)])
+    assert (d.action, d.doc_id) == ("update", 7)
+
+
+def test_url_identity_wins_over_a_text_match_elsewhere() -> None:
+    """A page edited in place stays its own document even if it now resembles another."""
+    d = decide(content_hash=H2, by_url=StoredMatch(7, H1), by_hash=3, near=[(3, 1.0)])
+    assert (d.action, d.doc_id) == ("update", 7)
+
+
+def test_same_text_under_another_url_is_a_duplicate() -> None:
+    d = decide(content_hash=H1, by_url=None, by_hash=3, near=[(4, 0.8)])
+    assert (d.action, d.doc_id, d.similarity) == ("duplicate", 3, 1.0)
+
+
+def test_near_duplicate_points_at_the_most_similar_document() -> None:
+    d = decide(content_hash=H1, by_url=None, by_hash=None, near=[(4, 0.6), (9, 0.8)])
+    assert (d.action, d.doc_id, d.similarity) == ("duplicate", 9, 0.8)
+
+
+def test_nothing_matching_is_new() -> None:
+    d = decide(content_hash=H1, by_url=None, by_hash=None, near=[])
+    assert (d.action, d.doc_id) == ("new", None)
+
+
+def test_stored_text_is_kept_for_ordinary_variants() -> None:
+    assert choose_primary(800, 830).keep == "existing"   # a signature, a new intro
+    assert choose_primary(800, 700).keep == "existing"   # a shorter copy
+
+
+def test_fuller_duplicate_replaces_a_truncated_text() -> None:
+    choice = choose_primary(300, 800)
+    assert choice.keep == "incoming"
+    assert "500 more words" in choice.reason
+
+
+def test_small_absolute_gain_does_not_swap_short_texts() -> None:
+    assert choose_primary(60, 90).keep == "existing"
+
+
+def test_partial_text_loses_to_a_complete_one() -> None:
+    assert choose_primary(800, 300, existing_partial=True).keep == "incoming"
+    assert choose_primary(300, 800, incoming_partial=True).keep == "existing"
+
+
+def test_negative_word_counts_are_refused() -> None:
+    with pytest.raises(ValueError):
+        choose_primary(-1, 10)
