@@ -240,7 +240,8 @@ class Pipeline:
         fresh = [c for c in candidates if c.key not in seen]
         if not fresh:
             return
-        first_run = not await asyncio.to_thread(self.store.has_seen_any, source.id)
+        # The first successful poll sets the baseline, even when it found an empty listing.
+        first_run = state.last_success_at is None
         backfill = False
         if first_run:
             # Adding a source never floods a digest: take the newest `backfill` items into the
