@@ -24,8 +24,11 @@ MAX_QUERY_CHARS = 500
 MAX_QUERY_WORDS = 16
 #: Results one call may ask for (the web page shows far fewer per page).
 MAX_LIMIT = 500
-#: Must be the expression migration 0002 indexed, or PostgreSQL cannot use the index.
-PG_TSVECTOR = "to_tsvector('simple'::regconfig, coalesce(title, '') || ' ' || coalesce(text, ''))"
+#: Must be the expression migration 0002 indexed, or PostgreSQL cannot use the index. Only the
+#: first 100,000 characters are indexed: a tsvector holds at most 1 MiB, and the index is
+#: computed on INSERT, so an unbounded text could make a document impossible to store.
+PG_TSVECTOR = ("to_tsvector('simple'::regconfig, left(coalesce(title, ''), 1000) || ' ' || "
+               "left(coalesce(text, ''), 100000))")
 #: FTS5 column weights for bm25 (title, text): a word in the headline counts more.
 TITLE_WEIGHT, TEXT_WEIGHT = 5.0, 1.0
 
@@ -72,9 +75,10 @@ def pg_query(query: str) -> str:
     words = []
     for t in terms(query):
         # websearch_to_tsquery reads a leading '-' as NOT and '"' as phrase delimiters
-        w = t.word.replace('"', " ").lstrip("-")
-        if w.lower() != "or" and re.search(r"\w", w):
-            words.append(w)
+        for piece in t.word.replace('"', " ").split():
+            w = piece.lstrip("-")
+            if w.lower() != "or" and re.search(r"\w", w):
+                words.append(w)
     return " ".join(words)
 
 

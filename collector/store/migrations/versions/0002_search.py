@@ -4,6 +4,8 @@ SQLite: an external-content FTS5 table `documents_fts` whose rowid is `documents
 the implicit rowid of `documents` may be renumbered by VACUUM, `seq` never is), kept in sync by
 triggers, and filled from the existing rows. PostgreSQL: a GIN index on the same tsvector
 expression the search queries use (collector.store.search.PG_TSVECTOR), so they can use it.
+The expression reads at most the first 100,000 characters of a text: a tsvector is limited to
+1 MiB, and a longer text of distinct words would otherwise make its document's INSERT fail.
 
 Revision ID: 0002
 Revises: 0001
@@ -20,7 +22,8 @@ depends_on = None
 
 # Kept literally here (not imported) so that this migration keeps meaning what it meant when
 # written, whatever later code does; collector.store.search checks it uses the same expression.
-PG_TSVECTOR = "to_tsvector('simple'::regconfig, coalesce(title, '') || ' ' || coalesce(text, ''))"
+PG_TSVECTOR = ("to_tsvector('simple'::regconfig, left(coalesce(title, ''), 1000) || ' ' || "
+               "left(coalesce(text, ''), 100000))")
 
 SQLITE_UP = [
     # unicode61 folds case and (remove_diacritics 2) accents, for any script; no stemming, since
