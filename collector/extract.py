@@ -23,6 +23,7 @@ import argparse
 import json
 import re
 import sys
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -135,12 +136,13 @@ _BOILER = re.compile(
 class _Walk:
     """One pass over a subtree; collects blocks and per-container prose statistics."""
 
-    __slots__ = ("best", "blocks", "furniture", "goods", "line", "link_chars", "links",
-                 "page_chars", "records", "stack")
+    __slots__ = ("_page_chars", "best", "blocks", "furniture", "goods", "line", "link_chars",
+                 "links", "records", "root", "stack")
 
-    def __init__(self, furniture: bool, page_chars: int = 0):
+    def __init__(self, furniture: bool, root: LexborNode):
         self.furniture = furniture
-        self.page_chars = page_chars
+        self.root = root
+        self._page_chars = -1
         self.blocks: list[str] = []          # raw block texts, in document order
         self.goods: list[bool] = []          # block reads as prose
         self.links: list[float] = []         # share of the block's characters inside links
@@ -150,6 +152,13 @@ class _Walk:
         self.stack: list[list] = []
         self.records: list = []            # per block element, filled when it is left
         self.best: tuple[float, int] = (float("-inf"), -1)
+
+    @property
+    def page_chars(self) -> int:
+        """Characters of text on the whole page (computed once, only when needed)."""
+        if self._page_chars < 0:
+            self._page_chars = len(self.root.text())
+        return self._page_chars
 
     def flush(self) -> None:
         if not self.line:
@@ -162,8 +171,9 @@ class _Walk:
             return
         n = len(text)
         share = min(1.0, link_chars / n)
-        words = len(text.split())
-        good = words >= _PROSE_WORDS and share <= _PROSE_MAX_LINK_SHARE
+        # only whether there are enough words matters: stop splitting once there are
+        good = (share <= _PROSE_MAX_LINK_SHARE
+                and len(text.split(None, _PROSE_WORDS)) >= _PROSE_WORDS)
         self.blocks.append(text)
         self.goods.append(good)
         self.links.append(share)
@@ -250,7 +260,7 @@ class _Walk:
             if tag == "br" or tag == "hr":
                 self.flush()
                 continue
-            if self.furniture and _is_furniture(child, tag, self.page_chars):
+            if self.furniture and _is_furniture(child, tag, self):
                 continue
             if tag in _BLOCK:
                 self.enter(tag, child)
@@ -270,7 +280,7 @@ class _Walk:
             self.flush()
 
 
-def _is_furniture(node: LexborNode, tag: str, page_chars: int) -> bool:
+def _is_furniture(node: LexborNode, tag: str, walk: _Walk) -> bool:
     if tag in _FURNITURE_TAGS:
         return node.css_first("article, " + _MAIN_MARKERS) is None
     attrs = node.attributes
@@ -287,6 +297,24 @@ def _is_furniture(node: LexborNode, tag: str, page_chars: int) -> bool:
     if tag in ("article", "main", "body", "html"):
         return False
     names = (attrs.get("class") or "") + " " + (attrs.get("id") or "")
+    verdict = _CLASS_VERDICTS.get(names)
+    if verdict is None:
+        verdict = _class_verdict(names)
+        if len(_CLASS_VERDICTS) > 50_000:  # bound the memo; it is only a speed-up
+            _CLASS_VERDICTS.clear()
+        _CLASS_VERDICTS[names] = verdict
+    if not verdict:
+        return False
+    if node.css_first(_MAIN_MARKERS) is not None:
+        return False
+    return verdict == 2 or len(node.text()) < _WEAK_MAX_SHARE * walk.page_chars
+
+
+#: class+id string → 0 (neutral), 1 (weak furniture words), 2 (strong furniture words).
+_CLASS_VERDICTS: dict[str, int] = {}
+
+
+def _class_verdict(names: str) -> int:
     strong = weak = False
     for token in names.lower().split():
         if token in _FURNITURE_TOKENS:
@@ -302,11 +330,7 @@ def _is_furniture(node: LexborNode, tag: str, page_chars: int) -> bool:
             break
         if not weak and not _WEAK_PARTS.isdisjoint(parts):
             weak = True
-    if not (strong or weak):
-        return False
-    if node.css_first(_MAIN_MARKERS) is not None:
-        return False
-    return strong or len(node.text()) < _WEAK_MAX_SHARE * page_chars
+    return 2 if strong else 1 if weak else 0
 
 
 # --- metadata -------------------------------------------------------------------------------
@@ -569,11 +593,30 @@ def _body_root(tree: LexborHTMLParser) -> LexborNode | None:
     return tree.body or tree.root
 
 
+#: Characters that need `clean_line`'s full treatment (kept spaces, controls, invisibles).
+_SLOW_CLEAN = re.compile(
+    "[\x00-\x08\x0e-\x1f\x7f-\xa0\xad\u2007\u200b-\u200d\u202f\u2060\ufeff]")
+
+
+def _clean(text: str) -> str:
+    """`document.clean_line`, with a fast path for text that has nothing unusual in it.
+
+    `str.split()` collapses exactly FORMAT.md's white space except for the non-breaking spaces
+    (kept as published) and a few control characters, so only text holding those takes the
+    regular-expression path.
+    """
+    if _SLOW_CLEAN.search(text):
+        return clean_line(text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(text.split())
+
+
 def _finish(blocks: list[str], links: list[float], goods: list[bool]) -> list[str]:
     """Clean the chosen blocks: drop link lists, button labels, empty and repeated lines."""
     out: list[str] = []
     for text, share, good in zip(blocks, links, goods, strict=True):
-        line = clean_line(text)
+        line = _clean(text)
         if not line:
             continue
         if share > 0.5 and not good:
@@ -585,7 +628,7 @@ def _finish(blocks: list[str], links: list[float], goods: list[bool]) -> list[st
 
 
 def _walk_page(root: LexborNode, furniture: bool) -> tuple[_Walk, list[str]]:
-    w = _Walk(furniture, len(root.text()))
+    w = _Walk(furniture, root)
     w.enter(root.tag or "body", root)
     w.walk(root)
     w.leave()
@@ -601,7 +644,7 @@ def _selector_blocks(tree: LexborHTMLParser, selector: str) -> list[str]:
         raise ExtractError(f"content selector {selector!r} is not valid CSS: {exc}") from exc
     out: list[str] = []
     for node in nodes:
-        w = _Walk(True, len(node.text()))
+        w = _Walk(True, node)
         w.enter(node.tag or "div", node)
         w.walk(node)
         w.leave()
@@ -632,10 +675,11 @@ def extract(html: bytes | str, *, url: str | None = None,
         for key, value in (headers or {}).items():
             if key.lower() == "content-type":
                 ctype = value
-        html = decode_html(precheck_html(html), ctype)
-    else:
-        html = precheck_html(html)
-    tree = LexborHTMLParser(html)
+        html = decode_html(html[: limits.MAX_HTML_BYTES], ctype)
+    if not isinstance(html, str):
+        raise ExtractError(f"expected HTML as bytes or str, got {type(html).__name__}")
+    # lexbor reads bytes as UTF-8; encoding once here lets the pre-check work on bytes (cheap)
+    tree = LexborHTMLParser(precheck_html(html.encode("utf-8", "replace")))
     ld = _jsonld_objects(tree)
     metas = _metas(tree)
     root = _body_root(tree)
@@ -673,12 +717,11 @@ def extract(html: bytes | str, *, url: str | None = None,
 
 def html_to_blocks(html: str) -> list[str]:
     """Blocks of an HTML fragment (a feed's content:encoded), by the same block rules."""
-    html = precheck_html(html)
-    tree = LexborHTMLParser(html)
+    tree = LexborHTMLParser(precheck_html(html.encode("utf-8", "replace")))
     root = _body_root(tree)
     if root is None:
         return []
-    w = _Walk(True, len(root.text()))
+    w = _Walk(True, root)
     w.enter("body", root)
     w.walk(root)
     w.leave()
