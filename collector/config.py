@@ -199,6 +199,7 @@ class Settings:
     template_dir: Path | None = None
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    tick_s: float = limits.TICK_S
 
     @property
     def documents_dir(self) -> Path:
@@ -435,7 +436,7 @@ _DEFAULT_KEYS = ("kind", *_SCHEDULE_KEYS, "enabled", "tags", "backfill", "pagina
 _DIGEST_KEYS = ("id", "channel", "schedule", "timezone", "title", "sources", "tags", "include",
                 "exclude", "to", "urls", "full_text", "paragraphs", "health_after")
 _SETTINGS_KEYS = ("data_dir", "database_url", "bind", "contact", "public_url", "template_dir",
-                  "smtp", "fetch")
+                  "smtp", "fetch", "tick")
 _FETCH_KEYS = ("concurrency", "per_host_concurrency", "per_host_delay", "poll_concurrency")
 _SMTP_KEYS = ("host", "port", "security", "username", "from", "timeout", "ca_file")
 _RULE_KEYS = ("keywords", "keyword", "regex", "in", "language")
@@ -680,6 +681,7 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
     )
     return Settings(
         data_dir=data_dir, database_url=db_url, bind=bind, fetch=fetch,
+        tick_s=float(f.duration("tick", limits.TICK_S, minimum=1)),
         contact=env.get("COLLECTOR_CONTACT") or f.text("contact"),
         public_url=env.get("COLLECTOR_PUBLIC_URL") or f.text("public_url"),
         template_dir=(base / template_dir) if template_dir else None,

@@ -69,6 +69,10 @@ class Worker:
         """Migrate, register sources, repair the corpus after a crash, load the dedup index."""
         await asyncio.to_thread(self.store.upgrade)
         await asyncio.to_thread(self.store.sync_sources, self.config.sources, self.clock())
+        if self.store.is_sqlite:
+            # one process per SQLite database (enforced by `collector run`): leases left by a
+            # process that was killed are stale
+            await asyncio.to_thread(self.store.clear_leases)
         repaired = await self.pipeline.reconcile_corpus()
         if repaired:
             log.info("wrote %d corpus files left unwritten by an earlier stop", repaired)
@@ -169,12 +173,13 @@ class Service:
 
         await self.worker.start()
         scheduler = AsyncIOScheduler(timezone=UTC)
-        scheduler.add_job(self.worker.tick, IntervalTrigger(seconds=limits.TICK_S),
+        tick = self.config.settings.tick_s
+        scheduler.add_job(self.worker.tick, IntervalTrigger(seconds=tick),
                           id="tick", max_instances=1, coalesce=True,
                           next_run_time=datetime.now(UTC))
         digests = self._digest_runner()
         if digests is not None:
-            scheduler.add_job(digests.tick, IntervalTrigger(seconds=limits.TICK_S),
+            scheduler.add_job(digests.tick, IntervalTrigger(seconds=tick),
                               id="digests", max_instances=1, coalesce=True,
                               next_run_time=datetime.now(UTC))
         server = None

@@ -278,6 +278,12 @@ class Store:
                                   lease_until=now + timedelta(seconds=lease_s)))
             return ids
 
+    def clear_leases(self) -> None:
+        """Free every lease (a single-instance SQLite service starting after a crash)."""
+        with self.session() as s:
+            s.execute(update(SourceRow).where(SourceRow.lease_owner.is_not(None))
+                      .values(lease_owner=None, lease_until=None))
+
     def release(self, source_id: str, owner: str) -> None:
         with self.session() as s:
             s.execute(update(SourceRow).where(SourceRow.id == source_id,
