@@ -1,3 +1,3 @@
-"""collector: watch organisations' feeds and websites for new statements, keep them as clean text."""
+"""collector: watch organisations' feeds and websites for new statements as clean text."""
 
 __version__ = "0.1.0"

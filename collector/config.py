@@ -38,7 +38,7 @@ from .errors import ConfigError
 ENVIRONMENT = {
     "COLLECTOR_CONFIG": "path of sources.yaml (default ./sources.yaml)",
     "COLLECTOR_DATA": "data directory (default ./data)",
-    "COLLECTOR_DATABASE_URL": "SQLAlchemy database URL (default: SQLite file in the data directory)",
+    "COLLECTOR_DATABASE_URL": "SQLAlchemy database URL (default: SQLite in the data directory)",
     "COLLECTOR_BIND": "HTTP bind address host:port (default 127.0.0.1:8080)",
     "COLLECTOR_CONTACT": "contact URL or e-mail named in the User-Agent",
     "COLLECTOR_PUBLIC_URL": "public base URL of the HTTP server, used in feed links",
@@ -133,7 +133,8 @@ class Source:
     name: str
     url: str
     kind: str = "auto"
-    schedule: Schedule = field(default_factory=lambda: Schedule(interval_s=limits.DEFAULT_INTERVAL_S))
+    schedule: Schedule = field(
+        default_factory=lambda: Schedule(interval_s=limits.DEFAULT_INTERVAL_S))
     enabled: bool = True
     tags: tuple[str, ...] = ()
     content_selector: str | None = None
@@ -312,7 +313,8 @@ class _Problems:
         self.items.append((line, message))
 
     def messages(self) -> list[str]:
-        return [f"{self.path}:{line}: {msg}" for line, msg in sorted(self.items, key=lambda x: x[0])]
+        ordered = sorted(self.items, key=lambda x: x[0])
+        return [f"{self.path}:{line}: {msg}" for line, msg in ordered]
 
 
 def _key_line(node: Any, key: str, default: int) -> int:
@@ -461,7 +463,8 @@ def _schedule(f: _Fields, inherited: Schedule) -> Schedule:
         try:
             _cron_trigger(expr, tz)
         except (ValueError, TypeError) as exc:
-            f.err("cron", f"'{expr}' is not a cron expression (minute hour day month weekday): {exc}")
+            f.err("cron", f"'{expr}' is not a cron expression "
+                          f"(minute hour day month weekday): {exc}")
             return inherited
         return Schedule(cron=expr, timezone=tz)
     if f.has("timezone") and inherited.cron:
@@ -512,10 +515,9 @@ def _source(node: Any, index: int, line: int, defaults: dict[str, Any], base_sch
     if not isinstance(node, Mapping):
         return None
     sid = f.text("id", required=True)
-    if sid is not None:
-        if not _ID.match(sid):
-            f.err("id", "must be 1–64 lowercase letters, digits, '-' or '_', starting with a "
-                        "letter or digit")
+    if sid is not None and not _ID.match(sid):
+        f.err("id", "must be 1–64 lowercase letters, digits, '-' or '_', starting with a "
+                    "letter or digit")
     url = f.text("url", required=True)
     if url is not None and (problem := _check_url(url)):
         f.err("url", problem)

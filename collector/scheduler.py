@@ -144,7 +144,7 @@ class Worker:
         pending = set(self.in_flight)
         if not pending:
             return
-        done, pending = await asyncio.wait(pending, timeout=grace_s)
+        _done, pending = await asyncio.wait(pending, timeout=grace_s)
         for task in pending:
             task.cancel()
         if pending:

@@ -29,8 +29,8 @@ def test_same_statement_on_three_sites_is_one_document_with_three_locations(tmp_
         a.pages["/solidarity-statement/"] = Page(wordpress_page("International", orig, a.base))
         # a section: new title, an added introduction, a signature
         sec = statement("dockers", "Statement of the International on the dockers' strike",
-                        ["We publish below the statement of our International."] + body
-                        + ["Executive Committee, June 2024"])
+                        ["We publish below the statement of our International.", *body,
+                         "Executive Committee, June 2024"])
         b.pages["/feed/"] = Page(rss_feed("Section", b.base, [sec], path_of=lambda x:
                                           "/index.php/statements/dockers"),
                                  "application/rss+xml")
@@ -103,7 +103,7 @@ def test_statement_edited_in_place_updates_the_document_and_keeps_its_id(tmp_pat
                             "    kind: feed\n")
     poll(config)
     first = next(store_of(config).iter_documents())
-    fixed = statement("s", "A statement", body[:-1] + [body[-1] + " Corrected."])
+    fixed = statement("s", "A statement", [*body[:-1], body[-1] + " Corrected."])
     site.pages["/s/"] = Page(wordpress_page("S", fixed, site.base))
     # the feed now carries the item under a new GUID (republished)
     fixed.guid = "republished-1"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import email
-import re
 import email.policy
+import re
 from datetime import UTC, datetime, timedelta
 
 import feedparser

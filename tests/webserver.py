@@ -42,7 +42,7 @@ class SiteServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 with server._lock:
                     server.requests.append(Request(self.path, {k.lower(): v for k, v in
                                                                self.headers.items()}))

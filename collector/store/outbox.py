@@ -56,7 +56,8 @@ class StoreOutbox:
 
     def __init__(self, store: Store, *, item_of: Callable[[StoredDocument, list[tuple[str, str]]],
                                                            DigestItem],
-                 source_names: dict[str, str], health_after_s: Callable[[str], float] | None = None):
+                 source_names: dict[str, str],
+                 health_after_s: Callable[[str], float] | None = None):
         self.store = store
         self.item_of = item_of
         self.source_names = source_names
