@@ -430,3 +430,19 @@ def test_a_taken_port_is_reported_as_an_error(world):
             await first.stop()
 
     assert "cannot listen on 127.0.0.1" in asyncio.run(main())
+
+
+def test_head_requests_get_headers_without_a_body(world):
+    config, store = world
+    with running(config, store) as srv:
+        r = httpx.head(srv.url + "/")
+    assert r.status_code == 200 and r.content == b""
+    assert_security_headers(r)
+
+
+def test_error_pages_cut_long_echoes(world):
+    config, store = world
+    with running(config, store) as srv:
+        r = httpx.get(srv.url + "/d/" + "a" * 5000)
+    assert r.status_code == 404
+    assert "a" * 201 not in r.text and "a" * 200 + "…" in r.text
