@@ -317,18 +317,15 @@ class HttpServer:
             reason = HTTPStatus(status).phrase
         except ValueError:
             reason = "Error"
-        return self._html("error.html.j2", status=status, code=status, reason=reason,
+        return self._html("error.html.j2", status, status=status, reason=reason,
                           message=message)
 
-    def _html(self, template: str, *, status: int = 200, code: int | None = None,
-              **context: Any) -> web.Response:
+    def _html(self, template: str, http_status: int = 200, /, **context: Any) -> web.Response:
         context.setdefault("query", "")
         context.setdefault("active", "")
-        if code is not None:
-            context["status"] = code
         html = self.env.get_template(template).render(css=Markup(CSS),
                                                       max_query=MAX_QUERY_CHARS, **context)
-        return web.Response(text=html, status=status, content_type="text/html",
+        return web.Response(text=html, status=http_status, content_type="text/html",
                             charset="utf-8", headers={"Cache-Control": "no-cache"})
 
     # -- helpers -------------------------------------------------------------------------------
