@@ -570,7 +570,7 @@ class Store:
                                   sent_runs=0)
                 s.add(row)
                 s.flush()
-            return {c: getattr(row, c) for c in DigestState.__table__.columns}
+            return {c.key: getattr(row, c.key) for c in DigestState.__table__.columns}
 
     def update_digest_state(self, digest_id: str, **values: Any) -> None:
         with self.session() as s:
