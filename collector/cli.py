@@ -108,6 +108,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         return asyncio.run(dry_run(config, source_id=args.source, url=args.url,
                                    allow_private=args.allow_private, out=sys.stdout))
     config = _config(args)
+    if config.settings.template_dir is not None:
+        from .notify.render import check_templates
+
+        problems = check_templates(config.settings.template_dir, now=datetime.now(UTC))
+        if problems:
+            raise ConfigError(problems)
     enabled = sum(1 for s in config.sources if s.enabled)
     print(f"{config.path}: OK — {len(config.sources)} sources ({enabled} enabled), "
           f"{len(config.digests)} digests")

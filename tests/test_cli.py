@@ -132,3 +132,12 @@ def test_second_service_on_the_same_sqlite_data_is_refused(tmp_path):
     finally:
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=30)
+
+
+def test_check_reports_a_broken_user_template(tmp_path):
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "digest.txt.j2").write_text("{{ title }\n")
+    write_config(tmp_path, "sources: []\n", settings_extra="  template_dir: tpl\n")
+    r = cli("check", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "digest.txt.j2" in r.stderr
