@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from . import limits
+from . import limits, metrics
 from .config import Config, Digest
 from .errors import DeliveryError
 from .notify import DigestItem
@@ -116,6 +116,7 @@ class DigestRunner:
             if digest.channel == "feed":
                 return await asyncio.to_thread(self._run_feed, digest)
             report = await asyncio.to_thread(self._run_email, digest)
+        metrics.record_digest(digest.id, report.items_delivered, ok=not report.error)
         if report.error:
             log.warning("digest %s: delivery failed (%s): %s", digest.id,
                         "temporary" if report.temporary else "permanent", report.error)
@@ -181,6 +182,7 @@ class DigestRunner:
         write_atomic(path, data)
         if batch is not None:
             self.outbox.delivered(digest.id, batch, now=now)
+            metrics.record_digest(digest.id, len(batch.items), True)
         return f"digest {digest.id}: feed written with {len(items)} entries"
 
     def _latest_items(self, digest_id: str | None) -> list[DigestItem]:

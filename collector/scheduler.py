@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from . import limits
+from . import limits, metrics
 from .config import Config, Source
 from .fetch import Fetcher, user_agent
 from .models import PollOutcome
@@ -63,6 +63,8 @@ class Worker:
         self.pipeline = Pipeline(config, store, self.fetcher, clock=clock)
         self._sources = {s.id: s for s in config.sources}
         self._busy = asyncio.Lock()
+        #: when the last complete tick finished (for /healthz)
+        self.last_tick_at: datetime | None = None
         self.in_flight: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
@@ -105,6 +107,7 @@ class Worker:
                 limit=limits.MAX_SOURCES_PER_TICK, ids=enabled, due_only=True)
             if claimed:
                 await self._poll_claimed(claimed, None)
+            self.last_tick_at = self.clock()
 
     async def _poll_claimed(self, ids: Sequence[str],
                             progress: Callable[[Source, PollOutcome], None] | None
@@ -123,6 +126,8 @@ class Worker:
                 finally:
                     with contextlib.suppress(Exception):
                         await asyncio.to_thread(self.store.release, source.id, self.id)
+            metrics.record_poll(source.id, outcome.ok, outcome.error_kind, outcome.elapsed_s,
+                                outcome.new_documents)
             results.append((source, outcome))
             # exactly one line per source per poll
             log.log(logging.INFO if outcome.ok else logging.WARNING,
@@ -200,17 +205,14 @@ class Service:
             log.info("stopped")
 
     def _digest_runner(self) -> Any:
-        try:
-            from .digests import DigestRunner
-        except ImportError:
-            return None
+        from .digests import DigestRunner
+
         return DigestRunner(self.config, self.store, clock=self.clock, owner=self.worker.id)
 
     async def _start_http(self, digests: Any) -> Any:
-        try:
-            from .server import HttpServer
-        except ImportError:
-            return None
-        server = HttpServer(self.config, self.store, digests=digests)
+        from .server import HttpServer
+
+        server = HttpServer(self.config, self.store, digests=digests,
+                            last_tick=lambda: self.worker.last_tick_at, clock=self.clock)
         await server.start()
         return server

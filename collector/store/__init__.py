@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, event, func, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import StoreError
@@ -208,7 +208,9 @@ class Store:
         try:
             with (self._readers if read else self._sessions).begin() as s:
                 yield s
-        except OperationalError as exc:
+        except IntegrityError:
+            raise
+        except DBAPIError as exc:  # locked, gone, corrupt ("file is not a database"), ...
             raise StoreError(f"database error: {exc.orig}") from exc
 
     # -- schema --------------------------------------------------------------------------------
