@@ -169,7 +169,7 @@ class _Walk:
         if not self.line:
             return
         raw = "".join(self.line)
-        self.line = []
+        self.line.clear()  # the same list object: walk() holds its append method
         link_chars, self.link_chars = self.link_chars, 0
         text = raw.strip()
         if not text:
@@ -257,21 +257,25 @@ class _Walk:
         return keep
 
     def walk(self, node: LexborNode, in_link: bool = False) -> None:
+        # hot loop: names bound locally, cheapest tests first
+        append = self.line.append
+        furniture = self.furniture
         for child in node.iter(include_text=True):
             tag = child.tag
             if tag == "-text":
                 text = child.text_content
                 if text:
-                    self.line.append(text)
+                    append(text)
                     if in_link:
                         self.link_chars += len(text.strip())
                 continue
             if tag in _SKIP:
                 continue
             if tag == "br" or tag == "hr":
-                self.flush()
+                if self.line:
+                    self.flush()
                 continue
-            if self.furniture and tag not in _NEVER_FURNITURE and _is_furniture(child, tag, self):
+            if furniture and tag not in _NEVER_FURNITURE and _is_furniture(child, tag, self):
                 continue
             if tag in _BLOCK:
                 self.enter(tag, child)
