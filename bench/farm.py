@@ -48,9 +48,10 @@ OVERSIZED_BYTES = 12 * 1024 * 1024
 #: Epoch of the simulated publication dates (items are an hour apart, newest last).
 EPOCH = 1_735_689_600  # 2025-01-01T00:00:00Z
 
-_WORDS = ("ministry council statement union workers strike water roads health budget "
-          "minister agreement public service reform energy prices housing rail port "
-          "transport committee spokesperson announced today said").split()
+_WORDS = ("ministry", "council", "statement", "union", "workers", "strike", "water", "roads",
+          "health", "budget", "minister", "agreement", "public", "service", "reform", "energy",
+          "prices", "housing", "rail", "port", "transport", "committee", "spokesperson",
+          "announced", "today", "said")
 
 
 @dataclass

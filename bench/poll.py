@@ -370,7 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import resource
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     only = set(args.only or ["collector", "reader", "httpx"])
     everything: list[Measure] = []

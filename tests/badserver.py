@@ -52,6 +52,21 @@ directly. Paths (query strings noted where they matter):
     /garbage            answers bytes that are not HTTP
     /cache?max_age=N    the feed with Cache-Control: max-age=N
     /robots.txt         `robots_txt` if set (status `robots_status`), else 404
+
+Feed-level modes (items link back to this server's /article, so nothing leaves loopback):
+
+    /article?n=K        a distinct HTML article for each K
+    /feed-same-guid     three items sharing one GUID, with distinct links
+    /feed-no-ids        two items with neither GUID nor link (text in the description)
+    /feed-future        one item dated 2099, one dated in the past
+    /feed-bozo          not well-formed (raw `&`, unclosed `<b>`) but readable by a lenient parser
+    /feed-unreadable    application/rss+xml whose body is plain prose, not XML
+    /feed-redos         one item whose <author> is 16 KB of `a@a.a.a…!` (feedparser#562)
+    /feed-laughs        "billion laughs" nested entities in the DOCTYPE
+    /feed-xxe           external entities to file:///etc/passwd and to /xxe-probe on this server
+    /feed-cp1251        windows-1251 RSS, charset only in the XML declaration
+    /feed-charset-wrong UTF-8 RSS labelled `charset=iso-8859-1` in Content-Type
+    /xxe-probe          records the request (a parser that fetched an external entity)
 """
 
 from __future__ import annotations
@@ -406,6 +421,18 @@ class BadServer:
         elif p == "/garbage":
             w.write(b"SPEAKING NO HTTP TODAY\r\n\r\n")
             await w.drain()
+        elif p == "/article":
+            n = q.get("n", "0")
+            body = (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Statement number"
+                    f" {n}</title></head><body><article><h1>Statement number {n}</h1><p>The "
+                    f"council published statement {n} on the budget today.</p></article>"
+                    "</body></html>").encode()
+            await self._send(w, 200, body, Content_Type=html)
+        elif p.startswith("/feed-") and p[1:] in _FEED_MODES:
+            ctype, body = _FEED_MODES[p[1:]](self.url(""))
+            await self._send(w, 200, body, Content_Type=ctype)
+        elif p == "/xxe-probe":
+            await self._send(w, 200, b"probe", Content_Type="text/plain")
         else:
             await self._send(w, 404, b"no such mode", Content_Type="text/plain")
 
@@ -420,3 +447,95 @@ def badserver() -> Iterator[BadServer]:
     """A fresh misbehaving server on 127.0.0.1 (see the module docstring for its paths)."""
     with BadServer() as server:
         yield server
+
+
+# --- feed-level modes ---------------------------------------------------------------------------
+
+RSS_TYPE = "application/rss+xml; charset=utf-8"
+FUTURE_TITLE = "Statement from the future"
+CP1251_TITLE = "Заявление о воде"
+WRONG_CHARSET_TITLE = "The minister\u2019s \u201cplan\u201d"
+REDOS_AUTHOR = "a@a." + "a." * 8190 + "!"
+
+
+def _rss(items: str, *, decl: str = '<?xml version="1.0" encoding="utf-8"?>',
+         doctype: str = "") -> str:
+    return (f"{decl}\n{doctype}<rss version=\"2.0\"><channel><title>Test feed</title>"
+            f"<link>http://127.0.0.1/</link><description>d</description>{items}"
+            "</channel></rss>\n")
+
+
+def _item(base: str, n: int, *, guid: str | None = None, date: str = "Sat, 01 Mar 2025 "
+          "10:00:00 GMT", title: str | None = None, extra: str = "") -> str:
+    g = f"<guid isPermaLink=\"false\">{guid}</guid>" if guid is not None else ""
+    return (f"<item><title>{title or f'Statement {n}'}</title>"
+            f"<link>{base}/article?n={n}</link>{g}<pubDate>{date}</pubDate>{extra}</item>")
+
+
+def _feed_same_guid(base: str) -> tuple[str, bytes]:
+    items = "".join(_item(base, n, guid="same-guid-for-all") for n in (1, 2, 3))
+    return RSS_TYPE, _rss(items).encode()
+
+
+def _feed_no_ids(base: str) -> tuple[str, bytes]:
+    texts = ("The union said the new rota breaks the agreement on wages and hours.",
+             "Flood defences along the river will be finished before the winter storms.")
+    items = "".join(
+        f"<item><title>Statement without identity {n}</title><description>{text}"
+        "</description></item>" for n, text in enumerate(texts, 1))
+    return RSS_TYPE, _rss(items).encode()
+
+
+def _feed_future(base: str) -> tuple[str, bytes]:
+    items = (_item(base, 21, date="Fri, 01 Jan 2099 00:00:00 GMT", title=FUTURE_TITLE)
+             + _item(base, 22))
+    return RSS_TYPE, _rss(items).encode()
+
+
+def _feed_bozo(base: str) -> tuple[str, bytes]:
+    items = _item(base, 31, title="Bread & roses <b>unclosed") + _item(base, 32)
+    return RSS_TYPE, _rss(items).encode()
+
+
+def _feed_unreadable(base: str) -> tuple[str, bytes]:
+    return RSS_TYPE, b"This server has no feed today, only this sentence.\n"
+
+
+def _feed_redos(base: str) -> tuple[str, bytes]:
+    return RSS_TYPE, _rss(_item(base, 41, extra=f"<author>{REDOS_AUTHOR}</author>")).encode()
+
+
+def _feed_laughs(base: str) -> tuple[str, bytes]:
+    ents = ['<!ENTITY lol0 "lol">'] + [
+        f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10}">' for i in range(1, 10)]
+    doctype = "<!DOCTYPE rss [" + "".join(ents) + "]>\n"
+    items = _item(base, 51, title="Laughs &lol9;")
+    return RSS_TYPE, _rss(items, doctype=doctype).encode()
+
+
+def _feed_xxe(base: str) -> tuple[str, bytes]:
+    doctype = ('<!DOCTYPE rss [<!ENTITY passwd SYSTEM "file:///etc/passwd">'
+               f'<!ENTITY probe SYSTEM "{base}/xxe-probe">]>\n')
+    items = _item(base, 61, title="Leak &passwd; &probe;")
+    return RSS_TYPE, _rss(items, doctype=doctype).encode()
+
+
+def _feed_cp1251(base: str) -> tuple[str, bytes]:
+    items = (f"<item><title>{CP1251_TITLE}</title><description>Министерство сообщило о "
+             "воде.</description><guid>cp-1</guid></item>")
+    body = _rss(items, decl='<?xml version="1.0" encoding="windows-1251"?>')
+    return "application/rss+xml", body.encode("windows-1251")
+
+
+def _feed_charset_wrong(base: str) -> tuple[str, bytes]:
+    items = (f"<item><title>{WRONG_CHARSET_TITLE}</title><description>Caf\u00e9 policy "
+             "\u2014 in full.</description><guid>cw-1</guid></item>")
+    return "application/rss+xml; charset=iso-8859-1", _rss(items).encode()
+
+
+_FEED_MODES = {
+    "feed-same-guid": _feed_same_guid, "feed-no-ids": _feed_no_ids,
+    "feed-future": _feed_future, "feed-bozo": _feed_bozo, "feed-unreadable": _feed_unreadable,
+    "feed-redos": _feed_redos, "feed-laughs": _feed_laughs, "feed-xxe": _feed_xxe,
+    "feed-cp1251": _feed_cp1251, "feed-charset-wrong": _feed_charset_wrong,
+}
