@@ -261,7 +261,7 @@ class _Walk:
         append = self.line.append
         furniture = self.furniture
         for child in node.iter(include_text=True):
-            tag = child.tag
+            tag = child.tag or ""
             if tag == "-text":
                 text = child.text_content
                 if text:
@@ -378,10 +378,10 @@ class _Head:
                 content = attrs.get("content")
                 if key and content and content.strip():
                     self.metas.setdefault(key.strip().lower(), content.strip())
-                elif attrs.get("http-equiv", "").lower() == "content-language" and content:
+                elif (attrs.get("http-equiv") or "").lower() == "content-language" and content:
                     self.metas.setdefault("content-language", content.strip())
             elif tag == "script":
-                if node.attributes.get("type", "").strip().lower() == "application/ld+json":
+                if (node.attributes.get("type") or "").strip().lower() == "application/ld+json":
                     scripts.append(node.text(deep=True))
             elif tag == "title":
                 if not self.title:

@@ -310,6 +310,12 @@ def test_invalid_content_selector_is_a_clear_error():
         extract(page(prose_html()), content_selector="div[[", now=NOW)
 
 
+def test_valueless_attributes_in_the_head_do_not_break_extraction():
+    html = page(prose_html(), head='<meta http-equiv><meta content="x"><script type>1</script>'
+                                   '<link rel><title>Library campaign</title>')
+    assert body_of(html) == PROSE
+
+
 def test_extraction_is_deterministic():
     html = (FIXTURES / "news_article.html").read_bytes()
     assert extract(html, now=NOW) == extract(html, now=NOW)
