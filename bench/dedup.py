@@ -25,6 +25,7 @@ import json
 import math
 import multiprocessing
 import os
+import pickle
 import random
 import re
 import resource
@@ -411,7 +412,8 @@ def _sign_chunk(args: tuple[Path, int, int, int, int]
     return sigs, probes, spent
 
 
-def speed(docs: list[Doc], truth: Path, sizes: list[int], seed: int) -> list[dict]:
+def speed(docs: list[Doc], truth: Path, sizes: list[int], seed: int,
+          cache: Path | None = None) -> list[dict]:
     from datasketch import MinHash
 
     out = []
@@ -439,11 +441,17 @@ def speed(docs: list[Doc], truth: Path, sizes: list[int], seed: int) -> list[dic
     probe_all: list[tuple[int, bytes]] = []
     spent = 0.0
     t0 = time.perf_counter()
-    with multiprocessing.Pool(workers) as pool:
-        for part, probes, cpu in pool.imap(_sign_chunk, jobs):
-            sigs.extend(part)
-            probe_all.extend(probes)
-            spent += cpu
+    if cache and cache.exists():
+        saved = pickle.loads(cache.read_bytes())
+        sigs, probe_all, spent = saved["sigs"][:biggest], saved["probes"], saved["cpu"]
+    else:
+        with multiprocessing.Pool(workers) as pool:
+            for part, probes, cpu in pool.imap(_sign_chunk, jobs):
+                sigs.extend(part)
+                probe_all.extend(probes)
+                spent += cpu
+        if cache:
+            cache.write_bytes(pickle.dumps({"sigs": sigs, "probes": probe_all, "cpu": spent}))
     out.append({"synthetic_texts": biggest, "generate_and_sign_wall_s": time.perf_counter() - t0,
                 "workers": workers, "signature_cpu_ms_per_text": spent / biggest * 1000})
     # Probes: 3%-edited copies of texts in the smallest corpus, so every size holds them.
@@ -531,6 +539,9 @@ def main() -> None:
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--no-quality", action="store_true")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--sig-cache", type=Path,
+                    help="keep the synthetic signatures in this file (outside the repository) "
+                         "and reuse them on the next run")
     args = ap.parse_args()
     docs = load(args.truth)
     if not docs:
@@ -539,7 +550,7 @@ def main() -> None:
     if q:
         report(q, None)
     s = None if args.no_speed else speed(docs, args.truth, [int(x) for x in args.sizes.split(",")],
-                                         args.seed)
+                                         args.seed, args.sig_cache)
     if s:
         report(None, s)
     if args.json:

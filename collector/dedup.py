@@ -539,32 +539,50 @@ class NearDuplicateIndex:
             self._merge()
 
     def add_many(self, items: Iterable[tuple[int, bytes]]) -> None:
-        """Index many (doc id, signature) pairs at once: the rebuild on start."""
-        decoded = [(doc_id, Signature.from_bytes(sig)) for doc_id, sig in items]
-        for doc_id, _ in decoded:
-            if doc_id in self._row_of:
-                self.remove(doc_id)
-        seen: dict[int, int] = {}
-        for i, (doc_id, _) in enumerate(decoded):
-            seen[doc_id] = i  # the last signature given for an id wins, as with add()
-        order = sorted(seen.values())
-        if not order:
-            return
-        self._grow(len(order))
-        start = self._nrows
-        rows = np.arange(start, start + len(order), dtype=np.int32)
-        block = np.stack([decoded[i][1].values for i in order])
-        self._sigs[start: start + len(order)] = block
-        self._ids[start: start + len(order)] = [decoded[i][0] for i in order]
-        self._alive[start: start + len(order)] = True
-        for row, i in zip(rows.tolist(), order, strict=True):
-            self._row_of[decoded[i][0]] = row
-        self._nrows += len(order)
-        long_mask = np.array([not decoded[i][1].short for i in order], dtype=bool)
-        if long_mask.any():
-            keys = self._band_keys_many(block[long_mask])
-            key_rows = np.repeat(rows[long_mask], LSH_BANDS)
-            self._merge(keys.ravel(), key_rows)
+        """Index many (doc id, signature) pairs at once: the rebuild on start.
+
+        Works in batches so that memory stays near the size of the finished index. A malformed
+        signature raises ParseError naming its doc id; the batches before it stay indexed.
+        """
+        keys_parts: list[np.ndarray] = []
+        rows_parts: list[np.ndarray] = []
+        batch: list[tuple[int, bytes]] = []
+
+        def flush() -> None:
+            decoded = []
+            for doc_id, sig in batch:
+                try:
+                    decoded.append((doc_id, Signature.from_bytes(sig)))
+                except ParseError as exc:
+                    raise ParseError(f"document {doc_id}: {exc}") from exc
+            self._grow(len(decoded))
+            start = self._nrows
+            for doc_id, sig_ in decoded:
+                if doc_id in self._row_of:
+                    self._forget(doc_id)  # the last signature given for an id wins
+                row = self._nrows
+                self._nrows += 1
+                self._sigs[row] = sig_.values
+                self._ids[row] = doc_id
+                self._alive[row] = True
+                self._row_of[doc_id] = row
+            rows = np.arange(start, self._nrows, dtype=np.int32)
+            long_mask = np.array([not sig_.short for _, sig_ in decoded], dtype=bool)
+            if long_mask.any():
+                keys = self._band_keys_many(self._sigs[start: self._nrows][long_mask])
+                keys_parts.append(keys.ravel())
+                rows_parts.append(np.repeat(rows[long_mask], LSH_BANDS))
+            batch.clear()
+
+        for item in items:
+            batch.append(item)
+            if len(batch) >= 8192:
+                flush()
+        if batch:
+            flush()
+        if keys_parts:
+            self._merge(np.concatenate(keys_parts), np.concatenate(rows_parts))
+        self._maybe_compact()
 
     @staticmethod
     def _band_keys_many(block: np.ndarray) -> np.ndarray:
@@ -605,11 +623,16 @@ class NearDuplicateIndex:
 
     def remove(self, doc_id: int) -> None:
         """Forget `doc_id`; unknown ids are ignored (removal is idempotent)."""
+        self._forget(doc_id)
+        self._maybe_compact()
+
+    def _forget(self, doc_id: int) -> None:
         row = self._row_of.pop(doc_id, None)
-        if row is None:
-            return
-        self._alive[row] = False
-        self._dead += 1
+        if row is not None:
+            self._alive[row] = False
+            self._dead += 1
+
+    def _maybe_compact(self) -> None:
         if self._dead > max(1024, self._nrows // 4):
             self._compact()
 

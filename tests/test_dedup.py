@@ -333,3 +333,18 @@ def test_partial_text_loses_to_a_complete_one() -> None:
 def test_negative_word_counts_are_refused() -> None:
     with pytest.raises(ValueError):
         choose_primary(-1, 10)
+
+
+def test_bulk_rebuild_keeps_the_last_signature_given_for_an_id() -> None:
+    idx = NearDuplicateIndex()
+    idx.add_many([(1, signature(OTHER_STATEMENT)), (2, signature(OTHER_STATEMENT[1:])),
+                  (1, signature(STATEMENT))])
+    assert len(idx) == 2
+    assert idx.query(signature(STATEMENT))[0] == (1, 1.0)
+    assert [doc_id for doc_id, _ in idx.query(signature(OTHER_STATEMENT))] == [2]
+
+
+def test_bulk_rebuild_names_the_document_with_a_corrupt_signature() -> None:
+    idx = NearDuplicateIndex()
+    with pytest.raises(ParseError, match="document 5"):
+        idx.add_many([(4, signature(STATEMENT)), (5, b"MH\x01broken")])
