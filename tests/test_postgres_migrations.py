@@ -4,6 +4,10 @@ Runs on the lane's database: a SQLite file, or a fresh PostgreSQL database on th
 lane (COLLECTOR_TEST_DATABASE_URL).
 """
 
+# Fixtures are imported from tests.pg (so the module works however conftest loads it); the
+# test functions take them as arguments, which pyflakes reads as redefinitions.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -18,6 +22,7 @@ from sqlalchemy import text
 import collector.store
 from collector.store import Store, key_hash
 from collector.store.search import search
+from tests.pg import database_url, pg_databases  # noqa: F401 - fixtures
 
 MIGRATIONS = Path(collector.store.__file__).parent / "migrations"
 T0 = datetime(2024, 5, 1, 9, 0)  # naive UTC, as the first schema stored times

@@ -4,6 +4,10 @@ These tests are about PostgreSQL itself (row locks, advisory locks, concurrent D
 run on the PostgreSQL lane only and are skipped, with the reason, on the SQLite lane.
 """
 
+# Fixtures are imported from tests.pg (so the module works however conftest loads it); the
+# test functions take them as arguments, which pyflakes reads as redefinitions.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import json
@@ -18,8 +22,9 @@ from pathlib import Path
 import pytest
 
 from collector.store import Store
+from tests.pg import pg_url, requires_postgres  # noqa: F401 - fixtures
 
-pytestmark = pytest.mark.postgres
+pytestmark = requires_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
