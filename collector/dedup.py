@@ -101,6 +101,12 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 #: hosts of one site.
 _SECOND_LEVEL = frozenset({"co", "com", "org", "net", "gov", "ac", "edu", "or", "ne", "go",
                            "gob", "gouv", "nic", "mil", "ltd", "plc", "nhs", "sch", "asso"})
+#: Hosting domains whose sub-domains belong to different owners (alice.github.io and
+#: bob.github.io are two sites).
+_SHARED_HOSTING = frozenset({"github.io", "gitlab.io", "blogspot.com", "wordpress.com",
+                             "substack.com", "tumblr.com", "medium.com", "wixsite.com",
+                             "netlify.app", "vercel.app", "pages.dev", "herokuapp.com",
+                             "squarespace.com", "weebly.com", "ghost.io", "noblogs.org"})
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
 _AMP_CACHE = re.compile(r"^/(?:[cv]/)(s/)?(.+)$")
@@ -142,6 +148,8 @@ def _registrable(host: str) -> str:
     if re.fullmatch(r"[0-9.]+|\[[0-9a-f:.]+\]", host):
         return host
     labels = host.split(".")
+    if len(labels) >= 3 and ".".join(labels[-2:]) in _SHARED_HOSTING:
+        return ".".join(labels[-3:])
     if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
         return ".".join(labels[-3:])
     return ".".join(labels[-2:])

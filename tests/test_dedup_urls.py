@@ -126,6 +126,11 @@ def test_country_domains_of_different_owners_are_different_sites() -> None:
         "https://alpha.co.uk/b"
 
 
+def test_blogs_on_one_hosting_domain_are_different_sites() -> None:
+    assert canonical_url("https://alice.github.io/a", declared="https://bob.github.io/a") == \
+        "https://alice.github.io/a"
+
+
 def test_declared_home_page_is_ignored_for_an_article() -> None:
     assert canonical_url(BASE, declared="https://example.org/") == BASE
 
