@@ -151,6 +151,8 @@ class Pipeline:
         except (CollectorError, OSError) as exc:
             kind = getattr(exc, "kind", None) or type(exc).__name__.lower()
             message = str(exc) or type(exc).__name__
+            if source.url not in message:
+                message = f"{message} (polling {source.url})"
             retry_after = getattr(exc, "retry_after", None)
             try:
                 await self._save_failure(source, state, message, kind, retry_after, now)
@@ -339,7 +341,11 @@ class Pipeline:
             chosen = dataclasses.replace(chosen, author=cand.author)
         if not chosen.blocks and not chosen.title:
             raise ExtractError(f"{url or cand.key}: no text found")
-        return [(cand.key, chosen, url or source.url)]
+        if url is None:
+            # An item with no link of its own: its identity is the feed's URL plus a fragment
+            # made from its stable key, so two such items never collapse into one document.
+            url = f"{source.url}#item-{hashlib.sha256(cand.key.encode()).hexdigest()[:16]}"
+        return [(cand.key, chosen, url)]
 
     async def _extract(self, html: str, url: str, headers: dict[str, str],
                        source: Source) -> Extracted:
@@ -361,16 +367,24 @@ class Pipeline:
         out = []
         for frag_key, frag_html in pieces:
             extracted = await self._extract(frag_html, url, {}, source)
-            frag_url = f"{url}#{frag_key}" if frag_key else url
+            frag_url = f"{url.partition('#')[0]}#part-{frag_key}"
             out.append((f"{cand.key}#{frag_key}", extracted, frag_url))
         return out
 
     async def _store(self, source: Source, cand: Candidate, key: str, url: str,
                      ex: Extracted, backfill: bool) -> str:
         """Deduplicate and store one extracted text; returns the dedup action taken."""
-        canonical = dedup.canonical_url(url, declared=ex.canonical_url)
-        ukey = dedup.url_key(url)
-        ckey = dedup.url_key(canonical)
+        base, _, fragment = url.partition("#")
+        if fragment.startswith(("item-", "part-")):
+            # a synthetic identity (a link-less feed item, one piece of a split page): the
+            # fragment is part of it, and the page's declared canonical URL is not
+            suffix = f"#{fragment}"
+            canonical = dedup.canonical_url(base) + suffix
+            ukey = ckey = dedup.url_key(base) + suffix
+        else:
+            canonical = dedup.canonical_url(url, declared=ex.canonical_url)
+            ukey = dedup.url_key(url)
+            ckey = dedup.url_key(canonical)
         text = render(ex.title, ex.blocks)
         from .document import parse as parse_document
 

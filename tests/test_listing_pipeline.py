@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from html import escape
 
 from tests.helpers import load, poll, store_of
-from tests.pages import article, rss_feed, wordpress_page
+from tests.pages import Article, article, rss_feed, wordpress_page
 from tests.webserver import Page
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
@@ -141,3 +141,30 @@ type="application/rss+xml" title="News" href="{site.url('/feed/')}"></head>
     before = len(site.requests_for("/"))
     poll(config)
     assert len(site.requests_for("/")) == before   # discovery is not repeated
+
+
+def test_a_page_holding_several_statements_is_split_into_documents(tmp_path, site):
+    from tests.pages import paragraphs
+
+    parts = [("Statement on the strike", paragraphs(11)),
+             ("Statement on the elections", paragraphs(12)),
+             ("Greetings to the congress", paragraphs(13))]
+    body = "".join(f"<h2>{t}</h2>" + "".join(f"<p>{p}</p>" for p in ps) for t, ps in parts)
+    issue = Article("issue-12", "Issue 12", ["The twelfth issue of the paper."], T0)
+    site.pages["/feed/"] = Page(rss_feed("Paper", site.base, [issue]), "application/rss+xml")
+    site.pages["/issue-12/"] = Page(f"""<html><head><title>Issue 12 – The Paper</title></head>
+<body><nav><a href="/">Home</a></nav><main><h1>Issue 12</h1>{body}</main>
+<footer>© The Paper</footer></body></html>""")
+    config = load(tmp_path, f"""sources:
+  - id: paper
+    url: {site.url('/feed/')}
+    kind: feed
+    split:
+      headings: h2
+""")
+    (_, outcome), = poll(config)
+    assert outcome.ok and outcome.new_documents == 3, outcome
+    docs = list(store_of(config).iter_documents())
+    assert [d.title for d in docs] == [t for t, _ in parts]
+    assert len({d.id for d in docs}) == 3
+    assert all("#part-" in d.url for d in docs)
