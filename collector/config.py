@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -741,49 +741,43 @@ def parse_config(text: str, path: Path, *, data_dir: Path | None = None,
                         ("include", "exclude"))
     include, exclude = _rules(filters_f, "include"), _rules(filters_f, "exclude")
 
-    sources: list[Source] = []
-    raw_sources = root.get("sources")
-    if raw_sources is None:
+    if root.get("sources") is None:
         problems.add(1, "the file has no 'sources:' list")
-        raw_sources = []
-    elif not isinstance(raw_sources, list):
-        problems.add(top.line_of("sources"), "'sources' must be a list")
-        raw_sources = []
-    first_line: dict[str, int] = {}
-    for i, node in enumerate(raw_sources):
-        line = _item_line(raw_sources, i, top.line_of("sources"))
-        src = _source(node, i, line, defaults, base_schedule, problems)
-        if src is None:
-            continue
-        if src.id in first_line:
-            problems.add(line, f"duplicate source id '{src.id}' (first used on line "
-                               f"{first_line[src.id]})")
-            continue
-        first_line[src.id] = line
-        sources.append(src)
-
-    digests: list[Digest] = []
-    raw_digests = root.get("digests") or []
-    if not isinstance(raw_digests, list):
-        problems.add(top.line_of("digests"), "'digests' must be a list")
-        raw_digests = []
-    seen_digest: dict[str, int] = {}
-    for i, node in enumerate(raw_digests):
-        line = _item_line(raw_digests, i, top.line_of("digests"))
-        dg = _digest(node, i, line, set(first_line), problems)
-        if dg is None:
-            continue
-        if dg.id in seen_digest:
-            problems.add(line, f"duplicate digest id '{dg.id}' (first used on line "
-                               f"{seen_digest[dg.id]})")
-            continue
-        seen_digest[dg.id] = line
-        digests.append(dg)
+    sources: list[Source] = _unique_items(
+        root, "sources", "source", top, problems,
+        lambda node, i, line: _source(node, i, line, defaults, base_schedule, problems))
+    known = {s.id for s in sources}
+    digests: list[Digest] = _unique_items(
+        root, "digests", "digest", top, problems,
+        lambda node, i, line: _digest(node, i, line, known, problems))
 
     if problems.items:
         raise ConfigError(problems.messages())
     return Config(path=path, settings=settings, sources=tuple(sources), digests=tuple(digests),
                   include=include, exclude=exclude)
+
+
+def _unique_items(root: Any, key: str, what: str, top: _Fields, problems: _Problems,
+                  build: Callable[[Any, int, int], Any]) -> list[Any]:
+    """Build every item of the list `key`, rejecting a second use of an id with both lines."""
+    raw = root.get(key) or []
+    if not isinstance(raw, list):
+        problems.add(top.line_of(key), f"'{key}' must be a list")
+        return []
+    out: list[Any] = []
+    first_line: dict[str, int] = {}
+    for i, node in enumerate(raw):
+        line = _item_line(raw, i, top.line_of(key))
+        item = build(node, i, line)
+        if item is None:
+            continue
+        if item.id in first_line:
+            problems.add(line, f"duplicate {what} id '{item.id}' (first used on line "
+                               f"{first_line[item.id]})")
+            continue
+        first_line[item.id] = line
+        out.append(item)
+    return out
 
 
 def load_config(path: Path | str, *, data_dir: Path | str | None = None,
