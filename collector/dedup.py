@@ -26,7 +26,7 @@ import re
 import struct
 import unicodedata
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Sized
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
@@ -582,6 +582,8 @@ class NearDuplicateIndex:
                 rows_parts.append(np.repeat(rows[long_mask], LSH_BANDS))
             batch.clear()
 
+        if isinstance(items, Sized):
+            self._grow(len(items))  # one allocation instead of repeated doubling
         for item in items:
             batch.append(item)
             if len(batch) >= 8192:
@@ -589,7 +591,10 @@ class NearDuplicateIndex:
         if batch:
             flush()
         if keys_parts:
-            self._merge(np.concatenate(keys_parts), np.concatenate(rows_parts))
+            keys, rows = np.concatenate(keys_parts), np.concatenate(rows_parts)
+            keys_parts.clear()
+            rows_parts.clear()
+            self._merge(keys, rows)
         self._maybe_compact()
 
     @staticmethod
@@ -618,10 +623,14 @@ class NearDuplicateIndex:
         self._pending_count = 0
         if not parts_k:
             return
-        keys = np.concatenate(parts_k)
-        rows = np.concatenate(parts_r)
-        order = np.argsort(keys, kind="stable")
-        keys, rows = keys[order], rows[order]
+        keys = parts_k[0] if len(parts_k) == 1 else np.concatenate(parts_k)
+        rows = parts_r[0] if len(parts_r) == 1 else np.concatenate(parts_r)
+        del parts_k, parts_r
+        # The order among equal keys does not matter, so the faster unstable sort will do.
+        order = np.argsort(keys)
+        keys = keys[order]
+        rows = rows[order]
+        del order
         if not len(self._keys):
             self._keys, self._key_rows = keys, rows
             return
