@@ -187,7 +187,7 @@ class _Walk:
     def page_chars(self) -> int:
         """Characters of text on the whole page (computed once, only when needed)."""
         if self._page_chars < 0:
-            self._page_chars = len(self.root.text())
+            self._page_chars = len(self.root.text_lexbor())
         return self._page_chars
 
     def flush(self) -> None:
@@ -288,6 +288,9 @@ class _Walk:
         append = line.append
         kinds = self.kinds
         default = self.default_kind
+        records = self.records
+        stack = self.stack
+        blocks = self.blocks
         for child in node.iter(include_text=True):
             tag = child.tag
             if tag == "-text":
@@ -306,7 +309,10 @@ class _Walk:
             if kind == _K_INLINE:
                 self.walk(child, in_link)
             elif kind == _K_BLOCK:
-                self.enter(tag)
+                if line:
+                    self.flush()
+                records.append(None)
+                stack.append([tag, len(blocks), 0, 0, 0, len(records) - 1])
                 self.walk(child, in_link)
                 self.leave()
             elif kind == _K_LINK:
@@ -359,7 +365,7 @@ def _is_furniture(node: LexborNode, tag: str, walk: _Walk) -> bool:
         return False
     if node.css_first(_MAIN_MARKERS) is not None:
         return False
-    return verdict == 2 or len(node.text()) < _WEAK_MAX_SHARE * walk.page_chars
+    return verdict == 2 or len(node.text_lexbor()) < _WEAK_MAX_SHARE * walk.page_chars
 
 
 #: class or id string → 0 (neutral), 1 (weak furniture words), 2 (strong furniture words);
@@ -699,6 +705,14 @@ def _clean(text: str) -> str:
     (kept as published) and a few control characters, so only text holding those takes the
     regular-expression path.
     """
+    if text.isprintable():
+        # no control, format or separator characters other than the plain space: nothing to
+        # do but collapse runs of spaces (rare) and compose accents
+        if not text.isascii():
+            text = unicodedata.normalize("NFC", text)
+        if "  " in text or text.startswith(" ") or text.endswith(" "):
+            return " ".join(text.split())
+        return text
     if _SLOW_CLEAN.search(text):
         return clean_line(text)
     if not text.isascii():
