@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -114,10 +115,11 @@ def test_words_split_cjk_text_into_characters() -> None:
 
 def test_signature_is_deterministic_across_processes() -> None:
     """Signatures are stored and compared after restarts, so no per-process hash seed."""
-    code = ("import sys; sys.path.insert(0, '.'); from collector.dedup import signature; "
-            "from tests.test_dedup import STATEMENT; print(signature(STATEMENT).hex())")
+    code = ("import json, sys; sys.path.insert(0, '.'); from collector.dedup import signature; "
+            "print(signature(json.loads(sys.argv[1])).hex())")
     env = dict(os.environ, PYTHONHASHSEED="12345")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(STATEMENT)],
+                         capture_output=True, text=True,
                          env=env, check=True, timeout=60,
                          cwd=os.path.dirname(os.path.dirname(__file__)))
     assert bytes.fromhex(out.stdout.strip()) == signature(STATEMENT)
@@ -293,6 +295,14 @@ def test_url_identity_wins_over_a_text_match_elsewhere() -> None:
     """A page edited in place stays its own document even if it now resembles another."""
     d = decide(content_hash=H2, by_url=StoredMatch(7, H1), by_hash=3, near=[(3, 1.0)])
     assert (d.action, d.doc_id) == ("update", 7)
+
+
+def test_feed_item_republished_with_new_guid_and_https_link_is_unchanged() -> None:
+    """GUID churn and an http->https move: the link's url_key finds the stored page."""
+    stored = {dedup.url_key("http://www.example.org/news/strike"): StoredMatch(7, H1)}
+    again = dedup.url_key("https://example.org/news/strike/?utm_source=rss")
+    d = decide(content_hash=H1, by_url=stored.get(again), by_hash=None)
+    assert (d.action, d.doc_id) == ("unchanged", 7)
 
 
 def test_same_text_under_another_url_is_a_duplicate() -> None:
