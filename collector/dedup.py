@@ -733,18 +733,24 @@ class DedupDecision:
 
 
 def decide(*, content_hash: str, by_url: StoredMatch | None, by_hash: int | None,
-           near: Sequence[tuple[int, float]] = ()) -> DedupDecision:
+           near: Sequence[tuple[int, float]] = (),
+           by_location: int | None = None) -> DedupDecision:
     """Classify a fetched text from what the store found for it.
 
-    `by_url`: the document stored under the same `url_key`, if any; `by_hash`: a document with
-    the same `content_fingerprint`; `near`: `NearDuplicateIndex.query` of its signature. The URL
-    wins: a page edited in place stays the same document even if its new text now resembles
-    another one.
+    `by_url`: the document whose own URL has the same `url_key`, if any; `by_hash`: a document
+    with the same `content_fingerprint`; `near`: `NearDuplicateIndex.query` of its signature;
+    `by_location`: a document that already lists this `url_key` among its other locations. The
+    URL wins: a page edited in place stays the same document even if its new text now resembles
+    another one. A known other location never rewrites the document's text (a section editing
+    its copy must not overwrite the original), so it is "unchanged".
     """
     if by_url is not None:
         if by_url.content_hash == content_hash:
             return DedupDecision("unchanged", by_url.doc_id, 1.0, "same URL, same text")
         return DedupDecision("update", by_url.doc_id, None, "same URL, text edited in place")
+    if by_location is not None:
+        return DedupDecision("unchanged", by_location, None,
+                             "URL already recorded as another location of this document")
     if by_hash is not None:
         return DedupDecision("duplicate", by_hash, 1.0, "same text under another URL")
     if near:

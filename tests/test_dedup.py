@@ -305,6 +305,12 @@ def test_feed_item_republished_with_new_guid_and_https_link_is_unchanged() -> No
     assert (d.action, d.doc_id) == ("unchanged", 7)
 
 
+def test_known_other_location_never_rewrites_the_document() -> None:
+    """A section editing its copy of a statement must not overwrite the original's text."""
+    d = decide(content_hash=H2, by_url=None, by_hash=None, near=[(7, 0.8)], by_location=7)
+    assert (d.action, d.doc_id) == ("unchanged", 7)
+
+
 def test_same_text_under_another_url_is_a_duplicate() -> None:
     d = decide(content_hash=H1, by_url=None, by_hash=3, near=[(4, 0.8)])
     assert (d.action, d.doc_id, d.similarity) == ("duplicate", 3, 1.0)
