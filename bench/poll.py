@@ -55,6 +55,7 @@ class Measure:
     maxrss_mb: float            # largest single process (ru_maxrss)
     tree_rss_mb: float          # peak of the sum over the process tree (sampled)
     returncode: int
+    load1: float = 0.0          # 1-minute load average at the end (other work on the host)
     farm: dict[str, int] = field(default_factory=dict)
     note: str = ""
 
@@ -120,7 +121,7 @@ def run_measured(name: str, cycle: str, argv: Sequence[str], *, cwd: Path, limit
         wall = time.monotonic() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
     return Measure(name, cycle, wall, usage.ru_utime + usage.ru_stime,
-                   usage.ru_maxrss / 1024, peak / 2**20, proc.returncode)
+                   usage.ru_maxrss / 1024, peak / 2**20, proc.returncode, os.getloadavg()[0])
 
 
 # --- contenders -----------------------------------------------------------------------------
@@ -303,7 +304,7 @@ def bench(n: int, contenders: list[Contender], *, work_root: Path, limit_s: floa
     with Farm(n, hang_s=hang_s, seed=seed) as farm:
         urls = farm.feed_urls()
         print(f"farm: {n} sites on {farm.sites[0].ip}..{farm.sites[-1].ip} port {farm.port}; "
-              f"faults {dict(farm.faults())}", flush=True)
+              f"faults {dict(farm.faults())}\n\n{HEADER}", flush=True)
         for c in contenders:
             work = Path(tempfile.mkdtemp(prefix="poll-", dir=work_root))
             try:
@@ -327,11 +328,11 @@ def bench(n: int, contenders: list[Contender], *, work_root: Path, limit_s: floa
 def _row(m: Measure) -> str:
     return (f"| {m.name} | {m.cycle} | {m.wall_s:.1f} | {m.cpu_s:.1f} | {m.maxrss_mb:.0f} | "
             f"{m.tree_rss_mb:.0f} | {m.farm.get('200', 0)}/{m.farm.get('304', 0)} | "
-            f"{m.returncode} |")
+            f"{m.load1:.1f} | {m.returncode} |")
 
 
-HEADER = ("| contender | cycle | wall s | CPU s | max RSS MB | tree RSS MB | farm 200/304 | rc |\n"
-          "|---|---|---:|---:|---:|---:|---:|---:|")
+HEADER = ("| contender | cycle | wall s | CPU s | max RSS MB | tree RSS MB | farm 200/304 "
+          "| load | rc |\n|---|---|---:|---:|---:|---:|---:|---:|---:|")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -389,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                 backfill=2))
             if "reader" in only:
                 contenders += [Reader(w) for w in args.reader_workers]
-            print(f"\nN = {n}\n{HEADER}", flush=True)
+            print(f"\nN = {n}", flush=True)
             everything += bench(n, contenders, work_root=work_root, limit_s=args.limit,
                                 hang_s=args.hang_s, seed=args.seed)
             for m in everything:
