@@ -53,6 +53,10 @@ _WORDS = ("ministry", "council", "statement", "union", "workers", "strike", "wat
           "prices", "housing", "rail", "port", "transport", "committee", "spokesperson",
           "announced", "today", "said")
 
+_pool_rng = random.Random(20)
+#: Word sequences the simulated texts are cut from.
+_POOL = [[_pool_rng.choice(_WORDS) for _ in range(60)] for _ in range(4096)]
+
 
 @dataclass
 class Site:
@@ -102,6 +106,7 @@ class Farm:
         self._thread: threading.Thread | None = None
         self._servers: list[asyncio.base_events.Server] = []
         self._conns: set[asyncio.Task[None]] = set()
+        self._feeds: dict[int, tuple[tuple[int, int], bytes]] = {}
         self._lock = threading.Lock()
         self._oversized = (b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>big"
                            b"</title>" + b"<!-- padding -->" * (OVERSIZED_BYTES // 16)
@@ -303,10 +308,19 @@ class Farm:
     # --- content ----------------------------------------------------------------------------
 
     def _text(self, site: int, k: int, words: int) -> str:
-        rng = random.Random(site * 1_000_003 + k)
-        return " ".join(rng.choice(_WORDS) for _ in range(words))
+        # Drawn from a fixed pool so that serving stays cheap (the farm must not be the
+        # bottleneck of the clients it measures).
+        line = _POOL[(site * 7_919 + k * 104_729) % len(_POOL)]
+        return " ".join(line[:words])
 
     def _feed(self, site: Site) -> bytes:
+        key = (site.index, site.version)
+        body = self._feeds.get(site.index)
+        if body is None or body[0] != key:
+            body = self._feeds[site.index] = (key, self._make_feed(site))
+        return body[1]
+
+    def _make_feed(self, site: Site) -> bytes:
         base = f"http://{site.ip}:{self.port}"
         newest = site.version + self.items - 1
         out = ['<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>',
