@@ -24,6 +24,9 @@ POLL_CONCURRENCY = 16
 #: New items whose pages are fetched in one poll of one source; the rest wait for the next poll,
 #: so one flooding feed cannot monopolise a tick.
 MAX_NEW_ITEMS_PER_POLL = 50
+#: Article pages of one poll are fetched for at most this long; the rest wait for the next poll.
+#: Kept well below the scheduler's lease (10 min), so no poll outlives its claim.
+POLL_BUDGET_S = 5 * 60
 #: Retry-After values are honoured up to this bound (some servers say ten years).
 MAX_RETRY_AFTER_S = 24 * 3600
 #: robots.txt is cached this long per host.

@@ -256,7 +256,15 @@ class Pipeline:
                                         status="baseline", now=now)
             fresh = take
         await self.load_index()
+        started = time.monotonic()
         for cand in fresh[:limits.MAX_NEW_ITEMS_PER_POLL]:
+            if time.monotonic() - started > limits.POLL_BUDGET_S:
+                # the rest stay unseen and are taken at the next poll; a poll never outlives
+                # its source's lease
+                log.info("source %s: poll budget spent, %d items left for the next poll",
+                         source.id, len(fresh) - counts["new"] - counts["dup"]
+                         - counts["skipped"])
+                break
             try:
                 n_new, n_dup = await self._item(source, cand, backfill=backfill)
                 counts["new"] += n_new
@@ -523,8 +531,7 @@ class Pipeline:
                                                                 source.schedule.next_after(now)))
         health = decide.status(after, now)
         values = dataclasses.asdict(after)
-        values.update(extra, health=health, polls=before.polls + 1, lease_owner=None,
-                      lease_until=None)
+        values.update(extra, health=health, polls=before.polls + 1)
         await asyncio.to_thread(self.store.update_source, source.id, **values)
 
     async def _save_not_modified(self, source: Source, state: SourceState,

@@ -28,7 +28,17 @@ from .store import Store
 log = logging.getLogger("collector.service")
 
 #: A claimed source is held this long; a worker that dies frees its sources when it expires.
+#: (COLLECTOR_LEASE_S overrides it, e.g. for tests that kill a worker.)
 LEASE_S = 10 * 60
+
+
+def lease_s() -> float:
+    try:
+        value = float(os.environ.get("COLLECTOR_LEASE_S", ""))
+    except ValueError:
+        return LEASE_S
+    return value if value > 0 else LEASE_S
+
 #: On SIGTERM, polls in flight get this long to finish before they are cancelled (systemd waits
 #: 90 s and docker 10 s before killing; every write is atomic, so cancelling loses nothing).
 SHUTDOWN_GRACE_S = 5.0
@@ -63,6 +73,7 @@ class Worker:
         self.pipeline = Pipeline(config, store, self.fetcher, clock=clock)
         self._sources = {s.id: s for s in config.sources}
         self._busy = asyncio.Lock()
+        self.lease_s = lease_s()
         #: when the last complete tick finished (for /healthz)
         self.last_tick_at: datetime | None = None
         self.in_flight: set[asyncio.Task[Any]] = set()
@@ -92,57 +103,74 @@ class Worker:
         if not wanted:
             return []
         claimed = await asyncio.to_thread(
-            self.store.claim_due, self.clock(), owner=self.id, lease_s=LEASE_S,
+            self.store.claim_due, self.clock(), owner=self.id, lease_s=self.lease_s,
             limit=len(wanted), ids=wanted, due_only=due_only)
-        return await self._poll_claimed(claimed, progress)
+        sem = asyncio.Semaphore(self.config.settings.fetch.poll_concurrency)
+
+        async def bounded(sid: str) -> tuple[Source, PollOutcome]:
+            async with sem:
+                return await self._poll_one(self._sources[sid], progress)
+
+        return list(await asyncio.gather(*(self._track(bounded(sid)) for sid in claimed)))
 
     async def tick(self) -> None:
-        """Poll every enabled source that is due now; overlapping ticks are skipped."""
+        """Poll every enabled source that is due now; overlapping ticks are skipped.
+
+        Sources are claimed one free poll slot at a time, not all at once: what this worker
+        cannot start yet stays unclaimed for other workers, and no lease runs out while its
+        source waits in this process's queue.
+        """
         if self._busy.locked():
             return
         async with self._busy:
             enabled = [s.id for s in self.config.sources if s.enabled]
-            claimed = await asyncio.to_thread(
-                self.store.claim_due, self.clock(), owner=self.id, lease_s=LEASE_S,
-                limit=limits.MAX_SOURCES_PER_TICK, ids=enabled, due_only=True)
-            if claimed:
-                await self._poll_claimed(claimed, None)
+            width = self.config.settings.fetch.poll_concurrency
+            running: set[asyncio.Future[Any]] = set()
+            claimed_total = 0
+            exhausted = False
+            while True:
+                free = width - len(running)
+                if free > 0 and not exhausted and claimed_total < limits.MAX_SOURCES_PER_TICK:
+                    claimed = await asyncio.to_thread(
+                        self.store.claim_due, self.clock(), owner=self.id,
+                        lease_s=self.lease_s,
+                        limit=min(free, limits.MAX_SOURCES_PER_TICK - claimed_total),
+                        ids=enabled, due_only=True)
+                    exhausted = len(claimed) < free
+                    claimed_total += len(claimed)
+                    running.update(self._track(self._poll_one(self._sources[sid], None))
+                                   for sid in claimed)
+                if not running:
+                    break
+                _done, pending = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                running = set(pending)
             self.last_tick_at = self.clock()
 
-    async def _poll_claimed(self, ids: Sequence[str],
-                            progress: Callable[[Source, PollOutcome], None] | None
-                            ) -> list[tuple[Source, PollOutcome]]:
-        sem = asyncio.Semaphore(self.config.settings.fetch.poll_concurrency)
-        results: list[tuple[Source, PollOutcome]] = []
+    def _track(self, coro: Any) -> asyncio.Future[Any]:
+        task = asyncio.ensure_future(coro)
+        self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
+        return task
 
-        async def one(source: Source) -> None:
-            async with sem:
-                try:
-                    outcome = await self.pipeline.poll(source)
-                except Exception as exc:  # a bug must not stop the other sources
-                    log.exception("source %s: unexpected error", source.id)
-                    outcome = PollOutcome(source.id, ok=False, error=f"internal error: {exc}",
-                                          error_kind="internal")
-                finally:
-                    with contextlib.suppress(Exception):
-                        await asyncio.to_thread(self.store.release, source.id, self.id)
-            metrics.record_poll(source.id, outcome.ok, outcome.error_kind, outcome.elapsed_s,
-                                outcome.new_documents)
-            results.append((source, outcome))
-            # exactly one line per source per poll
-            log.log(logging.INFO if outcome.ok else logging.WARNING,
-                    format_outcome(source, outcome))
-            if progress is not None:
-                progress(source, outcome)
-
-        tasks = []
-        for sid in ids:
-            task = asyncio.ensure_future(one(self._sources[sid]))
-            self.in_flight.add(task)
-            task.add_done_callback(self.in_flight.discard)
-            tasks.append(task)
-        await asyncio.gather(*tasks, return_exceptions=True)
-        return results
+    async def _poll_one(self, source: Source,
+                        progress: Callable[[Source, PollOutcome], None] | None
+                        ) -> tuple[Source, PollOutcome]:
+        try:
+            outcome = await self.pipeline.poll(source)
+        except Exception as exc:  # a bug must not stop the other sources
+            log.exception("source %s: unexpected error", source.id)
+            outcome = PollOutcome(source.id, ok=False, error=f"internal error: {exc}",
+                                  error_kind="internal")
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.store.release, source.id, self.id)
+        metrics.record_poll(source.id, outcome.ok, outcome.error_kind, outcome.elapsed_s,
+                            outcome.new_documents)
+        # exactly one line per source per poll
+        log.log(logging.INFO if outcome.ok else logging.WARNING, format_outcome(source, outcome))
+        if progress is not None:
+            progress(source, outcome)
+        return source, outcome
 
     async def drain(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
         """Let polls in flight finish for `grace_s`, then cancel them."""

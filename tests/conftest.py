@@ -11,6 +11,8 @@ from tests.badserver import badserver  # noqa: F401
 from tests.smtpd import make_smtp_server, smtp_certificate, smtp_server  # noqa: F401
 from tests.webserver import SiteServer, serve
 
+pytest_plugins = ("tests.pg",)
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 

@@ -9,12 +9,15 @@ from typing import Any
 from collector.config import Config, load_config
 from collector.scheduler import Worker
 from collector.store import Store
+from tests import pg
 
 
 def write_config(tmp: Path, body: str, *, defaults: str = "", settings_extra: str = "") -> Path:
     path = tmp / "sources.yaml"
+    db = pg.database_url_for(tmp)   # the PostgreSQL lane gives each test its own database
     path.write_text(
-        "settings:\n  data_dir: data\n  fetch:\n    per_host_delay: 0s\n" + settings_extra
+        "settings:\n  data_dir: data\n" + (f"  database_url: {db}\n" if db else "")
+        + "  fetch:\n    per_host_delay: 0s\n" + settings_extra
         + "defaults:\n  allow_private_addresses: true\n  every: 30m\n" + defaults + body,
         encoding="utf-8")
     return path

@@ -11,6 +11,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import write_config
 from tests.pages import article, rss_feed, wordpress_page
 from tests.webserver import Page
@@ -115,6 +117,7 @@ def test_run_keeps_running_with_unreachable_sources_and_stops_cleanly(tmp_path):
             proc.kill()
 
 
+@pytest.mark.sqlite_only
 def test_second_service_on_the_same_sqlite_data_is_refused(tmp_path):
     write_config(tmp_path, "sources: []\n", settings_extra="  bind: 127.0.0.1:0\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}

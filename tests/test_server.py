@@ -307,6 +307,7 @@ def test_healthz_is_503_with_reason_when_the_scheduler_stalls_or_has_not_ticked(
     assert starting.status_code == 503 and "no scheduler tick" in starting.json()["reason"]
 
 
+@pytest.mark.sqlite_only
 def test_healthz_metrics_and_pages_report_an_unreachable_database(tmp_path):
     config, store = make_world(tmp_path)
     store.close()
@@ -328,6 +329,7 @@ def test_healthz_metrics_and_pages_report_an_unreachable_database(tmp_path):
     assert "collector_database_up 0" in metrics.text.splitlines()
 
 
+@pytest.mark.sqlite_only
 def test_healthz_is_503_when_the_database_file_is_corrupt(tmp_path):
     config, store = make_world(tmp_path)
     store.close()

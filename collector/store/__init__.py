@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy import Engine, create_engine, delete, event, func, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,6 +33,9 @@ from .tables import (
 
 #: SQLite waits this long for a lock before "database is locked" (RELIABILITY row 43).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: PostgreSQL advisory lock held while migrating or registering sources at start-up, so that
+#: workers starting together do not race to create the same tables and rows.
+STARTUP_LOCK_KEY = 0x636F6C6C
 
 
 def key_hash(key: str) -> str:
@@ -224,6 +227,7 @@ class Store:
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
         with self.engine.begin() as conn:
+            self._startup_lock(conn)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
         with self.engine.connect() as conn:
@@ -237,11 +241,17 @@ class Store:
             pass  # another worker created it at the same moment
         return rev or ""
 
+    def _startup_lock(self, conn: Any) -> None:
+        """PostgreSQL only: a transaction-scoped advisory lock, released at commit."""
+        if not self.is_sqlite:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": STARTUP_LOCK_KEY})
+
     # -- sources -------------------------------------------------------------------------------
 
     def sync_sources(self, sources: Iterable[Any], now: datetime) -> None:
         """Make the sources table match the configuration (rows are kept for removed ones)."""
         with self.session() as s:
+            self._startup_lock(s)
             existing = {r.id: r for r in s.scalars(select(SourceRow))}
             for src in sources:
                 row = existing.get(src.id)
