@@ -165,8 +165,8 @@ _KINDS = {True: (_kinds(True), _K_INLINE + _K_CHECK), False: (_kinds(False), _K_
 class _Walk:
     """One pass over a subtree; collects blocks and per-container prose statistics."""
 
-    __slots__ = ("_page_chars", "best", "blocks", "default_kind", "goods", "h1s", "kinds",
-                 "line", "link_chars", "links", "records", "root", "stack")
+    __slots__ = ("_page_chars", "best", "blocks", "default_kind", "goods", "h1_span", "h1s",
+                 "kinds", "line", "link_chars", "links", "records", "root", "stack")
 
     def __init__(self, furniture: bool, root: LexborNode):
         self.kinds, self.default_kind = _KINDS[furniture]
@@ -181,6 +181,7 @@ class _Walk:
         self.stack: list[list] = []
         self.records: list = []            # per block element, filled when it is left
         self.h1s: list[str] = []            # headings h1 outside furniture, cleaned
+        self.h1_span: tuple[int, int] | None = None  # blocks of the first h1 with text
         self.best: tuple[float, int] = (float("-inf"), -1)
 
     @property
@@ -236,6 +237,8 @@ class _Walk:
         last = len(self.blocks)
         self.records[rid] = (tag, first, last, prose, linky, plain, parent_rid)
         if tag == "h1" and last > first and len(self.h1s) < 5:
+            if self.h1_span is None:
+                self.h1_span = (first, last)
             h1 = _clean(" ".join(self.blocks[first:]))
             if h1:
                 self.h1s.append(h1)
@@ -516,11 +519,22 @@ _EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
 _MONTHS = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
            r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
 _TEXT_DATE = re.compile(
-    rf"\b(?:{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d\d"
-    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS},?\s+(?:19|20)\d\d"
-    r"|(?:19|20)\d\d-\d\d-\d\d)\b",
+    rf"\b(?:(?P<m1>{_MONTHS})\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y1>(?:19|20)\d\d)"
+    rf"|(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m2>{_MONTHS}),?\s+"
+    r"(?P<y2>(?:19|20)\d\d)"
+    r"|(?P<y3>(?:19|20)\d\d)-(?P<m3>\d\d)-(?P<d3>\d\d))\b",
     re.IGNORECASE,
 )
+_MONTH_NUMBERS = {name: i for i, name in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+#: A date printed with the headline (a byline or dateline): looked for in the short blocks
+#: just after the first h1, then just before it.
+_HEADLINE_DATE_AFTER = 6
+_HEADLINE_DATE_BEFORE = 2
+_HEADLINE_DATE_MAX_CHARS = 100
+#: Time zones run from UTC-12 to UTC+14: a local day spans these instants around its UTC day.
+_DAY_SLACK_BEFORE = timedelta(hours=14)
+_DAY_SLACK_AFTER = timedelta(hours=36)
 _DATE_CLASSES = ('[class*="date"], [class*="byline"], [class*="posted"], [class*="published"],'
                  ' [class*="meta"], [class*="time"]')
 _URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|[^\d])")
@@ -533,7 +547,11 @@ def _parse_date(value: str | None) -> datetime | None:
     value = value.strip()
     try:
         if _ISO_DATE.match(value):
-            dt = date_parser.isoparse(value.replace(" ", "T", 1) if " " in value[:11] else value)
+            iso = value.replace(" ", "T", 1) if " " in value[:11] else value
+            try:
+                dt = datetime.fromisoformat(iso)  # in C; dateutil below for the rarer forms
+            except ValueError:
+                dt = date_parser.isoparse(iso)
         else:
             dt = date_parser.parse(value, fuzzy=False)
     except (ValueError, OverflowError):
@@ -555,8 +573,9 @@ def _acceptable(dt: datetime | None, now: datetime, strong: bool) -> bool:
     return strong or dt < now - _FETCH_TIME_SLACK
 
 
-def _find_date(tree: LexborHTMLParser, ld: list[dict], metas: dict[str, str], url: str | None,
-               head_text: str, now: datetime) -> datetime | None:
+def _declared_date(tree: LexborHTMLParser, ld: list[dict], metas: dict[str, str],
+                   now: datetime) -> datetime | None:
+    """The date the page declares: JSON-LD, then meta tags, then `<time>` elements."""
     for obj in ld:
         if _types(obj) & _ARTICLE_TYPES or "datePublished" in obj:
             dt = _parse_date(obj.get("datePublished") if isinstance(obj.get("datePublished"),
@@ -576,6 +595,28 @@ def _find_date(tree: LexborHTMLParser, ld: list[dict], metas: dict[str, str], ur
         dt = _parse_date(attrs.get("datetime") or attrs.get("content") or node.text())
         if _acceptable(dt, now, False):
             return dt
+    return None
+
+
+def _same_day(instant: datetime, day: datetime) -> bool:
+    """Whether an instant can fall on a calendar day (midnight UTC) in some time zone."""
+    return day - _DAY_SLACK_BEFORE <= instant < day + _DAY_SLACK_AFTER
+
+
+def _find_date(tree: LexborHTMLParser, ld: list[dict], metas: dict[str, str], url: str | None,
+               head_text: str, now: datetime, shown: datetime | None = None) -> datetime | None:
+    """The publication date; `shown` is the date printed with the headline, if any.
+
+    A declared date (JSON-LD, meta tags, `<time>`) is kept when it falls on the day shown
+    (it has the time of day, and the shown date is a local calendar day); when the two
+    disagree, the shown date wins: metadata is often the first import of a post or a
+    template's date, while the headline's date is what the site tells its readers.
+    """
+    dt = _declared_date(tree, ld, metas, now)
+    if dt is not None:
+        return dt if shown is None or _same_day(dt, shown) else shown
+    if shown is not None:
+        return shown
     if url:
         m = _URL_DATE.search(url)
         if m:
@@ -589,9 +630,47 @@ def _find_date(tree: LexborHTMLParser, ld: list[dict], metas: dict[str, str], ur
     texts = [n.text() for n in tree.css(_DATE_CLASSES)[:8]]
     texts.append(head_text)
     for text in texts:
-        m = _TEXT_DATE.search(text[:500])
-        if m:
-            dt = _parse_date(m.group(0))
+        dt = _text_date(text[:500])
+        if _acceptable(dt, now, False):
+            return dt
+    return None
+
+
+def _text_date(text: str) -> datetime | None:
+    """The first date written out in the text ("5 May 2025", "May 5th, 2025", "2025-05-05")."""
+    m = _TEXT_DATE.search(text)
+    if m is None:
+        return None
+    g = m.groupdict()
+    try:
+        if g["y1"]:
+            year, month, day = int(g["y1"]), _MONTH_NUMBERS[g["m1"][:3].lower()], int(g["d1"])
+        elif g["y2"]:
+            year, month, day = int(g["y2"]), _MONTH_NUMBERS[g["m2"][:3].lower()], int(g["d2"])
+        else:
+            year, month, day = int(g["y3"]), int(g["m3"]), int(g["d3"])
+        return datetime(year, month, day, tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _headline_date(blocks: list[str], span: tuple[int, int] | None,
+                   now: datetime) -> datetime | None:
+    """The date the page prints with its headline, if any.
+
+    What readers are shown beside the headline is the article's date as the site presents
+    it; metadata is often older (the first import of a post, a template's date) and is the
+    fallback.
+    """
+    if span is None:
+        return None
+    first, last = span
+    after = range(last, min(len(blocks), last + _HEADLINE_DATE_AFTER))
+    before = range(first - 1, max(-1, first - 1 - _HEADLINE_DATE_BEFORE), -1)
+    for i in (*after, *before):
+        text = blocks[i]
+        if len(text) <= _HEADLINE_DATE_MAX_CHARS:
+            dt = _text_date(text)
             if _acceptable(dt, now, False):
                 return dt
     return None
@@ -805,12 +884,14 @@ def extract(html: bytes | str, *, url: str | None = None,
 
     method = "page"
     h1s: list[str] = []
+    headline_date = None
     if content_selector:
         blocks = _selector_blocks(tree, content_selector)
         method = "selector"
     else:
         walk, blocks = _walk_page(root, furniture=True)
         h1s = walk.h1s
+        headline_date = _headline_date(walk.blocks, walk.h1_span, now)
         if _words(blocks, limits.MIN_BODY_WORDS) < limits.MIN_BODY_WORDS:
             # class-based furniture rules can be wrong on an unusual page: retry without them
             _, retry = _walk_page(root, furniture=False)
@@ -821,7 +902,7 @@ def extract(html: bytes | str, *, url: str | None = None,
     title = _find_title(head, h1s)
     blocks = _drop_title(blocks, title)
     head_text = " ".join(blocks[:3])
-    published = _find_date(tree, head.jsonld, head.metas, url, head_text, now)
+    published = _find_date(tree, head.jsonld, head.metas, url, head_text, now, headline_date)
     words = _words(blocks, limits.MIN_BODY_WORDS)
     return Extracted(
         title=title,

@@ -230,8 +230,28 @@ def test_date_from_json_ld_wins_over_meta_and_time():
     head = ('<script type="application/ld+json">{"@type":"NewsArticle",'
             '"datePublished":"2024-02-03T10:00:00Z"}</script>'
             '<meta property="article:published_time" content="2023-01-01T00:00:00Z">')
-    assert dated(head, '<time datetime="2022-05-05">5 May 2022</time>') == datetime(
-        2024, 2, 3, 10, 0, tzinfo=UTC)
+    html = (f"<html><head>{head}</head><body><article><h1>Title</h1>{prose_html()}"
+            '<footer><time datetime="2022-05-05">5 May 2022</time></footer></article>'
+            "</body></html>")
+    assert extract(html, now=NOW).published == datetime(2024, 2, 3, 10, 0, tzinfo=UTC)
+
+
+def test_date_shown_under_the_headline_wins_when_metadata_disagrees():
+    head = ('<script type="application/ld+json">{"@type":"NewsArticle",'
+            '"datePublished":"2019-02-03T10:00:00Z"}</script>')
+    assert dated(head, '<p class="byline">By A. Writer, 5 May 2022</p>') == datetime(
+        2022, 5, 5, tzinfo=UTC)
+
+
+def test_declared_date_keeps_its_time_when_it_falls_on_the_day_shown():
+    # 23:30 in New York on 4 May is 03:30 UTC on 5 May: the same day as printed
+    head = '<meta property="article:published_time" content="2022-05-04T23:30:00-04:00">'
+    assert dated(head, "<p>May 4, 2022</p>") == datetime(2022, 5, 5, 3, 30, tzinfo=UTC)
+
+
+def test_headline_date_in_the_future_is_ignored():
+    head = '<meta property="article:published_time" content="2022-05-04T10:00:00Z">'
+    assert dated(head, "<p>Event on 5 May 2031</p>") == datetime(2022, 5, 4, 10, 0, tzinfo=UTC)
 
 
 def test_date_from_meta_tag_is_converted_to_utc():
