@@ -19,7 +19,8 @@ from collector.store.search import MAX_QUERY_WORDS, fts5_query, pg_query, search
 from tests.helpers import load
 from tests.test_server_helpers import SOURCES, T0, add_doc
 
-PG_URL = os.environ.get("COLLECTOR_TEST_POSTGRES_URL")
+PG_URL = os.environ.get("COLLECTOR_TEST_POSTGRES_URL") or os.environ.get(
+    "COLLECTOR_TEST_DATABASE_URL")
 
 
 def _fresh_postgres(url: str) -> Store:
@@ -37,8 +38,16 @@ def store(request, tmp_path):
         s = Store(config.settings.database_url)
     else:
         if not PG_URL:
-            pytest.skip("set COLLECTOR_TEST_POSTGRES_URL to test search on PostgreSQL")
-        s = _fresh_postgres(PG_URL)
+            pytest.skip("set COLLECTOR_TEST_DATABASE_URL to test search on PostgreSQL")
+        if os.environ.get("COLLECTOR_TEST_DATABASE_URL"):
+            from tests import pg
+
+            srv = pg.server()
+            url = srv.create()
+            request.addfinalizer(lambda: srv.drop(url))
+            s = Store(url)
+        else:
+            s = _fresh_postgres(PG_URL)
     s.upgrade()
     s.sync_sources(config.sources, T0)
     yield s
