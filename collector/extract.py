@@ -532,6 +532,7 @@ _MONTH_NUMBERS = {name: i for i, name in enumerate(
 _HEADLINE_DATE_AFTER = 6
 _HEADLINE_DATE_BEFORE = 2
 _HEADLINE_DATE_MAX_CHARS = 100
+_REVISED = re.compile(r"(?:updated|modified|revised|edited)\b", re.IGNORECASE)
 #: Time zones run from UTC-12 to UTC+14: a local day spans these instants around its UTC day.
 _DAY_SLACK_BEFORE = timedelta(hours=14)
 _DAY_SLACK_AFTER = timedelta(hours=36)
@@ -670,6 +671,9 @@ def _headline_date(blocks: list[str], span: tuple[int, int] | None,
     for i in (*after, *before):
         text = blocks[i]
         if len(text) <= _HEADLINE_DATE_MAX_CHARS:
+            m = _TEXT_DATE.search(text)
+            if m and _REVISED.search(text, 0, m.start()):
+                continue  # "Updated 5 May": when the page last changed, not its publication
             dt = _text_date(text)
             if _acceptable(dt, now, False):
                 return dt

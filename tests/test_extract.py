@@ -249,6 +249,11 @@ def test_declared_date_keeps_its_time_when_it_falls_on_the_day_shown():
     assert dated(head, "<p>May 4, 2022</p>") == datetime(2022, 5, 5, 3, 30, tzinfo=UTC)
 
 
+def test_an_updated_date_under_the_headline_is_not_the_publication_date():
+    head = '<meta property="article:published_time" content="2019-02-03T10:00:00Z">'
+    assert dated(head, "<p>Updated 5 May 2022</p>") == datetime(2019, 2, 3, 10, 0, tzinfo=UTC)
+
+
 def test_headline_date_in_the_future_is_ignored():
     head = '<meta property="article:published_time" content="2022-05-04T10:00:00Z">'
     assert dated(head, "<p>Event on 5 May 2031</p>") == datetime(2022, 5, 4, 10, 0, tzinfo=UTC)
