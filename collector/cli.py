@@ -203,7 +203,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         src = configured.get(st.id)
         if src is None:
             continue
-        health = decide.status(_decide_state(st), now) if st.polls else "new"
+        health: str = decide.status(_decide_state(st), now) if st.polls else "new"
         if not src.enabled:
             health = "disabled"
         rows.append([st.id, health, _fmt_time(st.last_success_at, now),

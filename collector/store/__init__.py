@@ -414,8 +414,9 @@ class Store:
                 select(DocumentRow.seq, DocumentRow.signature)
                 .where(DocumentRow.seq > seq, DocumentRow.signature.is_not(None))
                 .order_by(DocumentRow.seq))
-            for row in result:
-                yield int(row[0]), bytes(row[1])
+            for seq_value, sig in result:
+                if sig is not None:
+                    yield int(seq_value), bytes(sig)
 
     def document_by_url_key(self, url_key: str) -> StoredDocument | None:
         with self.session(read=True) as s:
