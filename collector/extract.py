@@ -522,7 +522,9 @@ _TEXT_DATE = re.compile(
     rf"\b(?:(?P<m1>{_MONTHS})\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y1>(?:19|20)\d\d)"
     rf"|(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m2>{_MONTHS}),?\s+"
     r"(?P<y2>(?:19|20)\d\d)"
-    r"|(?P<y3>(?:19|20)\d\d)-(?P<m3>\d\d)-(?P<d3>\d\d))\b",
+    r"|(?P<y3>(?:19|20)\d\d)(?P<s3>[-./])(?P<m3>\d\d?)(?P=s3)(?P<d3>\d\d?)"
+    r"|(?P<d4>\d\d?)\.(?P<m4>\d\d?)\.(?P<y4>(?:19|20)\d\d)"
+    r"|(?P<a5>\d\d?)/(?P<b5>\d\d?)/(?P<y5>(?:19|20)\d\d))\b",
     re.IGNORECASE,
 )
 _MONTH_NUMBERS = {name: i for i, name in enumerate(
@@ -638,7 +640,8 @@ def _find_date(tree: LexborHTMLParser, ld: list[dict], metas: dict[str, str], ur
 
 
 def _text_date(text: str) -> datetime | None:
-    """The first date written out in the text ("5 May 2025", "May 5th, 2025", "2025-05-05")."""
+    """The first date written out in the text ("5 May 2025", "May 5th, 2025", "2025-05-05",
+    "5.5.2025", "5/31/2025")."""
     m = _TEXT_DATE.search(text)
     if m is None:
         return None
@@ -648,8 +651,14 @@ def _text_date(text: str) -> datetime | None:
             year, month, day = int(g["y1"]), _MONTH_NUMBERS[g["m1"][:3].lower()], int(g["d1"])
         elif g["y2"]:
             year, month, day = int(g["y2"]), _MONTH_NUMBERS[g["m2"][:3].lower()], int(g["d2"])
-        else:
+        elif g["y3"]:
             year, month, day = int(g["y3"]), int(g["m3"]), int(g["d3"])
+        elif g["y4"]:  # dots: day first, as written wherever dots are used
+            year, month, day = int(g["y4"]), int(g["m4"]), int(g["d4"])
+        else:  # slashes: month first (the US habit) unless that cannot be a month
+            year, month, day = int(g["y5"]), int(g["a5"]), int(g["b5"])
+            if month > 12:
+                month, day = day, month
         return datetime(year, month, day, tzinfo=UTC)
     except ValueError:
         return None

@@ -254,6 +254,18 @@ def test_an_updated_date_under_the_headline_is_not_the_publication_date():
     assert dated(head, "<p>Updated 5 May 2022</p>") == datetime(2019, 2, 3, 10, 0, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(("shown", "day"), [
+    ("Published: 2021.12.17 | Essay", (2021, 12, 17)),
+    ("17.05.2021", (2021, 5, 17)),
+    ("2/24/2022", (2022, 2, 24)),
+    ("24/2/2022", (2022, 2, 24)),
+    ("March 5th, 2020", (2020, 3, 5)),
+    ("5 Sept. 2020", (2020, 9, 5)),
+])
+def test_numeric_and_written_dates_under_the_headline(shown, day):
+    assert dated(body_extra=f"<p>{shown}</p>") == datetime(*day, tzinfo=UTC)
+
+
 def test_headline_date_in_the_future_is_ignored():
     head = '<meta property="article:published_time" content="2022-05-04T10:00:00Z">'
     assert dated(head, "<p>Event on 5 May 2031</p>") == datetime(2022, 5, 4, 10, 0, tzinfo=UTC)
