@@ -134,3 +134,66 @@ def test_one_failing_source_does_not_stop_the_others(tmp_path, site):
     assert states["dead"].consecutive_failures == 1 and states["dead"].last_error
     assert "404" in (states["notfound"].last_error or "")
     assert states["dead"].next_poll_at > datetime.now(UTC)
+
+
+def test_a_failed_poll_leaves_the_seen_state_untouched(tmp_path, site):
+    """RELIABILITY 27: a failure must not mark items seen (or unseen)."""
+    items = [article(1, "Dockers strike", T0)]
+    _wordpress_site(site, items)
+    config = load(tmp_path, f"sources:\n  - id: r\n    url: {site.url('/feed/')}\n"
+                            "    kind: feed\n    backfill: 0\n")
+    poll(config)
+    newer = article(2, "A statement during the outage", T0.replace(day=2))
+    _wordpress_site(site, [newer, *items])
+    site.pages["/feed/"].status = 503
+    (_, outcome), = poll(config)
+    assert not outcome.ok
+    assert store_of(config).seen_keys("r", [f"id:{site.base}/statement-2/"]) == set()
+    site.pages["/feed/"].status = 200
+    site.pages["/feed/"].etag = '"wp-2"'
+    (_, outcome), = poll(config)
+    assert outcome.ok and outcome.new_documents == 1
+
+
+def test_a_reordered_or_refetched_feed_yields_nothing_new(tmp_path, site):
+    """RELIABILITY 37: reordering, and dropping then re-adding an item, are not news."""
+    items = [article(i, f"Statement {i}", T0.replace(day=i)) for i in (1, 2, 3)]
+    _wordpress_site(site, items)
+    config = load(tmp_path, f"sources:\n  - id: r\n    url: {site.url('/feed/')}\n"
+                            "    kind: feed\n")
+    poll(config)
+    _wordpress_site(site, list(reversed(items)))
+    site.pages["/feed/"].etag = '"reordered"'
+    assert poll(config)[0][1].new_documents == 0
+    _wordpress_site(site, items[:2])
+    site.pages["/feed/"].etag = '"dropped"'
+    assert poll(config)[0][1].new_documents == 0
+    _wordpress_site(site, items)
+    site.pages["/feed/"].etag = '"re-added"'
+    assert poll(config)[0][1].new_documents == 0
+    assert store_of(config).count_documents() == 3
+
+
+def test_overlapping_ticks_are_skipped(tmp_path, site):
+    """RELIABILITY 44: a tick that fires while the previous one runs does nothing."""
+    import asyncio
+
+    from collector.scheduler import Worker
+    from collector.store import Store
+
+    _wordpress_site(site, [article(1, "Dockers strike", T0)])
+    config = load(tmp_path, f"sources:\n  - id: r\n    url: {site.url('/feed/')}\n"
+                            "    kind: feed\n")
+
+    async def main() -> int:
+        store = Store(config.settings.database_url)
+        worker = Worker(config, store)
+        try:
+            await worker.start()
+            await asyncio.gather(worker.tick(), worker.tick(), worker.tick())
+        finally:
+            await worker.close()
+            store.close()
+        return len(site.requests_for("/feed/"))
+
+    assert asyncio.run(main()) == 1

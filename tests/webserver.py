@@ -52,8 +52,8 @@ class SiteServer:
                     return
                 inm = self.headers.get("If-None-Match")
                 ims = self.headers.get("If-Modified-Since")
-                if (page.etag and inm == page.etag) or (
-                        page.last_modified and not page.etag and ims == page.last_modified):
+                if page.status == 200 and ((page.etag and inm == page.etag) or (
+                        page.last_modified and not page.etag and ims == page.last_modified)):
                     self._send(304, b"", {})
                     return
                 headers = {"Content-Type": page.content_type, **page.headers}
