@@ -245,19 +245,20 @@ class Pipeline:
         # The first successful poll sets the baseline, even when it found an empty listing.
         first_run = state.last_success_at is None
         backfill = False
+        fresh = _newest_first(fresh)
         if first_run:
             # Adding a source never floods a digest: take the newest `backfill` items into the
             # corpus (marked as backfill, kept out of digests) and remember the rest as seen.
             backfill = True
-            fresh = _newest_first(fresh)
             take, rest = fresh[:source.backfill], fresh[source.backfill:]
-            for c in rest:
-                await asyncio.to_thread(self.store.mark_seen, source.id, c.key, url=c.url,
-                                        status="baseline", now=now)
+            await asyncio.to_thread(self.store.mark_seen_many, source.id,
+                                    [(c.key, c.url) for c in rest], status="baseline", now=now)
             fresh = take
         await self.load_index()
         started = time.monotonic()
-        for cand in fresh[:limits.MAX_NEW_ITEMS_PER_POLL]:
+        # the newest items first if there are too many for one poll, but stored oldest first,
+        # so that sequence numbers follow publication
+        for cand in reversed(fresh[:limits.MAX_NEW_ITEMS_PER_POLL]):
             if time.monotonic() - started > limits.POLL_BUDGET_S:
                 # the rest stay unseen and are taken at the next poll; a poll never outlives
                 # its source's lease

@@ -63,7 +63,8 @@ def test_first_poll_takes_backfill_only_and_later_items_count_as_new(tmp_path, s
     assert outcome.ok and outcome.new_documents == 2
     store = store_of(config)
     docs = list(store.iter_documents())
-    assert [d.title for d in docs] == ["Tenants statement 5", "Tenants statement 4"]
+    # the two newest, stored oldest first so that sequence numbers follow publication
+    assert [d.title for d in docs] == ["Tenants statement 4", "Tenants statement 5"]
     assert all(d.backfill for d in docs)
     assert store.count_pending() == {}
     # the three older items were remembered, never fetched

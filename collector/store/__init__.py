@@ -16,7 +16,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, select, text, update
+from sqlalchemy import (
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -380,6 +390,19 @@ class Store:
         else:
             row.status, row.detail, row.document_id = status, detail, document_id
             row.attempts = (row.attempts or 0) + 1
+
+    def mark_seen_many(self, source_id: str, items: Sequence[tuple[str, str | None]], *,
+                       status: str, now: datetime) -> None:
+        """Record many items at once (a first poll's baseline), skipping those already known."""
+        if not items:
+            return
+        known = self.seen_keys(source_id, [k for k, _ in items])
+        rows = [{"source_id": source_id, "key_hash": key_hash(k), "key": k[:2000], "url": u,
+                 "first_seen_at": now, "status": status, "attempts": 1}
+                for k, u in dict(items).items() if k not in known]
+        with self.session() as s:
+            for i in range(0, len(rows), 1000):
+                s.execute(insert(SeenItem), rows[i:i + 1000])
 
     def failed_attempts(self, source_id: str, key: str) -> int:
         with self.session(read=True) as s:
