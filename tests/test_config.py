@@ -123,3 +123,23 @@ def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_config(tmp_path / "nope.yaml")
     assert "no such file" in str(err.value)
+
+
+def test_the_readme_configuration_example_is_valid():
+    """The README's sources.yaml example is loaded, so the documentation cannot drift."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("```yaml\nsettings:")
+    example = text[start + len("```yaml\n"):text.index("```", start + 7)]
+    cfg = parse_config(example, Path("README.md"), env={})
+    assert {s.id for s in cfg.sources} == {"wivl", "ohchr"}
+    assert cfg.digests[0].schedule.timezone == "Europe/Berlin"
+    assert cfg.exclude and cfg.exclude[0].on == "title"
+
+
+def test_the_readme_lists_every_environment_variable():
+    from collector.config import ENVIRONMENT
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in ENVIRONMENT:
+        short = name.removeprefix("COLLECTOR_SMTP_")
+        assert name in text or f"_{short}" in text, name
