@@ -177,12 +177,13 @@ class _Walk:
         self.links: list[float] = []         # share of the block's characters inside links
         self.line: list[str] = []            # text of the block being read
         self.link_chars = 0
-        # frames: [tag, first block index, prose chars, link-list chars, other chars, record]
+        # frames: [tag, first block, prose chars, link-list chars, other chars, parent frame,
+        # end block (set when the element is left)]; the open ones on a stack
         self.stack: list[list] = []
-        self.records: list = []            # per block element, filled when it is left
+        self.records: list[list] = []       # every block element's frame, in document order
         self.h1s: list[str] = []            # headings h1 outside furniture, cleaned
         self.h1_span: tuple[int, int] | None = None  # blocks of the first h1 with text
-        self.best: tuple[float, int] = (float("-inf"), -1)
+        self.best: tuple[float, list | None] = (float("-inf"), None)
 
     @property
     def page_chars(self) -> int:
@@ -218,24 +219,24 @@ class _Walk:
     def enter(self, tag: str) -> None:
         if self.line:
             self.flush()
-        records = self.records
-        self.stack.append([tag, len(self.blocks), 0, 0, 0, len(records)])
-        records.append(None)
+        stack = self.stack
+        frame = [tag, len(self.blocks), 0, 0, 0, stack[-1] if stack else None, -1]
+        self.records.append(frame)
+        stack.append(frame)
 
     def leave(self) -> None:
         if self.line:
             self.flush()
-        stack = self.stack
-        tag, first, prose, linky, plain, rid = stack.pop()
-        parent_rid = -1
-        if stack:
-            parent = stack[-1]
+        self.close(self.stack.pop())
+
+    def close(self, frame: list) -> None:
+        """Book a left element: its totals go to its parent; it may be the best container."""
+        last = frame[6] = len(self.blocks)
+        tag, first, prose, linky, plain, parent = frame[:6]
+        if parent is not None:
             parent[2] += prose
             parent[3] += linky
             parent[4] += plain
-            parent_rid = parent[5]
-        last = len(self.blocks)
-        self.records[rid] = (tag, first, last, prose, linky, plain, parent_rid)
         if tag == "h1" and last > first and len(self.h1s) < 5:
             if self.h1_span is None:
                 self.h1_span = (first, last)
@@ -245,30 +246,29 @@ class _Walk:
         if prose and tag in _CONTAINERS:
             score = prose - _ALPHA * linky - _BETA * plain
             if score > self.best[0]:
-                self.best = (score, rid)
+                self.best = (score, frame)
 
     def chosen(self) -> list[int]:
         """Indexes of the article's blocks: the best container plus prose-like siblings."""
-        _score, rid = self.best
-        if rid < 0:
+        _score, best = self.best
+        if best is None:
             # no prose anywhere (a very short page): everything that is not a link list
             return list(range(len(self.blocks)))
-        records = self.records
-        _, first, last, *_rest = records[rid]
+        first, last = best[1], best[6]
         # climb through wrappers that hold exactly the same blocks
-        parent = records[rid][6]
-        while parent >= 0 and records[parent][1] == first and records[parent][2] == last:
-            rid, parent = parent, records[parent][6]
+        parent = best[5]
+        while parent is not None and parent[1] == first and parent[6] == last:
+            best, parent = parent, parent[5]
         keep = list(range(first, last))
-        if parent < 0:
+        if parent is None:
             return keep
-        siblings = [i for i in range(parent + 1, len(records))
-                    if records[i] is not None and records[i][6] == parent]
         ranges: list[tuple[int, int]] = []
         pending_heading: tuple[int, int] | None = None
-        for i in siblings:
-            tag, s_first, s_last, prose, linky, plain, _p = records[i]
-            if i == rid or s_first == s_last:
+        for frame in self.records:
+            if frame[5] is not parent:
+                continue
+            tag, s_first, prose, linky, plain, _parent, s_last = frame
+            if frame is best or s_first == s_last:
                 continue
             total = prose + linky + plain
             if prose and prose >= _SIBLING_PROSE_SHARE * total and linky < 0.2 * total:
@@ -314,10 +314,17 @@ class _Walk:
             elif kind == _K_BLOCK:
                 if line:
                     self.flush()
-                records.append(None)
-                stack.append([tag, len(blocks), 0, 0, 0, len(records) - 1])
+                frame = [tag, len(blocks), 0, 0, 0, stack[-1], -1]
+                records.append(frame)
+                stack.append(frame)
                 self.walk(child, in_link)
-                self.leave()
+                if line:
+                    self.flush()
+                stack.pop()
+                if len(blocks) > frame[1] or tag == "h1":
+                    self.close(frame)
+                else:  # an element without text (most wrappers of nothing): nothing to book
+                    frame[6] = frame[1]
             elif kind == _K_LINK:
                 self.walk(child, True)
             elif kind == _K_BREAK:
@@ -452,7 +459,7 @@ class _Head:
                     scripts.append(node.text(deep=True))
             elif tag == "title":
                 if not self.title:
-                    self.title = clean_line(node.text())
+                    self.title = _clean(node.text())
             elif tag == "link" and self.canonical is None:
                 attrs = node.attributes
                 if (attrs.get("rel") or "").strip().lower() == "canonical" and attrs.get("href"):
@@ -692,8 +699,11 @@ def _headline_date(blocks: list[str], span: tuple[int, int] | None,
 _TITLE_SEPARATORS = re.compile(r"\s+(?:[|–—•·:»«/]|-|::)\s+")
 
 
+_NON_WORD = re.compile(r"\W+")
+
+
 def _norm(text: str) -> str:
-    return re.sub(r"\W+", " ", text.casefold()).strip()
+    return _NON_WORD.sub(" ", text.casefold()).strip()
 
 
 def _strip_site(title: str, site: str | None) -> str:
@@ -722,10 +732,10 @@ def _find_title(head: _Head, h1s: list[str]) -> str:
         if _types(obj) & _ARTICLE_TYPES - {"webpage"}:
             h = obj.get("headline") or obj.get("name")
             if isinstance(h, str):
-                candidates.append(clean_line(h))
+                candidates.append(_clean(h))
     for key in ("og:title", "twitter:title", "title", "headline"):
         if metas.get(key):
-            candidates.append(clean_line(metas[key]))
+            candidates.append(_clean(metas[key]))
     if head.title:
         candidates.append(head.title)
     # a visible h1 that agrees with the declared titles is the headline as published
@@ -735,7 +745,7 @@ def _find_title(head: _Head, h1s: list[str]) -> str:
         if nh and any(nh == d or (len(nh) > 15 and nh in d) for d in declared):
             return h
     for c in candidates:
-        stripped = clean_line(_strip_site(c, site))
+        stripped = _clean(_strip_site(c, site))
         if stripped and (not site or _norm(stripped) != _norm(site)):
             return stripped
     if h1s:
@@ -771,11 +781,11 @@ def _author(ld: list[dict], metas: dict[str, str]) -> str | None:
         if _types(obj) & _ARTICLE_TYPES and obj.get("author"):
             name = _name_of(obj["author"])
             if name:
-                return clean_line(name) or None
+                return _clean(name) or None
     for key in ("author", "article:author", "parsely-author", "sailthru.author", "dc.creator"):
         value = metas.get(key)
         if value and not value.startswith(("http://", "https://")):
-            return clean_line(value) or None
+            return _clean(value) or None
     return None
 
 
@@ -816,10 +826,10 @@ def _finish(blocks: list[str], links: list[float], goods: list[bool]) -> list[st
     """Clean the chosen blocks: drop link lists, button labels, empty and repeated lines."""
     out: list[str] = []
     for text, share, good in zip(blocks, links, goods, strict=True):
+        if share > 0.5 and not good:
+            continue
         line = _clean(text)
         if not line:
-            continue
-        if share > 0.5 and not good:
             continue
         if len(line) < 40 and _BOILER.match(line.rstrip(" :»›→")):
             continue
@@ -865,7 +875,12 @@ def _words(blocks: list[str], enough: int | None = None) -> int:
 def _drop_title(blocks: list[str], title: str) -> list[str]:
     """The headline is the document's first line; don't repeat it as the body's first block."""
     nt = _norm(title)
+    # normalising only shortens runs of non-word characters: a block whose start alone
+    # normalises to more than the title is not the title (saves normalising long paragraphs)
+    prefix = 2 * len(title) + 20
     for i, b in enumerate(blocks[:3]):
+        if len(b) > prefix and len(_norm(b[:prefix])) > len(nt):
+            continue
         if _norm(b) == nt:
             return blocks[:i] + blocks[i + 1:]
     return blocks
@@ -911,7 +926,7 @@ def extract(html: bytes | str, *, url: str | None = None,
             if _words(retry) > _words(blocks):
                 blocks = retry
     if not h1s:
-        h1s = [t for t in (clean_line(n.text()) for n in tree.css("h1")[:5]) if t]
+        h1s = [t for t in (_clean(n.text()) for n in tree.css("h1")[:5]) if t]
     title = _find_title(head, h1s)
     blocks = _drop_title(blocks, title)
     head_text = " ".join(blocks[:3])
