@@ -92,20 +92,40 @@ def _decode(body: bytes, codec: str) -> str:
 
 def detect_charset(body: bytes, content_type_header: str | None = None) -> str:
     """The codec `decode_html` would use (BOM → HTTP → meta → UTF-8 check → detection)."""
+    return _detect(body, content_type_header)[0]
+
+
+def _detect(body: bytes, content_type_header: str | None) -> tuple[str, bool]:
+    """(codec, whether the body is already known to be valid UTF-8)."""
     if body.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
+        return "utf-8-sig", False
     if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
+        return "utf-16", False
     declared = charset_from_content_type(content_type_header) or charset_from_meta(body)
     if declared:
-        return declared
+        return declared, False
     if body.isascii() or _is_utf8(body):
-        return "utf-8"
+        return "utf-8", True
     best = from_bytes(body[:_DETECT_BYTES]).best()
     name = _codec(best.encoding) if best is not None else None
-    return name or "cp1252"
+    return name or "cp1252", False
 
 
 def decode_html(body: bytes, content_type_header: str | None = None) -> str:
     """Decode an HTML body to text; undecodable bytes become U+FFFD rather than failing."""
     return _decode(body, detect_charset(body, content_type_header))
+
+
+def html_to_utf8(body: bytes, content_type_header: str | None = None) -> bytes:
+    """The body as UTF-8 bytes, as `decode_html(...).encode("utf-8")` would give them.
+
+    Most pages are UTF-8 (or ASCII) already: those are returned as they are, after at most
+    one validating pass, instead of being decoded to text and encoded back.
+    """
+    codec, valid = _detect(body, content_type_header)
+    if codec == "utf-8-sig":
+        body, codec = body[len(codecs.BOM_UTF8):], "utf-8"
+    # ASCII reads the same in all of these; a Latin label on valid UTF-8 means UTF-8
+    if (codec == "utf-8" or codec in _LATIN) and (valid or body.isascii() or _is_utf8(body)):
+        return body
+    return _decode(body, codec).encode("utf-8", "replace")

@@ -35,7 +35,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from . import limits
 from .document import clean_line, render
-from .encoding import decode_html
+from .encoding import html_to_utf8
 from .errors import ExtractError
 from .isolate import precheck_html
 from .models import Extracted
@@ -900,11 +900,14 @@ def extract(html: bytes | str, *, url: str | None = None,
         for key, value in (headers or {}).items():
             if key.lower() == "content-type":
                 ctype = value
-        html = decode_html(html[: limits.MAX_HTML_BYTES], ctype)
-    if not isinstance(html, str):
+        # lexbor reads UTF-8: most pages are given to it as they came
+        data = html_to_utf8(html[: limits.MAX_HTML_BYTES], ctype)
+    elif isinstance(html, str):
+        # encoding once here lets the pre-check work on bytes (cheap)
+        data = html.encode("utf-8", "replace")
+    else:
         raise ExtractError(f"expected HTML as bytes or str, got {type(html).__name__}")
-    # lexbor reads bytes as UTF-8; encoding once here lets the pre-check work on bytes (cheap)
-    tree = LexborHTMLParser(precheck_html(html.encode("utf-8", "replace")))
+    tree = LexborHTMLParser(precheck_html(data))
     head = _Head(tree)
     root = _body_root(tree)
     if root is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 
-from collector.encoding import decode_html, detect_charset
+from collector.encoding import decode_html, detect_charset, html_to_utf8
 
 TEXT = "<p>Grüße aus Köln – “Solidarität” für alle Beschäftigten der Stadtwerke.</p>"
 RUSSIAN = "<p>Рабочие всех стран, соединяйтесь! Забастовка продолжается третий день.</p>"
@@ -67,3 +67,20 @@ def test_meta_claiming_utf16_on_ascii_compatible_bytes_means_utf8():
 def test_undecodable_bytes_become_replacement_characters_not_errors():
     body = b"<p>caf\xc3</p>"
     assert "\ufffd" in decode_html(body, "text/html; charset=utf-8")
+
+
+def test_utf8_bytes_come_back_as_they_are_and_others_as_their_utf8():
+    samples = [
+        (TEXT.encode("utf-8"), None),
+        (codecs.BOM_UTF8 + TEXT.encode("utf-8"), None),
+        (TEXT.encode("utf-8"), "text/html; charset=iso-8859-1"),
+        ("<p>“quoted” – dash</p>".encode("cp1252"), "text/html; charset=ISO-8859-1"),
+        (RUSSIAN.encode("koi8-r"), "text/html; charset=KOI8-R"),
+        (TEXT.encode("utf-16"), None),
+        (b"<p>caf\xc3</p>", "text/html; charset=utf-8"),
+        (b"<p>plain ascii</p>", "text/html; charset=shift_jis"),
+    ]
+    for body, header in samples:
+        assert html_to_utf8(body, header) == decode_html(body, header).encode("utf-8")
+    utf8 = TEXT.encode("utf-8")
+    assert html_to_utf8(utf8, None) is utf8  # no copy for the common case
