@@ -352,6 +352,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--reader-workers", type=int, nargs="+", default=[16])
     p.add_argument("--collector-concurrency", type=int, nargs="*", default=[64],
                    help="besides the defaults, run collector with these concurrencies")
+    p.add_argument("--no-collector-defaults", action="store_true",
+                   help="skip the run of collector with its default concurrency")
     p.add_argument("--ceiling-concurrency", type=int, default=64)
     p.add_argument("--articles", action="store_true",
                    help="also run collector with backfill 2 (article pages fetched)")
@@ -382,7 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if "httpx" in only:
                 contenders.append(Ceiling(args.ceiling_concurrency))
             if "collector" in only:
-                contenders.append(Collector(None))
+                if not args.no_collector_defaults:
+                    contenders.append(Collector(None))
                 contenders += [Collector(k) for k in args.collector_concurrency]
                 if args.articles:
                     contenders.append(Collector(args.collector_concurrency[0]
