@@ -31,7 +31,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from dateutil import parser as date_parser
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser, LexborNode
 
 from . import limits
 from .document import clean_line, render
@@ -39,6 +39,10 @@ from .encoding import html_to_utf8
 from .errors import ExtractError
 from .isolate import precheck_html
 from .models import Extracted
+
+#: The tree is only read: lexbor's mutation callbacks (which make `<selectedcontent>` mirror
+#: the chosen `<option>`) are not needed and cost time on every inserted node.
+_PARSE_OPTIONS = LexborDocumentOptions.WO_EVENTS.value
 
 # --- the walk ---------------------------------------------------------------------------------
 
@@ -907,7 +911,7 @@ def extract(html: bytes | str, *, url: str | None = None,
         data = html.encode("utf-8", "replace")
     else:
         raise ExtractError(f"expected HTML as bytes or str, got {type(html).__name__}")
-    tree = LexborHTMLParser(precheck_html(data))
+    tree = LexborHTMLParser(precheck_html(data), options=_PARSE_OPTIONS)
     head = _Head(tree)
     root = _body_root(tree)
     if root is None:
@@ -949,7 +953,8 @@ def extract(html: bytes | str, *, url: str | None = None,
 
 def html_to_blocks(html: str) -> list[str]:
     """Blocks of an HTML fragment (a feed's content:encoded), by the same block rules."""
-    tree = LexborHTMLParser(precheck_html(html.encode("utf-8", "replace")))
+    tree = LexborHTMLParser(precheck_html(html.encode("utf-8", "replace")),
+                            options=_PARSE_OPTIONS)
     root = _body_root(tree)
     if root is None:
         return []
