@@ -110,7 +110,7 @@ class Pipeline:
         async with self._index_lock:
             rows = await asyncio.to_thread(load)
             if rows:
-                self.index.add_many((seq, sig) for seq, sig in rows)
+                self.index.add_many(rows)
                 self._indexed_seq = max(seq for seq, _ in rows)
             return len(rows)
 
@@ -404,19 +404,24 @@ class Pipeline:
         now = self.clock()
         async with self._write_lock:
             await self.load_index()
-            by_url = await asyncio.to_thread(self.store.document_by_url_key, ckey)
-            if by_url is None and ukey != ckey:
-                by_url = await asyncio.to_thread(self.store.document_by_url_key, ukey)
+            match = await asyncio.to_thread(self.store.document_by_url_key, ckey)
+            if match is None and ukey != ckey:
+                match = await asyncio.to_thread(self.store.document_by_url_key, ukey)
+            # a URL recorded as another location of a document never rewrites its text
+            by_url = match[0] if match and match[1] else None
+            by_location = match[0] if match and not match[1] else None
             by_hash = await asyncio.to_thread(self.store.document_by_content_hash, chash)
-            near = self.index.query(sig) if by_url is None and by_hash is None else []
+            near = self.index.query(sig) if match is None and by_hash is None else []
             decision = dedup.decide(
                 content_hash=chash,
                 by_url=dedup.StoredMatch(by_url.seq, by_url.content_hash) if by_url else None,
-                by_hash=by_hash.seq if by_hash else None, near=near)
+                by_hash=by_hash.seq if by_hash else None, near=near,
+                by_location=by_location.seq if by_location else None)
             if decision.action == "unchanged":
+                known = by_url or by_location
                 await asyncio.to_thread(self.store.mark_seen, source.id, key, url=url,
                                         status="duplicate", now=now, detail="unchanged",
-                                        document_id=by_url.id if by_url else None)
+                                        document_id=known.id if known else None)
                 return "unchanged"
             if decision.action == "update":
                 assert by_url is not None
@@ -467,8 +472,7 @@ class Pipeline:
             self.store.update_document, doc.id, title=title, text=text, content_hash=chash,
             signature=sig, word_count=_words(blocks), method=ex.method,
             published_at=ex.published, now=now)
-        self.index.remove(doc.seq)
-        self.index.add(doc.seq, sig)
+        self.index.add(doc.seq, sig)   # replaces the document's old signature
         await self._write_files([updated], append_index=[], rewrite_index=True)
 
     def _digests_for(self, source: Source, ex: Extracted, url: str) -> list[str]:

@@ -115,3 +115,38 @@ def test_statement_edited_in_place_updates_the_document_and_keeps_its_id(tmp_pat
     assert docs[0].text.rstrip().endswith("Corrected.")
     path = config.settings.documents_dir / f"000_{first.id}.txt"
     assert path.read_text().rstrip().endswith("Corrected.")
+
+
+def test_a_republished_copy_edited_later_does_not_rewrite_the_original(tmp_path):
+    body = paragraphs(9090, count=7)
+    a, b = SiteServer().start(), SiteServer().start()
+    try:
+        orig = statement("orig", "Original statement", body)
+        a.pages["/feed/"] = Page(rss_feed("A", a.base, [orig]), "application/rss+xml")
+        a.pages["/orig/"] = Page(wordpress_page("A", orig, a.base))
+        copy = statement("copy", "Reprinted statement", body)
+        b.pages["/feed/"] = Page(rss_feed("B", b.base, [copy]), "application/rss+xml")
+        b.pages["/copy/"] = Page(wordpress_page("B", copy, b.base))
+        config = load(tmp_path, f"""sources:
+  - id: a
+    url: {a.url('/feed/')}
+    kind: feed
+  - id: b
+    url: {b.url('/feed/')}
+    kind: feed
+""")
+        poll(config, ["a"])
+        poll(config, ["b"])
+        edited = statement("copy", "Reprinted statement",
+                           [*body, "Comment by the reprinting site."])
+        edited.guid = "copy-republished"
+        b.pages["/feed/"] = Page(rss_feed("B", b.base, [edited]), "application/rss+xml")
+        b.pages["/copy/"] = Page(wordpress_page("B", edited, b.base))
+        poll(config, ["b"])
+        docs = list(store_of(config).iter_documents())
+        assert len(docs) == 1
+        assert docs[0].title == "Original statement"
+        assert "Comment by the reprinting site." not in docs[0].text
+    finally:
+        a.stop()
+        b.stop()

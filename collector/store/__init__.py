@@ -441,12 +441,18 @@ class Store:
                 if sig is not None:
                     yield int(seq_value), bytes(sig)
 
-    def document_by_url_key(self, url_key: str) -> StoredDocument | None:
+    def document_by_url_key(self, url_key: str) -> tuple[StoredDocument, bool] | None:
+        """The document published under `url_key`, and whether that is its own URL (True) or
+        one of its other locations (a duplicate found elsewhere: False)."""
         with self.session(read=True) as s:
-            doc_id = s.scalar(select(Location.document_id).where(Location.url_key == url_key)
-                              .limit(1))
-            row = s.get(DocumentRow, doc_id) if doc_id else None
-            return _doc_view(row) if row else None
+            rows = s.execute(select(Location.document_id, Location.how)
+                             .where(Location.url_key == url_key)).all()
+            if not rows:
+                return None
+            own = [doc_id for doc_id, how in rows if how in ("original", "alias")]
+            doc_id = own[0] if own else rows[0][0]
+            row = s.get(DocumentRow, doc_id)
+            return (_doc_view(row), bool(own)) if row else None
 
     def document_by_content_hash(self, content_hash: str) -> StoredDocument | None:
         with self.session(read=True) as s:
