@@ -109,6 +109,7 @@ _FURNITURE_TOKENS = frozenset({
 #: Class tokens that describe the page or a post's taxonomy rather than a region.
 _NEUTRAL_PREFIXES = ("has-", "has_", "no-", "is-", "with-", "tag-", "category-", "format-",
                      "postid-", "status-", "type-", "page-", "single", "js-", "wp-embed")
+_SIGNAL_PARTS = _FURNITURE_PARTS | _WEAK_PARTS
 #: A token with one of these parts describes a state or layout ("main-with-sidebar").
 _NEUTRAL_PARTS = frozenset({"with", "without", "has", "no", "is", "not"})
 _SPLIT_CLASS = re.compile(r"[-_]")
@@ -394,18 +395,15 @@ def _names_verdict(names: str) -> int:
     if verdict is not None:
         return verdict
     verdict = 0
-    tokens = _TOKEN_VERDICTS
+    known = _TOKEN_VERDICTS.get
     for token in names.lower().split():
-        v = tokens.get(token)
+        v = known(token)
         if v is None:
-            v = _token_verdict(token)
-            if len(tokens) >= _MAX_VERDICTS:
-                tokens.clear()
-            tokens[token] = v
+            if len(_TOKEN_VERDICTS) >= _MAX_VERDICTS:
+                _TOKEN_VERDICTS.clear()
+            v = _TOKEN_VERDICTS[token] = _token_verdict(token)
         if v > verdict:
             verdict = v
-            if v == 2:
-                break
     if len(_NAMES_VERDICTS) >= _MAX_VERDICTS:
         _NAMES_VERDICTS.clear()
     _NAMES_VERDICTS[names] = verdict
@@ -416,14 +414,21 @@ def _token_verdict(token: str) -> int:
     """2 for a token naming furniture, 1 for a layout word that often does, else 0."""
     if token in _FURNITURE_TOKENS:
         return 2
-    if token.startswith(_NEUTRAL_PREFIXES) or not _CLASS_TOKEN.match(token):
+    parts = token.replace("_", "-").split("-")
+    if _SIGNAL_PARTS.isdisjoint(parts):
+        return 0  # most tokens: no word of either list
+    # only plain tokens ([a-z][a-z0-9_-]*) are read: utility classes ("md:flex", "w-1/2")
+    # and state or taxonomy prefixes say nothing about the region
+    if not ("a" <= token[0] <= "z") or token.startswith(_NEUTRAL_PREFIXES):
         return 0
-    parts = _SPLIT_CLASS.split(token)
+    word = "".join(parts)
+    if not (word.isascii() and word.isalnum()):
+        return 0
     if len(parts) > 1 and not _NEUTRAL_PARTS.isdisjoint(parts):
         return 0
     if not _FURNITURE_PARTS.isdisjoint(parts):
         return 2
-    return 1 if not _WEAK_PARTS.isdisjoint(parts) else 0
+    return 1
 
 
 # --- metadata -------------------------------------------------------------------------------
