@@ -464,15 +464,15 @@ class _Head:
                 elif (attrs.get("http-equiv") or "").lower() == "content-language" and content:
                     self.metas.setdefault("content-language", content.strip())
             elif tag == "script":
-                if (node.attributes.get("type") or "").strip().lower() == "application/ld+json":
+                if (node.attrs.get("type") or "").strip().lower() == "application/ld+json":
                     scripts.append(node.text(deep=True))
             elif tag == "title":
                 if not self.title:
                     self.title = _clean(node.text())
             elif tag == "link" and self.canonical is None:
-                attrs = node.attributes
+                attrs = node.attrs  # one or two look-ups: cheaper than copying all attributes
                 if (attrs.get("rel") or "").strip().lower() == "canonical" and attrs.get("href"):
-                    self.canonical = attrs["href"]
+                    self.canonical = attrs.get("href")
         if not scripts and tree.body is not None:
             scripts = [n.text(deep=True)
                        for n in tree.body.css('script[type="application/ld+json"]')[:20]]
@@ -554,8 +554,9 @@ _REVISED = re.compile(r"(?:updated|modified|revised|edited)\b", re.IGNORECASE)
 #: Time zones run from UTC-12 to UTC+14: a local day spans these instants around its UTC day.
 _DAY_SLACK_BEFORE = timedelta(hours=14)
 _DAY_SLACK_AFTER = timedelta(hours=36)
-_DATE_CLASSES = ('[class*="date"], [class*="byline"], [class*="posted"], [class*="published"],'
-                 ' [class*="meta"], [class*="time"]')
+#: Elements whose class names them a date, a byline or a time ("meta" and "posted" match far
+#: more than dates, and a posted-on line holds an element called date or time anyway).
+_DATE_CLASSES = '[class*="date"], [class*="byline"], [class*="time"]'
 _URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|[^\d])")
 _ISO_DATE = re.compile(r"^\s*\d{4}-\d\d-\d\d")
 
