@@ -148,18 +148,39 @@ _K_SKIP, _K_BREAK, _K_BLOCK, _K_PRE, _K_LINK, _K_INLINE = range(6)
 _K_CHECK = 8
 
 
-def _kinds(furniture: bool) -> dict[str | None, int]:
-    kinds: dict[str | None, int] = {}
+def _tag_ids(names: frozenset[str]) -> frozenset[int]:
+    """lexbor's numbers for these tag names (the walk compares numbers: cheaper to read)."""
+    return frozenset(_TAG_ID[name] for name in names)
+
+
+def _known_tag_ids() -> dict[str, int]:
+    probe = LexborHTMLParser("<p>text<!--comment--></p>")
+    ids = {node.tag: node.tag_id for node in probe.root.traverse(include_text=True)}
+    names = (_SKIP | _FURNITURE_TAGS | _BLOCK | _CONTAINERS | _HEADINGS | _NEVER_FURNITURE
+             | {"a", "pre", "article", "main", "body", "html"})
+    for name in names:
+        if name not in ids:
+            ids[name] = probe.create_node(name).tag_id
+    return ids
+
+
+_TAG_ID = _known_tag_ids()
+_TEXT_ID = _TAG_ID["-text"]
+_H1_ID = _TAG_ID["h1"]
+
+
+def _kinds(furniture: bool) -> dict[int, int]:
+    kinds: dict[int, int] = {}
     check = _K_CHECK if furniture else 0
     for tag in _BLOCK:
-        kinds[tag] = _K_BLOCK + (0 if tag in _NEVER_FURNITURE else check)
-    kinds["pre"] = _K_PRE + check
+        kinds[_TAG_ID[tag]] = _K_BLOCK + (0 if tag in _NEVER_FURNITURE else check)
+    kinds[_TAG_ID["pre"]] = _K_PRE + check
     for tag in _NEVER_FURNITURE - _BLOCK:
-        kinds[tag] = _K_INLINE
-    kinds["a"] = _K_LINK
-    kinds["br"] = kinds["hr"] = _K_BREAK
+        kinds[_TAG_ID[tag]] = _K_INLINE
+    kinds[_TAG_ID["a"]] = _K_LINK
+    kinds[_TAG_ID["br"]] = kinds[_TAG_ID["hr"]] = _K_BREAK
     for tag in _SKIP:
-        kinds[tag] = _K_SKIP
+        kinds[_TAG_ID[tag]] = _K_SKIP
     return kinds
 
 
@@ -221,7 +242,7 @@ class _Walk:
         else:
             frame[4] += n
 
-    def enter(self, tag: str) -> None:
+    def enter(self, tag: int) -> None:
         if self.line:
             self.flush()
         stack = self.stack
@@ -242,13 +263,13 @@ class _Walk:
             parent[2] += prose
             parent[3] += linky
             parent[4] += plain
-        if tag == "h1" and last > first and len(self.h1s) < 5:
+        if tag == _H1_ID and last > first and len(self.h1s) < 5:
             if self.h1_span is None:
                 self.h1_span = (first, last)
             h1 = _clean(" ".join(self.blocks[first:]))
             if h1:
                 self.h1s.append(h1)
-        if prose and tag in _CONTAINERS:
+        if prose and tag in _CONTAINER_IDS:
             score = prose - _ALPHA * linky - _BETA * plain
             if score > self.best[0]:
                 self.best = (score, frame)
@@ -281,7 +302,7 @@ class _Walk:
                     ranges.append(pending_heading)
                 ranges.append((s_first, s_last))
                 pending_heading = None
-            elif tag in _HEADINGS:
+            elif tag in _HEADING_IDS:
                 pending_heading = (s_first, s_last)
             else:
                 pending_heading = None
@@ -300,8 +321,8 @@ class _Walk:
         stack = self.stack
         blocks = self.blocks
         for child in node.iter(include_text=True):
-            tag = child.tag
-            if tag == "-text":
+            tag = child.tag_id
+            if tag == _TEXT_ID:
                 text = child.text_content
                 # white space before a line's first word would be stripped: don't keep it
                 if text and (line or not text.isspace()):
@@ -311,7 +332,7 @@ class _Walk:
                 continue
             kind = kinds.get(tag, default)
             if kind >= _K_CHECK:
-                if _is_furniture(child, tag or "", self):
+                if _is_furniture(child, tag, self):
                     continue
                 kind -= _K_CHECK
             if kind == _K_INLINE:
@@ -326,7 +347,7 @@ class _Walk:
                 if line:
                     self.flush()
                 stack.pop()
-                if len(blocks) > frame[1] or tag == "h1":
+                if len(blocks) > frame[1] or tag == _H1_ID:
                     self.close(frame)
                 else:  # an element without text (most wrappers of nothing): nothing to book
                     frame[6] = frame[1]
@@ -350,10 +371,14 @@ class _Walk:
 _FRAME_TAGS = frozenset({"article", "main", "body", "html"})
 #: Attributes that alone never make an element furniture.
 _CLASS_ID = frozenset({"class", "id"})
+_FRAME_TAG_IDS = _tag_ids(_FRAME_TAGS)
+_FURNITURE_TAG_IDS = _tag_ids(_FURNITURE_TAGS)
+_CONTAINER_IDS = _tag_ids(_CONTAINERS)
+_HEADING_IDS = _tag_ids(_HEADINGS)
 
 
-def _is_furniture(node: LexborNode, tag: str, walk: _Walk) -> bool:
-    if tag in _FURNITURE_TAGS:
+def _is_furniture(node: LexborNode, tag: int, walk: _Walk) -> bool:
+    if tag in _FURNITURE_TAG_IDS:
         return node.css_first("article, " + _MAIN_MARKERS) is None
     attrs = node.attributes
     if not attrs:
@@ -364,11 +389,11 @@ def _is_furniture(node: LexborNode, tag: str, walk: _Walk) -> bool:
         if role and role.lower() in _ROLE_FURNITURE:
             return True
         if "hidden" in attrs or attrs.get("aria-hidden") == "true":
-            return tag not in _FRAME_TAGS
+            return tag not in _FRAME_TAG_IDS
         style = attrs.get("style")
         if style and "display:none" in style.replace(" ", "").lower():
             return True
-    if tag in _FRAME_TAGS:
+    if tag in _FRAME_TAG_IDS:
         return False
     cls = attrs.get("class")
     verdict = _names_verdict(cls) if cls else 0
@@ -849,7 +874,7 @@ def _finish(blocks: list[str], links: list[float], goods: list[bool]) -> list[st
 
 def _walk_page(root: LexborNode, furniture: bool) -> tuple[_Walk, list[str]]:
     w = _Walk(furniture, root)
-    w.enter(root.tag or "body")
+    w.enter(root.tag_id)
     w.walk(root)
     w.leave()
     keep = w.chosen()
@@ -865,7 +890,7 @@ def _selector_blocks(tree: LexborHTMLParser, selector: str) -> list[str]:
     out: list[str] = []
     for node in nodes:
         w = _Walk(True, node)
-        w.enter(node.tag or "div")
+        w.enter(node.tag_id)
         w.walk(node)
         w.leave()
         out.extend(_finish(w.blocks, w.links, w.goods))
@@ -965,7 +990,7 @@ def html_to_blocks(html: str) -> list[str]:
     if root is None:
         return []
     w = _Walk(True, root)
-    w.enter("body")
+    w.enter(_TAG_ID["body"])
     w.walk(root)
     w.leave()
     return _finish(w.blocks, w.links, [True] * len(w.blocks))
