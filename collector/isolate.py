@@ -34,7 +34,7 @@ T = TypeVar("T")
 
 _OPTION_TAG = re.compile(rb"</?option\b[^>]*>", re.IGNORECASE)
 _LT = ord("<")
-_LOWER_O = ord("o")
+_LT_O = ord("<") | ord("o") << 8  # the pair `<o` as a little-endian 16-bit word
 #: Consecutive opening tags (only text between them): nesting that never closes.
 _DEEP = re.compile(rb"(?:<[A-Za-z][^<>]*>[^<]*){" + str(limits.MAX_NESTING_DEPTH).encode() + b"}")
 #: The shortest opening tag is three bytes (`<a>`): a stretch without any `</` shorter than this
@@ -76,16 +76,21 @@ def precheck_html(html: T) -> T:
 def _count_tags(data: bytes) -> tuple[int, int]:
     """How many `<` the bytes hold, and how many of them are followed by `o` or `O`.
 
-    numpy does in one vectorised pass what `bytes.count` and a regular-expression search
-    did in two byte-at-a-time loops (four times slower on a 200 KB page).
+    numpy does in a few vectorised passes what `bytes.count` and a regular-expression search
+    did byte by byte (several times slower on a 200 KB page). A `<o` pair starts at an even or
+    an odd offset: reading the bytes as little-endian 16-bit words from offset 0 and from
+    offset 1 sees every pair whole once; OR-ing 0x20 into the high byte folds `O` into `o`.
     """
     raw = np.frombuffer(data, dtype=np.uint8)
-    at = np.flatnonzero(raw == _LT)
-    total = len(at)
-    if total and at[-1] == len(raw) - 1:
-        at = at[:-1]  # a `<` at the very end has no next byte (and starts no tag)
-    following = raw[at + 1]
-    return total, int(np.count_nonzero((following | 0x20) == _LOWER_O))
+    total = int(np.count_nonzero(raw == _LT))
+    pairs = 0
+    view = memoryview(data)
+    for start in (0, 1):
+        words = (len(data) - start) // 2
+        if words:
+            word = np.frombuffer(view[start:start + 2 * words], dtype="<u2")
+            pairs += int(np.count_nonzero((word | 0x2000) == _LT_O))
+    return total, pairs
 
 
 def _serve(conn: multiprocessing.connection.Connection, memory_mb: int | None) -> None:
