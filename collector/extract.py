@@ -121,6 +121,7 @@ _ROLE_FURNITURE = frozenset({
 #: A block reads as prose when it has this many words and few links.
 _PROSE_WORDS = 10
 _PROSE_MAX_LINK_SHARE = 0.35
+_PROSE_MIN_CHARS = 2 * _PROSE_WORDS - 1  # one character per word and one space between
 #: What link-list text and other short text cost a container, relative to the prose it gains:
 #: link lists are the mark of furniture; short plain lines (table cells, list items, headings)
 #: belong to articles as often as to furniture.
@@ -228,8 +229,9 @@ class _Walk:
             return
         n = len(text)
         share = link_chars / n if link_chars < n else 1.0
-        # only whether there are enough words matters: stop splitting once there are
-        good = (share <= _PROSE_MAX_LINK_SHARE
+        # only whether there are enough words matters: stop splitting once there are (and
+        # don't split lines too short to hold that many words at all)
+        good = (share <= _PROSE_MAX_LINK_SHARE and n >= _PROSE_MIN_CHARS
                 and len(text.split(None, _PROSE_WORDS)) >= _PROSE_WORDS)
         self.blocks.append(text)
         self.goods.append(good)
@@ -263,16 +265,21 @@ class _Walk:
             parent[2] += prose
             parent[3] += linky
             parent[4] += plain
-        if tag == _H1_ID and last > first and len(self.h1s) < 5:
-            if self.h1_span is None:
-                self.h1_span = (first, last)
-            h1 = _clean(" ".join(self.blocks[first:]))
-            if h1:
-                self.h1s.append(h1)
+        if tag == _H1_ID and last > first:
+            self.headline(first, last)
         if prose and tag in _CONTAINER_IDS:
             score = prose - _ALPHA * linky - _BETA * plain
             if score > self.best[0]:
                 self.best = (score, frame)
+
+    def headline(self, first: int, last: int) -> None:
+        """Note an h1 outside furniture that holds blocks `first` to `last`."""
+        if len(self.h1s) < 5:
+            if self.h1_span is None:
+                self.h1_span = (first, last)
+            h1 = _clean(" ".join(self.blocks[first:last]))
+            if h1:
+                self.h1s.append(h1)
 
     def chosen(self) -> list[int]:
         """Indexes of the article's blocks: the best container plus prose-like siblings."""
@@ -347,10 +354,20 @@ class _Walk:
                 if line:
                     self.flush()
                 stack.pop()
-                if len(blocks) > frame[1] or tag == _H1_ID:
-                    self.close(frame)
-                else:  # an element without text (most wrappers of nothing): nothing to book
-                    frame[6] = frame[1]
+                last = frame[6] = len(blocks)
+                if last > frame[1]:
+                    # book the element (as `close` does, inline: this runs for most blocks)
+                    prose = frame[2]
+                    parent = frame[5]
+                    parent[2] += prose
+                    parent[3] += frame[3]
+                    parent[4] += frame[4]
+                    if tag == _H1_ID:
+                        self.headline(frame[1], last)
+                    if prose and tag in _CONTAINER_IDS:
+                        score = prose - _ALPHA * frame[3] - _BETA * frame[4]
+                        if score > self.best[0]:
+                            self.best = (score, frame)
             elif kind == _K_LINK:
                 self.walk(child, True)
             elif kind == _K_BREAK:
