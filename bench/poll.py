@@ -12,8 +12,8 @@ sites with one new item) of each contender, each run as a subprocess:
                  deadline and a size cap, feedparser on every 200; state kept in a JSON file
 
 Figures per cycle: wall time, CPU seconds (user+sys of the child and its reaped children, from
-os.wait4), peak RSS of the largest process (ru_maxrss) and the peak of the summed RSS of the
-process tree (sampled from /proc every 0.1 s), and what the farm answered.
+os.wait4), the peak RSS of the largest process (VmHWM) and the peak of the summed RSS of the
+process tree (both sampled from /proc every 0.1 s), and what the farm answered.
 
     .venv/bin/python -m bench.poll --n 1000 --reader-workers 8 16 32 64
     .venv/bin/python -m bench.poll --n 10000 --reader-workers 32
@@ -41,7 +41,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PY = str(ROOT / ".venv" / "bin" / "python")
 if not Path(PY).exists():
     PY = sys.executable
-PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 # --- measuring a child ----------------------------------------------------------------------
@@ -52,7 +51,7 @@ class Measure:
     cycle: str
     wall_s: float
     cpu_s: float
-    maxrss_mb: float            # largest single process (ru_maxrss)
+    maxrss_mb: float            # largest single process (its VmHWM, sampled)
     tree_rss_mb: float          # peak of the sum over the process tree (sampled)
     returncode: int
     load1: float = 0.0          # 1-minute load average at the end (other work on the host)
@@ -60,10 +59,9 @@ class Measure:
     note: str = ""
 
 
-def _tree_rss(root: int) -> int:
-    """Summed resident bytes of `root` and all its descendants, read from /proc."""
+def _tree(root: int) -> list[int]:
+    """`root` and all its descendants, from the parent links in /proc."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -72,19 +70,29 @@ def _tree_rss(root: int) -> int:
                 stat = f.read()
         except OSError:
             continue
-        rest = stat[stat.rfind(b")") + 2:].split()
-        pid, ppid = int(entry.name), int(rest[1])
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = int(rest[21]) * PAGE
-    total, todo, seen = 0, [root], set()
-    while todo:
+        ppid = int(stat[stat.rfind(b")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo and len(out) < 10_000:
         pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        total += rss.get(pid, 0)
+        out.append(pid)
         todo.extend(children.get(pid, []))
-    return total
+    return out
+
+
+def _memory(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) of one process in bytes; (0, 0) once it is gone."""
+    rss = hwm = 0
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmRSS:"):
+                    rss = int(line.split()[1]) * 1024
+                elif line.startswith(b"VmHWM:"):
+                    hwm = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return rss, hwm
 
 
 def run_measured(name: str, cycle: str, argv: Sequence[str], *, cwd: Path, limit_s: float,
@@ -98,13 +106,21 @@ def run_measured(name: str, cycle: str, argv: Sequence[str], *, cwd: Path, limit
         proc = subprocess.Popen(list(argv), cwd=cwd, env=full_env, stdout=out,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         peak = 0
+        # ru_maxrss is not used: the kernel carries the pre-exec high-water mark of the forked
+        # bench process (which holds the farm) into the child. VmHWM is counted from the exec.
+        hwm: dict[int, int] = {}
         done = threading.Event()
 
         def sample() -> None:
             nonlocal peak
             while not done.wait(0.1):
                 try:
-                    peak = max(peak, _tree_rss(proc.pid))
+                    total = 0
+                    for pid in _tree(proc.pid):
+                        rss, high = _memory(pid)
+                        total += rss
+                        hwm[pid] = max(hwm.get(pid, 0), high)
+                    peak = max(peak, total)
                 except (OSError, ValueError, IndexError):
                     pass
 
@@ -121,7 +137,8 @@ def run_measured(name: str, cycle: str, argv: Sequence[str], *, cwd: Path, limit
         wall = time.monotonic() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
     return Measure(name, cycle, wall, usage.ru_utime + usage.ru_stime,
-                   usage.ru_maxrss / 1024, peak / 2**20, proc.returncode, os.getloadavg()[0])
+                   max(hwm.values(), default=0) / 2**20, peak / 2**20, proc.returncode,
+                   os.getloadavg()[0])
 
 
 # --- contenders -----------------------------------------------------------------------------
