@@ -738,7 +738,8 @@ def _headline_date(blocks: list[str], span: tuple[int, int] | None,
     before = range(first - 1, max(-1, first - 1 - _HEADLINE_DATE_BEFORE), -1)
     for i in (*after, *before):
         text = blocks[i]
-        if len(text) <= _HEADLINE_DATE_MAX_CHARS:
+        # every form of date has a year 19xx or 20xx: most lines go without the pattern
+        if len(text) <= _HEADLINE_DATE_MAX_CHARS and ("20" in text or "19" in text):
             m = _TEXT_DATE.search(text)
             if m and _REVISED.search(text, 0, m.start()):
                 continue  # "Updated 5 May": when the page last changed, not its publication
@@ -810,12 +811,21 @@ def _canonical(head: _Head, url: str | None) -> str | None:
     if not raw:
         return None
     raw = raw.strip()
-    if url:
-        raw = urljoin(url, raw)
     parts = urlsplit(raw)
+    if url and not (parts.scheme in ("http", "https") and parts.netloc and raw.startswith(
+            ("http://", "https://")) and not any(c in raw for c in _URL_REWRITTEN)):
+        # relative (or oddly written): resolve against the page's URL; an absolute URL in
+        # plain form would come back unchanged, so the common case skips the work
+        raw = urljoin(url, raw)
+        parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     return raw
+
+
+#: Characters `urljoin` drops or rewrites in an absolute URL (empty query, fragment or
+#: parameters; tabs and line breaks).
+_URL_REWRITTEN = "?#;\t\n\r"
 
 
 def _language(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
