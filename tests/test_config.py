@@ -143,3 +143,13 @@ def test_the_readme_lists_every_environment_variable():
     for name in ENVIRONMENT:
         short = name.removeprefix("COLLECTOR_SMTP_")
         assert name in text or f"_{short}" in text, name
+
+
+def test_ids_cannot_name_paths():
+    """RELIABILITY 17: ids end up in file names (feeds/<id>.atom); no path can hide in one."""
+    for bad in ("../../etc/x", "a/b", "A", ".hidden", "x" * 65):
+        msgs = problems(f"sources:\n  - id: ok\n    url: https://a.org/\ndigests:\n"
+                        f"  - id: '{bad}'\n    channel: feed\n")
+        assert any("id must be" in m for m in msgs), bad
+        msgs = problems(f"sources:\n  - id: '{bad}'\n    url: https://a.org/\n")
+        assert any("id must be" in m for m in msgs), bad
