@@ -42,6 +42,18 @@ def test_precheck_drops_option_floods_but_keeps_the_text():
     assert "kept paragraph" in checked
 
 
+def test_precheck_drops_upper_case_option_floods_too():
+    html = b"<SELECT>" + b"<OPTION>o</OPTION>" * 5_000 + b"</SELECT><p>kept</p>"
+    checked = precheck_html(html)
+    assert b"<OPTION" not in checked
+    assert b"kept" in checked
+
+
+def test_precheck_keeps_a_page_with_few_options_unchanged():
+    html = b"<select>" + b"<option>o</option>" * 900 + b"</select><p>kept</p><"
+    assert precheck_html(html) == html
+
+
 def test_precheck_rejects_non_text():
     with pytest.raises(ExtractError):
         precheck_html(12345)  # type: ignore[arg-type]
