@@ -147,6 +147,27 @@ _BOILER = re.compile(
     r"subscribe|sign up|newsletter|copy link|listen|save|bookmark)$",
     re.IGNORECASE,
 )
+#: The same for ASCII lines, lower-cased: the fixed labels as a set, the rest as a pattern.
+_BOILER_LABELS = frozenset({
+    "share", "share this", "tweet", "print", "email", "e-mail", "facebook", "twitter",
+    "linkedin", "whatsapp", "pinterest", "reddit", "telegram", "advertisement", "sponsored",
+    "read more", "continue reading", "related", "related articles", "related posts",
+    "related stories", "tags", "tags:", "filed under", "posted in", "categories", "comment",
+    "comments", "leave a comment", "leave a reply", "no comments", "like this:",
+    "like loading...", "share this:", "share this article", "skip to content",
+    "skip to main content", "back to top", "previous", "next", "previous post", "next post",
+    "subscribe", "sign up", "newsletter", "copy link", "listen", "save", "bookmark",
+})
+_BOILER_ASCII = re.compile(r"(?:share on \w+|\d+ comments?|click to share.*)$")
+
+
+def _is_boiler(line: str) -> bool:
+    """A button label or furniture caption ("Share", "Read more", "3 comments")."""
+    label = line.rstrip(" :»›→")
+    if label.isascii():
+        label = label.lower()
+        return label in _BOILER_LABELS or _BOILER_ASCII.match(label) is not None
+    return _BOILER.match(label) is not None
 
 
 # Element kinds for the walk: one dictionary lookup per element decides what to do with it.
@@ -899,7 +920,7 @@ def _finish(blocks: list[str], links: list[float], goods: list[bool]) -> list[st
         line = _clean(text)
         if not line:
             continue
-        if len(line) < 40 and _BOILER.match(line.rstrip(" :»›→")):
+        if len(line) < 40 and _is_boiler(line):
             continue
         out.append(line)
     return out
