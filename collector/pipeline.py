@@ -126,41 +126,54 @@ class Pipeline:
 
     # -- one poll ------------------------------------------------------------------------------
 
-    async def poll(self, source: Source) -> PollOutcome:
+    async def poll(self, source: Source, *, state: SourceState | None = None) -> PollOutcome:
         """Poll `source` once. Never raises for the source's own failures."""
+        outcome, _released = await self.poll_claimed(source, state=state, owner=None)
+        return outcome
+
+    async def poll_claimed(self, source: Source, *, state: SourceState | None,
+                           owner: str | None) -> tuple[PollOutcome, bool]:
+        """`poll` for a source claimed by `owner` (its state as read by the claim, or None to
+        read it here): the write of the outcome also frees the lease if `owner` still holds
+        it. Returns the outcome and whether that write happened (if not, the caller frees the
+        lease itself)."""
         started = time.monotonic()
         now = self.clock()
-        try:
-            state = await asyncio.to_thread(self.store.source_state, source.id)
-        except StoreError as exc:
-            return PollOutcome(source.id, ok=False, error=str(exc), error_kind="store")
+        if state is None:
+            try:
+                state = await asyncio.to_thread(self.store.source_state, source.id)
+            except StoreError as exc:
+                return PollOutcome(source.id, ok=False, error=str(exc), error_kind="store"), \
+                    False
         counts = {"new": 0, "dup": 0, "skipped": 0}
         method = None
         try:
             listing = await self._listing(source, state)
             method = listing.method
             if listing.not_modified:
-                await self._save_not_modified(source, state, listing.fetched, now)
+                await self._save_not_modified(source, state, listing.fetched, now, owner)
                 return PollOutcome(source.id, ok=True, not_modified=True, method=method,
-                                   elapsed_s=time.monotonic() - started)
+                                   elapsed_s=time.monotonic() - started), True
             await self._process(source, state, listing.candidates, counts, now)
-            await self._save_success(source, state, listing, now)
+            await self._save_success(source, state, listing, now, owner)
             return PollOutcome(source.id, ok=True, new_documents=counts["new"],
                                duplicates=counts["dup"], skipped=counts["skipped"],
-                               method=method, elapsed_s=time.monotonic() - started)
+                               method=method, elapsed_s=time.monotonic() - started), True
         except (CollectorError, OSError) as exc:
             kind = getattr(exc, "kind", None) or type(exc).__name__.lower()
             message = str(exc) or type(exc).__name__
             if source.url not in message:
                 message = f"{message} (polling {source.url})"
             retry_after = getattr(exc, "retry_after", None)
+            saved = False
             try:
-                await self._save_failure(source, state, message, kind, retry_after, now)
+                await self._save_failure(source, state, message, kind, retry_after, now, owner)
+                saved = True
             except CollectorError as store_exc:  # pragma: no cover - database gone
                 log.error("source %s: could not save its failure: %s", source.id, store_exc)
             return PollOutcome(source.id, ok=False, error=message, error_kind=kind,
                                new_documents=counts["new"], duplicates=counts["dup"],
-                               method=method, elapsed_s=time.monotonic() - started)
+                               method=method, elapsed_s=time.monotonic() - started), saved
 
     # -- listing -------------------------------------------------------------------------------
 
@@ -529,7 +542,7 @@ class Pipeline:
         return float(source.schedule.nominal_interval_s)
 
     async def _save(self, source: Source, before: SourceState, after: decide.SourceState,
-                    now: datetime, **extra: Any) -> None:
+                    now: datetime, owner: str | None, **extra: Any) -> None:
         if (source.schedule.cron and after.consecutive_failures == 0
                 and after.next_poll_at is not None):
             after = dataclasses.replace(after, next_poll_at=max(after.next_poll_at,
@@ -537,20 +550,21 @@ class Pipeline:
         health = decide.status(after, now)
         values = dataclasses.asdict(after)
         values.update(extra, health=health, polls=before.polls + 1)
-        await asyncio.to_thread(self.store.update_source, source.id, **values)
+        await asyncio.to_thread(self.store.save_poll, source.id, values, release_owner=owner)
 
     async def _save_not_modified(self, source: Source, state: SourceState,
-                                 fetched: Fetched | None, now: datetime) -> None:
+                                 fetched: Fetched | None, now: datetime,
+                                 owner: str | None = None) -> None:
         after = decide.after_not_modified(
             _decide_state(state), now=now, interval_s=self._interval(source), seed=source.id,
             etag=fetched.etag if fetched else None,
             last_modified=fetched.last_modified if fetched else None,
             max_age_s=_max_age(fetched, now))
-        await self._save(source, state, after, now)
+        await self._save(source, state, after, now, owner)
         log.debug("source %s: not modified", source.id)
 
     async def _save_success(self, source: Source, state: SourceState, listing: Listing,
-                            now: datetime) -> None:
+                            now: datetime, owner: str | None = None) -> None:
         fetched = listing.fetched
         after = decide.after_success(
             _decide_state(state), now=now, interval_s=self._interval(source), seed=source.id,
@@ -559,14 +573,15 @@ class Pipeline:
             last_modified=fetched.last_modified if fetched else None,
             body_hash=hashlib.sha256(fetched.content).hexdigest() if fetched else None,
             max_age_s=_max_age(fetched, now))
-        await self._save(source, state, after, now)
+        await self._save(source, state, after, now, owner)
 
     async def _save_failure(self, source: Source, state: SourceState, message: str, kind: str,
-                            retry_after: float | None, now: datetime) -> None:
+                            retry_after: float | None, now: datetime,
+                            owner: str | None = None) -> None:
         after = decide.after_failure(
             _decide_state(state), now=now, interval_s=self._interval(source), seed=source.id,
             error=message, kind=kind, retry_after_s=retry_after)
-        await self._save(source, state, after, now)
+        await self._save(source, state, after, now, owner)
         log.debug("source %s: poll failed (%s): %s", source.id, kind, message)
 
 

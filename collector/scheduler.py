@@ -23,7 +23,7 @@ from .config import Config, Source
 from .fetch import Fetcher, user_agent
 from .models import PollOutcome
 from .pipeline import Pipeline, utcnow
-from .store import Store
+from .store import SourceState, Store
 
 log = logging.getLogger("collector.service")
 
@@ -103,15 +103,15 @@ class Worker:
         if not wanted:
             return []
         claimed = await asyncio.to_thread(
-            self.store.claim_due, self.clock(), owner=self.id, lease_s=self.lease_s,
+            self.store.claim, self.clock(), owner=self.id, lease_s=self.lease_s,
             limit=len(wanted), ids=wanted, due_only=due_only)
         sem = asyncio.Semaphore(self.config.settings.fetch.poll_concurrency)
 
-        async def bounded(sid: str) -> tuple[Source, PollOutcome]:
+        async def bounded(state: SourceState) -> tuple[Source, PollOutcome]:
             async with sem:
-                return await self._poll_one(self._sources[sid], progress)
+                return await self._poll_one(self._sources[state.id], state, progress)
 
-        return list(await asyncio.gather(*(self._track(bounded(sid)) for sid in claimed)))
+        return list(await asyncio.gather(*(self._track(bounded(st)) for st in claimed)))
 
     async def tick(self) -> None:
         """Poll every enabled source that is due now; overlapping ticks are skipped.
@@ -132,14 +132,14 @@ class Worker:
                 free = width - len(running)
                 if free > 0 and not exhausted and claimed_total < limits.MAX_SOURCES_PER_TICK:
                     claimed = await asyncio.to_thread(
-                        self.store.claim_due, self.clock(), owner=self.id,
+                        self.store.claim, self.clock(), owner=self.id,
                         lease_s=self.lease_s,
                         limit=min(free, limits.MAX_SOURCES_PER_TICK - claimed_total),
                         ids=enabled, due_only=True)
                     exhausted = len(claimed) < free
                     claimed_total += len(claimed)
-                    running.update(self._track(self._poll_one(self._sources[sid], None))
-                                   for sid in claimed)
+                    running.update(self._track(self._poll_one(self._sources[st.id], st, None))
+                                   for st in claimed)
                 if not running:
                     break
                 _done, pending = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -152,18 +152,23 @@ class Worker:
         task.add_done_callback(self.in_flight.discard)
         return task
 
-    async def _poll_one(self, source: Source,
+    async def _poll_one(self, source: Source, state: SourceState | None,
                         progress: Callable[[Source, PollOutcome], None] | None
                         ) -> tuple[Source, PollOutcome]:
+        released = False
         try:
-            outcome = await self.pipeline.poll(source)
+            outcome, released = await self.pipeline.poll_claimed(source, state=state,
+                                                                 owner=self.id)
         except Exception as exc:  # a bug must not stop the other sources
             log.exception("source %s: unexpected error", source.id)
             outcome = PollOutcome(source.id, ok=False, error=f"internal error: {exc}",
                                   error_kind="internal")
         finally:
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.store.release, source.id, self.id)
+            # the pipeline's last write frees the lease; only a poll that ended without it
+            # (a bug, a database failure, cancellation) needs a transaction of its own
+            if not released:
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(self.store.release, source.id, self.id)
         metrics.record_poll(source.id, outcome.ok, outcome.error_kind, outcome.elapsed_s,
                             outcome.new_documents)
         # exactly one line per source per poll

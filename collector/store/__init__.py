@@ -7,8 +7,11 @@ item and its digest outbox entries), so a crash leaves either all of them or non
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import (
     Engine,
+    case,
     create_engine,
     delete,
     event,
@@ -147,7 +151,7 @@ def _doc_view(row: DocumentRow) -> StoredDocument:
     )
 
 
-def _state_view(row: SourceRow, documents: int = 0, duplicates: int = 0) -> SourceState:
+def _state_view(row: Any, documents: int = 0, duplicates: int = 0) -> SourceState:
     return SourceState(
         id=row.id, name=row.name, url=row.url, kind=row.kind, resolved_kind=row.resolved_kind,
         resolved_url=row.resolved_url, resolved_reason=row.resolved_reason, etag=row.etag,
@@ -159,6 +163,28 @@ def _state_view(row: SourceRow, documents: int = 0, duplicates: int = 0) -> Sour
         last_error_kind=row.last_error_kind, health=row.health or "new", polls=row.polls or 0,
         documents=documents, duplicates=duplicates,
     )
+
+
+_SOURCE_FIELDS = frozenset(SourceRow.__table__.columns.keys()) - {"id", "created_at"}
+_MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
+_REVISION_RE = re.compile(r"^(down_revision|revision)\s*=\s*(None|['\"]([^'\"]+)['\"])",
+                          re.MULTILINE)
+
+
+def head_revision(versions: Path = _MIGRATIONS) -> str | None:
+    """The head revision id of the migration scripts, read from their text (no alembic
+    import); None if it cannot be told (no scripts, several heads): then alembic decides."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in versions.glob("*.py"):
+        found = dict((m.group(1), m.group(3)) for m in _REVISION_RE.finditer(
+            script.read_text(encoding="utf-8")))
+        if found.get("revision"):
+            revisions.add(found["revision"])
+            if found.get("down_revision"):
+                parents.add(found["down_revision"])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,9 +234,14 @@ class Store:
         except Exception as exc:  # bad URL, missing driver
             raise StoreError(f"cannot open database {url!r}: {exc}") from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._readers = sessionmaker(self.engine.execution_options(collector_read=True),
-                                     expire_on_commit=False)
+        self._read_engine = self.engine.execution_options(collector_read=True)
+        self._readers = sessionmaker(self._read_engine, expire_on_commit=False)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        # SQLite has one writer at a time: this process's writer threads queue on a lock of
+        # their own instead of sleeping in SQLite's busy handler (which polls with growing
+        # sleeps and wastes wall time); other processes still meet busy_timeout.
+        self._write_lock: threading.RLock | contextlib.nullcontext[None] = (
+            threading.RLock() if self.is_sqlite else contextlib.nullcontext())
 
     def close(self) -> None:
         self.engine.dispose()
@@ -219,17 +250,57 @@ class Store:
     def session(self, *, read: bool = False) -> Iterator[Session]:
         """One transaction: committed on success, rolled back on any error."""
         try:
-            with (self._readers if read else self._sessions).begin() as s:
-                yield s
+            if read:
+                with self._readers.begin() as s:
+                    yield s
+            else:
+                with self._write_lock, self._sessions.begin() as s:
+                    yield s
         except IntegrityError:
             raise
         except DBAPIError as exc:  # locked, gone, corrupt ("file is not a database"), ...
             raise StoreError(f"database error: {exc.orig}") from exc
 
+    @contextmanager
+    def _writing(self) -> Iterator[Any]:
+        """One write transaction on a bare connection (hot paths: no ORM unit of work)."""
+        try:
+            with self._write_lock, self.engine.begin() as conn:
+                yield conn
+        except IntegrityError:
+            raise
+        except DBAPIError as exc:
+            raise StoreError(f"database error: {exc.orig}") from exc
+
     # -- schema --------------------------------------------------------------------------------
 
     def upgrade(self) -> str:
-        """Apply all pending migrations; return the revision now current."""
+        """Apply all pending migrations; return the revision now current.
+
+        A database already at the head revision is recognised with one query, without
+        importing alembic (most starts of `collector poll` and `collector run`).
+        """
+        head = head_revision()
+        if head is not None and self.current_revision() == head and self._has_counter():
+            return head
+        return self._upgrade_with_alembic()
+
+    def current_revision(self) -> str | None:
+        """The revision recorded in `alembic_version`, or None (no table, empty)."""
+        try:
+            with self._read_engine.connect() as conn:
+                if not self.engine.dialect.has_table(conn, "alembic_version"):
+                    return None
+                rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+        except DBAPIError as exc:
+            raise StoreError(f"database error: {exc.orig}") from exc
+        return rows[0][0] if len(rows) == 1 else None
+
+    def _has_counter(self) -> bool:
+        with self.session(read=True) as s:
+            return s.get(Counter, "document_seq") is not None
+
+    def _upgrade_with_alembic(self) -> str:
         from alembic import command
         from alembic.config import Config as AlembicConfig
         from alembic.runtime.migration import MigrationContext
@@ -285,20 +356,31 @@ class Store:
         Rows another worker holds (a live lease, or a row lock on PostgreSQL) are skipped, so
         each source is polled by one worker at a time.
         """
-        with self.session() as s:
-            q = (select(SourceRow.id)
-                 .where((SourceRow.lease_until.is_(None)) | (SourceRow.lease_until < now))
-                 .order_by(SourceRow.next_poll_at).limit(limit)
+        return [st.id for st in self.claim(now, owner=owner, lease_s=lease_s, limit=limit,
+                                           ids=ids, due_only=due_only)]
+
+    def claim(self, now: datetime, *, owner: str, lease_s: float, limit: int,
+              ids: Sequence[str], due_only: bool = True) -> list[SourceState]:
+        """`claim_due`, returning the claimed sources' state as read under the claim (so a
+        poll needs no read of its own), in claim order."""
+        if limit <= 0:
+            return []
+        table = SourceRow.__table__
+        c = table.c
+        with self._writing() as conn:
+            q = (select(table)
+                 .where((c.lease_until.is_(None)) | (c.lease_until < now))
+                 .order_by(c.next_poll_at).limit(limit)
                  .with_for_update(skip_locked=True))
-            q = q.where(SourceRow.id.in_(list(ids)))
+            q = q.where(c.id.in_(list(ids)))
             if due_only:
-                q = q.where(SourceRow.next_poll_at <= now)
-            ids = list(s.scalars(q))
-            if ids:
-                s.execute(update(SourceRow).where(SourceRow.id.in_(ids))
-                          .values(lease_owner=owner,
-                                  lease_until=now + timedelta(seconds=lease_s)))
-            return ids
+                q = q.where(c.next_poll_at <= now)
+            rows = conn.execute(q).all()
+            if rows:
+                conn.execute(update(table).where(c.id.in_([r.id for r in rows]))
+                             .values(lease_owner=owner,
+                                     lease_until=now + timedelta(seconds=lease_s)))
+            return [_state_view(r) for r in rows]
 
     def clear_leases(self) -> None:
         """Free every lease (a single-instance SQLite service starting after a crash)."""
@@ -307,17 +389,22 @@ class Store:
                       .values(lease_owner=None, lease_until=None))
 
     def release(self, source_id: str, owner: str) -> None:
-        with self.session() as s:
-            s.execute(update(SourceRow).where(SourceRow.id == source_id,
-                                              SourceRow.lease_owner == owner)
-                      .values(lease_owner=None, lease_until=None))
+        table = SourceRow.__table__
+        with self._writing() as conn:
+            conn.execute(update(table).where(table.c.id == source_id,
+                                             table.c.lease_owner == owner)
+                         .values(lease_owner=None, lease_until=None))
 
     def source_state(self, source_id: str) -> SourceState:
-        with self.session(read=True) as s:
-            row = s.get(SourceRow, source_id)
-            if row is None:
-                raise StoreError(f"unknown source {source_id!r}")
-            return _state_view(row)
+        table = SourceRow.__table__
+        try:
+            with self._read_engine.connect() as conn:
+                row = conn.execute(select(table).where(table.c.id == source_id)).first()
+        except DBAPIError as exc:
+            raise StoreError(f"database error: {exc.orig}") from exc
+        if row is None:
+            raise StoreError(f"unknown source {source_id!r}")
+        return _state_view(row)
 
     def source_states(self) -> list[SourceState]:
         with self.session(read=True) as s:
@@ -331,12 +418,25 @@ class Store:
 
     def update_source(self, source_id: str, **values: Any) -> None:
         """Write fetch/schedule/health state of one source."""
-        allowed = set(SourceRow.__table__.columns.keys()) - {"id", "created_at"}
-        bad = set(values) - allowed
+        self.save_poll(source_id, values, release_owner=None)
+
+    def save_poll(self, source_id: str, values: dict[str, Any], *,
+                  release_owner: str | None) -> None:
+        """Write a poll's outcome (fetch/schedule/health state) in one UPDATE; with
+        `release_owner`, the same statement frees the source's lease if that owner still
+        holds it (a lease taken over by another worker after expiry is left alone)."""
+        bad = set(values) - _SOURCE_FIELDS
         if bad:
             raise ValueError(f"unknown source fields: {sorted(bad)}")
-        with self.session() as s:
-            s.execute(update(SourceRow).where(SourceRow.id == source_id).values(**values))
+        table = SourceRow.__table__
+        c = table.c
+        values = dict(values)
+        if release_owner is not None:
+            mine = c.lease_owner == release_owner
+            values["lease_owner"] = case((mine, None), else_=c.lease_owner)
+            values["lease_until"] = case((mine, None), else_=c.lease_until)
+        with self._writing() as conn:
+            conn.execute(update(table).where(c.id == source_id).values(**values))
 
     # -- seen items ----------------------------------------------------------------------------
 
