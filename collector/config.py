@@ -188,6 +188,8 @@ class FetchSettings:
     per_host_concurrency: int = limits.PER_HOST_CONCURRENCY
     per_host_delay_s: float = limits.PER_HOST_DELAY_S
     poll_concurrency: int = limits.POLL_CONCURRENCY
+    #: whole-request deadline of every fetch (`settings: fetch: deadline`)
+    deadline_s: float = limits.REQUEST_DEADLINE_S
 
 
 @dataclass(frozen=True)
@@ -439,7 +441,8 @@ _DIGEST_KEYS = ("id", "channel", "schedule", "timezone", "title", "sources", "ta
                 "exclude", "to", "urls", "full_text", "paragraphs", "health_after")
 _SETTINGS_KEYS = ("data_dir", "database_url", "bind", "contact", "public_url", "template_dir",
                   "smtp", "fetch", "tick")
-_FETCH_KEYS = ("concurrency", "per_host_concurrency", "per_host_delay", "poll_concurrency")
+_FETCH_KEYS = ("concurrency", "per_host_concurrency", "per_host_delay", "poll_concurrency",
+               "deadline")
 _SMTP_KEYS = ("host", "port", "security", "username", "from", "timeout", "ca_file")
 _RULE_KEYS = ("keywords", "keyword", "regex", "in", "language")
 _RULE_FIELDS = ("title", "text", "url", "any")
@@ -680,6 +683,7 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
                                     minimum=1),
         per_host_delay_s=float(ff.duration("per_host_delay", int(limits.PER_HOST_DELAY_S))),
         poll_concurrency=ff.whole("poll_concurrency", limits.POLL_CONCURRENCY, minimum=1),
+        deadline_s=float(ff.duration("deadline", int(limits.REQUEST_DEADLINE_S), minimum=1)),
     )
     return Settings(
         data_dir=data_dir, database_url=db_url, bind=bind, fetch=fetch,

@@ -20,6 +20,7 @@ import asyncio
 import concurrent.futures
 import multiprocessing
 import multiprocessing.connection
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -252,12 +253,21 @@ _default: Isolator | None = None
 _default_lock = threading.Lock()
 
 
+def parse_workers(cpus: int | None = None) -> int:
+    """Parse workers for this host: one core stays with the main process (fetching, storing),
+    so two cores get one worker; never more than `limits.PARSE_WORKERS`, never fewer than 1."""
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+            else (os.cpu_count() or 1)
+    return max(1, min(limits.PARSE_WORKERS, cpus - 1))
+
+
 def default_isolator() -> Isolator:
-    """The process-wide isolator (`limits.PARSE_WORKERS` workers), created on first use."""
+    """The process-wide isolator (`parse_workers()` workers, each started on first need)."""
     global _default
     with _default_lock:
         if _default is None or _default._closed:
-            _default = Isolator(limits.PARSE_WORKERS)
+            _default = Isolator(parse_workers())
         return _default
 
 

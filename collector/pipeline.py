@@ -58,10 +58,14 @@ class Listing:
     method: str = "feed"
 
 
-def policy_for(source: Source, *, expected: str = "any") -> FetchPolicy:
+def policy_for(source: Source, *, expected: str = "any",
+               deadline_s: float | None = None) -> FetchPolicy:
+    """The fetch rules of `source`; `deadline_s` is `settings: fetch: deadline`."""
     fields = {f.name for f in dataclasses.fields(FetchPolicy)}
     values: dict[str, Any] = {"allow_private": source.allow_private_addresses,
                               "robots": source.robots}
+    if deadline_s is not None:
+        values["deadline_s"] = deadline_s
     if "verify_tls" in fields:
         values["verify_tls"] = source.verify_tls
     if "expected" in fields:
@@ -99,6 +103,10 @@ class Pipeline:
         self._index_lock = asyncio.Lock()
         self._write_lock = asyncio.Lock()
         self._selects = selects
+
+    def _policy(self, source: Source, expected: str = "any") -> FetchPolicy:
+        return policy_for(source, expected=expected,
+                          deadline_s=self.config.settings.fetch.deadline_s)
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -185,7 +193,7 @@ class Pipeline:
             return state.resolved_kind, state.resolved_url
         from .discover import auto
 
-        policy = policy_for(source)
+        policy = self._policy(source)
 
         async def fetch(url: str) -> Fetched:
             return await self.fetcher.fetch(url, policy=policy)
@@ -203,7 +211,7 @@ class Pipeline:
         try:
             fetched = await self.fetcher.fetch(url, etag=state.etag,
                                                last_modified=state.last_modified,
-                                               policy=policy_for(source, expected=expected))
+                                               policy=self._policy(source, expected))
         except NotModified:
             return Listing([], None, not_modified=True, method=kind)
         body_hash = hashlib.sha256(fetched.content).hexdigest()
@@ -231,8 +239,7 @@ class Pipeline:
                 break
             visited.add(nxt)
             try:
-                current = await self.fetcher.fetch(nxt, policy=policy_for(source,
-                                                                          expected="page"))
+                current = await self.fetcher.fetch(nxt, policy=self._policy(source, "page"))
             except FetchError as exc:
                 log.info("source %s: pagination stopped at %s: %s", source.id, nxt, exc)
                 break
@@ -243,7 +250,8 @@ class Pipeline:
         return out
 
     async def _candidates(self, source: Source, kind: str, fetched: Fetched) -> list[Candidate]:
-        return await candidates_for(self.fetcher, source, kind, fetched, now=self.clock())
+        return await candidates_for(self.fetcher, source, kind, fetched, now=self.clock(),
+                                    deadline_s=self.config.settings.fetch.deadline_s)
 
     # -- items ---------------------------------------------------------------------------------
 
@@ -333,8 +341,7 @@ class Pipeline:
         url = cand.url
         if url:
             try:
-                fetched = await self.fetcher.fetch(url, policy=policy_for(source,
-                                                                          expected="page"))
+                fetched = await self.fetcher.fetch(url, policy=self._policy(source, "page"))
                 url = fetched.final_url
                 from .encoding import decode_html
 
@@ -586,13 +593,13 @@ class Pipeline:
 
 
 async def candidates_for(fetcher: Fetcher, source: Source, kind: str, fetched: Fetched, *,
-                         now: datetime) -> list[Candidate]:
+                         now: datetime, deadline_s: float | None = None) -> list[Candidate]:
     """The items a fetched listing (feed, listing page or sitemap) offers, in listing order."""
     if kind == "feed":
         return await _bounded(parse_feed, fetched.content, fetched.final_url,
                               headers=fetched.headers, now=now)
     if kind == "sitemap":
-        return await _sitemap_candidates(fetcher, source, fetched)
+        return await _sitemap_candidates(fetcher, source, fetched, deadline_s)
     if kind == "page":
         from .discover import page
         from .encoding import decode_html
@@ -603,15 +610,16 @@ async def candidates_for(fetcher: Fetcher, source: Source, kind: str, fetched: F
     raise ParseError(f"source {source.id}: unknown kind {kind!r}")
 
 
-async def _sitemap_candidates(fetcher: Fetcher, source: Source,
-                              fetched: Fetched) -> list[Candidate]:
+async def _sitemap_candidates(fetcher: Fetcher, source: Source, fetched: Fetched,
+                              deadline_s: float | None) -> list[Candidate]:
     from .discover import sitemap
 
     result = await _bounded(sitemap.parse_sitemap, fetched.content, fetched.final_url)
     out = list(result.candidates)
     for child in list(result.children)[:limits.MAX_SITEMAP_CHILDREN]:
         try:
-            sub = await fetcher.fetch(child, policy=policy_for(source, expected="feed"))
+            sub = await fetcher.fetch(child, policy=policy_for(source, expected="feed",
+                                                               deadline_s=deadline_s))
         except FetchError as exc:
             log.warning("source %s: child sitemap %s: %s", source.id, child, exc)
             continue

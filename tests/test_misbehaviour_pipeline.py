@@ -9,7 +9,6 @@ address, so per-host politeness never serialises the slow cases behind each othe
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from pathlib import Path
 import pytest
 import trustme
 
-from collector import pipeline
 from collector.fetch import Fetcher
 from collector.scheduler import Worker
 from collector.store import Store
@@ -145,7 +143,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         body = "sources:\n" + "".join(
             f"  - id: {c.id}\n    url: {urls[c.id]}\n    kind: feed\n{c.extra}" for c in CASES)
         tmp = tmp_path_factory.mktemp("misbehaviour")
-        config = load(tmp, body, defaults="  robots: false\n  backfill: 10\n")
+        config = load(tmp, body, defaults="  robots: false\n  backfill: 10\n",
+                      settings_extra=f"    deadline: {DEADLINE_S:g}s\n")
+        assert config.settings.fetch.deadline_s == DEADLINE_S
         before = datetime.now(UTC)
         outcomes = _poll(config, tmp)
         store = store_of(config)
@@ -158,13 +158,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
 
 
 def _poll(config, tmp: Path) -> dict[str, object]:
-    """`collector poll` on a fresh worker, with the test deadline and a fetcher that allows
-    loopback for every source (so one source can be strict about other private ranges)."""
-    original = pipeline.policy_for
-
-    def short(source, *, expected: str = "any"):
-        return dataclasses.replace(original(source, expected=expected), deadline_s=DEADLINE_S)
-
+    """`collector poll` on a fresh worker (the test deadline comes from `settings: fetch:
+    deadline`), with a fetcher that allows loopback for every source (so one source can be
+    strict about other private ranges)."""
     async def main() -> dict[str, object]:
         store = Store(config.settings.database_url)
         fetcher = Fetcher(per_host_delay_s=0, allowed_networks=["127.0.0.0/8"])
@@ -177,11 +173,7 @@ def _poll(config, tmp: Path) -> dict[str, object]:
             await worker.close()
             store.close()
 
-    pipeline.policy_for = short  # type: ignore[assignment]
-    try:
-        return asyncio.run(main())
-    finally:
-        pipeline.policy_for = original
+    return asyncio.run(main())
 
 
 def _docs(run: Run, source_id: str) -> list:
