@@ -176,3 +176,27 @@ def test_parse_workers_leave_a_core_to_the_main_process():
     assert isolate.parse_workers(2) == 1
     assert isolate.parse_workers(3) == min(2, limits.PARSE_WORKERS)
     assert isolate.parse_workers(64) == limits.PARSE_WORKERS
+
+
+def test_outcomes_written_together_fail_only_on_their_own(store: Store):
+    """Outcomes that finish together share one transaction; a bad one fails alone."""
+    import asyncio
+
+    from collector.pipeline import _OutcomeWriter
+
+    store.claim(T0, owner="w", lease_s=60, limit=3, ids=["s0", "s1", "s2"])
+    writer = _OutcomeWriter(store)
+
+    async def main() -> list[object]:
+        return await asyncio.gather(
+            writer.save("s0", {"polls": 5}, "w"),
+            writer.save("s1", {"no_such_column": 1}, "w"),
+            writer.save("s2", {"polls": 7}, "w"),
+            return_exceptions=True)
+
+    got = asyncio.run(main())
+    assert got[0] is None and got[2] is None
+    assert isinstance(got[1], ValueError)
+    assert store.source_state("s0").polls == 5 and store.source_state("s2").polls == 7
+    assert _lease(store, "s0") == (None, None) and _lease(store, "s2") == (None, None)
+    assert _lease(store, "s1")[0] == "w"

@@ -425,18 +425,30 @@ class Store:
         """Write a poll's outcome (fetch/schedule/health state) in one UPDATE; with
         `release_owner`, the same statement frees the source's lease if that owner still
         holds it (a lease taken over by another worker after expiry is left alone)."""
+        self.save_polls([(source_id, values, release_owner)])
+
+    def save_polls(self, outcomes: Sequence[tuple[str, dict[str, Any], str | None]]) -> None:
+        """`save_poll` for several sources in one transaction (all written or none)."""
+        statements = [self._save_statement(sid, values, owner) for sid, values, owner in outcomes]
+        if not statements:
+            return
+        with self._writing() as conn:
+            for stmt in statements:
+                conn.execute(stmt)
+
+    @staticmethod
+    def _save_statement(source_id: str, values: dict[str, Any], owner: str | None) -> Any:
         bad = set(values) - _SOURCE_FIELDS
         if bad:
             raise ValueError(f"unknown source fields: {sorted(bad)}")
         table = SourceRow.__table__
         c = table.c
         values = dict(values)
-        if release_owner is not None:
-            mine = c.lease_owner == release_owner
+        if owner is not None:
+            mine = c.lease_owner == owner
             values["lease_owner"] = case((mine, None), else_=c.lease_owner)
             values["lease_until"] = case((mine, None), else_=c.lease_until)
-        with self._writing() as conn:
-            conn.execute(update(table).where(c.id == source_id).values(**values))
+        return update(table).where(c.id == source_id).values(**values)
 
     # -- seen items ----------------------------------------------------------------------------
 
