@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from dateutil import parser as date_parser
@@ -183,7 +184,10 @@ def _tag_ids(names: frozenset[str]) -> frozenset[int]:
 
 def _known_tag_ids() -> dict[str, int]:
     probe = LexborHTMLParser("<p>text<!--comment--></p>")
-    ids = {node.tag: node.tag_id for node in probe.root.traverse(include_text=True)}
+    root = probe.root
+    assert root is not None
+    ids: dict[str, int] = {str(node.tag): int(node.tag_id)
+                           for node in root.traverse(include_text=True)}
     names = (_SKIP | _FURNITURE_TAGS | _BLOCK | _CONTAINERS | _HEADINGS | _NEVER_FURNITURE
              | {"a", "pre", "article", "main", "body", "html"})
     for name in names:
@@ -374,7 +378,7 @@ class _Walk:
             elif kind == _K_BLOCK:
                 if line:
                     self.flush()
-                frame = [tag, len(blocks), 0, 0, 0, stack[-1], -1]
+                frame: list[Any] = [tag, len(blocks), 0, 0, 0, stack[-1], -1]
                 records.append(frame)
                 stack.append(frame)
                 self.walk(child, in_link)
@@ -385,7 +389,7 @@ class _Walk:
                 if last > frame[1]:
                     # book the element (as `close` does, inline: this runs for most blocks)
                     prose = frame[2]
-                    parent = frame[5]
+                    parent: list[Any] = frame[5]
                     parent[2] += prose
                     parent[3] += frame[3]
                     parent[4] += frame[4]
@@ -539,9 +543,10 @@ class _Head:
                 if not self.title:
                     self.title = _clean(node.text())
             elif tag == "link" and self.canonical is None:
-                attrs = node.attrs  # one or two look-ups: cheaper than copying all attributes
-                if (attrs.get("rel") or "").strip().lower() == "canonical" and attrs.get("href"):
-                    self.canonical = attrs.get("href")
+                link_attrs = node.attrs  # one or two look-ups: cheaper than copying them all
+                href = link_attrs.get("href")
+                if (link_attrs.get("rel") or "").strip().lower() == "canonical" and href:
+                    self.canonical = href
         if not scripts and tree.body is not None:
             scripts = [n.text(deep=True)
                        for n in tree.body.css('script[type="application/ld+json"]')[:20]]
