@@ -331,23 +331,30 @@ class Store:
 
     def sync_sources(self, sources: Iterable[Any], now: datetime) -> None:
         """Make the sources table match the configuration (rows are kept for removed ones)."""
-        with self.session() as s:
-            self._startup_lock(s)
-            existing = {r.id: r for r in s.scalars(select(SourceRow))}
+        table = SourceRow.__table__
+        c = table.c
+        with self._writing() as conn:
+            self._startup_lock(conn)
+            existing = {r.id: r for r in conn.execute(select(c.id, c.name, c.url, c.kind))}
+            new_rows: list[dict[str, Any]] = []
             for src in sources:
                 row = existing.get(src.id)
                 if row is None:
-                    s.add(SourceRow(id=src.id, name=src.name, url=src.url, kind=src.kind,
-                                    created_at=now, next_poll_at=now, consecutive_failures=0,
-                                    consecutive_empty=0, health="new", polls=0))
+                    new_rows.append({"id": src.id, "name": src.name, "url": src.url,
+                                     "kind": src.kind, "created_at": now, "next_poll_at": now,
+                                     "consecutive_failures": 0, "consecutive_empty": 0,
+                                     "health": "new", "polls": 0})
                     continue
                 if row.url != src.url or row.kind != src.kind:
                     # A moved source keeps its history (id) but starts discovery afresh.
-                    row.url, row.kind = src.url, src.kind
-                    row.resolved_kind = row.resolved_url = row.resolved_reason = None
-                    row.etag = row.last_modified = row.body_hash = None
-                    row.next_poll_at = now
-                row.name = src.name
+                    conn.execute(update(table).where(c.id == src.id).values(
+                        url=src.url, kind=src.kind, name=src.name, resolved_kind=None,
+                        resolved_url=None, resolved_reason=None, etag=None,
+                        last_modified=None, body_hash=None, next_poll_at=now))
+                elif row.name != src.name:
+                    conn.execute(update(table).where(c.id == src.id).values(name=src.name))
+            for i in range(0, len(new_rows), 500):
+                conn.execute(insert(table), new_rows[i:i + 500])
 
     def claim_due(self, now: datetime, *, owner: str, lease_s: float, limit: int,
                   ids: Sequence[str], due_only: bool = True) -> list[str]:
