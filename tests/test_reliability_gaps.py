@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
@@ -433,6 +435,31 @@ def test_guids_that_change_on_every_fetch_add_no_documents(tmp_path, site):
     assert len(_docs(config)) == 3
 
 
+def test_a_flood_of_new_items_is_taken_a_bounded_batch_per_poll(tmp_path, site):
+    """Row 34: when a feed suddenly lists more new items than one poll takes (a rebuilt feed,
+    churned ids), one poll stores at most the cap and the rest follow at the next poll."""
+    cap = limits.MAX_NEW_ITEMS_PER_POLL
+    total = cap + 7
+
+    def build(n: int, channel: str) -> None:
+        items = "".join(_item(f"Statement {i}", guid=f"g{i}", body=_body(i))
+                        for i in range(n, 0, -1))
+        site.pages["/feed/"] = Page(_rss(items, channel=channel), "application/rss+xml")
+
+    build(1, "baseline")
+    config = load(tmp_path, _source(site, extra="    backfill: 1\n"))
+    assert poll(config)[0][1].new_documents == 1
+    build(total, "flood")
+    (_, flood), = poll(config)
+    build(total, "flood, fetched again")
+    (_, rest), = poll(config)
+
+    assert flood.ok and flood.new_documents == cap, flood
+    assert rest.ok and rest.new_documents == total - 1 - cap, rest
+    titles = [d.title for d in _docs(config)]
+    assert len(titles) == len(set(titles)) == total
+
+
 # --- row 36: missing and unparseable dates ------------------------------------------------------
 
 def test_items_without_a_usable_date_are_kept_and_dates_are_not_identity(tmp_path, site):
@@ -461,3 +488,35 @@ def test_items_without_a_usable_date_are_kept_and_dates_are_not_identity(tmp_pat
     assert docs["Statement 3"].published_at == T0
     assert all(d.collected_at >= before - timedelta(seconds=1) for d in docs.values())
 
+
+
+# --- row 42: SIGTERM while a fetch hangs ---------------------------------------------------------
+
+def test_sigterm_during_a_hanging_fetch_exits_cleanly_within_the_budget(tmp_path, badserver):
+    """Row 42: `collector run` stopped while a request hangs (a server that never answers,
+    with a 30 s deadline) abandons it and exits 0 well inside docker's 10 s stop timeout."""
+    write_config(tmp_path, "sources:\n  - id: hang\n"
+                           f"    url: {badserver.url('/hang')}\n    kind: feed\n"
+                           "    robots: false\n",
+                 settings_extra="    deadline: 30s\n  tick: 1s\n")  # under `fetch:`
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
+    proc = subprocess.Popen([sys.executable, "-m", "collector.cli", "run", "--no-http"],
+                            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while "/hang" not in badserver.paths() and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()[1]
+            time.sleep(0.1)
+        assert "/hang" in badserver.paths()
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.communicate(timeout=30)[1]
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, rest
+    assert took < 8, rest
+    assert "stopped" in rest
