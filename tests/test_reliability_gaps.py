@@ -384,6 +384,27 @@ def test_one_bad_byte_does_not_garble_a_utf8_feed(tmp_path, site):
     assert "Ã" not in doc.text
 
 
+def test_double_encoded_utf8_in_a_feed_is_repaired(tmp_path, site):
+    """Row 30: text that was UTF-8-encoded twice by the publisher ("GrÃ¨ve") is stored as the
+    characters meant ("Grève"), in the title and in the body."""
+    def twice(text: str) -> str:
+        return text.encode("utf-8").decode("latin-1")
+
+    body = ("<p>Les cheminots déclarent la grève générale à partir de lundi. "
+            "Ils appellent toutes les sections à se joindre au mouvement.</p>")
+    raw = _rss(_item(twice("Grève générale"), guid="g1", body=twice(body))).encode("utf-8")
+    assert "GrÃ¨ve".encode() in raw
+    site.pages["/feed/"] = Page(raw, "application/rss+xml; charset=utf-8")
+    config = load(tmp_path, _source(site))
+
+    (_, outcome), = poll(config)
+
+    assert outcome.ok, outcome
+    doc, = _docs(config)
+    assert doc.title == "Grève générale"
+    assert "déclarent la grève générale" in doc.text, doc.text
+
+
 # --- row 32: base URLs --------------------------------------------------------------------------
 
 def test_relative_links_resolve_against_xml_base_and_unsafe_bases_are_ignored(tmp_path, site):
