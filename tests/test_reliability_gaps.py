@@ -1,8 +1,9 @@
 """RELIABILITY.md rows that had no test of their own, through the real pipeline.
 
-Every test polls a real loopback server (tests/webserver.py or tests/badserver.py) with a
-fresh worker, as `collector poll` does, and reads the result back from the real store. The
-docstring of each test names the row it covers; docs/reliability.md maps every row.
+Every test polls a real loopback server (tests/webserver.py or tests/badserver.py), either
+with a fresh worker as `collector poll` does or through the `collector` command itself, and
+reads the result back from the real store or the files written. The docstring of each test
+names the row it covers; docs/reliability.md maps every row.
 """
 
 from __future__ import annotations
