@@ -19,7 +19,6 @@ from email.utils import format_datetime
 from html import escape
 
 import httpx
-import pytest
 
 from collector import limits
 from collector.pipeline import MAX_ITEM_ATTEMPTS
@@ -362,10 +361,6 @@ def test_an_empty_feed_leaves_the_seen_state_alone(tmp_path, site):
 
 # --- row 30: a bad byte in a UTF-8 feed ---------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "one invalid byte in a UTF-8 feed makes feedparser fall back to a legacy codec for the "
-    "whole body (bozo CharacterEncodingOverride), and collector/discover/feed.py takes the "
-    "garbled text without repair or flag"))
 def test_one_bad_byte_does_not_garble_a_utf8_feed(tmp_path, site):
     """Row 30: a UTF-8 feed (BOM and declaration agree) with one invalid byte keeps every
     other character right: the bad byte alone is replaced."""
