@@ -121,6 +121,7 @@ def write_config(path: Path, farm: Farm, *, database_url: str, data_dir: Path,
     for i in range(farm.n):
         lines.append(f"  - id: {source_id(i)}\n    url: {farm.url(i)}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o644)   # a world-writable file may not allow private addresses
     return path
 
 

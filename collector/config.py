@@ -795,7 +795,37 @@ def load_config(path: Path | str, *, data_dir: Path | str | None = None,
                            "COLLECTOR_CONFIG)"]) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot be read: {exc}"]) from exc
-    return parse_config(text, path, data_dir=Path(data_dir) if data_dir else None, env=env)
+    config = parse_config(text, path, data_dir=Path(data_dir) if data_dir else None, env=env)
+    _refuse_risky_if_writable_by_others(config)
+    return config
+
+
+def _risky_switches(config: Config) -> list[str]:
+    out = [f"source '{s.id}' sets {key}" for s in config.sources
+           for key, risky in (("allow_private_addresses: true", s.allow_private_addresses),
+                              ("verify_tls: false", not s.verify_tls))
+           if risky]
+    if config.settings.template_dir is not None:
+        out.append("settings set template_dir")
+    return out
+
+
+def _refuse_risky_if_writable_by_others(config: Config) -> None:
+    """A sources.yaml anyone on the machine may edit must not open the service up
+    (RELIABILITY row 18): switches that reach intranet addresses, drop TLS checks or load
+    templates are refused until the file's permissions are fixed."""
+    import stat
+
+    try:
+        mode = config.path.stat().st_mode
+    except OSError:
+        return
+    if not mode & stat.S_IWOTH:
+        return
+    risky = _risky_switches(config)
+    if risky:
+        raise ConfigError([f"{config.path}: the file is writable by every user, so these "
+                           f"settings are refused: {'; '.join(risky)} (run chmod o-w on it)"])
 
 
 def source_from_url(url: str, *, kind: str = "auto", allow_private: bool = False) -> Source:

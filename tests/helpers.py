@@ -20,6 +20,7 @@ def write_config(tmp: Path, body: str, *, defaults: str = "", settings_extra: st
         + "  fetch:\n    per_host_delay: 0s\n" + settings_extra
         + "defaults:\n  allow_private_addresses: true\n  every: 30m\n" + defaults + body,
         encoding="utf-8")
+    path.chmod(0o644)   # a world-writable file may not allow private addresses
     return path
 
 

@@ -153,3 +153,20 @@ def test_ids_cannot_name_paths():
         assert any("id must be" in m for m in msgs), bad
         msgs = problems(f"sources:\n  - id: '{bad}'\n    url: https://a.org/\n")
         assert any("id must be" in m for m in msgs), bad
+
+
+def test_a_world_writable_config_may_not_open_the_service_up(tmp_path):
+    """RELIABILITY 18: risky switches in a file every user may edit are refused."""
+    path = tmp_path / "sources.yaml"
+    path.write_text("sources:\n  - id: a\n    url: https://a.org/\n"
+                    "    allow_private_addresses: true\n")
+    path.chmod(0o666)
+    with pytest.raises(ConfigError) as err:
+        load_config(path, env={})
+    assert "writable by every user" in str(err.value) and "allow_private_addresses" in str(
+        err.value)
+    path.chmod(0o644)
+    assert load_config(path, env={}).sources[0].allow_private_addresses
+    path.write_text("sources:\n  - id: a\n    url: https://a.org/\n")
+    path.chmod(0o666)
+    assert load_config(path, env={}).sources[0].id == "a"   # nothing risky: accepted

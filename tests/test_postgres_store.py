@@ -80,6 +80,7 @@ def test_workers_starting_together_on_a_fresh_database_all_start(pg_url, tmp_pat
     (tmp_path / "sources.yaml").write_text(
         f"settings:\n  data_dir: data\n  database_url: {pg_url}\n"
         f"defaults:\n  allow_private_addresses: true\nsources:\n{body}", encoding="utf-8")
+    (tmp_path / "sources.yaml").chmod(0o644)
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
     env["PYTHONPATH"] = str(ROOT)
     procs = [subprocess.Popen([sys.executable, "-m", "collector.cli", "status", "--json"],
