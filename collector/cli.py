@@ -136,7 +136,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
     config = _config(args)
     ids = args.sources or [s.id for s in config.sources if s.enabled]
-    unknown = [i for i in ids if i not in {s.id for s in config.sources}]
+    known = {s.id for s in config.sources}
+    unknown = [i for i in ids if i not in known]
     if unknown:
         print(f"unknown source(s): {', '.join(unknown)}", file=sys.stderr)
         return 2

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from . import limits, metrics
+from . import limits, metrics, sdnotify
 from .config import Config, Source
 from .fetch import Fetcher, user_agent
 from .models import PollOutcome
@@ -223,12 +223,19 @@ class Service:
         server = None
         if self.serve_http:
             server = await self._start_http(digests)
+        watchdog = sdnotify.watchdog_interval_s()
+        if watchdog:
+            # systemd's watchdog: ping while the loop runs and the database answers
+            scheduler.add_job(self._watchdog, IntervalTrigger(seconds=watchdog),
+                              id="watchdog", max_instances=1, coalesce=True)
         scheduler.start()
         log.info("collector running: %d sources, %d digests, worker %s",
                  len(self.config.sources), len(self.config.digests), self.worker.id)
+        sdnotify.notify("READY=1")
         try:
             await self.stop_event.wait()
         finally:
+            sdnotify.notify("STOPPING=1")
             log.info("stopping")
             scheduler.shutdown(wait=False)
             await self.worker.drain()
@@ -236,6 +243,14 @@ class Service:
                 await server.stop()
             await self.worker.close()
             log.info("stopped")
+
+    async def _watchdog(self) -> None:
+        try:
+            await asyncio.to_thread(self.store.count_documents)
+        except Exception as exc:
+            log.warning("watchdog: the database does not answer: %s", exc)
+            return
+        sdnotify.notify("WATCHDOG=1")
 
     def _digest_runner(self) -> Any:
         from .digests import DigestRunner

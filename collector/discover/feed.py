@@ -14,8 +14,6 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-import feedparser
-
 from ..errors import ParseError
 from ..models import Candidate
 
@@ -96,6 +94,8 @@ def parse_feed(body: bytes, url: str, *, headers: dict[str, str] | None = None,
     response_headers.setdefault("content-location", url)
     body = repair_utf8(body, next((v for k, v in response_headers.items()
                                    if k.lower() == "content-type"), None))
+    import feedparser  # here, not at the top: parsing runs in the parse worker process only
+
     parsed = feedparser.parse(body, response_headers=response_headers, sanitize_html=True,
                               resolve_relative_uris=True)
     entries = parsed.get("entries") or []
