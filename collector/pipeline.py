@@ -40,8 +40,6 @@ log = logging.getLogger("collector.pipeline")
 
 #: An item whose page failed this many polls in a row is given up (recorded, not retried).
 MAX_ITEM_ATTEMPTS = 3
-#: Wall-time bound of one extraction (the parse runs in a killable worker).
-EXTRACT_TIMEOUT_S = 20.0
 
 
 def utcnow() -> datetime:
@@ -382,7 +380,7 @@ class Pipeline:
         from . import isolate
         from .extract import extract
 
-        return await isolate.run_bounded(extract, html, timeout_s=EXTRACT_TIMEOUT_S, url=url,
+        return await isolate.run_bounded(extract, html, timeout_s=limits.EXTRACT_TIMEOUT_S, url=url,
                                          headers=headers,
                                          content_selector=source.content_selector,
                                          now=self.clock())
@@ -692,4 +690,4 @@ async def _bounded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run a parser off the event loop with a wall-time bound (a killable worker)."""
     from . import isolate
 
-    return await isolate.run_bounded(fn, *args, timeout_s=EXTRACT_TIMEOUT_S, **kwargs)
+    return await isolate.run_bounded(fn, *args, timeout_s=limits.EXTRACT_TIMEOUT_S, **kwargs)
