@@ -20,9 +20,10 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/collector run
 
-## test: set up, lint, and run the whole test suite
+## test: set up, lint, type-check, and run the whole test suite
 test: $(STAMP)
 	$(BIN)/ruff check collector tests bench
+	$(BIN)/mypy collector
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

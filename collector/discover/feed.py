@@ -62,7 +62,7 @@ def _declares_utf8(body: bytes, content_type: str | None) -> bool:
     if m:
         return m.group(1).decode("ascii").lower() in _UTF8_NAMES
     charset = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", content_type or "", re.I)
-    return bool(charset) and charset.group(1).lower() in _UTF8_NAMES
+    return charset is not None and charset.group(1).lower() in _UTF8_NAMES
 
 
 def repair_utf8(body: bytes, content_type: str | None) -> bytes:

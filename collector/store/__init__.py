@@ -17,10 +17,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Engine,
+    Table,
     case,
     create_engine,
     delete,
@@ -165,7 +166,8 @@ def _state_view(row: Any, documents: int = 0, duplicates: int = 0) -> SourceStat
     )
 
 
-_SOURCE_FIELDS = frozenset(SourceRow.__table__.columns.keys()) - {"id", "created_at"}
+_SOURCES = cast(Table, SourceRow.__table__)
+_SOURCE_FIELDS = frozenset(_SOURCES.columns.keys()) - {"id", "created_at"}
 _MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 _REVISION_RE = re.compile(r"^(down_revision|revision)\s*=\s*(None|['\"]([^'\"]+)['\"])",
                           re.MULTILINE)
@@ -331,7 +333,7 @@ class Store:
 
     def sync_sources(self, sources: Iterable[Any], now: datetime) -> None:
         """Make the sources table match the configuration (rows are kept for removed ones)."""
-        table = SourceRow.__table__
+        table = _SOURCES
         c = table.c
         with self._writing() as conn:
             self._startup_lock(conn)
@@ -372,7 +374,7 @@ class Store:
         poll needs no read of its own), in claim order."""
         if limit <= 0:
             return []
-        table = SourceRow.__table__
+        table = _SOURCES
         c = table.c
         with self._writing() as conn:
             q = (select(table)
@@ -396,14 +398,14 @@ class Store:
                       .values(lease_owner=None, lease_until=None))
 
     def release(self, source_id: str, owner: str) -> None:
-        table = SourceRow.__table__
+        table = _SOURCES
         with self._writing() as conn:
             conn.execute(update(table).where(table.c.id == source_id,
                                              table.c.lease_owner == owner)
                          .values(lease_owner=None, lease_until=None))
 
     def source_state(self, source_id: str) -> SourceState:
-        table = SourceRow.__table__
+        table = _SOURCES
         try:
             with self._read_engine.connect() as conn:
                 row = conn.execute(select(table).where(table.c.id == source_id)).first()
@@ -448,7 +450,7 @@ class Store:
         bad = set(values) - _SOURCE_FIELDS
         if bad:
             raise ValueError(f"unknown source fields: {sorted(bad)}")
-        table = SourceRow.__table__
+        table = _SOURCES
         c = table.c
         values = dict(values)
         if owner is not None:
