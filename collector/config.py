@@ -510,12 +510,19 @@ def _rules(f: _Fields, key: str) -> tuple[FilterRule, ...]:
     return tuple(out)
 
 
+def _item_fields(node: Any, what: str, index: int, line: int, problems: _Problems,
+                 keys: tuple[str, ...]) -> _Fields | None:
+    """The fields of one list item, named by its id in messages when it has one."""
+    label = f"{what} '{node['id']}'" if isinstance(node, Mapping) and "id" in node \
+        else f"{what}s[{index}]"
+    f = _Fields(node, label, line, problems, keys)
+    return f if isinstance(node, Mapping) else None
+
+
 def _source(node: Any, index: int, line: int, defaults: dict[str, Any], base_schedule: Schedule,
             problems: _Problems) -> Source | None:
-    label = f"source '{node['id']}'" if isinstance(node, Mapping) and "id" in node \
-        else f"sources[{index}]"
-    f = _Fields(node, label, line, problems, _SOURCE_KEYS)
-    if not isinstance(node, Mapping):
+    f = _item_fields(node, "source", index, line, problems, _SOURCE_KEYS)
+    if f is None:
         return None
     sid = f.text("id", required=True)
     if sid is not None and not _ID.match(sid):
@@ -578,10 +585,8 @@ def _source(node: Any, index: int, line: int, defaults: dict[str, Any], base_sch
 
 def _digest(node: Any, index: int, line: int, known_sources: set[str],
             problems: _Problems) -> Digest | None:
-    label = f"digest '{node['id']}'" if isinstance(node, Mapping) and "id" in node \
-        else f"digests[{index}]"
-    f = _Fields(node, label, line, problems, _DIGEST_KEYS)
-    if not isinstance(node, Mapping):
+    f = _item_fields(node, "digest", index, line, problems, _DIGEST_KEYS)
+    if f is None:
         return None
     did = f.text("id", required=True)
     if did is not None:

@@ -307,15 +307,19 @@ def test_healthz_is_503_with_reason_when_the_scheduler_stalls_or_has_not_ticked(
     assert starting.status_code == 503 and "no scheduler tick" in starting.json()["reason"]
 
 
+def remove_database_files(config):
+    """Delete the SQLite file and its WAL companions; return the file's path."""
+    db = config.settings.data_dir / "collector.db"
+    for suffix in ("", "-wal", "-shm"):
+        db.with_name(db.name + suffix).unlink(missing_ok=True)
+    return db
+
+
 @pytest.mark.sqlite_only
 def test_healthz_metrics_and_pages_report_an_unreachable_database(tmp_path):
     config, store = make_world(tmp_path)
     store.close()
-    db = config.settings.data_dir / "collector.db"
-    for suffix in ("", "-wal", "-shm"):
-        p = db.with_name(db.name + suffix)
-        if p.exists():
-            p.unlink()
+    db = remove_database_files(config)
     db.mkdir()  # sqlite cannot open a directory: every query fails as the database failing
     try:
         with running(config, store, last_tick=lambda: T0, clock=lambda: T0) as srv:
@@ -333,11 +337,7 @@ def test_healthz_metrics_and_pages_report_an_unreachable_database(tmp_path):
 def test_healthz_is_503_when_the_database_file_is_corrupt(tmp_path):
     config, store = make_world(tmp_path)
     store.close()
-    db = config.settings.data_dir / "collector.db"
-    for suffix in ("", "-wal", "-shm"):
-        p = db.with_name(db.name + suffix)
-        if p.exists():
-            p.unlink()
+    db = remove_database_files(config)
     db.write_bytes(b"this is not a database file at all" * 200)
     try:
         with running(config, store, last_tick=lambda: T0, clock=lambda: T0) as srv:
