@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
@@ -13,11 +12,16 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .config import Config, load_config
 from .errors import CollectorError, ConfigError
+
+if TYPE_CHECKING:
+    from .config import Config
+
+# asyncio and the configuration loader (ruamel.yaml) are imported where they are used: a parse
+# worker process imports this module again as its `__main__` and needs neither.
 
 log = logging.getLogger("collector")
 
@@ -64,6 +68,8 @@ def setup_logging(fmt: str, verbose: int) -> None:
 
 
 def _config(args: argparse.Namespace) -> Config:
+    from .config import load_config
+
     return load_config(args.config, data_dir=args.data)
 
 
@@ -101,6 +107,8 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    import asyncio
+
     if args.source or args.url:
         from .check import dry_run
 
@@ -132,6 +140,8 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    import asyncio
+
     from .scheduler import Worker
 
     config = _config(args)
@@ -260,6 +270,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+
     from .scheduler import Service
 
     config = _config(args)
@@ -307,6 +319,8 @@ def _single_instance(config: Config) -> Any:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
+    import asyncio
+
     from .digests import DigestRunner
 
     config = _config(args)

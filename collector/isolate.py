@@ -16,7 +16,6 @@ The function and its arguments travel by pickle, so `fn` must be importable at m
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import multiprocessing
 import multiprocessing.connection
@@ -25,8 +24,6 @@ import re
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
-
-import numpy as np
 
 from . import limits
 from .errors import CollectorError, ExtractError
@@ -82,6 +79,9 @@ def _count_tags(data: bytes) -> tuple[int, int]:
     an odd offset: reading the bytes as little-endian 16-bit words from offset 0 and from
     offset 1 sees every pair whole once; OR-ing 0x20 into the high byte folds `O` into `o`.
     """
+    # deferred: a parse worker that only parses feeds never needs numpy (75 ms per start)
+    import numpy as np
+
     raw = np.frombuffer(data, dtype=np.uint8)
     total = int(np.count_nonzero(raw == _LT))
     pairs = 0
@@ -227,6 +227,8 @@ class Isolator:
         """`fn(*args, **kwargs)` in a worker; ExtractError on timeout, crash or failure."""
         if timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
+        import asyncio  # deferred: parse workers import this module but run no event loop
+
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._threads, self._call, fn, args, kwargs, timeout_s)
         # shield: a cancelled caller must not return a still-busy worker to the pool; the helper
