@@ -554,7 +554,9 @@ class Pipeline:
             after = dataclasses.replace(after, next_poll_at=max(after.next_poll_at,
                                                                 source.schedule.next_after(now)))
         health = decide.status(after, now)
-        values = dataclasses.asdict(after)
+        # A shallow copy: every field is a scalar, string or datetime, and `asdict` would
+        # deep-copy each datetime (about 1 % of a poll's CPU when most answers are 304s).
+        values = {f.name: getattr(after, f.name) for f in _STATE_FIELDS}
         values.update(extra, health=health, polls=before.polls + 1)
         await self._writer.save(source.id, values, owner)
 
@@ -589,6 +591,9 @@ class Pipeline:
             error=message, kind=kind, retry_after_s=retry_after)
         await self._save(source, state, after, now, owner)
         log.debug("source %s: poll failed (%s): %s", source.id, kind, message)
+
+
+_STATE_FIELDS = dataclasses.fields(decide.SourceState)
 
 
 class _OutcomeWriter:
