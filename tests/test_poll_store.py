@@ -200,3 +200,24 @@ def test_outcomes_written_together_fail_only_on_their_own(store: Store):
     assert store.source_state("s0").polls == 5 and store.source_state("s2").polls == 7
     assert _lease(store, "s0") == (None, None) and _lease(store, "s2") == (None, None)
     assert _lease(store, "s1")[0] == "w"
+
+
+def test_batched_outcomes_free_only_their_owners_leases_and_the_last_one_wins(store: Store):
+    """save_polls groups outcomes of the same shape into one statement; that must not change
+    whose lease is freed or which of two outcomes for one source is kept."""
+    store.claim(T0, owner="w", lease_s=60, limit=3, ids=["s0", "s1", "s2"])
+    later = T0 + timedelta(seconds=120)
+    store.claim(later, owner="other", lease_s=60, limit=1, ids=["s2"])   # s2 taken over
+    store.save_polls([
+        ("s0", {"etag": '"a"', "polls": 1}, "w"),
+        ("s1", {"etag": '"b"', "polls": 2}, "w"),
+        ("s2", {"etag": '"c"', "polls": 3}, "w"),          # w's lease on s2 is gone
+        ("s1", {"etag": '"b2"', "polls": 7}, None),        # the same source again, later
+        ("s0", {"last_error": "boom", "consecutive_failures": 1}, None),
+    ])
+    assert _lease(store, "s0") == (None, None) and _lease(store, "s1") == (None, None)
+    assert _lease(store, "s2")[0] == "other"
+    assert store.source_state("s1").etag == '"b2"' and store.source_state("s1").polls == 7
+    s0 = store.source_state("s0")
+    assert s0.etag == '"a"' and s0.last_error == "boom" and s0.consecutive_failures == 1
+    assert store.source_state("s2").polls == 3
