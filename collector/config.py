@@ -90,8 +90,9 @@ class Schedule:
             return self.interval_s
         if self.immediate:
             return limits.TICK_S
-        now = datetime.now(ZoneInfo("UTC")).replace(microsecond=0)
-        first = self.next_after(now)
+        # measured from a fixed reference, not the clock: the same schedule always gives the
+        # same base interval
+        first = self.next_after(datetime(2024, 1, 1, tzinfo=ZoneInfo("UTC")))
         second = self.next_after(first)
         return max(int((second - first).total_seconds()), limits.MIN_INTERVAL_S)
 

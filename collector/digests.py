@@ -41,11 +41,10 @@ COMBINED_FEED = "all"
 
 class DigestRunner:
     def __init__(self, config: Config, store: Store, *, clock: Callable[[], datetime] = utcnow,
-                 owner: str | None = None, transport: Callable[[Any], Any] | None = None):
+                 transport: Callable[[Any], Any] | None = None):
         self.config = config
         self.store = store
         self.clock = clock
-        self.owner = owner
         self._sources = {s.id: s for s in config.sources}
         names = {s.id: s.name for s in config.sources}
         health = {d.id: float(d.health_after_s) for d in config.digests}

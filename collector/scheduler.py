@@ -255,7 +255,7 @@ class Service:
     def _digest_runner(self) -> Any:
         from .digests import DigestRunner
 
-        return DigestRunner(self.config, self.store, clock=self.clock, owner=self.worker.id)
+        return DigestRunner(self.config, self.store, clock=self.clock)
 
     async def _start_http(self, digests: Any) -> Any:
         from .server import HttpServer

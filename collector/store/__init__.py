@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,7 +24,6 @@ from sqlalchemy import (
     bindparam,
     case,
     create_engine,
-    delete,
     event,
     func,
     insert,
@@ -488,11 +486,6 @@ class Store:
                              if status != "failed" or (attempts or 0) >= retry_below)
         return {by_hash[h] for h in found}
 
-    def has_seen_any(self, source_id: str) -> bool:
-        with self.session(read=True) as s:
-            return s.scalar(select(SeenItem.id).where(SeenItem.source_id == source_id)
-                            .limit(1)) is not None
-
     def mark_seen(self, source_id: str, key: str, *, url: str | None, status: str, now: datetime,
                   detail: str | None = None, document_id: str | None = None,
                   session: Session | None = None) -> None:
@@ -529,22 +522,6 @@ class Store:
         with self.session() as s:
             for i in range(0, len(rows), 1000):
                 s.execute(insert(SeenItem), rows[i:i + 1000])
-
-    def failed_attempts(self, source_id: str, key: str) -> int:
-        with self.session(read=True) as s:
-            row = s.scalar(select(SeenItem).where(SeenItem.source_id == source_id,
-                                                  SeenItem.key_hash == key_hash(key)))
-            return 0 if row is None or row.status != "failed" else row.attempts
-
-    def forget_failed(self, source_id: str, keys: Iterable[str]) -> None:
-        """Let failed items be tried again (they are not 'seen' for good)."""
-        hashes = [key_hash(k) for k in keys]
-        with self.session() as s:
-            s.execute(delete(SeenItem).where(SeenItem.source_id == source_id,
-                                             SeenItem.key_hash.in_(hashes),
-                                             SeenItem.status == "failed"))
-
-    # -- documents -----------------------------------------------------------------------------
 
     def document_by_id(self, doc_id: str) -> StoredDocument | None:
         with self.session(read=True) as s:
@@ -782,10 +759,6 @@ def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def dumps(record: dict[str, Any]) -> str:
-    return json.dumps(record, ensure_ascii=False, sort_keys=False)
 
 
 def _save_template(names: tuple[str, ...], release: bool) -> Any:
