@@ -99,6 +99,7 @@ class Pipeline:
         self.index = dedup.NearDuplicateIndex()
         self._indexed_seq = -1
         self._index_lock = asyncio.Lock()
+        self._index_stale = False
         self._write_lock = asyncio.Lock()
         self._writer = _OutcomeWriter(store)
         self._selects = selects
@@ -129,6 +130,7 @@ class Pipeline:
         indexed = await asyncio.to_thread(self.corpus.indexed_ids)
         await self._write_files(docs, append_index=[d for d in docs if d.id not in indexed],
                                 rewrite_index=any(d.id in indexed for d in docs))
+        await self.flush_index()
         return len(docs)
 
     # -- one poll ------------------------------------------------------------------------------
@@ -468,7 +470,7 @@ class Pipeline:
                                  original.id, url, choice.reason)
                         await self._update(original, title, text, chash, sig, blocks, ex, now)
                     else:
-                        await self._rewrite_index()
+                        self._index_stale = True
                     return "duplicate"
             doc = NewDocument(
                 id=document_id(canonical), source_id=source.id, url=url,
@@ -514,8 +516,10 @@ class Pipeline:
             for d in docs:
                 self.corpus.write(d.seq, d.id, d.text)
             if rewrite_index:
-                self._rewrite_index_sync()
-            elif append_index:
+                # an existing line changed (an update, a new location): the whole index is
+                # rewritten once at the end of the poll round, not once per change
+                self._index_stale = True
+            if append_index:
                 locs = self.store.locations([d.id for d in append_index])
                 self.corpus.append_index(self.store.index_record(d, locs[d.id])
                                          for d in append_index)
@@ -539,8 +543,11 @@ class Pipeline:
         locs = self.store.locations([d.id for d in docs])
         return [self.store.index_record(d, locs[d.id]) for d in docs]
 
-    async def _rewrite_index(self) -> None:
-        await asyncio.to_thread(self._rewrite_index_sync)
+    async def flush_index(self) -> None:
+        """Rewrite index.jsonl if lines of existing documents changed since the last flush."""
+        if self._index_stale:
+            self._index_stale = False
+            await asyncio.to_thread(self._rewrite_index_sync)
 
     # -- source state --------------------------------------------------------------------------
 

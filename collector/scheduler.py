@@ -93,6 +93,10 @@ class Worker:
         log.info("near-duplicate index holds %d documents", loaded)
 
     async def close(self) -> None:
+        try:
+            await self.pipeline.flush_index()
+        except Exception:  # the database is gone: `collector export` rebuilds the index
+            log.exception("could not rewrite index.jsonl at shutdown")
         await self.fetcher.aclose()
 
     async def poll_ids(self, ids: Sequence[str], *,
@@ -111,7 +115,9 @@ class Worker:
             async with sem:
                 return await self._poll_one(self._sources[state.id], state, progress)
 
-        return list(await asyncio.gather(*(self._track(bounded(st)) for st in claimed)))
+        results = list(await asyncio.gather(*(self._track(bounded(st)) for st in claimed)))
+        await self.pipeline.flush_index()
+        return results
 
     async def tick(self) -> None:
         """Poll every enabled source that is due now; overlapping ticks are skipped.
@@ -144,6 +150,7 @@ class Worker:
                     break
                 _done, pending = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 running = set(pending)
+            await self.pipeline.flush_index()
             self.last_tick_at = self.clock()
 
     def _track(self, coro: Any) -> asyncio.Future[Any]:
