@@ -9,7 +9,7 @@ from xml.etree import ElementTree as ET
 
 import feedparser
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
@@ -139,12 +139,22 @@ def test_control_characters_do_not_break_the_xml():
     assert parsed.bozo == 0 and parsed.entries[0].title == "abcdefghi"
 
 
+def _reads_as_double_encoded(text: str) -> bool:
+    try:
+        return text.encode("latin-1").decode("utf-8") != text
+    except UnicodeError:
+        return False
+
+
 @settings(max_examples=200, deadline=None)
 @given(title=st.text(min_size=1, max_size=80), org=st.text(min_size=1, max_size=40),
        blocks=st.lists(st.text(min_size=1, max_size=80), min_size=1, max_size=4))
 def test_any_text_gives_wellformed_atom_that_round_trips(title, org, blocks):
     title, org = clean_line(title) or "t", clean_line(org) or "o"
     blocks = [b for b in (clean_line(b) for b in blocks) if b] or ["b"]
+    # feedparser "repairs" text that reads like double-encoded UTF-8 ('Â¡' comes back as '¡');
+    # that is the reading parser's heuristic, not our output, so such text is left out here
+    assume(not any(_reads_as_double_encoded(t) for t in (title, org, *blocks)))
     data = feed([item(1, title=title, source_name=org, blocks=tuple(blocks))])
     ET.fromstring(data)
     parsed = feedparser.parse(data)
