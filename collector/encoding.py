@@ -13,8 +13,6 @@ from __future__ import annotations
 import codecs
 import re
 
-from charset_normalizer import from_bytes
-
 #: The HTML standard prescans 1024 bytes; real pages often put `<meta charset>` after long
 #: comments or scripts, so look a little further.
 _PRESCAN_BYTES = 4096
@@ -106,6 +104,10 @@ def _detect(body: bytes, content_type_header: str | None) -> tuple[str, bool]:
         return declared, False
     if body.isascii() or _is_utf8(body):
         return "utf-8", True
+    # imported here: most pages declare their charset or are UTF-8, so a parse worker loads
+    # the detector (several MB) only once a page needs it
+    from charset_normalizer import from_bytes
+
     best = from_bytes(body[:_DETECT_BYTES]).best()
     name = _codec(best.encoding) if best is not None else None
     return name or "cp1252", False
