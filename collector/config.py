@@ -18,7 +18,6 @@ Environment variables override `settings:` (see `ENVIRONMENT`).
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -28,11 +27,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
 from . import limits
 from .errors import ConfigError
+from .yamlread import read_yaml
 
 #: Environment variables and the setting each one overrides.
 ENVIRONMENT = {
@@ -320,25 +317,16 @@ class _Problems:
         return [f"{self.path}:{line}: {msg}" for line, msg in ordered]
 
 
-def _key_line(node: Any, key: str, default: int) -> int:
-    try:
-        return int(node.lc.key(key)[0]) + 1
-    except Exception:
-        return default
-
-
-def _node_line(node: Any, default: int) -> int:
-    try:
-        return int(node.lc.line) + 1
-    except Exception:
-        return default
+def _key_line(node: Any, key: Any, default: int) -> int:
+    """The line of `key` in a mapping read from YAML (yamlread.YamlMap); `default` else."""
+    lines = getattr(node, "key_lines", None)
+    return lines.get(key, default) if lines is not None else default
 
 
 def _item_line(seq: Any, index: int, default: int) -> int:
-    try:
-        return int(seq.lc.item(index)[0]) + 1
-    except Exception:
-        return default
+    """The line of item `index` of a sequence read from YAML (yamlread.YamlList)."""
+    lines = getattr(seq, "item_lines", None)
+    return lines[index] if lines is not None and index < len(lines) else default
 
 
 class _Fields:
@@ -706,16 +694,7 @@ def parse_config(text: str, path: Path, *, data_dir: Path | None = None,
     """Validate `text` (the contents of `path`); raise ConfigError listing every problem."""
     env = os.environ if env is None else env
     problems = _Problems(path)
-    yaml = YAML(typ="rt")
-    try:
-        root = yaml.load(io.StringIO(text))
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 0
-        what = (exc.problem or exc.context or "not valid YAML").strip()
-        raise ConfigError([f"{path}:{line}: {what} (the file is not valid YAML)"]) from exc
-    except YAMLError as exc:
-        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from exc
+    root = read_yaml(text, path)
     if root is None:
         root = {}
     top = _Fields(root, "the file", 1, problems,
@@ -795,7 +774,9 @@ def load_config(path: Path | str, *, data_dir: Path | str | None = None,
     """Read and validate the configuration file at `path`."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # one character past the limit is enough to refuse a huge file without reading it all
+        with path.open(encoding="utf-8") as f:
+            text = f.read(limits.CONFIG_MAX_CHARS + 1)
     except FileNotFoundError as exc:
         raise ConfigError([f"{path}: no such file (give --config PATH or set "
                            "COLLECTOR_CONFIG)"]) from exc

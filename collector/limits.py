@@ -17,9 +17,8 @@ MAX_REDIRECTS = 10
 PER_HOST_CONCURRENCY = 2
 #: Minimum delay between two requests to one host.
 PER_HOST_DELAY_S = 1.0
-#: Concurrent requests overall; httpx's pool cost grows with pooled connections. A poll is
-#: mostly waiting on the network (a 304 costs about 1 ms of CPU), so 64 requests in flight
-#: keep thousands of feeds moving on two cores; PER_HOST_CONCURRENCY protects each server.
+#: Concurrent requests overall. A poll is mostly waiting on the network, so 64 requests in
+#: flight keep thousands of feeds moving on two cores; PER_HOST_CONCURRENCY protects each server.
 GLOBAL_CONCURRENCY = 64
 #: Sources polled at once by one scheduler tick (as many as there are request slots).
 POLL_CONCURRENCY = 64
@@ -36,8 +35,8 @@ ROBOTS_TTL_S = 24 * 3600
 #: Requests one auto-discovery may make (the page, its feed links, usual feed paths, robots.txt,
 #: sitemaps): enough for every method, bounded so a hostile page cannot make us crawl.
 MAX_DISCOVERY_FETCHES = 16
-#: Connections kept alive per client: httpcore rescans its pool on every request, so a large
-#: pool costs more CPU than reconnecting does.
+#: Idle connections kept alive per transport (most sources are on hosts of their own, so only
+#: the article fetches that follow a feed reuse one).
 MAX_KEEPALIVE_CONNECTIONS = 16
 #: Idle kept-alive connections are closed after this long.
 KEEPALIVE_EXPIRY_S = 15.0
@@ -57,6 +56,9 @@ ROBOTS_CACHE_HOSTS = 10_000
 MAX_CRAWL_DELAY_S = 30.0
 #: Addresses tried per host name (DNS can return many; each try costs a connect timeout).
 MAX_ADDRESSES_TRIED = 4
+#: Status line plus headers of one response: real servers send a few KiB; a server streaming
+#: endless headers is cut off here.
+MAX_RESPONSE_HEAD_BYTES = 64 * 1024
 
 # --- scheduling -----------------------------------------------------------------------------
 #: Default poll interval of a source without a schedule.
@@ -123,3 +125,14 @@ DIGEST_DEFAULT_PARAGRAPHS = 3
 SMTP_TIMEOUT_S = 30.0
 #: Entries in a served Atom feed; feed readers keep what they have already seen.
 FEED_MAX_ENTRIES = 100
+
+# --- configuration --------------------------------------------------------------------------
+#: Characters sources.yaml may have (10,000 sources take about 1 MB); a larger file is refused
+#: before it is parsed, so a mistaken path (a log, a dump) cannot exhaust memory.
+CONFIG_MAX_CHARS = 8 * 1024 * 1024
+#: Nesting depth of YAML collections (sources.yaml needs 5); deeper documents crash parsers
+#: (ruamel.yaml near 250 levels, libyaml's composer with a segfault near 100,000).
+CONFIG_MAX_DEPTH = 100
+#: Values in the document with every alias expanded (10,000 sources are about 60,000): a
+#: "billion laughs" document is refused before anything walks it.
+CONFIG_MAX_VALUES = 1_000_000

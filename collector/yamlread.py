@@ -1,0 +1,461 @@
+"""Reading sources.yaml: YAML text → plain Python values that remember their lines.
+
+`read_yaml` owns the read path of the configuration (editing, which must keep comments, stays
+with ruamel.yaml in opml.py). Mappings come back as `YamlMap` (a dict with `line` and
+`key_lines`), sequences as `YamlList` (a list with `line` and `item_lines`), scalars as str,
+int, float, bool or None; lines are 1-based.
+
+The meaning of the text is the one ruamel.yaml's round-trip loader gives it (YAML 1.2: `on`,
+`yes` and `no` are text; `0o17` is octal, `017` is decimal 17, `1_000` is 1000, `12:30` is
+text), and every error message is the one that loader writes. Two ways lead there:
+
+* the fast path: libyaml's event parser (PyYAML's C extension) and a small tree builder here
+  that resolves plain scalars by the YAML 1.2 core schema as ruamel.yaml reads it. It takes
+  the common subset of YAML and declines everything else;
+* the reference path: ruamel.yaml's round-trip loader, converted to the same shapes. It runs
+  when the C extension is missing and for every document the fast path declines: syntax
+  errors (so the message is ruamel's), explicit tags, `%` directives, merge keys (`<<`),
+  timestamps, duplicate keys, re-used anchors, anchored booleans, collections as keys and
+  the rare line-break characters NEL, LS and PS.
+
+Both paths share the bounds on hostile input: the size of the text, the nesting depth, and the
+number of values once every alias is expanded (a "billion laughs" document names few values
+but expands to billions; it is refused before anything walks it).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from . import limits
+from .errors import ConfigError
+
+try:  # the C extension of PyYAML; without it every document takes the reference path
+    from yaml import YAMLError as _LibyamlError
+    from yaml import events as _ev
+    from yaml._yaml import CParser as _CParser
+
+    FAST_PATH_AVAILABLE = True
+except ImportError:  # pragma: no cover - depends on the installation
+    FAST_PATH_AVAILABLE = False
+
+
+class YamlMap(dict):  # type: ignore[type-arg]
+    """A YAML mapping: its own line and the line of each key (1-based)."""
+
+    __slots__ = ("key_lines", "line")
+
+    def __init__(self, line: int) -> None:
+        super().__init__()
+        self.line = line
+        self.key_lines: dict[Any, int] = {}
+
+
+class YamlList(list):  # type: ignore[type-arg]
+    """A YAML sequence: its own line and the line of each item (1-based)."""
+
+    __slots__ = ("item_lines", "line")
+
+    def __init__(self, line: int) -> None:
+        super().__init__()
+        self.line = line
+        self.item_lines: list[int] = []
+
+
+@dataclass(frozen=True)
+class YamlTagged:
+    """A scalar under an explicit tag (`!foo bar`, `!!str 1`): kept as text, never constructed
+    into an object. It is not a `str`, so the validator rejects it where text is expected, as
+    the round-trip loader's TaggedScalar was rejected."""
+
+    tag: str
+    value: str
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def read_yaml(text: str, path: Path) -> Any:
+    """The single document of `text` (the contents of `path`), or None for an empty one.
+
+    Raises ConfigError with one message naming `path` (and the line, where there is one) for
+    text that is not valid YAML, too large, nested too deeply or expanding too far."""
+    if len(text) > limits.CONFIG_MAX_CHARS:
+        raise ConfigError([f"{path}: the file has {len(text):,} characters; a configuration "
+                           f"may have at most {limits.CONFIG_MAX_CHARS:,}"])
+    if FAST_PATH_AVAILABLE and not _RARE_BREAKS.search(text):
+        try:
+            return _FastReader(text, path).document()
+        except _Decline:
+            pass
+    return read_yaml_reference(text, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scalars: the YAML 1.2 core schema as ruamel.yaml resolves and constructs it
+# ---------------------------------------------------------------------------------------------
+
+class _Decline(Exception):
+    """The fast path leaves this document to the reference loader."""
+
+
+# Characters YAML 1.1 counts as line breaks and YAML 1.2 does not; documents holding them are
+# left to the reference loader rather than reasoned about here.
+_RARE_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+# Plain scalars that are not text. Each pattern is tried only for values starting with one of
+# its first characters, in this order (float before int: '1e3' is a float).
+_BOOL = re.compile(r"(?:true|True|TRUE|false|False|FALSE)\Z")
+_NULL = re.compile(r"(?:~|null|Null|NULL)\Z")
+_FLOAT = re.compile(r"""[-+]?(?:
+      [0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?    # 1.5, 1., 1.5e3
+    | [0-9][0-9_]*[eE][-+]?[0-9]+                  # 1e3
+    | \.[0-9_]+(?:[eE][-+][0-9]+)?                 # .5, .5e+3 (the exponent needs a sign)
+    | \.(?:inf|Inf|INF)
+    )\Z | \.(?:nan|NaN|NAN)\Z""", re.X)
+_INT = re.compile(r"[-+]?(?:0b[01_]+|0o?[0-7_]+|[0-9_]+|0x[0-9a-fA-F_]+)\Z")
+# A superset of the timestamps the reference loader recognises; those are left to it.
+_TIMESTAMP_LIKE = re.compile(r"[0-9]{4}-[0-9][0-9]?-[0-9][0-9]?")
+_NUMBER_START = frozenset("-+0123456789.")
+_DIGITS = frozenset("0123456789")
+
+
+def _plain(value: str) -> Any:
+    """The value of a plain (unquoted) scalar."""
+    if not value:
+        return None
+    first = value[0]
+    if first in _NUMBER_START:
+        if _FLOAT.match(value):
+            return _float(value)
+        if first != "." and _INT.match(value):
+            return _int(value)
+        if first in _DIGITS and _TIMESTAMP_LIKE.match(value):
+            raise _Decline
+        return value
+    if first in "tTfF":
+        return value[0] in "tT" if _BOOL.match(value) else value
+    if first in "~nN":
+        return None if _NULL.match(value) else value
+    if value in ("<<", "="):  # merge key and the value key: left to the reference loader
+        raise _Decline
+    return value
+
+
+def _int(text: str) -> int:
+    digits = text.replace("_", "")
+    sign = -1 if digits[0] == "-" else 1
+    if digits[0] in "+-":
+        digits = digits[1:]
+    # '0b_', '-_' and the like match the pattern but hold no digits; the reference loader
+    # decides what they are
+    if not digits or (digits[:2] in ("0b", "0x", "0o") and len(digits) < 3):
+        raise _Decline
+    if digits.startswith("0b"):
+        return sign * int(digits[2:], 2)
+    if digits.startswith("0x"):
+        return sign * int(digits[2:], 16)
+    if digits.startswith("0o"):
+        return sign * int(digits[2:], 8)
+    return sign * int(digits)       # YAML 1.2: a leading zero does not make it octal
+
+
+def _float(text: str) -> float:
+    digits = text.replace("_", "").lower()
+    sign = -1.0 if digits[0] == "-" else 1.0
+    if digits[0] in "+-":
+        digits = digits[1:]
+    if digits == ".inf":
+        return sign * math.inf
+    if digits == ".nan":
+        return math.nan
+    if digits == ".":               # '._' matches the pattern; no number
+        raise _Decline
+    return sign * float(digits)
+
+
+# ---------------------------------------------------------------------------------------------
+# The fast path: libyaml events → YamlMap / YamlList
+# ---------------------------------------------------------------------------------------------
+
+class _Frame:
+    """A collection being built: where it is, and the key waiting for its value."""
+
+    __slots__ = ("anchor", "count_at_start", "is_map", "key", "key_line", "node")
+
+    def __init__(self, node: YamlMap | YamlList, anchor: str | None, count: int):
+        self.node: Any = node
+        self.is_map = isinstance(node, YamlMap)
+        self.anchor = anchor
+        self.count_at_start = count
+        self.key: Any = _NO_KEY
+        self.key_line = 0
+
+
+_NO_KEY = object()
+
+
+class _FastReader:
+    def __init__(self, text: str, path: Path):
+        self.text = text
+        self.path = path
+        # anchor → (value, line, expanded size); size None while the collection is open
+        self.anchors: dict[str, tuple[Any, int, int | None]] = {}
+        self.count = 0
+
+    def document(self) -> Any:
+        try:
+            parser = _CParser(self.text)
+        except (_LibyamlError, UnicodeError, ValueError) as exc:
+            raise _Decline from exc
+        try:
+            return self._document(parser)
+        except (_LibyamlError, UnicodeError, ValueError, RecursionError) as exc:
+            raise _Decline from exc
+        finally:
+            parser.dispose()
+
+    def _document(self, parser: Any) -> Any:
+        parser.get_event()                                   # stream start
+        event = parser.get_event()
+        if isinstance(event, _ev.StreamEndEvent):
+            return None
+        if event.version is not None or event.tags:           # %YAML / %TAG directives
+            raise _Decline
+        root = self._root(parser)
+        parser.get_event()                                   # document end
+        if not isinstance(parser.get_event(), _ev.StreamEndEvent):
+            raise _Decline                                   # a second document
+        return root
+
+    def _too_big(self, line: int) -> ConfigError:
+        return ConfigError([f"{self.path}:{line}: aliases expand this document to more than "
+                            f"{limits.CONFIG_MAX_VALUES:,} values"])
+
+    def _root(self, parser: Any) -> Any:
+        """Build the document's node from its events, with an explicit stack (no recursion)."""
+        stack: list[_Frame] = []
+        anchors = self.anchors
+        max_values = limits.CONFIG_MAX_VALUES
+        scalar_t, alias_t = _ev.ScalarEvent, _ev.AliasEvent
+        map_t, seq_t = _ev.MappingStartEvent, _ev.SequenceStartEvent
+        while True:
+            event = parser.get_event()
+            kind = type(event)
+            line = event.start_mark.line + 1
+            closed = False
+            if kind is scalar_t:
+                if event.tag is not None:
+                    raise _Decline
+                value = _plain(event.value) if event.style == "" else event.value
+                self.count += 1
+                if event.anchor is not None:
+                    if event.anchor in anchors or isinstance(value, bool):
+                        # re-used anchors warn in the reference loader; an anchored boolean
+                        # becomes an int-like object there
+                        raise _Decline
+                    anchors[event.anchor] = (value, line, 1)
+            elif kind is alias_t:
+                if event.anchor not in anchors:
+                    raise _Decline                           # its error message is ruamel's
+                value, line, size = anchors[event.anchor]
+                if size is None:
+                    raise ConfigError([f"{self.path}:{event.start_mark.line + 1}: alias "
+                                       f"*{event.anchor} refers to a collection that contains "
+                                       "it (recursive aliases are not allowed)"])
+                self.count += size
+            elif kind is map_t or kind is seq_t:
+                if event.tag is not None:
+                    raise _Decline
+                if stack and stack[-1].is_map and stack[-1].key is _NO_KEY:
+                    raise _Decline                           # a collection as a key
+                if len(stack) >= limits.CONFIG_MAX_DEPTH:
+                    raise ConfigError([f"{self.path}:{line}: collections are nested more than "
+                                       f"{limits.CONFIG_MAX_DEPTH} levels deep"])
+                self.count += 1
+                node: YamlMap | YamlList = YamlMap(line) if kind is map_t else YamlList(line)
+                if event.anchor is not None:
+                    if event.anchor in anchors:
+                        raise _Decline
+                    anchors[event.anchor] = (node, line, None)
+                stack.append(_Frame(node, event.anchor, self.count))
+                continue
+            else:                                            # the end of a collection
+                frame = stack.pop()
+                if frame.is_map and frame.key is not _NO_KEY:
+                    raise _Decline                           # cannot happen with libyaml
+                value, line = frame.node, frame.node.line
+                if frame.anchor is not None:
+                    anchors[frame.anchor] = (value, line,
+                                             self.count - frame.count_at_start + 1)
+                closed = True
+            if self.count > max_values:
+                raise self._too_big(line)
+            if not stack:
+                return value
+            top = stack[-1]
+            if top.is_map:
+                if top.key is _NO_KEY:
+                    if closed or isinstance(value, (YamlMap, YamlList)):
+                        raise _Decline                       # a collection as a key
+                    if isinstance(value, float) and math.isnan(value):
+                        raise _Decline                       # NaN keys: identity decides
+                    if value in top.node:
+                        raise _Decline                       # duplicate key: ruamel's message
+                    top.key, top.key_line = value, line
+                else:
+                    mapping = top.node
+                    mapping[top.key] = value
+                    mapping.key_lines[top.key] = top.key_line
+                    top.key = _NO_KEY
+            else:
+                seq = top.node
+                seq.append(value)
+                seq.item_lines.append(line)
+
+
+# ---------------------------------------------------------------------------------------------
+# The reference path: ruamel.yaml's round-trip loader
+# ---------------------------------------------------------------------------------------------
+
+def read_yaml_reference(text: str, path: Path) -> Any:
+    """`text` read by ruamel.yaml's round-trip loader, converted to YamlMap / YamlList and
+    plain scalars under the same bounds as the fast path."""
+    import io
+    import warnings
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    if len(text) > limits.CONFIG_MAX_CHARS:
+        raise ConfigError([f"{path}: the file has {len(text):,} characters; a configuration "
+                           f"may have at most {limits.CONFIG_MAX_CHARS:,}"])
+    try:
+        with warnings.catch_warnings():
+            # a re-used anchor is a warning there; the later anchor wins, as it always has
+            warnings.simplefilter("ignore")
+            root = YAML(typ="rt").load(io.StringIO(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 0
+        what = (exc.problem or exc.context or "not valid YAML").strip()
+        raise ConfigError([f"{path}:{line}: {what} (the file is not valid YAML)"]) from exc
+    except YAMLError as exc:
+        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from exc
+    except RecursionError as exc:
+        raise ConfigError([f"{path}: collections are nested more than "
+                           f"{limits.CONFIG_MAX_DEPTH} levels deep"]) from exc
+    except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
+        # scalars such as '0b_' or '2024-13-45' match a pattern but hold no value
+        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from exc
+    return _Converter(path).convert(root, 0, 1)
+
+
+class _Converter:
+    """ruamel.yaml's round-trip objects → YamlMap / YamlList / plain scalars, sharing what
+    aliases share and counting each alias as the values it repeats."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.done: dict[int, tuple[Any, int]] = {}     # id → (converted, expanded size)
+        self.open: set[int] = set()
+        self.count = 0
+
+    def convert(self, obj: Any, depth: int, line: int) -> Any:
+        from collections.abc import Mapping, Set
+
+        if depth > limits.CONFIG_MAX_DEPTH:
+            raise ConfigError([f"{self.path}:{line}: collections are nested more than "
+                               f"{limits.CONFIG_MAX_DEPTH} levels deep"])
+        key = id(obj)
+        if key in self.done:
+            converted, size = self.done[key]
+            self.count += size
+            self._check(line)
+            return converted
+        if key in self.open:
+            raise ConfigError([f"{self.path}:{line}: an alias refers to a collection that "
+                               "contains it (recursive aliases are not allowed)"])
+        start = self.count
+        self.count += 1
+        self._check(line)
+        out: Any
+        if isinstance(obj, Mapping):
+            self.open.add(key)
+            out = YamlMap(_lc_line(obj, line))
+            for k in obj:
+                k_line = _lc_key_line(obj, k)
+                ck = self._scalar(k)
+                out[ck] = self.convert(obj[k], depth + 1, k_line or out.line)
+                if k_line:
+                    out.key_lines[ck] = k_line
+            self.open.discard(key)
+        elif isinstance(obj, list):
+            self.open.add(key)
+            out = YamlList(_lc_line(obj, line))
+            for i, item in enumerate(obj):
+                i_line = _lc_item_line(obj, i) or out.line
+                out.append(self.convert(item, depth + 1, i_line))
+                out.item_lines.append(i_line)
+            self.open.discard(key)
+        elif isinstance(obj, Set):
+            out = frozenset(self._scalar(x) for x in obj)
+            self.count += len(out)
+        else:
+            out = self._scalar(obj)
+        self.done[key] = (out, self.count - start)
+        return out
+
+    def _check(self, line: int) -> None:
+        if self.count > limits.CONFIG_MAX_VALUES:
+            raise ConfigError([f"{self.path}:{line}: aliases expand this document to more "
+                               f"than {limits.CONFIG_MAX_VALUES:,} values"])
+
+    @staticmethod
+    def _scalar(obj: Any) -> Any:
+        from ruamel.yaml.comments import TaggedScalar
+        from ruamel.yaml.scalarbool import ScalarBoolean
+
+        if obj is None or type(obj) in (str, int, float, bool):
+            return obj
+        if isinstance(obj, bool):
+            return bool(obj)
+        if isinstance(obj, ScalarBoolean):
+            return int(obj)     # an anchored boolean: an int there, so an int here
+        if isinstance(obj, str):
+            return str(obj)
+        if isinstance(obj, int):
+            return int(obj)
+        if isinstance(obj, float):
+            return float(obj)
+        if isinstance(obj, TaggedScalar):
+            return YamlTagged(str(obj.tag), str(obj.value))
+        if isinstance(obj, date):  # date, datetime and ruamel's TimeStamp (a datetime)
+            return obj
+        return obj              # bytes (!!binary), tuples (collections as keys): inert values
+
+
+def _lc_line(obj: Any, default: int) -> int:
+    try:
+        return int(obj.lc.line) + 1
+    except (AttributeError, TypeError):
+        return default
+
+
+def _lc_key_line(obj: Any, key: Any) -> int:
+    try:
+        return int(obj.lc.key(key)[0]) + 1
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return 0
+
+
+def _lc_item_line(obj: Any, index: int) -> int:
+    try:
+        return int(obj.lc.item(index)[0]) + 1
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return 0
