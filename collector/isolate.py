@@ -2,173 +2,198 @@
 
 Two defences, because a parser's worst case is not under our control:
 
-- `precheck_html` is a cheap look at the raw markup before any parser sees it: the text is cut
-  at `limits.MAX_HTML_BYTES`, `<option>` tags (16k of them make lexbor crawl) are dropped, and
-  a run of more than `limits.MAX_NESTING_DEPTH` opening tags with no closing tag between them
-  (100k nested `<div>`s take lexbor minutes) is refused with ExtractError.
+- `precheck_html` (defined in collector.parse_worker, re-exported here) is a cheap look at the
+  raw markup before any parser sees it: oversized text is cut, `<option>` floods are dropped,
+  and nesting that never closes is refused with ExtractError.
 - `Isolator.run` / `run_bounded` call a function in a separate worker process with a hard
   wall-time deadline. A worker that overruns is killed and replaced; one that dies (a segfault
   in lexbor, the memory limit, `os.abort`) is replaced too. Either way the caller gets
   ExtractError with a clear message and the service carries on.
 
-The function and its arguments travel by pickle, so `fn` must be importable at module level.
+A worker is a fresh interpreter running collector.parse_worker (`python -c`, not
+multiprocessing): it does not re-import the parent's main module, and it imports only what the
+tasks' functions need, so it stays small (see that module). The function and its arguments
+travel by pickle, so `fn` must be importable at module level.
 """
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
-import multiprocessing
-import multiprocessing.connection
 import os
-import re
+import pickle
+import select
+import subprocess
+import sys
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from . import limits
-from .errors import CollectorError, ExtractError
+from .errors import ExtractError
+from .parse_worker import encode_message, precheck_html
+
+__all__ = ["Isolator", "default_isolator", "extract_bounded", "parse_workers", "precheck_html",
+           "run_bounded"]
 
 T = TypeVar("T")
 
-_OPTION_TAG = re.compile(rb"</?option\b[^>]*>", re.IGNORECASE)
-_LT = ord("<")
-_LT_O = ord("<") | ord("o") << 8  # the pair `<o` as a little-endian 16-bit word
-#: Consecutive opening tags (only text between them): nesting that never closes.
-_DEEP = re.compile(rb"(?:<[A-Za-z][^<>]*>[^<]*){" + str(limits.MAX_NESTING_DEPTH).encode() + b"}")
-#: The shortest opening tag is three bytes (`<a>`): a stretch without any `</` shorter than this
-#: cannot nest too deeply, so the exact (slower) scan runs only on the rare long stretches.
-_MIN_DEEP_BYTES = 3 * limits.MAX_NESTING_DEPTH
-#: Below this many `<option` tags a page's selects are harmless (lexbor is quadratic in the
-#: options of one select: 16k take 1.4 s, 64k take 48 s).
-_MAX_OPTIONS = 1000
+#: The worker's entry: the parent's import path first, so every module the parent can name
+#: (a task's function) is importable in the worker too.
+_BOOT = ("import sys; sys.path[:] = sys.argv[4:]; "
+         f"from {__name__.rpartition('.')[0]}.parse_worker import main; main()")
+#: Seconds a killed or finished worker gets to be reaped before it is left to the OS.
+_REAP_S = 5.0
+
+#: Every live worker, so that the interpreter's exit takes its workers along (a worker busy
+#: with a long parse would otherwise outlive the service by up to that parse's length).
+_live: weakref.WeakSet[_Worker] = weakref.WeakSet()
 
 
-def precheck_html(html: T) -> T:
-    """Make raw HTML (bytes or str) safe to hand to the parser, or raise ExtractError.
-
-    Cost on a normal page: one vectorised pass over the bytes to find the `<`s.
-    """
-    if isinstance(html, str):
-        return precheck_html(html.encode("utf-8", "replace")).decode(  # type: ignore[return-value]
-            "utf-8", "replace")
-    if not isinstance(html, bytes):
-        raise ExtractError(f"expected HTML as bytes or str, got {type(html).__name__}")
-    data: bytes = html[: limits.MAX_HTML_BYTES]
-    tags, option_like = _count_tags(data)
-    # `<o`/`<O` bounds the number of option tags from above, so the exact counts (slower)
-    # only run on pages that could hold a flood
-    if option_like > _MAX_OPTIONS and (
-            data.count(b"<option") + data.count(b"<OPTION") > _MAX_OPTIONS):
-        data = _OPTION_TAG.sub(b" ", data)
-        tags, _ = _count_tags(data)
-    if tags > limits.MAX_NESTING_DEPTH:  # rare: real pages have < 10k tags
-        for stretch in data.split(b"</"):
-            if (len(stretch) > _MIN_DEEP_BYTES and stretch.count(b"<") > limits.MAX_NESTING_DEPTH
-                    and _DEEP.search(stretch)):
-                raise ExtractError(
-                    f"the page nests more than {limits.MAX_NESTING_DEPTH} elements without"
-                    " closing any; refused before parsing")
-    return data  # type: ignore[return-value]
-
-
-def _count_tags(data: bytes) -> tuple[int, int]:
-    """How many `<` the bytes hold, and how many of them are followed by `o` or `O`.
-
-    numpy does in a few vectorised passes what `bytes.count` and a regular-expression search
-    did byte by byte (several times slower on a 200 KB page). A `<o` pair starts at an even or
-    an odd offset: reading the bytes as little-endian 16-bit words from offset 0 and from
-    offset 1 sees every pair whole once; OR-ing 0x20 into the high byte folds `O` into `o`.
-    """
-    # deferred: a parse worker that only parses feeds never needs numpy (75 ms per start)
-    import numpy as np
-
-    raw = np.frombuffer(data, dtype=np.uint8)
-    total = int(np.count_nonzero(raw == _LT))
-    pairs = 0
-    view = memoryview(data)
-    for start in (0, 1):
-        words = (len(data) - start) // 2
-        if words:
-            word = np.frombuffer(view[start:start + 2 * words], dtype="<u2")
-            pairs += int(np.count_nonzero((word | 0x2000) == _LT_O))
-    return total, pairs
-
-
-def _serve(conn: multiprocessing.connection.Connection, memory_mb: int | None) -> None:
-    """Worker loop: receive (fn, args), answer (True, result) or (False, exception)."""
-    if memory_mb:
-        try:
-            import resource
-            limit = memory_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        except (ImportError, ValueError, OSError):
-            pass  # not every platform lets a process cap itself; the deadline still holds
-    while True:
-        try:
-            fn, args, kwargs = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            answer: tuple[bool, Any] = (True, fn(*args, **kwargs))
-        except CollectorError as exc:
-            answer = (False, exc)
-        except MemoryError:
-            answer = (False, ExtractError("the parse ran out of memory"))
-        except Exception as exc:
-            answer = (False, ExtractError(f"the parse failed: {type(exc).__name__}: {exc}"))
-        try:
-            conn.send(answer)
-        except Exception as exc:  # the result or the exception could not be pickled
-            conn.send((False, ExtractError(f"the parse result could not be returned: {exc}")))
+class _Overrun(Exception):
+    """The deadline passed while talking to the worker."""
 
 
 class _Worker:
-    """One worker process and its pipe; replaced in place when it overruns or dies."""
+    """One worker process and its two pipes; restarted in place when it overruns or dies."""
 
-    def __init__(self, ctx: Any, memory_mb: int | None):
-        self._ctx = ctx
+    def __init__(self, memory_mb: int | None):
         self._memory_mb = memory_mb
+        self.proc: Any = None  # subprocess.Popen once started
+        self._send_fd = self._recv_fd = -1
+        self._retired = False
         self._start()
+        _live.add(self)
 
     def _start(self) -> None:
-        self.conn, child = self._ctx.Pipe()
-        self.proc = self._ctx.Process(target=_serve, args=(child, self._memory_mb), daemon=True,
-                                      name="collector-parse-worker")
-        self.proc.start()
-        child.close()
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", _BOOT, str(to_child_r), str(from_child_w),
+                 str(self._memory_mb or 0), *(p for p in sys.path if isinstance(p, str))],
+                stdin=subprocess.DEVNULL, pass_fds=(to_child_r, from_child_w))
+        except (OSError, ValueError) as exc:
+            for fd in (to_child_w, from_child_r):
+                os.close(fd)
+            raise ExtractError(f"could not start a parse worker: {exc}") from None
+        finally:
+            os.close(to_child_r)
+            os.close(from_child_w)
+        # non-blocking, so a worker that stops reading or writing cannot stall us past the
+        # deadline
+        os.set_blocking(to_child_w, False)
+        os.set_blocking(from_child_r, False)
+        self._send_fd, self._recv_fd = to_child_w, from_child_r
 
     def stop(self) -> None:
-        if self.proc.is_alive():
+        """Kill the process (if it still runs), reap it and close the pipes."""
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            try:
+                self.proc.wait(_REAP_S)
+            except Exception:
+                pass  # unkillable within the grace time (a process stuck in the kernel)
+        for fd in (self._send_fd, self._recv_fd):
+            if fd >= 0:
+                os.close(fd)
+        self._send_fd = self._recv_fd = -1
+
+    def _exit_code(self) -> int | None:
+        try:
+            return self.proc.wait(_REAP_S)
+        except Exception:
+            return None
+
+    def retire(self) -> None:
+        """Kill the process of a busy worker from another thread; its call then ends with an
+        error and the worker is not restarted (its owner stops it when the call returns)."""
+        self._retired = True
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
-        self.proc.join(5)
-        self.conn.close()
 
     def _replace(self) -> None:
         self.stop()
-        self._start()
+        if not self._retired:
+            self._start()
+
+    def _wait(self, fd: int, events: int, deadline: float) -> None:
+        poller = select.poll()
+        poller.register(fd, events)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _Overrun
+            if poller.poll(left * 1000):
+                return
+
+    def _send(self, data: bytes, deadline: float) -> None:
+        view = memoryview(data)
+        while view:
+            self._wait(self._send_fd, select.POLLOUT, deadline)
+            try:
+                view = view[os.write(self._send_fd, view):]
+            except BlockingIOError:
+                continue
+
+    def _read(self, size: int, deadline: float) -> bytes | None:
+        chunks = []
+        while size:
+            self._wait(self._recv_fd, select.POLLIN, deadline)
+            try:
+                chunk = os.read(self._recv_fd, min(size, 1 << 20))
+            except BlockingIOError:
+                continue
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+    def _receive(self, deadline: float) -> tuple[bool, Any] | None:
+        header = self._read(8, deadline)
+        body = None if header is None else self._read(int.from_bytes(header, "little"), deadline)
+        if body is None:
+            return None
+        answer: tuple[bool, Any] = pickle.loads(body)
+        return answer
 
     def call(self, fn: Callable[..., Any], args: tuple, kwargs: dict, timeout_s: float) -> Any:
         """Blocking call with a deadline (runs in a helper thread, never on the event loop)."""
         name = getattr(fn, "__name__", "task")
         try:
-            self.conn.send((fn, args, kwargs))
-            ready = self.conn.poll(timeout_s)
-        except (OSError, EOFError, ValueError) as exc:
-            self._replace()
-            raise ExtractError(f"{name}: the parse worker was lost ({exc})") from None
+            message = encode_message((fn, args, kwargs))
         except Exception as exc:  # e.g. arguments that cannot be pickled
             raise ExtractError(f"{name}: could not hand the task to a worker: {exc}") from None
-        if not ready:
-            self._replace()
-            raise ExtractError(f"{name}: parse took longer than {timeout_s:g} s; worker killed")
+        if self._send_fd < 0:  # an earlier restart failed
+            self._start()
+        deadline = time.monotonic() + timeout_s
         try:
-            ok, value = self.conn.recv()
-        except (EOFError, OSError):
-            self.proc.join(5)
-            code = self.proc.exitcode
+            self._send(message, deadline)
+            answer = self._receive(deadline)
+        except _Overrun:
             self._replace()
+            if self._retired:
+                raise ExtractError(
+                    f"{name}: the parse isolator was closed during the parse") from None
+            raise ExtractError(
+                f"{name}: parse took longer than {timeout_s:g} s; worker killed") from None
+        except OSError:  # a broken pipe: the worker died before it read the whole task
+            answer = None
+        except Exception as exc:  # an answer that does not unpickle here (the stream is intact)
+            raise ExtractError(f"{name}: the parse worker's answer was unreadable: {exc}"
+                               ) from None
+        if answer is None:
+            code = self._exit_code()
+            self._replace()
+            if self._retired:
+                raise ExtractError(f"{name}: the parse isolator was closed during the parse")
             raise ExtractError(f"{name}: the parse worker crashed (exit code {code});"
-                               " worker replaced") from None
+                               " worker replaced")
+        ok, value = answer
         if ok:
             return value
         raise value
@@ -186,7 +211,6 @@ class Isolator:
             raise ValueError("an isolator needs at least one worker")
         self._size = workers
         self._memory_mb = memory_mb
-        self._ctx = multiprocessing.get_context("spawn")
         self._workers: list[_Worker] = []
         self._idle: list[_Worker] = []
         self._cond = threading.Condition()
@@ -202,13 +226,16 @@ class Isolator:
                 if self._idle:
                     return self._idle.pop()
                 if len(self._workers) < self._size:
-                    worker = _Worker(self._ctx, self._memory_mb)
+                    worker = _Worker(self._memory_mb)
                     self._workers.append(worker)
                     return worker
                 self._cond.wait()
 
     def _release(self, worker: _Worker) -> None:
         with self._cond:
+            if self._closed:
+                worker.stop()  # close() ran while this worker was busy
+                return
             self._idle.append(worker)
             self._cond.notify()
 
@@ -221,13 +248,15 @@ class Isolator:
 
     def call(self, fn: Callable[..., T], *args: Any, timeout_s: float, **kwargs: Any) -> T:
         """Synchronous form of `run` (for command-line tools and benchmarks)."""
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
         return self._call(fn, args, kwargs, timeout_s)
 
     async def run(self, fn: Callable[..., T], *args: Any, timeout_s: float, **kwargs: Any) -> T:
         """`fn(*args, **kwargs)` in a worker; ExtractError on timeout, crash or failure."""
         if timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
-        import asyncio  # deferred: parse workers import this module but run no event loop
+        import asyncio
 
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._threads, self._call, fn, args, kwargs, timeout_s)
@@ -238,10 +267,15 @@ class Isolator:
     def close(self) -> None:
         with self._cond:
             self._closed = True
-            workers, self._workers, self._idle = self._workers, [], []
+            workers, self._workers = self._workers, []
+            idle, self._idle = self._idle, []
             self._cond.notify_all()
-        for worker in workers:
+        for worker in idle:
             worker.stop()
+        # a busy worker's helper thread sees its process die and stops it when releasing it
+        for worker in workers:
+            if worker not in idle:
+                worker.retire()
         self._threads.shutdown(wait=False)
 
     def __enter__(self) -> Isolator:
@@ -249,6 +283,13 @@ class Isolator:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@atexit.register
+def _stop_all_workers() -> None:
+    # runs after the interpreter has joined the helper threads, so no call is in flight
+    for worker in list(_live):
+        worker.stop()
 
 
 _default: Isolator | None = None
@@ -281,6 +322,6 @@ async def run_bounded(fn: Callable[..., T], *args: Any, timeout_s: float, **kwar
 async def extract_bounded(html: bytes | str, *, timeout_s: float = limits.EXTRACT_TIMEOUT_S,
                           **kwargs: Any) -> Any:
     """`collector.extract.extract` in the default isolator; returns its Extracted."""
-    from .extract import extract  # deferred: extract imports this module's precheck
+    from .extract import extract  # deferred: a parse worker never needs this module
 
     return await run_bounded(extract, html, timeout_s=timeout_s, **kwargs)
