@@ -27,20 +27,16 @@ import contextlib
 import hashlib
 import ipaddress
 import re
-import socket
 import ssl
-import sys
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from importlib.util import find_spec
 from typing import Any, Literal
 from urllib.parse import urljoin
 
 import brotli
-import httpcore
 import httpx
 
 from . import __version__, limits
@@ -48,9 +44,9 @@ from .decide import parse_retry_after
 from .errors import FetchError, NotModified
 from .models import Fetched
 from .robots import RobotsCache
+from .transport import AddressGuard, Blocked, DnsFailed, GuardedTransport, Resolver
+from .transport import address_problem as address_problem  # re-exported for callers
 
-#: Resolver hook: (host, port) -> IP address strings. Tests map names like `evil.test` here.
-Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 Expected = Literal["feed", "page", "any"]
 
 _ACCEPT = {
@@ -63,24 +59,8 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: Failures that say the host cannot be reached at all (as opposed to an HTTP answer).
 _NETWORK_KINDS = frozenset({"blocked_address", "bad_url", "dns", "refused", "connect", "tls",
                             "timeout", "protocol", "network", "rate_limited"})
+_PHASE_TIMEOUTS = httpx.Timeout(limits.PHASE_TIMEOUT_S).as_dict()
 _HOST_RE = re.compile(r"[a-z0-9._-]+|[0-9a-f:.]+", re.IGNORECASE)
-
-
-def _remember_missing_sniffio() -> None:
-    """Make httpcore's per-lock `import sniffio` fail at once when sniffio is not installed.
-
-    httpcore runs `import sniffio` each time it sets up a lock, an event or a cancellation
-    shield (several times per request). anyio 4 no longer installs sniffio, and a failed import
-    is not remembered: every attempt searches all of sys.path again (about 25 µs, some 3 % of
-    the CPU of a poll of mostly 304s). A None entry in sys.modules is Python's own record of
-    "not importable", so the import fails immediately and httpcore assumes asyncio, exactly as
-    after the slow failure. When sniffio is installed nothing changes.
-    """
-    if "sniffio" not in sys.modules and find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
-
-
-_remember_missing_sniffio()
 
 
 @dataclass(frozen=True)
@@ -106,165 +86,6 @@ def user_agent(contact: str | None = None) -> str:
 def body_hash(content: bytes) -> str:
     """Hash stored per source to notice an unchanged body behind a 200."""
     return hashlib.sha256(content).hexdigest()
-
-
-# --- address safety --------------------------------------------------------------------------
-
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
-
-
-def _embedded_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    if addr.ipv4_mapped is not None:
-        return addr.ipv4_mapped
-    if addr.sixtofour is not None:
-        return addr.sixtofour
-    if addr.teredo is not None:
-        return addr.teredo[1]
-    if addr in _NAT64:
-        return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
-    return None
-
-
-def address_problem(ip: str) -> str | None:
-    """Why connecting to `ip` is refused by default, or None when it is a public address."""
-    try:
-        addr = ipaddress.ip_address(ip.split("%", 1)[0])
-    except ValueError:
-        return "not an IP address"
-    if isinstance(addr, ipaddress.IPv6Address):
-        inner = _embedded_ipv4(addr)
-        if inner is not None:
-            problem = address_problem(str(inner))
-            return f"embeds {inner}: {problem}" if problem else None
-    checks = (
-        (addr.is_loopback, "loopback"),
-        (addr.is_unspecified, "unspecified"),
-        (addr.is_link_local, "link-local"),
-        (addr.is_multicast, "multicast"),
-        (isinstance(addr, ipaddress.IPv4Address) and addr in _CGNAT, "shared (CGNAT)"),
-        (addr.is_private, "private"),
-        (addr.is_reserved, "reserved"),
-        (not addr.is_global, "not globally routable"),
-    )
-    for hit, reason in checks:
-        if hit:
-            return f"{reason} address"
-    return None
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text.split("%", 1)[0])
-    except ValueError:
-        return False
-    return True
-
-
-class _Blocked(Exception):
-    """Raised inside the network backend; turned into FetchError(kind="blocked_address")."""
-
-
-class _DnsFailed(Exception):
-    """Raised inside the network backend; turned into FetchError(kind="dns")."""
-
-
-async def _system_resolver(host: str, port: int) -> Sequence[str]:
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    seen: list[str] = []
-    for info in infos:
-        ip = str(info[4][0])
-        if ip not in seen:
-            seen.append(ip)
-    return seen
-
-
-class _GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves names itself, refuses forbidden addresses, then connects to the IP it checked,
-    so DNS rebinding between a check and the connect is impossible."""
-
-    def __init__(self, *, allow_private: bool, resolver: Resolver | None,
-                 allowed_networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]):
-        self._allow_private = allow_private
-        self._resolver = resolver or _system_resolver
-        self._allowed = allowed_networks
-        self._inner = httpcore.AnyIOBackend()
-
-    def _problem(self, ip: str) -> str | None:
-        addr = ipaddress.ip_address(ip.split("%", 1)[0])
-        if any(addr in net for net in self._allowed):
-            return None
-        if self._allow_private:
-            return "unspecified address" if addr.is_unspecified else None
-        return address_problem(ip)
-
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: Iterable[Any] | None = None
-                          ) -> httpcore.AsyncNetworkStream:
-        bare = host.strip("[]")
-        addresses: Sequence[str]
-        if _is_ip(bare):
-            addresses = [bare]
-        else:
-            try:
-                addresses = await self._resolver(bare, port)
-            except (OSError, UnicodeError) as exc:
-                raise _DnsFailed(f"cannot resolve {bare}: {exc}") from exc
-            if not addresses:
-                raise _DnsFailed(f"cannot resolve {bare}: no addresses")
-        refused: list[str] = []
-        permitted: list[str] = []
-        for ip in addresses:
-            try:
-                problem = self._problem(ip)
-            except ValueError:
-                problem = "not an IP address"
-            if problem:
-                refused.append(f"{ip} ({problem})")
-            else:
-                permitted.append(ip)
-        if not permitted:
-            raise _Blocked(f"{bare} resolves only to refused addresses: {', '.join(refused)}")
-        last: Exception | None = None
-        for ip in permitted[: limits.MAX_ADDRESSES_TRIED]:
-            try:
-                return await self._inner.connect_tcp(ip, port, timeout=timeout,
-                                                     local_address=local_address,
-                                                     socket_options=socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last = exc
-        assert last is not None
-        raise last
-
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Iterable[Any] | None = None
-                                  ) -> httpcore.AsyncNetworkStream:
-        raise _Blocked("unix sockets are never used")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with its connection pool rebuilt on the guarded backend."""
-
-    def __init__(self, *, backend: _GuardedBackend, verify: ssl.SSLContext | bool,
-                 pool: httpx.Limits):
-        # One context for both pools: building one loads the CA bundle (about 10 ms).
-        ssl_context = httpx.create_ssl_context(verify=verify, trust_env=False)
-        super().__init__(verify=ssl_context, trust_env=False, limits=pool)
-        # httpx offers no parameter for the network backend, so the pool it built is replaced by
-        # an equivalent one that uses ours (same arguments as httpx's own constructor passes).
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=pool.max_connections,
-            max_keepalive_connections=pool.max_keepalive_connections,
-            keepalive_expiry=pool.keepalive_expiry,
-            http1=True, http2=False,
-            network_backend=backend,
-        )
 
 
 # --- decoding with a cap on output ----------------------------------------------------------
@@ -339,13 +160,8 @@ class Fetcher:
         self._resolver = resolver
         self._allowed = tuple(ipaddress.ip_network(n, strict=False) for n in allowed_networks)
         self._ssl_context = ssl_context
-        self._pool = httpx.Limits(
-            max_connections=max(1, global_concurrency),
-            max_keepalive_connections=min(max(1, global_concurrency),
-                                          limits.MAX_KEEPALIVE_CONNECTIONS),
-            keepalive_expiry=limits.KEEPALIVE_EXPIRY_S,
-        )
-        self._clients: dict[tuple[bool, bool], httpx.AsyncClient] = {}
+        self._max_idle = min(max(1, global_concurrency), limits.MAX_KEEPALIVE_CONNECTIONS)
+        self._transports: dict[tuple[bool, bool], GuardedTransport] = {}
         self._hosts: dict[str, _Host] = {}
         self._cooldown: dict[str, float] = {}
         self.robots = RobotsCache(self._fetch_robots, ttl_s=robots_ttl_s)
@@ -357,29 +173,26 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
+        transports, self._transports = list(self._transports.values()), {}
+        for transport in transports:
+            await transport.aclose()
 
     # Connections made under a permissive policy never serve a strict request: each
-    # (allow_private, verify_tls) pair has its own client and pool.
-    def _client(self, policy: FetchPolicy) -> httpx.AsyncClient:
+    # (allow_private, verify_tls) pair has its own transport and pool.
+    def _transport(self, policy: FetchPolicy) -> GuardedTransport:
         key = (policy.allow_private, policy.verify_tls)
-        client = self._clients.get(key)
-        if client is None:
-            backend = _GuardedBackend(allow_private=policy.allow_private,
-                                      resolver=self._resolver, allowed_networks=self._allowed)
+        transport = self._transports.get(key)
+        if transport is None:
+            guard = AddressGuard(allow_private=policy.allow_private, resolver=self._resolver,
+                                 allowed_networks=self._allowed)
             verify: ssl.SSLContext | bool = (self._ssl_context or True) if policy.verify_tls \
                 else False
-            client = httpx.AsyncClient(
-                transport=_GuardedTransport(backend=backend, verify=verify, pool=self._pool),
-                headers={"User-Agent": self.user_agent,
-                         "Accept-Encoding": "gzip, deflate, br"},
-                timeout=httpx.Timeout(limits.PHASE_TIMEOUT_S),
-                follow_redirects=False, trust_env=False,
-            )
-            self._clients[key] = client
-        return client
+            # building a context loads the CA bundle (about 10 ms): one per transport
+            context = httpx.create_ssl_context(verify=verify, trust_env=False)
+            transport = GuardedTransport(guard=guard, ssl_context=context,
+                                         max_idle=self._max_idle)
+            self._transports[key] = transport
+        return transport
 
     @contextlib.asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
@@ -489,17 +302,19 @@ class Fetcher:
         """One request; returns the Fetched result or the next URL of a redirect."""
         if remaining <= 0:
             raise _timeout_error(url, policy)
-        headers = {"Accept": policy.accept or _ACCEPT[policy.expected]}
+        headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate, br",
+                   "Accept": policy.accept or _ACCEPT[policy.expected]}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        client = self._client(policy)
+        transport = self._transport(policy)
         phase = "connect"
         try:
             async with asyncio.timeout(remaining):
-                request = client.build_request("GET", current, headers=headers)
-                resp = await client.send(request, stream=True)
+                request = httpx.Request("GET", current, headers=headers,
+                                        extensions={"timeout": _PHASE_TIMEOUTS})
+                resp = await transport.handle_async_request(request)
                 try:
                     phase = "headers"
                     location = self._check_status(resp, current, url, conditional)
@@ -513,10 +328,10 @@ class Fetcher:
             raise
         except TimeoutError as exc:
             raise _timeout_error(url, policy) from exc
-        except _Blocked as exc:
+        except Blocked as exc:
             raise FetchError(f"refused to connect for {current}: {exc}", kind="blocked_address",
                              url=url) from exc
-        except _DnsFailed as exc:
+        except DnsFailed as exc:
             raise FetchError(f"{exc} (fetching {current})", kind="dns", url=url) from exc
         except httpx.HTTPError as exc:
             raise _classify(exc, current, url, phase) from exc

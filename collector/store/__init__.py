@@ -378,7 +378,11 @@ class Store:
         with self._writing() as conn:
             q = (select(table)
                  .where((c.lease_until.is_(None)) | (c.lease_until < now))
-                 .order_by(c.next_poll_at).limit(limit)
+                 # Failing sources first: their polls are the slow ones (timeouts, hangs,
+                 # redirect chains), and started first they overlap the quick ones instead
+                 # of trailing after them.
+                 .order_by((func.coalesce(c.consecutive_failures, 0) > 0).desc(),
+                           c.next_poll_at).limit(limit)
                  .with_for_update(skip_locked=True))
             q = q.where(c.id.in_(list(ids)))
             if due_only:
