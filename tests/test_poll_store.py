@@ -59,6 +59,17 @@ def test_claim_returns_the_state_of_each_claimed_source(store: Store):
     assert store.claim(T0, owner="x", lease_s=60, limit=5, ids=["s1", "s2"]) == []
 
 
+def test_failing_sources_are_claimed_first(store: Store):
+    """A failing source's poll is the slow one (timeouts, hangs): started first, it overlaps
+    the quick ones. Among equals the most overdue comes first."""
+    store.update_source("s0", next_poll_at=T0 - timedelta(minutes=30))
+    store.update_source("s1", next_poll_at=T0 - timedelta(minutes=20))
+    store.update_source("s2", next_poll_at=T0 - timedelta(minutes=1), consecutive_failures=3)
+    order = [s.id for s in store.claim(T0, owner="w", lease_s=60, limit=3,
+                                       ids=["s0", "s1", "s2"])]
+    assert order == ["s2", "s0", "s1"]
+
+
 def test_saving_an_outcome_frees_the_lease_of_its_owner(store: Store):
     store.claim(T0, owner="w", lease_s=60, limit=1, ids=["s0"])
     store.save_poll("s0", {"etag": '"e"', "polls": 1}, release_owner="w")
