@@ -168,6 +168,8 @@ class _Worker:
             message = encode_message((fn, args, kwargs))
         except Exception as exc:  # e.g. arguments that cannot be pickled
             raise ExtractError(f"{name}: could not hand the task to a worker: {exc}") from None
+        if self._retired:
+            raise ExtractError(f"{name}: the parse isolator is closed")
         if self._send_fd < 0 or self.proc.poll() is not None:
             # an earlier restart failed, or the idle worker died (killed from outside): the
             # task goes to a fresh one rather than failing for a death it did not cause
