@@ -259,7 +259,7 @@ class Fetcher:
         start = time.monotonic()
         budget = policy.deadline_s
         spent = 0.0
-        current, host = _checked_url(url, url)
+        current, host, parsed = _checked_url(url, url)
         seen = {current}
         conditional = bool(etag or last_modified)
         for _hop in range(policy.max_redirects + 1):
@@ -281,22 +281,22 @@ class Fetcher:
                 # our own doing and must not turn into a timeout charged to the server.
                 t0 = time.monotonic()
                 try:
-                    result = await self._one_hop(current, url, etag, last_modified,
+                    result = await self._one_hop(current, parsed, url, etag, last_modified,
                                                  conditional, policy, start, budget - spent)
                 finally:
                     spent += time.monotonic() - t0
             if isinstance(result, Fetched):
                 return result
-            nxt, nxt_host = _checked_url(result, url)
+            nxt, nxt_host, nxt_parsed = _checked_url(result, url)
             if nxt in seen:
                 raise FetchError(f"redirect loop at {current} -> {nxt} (fetching {url})",
                                  kind="redirect_loop", url=url)
             seen.add(nxt)
-            current, host = nxt, nxt_host
+            current, host, parsed = nxt, nxt_host, nxt_parsed
         raise FetchError(f"more than {policy.max_redirects} redirects fetching {url}",
                          kind="too_many_redirects", url=url)
 
-    async def _one_hop(self, current: str, url: str, etag: str | None,
+    async def _one_hop(self, current: str, parsed: httpx.URL, url: str, etag: str | None,
                        last_modified: str | None, conditional: bool, policy: FetchPolicy,
                        start: float, remaining: float) -> Fetched | str:
         """One request; returns the Fetched result or the next URL of a redirect."""
@@ -312,7 +312,7 @@ class Fetcher:
         phase = "connect"
         try:
             async with asyncio.timeout(remaining):
-                request = httpx.Request("GET", current, headers=headers,
+                request = httpx.Request("GET", parsed, headers=headers,
                                         extensions={"timeout": _PHASE_TIMEOUTS})
                 resp = await transport.handle_async_request(request)
                 try:
@@ -384,9 +384,10 @@ class Fetcher:
 
 # --- checks and classification --------------------------------------------------------------
 
-def _checked_url(candidate: str, url: str) -> tuple[str, str]:
+def _checked_url(candidate: str, url: str) -> tuple[str, str, httpx.URL]:
     """Validate a URL (the one asked for, or a redirect target) with httpx's own parser;
-    return it without its fragment, and its host (parsed once here, not again per hop)."""
+    return it without its fragment, its host and the parsed URL (parsed once here, not again
+    for the request)."""
     if any(c in candidate for c in "\\\x00\r\n\t") or candidate != candidate.strip():
         raise FetchError(f"refusing URL with backslash, control character or white space: "
                          f"{candidate!r} (fetching {url})", kind="bad_url", url=url)
@@ -403,7 +404,7 @@ def _checked_url(candidate: str, url: str) -> tuple[str, str]:
                          kind="bad_url", url=url)
     if "#" in candidate:  # an empty fragment ("x#") is dropped too
         parsed = parsed.copy_with(fragment=None)
-    return str(parsed), parsed.host
+    return str(parsed), parsed.host, parsed
 
 
 def _timeout_error(url: str, policy: FetchPolicy) -> FetchError:

@@ -622,6 +622,9 @@ class _OutcomeWriter:
 
     async def _drain(self) -> None:
         while self._pending:
+            # Outcomes arrive by the hundred per second in a large poll: waiting a moment
+            # gathers several into one thread hop and one transaction.
+            await asyncio.sleep(limits.OUTCOME_GATHER_S)
             batch, self._pending = self._pending, []
             try:
                 await asyncio.to_thread(self._store.save_polls,
