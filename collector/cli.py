@@ -21,8 +21,8 @@ from .errors import CollectorError, ConfigError
 if TYPE_CHECKING:
     from .config import Config
 
-# asyncio and the configuration loader (ruamel.yaml) are imported where they are used: a parse
-# worker process imports this module again as its `__main__` and needs neither.
+# asyncio and the configuration loader are imported where they are used, which keeps short
+# commands quick to start.
 
 log = logging.getLogger("collector")
 
@@ -59,7 +59,7 @@ def setup_logging(fmt: str, verbose: int) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
     # third-party chatter stays at warning level unless asked for
-    for name in ("httpx", "httpcore", "apscheduler", "alembic", "aiosmtpd", "mail.log"):
+    for name in ("httpx", "apscheduler", "alembic", "aiosmtpd", "mail.log"):
         logging.getLogger(name).setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
 
 

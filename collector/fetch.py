@@ -12,8 +12,8 @@ What this module owns:
   with output limits, so a gzip or brotli bomb stops at the cap), redirects followed by hand with
   a hop limit and loop detection, and refusal of content that is not text;
 - address safety: every connection, first or after a redirect, is checked against the address
-  actually connected to, after DNS, inside a custom httpcore network backend (httpx has no hook
-  for it); loopback, private, link-local, CGNAT and other special ranges are refused unless the
+  actually connected to, after DNS, inside collector's own httpx transport (collector.transport);
+  loopback, private, link-local, CGNAT and other special ranges are refused unless the
   policy allows private addresses; IPv4-mapped, 6to4, Teredo and NAT64 IPv6 forms are unwrapped.
 
 Every failure leaves as `FetchError` (or `NotModified`) with a stable `kind` and a message that
