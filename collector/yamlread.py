@@ -16,7 +16,7 @@ text), and every error message is the one that loader writes. Two ways lead ther
   when the C extension is missing and for every document the fast path declines: syntax
   errors (so the message is ruamel's), explicit tags, `%` directives, merge keys (`<<`),
   timestamps, duplicate keys, re-used anchors, anchored booleans, collections as keys and
-  the rare line-break characters NEL, LS and PS.
+  tabs and the rare line-break characters NEL, LS and PS.
 
 Both paths share the bounds on hostile input: the size of the text, the nesting depth, and the
 number of values once every alias is expanded (a "billion laughs" document names few values
@@ -57,7 +57,8 @@ class YamlMap(dict):  # type: ignore[type-arg]
 
 
 class YamlList(list):  # type: ignore[type-arg]
-    """A YAML sequence: its own line and the line of each item (1-based)."""
+    """A YAML sequence: its own line and the line of each item (1-based; 0 where the
+    reference loader knows none, as for the items of a tagged sequence)."""
 
     __slots__ = ("item_lines", "line")
 
@@ -88,7 +89,7 @@ def read_yaml(text: str, path: Path) -> Any:
     if len(text) > limits.CONFIG_MAX_CHARS:
         raise ConfigError([f"{path}: the file has {len(text):,} characters; a configuration "
                            f"may have at most {limits.CONFIG_MAX_CHARS:,}"])
-    if FAST_PATH_AVAILABLE and not _RARE_BREAKS.search(text):
+    if FAST_PATH_AVAILABLE:
         try:
             return _FastReader(text, path).document()
         except _Decline:
@@ -104,9 +105,12 @@ class _Decline(Exception):
     """The fast path leaves this document to the reference loader."""
 
 
-# Characters YAML 1.1 counts as line breaks and YAML 1.2 does not; documents holding them are
-# left to the reference loader rather than reasoned about here.
-_RARE_BREAKS = re.compile("[\x85\u2028\u2029]")
+# Characters the two parsers treat differently: tabs (ruamel.yaml refuses a tab in places
+# libyaml allows it), carriage returns (block scalars keep them differently; load_config's
+# text never has one, reading the file turns line ends into '\n') and the line breaks of
+# YAML 1.1 that YAML 1.2 dropped (NEL, LS, PS).
+# Documents holding them are left to the reference loader rather than reasoned about here.
+_LEFT_TO_REFERENCE = re.compile("[\t\r\x85\u2028\u2029]")
 
 # Plain scalars that are not text. Each pattern is tried only for values starting with one of
 # its first characters, in this order (float before int: '1e3' is a float).
@@ -122,6 +126,16 @@ _INT = re.compile(r"[-+]?(?:0b[01_]+|0o?[0-7_]+|[0-9_]+|0x[0-9a-fA-F_]+)\Z")
 # A superset of the timestamps the reference loader recognises; those are left to it.
 _TIMESTAMP_LIKE = re.compile(r"[0-9]{4}-[0-9][0-9]?-[0-9][0-9]?")
 _NUMBER_START = frozenset("-+0123456789.")
+
+# Where libyaml is more lenient than ruamel.yaml, checked in the text at the event's position:
+# an anchor or alias name ends in libyaml at the first character outside [A-Za-z0-9_-]; ruamel
+# reads on through ':', '?', '%', '@' and '`', so only a name followed by a space, a line end,
+# ',', ']' or '}' means the same to both.
+_ANCHOR_END = frozenset(" \r\n,]}")
+# A block scalar's header ('|', '>-', '|2+') must end in a space or a line end for ruamel
+# ('>#' is an error there, a comment in libyaml).
+_BLANK_LINE = re.compile(r" *(?:\n|\Z)")
+_BLOCK_HEADER = re.compile(r"(?:&[A-Za-z0-9_-]+ +)?[|>](?:[-+][1-9]?|[1-9][-+]?)?(?:[ \r\n]|\Z)")
 _DIGITS = frozenset("0123456789")
 
 
@@ -209,6 +223,8 @@ class _FastReader:
         self.count = 0
 
     def document(self) -> Any:
+        if _LEFT_TO_REFERENCE.search(self.text):
+            raise _Decline
         try:
             parser = _CParser(self.text)
         except (_LibyamlError, UnicodeError, ValueError) as exc:
@@ -228,10 +244,30 @@ class _FastReader:
         if event.version is not None or event.tags:           # %YAML / %TAG directives
             raise _Decline
         root = self._root(parser)
-        parser.get_event()                                   # document end
+        if parser.get_event().explicit:
+            raise _Decline      # '...': libyaml takes a second one that ruamel.yaml refuses
         if not isinstance(parser.get_event(), _ev.StreamEndEvent):
             raise _Decline                                   # a second document
         return root
+
+    def _check_name(self, sigil: str, event: Any) -> None:
+        """Decline unless ruamel reads the same anchor or alias name at this event."""
+        token = sigil + event.anchor
+        start = self.text.find(token, event.start_mark.index)
+        if start < 0:
+            raise _Decline
+        after = self.text[start + len(token):start + len(token) + 1]
+        if after and after not in _ANCHOR_END:
+            raise _Decline
+
+    def _lenient_block_scalar(self, index: int) -> bool:
+        """Whether libyaml may have taken a block scalar that ruamel.yaml refuses: a header
+        not ending in a space or line end, or blank lines right after the header (ruamel.yaml
+        refuses more indented ones)."""
+        if not _BLOCK_HEADER.match(self.text, index):
+            return True
+        end = self.text.find("\n", index)
+        return end >= 0 and _BLANK_LINE.match(self.text, end + 1) is not None
 
     def _too_big(self, line: int) -> ConfigError:
         return ConfigError([f"{self.path}:{line}: aliases expand this document to more than "
@@ -240,6 +276,7 @@ class _FastReader:
     def _root(self, parser: Any) -> Any:
         """Build the document's node from its events, with an explicit stack (no recursion)."""
         stack: list[_Frame] = []
+        text = self.text
         anchors = self.anchors
         max_values = limits.CONFIG_MAX_VALUES
         scalar_t, alias_t = _ev.ScalarEvent, _ev.AliasEvent
@@ -252,28 +289,37 @@ class _FastReader:
             if kind is scalar_t:
                 if event.tag is not None:
                     raise _Decline
-                value = _plain(event.value) if event.style == "" else event.value
+                style = event.style
+                if style == "":
+                    value = _plain(event.value)
+                else:
+                    value = event.value
+                    if style in "|>" and self._lenient_block_scalar(event.start_mark.index):
+                        raise _Decline
                 self.count += 1
                 if event.anchor is not None:
                     if event.anchor in anchors or isinstance(value, bool):
                         # re-used anchors warn in the reference loader; an anchored boolean
                         # becomes an int-like object there
                         raise _Decline
+                    self._check_name("&", event)
                     anchors[event.anchor] = (value, line, 1)
             elif kind is alias_t:
                 if event.anchor not in anchors:
                     raise _Decline                           # its error message is ruamel's
+                self._check_name("*", event)
                 value, line, size = anchors[event.anchor]
                 if size is None:
-                    raise ConfigError([f"{self.path}:{event.start_mark.line + 1}: alias "
-                                       f"*{event.anchor} refers to a collection that contains "
-                                       "it (recursive aliases are not allowed)"])
+                    raise _Decline      # an alias inside its own anchor: null in ruamel.yaml
                 self.count += size
             elif kind is map_t or kind is seq_t:
                 if event.tag is not None:
                     raise _Decline
                 if stack and stack[-1].is_map and stack[-1].key is _NO_KEY:
                     raise _Decline                           # a collection as a key
+                if event.flow_style and kind is map_t and \
+                        text[event.start_mark.index:event.start_mark.index + 1] != "{":
+                    raise _Decline                           # '[a: b]', '[? x]'
                 if len(stack) >= limits.CONFIG_MAX_DEPTH:
                     raise ConfigError([f"{self.path}:{line}: collections are nested more than "
                                        f"{limits.CONFIG_MAX_DEPTH} levels deep"])
@@ -282,6 +328,7 @@ class _FastReader:
                 if event.anchor is not None:
                     if event.anchor in anchors:
                         raise _Decline
+                    self._check_name("&", event)
                     anchors[event.anchor] = (node, line, None)
                 stack.append(_Frame(node, event.anchor, self.count))
                 continue
@@ -350,8 +397,9 @@ def read_yaml_reference(text: str, path: Path) -> Any:
     except RecursionError as exc:
         raise ConfigError([f"{path}: collections are nested more than "
                            f"{limits.CONFIG_MAX_DEPTH} levels deep"]) from exc
-    except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
-        # scalars such as '0b_' or '2024-13-45' match a pattern but hold no value
+    except (ValueError, TypeError, IndexError, KeyError, OverflowError, AssertionError) as exc:
+        # scalars such as '0b_' or '2024-13-45' match a pattern but hold no value, and a few
+        # odd texts trip an internal assertion of ruamel.yaml's comment handling
         raise ConfigError([f"{path}: not valid YAML: {exc}"]) from exc
     return _Converter(path).convert(root, 0, 1)
 
@@ -399,8 +447,8 @@ class _Converter:
             self.open.add(key)
             out = YamlList(_lc_line(obj, line))
             for i, item in enumerate(obj):
-                i_line = _lc_item_line(obj, i) or out.line
-                out.append(self.convert(item, depth + 1, i_line))
+                i_line = _lc_item_line(obj, i)      # 0: unknown (items under a tag)
+                out.append(self.convert(item, depth + 1, i_line or out.line))
                 out.item_lines.append(i_line)
             self.open.discard(key)
         elif isinstance(obj, Set):
