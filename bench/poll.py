@@ -376,7 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="besides the defaults, run collector with these concurrencies")
     p.add_argument("--no-collector-defaults", action="store_true",
                    help="skip the run of collector with its default concurrency")
-    p.add_argument("--ceiling-concurrency", type=int, default=64)
+    p.add_argument("--ceiling-concurrency", type=int, nargs="+", default=[64])
     p.add_argument("--articles", action="store_true",
                    help="also run collector with backfill 2 (article pages fetched)")
     p.add_argument("--only", nargs="*", default=None,
@@ -404,7 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for n in args.n:
             contenders: list[Contender] = []
             if "httpx" in only:
-                contenders.append(Ceiling(args.ceiling_concurrency))
+                contenders += [Ceiling(k) for k in args.ceiling_concurrency]
             if "collector" in only:
                 if not args.no_collector_defaults:
                     contenders.append(Collector(None))
