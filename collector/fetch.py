@@ -262,6 +262,7 @@ class Fetcher:
         current, host, parsed = _checked_url(url, url)
         seen = {current}
         conditional = bool(etag or last_modified)
+        permanent = True  # every hop so far a 301/308
         for _hop in range(policy.max_redirects + 1):
             if policy.robots:
                 try:
@@ -286,8 +287,12 @@ class Fetcher:
                 finally:
                     spent += time.monotonic() - t0
             if isinstance(result, Fetched):
+                if permanent and current != url:
+                    result = replace(result, moved_to=current)
                 return result
-            nxt, nxt_host, nxt_parsed = _checked_url(result, url)
+            location, code = result
+            permanent = permanent and code in (301, 308)
+            nxt, nxt_host, nxt_parsed = _checked_url(location, url)
             if nxt in seen:
                 raise FetchError(f"redirect loop at {current} -> {nxt} (fetching {url})",
                                  kind="redirect_loop", url=url)
@@ -298,8 +303,8 @@ class Fetcher:
 
     async def _one_hop(self, current: str, parsed: httpx.URL, url: str, etag: str | None,
                        last_modified: str | None, conditional: bool, policy: FetchPolicy,
-                       start: float, remaining: float) -> Fetched | str:
-        """One request; returns the Fetched result or the next URL of a redirect."""
+                       start: float, remaining: float) -> Fetched | tuple[str, int]:
+        """One request; returns the Fetched result, or a redirect's next URL and status."""
         if remaining <= 0:
             raise _timeout_error(url, policy)
         headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate, br",
@@ -319,7 +324,7 @@ class Fetcher:
                     phase = "headers"
                     location = self._check_status(resp, current, url, conditional)
                     if location is not None:
-                        return urljoin(current, location)
+                        return urljoin(current, location), resp.status_code
                     phase = "body"
                     content = await _read_body(resp, current, policy)
                 finally:

@@ -22,6 +22,8 @@ class Fetched:
     etag: str | None = None
     last_modified: str | None = None
     elapsed_s: float = 0.0
+    #: set when every redirect hop was permanent (301/308): where the resource now lives
+    moved_to: str | None = None
 
     @property
     def content_type(self) -> str:

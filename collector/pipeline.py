@@ -187,8 +187,11 @@ class Pipeline:
     # -- listing -------------------------------------------------------------------------------
 
     async def _resolve(self, source: Source, state: SourceState) -> tuple[str, str]:
-        """The kind and URL actually polled; `auto` is resolved once and remembered."""
+        """The kind and URL actually polled: `auto` is resolved once and remembered, and a
+        feed, page or sitemap that moved permanently is polled at its new address."""
         if source.kind != "auto":
+            if state.resolved_url and state.resolved_kind == source.kind:
+                return source.kind, state.resolved_url
             return source.kind, source.url
         if state.resolved_kind and state.resolved_url:
             return state.resolved_kind, state.resolved_url
@@ -575,7 +578,7 @@ class Pipeline:
             etag=fetched.etag if fetched else None,
             last_modified=fetched.last_modified if fetched else None,
             max_age_s=_max_age(fetched, now))
-        await self._save(source, state, after, now, owner)
+        await self._save(source, state, after, now, owner, **_moved(source, fetched))
         log.debug("source %s: not modified", source.id)
 
     async def _save_success(self, source: Source, state: SourceState, listing: Listing,
@@ -588,7 +591,7 @@ class Pipeline:
             last_modified=fetched.last_modified if fetched else None,
             body_hash=hashlib.sha256(fetched.content).hexdigest() if fetched else None,
             max_age_s=_max_age(fetched, now))
-        await self._save(source, state, after, now, owner)
+        await self._save(source, state, after, now, owner, **_moved(source, fetched))
 
     async def _save_failure(self, source: Source, state: SourceState, message: str, kind: str,
                             retry_after: float | None, now: datetime,
@@ -596,11 +599,29 @@ class Pipeline:
         after = decide.after_failure(
             _decide_state(state), now=now, interval_s=self._interval(source), seed=source.id,
             error=message, kind=kind, retry_after_s=retry_after)
-        await self._save(source, state, after, now, owner)
+        extra: dict[str, Any] = {}
+        if source.kind != "auto" and state.resolved_url and state.resolved_kind == source.kind:
+            # The new address of a permanent move failed: the next poll starts again from the
+            # configured URL (which redirects again if the move still holds).
+            extra = {"resolved_kind": None, "resolved_url": None, "resolved_reason": None}
+        await self._save(source, state, after, now, owner, **extra)
         log.debug("source %s: poll failed (%s): %s", source.id, kind, message)
 
 
 _STATE_FIELDS = dataclasses.fields(decide.SourceState)
+
+
+def _moved(source: Source, fetched: Fetched | None) -> dict[str, Any]:
+    """State to remember a permanent redirect (every hop 301/308) of a feed, page or sitemap:
+    later polls go straight to the new address, a request less each time (RFC 9110 15.4.2).
+    An `auto` source keeps its discovered kind and follows the move the same way."""
+    if fetched is None or fetched.moved_to is None or fetched.moved_to == fetched.url:
+        return {}
+    kind = source.kind
+    if kind == "auto":
+        return {"resolved_url": fetched.moved_to}
+    return {"resolved_kind": kind, "resolved_url": fetched.moved_to,
+            "resolved_reason": f"moved permanently from {fetched.url}"}
 
 
 class _OutcomeWriter:
