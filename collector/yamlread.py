@@ -108,7 +108,7 @@ class _Decline(Exception):
 # Characters the two parsers treat differently: tabs (ruamel.yaml refuses a tab in places
 # libyaml allows it), carriage returns (block scalars keep them differently; load_config's
 # text never has one, reading the file turns line ends into '\n') and the line breaks of
-# YAML 1.1 that YAML 1.2 dropped (NEL, LS, PS).
+# YAML 1.1 that YAML 1.2 dropped (NEL, LS, PS); also a byte order mark after the start.
 # Documents holding them are left to the reference loader rather than reasoned about here.
 _LEFT_TO_REFERENCE = re.compile("[\t\r\x85\u2028\u2029]")
 
@@ -223,8 +223,8 @@ class _FastReader:
         self.count = 0
 
     def document(self) -> Any:
-        if _LEFT_TO_REFERENCE.search(self.text):
-            raise _Decline
+        if _LEFT_TO_REFERENCE.search(self.text) or self.text.find("\ufeff", 1) >= 0:
+            raise _Decline      # (a byte order mark is read alike only at the very start)
         try:
             parser = _CParser(self.text)
         except (_LibyamlError, UnicodeError, ValueError) as exc:

@@ -195,6 +195,7 @@ DECLINED = [
     "a: >#\n  x\n",                              # a block scalar header ruamel refuses
     "a: |\n  \n    x\n",                          # blank lines before a block scalar
     "a: 1\n...\n...\n",                           # explicit document ends
+    "a: x\n\ufeffb: y\n",                          # a byte order mark after the start
     "a: 1\n---\nb: 2\n",                         # two documents
     "a: [1, 2\n",                                # syntax errors
     "a: *nowhere\n",                             # an undefined alias
