@@ -270,8 +270,7 @@ class _FastReader:
         return end >= 0 and _BLANK_LINE.match(self.text, end + 1) is not None
 
     def _too_big(self, line: int) -> ConfigError:
-        return ConfigError([f"{self.path}:{line}: aliases expand this document to more than "
-                            f"{limits.CONFIG_MAX_VALUES:,} values"])
+        return _too_many_values(self.path, line)
 
     def _root(self, parser: Any) -> Any:
         """Build the document's node from its events, with an explicit stack (no recursion)."""
@@ -461,8 +460,7 @@ class _Converter:
 
     def _check(self, line: int) -> None:
         if self.count > limits.CONFIG_MAX_VALUES:
-            raise ConfigError([f"{self.path}:{line}: aliases expand this document to more "
-                               f"than {limits.CONFIG_MAX_VALUES:,} values"])
+            raise _too_many_values(self.path, line)
 
     @staticmethod
     def _scalar(obj: Any) -> Any:
@@ -486,6 +484,12 @@ class _Converter:
         if isinstance(obj, date):  # date, datetime and ruamel's TimeStamp (a datetime)
             return obj
         return obj              # bytes (!!binary), tuples (collections as keys): inert values
+
+
+def _too_many_values(path: Path, line: int) -> ConfigError:
+    return ConfigError([f"{path}:{line}: the document holds more than "
+                        f"{limits.CONFIG_MAX_VALUES:,} values (an alias counts as the values it "
+                        "repeats)"])
 
 
 def _lc_line(obj: Any, default: int) -> int:

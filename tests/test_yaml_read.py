@@ -343,7 +343,7 @@ def billion_laughs(levels: int = 9, fan: int = 10) -> str:
 def test_a_billion_laughs_document_is_refused_before_it_is_walked():
     with pytest.raises(ConfigError) as err:
         read_yaml(billion_laughs(), PATH)
-    assert "aliases expand this document to more than" in str(err.value)
+    assert "values (an alias counts as the values it repeats)" in str(err.value)
     assert str(err.value).startswith("sources.yaml:")
 
 
@@ -352,7 +352,7 @@ def test_a_billion_laughs_document_taking_the_reference_path_is_refused_too():
     assert declines(text)
     with pytest.raises(ConfigError) as err:
         read_yaml(text, PATH)
-    assert "aliases expand this document to more than" in str(err.value)
+    assert "values (an alias counts as the values it repeats)" in str(err.value)
 
 
 def test_aliases_within_the_bound_are_shared_not_copied():
@@ -410,3 +410,13 @@ def test_tags_never_construct_objects():
     assert isinstance(got["a"], YamlList) and list(got["a"]) == ["true"]
     assert got["b"] == YamlTagged("tag:yaml.org,2002:python/name:os.system", "")
     assert got["c"] == YamlTagged("!x", "y")
+
+
+def test_a_document_beyond_the_value_bound_is_refused_on_both_paths(monkeypatch):
+    monkeypatch.setattr(limits, "CONFIG_MAX_VALUES", 50)
+    fine, big = "- a\n" * 40, "- a\n" * 60
+    assert len(read_yaml(fine, PATH)) == 40
+    for text in (big, "t: !!str x\nl:\n" + big):           # fast path, reference path
+        with pytest.raises(ConfigError) as err:
+            read_yaml(text, PATH)
+        assert "more than 50 values" in str(err.value)
