@@ -20,6 +20,7 @@ docs/dedup.md gives the rules and the measurements behind the constants below.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import posixpath
 import re
@@ -28,12 +29,26 @@ import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence, Sized
 from dataclasses import dataclass
-from typing import Literal
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
-import numpy as np
-
 from collector.errors import ParseError
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    class _LazyNumpy:
+        """numpy, imported on first use: a poll that stores nothing new never needs it, and
+        its import (about 40 ms, 11 MB) then stays out of start-up."""
+
+        def __getattr__(self, name: str) -> Any:
+            import numpy
+
+            globals()["np"] = numpy
+            return getattr(numpy, name)
+
+    np = _LazyNumpy()
 
 # --- named limits (chosen by bench/dedup.py; see docs/dedup.md) ----------------------------
 #: Words per shingle. Three keeps unrelated texts on the same topic apart (their shared word
@@ -352,18 +367,22 @@ _MAGIC = b"MH"
 _VERSION = 1
 _FLAG_SHORT = 1
 _HEADER = struct.Struct("<2sBBHI")  # magic, version, flags, num_perm, shingle count
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_K1 = np.uint64(0x9E3779B97F4A7C15)
-_K2 = np.uint64(0xC2B2AE3D27D4EB4F)
-#: One fixed multiply-add hash (a * x + b mod 2**64, `a` odd) per MinHash function, applied to
-#: already mixed 64-bit shingle hashes; fixed so that stored signatures stay comparable. Two
-#: operations per value instead of a full mixer: 2.5x faster, with no measurable bias.
-_PERMS = np.random.Generator(np.random.PCG64(20240601)).integers(
-    0, 2**63 - 1, size=(2, NUM_PERM), dtype=np.uint64)
-_PERM_A = _PERMS[0] * np.uint64(2) + np.uint64(1)
-_PERM_B = _PERMS[1]
-_BAND_SALT = (np.arange(LSH_BANDS, dtype=np.uint64) + np.uint64(1)) * _K1
+@functools.cache
+def _constants() -> SimpleNamespace:
+    """The hash constants, made on first use (they need numpy)."""
+    k1 = np.uint64(0x9E3779B97F4A7C15)
+    # One fixed multiply-add hash (a * x + b mod 2**64, `a` odd) per MinHash function, applied
+    # to already mixed 64-bit shingle hashes; fixed so that stored signatures stay comparable.
+    # Two operations per value instead of a full mixer: 2.5x faster, with no measurable bias.
+    perms = np.random.Generator(np.random.PCG64(20240601)).integers(
+        0, 2**63 - 1, size=(2, NUM_PERM), dtype=np.uint64)
+    return SimpleNamespace(
+        M1=np.uint64(0xBF58476D1CE4E5B9), M2=np.uint64(0x94D049BB133111EB), K1=k1,
+        K2=np.uint64(0xC2B2AE3D27D4EB4F),
+        PERM_A=perms[0] * np.uint64(2) + np.uint64(1), PERM_B=perms[1],
+        BAND_SALT=(np.arange(LSH_BANDS, dtype=np.uint64) + np.uint64(1)) * k1)
+
+
 _MAX_WORD_CACHE = 200_000
 _word_hash_cache: dict[str, int] = {}
 
@@ -371,9 +390,9 @@ _word_hash_cache: dict[str, int] = {}
 def _mix(x: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser on a uint64 array (wrapping arithmetic is intended)."""
     x = x ^ (x >> np.uint64(30))
-    x = x * _M1
+    x = x * _constants().M1
     x = x ^ (x >> np.uint64(27))
-    x = x * _M2
+    x = x * _constants().M2
     return x ^ (x >> np.uint64(31))
 
 
@@ -398,9 +417,10 @@ def shingle_hashes(tokens: list[str], k: int = SHINGLE_WORDS) -> np.ndarray:
     h = _word_hashes(tokens)
     if len(h) < k:
         k = len(h)
-    acc = _mix(h[: len(h) - k + 1] + _K2)
+    c = _constants()
+    acc = _mix(h[: len(h) - k + 1] + c.K2)
     for i in range(1, k):
-        acc = _mix(acc * _K1 + h[i: len(h) - k + 1 + i])
+        acc = _mix(acc * c.K1 + h[i: len(h) - k + 1 + i])
     return np.unique(acc)
 
 
@@ -410,9 +430,10 @@ def minhash(shingles: np.ndarray, num_perm: int = NUM_PERM) -> np.ndarray:
         return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
     values = np.full(num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
     # Chunks bound the temporary matrix for very long texts.
+    c = _constants()
     for start in range(0, len(shingles), 4096):
         chunk = shingles[start:start + 4096]
-        hashed = chunk[:, None] * _PERM_A[None, :num_perm] + _PERM_B[None, :num_perm]
+        hashed = chunk[:, None] * c.PERM_A[None, :num_perm] + c.PERM_B[None, :num_perm]
         np.minimum(values, hashed.min(axis=0), out=values)
     return (values >> np.uint64(32)).astype(np.uint32)
 
@@ -471,9 +492,10 @@ def similarity(a: bytes, b: bytes) -> float:
 def _band_keys(values: np.ndarray) -> np.ndarray:
     """One 64-bit key per LSH band, salted with the band number so one sorted array holds all."""
     rows = values[: LSH_BANDS * LSH_ROWS].astype(np.uint64).reshape(LSH_BANDS, LSH_ROWS)
-    acc = _BAND_SALT.copy()
+    c = _constants()
+    acc = c.BAND_SALT.copy()
     for r in range(LSH_ROWS):
-        acc = _mix(acc * _K2 + rows[:, r])
+        acc = _mix(acc * c.K2 + rows[:, r])
     return acc
 
 
@@ -492,16 +514,22 @@ class NearDuplicateIndex:
         if not 0.0 < threshold <= 1.0:
             raise ValueError("threshold must be in (0, 1]")
         self.threshold = threshold
-        self._sigs = np.zeros((0, NUM_PERM), dtype=np.uint32)
-        self._ids = np.zeros(0, dtype=np.int64)
-        self._alive = np.zeros(0, dtype=bool)
         self._nrows = 0
         self._row_of: dict[int, int] = {}
         self._dead = 0
-        self._keys = np.zeros(0, dtype=np.uint64)      # sorted band keys
-        self._key_rows = np.zeros(0, dtype=np.int32)   # row of each key
         self._pending: dict[int, list[int]] = {}       # band key -> rows, not yet merged
         self._pending_count = 0
+        self._arrays = False                           # made on first use (numpy)
+
+    def _ready(self) -> None:
+        if self._arrays:
+            return
+        self._arrays = True
+        self._sigs = np.zeros((0, NUM_PERM), dtype=np.uint32)
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._alive = np.zeros(0, dtype=bool)
+        self._keys = np.zeros(0, dtype=np.uint64)      # sorted band keys
+        self._key_rows = np.zeros(0, dtype=np.int32)   # row of each key
 
     def __len__(self) -> int:
         return len(self._row_of)
@@ -526,6 +554,7 @@ class NearDuplicateIndex:
 
     def add(self, doc_id: int, sig: bytes) -> None:
         """Index `sig` under `doc_id`, replacing what that id had (an edited document)."""
+        self._ready()
         decoded = Signature.from_bytes(sig)
         if doc_id in self._row_of:
             self.remove(doc_id)
@@ -552,6 +581,7 @@ class NearDuplicateIndex:
         Works in batches so that memory stays near the size of the finished index. A malformed
         signature raises ParseError naming its doc id; the batches before it stay indexed.
         """
+        self._ready()
         keys_parts: list[np.ndarray] = []
         rows_parts: list[np.ndarray] = []
         batch: list[tuple[int, bytes]] = []
@@ -601,9 +631,10 @@ class NearDuplicateIndex:
     def _band_keys_many(block: np.ndarray) -> np.ndarray:
         rows = block[:, : LSH_BANDS * LSH_ROWS].astype(np.uint64).reshape(
             len(block), LSH_BANDS, LSH_ROWS)
-        acc = np.broadcast_to(_BAND_SALT, (len(block), LSH_BANDS)).copy()
+        c = _constants()
+        acc = np.broadcast_to(c.BAND_SALT, (len(block), LSH_BANDS)).copy()
         for r in range(LSH_ROWS):
-            acc = _mix(acc * _K2 + rows[:, :, r])
+            acc = _mix(acc * c.K2 + rows[:, :, r])
         return acc
 
     def _merge(self, extra_keys: np.ndarray | None = None,
@@ -676,6 +707,7 @@ class NearDuplicateIndex:
 
         A short signature (fewer than NEAR_DUP_MIN_WORDS words) matches nothing.
         """
+        self._ready()
         decoded = Signature.from_bytes(sig)
         if decoded.short:
             return []
