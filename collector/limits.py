@@ -63,6 +63,9 @@ OUTCOME_GATHER_S = 0.02
 #: Status line plus headers of one response: real servers send a few KiB; a server streaming
 #: endless headers is cut off here.
 MAX_RESPONSE_HEAD_BYTES = 64 * 1024
+#: Polls in a row whose listing crashed the parse worker before a source is quarantined (not
+#: polled until released): one crash may be a fluke of the host, three are the page.
+QUARANTINE_AFTER = 3
 
 # --- scheduling -----------------------------------------------------------------------------
 #: Default poll interval of a source without a schedule.
