@@ -5,6 +5,11 @@ collected); a failed delivery is retried with backoff (collector.notify.retry) w
 entries stay pending. Feed digests rewrite their Atom file whenever entries are pending, and
 the combined feed of all statements (`feeds/all.atom`) is rewritten when documents arrive.
 
+A statement corrected in place (a new revision of its document) is offered to feed digests
+again, where it becomes a new entry (collector.notify.atom), and the combined feed is
+rewritten. Email digests do not mail it again: one still pending goes out with the corrected
+text, one already sent is not repeated.
+
 With several workers on PostgreSQL, digests are run by one worker at a time: each run holds a
 PostgreSQL advisory lock (SQLite deployments run a single service, see `collector run`).
 """
@@ -56,7 +61,7 @@ class DigestRunner:
                                  sender=smtp.sender, timeout_s=smtp.timeout_s,
                                  ca_file=smtp.ca_file)
         self.transport = transport or (lambda message: send(message, self.smtp))
-        self._combined_seq: int | None = None
+        self._combined_shown: tuple[tuple[int, int], ...] | None = None
 
     # -- conversion ----------------------------------------------------------------------------
 
@@ -171,6 +176,7 @@ class DigestRunner:
 
     def _run_feed(self, digest: Digest) -> str:
         now = self.clock()
+        self.outbox.reoffer_revised(digest.id)
         batch = self.outbox.claim(digest.id, limit=limits.DIGEST_MAX_ITEMS * 10, now=now)
         path = self.feed_path(digest.id)
         if batch is None and path.exists():
@@ -193,15 +199,16 @@ class DigestRunner:
                 for d in docs]
 
     def publish_combined(self) -> bool:
-        """Rewrite feeds/all.atom when documents arrived since the last time."""
-        top = self.store.max_seq()
+        """Rewrite feeds/all.atom when documents arrived, or one it shows was corrected,
+        since the last time."""
+        shown = self.store.feed_fingerprint(limits.FEED_MAX_ENTRIES)
         path = self.feed_path(COMBINED_FEED)
-        if top == self._combined_seq and path.exists():
+        if shown == self._combined_shown and path.exists():
             return False
         items = self._latest_items(None)
         write_atomic(path, render_atom("all", "All statements", items,
                                        self_url=self._self_url(COMBINED_FEED)))
-        self._combined_seq = top
+        self._combined_shown = shown
         return True
 
     def preview(self, digest: Digest) -> str:

@@ -38,6 +38,7 @@ class DigestItem:
     also_published: tuple[tuple[str, str], ...] = field(default=())  # (source_name, url)
     updated: datetime | None = None           # last change of the stored text; None = collected
     tags: tuple[str, ...] = field(default=())
+    revision: int = 1                         # 1 as first stored, +1 per change of its text
 
     @property
     def updated_at(self) -> datetime:

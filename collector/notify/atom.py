@@ -1,10 +1,12 @@
 """Atom 1.0 feeds of digests (RFC 4287), and writing them into place atomically.
 
-Each entry's id is a urn:uuid derived from the document id, so it never changes for a
-statement and feed readers show each statement once; `updated` is the document's last change,
-so readers that track changes see them. All times are written in UTC. Characters XML 1.0
-cannot carry (NUL and most C0 controls, lone surrogates, U+FFFE/U+FFFF) are dropped before
-writing, so the output is well-formed whatever the input held.
+Each entry's id is a urn:uuid derived from the document id and its revision: the first
+revision's id never changes, and each correction of the stored text (revision 2, 3, ...) gets
+an id of its own, because many readers ignore `updated` and would never show a correction that
+kept its id. A feed holds one entry per statement, for its latest revision; `updated` is the
+document's last change, for the readers that do track it. All times are written in UTC.
+Characters XML 1.0 cannot carry (NUL and most C0 controls, lone surrogates, U+FFFE/U+FFFF) are
+dropped before writing, so the output is well-formed whatever the input held.
 """
 
 from __future__ import annotations
@@ -39,9 +41,19 @@ def xml_text(value: str) -> str:
     return _NOT_XML.sub("", value)
 
 
-def entry_id(document_id: str) -> str:
-    """The Atom id of a statement: stable for as long as its document id is."""
-    return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, 'document:' + document_id)}"
+def entry_id(document_id: str, revision: int = 1) -> str:
+    """The Atom id of one revision of a statement.
+
+    Revision 1 keeps the id entries have always had (no churn for existing subscribers);
+    later revisions name the revision in the UUID's name, so each is a distinct, still valid
+    urn:uuid.
+    """
+    if revision < 1:
+        raise ValueError(f"a document revision is 1 or more, not {revision}")
+    name = f"document:{document_id}"
+    if revision > 1:
+        name += f":r{revision}"
+    return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, name)}"
 
 
 def feed_id(feed_key: str) -> str:
@@ -97,7 +109,7 @@ def render_atom(feed_id_key: str, title: str, items: Sequence[DigestItem], *,
     _sub(_sub(feed, "author"), "name", title or GENERATOR)
     for item in ordered:
         entry = _sub(feed, "entry")
-        _sub(entry, "id", entry_id(item.id))
+        _sub(entry, "id", entry_id(item.id, item.revision))
         _sub(entry, "title", item.title)
         _sub(entry, "updated", rfc3339(item.updated_at))
         if item.published is not None:

@@ -108,6 +108,8 @@ class StoredDocument:
     backfill: bool
     flags: tuple[str, ...]
     signature: bytes | None = None
+    #: 1 when first stored, +1 each time the stored text changed in place
+    revision: int = 1
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ def _doc_view(row: DocumentRow) -> StoredDocument:
         content_hash=row.content_hash, method=row.method, language=row.language,
         author=row.author, word_count=row.word_count, backfill=row.backfill,
         flags=tuple(f for f in (row.flags or "").split(",") if f), signature=row.signature,
+        revision=row.revision or 1,
     )
 
 
@@ -579,7 +582,8 @@ class Store:
                     published_at=doc.published_at, collected_at=now, updated_at=now,
                     content_hash=doc.content_hash, signature=doc.signature, method=doc.method,
                     language=doc.language, author=doc.author, word_count=doc.word_count,
-                    flags=",".join(doc.flags) or None, backfill=doc.backfill, file_written=False)
+                    flags=",".join(doc.flags) or None, backfill=doc.backfill, file_written=False,
+                    revision=1)
                 s.add(row)
                 s.flush()
                 s.add(Location(document_id=doc.id, source_id=doc.source_id, url=doc.url,
@@ -625,18 +629,26 @@ class Store:
                         signature: bytes | None, word_count: int, method: str,
                         published_at: datetime | None, source_id: str | None = None,
                         url: str | None = None, now: datetime) -> StoredDocument:
-        """Replace the text of a document edited in place (or a fuller copy); id and seq stay."""
+        """Replace the text of a document edited in place (or a fuller copy); id and seq stay.
+
+        Only a text that differs from the stored one is a change: it moves `updated_at` and
+        adds one to `revision` (so feeds show the correction as a new entry). The same text
+        again changes neither.
+        """
         with self.session() as s:
             row = s.get(DocumentRow, doc_id)
             if row is None:
                 raise StoreError(f"unknown document {doc_id}")
+            changed = row.text != text
             row.title, row.text, row.content_hash = title, text, content_hash
             row.signature, row.word_count, row.method = signature, word_count, method
             if published_at and not row.published_at:
                 row.published_at = published_at
             if source_id and url:
                 row.source_id, row.url = source_id, url
-            row.updated_at = now
+            if changed:
+                row.updated_at = now
+                row.revision = (row.revision or 1) + 1
             row.file_written = False
             return _doc_view(row)
 
@@ -685,6 +697,16 @@ class Store:
                     OutboxEntry.digest_id == digest_id)
             return [_doc_view(r) for r in s.scalars(q.order_by(DocumentRow.seq.desc())
                                                     .limit(limit))]
+
+    def feed_fingerprint(self, limit: int) -> tuple[tuple[int, int], ...]:
+        """(sequence number, revision) of the documents `latest_for_feed(None, limit)` shows:
+        it changes when a document arrives or one of them is corrected, and is cheap to read
+        (the newest `limit` rows by the unique index on seq)."""
+        with self.session(read=True) as s:
+            return tuple((int(seq), int(rev or 1)) for seq, rev in s.execute(
+                select(DocumentRow.seq, DocumentRow.revision)
+                .where(DocumentRow.backfill.is_(False))
+                .order_by(DocumentRow.seq.desc()).limit(limit)))
 
     def max_seq(self) -> int | None:
         with self.session(read=True) as s:
@@ -747,6 +769,7 @@ class Store:
             "published": _iso(doc.published_at),
             "collected": _iso(doc.collected_at),
             "updated": _iso(doc.updated_at),
+            "revision": doc.revision,
             "content_hash": doc.content_hash,
             "method": doc.method,
             "language": doc.language,

@@ -5,6 +5,10 @@ the unfinished batch of the previous attempt if there is one (same entries, same
 repeat carries the same Message-ID), else up to `limit` pending entries under a fresh run key.
 Entries are marked delivered only after the transport returned, in one transaction with the
 health notes the batch carried.
+
+A claimed entry records the document revision it was claimed with. Feed digests call
+`reoffer_revised` before claiming: a delivered entry whose document has been corrected since
+is pending again, so the corrected statement goes out (as a new feed entry) once.
 """
 
 from __future__ import annotations
@@ -89,7 +93,7 @@ class StoreOutbox:
                 s.execute(update(OutboxEntry).where(
                     OutboxEntry.digest_id == digest_id,
                     OutboxEntry.document_id.in_([d.id for d in docs]))
-                    .values(run_key=run_key))
+                    .values(run_key=run_key, revision=_document_revision()))
             st.run_key, st.run_notes = run_key, _notes_to_json(notes)
             return Batch(run_key, tuple(self._items(s, docs)), notes)
 
@@ -127,6 +131,23 @@ class StoreOutbox:
             st.attempts, st.permanent_failures = after.attempts, after.permanent_failures
             st.next_attempt_at, st.quarantined = after.next_attempt_at, after.quarantined
             st.last_error = (after.last_error or "")[:1000]
+
+    # -- corrections ---------------------------------------------------------------------------
+
+    def reoffer_revised(self, digest_id: str) -> int:
+        """Make pending again the delivered entries of `digest_id` whose document has a newer
+        revision than the one they were claimed with; returns how many.
+
+        Feed digests call this before claiming (a correction is a new feed entry). Email
+        digests do not: a statement already mailed is not mailed again when corrected.
+        """
+        with self.store.session() as s:
+            result = s.execute(update(OutboxEntry).where(
+                OutboxEntry.digest_id == digest_id, OutboxEntry.delivered_at.is_not(None),
+                OutboxEntry.revision < _document_revision())
+                .values(delivered_at=None, run_key=None)
+                .execution_options(synchronize_session=False))
+            return int(getattr(result, "rowcount", 0) or 0)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -188,6 +209,12 @@ class StoreOutbox:
         return notes
 
 
+def _document_revision() -> Any:
+    """The current revision of an outbox entry's document, as a correlated subquery."""
+    return (select(DocumentRow.revision).where(DocumentRow.id == OutboxEntry.document_id)
+            .scalar_subquery())
+
+
 def digest_item(doc: StoredDocument, also: list[tuple[str, str]], *, source_name: str,
                 tags: tuple[str, ...] = ()) -> DigestItem:
     parsed = parse(doc.text)
@@ -196,4 +223,4 @@ def digest_item(doc: StoredDocument, also: list[tuple[str, str]], *, source_name
                       collected=doc.collected_at, blocks=parsed.blocks,
                       also_published=tuple(also),
                       updated=doc.updated_at if doc.updated_at != doc.collected_at else None,
-                      tags=tags)
+                      tags=tags, revision=doc.revision)

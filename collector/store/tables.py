@@ -132,6 +132,9 @@ class DocumentRow(Base):
     flags: Mapped[str | None] = mapped_column(Text)
     backfill: Mapped[bool] = mapped_column(Boolean, default=False)
     file_written: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 1 when first stored, +1 each time the stored text changes in place (an edit at the same
+    # URL, a fuller copy replacing it): feed entries of a corrected statement get new ids
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class Location(Base):
@@ -178,6 +181,9 @@ class OutboxEntry(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     run_key: Mapped[str | None] = mapped_column(String(64))
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the document revision this entry was claimed with: a feed digest offers the document
+    # again when its revision is newer than the one delivered
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class DigestState(Base):
