@@ -197,7 +197,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from . import decide
-    from .pipeline import _decide_state
+    from .pipeline import decide_state
 
     config = _config(args)
     store = _store(config)
@@ -216,20 +216,30 @@ def cmd_status(args: argparse.Namespace) -> int:
         src = configured.get(st.id)
         if src is None:
             continue
-        health: str = decide.status(_decide_state(st), now) if st.polls else "new"
+        dstate = decide_state(st, now)
+        health: str = decide.status(dstate, now) if st.polls else "new"
         if not src.enabled:
             health = "disabled"
+        quarantined = health == "quarantined"
+        reason = decide.quarantine_reason(dstate) if quarantined else None
         rows.append([st.id, health, _fmt_time(st.last_success_at, now),
                      str(st.consecutive_failures), str(st.documents), str(st.duplicates),
+                     # a quarantined source's next poll is a placeholder decades ahead
+                     "on release" if quarantined else
                      _fmt_time(st.next_poll_at, now) if src.enabled else "-",
-                     (st.last_error or "")[:60]])
+                     (st.last_error or "")[:60], reason])
     if args.json:
         print(json.dumps([dict(zip(["id", "health", "last_success", "failures", "documents",
-                                    "duplicates", "next_poll", "last_error"], r, strict=True))
+                                    "duplicates", "next_poll", "last_error", "reason"], r,
+                                   strict=True))
                           for r in rows], indent=2))
         return 0
-    print(_table(rows, ["source", "health", "last success", "failures", "documents",
-                        "also seen", "next poll", "last error"]))
+    print(_table([r[:-1] for r in rows], ["source", "health", "last success", "failures",
+                                          "documents", "also seen", "next poll",
+                                          "last error"]))
+    for r in rows:
+        if r[-1]:
+            print(f"{r[0]}: quarantined: {r[-1]}")
     print(f"{total} documents; pending digest entries: "
           + (", ".join(f"{k} {v}" for k, v in sorted(pending.items())) or "none"))
     return 0
@@ -354,6 +364,41 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return extract_main(argv)
 
 
+def cmd_sources_release(args: argparse.Namespace) -> int:
+    """Put sources back to normal polling now (the deliberate act that ends a quarantine)."""
+    from . import decide
+    from .pipeline import decide_state
+
+    config = _config(args)
+    known = {s.id for s in config.sources}
+    unknown = [i for i in args.sources if i not in known]
+    if unknown:
+        print(f"unknown source(s): {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    store = _store(config)
+    try:
+        store.upgrade()
+        store.sync_sources(config.sources, datetime.now(UTC))
+        for source_id in args.sources:
+            now = datetime.now(UTC)
+            st = store.source_state(source_id)
+            before = decide_state(st, now)
+            was = decide.status(before, now) if st.polls else "new"
+            after = decide.release(before, now=now)
+            values: dict[str, Any] = {
+                "next_poll_at": after.next_poll_at,
+                "consecutive_failures": after.consecutive_failures,
+                "first_failure_at": after.first_failure_at,
+                "health": decide.status(after, now) if st.polls else "new"}
+            if hasattr(st, "consecutive_crashes"):  # where the database keeps the count
+                values["consecutive_crashes"] = after.consecutive_crashes
+            store.update_source(source_id, **values)
+            print(f"{source_id}: released (was {was}); polled at the next scheduler tick")
+    finally:
+        store.close()
+    return 0
+
+
 def cmd_sources_import(args: argparse.Namespace) -> int:
     from .opml import import_opml
 
@@ -433,12 +478,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--url", help="the page's URL (for relative links and dates)")
     s.set_defaults(func=cmd_extract)
 
-    s = sub.add_parser("sources", parents=[common], help="manage sources.yaml")
+    s = sub.add_parser("sources", parents=[common],
+                       help="manage sources (import from OPML, release from quarantine)")
     ssub = s.add_subparsers(dest="sources_command", required=True, metavar="ACTION")
     imp = ssub.add_parser("import", parents=[common],
                           help="append the feeds of an OPML file to sources.yaml")
     imp.add_argument("file", metavar="FILE.opml")
     imp.set_defaults(func=cmd_sources_import)
+    rel = ssub.add_parser("release", parents=[common],
+                          help="poll quarantined (or backed-off) sources again from now on")
+    rel.add_argument("sources", nargs="+", metavar="SOURCE_ID")
+    rel.set_defaults(func=cmd_sources_release)
 
     s = sub.add_parser("db", parents=[common], help="database maintenance")
     dsub = s.add_subparsers(dest="db_command", required=True, metavar="ACTION")

@@ -16,6 +16,15 @@ measured from `first_failure_at`, the first failed poll after the last success):
 A broken source is still polled, at the capped backoff interval, and one success makes it
 healthy again. Separately, a source is `stale` when polls keep succeeding but yield no
 candidates although it yielded some before (a redesigned page whose selectors match nothing).
+
+    quarantined  the listing crashed the parse worker (error kind PARSER_CRASH) on
+                 limits.QUARANTINE_AFTER polls in a row (`consecutive_crashes`)
+
+Backing off does not help a page that kills the parser: every poll would crash a worker again.
+A quarantined source is not polled by the scheduler (its next poll is QUARANTINE_HOLD away)
+until a deliberate act: `release` (the `collector sources release` command), a change of its
+URL in sources.yaml, or a manual poll that succeeds. Timeouts and malformed input are ordinary
+failures and only back off; any other outcome ends a crash streak.
 """
 
 from __future__ import annotations
@@ -29,8 +38,17 @@ from typing import Literal
 
 from . import limits
 
-Health = Literal["healthy", "degraded", "broken"]
-Status = Literal["healthy", "degraded", "broken", "stale"]
+Health = Literal["healthy", "degraded", "broken", "quarantined"]
+Status = Literal["healthy", "degraded", "broken", "stale", "quarantined"]
+
+#: Error kind of a poll whose parse worker died (signal, abort): set by collector.isolate.
+PARSER_CRASH = "parser_crash"
+#: Error kind of a parse that ran past its deadline (the worker was killed): set by
+#: collector.isolate. Not a crash: slow input is backed off like any failure.
+PARSE_TIMEOUT = "parse_timeout"
+#: How far ahead a quarantined source's next poll is put: never due in practice, yet a real
+#: date, so that date arithmetic and every database's timestamp type still hold it.
+QUARANTINE_HOLD = timedelta(days=100 * 365)
 
 #: Failures in a row that make a source degraded (one failure is a blip, two are a pattern).
 DEGRADED_MIN_FAILURES = 2
@@ -75,6 +93,7 @@ class SourceState:
     last_error_kind: str | None = None
     last_items_at: datetime | None = None      # last poll that yielded candidates
     consecutive_empty: int = 0                 # successful polls in a row yielding none
+    consecutive_crashes: int = 0               # polls in a row that crashed the parse worker
 
 
 # --- backoff and scheduling ------------------------------------------------------------------
@@ -204,8 +223,41 @@ def parse_max_age(headers: dict[str, str], now: datetime) -> float | None:
 
 # --- health ----------------------------------------------------------------------------------
 
+def is_quarantined(state: SourceState) -> bool:
+    """True when the last QUARANTINE_AFTER polls (at least) all crashed the parse worker."""
+    return state.consecutive_crashes >= limits.QUARANTINE_AFTER
+
+
+def quarantine_reason(state: SourceState) -> str | None:
+    """Why a source is quarantined, in words for status pages; None when it is not."""
+    if not is_quarantined(state):
+        return None
+    return (f"the parser crashed on {state.consecutive_crashes} polls in a row; not polled"
+            " until released (collector sources release)")
+
+
+def crash_streak(*, stored: int | None, health: str, consecutive_failures: int,
+                 last_error_kind: str | None, next_poll_at: datetime | None,
+                 now: datetime) -> int:
+    """The crash streak of a source as read from what the database keeps.
+
+    `stored` is the kept count, or None where the database keeps none: then the failure streak
+    stands in for it when the last failure was a crash (exact unless other failures came just
+    before the crashes, when it counts them too). A quarantined source that has come due was
+    made due by a deliberate act (its URL changed in sources.yaml; `release` resets the count
+    itself), so its streak starts afresh.
+    """
+    if health == "quarantined" and next_poll_at is not None and next_poll_at <= now:
+        return 0
+    if stored is not None:
+        return stored
+    return consecutive_failures if last_error_kind == PARSER_CRASH else 0
+
+
 def health(state: SourceState, now: datetime) -> Health:
-    """`healthy`, `degraded` or `broken` by the rules in the module docstring."""
+    """`quarantined`, `healthy`, `degraded` or `broken` by the rules in the module docstring."""
+    if is_quarantined(state):
+        return "quarantined"
     failures = state.consecutive_failures
     if failures <= 0:
         return "healthy"
@@ -249,7 +301,7 @@ def after_success(state: SourceState, *, now: datetime, interval_s: float, seed:
         etag=etag, last_modified=last_modified,
         body_hash=body_hash if body_hash is not None else state.body_hash,
         last_poll_at=now, last_success_at=now,
-        first_failure_at=None, consecutive_failures=0,
+        first_failure_at=None, consecutive_failures=0, consecutive_crashes=0,
         last_error=None, last_error_kind=None,
         last_items_at=now if got else state.last_items_at,
         consecutive_empty=0 if got else state.consecutive_empty + 1,
@@ -266,7 +318,7 @@ def after_not_modified(state: SourceState, *, now: datetime, interval_s: float,
         state,
         etag=etag or state.etag, last_modified=last_modified or state.last_modified,
         last_poll_at=now, last_success_at=now,
-        first_failure_at=None, consecutive_failures=0,
+        first_failure_at=None, consecutive_failures=0, consecutive_crashes=0,
         last_error=None, last_error_kind=None,
         next_poll_at=next_poll(now=now, interval_s=interval_s, seed=seed, max_age_s=max_age_s),
     )
@@ -276,16 +328,35 @@ def after_failure(state: SourceState, *, now: datetime, interval_s: float, seed:
                   error: str, kind: str, retry_after_s: float | None = None) -> SourceState:
     """State after a failed poll: the streak grows, the interval backs off, the error is kept.
 
+    A failure of kind PARSER_CRASH also lengthens the crash streak (any other kind ends it);
+    at limits.QUARANTINE_AFTER the source is quarantined: its next poll is QUARANTINE_HOLD
+    away and the kept error says so (the digest's health note and status pages show it).
     Validators and the body hash are kept untouched: a failure says nothing about the content.
     """
     failures = state.consecutive_failures + 1
+    crashes = state.consecutive_crashes + 1 if kind == PARSER_CRASH else 0
+    due = next_poll(now=now, interval_s=interval_s, failures=failures, seed=seed,
+                    retry_after_s=retry_after_s)
+    if crashes >= limits.QUARANTINE_AFTER:
+        due = now + QUARANTINE_HOLD
+        error = f"quarantined after {crashes} parser crashes in a row: {error}"
     return replace(
         state,
         last_poll_at=now,
         first_failure_at=state.first_failure_at or now,
         consecutive_failures=failures,
+        consecutive_crashes=crashes,
         last_error=error[:MAX_ERROR_CHARS],
         last_error_kind=kind,
-        next_poll_at=next_poll(now=now, interval_s=interval_s, failures=failures, seed=seed,
-                               retry_after_s=retry_after_s),
+        next_poll_at=due,
     )
+
+
+def release(state: SourceState, *, now: datetime) -> SourceState:
+    """State after an operator released a source (`collector sources release`): due now, with
+    the failure and crash streaks cleared, so it is judged afresh by the polls that follow.
+
+    The last error is kept for the record; validators stay (they are about the content).
+    """
+    return replace(state, next_poll_at=now, consecutive_failures=0, consecutive_crashes=0,
+                   first_failure_at=None)

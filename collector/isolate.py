@@ -8,7 +8,11 @@ Two defences, because a parser's worst case is not under our control:
 - `Isolator.run` / `run_bounded` call a function in a separate worker process with a hard
   wall-time deadline. A worker that overruns is killed and replaced; one that dies (a segfault
   in lexbor, the memory limit, `os.abort`) is replaced too. Either way the caller gets
-  ExtractError with a clear message and the service carries on.
+  ExtractError with a clear message and the service carries on. The two are told apart by the
+  error's `kind`: `ParserCrash` ("parser_crash", the worker died) and `ParseOverrun`
+  ("parse_timeout", the deadline passed); an error the parse itself raised has no `kind` of
+  its own. A source whose listing crashes the worker poll after poll is quarantined on that
+  distinction (collector.decide), while timeouts and malformed input are only backed off.
 
 A worker is a fresh interpreter running collector.parse_worker (`python -c`, not
 multiprocessing): it does not re-import the parent's main module, and it imports only what the
@@ -32,11 +36,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from . import limits
+from .decide import PARSE_TIMEOUT, PARSER_CRASH
 from .errors import ExtractError
 from .parse_worker import encode_message, precheck_html
 
-__all__ = ["Isolator", "default_isolator", "extract_bounded", "parse_workers", "precheck_html",
-           "run_bounded"]
+__all__ = ["Isolator", "ParseOverrun", "ParserCrash", "default_isolator", "extract_bounded",
+           "parse_workers", "precheck_html", "run_bounded"]
 
 T = TypeVar("T")
 
@@ -54,6 +59,20 @@ _live: weakref.WeakSet[_Worker] = weakref.WeakSet()
 
 class _Overrun(Exception):
     """The deadline passed while talking to the worker."""
+
+
+class ParserCrash(ExtractError):
+    """The worker process died during the task (a signal such as SIGSEGV, an abort, a native
+    library giving up when the memory limit refused it an allocation): the input, not the
+    host, is the likely cause."""
+
+    kind = PARSER_CRASH
+
+
+class ParseOverrun(ExtractError):
+    """The task ran past its deadline; the worker was killed."""
+
+    kind = PARSE_TIMEOUT
 
 
 class _Worker:
@@ -183,7 +202,7 @@ class _Worker:
             if self._retired:
                 raise ExtractError(
                     f"{name}: the parse isolator was closed during the parse") from None
-            raise ExtractError(
+            raise ParseOverrun(
                 f"{name}: parse took longer than {timeout_s:g} s; worker killed") from None
         except OSError:  # a broken pipe: the worker died before it read the whole task
             answer = None
@@ -195,8 +214,8 @@ class _Worker:
             self._replace()
             if self._retired:
                 raise ExtractError(f"{name}: the parse isolator was closed during the parse")
-            raise ExtractError(f"{name}: the parse worker crashed (exit code {code});"
-                               " worker replaced")
+            raise ParserCrash(f"{name}: the parse worker crashed (exit code {code});"
+                              " worker replaced")
         ok, value = answer
         if ok:
             return value
@@ -257,7 +276,8 @@ class Isolator:
         return self._call(fn, args, kwargs, timeout_s)
 
     async def run(self, fn: Callable[..., T], *args: Any, timeout_s: float, **kwargs: Any) -> T:
-        """`fn(*args, **kwargs)` in a worker; ExtractError on timeout, crash or failure."""
+        """`fn(*args, **kwargs)` in a worker; ExtractError on timeout (ParseOverrun), crash
+        (ParserCrash) or failure."""
         if timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
         import asyncio

@@ -8,7 +8,9 @@
            ──► dedup (same URL: unchanged/update; same text or near-duplicate: new location)
            ──► store (document + location + seen item + digest outbox in one transaction)
            ──► corpus file + index line
-    finally: the source's fetch state, schedule and health are saved (failure is a result).
+    finally: the source's fetch state, schedule and health are saved (failure is a result);
+             a listing that crashed the parse worker on limits.QUARANTINE_AFTER polls in a
+             row quarantines the source (collector.decide).
 
 `Pipeline` holds what lives across polls (store, fetcher, corpus, the near-duplicate index);
 `poll(source)` never raises for a source's own failures: it returns a PollOutcome.
@@ -71,14 +73,19 @@ def policy_for(source: Source, *, expected: str = "any",
     return FetchPolicy(**values)
 
 
-def _decide_state(st: SourceState) -> decide.SourceState:
+def decide_state(st: SourceState, now: datetime) -> decide.SourceState:
+    """The stored state of a source as `collector.decide` reads it at `now`."""
+    crashes = decide.crash_streak(
+        stored=getattr(st, "consecutive_crashes", None), health=st.health,
+        consecutive_failures=st.consecutive_failures, last_error_kind=st.last_error_kind,
+        next_poll_at=st.next_poll_at, now=now)
     return decide.SourceState(
         etag=st.etag, last_modified=st.last_modified, body_hash=st.body_hash,
         next_poll_at=st.next_poll_at, last_poll_at=st.last_poll_at,
         last_success_at=st.last_success_at, first_failure_at=st.first_failure_at,
         consecutive_failures=st.consecutive_failures, last_error=st.last_error,
         last_error_kind=st.last_error_kind, last_items_at=st.last_items_at,
-        consecutive_empty=st.consecutive_empty)
+        consecutive_empty=st.consecutive_empty, consecutive_crashes=crashes)
 
 
 def _words(blocks: Sequence[str]) -> int:
@@ -574,7 +581,7 @@ class Pipeline:
                                  fetched: Fetched | None, now: datetime,
                                  owner: str | None = None) -> None:
         after = decide.after_not_modified(
-            _decide_state(state), now=now, interval_s=self._interval(source), seed=source.id,
+            decide_state(state, now), now=now, interval_s=self._interval(source), seed=source.id,
             etag=fetched.etag if fetched else None,
             last_modified=fetched.last_modified if fetched else None,
             max_age_s=_max_age(fetched, now))
@@ -585,7 +592,7 @@ class Pipeline:
                             now: datetime, owner: str | None = None) -> None:
         fetched = listing.fetched
         after = decide.after_success(
-            _decide_state(state), now=now, interval_s=self._interval(source), seed=source.id,
+            decide_state(state, now), now=now, interval_s=self._interval(source), seed=source.id,
             candidates=len(listing.candidates),
             etag=fetched.etag if fetched else None,
             last_modified=fetched.last_modified if fetched else None,
@@ -597,7 +604,7 @@ class Pipeline:
                             retry_after: float | None, now: datetime,
                             owner: str | None = None) -> None:
         after = decide.after_failure(
-            _decide_state(state), now=now, interval_s=self._interval(source), seed=source.id,
+            decide_state(state, now), now=now, interval_s=self._interval(source), seed=source.id,
             error=message, kind=kind, retry_after_s=retry_after)
         extra: dict[str, Any] = {}
         if source.kind != "auto" and state.resolved_url and state.resolved_kind == source.kind:
@@ -605,10 +612,15 @@ class Pipeline:
             # configured URL (which redirects again if the move still holds).
             extra = {"resolved_kind": None, "resolved_url": None, "resolved_reason": None}
         await self._save(source, state, after, now, owner, **extra)
+        if decide.is_quarantined(after):
+            log.warning("source %s: quarantined, %s", source.id, decide.quarantine_reason(after))
         log.debug("source %s: poll failed (%s): %s", source.id, kind, message)
 
 
-_STATE_FIELDS = dataclasses.fields(decide.SourceState)
+#: The decision state's fields the database keeps (each is a column of the sources table, as
+#: the store's view shows). Where it keeps no crash count, `decide_state` derives one.
+_STATE_FIELDS = tuple(f for f in dataclasses.fields(decide.SourceState)
+                      if f.name in {g.name for g in dataclasses.fields(SourceState)})
 
 
 def _moved(source: Source, fetched: Fetched | None) -> dict[str, Any]:
