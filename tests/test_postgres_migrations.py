@@ -10,7 +10,7 @@ lane (COLLECTOR_TEST_DATABASE_URL).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alembic import command
@@ -20,7 +20,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 import collector.store
+from collector.notify.atom import entry_id
 from collector.store import Store, key_hash
+from collector.store.outbox import StoreOutbox, digest_item
 from collector.store.search import search
 from tests.pg import database_url, pg_databases  # noqa: F401 - fixtures
 
@@ -137,5 +139,76 @@ def test_upgrading_a_database_at_head_changes_nothing(database_url):
         with store.engine.connect() as conn:
             assert conn.scalar(text("SELECT value FROM counters WHERE name = 'document_seq'")) \
                 == 7
+    finally:
+        store.close()
+
+
+def test_upgrade_from_the_search_schema_gives_every_row_revision_1(database_url):
+    """Rows written at 0002 become revision 1 (their feed entry ids do not change), pending
+    outbox entries stay pending, and a correction after the upgrade counts from there."""
+    store = Store(database_url)
+    try:
+        upgrade_to(store, "0002")
+        fill_first_schema(store)
+        assert store.upgrade() == head_revision()
+        docs = {d.id: d for d in store.iter_documents()}
+        assert {d.revision for d in docs.values()} == {1}
+        nurses = docs["00000000000000b2"]
+        assert store.index_record(nurses, [])["revision"] == 1
+        outbox = StoreOutbox(store, item_of=lambda d, also: digest_item(d, also,
+                                                                        source_name="Red Dawn"),
+                             source_names={"reddawn": "Red Dawn"})
+        batch = outbox.claim("daily", limit=10, now=T0.replace(tzinfo=UTC))
+        assert [(i.id, i.revision) for i in batch.items] == [("00000000000000b2", 1)]
+        assert entry_id(batch.items[0].id, batch.items[0].revision) == entry_id(nurses.id)
+        outbox.delivered("daily", batch, now=T0.replace(tzinfo=UTC))
+        assert outbox.reoffer_revised("daily") == 0
+        later = T0.replace(tzinfo=UTC) + timedelta(days=1)
+        fixed = store.update_document(
+            nurses.id, title=nurses.title, text=nurses.text + "\nThe strike is over.\n",
+            content_hash="c" * 64, signature=None, word_count=12, method="feed",
+            published_at=None, now=later)
+        assert (fixed.revision, fixed.updated_at) == (2, later)
+        assert outbox.reoffer_revised("daily") == 1
+    finally:
+        store.close()
+
+
+def test_the_revision_migration_keeps_the_search_index_in_step(database_url):
+    """Adding the column leaves the 0002 search triggers (SQLite) and index in place: a
+    document corrected after the upgrade is found by its new words, not its old ones."""
+    store = Store(database_url)
+    try:
+        upgrade_to(store, "0002")
+        fill_first_schema(store)
+        store.upgrade()
+        dockers = store.document_by_id("00000000000000a1")
+        store.update_document(dockers.id, title="Stevedores refuse the shipment",
+                              text="Stevedores refuse the shipment\n\nThe cargo stays.\n",
+                              content_hash="d" * 64, signature=None, word_count=7,
+                              method="feed", published_at=None,
+                              now=T0.replace(tzinfo=UTC) + timedelta(hours=1))
+        assert [d.id for d in search(store, "stevedores", 10, 0)] == ["00000000000000a1"]
+        assert search(store, "dockers", 10, 0) == []
+    finally:
+        store.close()
+
+
+def test_downgrading_the_revision_migration_keeps_the_rows(database_url):
+    store = Store(database_url)
+    try:
+        upgrade_to(store, "0002")
+        fill_first_schema(store)
+        store.upgrade()
+        cfg = alembic_config()
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0002")
+        assert current_revision(store) == "0002"
+        with store.engine.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM documents")) == 2
+            assert conn.scalar(text("SELECT count(*) FROM outbox")) == 1
+        assert store.upgrade() == head_revision()
+        assert {d.revision for d in store.iter_documents()} == {1}
     finally:
         store.close()
