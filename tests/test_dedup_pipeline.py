@@ -78,6 +78,7 @@ digests:
         store = store_of(config)
         docs = list(store.iter_documents())
         assert len(docs) == 1
+        assert docs[0].revision == 1     # new locations of a duplicate are no change of text
         locs = store.locations([docs[0].id])[docs[0].id]
         assert sorted(loc.source_id for loc in locs) == ["intl", "other", "section"]
         files = list(config.settings.documents_dir.glob("*.txt"))
@@ -112,6 +113,7 @@ def test_statement_edited_in_place_updates_the_document_and_keeps_its_id(tmp_pat
     docs = list(store_of(config).iter_documents())
     assert len(docs) == 1
     assert docs[0].id == first.id and docs[0].seq == first.seq
+    assert (first.revision, docs[0].revision) == (1, 2)
     assert docs[0].text.rstrip().endswith("Corrected.")
     path = config.settings.documents_dir / f"000_{first.id}.txt"
     assert path.read_text().rstrip().endswith("Corrected.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import os
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from xml.etree import ElementTree as ET
 
@@ -101,6 +102,39 @@ def test_entry_id_is_stable_and_updated_follows_the_document():
     assert e1.id == e2.id and e1.id.startswith("urn:uuid:")
     assert calendar.timegm(e2.updated_parsed) == ts(T0 + timedelta(days=2))
     assert entry_id(item(1).id) != entry_id(item(2).id)
+
+
+def test_revision_1_keeps_the_entry_id_given_before_revisions_existed():
+    # the id "3f2a9c0d41e8b7a2" had in every feed written before documents had revisions
+    before = "urn:uuid:62535c06-3b26-54e8-8b04-023e9d6bc6ad"
+    assert entry_id("3f2a9c0d41e8b7a2") == entry_id("3f2a9c0d41e8b7a2", 1) == before
+    parsed = feedparser.parse(feed([item(1, id="3f2a9c0d41e8b7a2", revision=1)]))
+    assert [e.id for e in parsed.entries] == [before]
+
+
+def test_each_later_revision_has_its_own_valid_urn_uuid():
+    ids = [entry_id(item(1).id, r) for r in (1, 2, 3, 4)]
+    assert len(set(ids)) == 4
+    for value in ids:
+        assert value.startswith("urn:uuid:")
+        assert str(uuid.UUID(value.removeprefix("urn:uuid:"))) == value[len("urn:uuid:"):]
+    # revision 2 of one document is not revision 2 of another
+    assert entry_id(item(1).id, 2) != entry_id(item(2).id, 2)
+
+
+def test_a_corrected_statement_is_one_entry_under_its_revision_id():
+    corrected = item(1, title="Corrected title", revision=3, updated=T0 + timedelta(days=2))
+    parsed = feedparser.parse(feed([corrected, item(2)]))
+    assert parsed.bozo == 0
+    assert sorted(e.id for e in parsed.entries) == sorted(
+        [entry_id(item(1).id, 3), entry_id(item(2).id)])
+    e = next(e for e in parsed.entries if e.title == "Corrected title")
+    assert calendar.timegm(e.updated_parsed) == ts(T0 + timedelta(days=2))
+
+
+def test_a_revision_below_1_is_refused():
+    with pytest.raises(ValueError, match="revision"):
+        entry_id(item(1).id, 0)
 
 
 def test_times_from_other_zones_are_written_in_utc():
