@@ -24,7 +24,7 @@ from collector.store.outbox import StoreOutbox, digest_item
 from tests.helpers import load, poll, store_of
 from tests.pages import Article, paragraphs, rss_feed, wordpress_page
 from tests.smtpd import PASSWORD, USER
-from tests.webserver import Page
+from tests.webserver import Page, SiteServer
 
 T0 = datetime(2030, 3, 1, 8, 0, tzinfo=UTC)
 #: The Atom id entries had before documents had revisions, for the id "3f2a9c0d41e8b7a2":
@@ -223,7 +223,8 @@ def the_document(config):
 @pytest.fixture
 def first_statement(tmp_path, site):
     """A site whose statement has been collected once (after a baseline poll) and whose feeds
-    have been written; returns (config, clock, the article, its body)."""
+    have been written by a digest runner that stays, as in `collector run`; gives (config,
+    clock, the article, its body, a function running that runner's digest tick)."""
     clock = Clock(T0)
     publish(site, [Article("old", "Old statement", paragraphs(11, count=4), T0 - timedelta(1))])
     config = config_for(tmp_path, site)
@@ -234,12 +235,19 @@ def first_statement(tmp_path, site):
     clock.advance(minutes=30)
     poll(config, clock=clock)
     clock.advance(minutes=1)
-    run_digests(config, clock)
-    return config, clock, art, body
+    store = store_of(config)
+    runner = DigestRunner(config, store, clock=clock)
+
+    def tick() -> None:
+        asyncio.run(runner.tick())
+
+    tick()
+    yield config, clock, art, body, tick
+    store.close()
 
 
 def test_revision_1_keeps_the_entry_id_feeds_have_always_given(first_statement):
-    config, _clock, _art, _body = first_statement
+    config, _clock, _art, _body, _tick = first_statement
     doc = the_document(config)
     assert doc.revision == 1
     for name in ("atom", "all"):
@@ -249,7 +257,7 @@ def test_revision_1_keeps_the_entry_id_feeds_have_always_given(first_statement):
 
 
 def test_the_same_text_fetched_again_keeps_the_entry_id(first_statement, site):
-    config, clock, art, _body = first_statement
+    config, clock, art, _body, tick = first_statement
     before = entries(config, "atom")[0].id
     # republished under a new GUID: the page is fetched again, its text has not changed
     art.guid = "republished-unchanged"
@@ -257,14 +265,14 @@ def test_the_same_text_fetched_again_keeps_the_entry_id(first_statement, site):
     clock.advance(hours=1)
     poll(config, clock=clock)
     clock.advance(minutes=1)
-    run_digests(config, clock)
+    tick()
     assert the_document(config).revision == 1
     assert [e.id for e in entries(config, "atom")] == [before]
     assert [e.id for e in entries(config, "all")] == [before]
 
 
 def test_an_edit_in_place_becomes_one_new_entry_in_both_feeds(first_statement, site):
-    config, clock, art, body = first_statement
+    config, clock, art, body, tick = first_statement
     first = the_document(config)
     old_id = entries(config, "atom")[0].id
     fixed = Article(art.slug, art.title, [*body[:-1], body[-1] + " Corrected figures."], T0,
@@ -274,7 +282,7 @@ def test_an_edit_in_place_becomes_one_new_entry_in_both_feeds(first_statement, s
     polled_at = clock.now
     poll(config, clock=clock)
     clock.advance(minutes=1)
-    run_digests(config, clock)
+    tick()
     doc = the_document(config)
     assert (doc.id, doc.seq, doc.revision) == (first.id, first.seq, 2)
     assert doc.updated_at == polled_at
@@ -307,3 +315,43 @@ def test_an_email_already_sent_is_not_sent_again_for_a_correction(tmp_path, site
     assert the_document(config).revision == 2
     assert len(smtp_server.messages) == 1        # mailed once; the feed carries the correction
     assert [e.id for e in entries(config, "atom")] == [entry_id(the_document(config).id, 2)]
+
+
+def test_a_fuller_copy_replacing_the_text_is_a_new_revision(tmp_path, site):
+    other = SiteServer().start()
+    try:
+        clock = Clock(T0)
+        old = Article("old", "Old statement", paragraphs(13, count=4), T0 - timedelta(1))
+        publish(site, [old])
+        publish(other, [old])
+        config = load(tmp_path, f"""sources:
+  - id: a
+    url: {site.url('/feed/')}
+    kind: feed
+    backfill: 0
+  - id: b
+    url: {other.url('/feed/')}
+    kind: feed
+    backfill: 0
+digests:
+  - id: atom
+    channel: feed
+    schedule: immediate
+""")
+        poll(config, clock=clock)
+        body = paragraphs(4713, count=10)
+        publish(site, [Article("cut", "Strike statement", body[:7], T0)])
+        clock.advance(minutes=10)
+        poll(config, ["a"], clock=clock)
+        run_digests(config, clock)
+        first = the_document(config)
+        assert entries(config, "atom")[0].id == entry_id(first.id)
+        publish(other, [Article("full", "Strike statement", body, T0)])
+        clock.advance(minutes=10)
+        poll(config, ["b"], clock=clock)
+        run_digests(config, clock)
+        doc = the_document(config)
+        assert (doc.id, doc.revision, doc.word_count > first.word_count) == (first.id, 2, True)
+        assert [e.id for e in entries(config, "atom")] == [entry_id(doc.id, 2)]
+    finally:
+        other.stop()
