@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -255,3 +257,133 @@ def test_failing_status_outranks_stale():
         s = succeed(s, t, candidates=0)
     s = fail(fail(s, t), t + timedelta(hours=1))
     assert decide.status(s, t + timedelta(hours=1)) == "degraded"
+
+
+# --- quarantine of a source that crashes the parser ------------------------------------------
+
+CRASH = decide.PARSER_CRASH
+
+
+def crash_polls(n: int, state: SourceState | None = None, start: datetime = T0,
+                every: timedelta = timedelta(hours=1)) -> tuple[SourceState, datetime]:
+    state = state or SourceState()
+    t = start
+    for _ in range(n):
+        t += every
+        state = fail(state, t, kind=CRASH)
+    return state, t
+
+
+def stored_streak(s: SourceState, now: datetime, *, health: str | None = None,
+                  stored: int | None = None) -> int:
+    """The crash streak as `decide_state` reads it back from a database without the count."""
+    return decide.crash_streak(stored=stored, health=health or decide.status(s, now),
+                               consecutive_failures=s.consecutive_failures,
+                               last_error_kind=s.last_error_kind, last_error=s.last_error,
+                               next_poll_at=s.next_poll_at, now=now)
+
+
+def test_crash_polls_below_the_limit_back_off_like_any_failure():
+    s, t = crash_polls(limits.QUARANTINE_AFTER - 1)
+    assert s.consecutive_crashes == limits.QUARANTINE_AFTER - 1
+    assert decide.status(s, t) != "quarantined" and decide.quarantine_reason(s) is None
+    assert s.next_poll_at <= t + timedelta(seconds=limits.MAX_BACKOFF_S)
+    assert s.last_error.startswith(f"parser crash {limits.QUARANTINE_AFTER - 1} of "
+                                   f"{limits.QUARANTINE_AFTER} before quarantine: ")
+
+
+def test_the_limit_of_crash_polls_quarantines_and_holds_the_next_poll_far_away():
+    s, t = crash_polls(limits.QUARANTINE_AFTER)
+    assert decide.is_quarantined(s)
+    assert decide.health(s, t) == "quarantined" and decide.status(s, t) == "quarantined"
+    assert s.next_poll_at == t + decide.QUARANTINE_HOLD
+    assert s.last_error.startswith(
+        f"quarantined after {limits.QUARANTINE_AFTER} parser crashes in a row: ")
+    assert "collector sources release" in (decide.quarantine_reason(s) or "")
+
+
+def test_quarantine_outranks_every_other_health_state():
+    s, t = crash_polls(limits.QUARANTINE_AFTER, every=timedelta(days=3))
+    assert decide.status(s, t) == "quarantined"   # broken by count and time, but quarantined
+
+
+@pytest.mark.parametrize("kind", ["timeout", decide.PARSE_TIMEOUT, "parseerror", "refused"])
+def test_other_failures_never_quarantine_however_many(kind):
+    s, t = SourceState(), T0
+    for _ in range(20):
+        t += timedelta(days=1)
+        s = fail(s, t, kind=kind)
+    assert s.consecutive_crashes == 0 and not decide.is_quarantined(s)
+    assert decide.status(s, t) == "broken"
+    assert s.next_poll_at <= t + timedelta(seconds=limits.MAX_BACKOFF_S)
+
+
+def test_any_other_outcome_ends_a_crash_streak():
+    near, t = crash_polls(limits.QUARANTINE_AFTER - 1)
+    after_timeout = fail(near, t + timedelta(hours=1), kind=decide.PARSE_TIMEOUT)
+    assert after_timeout.consecutive_crashes == 0
+    after_ok = succeed(near, t + timedelta(hours=1))
+    after_304 = decide.after_not_modified(near, now=t + timedelta(hours=1), interval_s=INTERVAL)
+    for s in (after_timeout, after_ok, after_304):
+        again = fail(s, t + timedelta(hours=2), kind=CRASH)
+        assert again.consecutive_crashes == 1 and not decide.is_quarantined(again)
+
+
+def test_release_makes_a_quarantined_source_due_now_with_clean_streaks():
+    s, t = crash_polls(limits.QUARANTINE_AFTER)
+    later = t + timedelta(days=7)
+    r = decide.release(s, now=later)
+    assert r.next_poll_at == later and r.consecutive_crashes == 0
+    assert r.consecutive_failures == 0 and r.first_failure_at is None
+    assert decide.status(r, later) == "healthy"
+    assert r.last_error == s.last_error and r.etag == s.etag
+    # judged afresh: the full count of crashes is needed again
+    again, t2 = crash_polls(limits.QUARANTINE_AFTER - 1, r, later)
+    assert not decide.is_quarantined(again)
+    assert decide.is_quarantined(fail(again, t2 + timedelta(hours=1), kind=CRASH))
+
+
+def test_crash_streak_is_read_back_exactly_from_the_kept_error():
+    # a timeout, then crashes: only the crashes count, although the failure streak is longer
+    s = fail(SourceState(), T0, kind=decide.PARSE_TIMEOUT)
+    s, t = crash_polls(limits.QUARANTINE_AFTER - 1, s)
+    assert s.consecutive_failures == limits.QUARANTINE_AFTER
+    assert stored_streak(s, t) == limits.QUARANTINE_AFTER - 1
+    q, tq = crash_polls(1, replace(s, consecutive_crashes=stored_streak(s, t)), t)
+    assert stored_streak(q, tq) == limits.QUARANTINE_AFTER and decide.is_quarantined(q)
+
+
+def test_crash_streak_prefers_a_kept_count_and_ignores_non_crash_errors():
+    s, t = crash_polls(2)
+    assert stored_streak(s, t, stored=7) == 7
+    other = fail(s, t + timedelta(hours=1), kind="timeout")
+    assert stored_streak(other, t + timedelta(hours=1)) == 0
+    # an error kept by an older version (no count in it): the failure streak stands in
+    legacy = replace(s, last_error="the parse worker crashed (exit code -11)")
+    assert stored_streak(legacy, t) == s.consecutive_failures
+
+
+def test_a_quarantined_source_that_came_due_starts_a_new_streak():
+    s, t = crash_polls(limits.QUARANTINE_AFTER)
+    # still held: the streak stands
+    assert stored_streak(s, t + timedelta(days=30), health="quarantined") == \
+        limits.QUARANTINE_AFTER
+    # made due (its URL changed in sources.yaml): the streak starts afresh
+    due = replace(s, next_poll_at=t + timedelta(days=1))
+    assert stored_streak(due, t + timedelta(days=1), health="quarantined") == 0
+
+
+@given(st.lists(st.sampled_from([CRASH, "timeout", decide.PARSE_TIMEOUT, "ok"]),
+                max_size=30))
+def test_quarantined_exactly_when_the_last_polls_were_enough_crashes(outcomes):
+    s, t = SourceState(), T0
+    for outcome in outcomes:
+        t += timedelta(hours=6)
+        s = succeed(s, t) if outcome == "ok" else fail(s, t, kind=outcome)
+        # what the pipeline reads back from a database that keeps no count of its own
+        s = replace(s, consecutive_crashes=stored_streak(s, t))
+    tail = len(outcomes) - len(list(itertools.takewhile(lambda o: o == CRASH,
+                                                         reversed(outcomes))))
+    run = len(outcomes) - tail
+    assert s.consecutive_crashes == run
+    assert decide.is_quarantined(s) == (run >= limits.QUARANTINE_AFTER)
