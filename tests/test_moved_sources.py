@@ -75,3 +75,16 @@ def test_a_failing_new_address_sends_the_next_poll_back_to_the_configured_url(tm
     assert store_of(config).source_state("union").resolved_url is None
     poll(config)
     assert _paths(site)[0] == "/old-feed"
+
+
+def test_a_move_to_something_that_is_not_a_feed_is_not_remembered(tmp_path, site):
+    """Persisted only after validation: the new address must serve a feed that parses."""
+    _site(site, 301)
+    site.pages["/new-feed"] = Page("<html><body>Parked domain</body></html>")
+    config = _config(tmp_path, site.url("/old-feed"))
+    [(_, outcome)] = poll(config)
+    assert not outcome.ok and outcome.error_kind == "not_a_feed"
+    assert store_of(config).source_state("union").resolved_url is None
+    _paths(site)
+    poll(config)
+    assert _paths(site) == ["/old-feed", "/new-feed"]

@@ -256,9 +256,10 @@ def test_dates_are_utc_on_a_host_whose_time_zone_is_not(tmp_path, site):
 
 # --- row 22: permanent redirects ----------------------------------------------------------------
 
-def test_a_permanent_redirect_is_followed_but_the_configured_url_is_kept(tmp_path, site):
-    """Row 22: a 301 is followed, but the move is not persisted: the next poll asks the
-    configured URL again (the configuration stays the one source of truth)."""
+def test_a_permanent_redirect_is_remembered_once_the_new_address_is_validated(tmp_path, site):
+    """Row 22: a 301 is followed; once the new address has served a feed that parsed, later
+    polls go straight there (conditionally). The configured URL stays as it is: it is where a
+    failure at the new address, or a change in sources.yaml, starts again."""
     _publish(site, [article(1, "Dockers strike", T0)], etag='"m1"')
     site.pages["/old-feed/"] = Page("moved", "text/plain", status=301,
                                     headers={"Location": site.url("/feed/")})
@@ -269,9 +270,10 @@ def test_a_permanent_redirect_is_followed_but_the_configured_url_is_kept(tmp_pat
 
     assert first.ok and first.new_documents == 1, first
     assert second.ok and second.not_modified, second
-    assert len(site.requests_for("/old-feed/")) == 2
+    assert len(site.requests_for("/old-feed/")) == 1
     assert site.requests_for("/feed/")[-1].headers.get("if-none-match") == '"m1"'
     assert _state(config).url == site.url("/old-feed/")
+    assert _state(config).resolved_url == site.url("/feed/")
 
 
 # --- row 24: validators -------------------------------------------------------------------------
