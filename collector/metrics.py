@@ -1,11 +1,12 @@
 """Process metrics and their Prometheus text exposition (format 0.0.4).
 
 What the process counts as it runs lives here in memory: polls, poll errors and poll latency
-per source, documents collected, digest runs and statements sent. The scheduler and pipeline
-report through `record_poll` and `record_digest`. Figures the database already knows
-(documents stored, statements pending per digest, sources per health state) are not counted
-here: the HTTP server reads them from the store at scrape time and passes them to `render` as
-`Sample`s, so they are right even after a restart or with several workers.
+per source, documents collected, sources quarantined, digest runs and statements sent. The
+scheduler and pipeline report through `record_poll`, `record_quarantine` and `record_digest`.
+Figures the database already knows (documents stored, statements pending per digest, sources
+per health state) are not counted here: the HTTP server reads them from the store at scrape
+time and passes them to `render` as `Sample`s, so they are right even after a restart or with
+several workers.
 
 The exposition format is small enough to write directly, which keeps the process free of a
 global registry shared between tests and lets the database gauges join one scrape without a
@@ -142,6 +143,14 @@ class Registry:
                      "New documents stored by polls of this process, by source.", src,
                      new_documents)
 
+    def record_quarantine(self, source_id: str) -> None:
+        """A source was quarantined (its listing crashed the parser poll after poll); the
+        current state is the `collector_source_health` gauge read from the store, this counts
+        the events, so an alert fires even when a release follows soon after."""
+        self.inc("collector_source_quarantines_total",
+                 "Times a source was quarantined for crashing the parser.",
+                 (("source", source_id),))
+
     def record_digest(self, digest_id: str, sent: int, ok: bool) -> None:
         """One digest run finished; `sent` statements went out (0 when nothing was due)."""
         dig = (("digest", digest_id),)
@@ -192,6 +201,11 @@ def record_poll(source_id: str, ok: bool, error_kind: str | None, seconds: float
                 new_documents: int) -> None:
     """Report one finished poll to the process registry."""
     REGISTRY.record_poll(source_id, ok, error_kind, seconds, new_documents)
+
+
+def record_quarantine(source_id: str) -> None:
+    """Report a source quarantined to the process registry."""
+    REGISTRY.record_quarantine(source_id)
 
 
 def record_digest(digest_id: str, sent: int, ok: bool) -> None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from . import decide, dedup, limits
+from . import decide, dedup, limits, metrics
 from .config import Config, Source
 from .discover.feed import parse_feed
 from .document import document_id, render
@@ -612,8 +612,11 @@ class Pipeline:
             # configured URL (which redirects again if the move still holds).
             extra = {"resolved_kind": None, "resolved_url": None, "resolved_reason": None}
         await self._save(source, state, after, now, owner, **extra)
-        if decide.is_quarantined(after):
+        if decide.is_quarantined(after) and after.consecutive_crashes == limits.QUARANTINE_AFTER:
+            # the poll that quarantined it (a manual poll of a quarantined source adds to the
+            # count but quarantines nothing anew)
             log.warning("source %s: quarantined, %s", source.id, decide.quarantine_reason(after))
+            metrics.record_quarantine(source.id)
         log.debug("source %s: poll failed (%s): %s", source.id, kind, message)
 
 

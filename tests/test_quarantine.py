@@ -154,6 +154,8 @@ def test_crashing_listing_quarantines_its_source_after_the_limit_while_others_wo
     config = load(tmp_path, sources(site))
     clock = Clock(datetime.now(UTC).replace(microsecond=0))
     crashes_before = crash_errors("bad")
+    quarantines_before = REGISTRY.value("collector_source_quarantines_total",
+                                        (("source", "bad"),))
 
     for n in range(1, limits.QUARANTINE_AFTER + 1):
         ticks(config, clock, 1)
@@ -162,6 +164,8 @@ def test_crashing_listing_quarantines_its_source_after_the_limit_while_others_wo
         assert st.last_error_kind == decide.PARSER_CRASH
         assert (st.health == "quarantined") == (n == limits.QUARANTINE_AFTER), n
     assert crash_errors("bad") - crashes_before == limits.QUARANTINE_AFTER
+    assert REGISTRY.value("collector_source_quarantines_total",
+                          (("source", "bad"),)) - quarantines_before == 1
 
     st = state(config, "bad")
     assert "quarantined after 3 parser crashes in a row" in st.last_error
