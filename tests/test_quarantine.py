@@ -347,3 +347,23 @@ def test_a_new_url_that_also_crashes_gets_the_full_count_again(tmp_path, site, q
         assert polls_of(site, "/moved/feed") == n
         assert st.last_error_kind == decide.PARSER_CRASH
         assert (st.health == "quarantined") == (n == limits.QUARANTINE_AFTER), n
+
+
+def test_digest_health_notes_list_a_quarantined_source_once_with_the_reason(quarantined):
+    from collector.store.outbox import StoreOutbox
+
+    config, clock = quarantined
+    store = store_of(config)
+    try:
+        outbox = StoreOutbox(store, item_of=lambda doc, also: None,  # no documents pending
+                             source_names={"bad": "Bad Press", "good": "Good Press"},
+                             health_after_s=lambda digest_id: 3600.0)
+        batch = outbox.claim("d", limit=10, now=clock.now + timedelta(days=1))
+        assert batch is not None
+        [note] = batch.health_notes
+        assert (note.source_id, note.state) == ("bad", "broken")
+        assert note.error is not None and "quarantined after 3 parser crashes" in note.error
+        outbox.delivered("d", batch, now=clock.now + timedelta(days=1))
+        assert outbox.claim("d", limit=10, now=clock.now + timedelta(days=2)) is None
+    finally:
+        store.close()
