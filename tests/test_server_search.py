@@ -8,8 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -161,22 +159,19 @@ def test_query_words_are_quoted_and_capped():
 
 
 def test_documents_stored_before_the_search_migration_are_indexed_by_it(tmp_path):
+    from tests.test_postgres_migrations import fill_first_schema, upgrade_to
+
     config = load(tmp_path, SOURCES)
     store = Store(config.settings.database_url)
     try:
-        cfg = AlembicConfig()
-        cfg.set_main_option("script_location",
-                            str(Path(__import__("collector.store").store.__file__).parent
-                                / "migrations"))
-        with store.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0001")
-        store.sync_sources(config.sources, T0)
-        add_doc(store, "reddawn", "a", "Dockers strike", ["Pickets at dawn."])
+        upgrade_to(store, "0001")
+        fill_first_schema(store)          # rows written with the first schema's own SQL
         assert store.upgrade() >= "0002"
-        assert titles(search(store, "pickets", 10, 0)) == ["Dockers strike"]
-        add_doc(store, "vanguard", "b", "Later", ["Pickets again."])
-        assert sorted(titles(search(store, "pickets", 10, 0))) == ["Dockers strike", "Later"]
+        assert titles(search(store, "refuse", 10, 0)) == ["Dockers refuse the shipment"]
+        store.sync_sources(config.sources, T0)
+        add_doc(store, "vanguard", "b", "Later", ["Dockers refuse again."])
+        assert sorted(titles(search(store, "refuse", 10, 0))) == [
+            "Dockers refuse the shipment", "Later"]
     finally:
         store.close()
 
