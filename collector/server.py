@@ -68,7 +68,7 @@ MAX_ECHO_CHARS = 200
 
 ATOM_TYPE = "application/atom+xml"
 METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-HEALTH_STATES = ("healthy", "degraded", "broken", "stale", "new")
+HEALTH_STATES = ("healthy", "degraded", "broken", "stale", "quarantined", "new")
 
 _DOC_ID = re.compile(r"^[0-9A-Za-z]{1,64}$")
 
@@ -452,11 +452,26 @@ class HttpServer:
 
     async def healthz(self, request: web.Request) -> web.Response:
         last = self.last_tick() if self.last_tick is not None else None
-        report = judge_health(database_error=await self._database_error(),
+        database_error = await self._database_error()
+        report = judge_health(database_error=database_error,
                               scheduler=self.last_tick is not None, last_tick=last,
                               now=self.clock(), max_tick_age_s=self.max_tick_age_s)
-        return web.Response(text=json.dumps(report.body()), status=200 if report.ok else 503,
+        body = report.body()
+        if database_error is None:
+            # Listed, but the status stays 200: a restart does not cure a quarantined source,
+            # only `collector sources release` (or a new URL) does.
+            body["quarantined"] = await self._quarantined()
+        return web.Response(text=json.dumps(body), status=200 if report.ok else 503,
                             content_type="application/json", headers={"Cache-Control": "no-store"})
+
+    async def _quarantined(self) -> list[dict[str, str | None]]:
+        try:
+            states = await asyncio.wait_for(asyncio.to_thread(self.store.source_states),
+                                            HEALTH_DB_TIMEOUT_S)
+        except Exception:  # the database check above answered; this is only an extra
+            return []
+        return [{"id": s.id, "reason": s.last_error} for s in states
+                if s.id in self.names and s.health == "quarantined"]
 
     def _store_samples(self) -> list[metrics_module.Sample]:
         S = metrics_module.Sample

@@ -269,6 +269,22 @@ def test_sources_page_and_metrics_show_the_quarantined_source(quarantined):
     assert 'collector_sources{health="quarantined"} 1' in metrics
 
 
+def test_healthz_lists_the_quarantined_source_and_stays_ok(quarantined):
+    """A restart cures nothing here, so the service stays healthy (200) and names the
+    source and the reason for whoever reads the probe."""
+    config, _clock = quarantined
+    store = store_of(config)
+    try:
+        with running(config, store) as srv:
+            got = httpx.get(srv.url + "/healthz")
+    finally:
+        store.close()
+    assert got.status_code == 200
+    [entry] = got.json()["quarantined"]
+    assert entry["id"] == "bad"
+    assert "quarantined after 3 parser crashes" in entry["reason"]
+
+
 def test_release_puts_the_source_back_to_polling_now(tmp_path, site, quarantined):
     config, clock = quarantined
     r = cli("sources", "release", "bad", cwd=tmp_path)
