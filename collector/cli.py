@@ -390,8 +390,7 @@ def cmd_sources_release(args: argparse.Namespace) -> int:
                 "consecutive_failures": after.consecutive_failures,
                 "first_failure_at": after.first_failure_at,
                 "health": decide.status(after, now) if st.polls else "new"}
-            if hasattr(st, "consecutive_crashes"):  # where the database keeps the count
-                values["consecutive_crashes"] = after.consecutive_crashes
+            values["consecutive_crashes"] = after.consecutive_crashes
             store.update_source(source_id, **values)
             print(f"{source_id}: released (was {was}); polled at the next scheduler tick")
     finally:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -50,11 +49,6 @@ PARSE_TIMEOUT = "parse_timeout"
 #: How far ahead a quarantined source's next poll is put: never due in practice, yet a real
 #: date, so that date arithmetic and every database's timestamp type still hold it.
 QUARANTINE_HOLD = timedelta(days=100 * 365)
-#: The kept error of a crashed poll starts with the crash count (`after_failure` writes it,
-#: `crash_streak` reads it back where the database keeps no count of its own); people read it
-#: too, in status pages and digest health notes.
-_CRASH_PREFIX = re.compile(r"(?:parser crash (\d+) of \d+ before quarantine"
-                           r"|quarantined after (\d+) parser crashes in a row): ")
 
 #: Failures in a row that make a source degraded (one failure is a blip, two are a pattern).
 DEGRADED_MIN_FAILURES = 2
@@ -242,28 +236,14 @@ def quarantine_reason(state: SourceState) -> str | None:
             " until released (collector sources release)")
 
 
-def crash_streak(*, stored: int | None, health: str, consecutive_failures: int,
-                 last_error_kind: str | None, last_error: str | None,
-                 next_poll_at: datetime | None, now: datetime) -> int:
-    """The crash streak of a source as read from what the database keeps.
-
-    `stored` is the kept count, or None where the database keeps none: then the count at the
-    start of the kept error (written by `after_failure`) gives it, and failing that (an error
-    kept by an older version) the failure streak stands in when the last failure was a crash.
-    Only a failure streak counts: `release` and a success clear it. A quarantined source that
-    has come due was made due by a deliberate act (its URL changed in sources.yaml), so its
-    streak starts afresh.
-    """
+def crash_streak(*, stored: int, health: str, next_poll_at: datetime | None,
+                 now: datetime) -> int:
+    """The crash streak of a source, from the kept count. A quarantined source that has come
+    due was made due by a deliberate act (its URL changed in sources.yaml), so its streak
+    starts afresh; `release` and any outcome other than a crash clear it anyway."""
     if health == "quarantined" and next_poll_at is not None and next_poll_at <= now:
         return 0
-    if stored is not None:
-        return stored
-    if last_error_kind != PARSER_CRASH or consecutive_failures <= 0:
-        return 0
-    found = _CRASH_PREFIX.match(last_error or "")
-    if found is None:
-        return consecutive_failures
-    return min(int(found.group(1) or found.group(2)), consecutive_failures)
+    return stored
 
 
 def health(state: SourceState, now: datetime) -> Health:

@@ -75,10 +75,8 @@ def policy_for(source: Source, *, expected: str = "any",
 
 def decide_state(st: SourceState, now: datetime) -> decide.SourceState:
     """The stored state of a source as `collector.decide` reads it at `now`."""
-    crashes = decide.crash_streak(
-        stored=getattr(st, "consecutive_crashes", None), health=st.health,
-        consecutive_failures=st.consecutive_failures, last_error_kind=st.last_error_kind,
-        last_error=st.last_error, next_poll_at=st.next_poll_at, now=now)
+    crashes = decide.crash_streak(stored=st.consecutive_crashes, health=st.health,
+                                  next_poll_at=st.next_poll_at, now=now)
     return decide.SourceState(
         etag=st.etag, last_modified=st.last_modified, body_hash=st.body_hash,
         next_poll_at=st.next_poll_at, last_poll_at=st.last_poll_at,

@@ -274,12 +274,10 @@ def crash_polls(n: int, state: SourceState | None = None, start: datetime = T0,
     return state, t
 
 
-def stored_streak(s: SourceState, now: datetime, *, health: str | None = None,
-                  stored: int | None = None) -> int:
-    """The crash streak as `decide_state` reads it back from a database without the count."""
-    return decide.crash_streak(stored=stored, health=health or decide.status(s, now),
-                               consecutive_failures=s.consecutive_failures,
-                               last_error_kind=s.last_error_kind, last_error=s.last_error,
+def stored_streak(s: SourceState, now: datetime, *, health: str | None = None) -> int:
+    """The crash streak as `decide_state` reads it back from the stored row."""
+    return decide.crash_streak(stored=s.consecutive_crashes,
+                               health=health or decide.status(s, now),
                                next_poll_at=s.next_poll_at, now=now)
 
 
@@ -343,24 +341,14 @@ def test_release_makes_a_quarantined_source_due_now_with_clean_streaks():
     assert decide.is_quarantined(fail(again, t2 + timedelta(hours=1), kind=CRASH))
 
 
-def test_crash_streak_is_read_back_exactly_from_the_kept_error():
-    # a timeout, then crashes: only the crashes count, although the failure streak is longer
+def test_only_the_crashes_at_the_end_count_not_the_whole_failure_streak():
     s = fail(SourceState(), T0, kind=decide.PARSE_TIMEOUT)
     s, t = crash_polls(limits.QUARANTINE_AFTER - 1, s)
     assert s.consecutive_failures == limits.QUARANTINE_AFTER
     assert stored_streak(s, t) == limits.QUARANTINE_AFTER - 1
-    q, tq = crash_polls(1, replace(s, consecutive_crashes=stored_streak(s, t)), t)
-    assert stored_streak(q, tq) == limits.QUARANTINE_AFTER and decide.is_quarantined(q)
-
-
-def test_crash_streak_prefers_a_kept_count_and_ignores_non_crash_errors():
-    s, t = crash_polls(2)
-    assert stored_streak(s, t, stored=7) == 7
-    other = fail(s, t + timedelta(hours=1), kind="timeout")
-    assert stored_streak(other, t + timedelta(hours=1)) == 0
-    # an error kept by an older version (no count in it): the failure streak stands in
-    legacy = replace(s, last_error="the parse worker crashed (exit code -11)")
-    assert stored_streak(legacy, t) == s.consecutive_failures
+    assert not decide.is_quarantined(s)
+    q, _ = crash_polls(1, s, t)
+    assert decide.is_quarantined(q)
 
 
 def test_a_quarantined_source_that_came_due_starts_a_new_streak():
@@ -380,7 +368,7 @@ def test_quarantined_exactly_when_the_last_polls_were_enough_crashes(outcomes):
     for outcome in outcomes:
         t += timedelta(hours=6)
         s = succeed(s, t) if outcome == "ok" else fail(s, t, kind=outcome)
-        # what the pipeline reads back from a database that keeps no count of its own
+        # what the pipeline reads back from the stored row
         s = replace(s, consecutive_crashes=stored_streak(s, t))
     tail = len(outcomes) - len(list(itertools.takewhile(lambda o: o == CRASH,
                                                          reversed(outcomes))))

@@ -105,6 +105,7 @@ def test_upgrade_from_first_schema_keeps_every_row(database_url):
         state = store.source_state("reddawn")
         assert (state.etag, state.polls, state.health) == ('"v1"', 3, "ok")
         assert state.next_poll_at == T0.replace(tzinfo=UTC)
+        assert state.consecutive_crashes == 0      # 0004: no crash streak under way
         assert store.count_documents() == 2
         doc = store.document_by_id("00000000000000b2")
         assert doc is not None and doc.seq == 1 and doc.title.startswith("Nurses strike")
@@ -210,5 +211,26 @@ def test_downgrading_the_revision_migration_keeps_the_rows(database_url):
             assert conn.scalar(text("SELECT count(*) FROM outbox")) == 1
         assert store.upgrade() == head_revision()
         assert {d.revision for d in store.iter_documents()} == {1}
+    finally:
+        store.close()
+
+
+def test_the_crash_streak_column_is_added_and_dropped_with_the_rows_kept(database_url):
+    store = Store(database_url)
+    try:
+        upgrade_to(store, "0003")
+        fill_first_schema(store)
+        assert store.upgrade() == head_revision()
+        store.update_source("reddawn", consecutive_crashes=2)
+        assert store.source_state("reddawn").consecutive_crashes == 2
+        cfg = alembic_config()
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0003")
+        assert current_revision(store) == "0003"
+        with store.engine.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM sources")) == 1
+        assert store.upgrade() == head_revision()
+        assert store.source_state("reddawn").consecutive_crashes == 0
     finally:
         store.close()

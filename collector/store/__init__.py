@@ -86,6 +86,7 @@ class SourceState:
     polls: int
     documents: int = 0
     duplicates: int = 0
+    consecutive_crashes: int = 0
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ def _state_view(row: Any, documents: int = 0, duplicates: int = 0) -> SourceStat
         last_items_at=row.last_items_at, first_failure_at=row.first_failure_at,
         consecutive_failures=row.consecutive_failures or 0,
         consecutive_empty=row.consecutive_empty or 0, last_error=row.last_error,
+        consecutive_crashes=row.consecutive_crashes or 0,
         last_error_kind=row.last_error_kind, health=row.health or "new", polls=row.polls or 0,
         documents=documents, duplicates=duplicates,
     )
@@ -354,7 +356,8 @@ class Store:
                     conn.execute(update(table).where(c.id == src.id).values(
                         url=src.url, kind=src.kind, name=src.name, resolved_kind=None,
                         resolved_url=None, resolved_reason=None, etag=None,
-                        last_modified=None, body_hash=None, next_poll_at=now))
+                        last_modified=None, body_hash=None, next_poll_at=now,
+                        consecutive_crashes=0))
                 elif row.name != src.name:
                     conn.execute(update(table).where(c.id == src.id).values(name=src.name))
             for i in range(0, len(new_rows), 500):

@@ -82,6 +82,8 @@ class SourceRow(Base):
     first_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     consecutive_empty: Mapped[int] = mapped_column(Integer, default=0)
+    # polls in a row whose listing crashed the parse worker (quarantine at QUARANTINE_AFTER)
+    consecutive_crashes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_kind: Mapped[str | None] = mapped_column(String(32))
     health: Mapped[str] = mapped_column(String(16), default="new")
