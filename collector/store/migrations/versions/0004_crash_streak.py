@@ -1,8 +1,7 @@
 """crash streak of a source
 
 `sources.consecutive_crashes`: polls in a row whose listing crashed the parse worker; at
-`QUARANTINE_AFTER` the source is quarantined. Existing rows get 0 (a streak that was under way
-is read back once from the kept error, see `decide.crash_streak`).
+`QUARANTINE_AFTER` the source is quarantined. Existing rows get 0.
 
 Revision ID: 0004
 Revises: 0003
