@@ -86,8 +86,10 @@ def collected(db) -> int:
 def test_three_workers_share_sources_collect_once_and_survive_a_killed_worker(
         farm, pg_url, tmp_path):
     db = Db(pg_url)
+    # 64 poll slots per worker (the default is 256): 500 sources are then more than two
+    # workers' slots, so every worker gets a share even if one starts late
     config = write_config(tmp_path / "sources.yaml", farm, database_url=pg_url,
-                          data_dir=tmp_path / "data", backfill=1)
+                          data_dir=tmp_path / "data", backfill=1, poll_concurrency=64)
     workers = [start_worker(name, config, logs=tmp_path / "logs", lease_s=LEASE_S)
                for name in WORKERS]
     try:
