@@ -141,9 +141,28 @@ class StoreOutbox:
         Feed digests call this before claiming (a correction is a new feed entry). Email
         digests do not: a statement already mailed is not mailed again when corrected.
         """
+        # Only corrected documents (revision > 1: few, found by their index) can qualify; they
+        # are looked up first, then their entries by the (digest, document) key, so a run
+        # costs in proportion to the corrections, not to the entries delivered over the years,
+        # and takes the write lock only when something is to be offered again.
+        with self.store.session(read=True) as s:
+            corrected = dict(s.execute(select(DocumentRow.id, DocumentRow.revision)
+                                       .where(DocumentRow.revision > 1)).all())
+            ids: list[int] = []
+            keys = list(corrected)
+            for i in range(0, len(keys), 500):
+                ids += [eid for eid, doc, rev in s.execute(
+                    select(OutboxEntry.id, OutboxEntry.document_id, OutboxEntry.revision)
+                    .where(OutboxEntry.digest_id == digest_id,
+                           OutboxEntry.document_id.in_(keys[i:i + 500]),
+                           OutboxEntry.delivered_at.is_not(None)))
+                        if rev < corrected[doc]]
+        if not ids:
+            return 0
         with self.store.session() as s:
+            # the same test again under the write lock: a run may have claimed them since
             result = s.execute(update(OutboxEntry).where(
-                OutboxEntry.digest_id == digest_id, OutboxEntry.delivered_at.is_not(None),
+                OutboxEntry.id.in_(ids), OutboxEntry.delivered_at.is_not(None),
                 OutboxEntry.revision < _document_revision())
                 .values(delivered_at=None, run_key=None)
                 .execution_options(synchronize_session=False))

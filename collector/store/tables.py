@@ -156,6 +156,8 @@ class Location(Base):
     how: Mapped[str] = mapped_column(String(16))   # original|url|exact|near
 
 
+# Corrected documents (revision > 1) are few: feed digests look them up on every run.
+Index("ix_documents_revision", DocumentRow.revision)
 Index("ix_locations_url_key", Location.url_key)
 
 

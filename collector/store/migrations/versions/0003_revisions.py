@@ -29,9 +29,12 @@ def upgrade() -> None:
                                          server_default="1"))
     op.add_column("outbox", sa.Column("revision", sa.Integer(), nullable=False,
                                       server_default="1"))
+    # feed digests look for corrected documents (revision > 1, few) on every run
+    op.create_index("ix_documents_revision", "documents", ["revision"])
 
 
 def downgrade() -> None:
     # ALTER TABLE DROP COLUMN (SQLite 3.35 and later), again without rebuilding the tables
+    op.drop_index("ix_documents_revision", table_name="documents")
     op.drop_column("outbox", "revision")
     op.drop_column("documents", "revision")
