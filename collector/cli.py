@@ -216,7 +216,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         src = configured.get(st.id)
         if src is None:
             continue
-        dstate = decide_state(st, now)
+        dstate = decide_state(st)
         health: str = decide.status(dstate, now) if st.polls else "new"
         if not src.enabled:
             health = "disabled"
@@ -382,16 +382,15 @@ def cmd_sources_release(args: argparse.Namespace) -> int:
         for source_id in args.sources:
             now = datetime.now(UTC)
             st = store.source_state(source_id)
-            before = decide_state(st, now)
+            before = decide_state(st)
             was = decide.status(before, now) if st.polls else "new"
             after = decide.release(before, now=now)
-            values: dict[str, Any] = {
-                "next_poll_at": after.next_poll_at,
-                "consecutive_failures": after.consecutive_failures,
-                "first_failure_at": after.first_failure_at,
-                "health": decide.status(after, now) if st.polls else "new"}
-            values["consecutive_crashes"] = after.consecutive_crashes
-            store.update_source(source_id, **values)
+            store.update_source(
+                source_id, next_poll_at=after.next_poll_at,
+                consecutive_failures=after.consecutive_failures,
+                consecutive_crashes=after.consecutive_crashes,
+                first_failure_at=after.first_failure_at,
+                health=decide.status(after, now) if st.polls else "new")
             print(f"{source_id}: released (was {was}); polled at the next scheduler tick")
     finally:
         store.close()

@@ -236,16 +236,6 @@ def quarantine_reason(state: SourceState) -> str | None:
             " until released (collector sources release)")
 
 
-def crash_streak(*, stored: int, health: str, next_poll_at: datetime | None,
-                 now: datetime) -> int:
-    """The crash streak of a source, from the kept count. A quarantined source that has come
-    due was made due by a deliberate act (its URL changed in sources.yaml), so its streak
-    starts afresh; `release` and any outcome other than a crash clear it anyway."""
-    if health == "quarantined" and next_poll_at is not None and next_poll_at <= now:
-        return 0
-    return stored
-
-
 def health(state: SourceState, now: datetime) -> Health:
     """`quarantined`, `healthy`, `degraded` or `broken` by the rules in the module docstring."""
     if is_quarantined(state):

@@ -73,17 +73,15 @@ def policy_for(source: Source, *, expected: str = "any",
     return FetchPolicy(**values)
 
 
-def decide_state(st: SourceState, now: datetime) -> decide.SourceState:
-    """The stored state of a source as `collector.decide` reads it at `now`."""
-    crashes = decide.crash_streak(stored=st.consecutive_crashes, health=st.health,
-                                  next_poll_at=st.next_poll_at, now=now)
+def decide_state(st: SourceState) -> decide.SourceState:
+    """The stored state of a source as `collector.decide` reads it."""
     return decide.SourceState(
         etag=st.etag, last_modified=st.last_modified, body_hash=st.body_hash,
         next_poll_at=st.next_poll_at, last_poll_at=st.last_poll_at,
         last_success_at=st.last_success_at, first_failure_at=st.first_failure_at,
         consecutive_failures=st.consecutive_failures, last_error=st.last_error,
         last_error_kind=st.last_error_kind, last_items_at=st.last_items_at,
-        consecutive_empty=st.consecutive_empty, consecutive_crashes=crashes)
+        consecutive_empty=st.consecutive_empty, consecutive_crashes=st.consecutive_crashes)
 
 
 def _words(blocks: Sequence[str]) -> int:
@@ -195,9 +193,7 @@ class Pipeline:
         """The kind and URL actually polled: `auto` is resolved once and remembered, and a
         feed, page or sitemap that moved permanently is polled at its new address."""
         if source.kind != "auto":
-            if state.resolved_url and state.resolved_kind == source.kind:
-                return source.kind, state.resolved_url
-            return source.kind, source.url
+            return source.kind, _moved_to(source, state) or source.url
         if state.resolved_kind and state.resolved_url:
             return state.resolved_kind, state.resolved_url
         from .discover import auto
@@ -579,7 +575,7 @@ class Pipeline:
                                  fetched: Fetched | None, now: datetime,
                                  owner: str | None = None) -> None:
         after = decide.after_not_modified(
-            decide_state(state, now), now=now, interval_s=self._interval(source), seed=source.id,
+            decide_state(state), now=now, interval_s=self._interval(source), seed=source.id,
             etag=fetched.etag if fetched else None,
             last_modified=fetched.last_modified if fetched else None,
             max_age_s=_max_age(fetched, now))
@@ -590,7 +586,7 @@ class Pipeline:
                             now: datetime, owner: str | None = None) -> None:
         fetched = listing.fetched
         after = decide.after_success(
-            decide_state(state, now), now=now, interval_s=self._interval(source), seed=source.id,
+            decide_state(state), now=now, interval_s=self._interval(source), seed=source.id,
             candidates=len(listing.candidates),
             etag=fetched.etag if fetched else None,
             last_modified=fetched.last_modified if fetched else None,
@@ -602,10 +598,10 @@ class Pipeline:
                             retry_after: float | None, now: datetime,
                             owner: str | None = None) -> None:
         after = decide.after_failure(
-            decide_state(state, now), now=now, interval_s=self._interval(source), seed=source.id,
+            decide_state(state), now=now, interval_s=self._interval(source), seed=source.id,
             error=message, kind=kind, retry_after_s=retry_after)
         extra: dict[str, Any] = {}
-        if source.kind != "auto" and state.resolved_url and state.resolved_kind == source.kind:
+        if _moved_to(source, state):
             # The new address of a permanent move failed: the next poll starts again from the
             # configured URL (which redirects again if the move still holds).
             extra = {"resolved_kind": None, "resolved_url": None, "resolved_reason": None}
@@ -618,10 +614,14 @@ class Pipeline:
         log.debug("source %s: poll failed (%s): %s", source.id, kind, message)
 
 
-#: The decision state's fields the database keeps (each is a column of the sources table, as
-#: the store's view shows). Where it keeps no crash count, `decide_state` derives one.
-_STATE_FIELDS = tuple(f for f in dataclasses.fields(decide.SourceState)
-                      if f.name in {g.name for g in dataclasses.fields(SourceState)})
+_STATE_FIELDS = dataclasses.fields(decide.SourceState)
+
+
+def _moved_to(source: Source, state: SourceState) -> str | None:
+    """The remembered new address of a feed, page or sitemap that moved permanently."""
+    if source.kind != "auto" and state.resolved_url and state.resolved_kind == source.kind:
+        return state.resolved_url
+    return None
 
 
 def _moved(source: Source, fetched: Fetched | None) -> dict[str, Any]:

@@ -466,12 +466,12 @@ class HttpServer:
 
     async def _quarantined(self) -> list[dict[str, str | None]]:
         try:
-            states = await asyncio.wait_for(asyncio.to_thread(self.store.source_states),
-                                            HEALTH_DB_TIMEOUT_S)
+            rows = await asyncio.wait_for(
+                asyncio.to_thread(self.store.sources_in_health, "quarantined"),
+                HEALTH_DB_TIMEOUT_S)
         except Exception:  # the database check above answered; this is only an extra
             return []
-        return [{"id": s.id, "reason": s.last_error} for s in states
-                if s.id in self.names and s.health == "quarantined"]
+        return [{"id": sid, "reason": error} for sid, error in rows if sid in self.names]
 
     def _store_samples(self) -> list[metrics_module.Sample]:
         S = metrics_module.Sample

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -274,13 +273,6 @@ def crash_polls(n: int, state: SourceState | None = None, start: datetime = T0,
     return state, t
 
 
-def stored_streak(s: SourceState, now: datetime, *, health: str | None = None) -> int:
-    """The crash streak as `decide_state` reads it back from the stored row."""
-    return decide.crash_streak(stored=s.consecutive_crashes,
-                               health=health or decide.status(s, now),
-                               next_poll_at=s.next_poll_at, now=now)
-
-
 def test_crash_polls_below_the_limit_back_off_like_any_failure():
     s, t = crash_polls(limits.QUARANTINE_AFTER - 1)
     assert s.consecutive_crashes == limits.QUARANTINE_AFTER - 1
@@ -345,20 +337,10 @@ def test_only_the_crashes_at_the_end_count_not_the_whole_failure_streak():
     s = fail(SourceState(), T0, kind=decide.PARSE_TIMEOUT)
     s, t = crash_polls(limits.QUARANTINE_AFTER - 1, s)
     assert s.consecutive_failures == limits.QUARANTINE_AFTER
-    assert stored_streak(s, t) == limits.QUARANTINE_AFTER - 1
+    assert s.consecutive_crashes == limits.QUARANTINE_AFTER - 1
     assert not decide.is_quarantined(s)
     q, _ = crash_polls(1, s, t)
     assert decide.is_quarantined(q)
-
-
-def test_a_quarantined_source_that_came_due_starts_a_new_streak():
-    s, t = crash_polls(limits.QUARANTINE_AFTER)
-    # still held: the streak stands
-    assert stored_streak(s, t + timedelta(days=30), health="quarantined") == \
-        limits.QUARANTINE_AFTER
-    # made due (its URL changed in sources.yaml): the streak starts afresh
-    due = replace(s, next_poll_at=t + timedelta(days=1))
-    assert stored_streak(due, t + timedelta(days=1), health="quarantined") == 0
 
 
 @given(st.lists(st.sampled_from([CRASH, "timeout", decide.PARSE_TIMEOUT, "ok"]),
@@ -368,8 +350,6 @@ def test_quarantined_exactly_when_the_last_polls_were_enough_crashes(outcomes):
     for outcome in outcomes:
         t += timedelta(hours=6)
         s = succeed(s, t) if outcome == "ok" else fail(s, t, kind=outcome)
-        # what the pipeline reads back from the stored row
-        s = replace(s, consecutive_crashes=stored_streak(s, t))
     tail = len(outcomes) - len(list(itertools.takewhile(lambda o: o == CRASH,
                                                          reversed(outcomes))))
     run = len(outcomes) - tail

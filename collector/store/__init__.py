@@ -424,6 +424,14 @@ class Store:
             raise StoreError(f"unknown source {source_id!r}")
         return _state_view(row)
 
+    def sources_in_health(self, health: str) -> list[tuple[str, str | None]]:
+        """(id, last error) of the sources whose stored health is `health`: one pass over the
+        sources table without the document counts, cheap enough for a health probe."""
+        with self.session(read=True) as s:
+            return [(r.id, r.last_error) for r in s.execute(
+                select(SourceRow.id, SourceRow.last_error).where(SourceRow.health == health)
+                .order_by(SourceRow.id))]
+
     def source_states(self) -> list[SourceState]:
         with self.session(read=True) as s:
             docs = dict(s.execute(select(DocumentRow.source_id, func.count())
