@@ -160,6 +160,15 @@ class AddressGuard:
 
 # --- one connection --------------------------------------------------------------------------
 
+async def _wait(future: asyncio.Future[None], timeout: float | None,
+                error: type[httpx.TimeoutException], message: str) -> None:
+    try:
+        async with asyncio.timeout(timeout):
+            await future
+    except TimeoutError as exc:
+        raise error(message) from exc
+
+
 class _Protocol(asyncio.Protocol):
     """Buffers what arrives and wakes the one reader waiting for it."""
 
@@ -218,10 +227,8 @@ class _Protocol(asyncio.Protocol):
                 return b""
             self._waiter = asyncio.get_running_loop().create_future()
             try:
-                async with asyncio.timeout(timeout):
-                    await self._waiter
-            except TimeoutError as exc:
-                raise httpx.ReadTimeout("timed out waiting for the server") from exc
+                await _wait(self._waiter, timeout, httpx.ReadTimeout,
+                            "timed out waiting for the server")
             finally:
                 self._waiter = None
         data = bytes(self.buffer)
@@ -238,10 +245,8 @@ class _Protocol(asyncio.Protocol):
         if self._writing_paused:
             self._drain = asyncio.get_running_loop().create_future()
             try:
-                async with asyncio.timeout(timeout):
-                    await self._drain
-            except TimeoutError as exc:
-                raise httpx.WriteTimeout("timed out sending the request") from exc
+                await _wait(self._drain, timeout, httpx.WriteTimeout,
+                            "timed out sending the request")
             finally:
                 self._drain = None
 
