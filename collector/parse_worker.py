@@ -31,8 +31,9 @@ T = TypeVar("T")
 _HEADER_BYTES = 8
 
 _OPTION_TAG = re.compile(rb"</?option\b[^>]*>", re.IGNORECASE)
-#: The opening `<option` tags that count towards a flood, in the two spellings pages use.
-_OPTION_OPEN = re.compile(rb"<(?:option|OPTION)")
+#: The opening `<option` tags that count towards a flood, in any letter case (a hostile page
+#: could write `<oPtIoN>`).
+_OPTION_OPEN = re.compile(rb"<option", re.IGNORECASE)
 #: Consecutive opening tags (only text between them): nesting that never closes.
 _DEEP = re.compile(rb"(?:<[A-Za-z][^<>]*>[^<]*){" + str(limits.MAX_NESTING_DEPTH).encode() + b"}")
 #: The shortest opening tag is three bytes (`<a>`): a stretch without any `</` shorter than this

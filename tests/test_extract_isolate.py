@@ -49,6 +49,12 @@ def test_precheck_drops_upper_case_option_floods_too():
     assert b"kept" in checked
 
 
+def test_precheck_drops_mixed_case_option_floods():
+    html = b"<select>" + b"<oPtIoN>o</OpTiOn>" * 5_000 + b"</select><p>kept</p>"
+    checked = precheck_html(html)
+    assert b"ptIoN" not in checked and b"<p>kept</p>" in checked
+
+
 def test_precheck_keeps_a_page_with_few_options_unchanged():
     html = b"<select>" + b"<option>o</option>" * 900 + b"</select><p>kept</p><"
     assert precheck_html(html) == html
