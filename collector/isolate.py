@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 from . import limits
 from .decide import PARSE_TIMEOUT, PARSER_CRASH
 from .errors import ExtractError
-from .parse_worker import encode_message, precheck_html
+from .parse_worker import HEADER_BYTES, encode_message, precheck_html
 
 __all__ = ["Isolator", "ParseOverrun", "ParserCrash", "default_isolator", "extract_bounded",
            "parse_workers", "precheck_html", "run_bounded"]
@@ -173,7 +173,7 @@ class _Worker:
         return b"".join(chunks)
 
     def _receive(self, deadline: float) -> tuple[bool, Any] | None:
-        header = self._read(8, deadline)
+        header = self._read(HEADER_BYTES, deadline)
         body = None if header is None else self._read(int.from_bytes(header, "little"), deadline)
         if body is None:
             return None

@@ -28,7 +28,8 @@ from .errors import CollectorError, ExtractError
 
 T = TypeVar("T")
 
-_HEADER_BYTES = 8
+#: Length prefix of every message on the worker's pipes (little-endian), both ways.
+HEADER_BYTES = 8
 
 _OPTION_TAG = re.compile(rb"</?option\b[^>]*>", re.IGNORECASE)
 #: The opening `<option` tags that count towards a flood, in any letter case (a hostile page
@@ -87,7 +88,7 @@ def _count_lt(data: bytes) -> int:
 def encode_message(obj: Any) -> bytes:
     """`obj` pickled, preceded by its length."""
     body = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    return len(body).to_bytes(_HEADER_BYTES, "little") + body
+    return len(body).to_bytes(HEADER_BYTES, "little") + body
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -111,7 +112,7 @@ def read_exactly(fd: int, size: int) -> bytes | None:
 
 def read_message(fd: int) -> tuple[bool, Any]:
     """(True, unpickled object) or (False, None) when the other end closed."""
-    header = read_exactly(fd, _HEADER_BYTES)
+    header = read_exactly(fd, HEADER_BYTES)
     if header is None:
         return False, None
     body = read_exactly(fd, int.from_bytes(header, "little"))
