@@ -128,6 +128,28 @@ def test_a_database_at_head_starts_without_importing_alembic(tmp_path: Path):
     assert out == [head_revision(), "False"]
 
 
+def test_a_poll_that_stores_nothing_never_imports_numpy(tmp_path: Path):
+    """numpy (the near-duplicate index) is loaded when a document is first stored, not at
+    start-up: a worker with an empty index starts and stays without it."""
+    config = load(tmp_path, "sources:\n  - id: s\n    url: http://127.0.0.1:9/feed\n")
+    code = ("import asyncio, sys\n"
+            "from collector.config import load_config\n"
+            "from collector.scheduler import Worker\n"
+            "from collector.store import Store\n"
+            "config = load_config(sys.argv[1])\n"
+            "store = Store(config.settings.database_url)\n"
+            "async def main():\n"
+            "    worker = Worker(config, store)\n"
+            "    await worker.start()\n"
+            "    await worker.close()\n"
+            "asyncio.run(main())\n"
+            "print('numpy' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(config.path)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False"]
+
+
 @pytest.mark.sqlite_only
 def test_a_database_behind_head_is_migrated(tmp_path: Path):
     from alembic import command
