@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import ipaddress
 import posixpath
 import re
 import struct
@@ -145,9 +146,16 @@ def _normalise_percent(part: str, safe: str) -> str:
 
 
 def _host(hostname: str, url: str) -> str:
+    """The host as it is written in a URL: lower case, IDNA-encoded, an IPv6 address in its
+    compressed form and in brackets (`urlsplit` hands it over without them)."""
     host = hostname.rstrip(".").lower()
     if not host:
         raise _bad_url(url, "no host")
+    if ":" in host:
+        try:
+            return f"[{ipaddress.IPv6Address(host).compressed}]"
+        except ValueError as exc:
+            raise _bad_url(url, "invalid IPv6 address") from exc
     if "\\" in host or any(ch.isspace() for ch in host):
         raise _bad_url(url, "invalid host")
     if not host.isascii():
@@ -160,7 +168,7 @@ def _host(hostname: str, url: str) -> str:
 
 def _registrable(host: str) -> str:
     """The registrable part of a host name (example.org for www.news.example.org)."""
-    if re.fullmatch(r"[0-9.]+|\[[0-9a-f:.]+\]", host):
+    if host.startswith("[") or re.fullmatch(r"[0-9.]+", host):
         return host
     labels = host.split(".")
     if len(labels) >= 3 and ".".join(labels[-2:]) in _SHARED_HOSTING:
@@ -182,7 +190,10 @@ def _split(url: str) -> tuple[str, str, int | None, str, str, str]:
         raise _bad_url(url, "contains a backslash")
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in raw):
         raise _bad_url(url, "contains control characters")
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+    except ValueError as exc:  # an unbalanced or invalid bracketed (IPv6) host
+        raise _bad_url(url, "invalid host") from exc
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
         raise _bad_url(url, "not an http or https URL")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,8 +28,13 @@ class Request:
     headers: dict[str, str]
 
 
+class _Ipv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 class SiteServer:
-    """Serves `pages[path]`; answers 304 to a matching If-None-Match / If-Modified-Since."""
+    """Serves `pages[path]`; answers 304 to a matching If-None-Match / If-Modified-Since.
+    `host` may be an IPv6 literal (`::1`); `base` then writes it in brackets."""
 
     def __init__(self, host: str = "127.0.0.1"):
         self.pages: dict[str, Page] = {}
@@ -73,10 +79,11 @@ class SiteServer:
                 if status != 304:
                     self.wfile.write(body)
 
-        self.httpd = ThreadingHTTPServer((host, 0), Handler)
+        ipv6 = ":" in host
+        self.httpd = (_Ipv6Server if ipv6 else ThreadingHTTPServer)((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        self.base = f"http://{host}:{self.port}"
+        self.base = f"http://[{host}]:{self.port}" if ipv6 else f"http://{host}:{self.port}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def url(self, path: str) -> str:

@@ -76,10 +76,10 @@ def normalise_url(href: str, base_url: str) -> str | None:
 
 def site_key(url: str) -> str:
     """The host a URL belongs to, without a leading `www.`, for same-site comparisons."""
-    host = (urlsplit(url).hostname or "").lower()
-    port = urlsplit(url).port
-    host = host[4:] if host.startswith("www.") else host
-    return f"{host}:{port}" if port else host
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    host = f"[{host}]" if ":" in host else host.removeprefix("www.")
+    return f"{host}:{parts.port}" if parts.port else host
 
 
 def same_site(url: str, other: str) -> bool:
