@@ -44,6 +44,7 @@ from .decide import parse_retry_after
 from .errors import FetchError, NotModified
 from .models import Fetched
 from .robots import RobotsCache
+from .sniff import sniff
 from .transport import AddressGuard, Blocked, DnsFailed, GuardedTransport, Resolver
 from .transport import address_problem as address_problem  # re-exported for callers
 
@@ -453,12 +454,19 @@ def _classify(exc: httpx.HTTPError, current: str, url: str, phase: str) -> Fetch
                       kind="network", url=url)
 
 
+#: Structures of a media type's subtype that are text: `application/xml`, its family
+#: (`xml-dtd`, `xml-external-parsed-entity`) and every `+xml` type; JSON alike; scripts.
+_TEXT_STRUCTURES = frozenset({"xml", "json", "javascript", "ecmascript"})
+
+
 def _is_textual(ctype: str) -> bool:
+    """Whether a media type names text: any `text/*`, or a subtype whose structure (its `+`
+    suffix, else its name up to the first '-') is XML, JSON or a script."""
     if not ctype:
         return True
     major, _, minor = ctype.partition("/")
-    return (major == "text" or minor in ("xml", "json", "javascript", "ecmascript")
-            or minor.endswith("+xml") or minor.endswith("+json"))
+    structure = minor.rpartition("+")[2] if "+" in minor else minor.partition("-")[0]
+    return major == "text" or structure in _TEXT_STRUCTURES
 
 
 async def _read_body(resp: httpx.Response, current: str, policy: FetchPolicy) -> bytes:
@@ -506,35 +514,12 @@ async def _read_body(resp: httpx.Response, current: str, policy: FetchPolicy) ->
     return bytes(out)
 
 
-def _sniff(content: bytes) -> str:
-    """What the body looks like: "html", "xml", "json", "binary" or "text"."""
-    head = content[:1024]
-    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
-        if head.startswith(bom):
-            head = head[len(bom):]
-            break
-    if head[:4] in (b"\x00<\x00?", b"<\x00?\x00"):
-        return "xml"   # UTF-16 XML declaration
-    lowered = head.lstrip().lower()
-    if lowered.startswith((b"<!doctype html", b"<html")):
-        return "html"
-    if lowered.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf", b"<urlset", b"<sitemapindex")):
-        return "xml"
-    if lowered.startswith((b"{", b"[")):
-        return "json"
-    if b"\x00" in head:
-        return "binary"
-    if lowered.startswith(b"<!--") or b"<head" in lowered or b"<body" in lowered:
-        return "html" if b"<html" in lowered or b"<body" in lowered else "text"
-    return "text"
-
-
 def _check_content(content: bytes, content_type: str, current: str, url: str,
                    policy: FetchPolicy) -> None:
     """Refuse empty bodies, binary bodies, and HTML where a feed was expected."""
     if not content.strip():
         raise FetchError(f"empty body from {current}", kind="empty", url=url, status=200)
-    kind = _sniff(content)
+    kind = sniff(content).kind
     if kind == "binary":
         raise FetchError(f"{current} returned binary data, not text", kind="content_type",
                          url=url)

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 @dataclass
 class Page:
     body: bytes | str
-    content_type: str = "text/html; charset=utf-8"
+    content_type: str | None = "text/html; charset=utf-8"     # None: no Content-Type header
     status: int = 200
     etag: str | None = None
     last_modified: str | None = None
@@ -62,7 +62,8 @@ class SiteServer:
                         page.last_modified and not page.etag and ims == page.last_modified)):
                     self._send(304, b"", {})
                     return
-                headers = {"Content-Type": page.content_type, **page.headers}
+                headers = {"Content-Type": page.content_type} if page.content_type else {}
+                headers.update(page.headers)
                 if page.etag:
                     headers["ETag"] = page.etag
                 if page.last_modified:

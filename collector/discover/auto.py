@@ -22,6 +22,7 @@ from .. import limits
 from ..encoding import decode_html
 from ..errors import FetchError, ParseError
 from ..models import Fetched
+from ..sniff import sniff
 from .links import normalise_url, same_site
 from .page import find_links
 from .sitemap import parse_sitemap
@@ -42,8 +43,10 @@ class Discovery:
 
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json",
                "application/json", "application/rdf+xml", "application/xml", "text/xml")
-_FEED_ROOT = re.compile(rb"<(rss|feed|rdf:RDF)\b", re.IGNORECASE)
+#: Root elements of feeds (by local name) and the format each one is.
+_FEED_ROOTS = {"rss": "RSS", "feed": "Atom", "rdf": "RSS 1.0"}
 _FEED_ENTRY = re.compile(rb"<(item|entry)[\s>/]", re.IGNORECASE)
+_FEED_ENTRY_TEXT = re.compile(r"<(item|entry)[\s>/]", re.IGNORECASE)
 _SITEMAP_ROOT = re.compile(rb"<(\w+:)?(urlset|sitemapindex)\b", re.IGNORECASE)
 
 #: Feed paths by CMS, relative to the page's directory (section feeds exist on all of these).
@@ -60,22 +63,26 @@ _SITEMAP_PATHS = ["/news-sitemap.xml", "/sitemap-news.xml", "/sitemap_news.xml",
 
 
 def sniff_feed(body: bytes) -> tuple[str | None, int]:
-    """(format, number of entries) if the body is an RSS/Atom/RDF/JSON feed, else (None, 0)."""
-    head = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith(b"{"):
+    """(format, number of entries) if the body is an RSS/Atom/RDF/JSON feed, else (None, 0).
+    The root element decides (sniff.py's rule, the fetcher's too), in whatever encoding."""
+    found = sniff(body)
+    if found.kind == "json":
         try:
-            data = json.loads(body.decode("utf-8"))
+            data = json.loads(body.decode(found.encoding if found.encoding != "ascii-compatible"
+                                          else "utf-8-sig"))
         except (UnicodeDecodeError, ValueError):
             return None, 0
         if isinstance(data, dict) and "jsonfeed.org" in str(data.get("version", "")):
             items = data.get("items")
             return "JSON Feed", len(items) if isinstance(items, list) else 0
         return None, 0
-    match = _FEED_ROOT.search(head)
-    if not match or b"<html" in head[: match.start()].lower():
+    name = _FEED_ROOTS.get(found.root_local) if found.kind == "xml" else None
+    if name is None:
         return None, 0
-    name = {"rss": "RSS", "feed": "Atom", "rdf:rdf": "RSS 1.0"}[match.group(1).decode().lower()]
-    return name, len(_FEED_ENTRY.findall(body))
+    if found.encoding == "ascii-compatible":
+        return name, len(_FEED_ENTRY.findall(body))
+    text = body.decode(found.encoding, errors="replace")
+    return name, len(_FEED_ENTRY_TEXT.findall(text))
 
 
 def detect_cms(html: str) -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import ParseError
 from ..models import Candidate
+from ..sniff import sniff
 
 #: Entries taken from one feed body; a feed with more is cut (newest first as published).
 MAX_ENTRIES = 1000
@@ -80,8 +81,8 @@ def repair_utf8(body: bytes, content_type: str | None) -> bytes:
 
 
 def looks_like_html(body: bytes) -> bool:
-    head = body[:2048].lstrip().lower()
-    return head.startswith(b"<!doctype html") or head.startswith(b"<html") or b"<body" in head
+    """Whether the body is an HTML document (its doctype or root element says so)."""
+    return sniff(body).kind == "html"
 
 
 def parse_feed(body: bytes, url: str, *, headers: dict[str, str] | None = None,
@@ -99,13 +100,15 @@ def parse_feed(body: bytes, url: str, *, headers: dict[str, str] | None = None,
     parsed = feedparser.parse(body, response_headers=response_headers, sanitize_html=True,
                               resolve_relative_uris=True)
     entries = parsed.get("entries") or []
-    if not entries:
+    # a document the parser recognised as RSS or Atom (it names the version) is a feed even
+    # with no entries, whatever it complained of on the way (a missing Content-Type, say)
+    if not entries and not parsed.get("version"):
         if looks_like_html(body):
             raise ParseError(f"{url}: got an HTML page where a feed was expected")
         if parsed.get("bozo") and not parsed.get("feed"):
             exc = parsed.get("bozo_exception")
             raise ParseError(f"{url}: not a readable feed ({exc})")
-        if not parsed.get("version") and not parsed.get("feed"):
+        if not parsed.get("feed"):
             raise ParseError(f"{url}: not an RSS or Atom feed")
     out: list[Candidate] = []
     seen: set[str] = set()
