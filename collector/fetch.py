@@ -60,7 +60,13 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: Failures that say the host cannot be reached at all (as opposed to an HTTP answer).
 _NETWORK_KINDS = frozenset({"blocked_address", "bad_url", "dns", "refused", "connect", "tls",
                             "timeout", "protocol", "network", "rate_limited"})
-_PHASE_TIMEOUTS = httpx.Timeout(limits.PHASE_TIMEOUT_S).as_dict()
+#: What the request was doing in each phase (named by the transport's trace events), as a
+#: timeout message says it.
+_PHASES = {
+    "connection.connect_tcp.started": "connect",
+    "http11.send_request_headers.started": "send",
+    "http11.receive_response_headers.started": "response",
+}
 _HOST_RE = re.compile(r"[a-z0-9._-]+|[0-9a-f:.]+", re.IGNORECASE)
 
 
@@ -76,6 +82,9 @@ class FetchPolicy:
     expected: Expected = "any"         # "feed" refuses HTML pages; all refuse non-text types
     verify_tls: bool = True            # per-source opt-out for self-signed intranet sites
     accept: str | None = None          # Accept header; by default derived from `expected`
+    #: longest silence allowed in one phase (connecting, sending, waiting for the response,
+    #: between two reads of the body); the deadline bounds the whole request
+    phase_timeout_s: float = limits.PHASE_TIMEOUT_S
 
 
 def user_agent(contact: str | None = None) -> str:
@@ -307,7 +316,7 @@ class Fetcher:
                        start: float, remaining: float) -> Fetched | tuple[str, int]:
         """One request; returns the Fetched result, or a redirect's next URL and status."""
         if remaining <= 0:
-            raise _timeout_error(url, policy)
+            raise _timeout_error(url, policy, current, "start")
         headers = {"User-Agent": self.user_agent, "Accept-Encoding": "gzip, deflate, br",
                    "Accept": policy.accept or _ACCEPT[policy.expected]}
         if etag:
@@ -316,10 +325,16 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         transport = self._transport(policy)
         phase = "connect"
+
+        async def trace(event: str, _info: dict[str, Any]) -> None:
+            nonlocal phase
+            phase = _PHASES.get(event, phase)
+
         try:
             async with asyncio.timeout(remaining):
-                request = httpx.Request("GET", parsed, headers=headers,
-                                        extensions={"timeout": _PHASE_TIMEOUTS})
+                request = httpx.Request("GET", parsed, headers=headers, extensions={
+                    "timeout": httpx.Timeout(policy.phase_timeout_s).as_dict(),
+                    "trace": trace})
                 resp = await transport.handle_async_request(request)
                 try:
                     phase = "headers"
@@ -333,14 +348,14 @@ class Fetcher:
         except (FetchError, _TooLarge):
             raise
         except TimeoutError as exc:
-            raise _timeout_error(url, policy) from exc
+            raise _timeout_error(url, policy, current, phase) from exc
         except Blocked as exc:
             raise FetchError(f"refused to connect for {current}: {exc}", kind="blocked_address",
                              url=url) from exc
         except DnsFailed as exc:
             raise FetchError(f"{exc} (fetching {current})", kind="dns", url=url) from exc
         except httpx.HTTPError as exc:
-            raise _classify(exc, current, url, phase) from exc
+            raise _classify(exc, current, url, phase, policy) from exc
         except OSError as exc:
             raise FetchError(f"network error fetching {current}: {exc}", kind="network",
                              url=url) from exc
@@ -413,9 +428,36 @@ def _checked_url(candidate: str, url: str) -> tuple[str, str, httpx.URL]:
     return str(parsed), parsed.host, parsed
 
 
-def _timeout_error(url: str, policy: FetchPolicy) -> FetchError:
-    return FetchError(f"no complete answer from {url} within {policy.deadline_s:g} s",
-                      kind="timeout", url=url)
+#: What a request in each phase was still waiting for, for the deadline's message.
+_WAITING_FOR = {
+    "start": "the redirects before it used the time up",
+    "connect": "still connecting to {host}",
+    "send": "{host} accepted the connection but did not take the whole request",
+    "response": "{host} accepted the connection and the request but sent no response",
+    "headers": "the response headers from {host} had come, the body had not",
+    "body": "the body from {host} was still arriving",
+}
+
+
+def _timeout_error(url: str, policy: FetchPolicy, current: str, phase: str) -> FetchError:
+    """The whole-request deadline ran out: say what the request was waiting for then."""
+    what = _WAITING_FOR[phase].format(host=current)
+    return FetchError(f"no complete answer from {url} within {policy.deadline_s:g} s "
+                      f"({what})", kind="timeout", url=url)
+
+
+def _phase_timeout(exc: httpx.TimeoutException, current: str, phase: str,
+                   policy: FetchPolicy) -> str:
+    """The message of one phase's timeout: which wait ran out, and after how long."""
+    t = f"{policy.phase_timeout_s:g} s"
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"connect timed out: no connection to {current} within {t}"
+    if isinstance(exc, httpx.WriteTimeout):
+        return f"write timed out: {current} took no more of the request for {t}"
+    if phase == "body":
+        return f"read timed out: the body from {current} stalled (nothing for {t})"
+    return (f"response timed out: {current} accepted the connection but sent no response "
+            f"within {t} of the request")
 
 
 def _causes(exc: BaseException) -> Iterable[BaseException]:
@@ -427,7 +469,8 @@ def _causes(exc: BaseException) -> Iterable[BaseException]:
         seen += 1
 
 
-def _classify(exc: httpx.HTTPError, current: str, url: str, phase: str) -> FetchError:
+def _classify(exc: httpx.HTTPError, current: str, url: str, phase: str,
+              policy: FetchPolicy) -> FetchError:
     """Map an httpx error to a stable kind and a readable message."""
     chain = list(_causes(exc))
     detail = str(exc) or type(exc).__name__
@@ -435,8 +478,7 @@ def _classify(exc: httpx.HTTPError, current: str, url: str, phase: str) -> Fetch
         reason = next((str(c) for c in chain if isinstance(c, ssl.SSLError)), detail)
         return FetchError(f"TLS failure talking to {current}: {reason}", kind="tls", url=url)
     if isinstance(exc, httpx.TimeoutException):
-        return FetchError(f"{phase} timed out fetching {current} ({type(exc).__name__})",
-                          kind="timeout", url=url)
+        return FetchError(_phase_timeout(exc, current, phase, policy), kind="timeout", url=url)
     if isinstance(exc, httpx.ConnectError):
         if any(isinstance(c, ConnectionRefusedError) for c in chain) or "refused" in detail:
             return FetchError(f"connection refused by {current}", kind="refused", url=url)

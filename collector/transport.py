@@ -16,7 +16,11 @@ fetcher above sees an ordinary httpx transport (`handle_async_request`). It repl
 default stack (httpcore on anyio) for what it cost at scale: most of the CPU of polling
 thousands of mostly unchanged feeds went to a pool rescanned on every request, cancel scopes
 and a task group per connect. Timeouts come from the request's `timeout` extension (httpx's
-connect/read/write phases); the fetcher adds a whole-request deadline on top.
+connect/read/write phases); the fetcher adds a whole-request deadline on top. A `trace`
+extension (httpcore's convention: an async callable taking an event name and a dict) hears
+when each phase starts, so a timeout can say what was being waited for:
+`connection.connect_tcp.started` (skipped for a kept-alive connection),
+`http11.send_request_headers.started` and `http11.receive_response_headers.started`.
 """
 
 from __future__ import annotations
@@ -340,13 +344,20 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         key = (url.scheme, url.host, url.port or (443 if https else 80))
         head = h11.Request(method=request.method, target=url.raw_path,
                            headers=request.headers.raw)
+        trace = request.extensions.get("trace")
         for attempt in (1, 2):
             conn = self._checkout(key)
             if conn is None:
+                if trace is not None:
+                    await trace("connection.connect_tcp.started", {"host": url.host})
                 conn = await self._connect(key, https, connect_t)
             try:
+                if trace is not None:
+                    await trace("http11.send_request_headers.started", {"request": request})
                 await conn.protocol.write(conn.h11.send(head) + conn.h11.send(h11.EndOfMessage()),
                                           write_t)
+                if trace is not None:
+                    await trace("http11.receive_response_headers.started", {"request": request})
                 event = await conn.next_event(read_t)
                 while isinstance(event, h11.InformationalResponse):
                     event = await conn.next_event(read_t)

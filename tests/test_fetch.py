@@ -331,3 +331,59 @@ def test_requests_to_one_host_are_spaced(server):
     starts = sorted(r.at for r in server.requests if r.path == "/feed")
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert len(gaps) == 3 and min(gaps) >= delay * 0.8
+
+
+# --- timeouts say what was waited for ----------------------------------------------------------
+
+PHASE = FetchPolicy(allow_private=True, deadline_s=20, max_bytes=1 << 20, phase_timeout_s=0.5)
+
+
+def test_a_server_that_accepts_and_never_answers_is_a_response_timeout(server):
+    """The connection is made and the request sent: the wait that runs out is the one for the
+    response, and the message says so (not "connect")."""
+    err = fail(server.url("/hang"), PHASE)
+    assert err.kind == "timeout"
+    assert str(err).startswith("response timed out: ")
+    assert "accepted the connection but sent no response within 0.5 s" in str(err)
+    assert "connect timed out" not in str(err) and "ReadTimeout" not in str(err)
+    assert "/hang" in server.paths()          # the request did arrive
+
+
+def test_a_body_that_stalls_is_a_read_timeout_of_the_body(server):
+    err = fail(server.url("/hang-body"), PHASE)
+    assert err.kind == "timeout"
+    assert str(err).startswith("read timed out: the body from ")
+    assert "stalled (nothing for 0.5 s)" in str(err)
+
+
+def test_the_deadline_says_what_the_request_was_waiting_for(server):
+    policy = FetchPolicy(allow_private=True, deadline_s=0.5, max_bytes=1 << 20)
+    err = fail(server.url("/hang"), policy)
+    assert err.kind == "timeout"
+    assert "within 0.5 s" in str(err)
+    assert "accepted the connection and the request but sent no response" in str(err)
+
+
+def test_a_connect_that_never_completes_is_a_connect_timeout():
+    """A listening socket whose accept queue is full drops new connection attempts: the
+    connect itself is what runs out."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = []
+        try:
+            # fill the accept queue (never accepted), then wait until one more SYN is dropped
+            for _ in range(8):
+                c = socket.socket()
+                c.setblocking(False)
+                c.connect_ex(("127.0.0.1", port))
+                fillers.append(c)
+            err = fail(f"http://127.0.0.1:{port}/feed", PHASE)
+        finally:
+            for c in fillers:
+                c.close()
+    assert err.kind == "timeout"
+    assert str(err).startswith("connect timed out: no connection to ")
