@@ -21,15 +21,38 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import limits
 from .errors import ConfigError
+from .schema import (
+    DIGEST_CHANNELS,
+    SOURCE_KINDS,
+    Config,
+    Digest,
+    FetchSettings,
+    FilterRule,
+    Schedule,
+    Selectors,
+    Settings,
+    SmtpConfig,
+    Source,
+    Split,
+    cron_trigger,
+    format_duration,
+    parse_duration,
+)
 from .yamlread import read_yaml
+
+# The frozen shape lives in schema.py; these names stay importable from here, where every
+# caller has always found them.
+__all__ = [
+    "DIGEST_CHANNELS", "ENVIRONMENT", "SOURCE_KINDS", "Config", "Digest", "FetchSettings",
+    "FilterRule", "Schedule", "Selectors", "Settings", "SmtpConfig", "Source", "Split",
+    "format_duration", "load_config", "parse_config", "parse_duration", "source_from_url",
+]
 
 #: Environment variables and the setting each one overrides.
 ENVIRONMENT = {
@@ -48,224 +71,7 @@ ENVIRONMENT = {
     "COLLECTOR_SMTP_CA_FILE": "extra CA certificate to trust for the SMTP server (a private CA)",
 }
 
-SOURCE_KINDS = ("auto", "feed", "page", "sitemap")
-DIGEST_CHANNELS = ("email", "feed", "apprise")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_DURATION_PART = re.compile(r"(\d+)\s*([smhdw])")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-# ---------------------------------------------------------------------------------------------
-# Frozen results
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """When something runs: a fixed interval, a cron expression in a time zone, or immediately."""
-
-    interval_s: int | None = None
-    cron: str | None = None
-    timezone: str = "UTC"
-    immediate: bool = False
-
-    def next_after(self, now: datetime) -> datetime:
-        """The first run time strictly after `now` (an aware datetime)."""
-        if self.immediate:
-            return now
-        if self.interval_s is not None:
-            return now + timedelta(seconds=self.interval_s)
-        trigger = _cron_trigger(self.cron or "", self.timezone)
-        fire = trigger.get_next_fire_time(None, now + timedelta(seconds=1))
-        assert fire is not None
-        return fire
-
-    @property
-    def nominal_interval_s(self) -> int:
-        """The interval this schedule usually runs at, used as the base of backoff."""
-        if self.interval_s is not None:
-            return self.interval_s
-        if self.immediate:
-            return limits.TICK_S
-        # measured from a fixed reference, not the clock: the same schedule always gives the
-        # same base interval
-        first = self.next_after(datetime(2024, 1, 1, tzinfo=ZoneInfo("UTC")))
-        second = self.next_after(first)
-        return max(int((second - first).total_seconds()), limits.MIN_INTERVAL_S)
-
-    def describe(self) -> str:
-        if self.immediate:
-            return "as soon as collected"
-        if self.interval_s is not None:
-            return f"every {format_duration(self.interval_s)}"
-        return f"cron '{self.cron}' ({self.timezone})"
-
-
-@dataclass(frozen=True)
-class FilterRule:
-    """One include/exclude rule: keywords or a regular expression, on a field, or a language."""
-
-    keywords: tuple[str, ...] = ()
-    regex: str | None = None
-    on: str = "any"                # title | text | url | any
-    language: str | None = None
-
-
-@dataclass(frozen=True)
-class Selectors:
-    items: str | None = None
-    link: str | None = None
-    title: str | None = None
-    date: str | None = None
-
-
-@dataclass(frozen=True)
-class Split:
-    selector: str | None = None
-    headings: str | None = None
-
-
-@dataclass(frozen=True)
-class Source:
-    id: str
-    name: str
-    url: str
-    kind: str = "auto"
-    schedule: Schedule = field(
-        default_factory=lambda: Schedule(interval_s=limits.DEFAULT_INTERVAL_S))
-    enabled: bool = True
-    tags: tuple[str, ...] = ()
-    content_selector: str | None = None
-    selectors: Selectors | None = None
-    pagination_depth: int = 0
-    split: Split | None = None
-    include: tuple[FilterRule, ...] = ()
-    exclude: tuple[FilterRule, ...] = ()
-    backfill: int = limits.DEFAULT_BACKFILL
-    allow_private_addresses: bool = False
-    robots: bool = True
-    verify_tls: bool = True
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class Digest:
-    id: str
-    channel: str
-    schedule: Schedule
-    title: str
-    sources: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    include: tuple[FilterRule, ...] = ()
-    exclude: tuple[FilterRule, ...] = ()
-    to: tuple[str, ...] = ()
-    apprise_urls: tuple[str, ...] = ()
-    full_text: bool = False
-    paragraphs: int = 3
-    health_after_s: int = 24 * 3600
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    host: str | None = None
-    port: int = 587
-    security: str = "starttls"
-    username: str | None = None
-    password: str | None = None
-    sender: str = "collector@localhost"
-    timeout_s: float = 30.0
-    ca_file: Path | None = None
-
-
-@dataclass(frozen=True)
-class FetchSettings:
-    """Politeness limits of the fetcher (per process)."""
-
-    concurrency: int = limits.GLOBAL_CONCURRENCY
-    per_host_concurrency: int = limits.PER_HOST_CONCURRENCY
-    per_host_delay_s: float = limits.PER_HOST_DELAY_S
-    poll_concurrency: int = limits.POLL_CONCURRENCY
-    #: whole-request deadline of every fetch (`settings: fetch: deadline`)
-    deadline_s: float = limits.REQUEST_DEADLINE_S
-
-
-@dataclass(frozen=True)
-class Settings:
-    data_dir: Path
-    database_url: str
-    bind: str = "127.0.0.1:8080"
-    contact: str | None = None
-    public_url: str | None = None
-    template_dir: Path | None = None
-    smtp: SmtpConfig = field(default_factory=SmtpConfig)
-    fetch: FetchSettings = field(default_factory=FetchSettings)
-    tick_s: float = limits.TICK_S
-
-    @property
-    def documents_dir(self) -> Path:
-        return self.data_dir / "documents"
-
-    @property
-    def feeds_dir(self) -> Path:
-        return self.data_dir / "feeds"
-
-
-@dataclass(frozen=True)
-class Config:
-    path: Path
-    settings: Settings
-    sources: tuple[Source, ...]
-    digests: tuple[Digest, ...] = ()
-    include: tuple[FilterRule, ...] = ()
-    exclude: tuple[FilterRule, ...] = ()
-
-    def source(self, source_id: str) -> Source:
-        for s in self.sources:
-            if s.id == source_id:
-                return s
-        raise KeyError(source_id)
-
-    def digest(self, digest_id: str) -> Digest:
-        for d in self.digests:
-            if d.id == digest_id:
-                return d
-        raise KeyError(digest_id)
-
-
-# ---------------------------------------------------------------------------------------------
-# Small parsers
-# ---------------------------------------------------------------------------------------------
-
-
-def parse_duration(text: str) -> int:
-    """'30m', '1h30m', '2d', '45s', '1w' or a bare number of seconds → seconds."""
-    text = str(text).strip().lower()
-    if text.isdigit():
-        return int(text)
-    pos = 0
-    total = 0
-    for m in _DURATION_PART.finditer(text):
-        if text[pos:m.start()].strip():
-            raise ValueError(f"'{text}' is not a duration like 30m, 1h30m or 2d")
-        total += int(m.group(1)) * _UNIT_S[m.group(2)]
-        pos = m.end()
-    if pos == 0 or text[pos:].strip():
-        raise ValueError(f"'{text}' is not a duration like 30m, 1h30m or 2d")
-    return total
-
-
-def format_duration(seconds: int) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0 and seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-def _cron_trigger(expr: str, tz: str) -> Any:
-    from apscheduler.triggers.cron import CronTrigger
-
-    return CronTrigger.from_crontab(expr, timezone=ZoneInfo(tz))
 
 
 # URLs httpx certainly accepts, checked without it (a tenth of the time, which counts for
@@ -476,7 +282,7 @@ def _schedule(f: _Fields, inherited: Schedule) -> Schedule:
     if f.has("cron"):
         expr = f.text("cron") or ""
         try:
-            _cron_trigger(expr, tz)
+            cron_trigger(expr, tz)
         except (ValueError, TypeError) as exc:
             f.err("cron", f"'{expr}' is not a cron expression "
                           f"(minute hour day month weekday): {exc}")
@@ -626,7 +432,7 @@ def _digest(node: Any, index: int, line: int, known_sources: set[str],
                 f.err("schedule", str(exc))
         else:
             try:
-                _cron_trigger(text, tz)
+                cron_trigger(text, tz)
                 schedule = Schedule(cron=text, timezone=tz)
             except (ValueError, TypeError) as exc:
                 f.err("schedule", f"'{text}' is not a cron expression, 'every 6h' or "
