@@ -48,6 +48,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
+#: Formats of the log (`--log-format`, COLLECTOR_LOG_FORMAT).
+LOG_FORMATS = ("text", "json")
+
+
 def setup_logging(fmt: str, verbose: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
@@ -424,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  "./sources.yaml)")
         parser.add_argument("--data", default=d(os.environ.get("COLLECTOR_DATA")),
                             help="data directory (env COLLECTOR_DATA; default ./data)")
-        parser.add_argument("--log-format", choices=("text", "json"),
+        parser.add_argument("--log-format", choices=LOG_FORMATS,
                             default=d(os.environ.get("COLLECTOR_LOG_FORMAT", "text")),
                             help="log lines as text (default) or JSON objects")
         parser.add_argument("-v", "--verbose", action="count", default=d(1))
@@ -509,6 +513,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.set_threshold(limits.GC_YOUNG_THRESHOLD, 10, 10)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.log_format not in LOG_FORMATS:
+        # --log-format is checked by argparse; only the environment can bring another value
+        print(f"collector: environment variable COLLECTOR_LOG_FORMAT: "
+              f"{args.log_format[:100]!r} must be one of {', '.join(LOG_FORMATS)}",
+              file=sys.stderr)
+        return 2
     setup_logging(args.log_format, args.verbose)
     try:
         return int(args.func(args) or 0)

@@ -18,6 +18,7 @@ Environment variables override `settings:` (see `ENVIRONMENT`).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -44,7 +45,7 @@ from .schema import (
     format_duration,
     parse_duration,
 )
-from .yamlread import read_yaml
+from .yamlread import decode, read_yaml
 
 # The frozen shape lives in schema.py; these names stay importable from here, where every
 # caller has always found them.
@@ -69,6 +70,7 @@ ENVIRONMENT = {
     "COLLECTOR_SMTP_PASSWORD": "SMTP password (only ever read from the environment)",
     "COLLECTOR_SMTP_FROM": "sender address of digests",
     "COLLECTOR_SMTP_CA_FILE": "extra CA certificate to trust for the SMTP server (a private CA)",
+    "COLLECTOR_LOG_FORMAT": "log lines as text (default) or json (read by the command line)",
 }
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -87,6 +89,23 @@ _IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}\Z")
 _PLAIN_URL_MAX = 4096
 
 
+#: Characters of a value echoed in a message; a longer one is cut (a 7 MB URL once was echoed
+#: whole). Control characters are shown escaped, so a value cannot rewrite the terminal.
+SHOWN_CHARS = 100
+#: The longest message, a net under values that reach a message some other way.
+_MESSAGE_CHARS = 1000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """`value` as a message shows it: control characters escaped, and cut after `limit`
+    characters with the full length said."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
+
+
 def _check_url(url: str) -> str | None:
     """None when `url` is an absolute http(s) URL with a host; otherwise the problem."""
     if isinstance(url, str) and len(url) <= _PLAIN_URL_MAX and (m := _PLAIN_URL.match(url)):
@@ -103,16 +122,47 @@ def _check_url_httpx(url: str) -> str | None:
     if not isinstance(url, str) or not url.strip():
         return "must be a non-empty URL"
     if "\\" in url or any(ord(c) < 33 for c in url):
-        return f"'{url}' contains a backslash, a space or a control character"
+        return f"'{shown(url)}' contains a backslash, a space or a control character"
     try:
         parsed = httpx.URL(url)
         host = parsed.host      # decodes an IDNA A-label, which may fail
     except Exception as exc:  # httpx raises InvalidURL, idna raises IDNAError, and friends
-        return f"'{url}' is not a valid URL ({exc})"
+        return f"'{shown(url)}' is not a valid URL ({shown(exc)})"
     if parsed.scheme not in ("http", "https"):
-        return f"'{url}' must start with http:// or https://"
+        return f"'{shown(url)}' must start with http:// or https://"
     if not host:
-        return f"'{url}' has no host"
+        return f"'{shown(url)}' has no host"
+    return None
+
+
+DEFAULT_BIND = "127.0.0.1:8080"
+SMTP_SECURITY = ("starttls", "tls", "none")
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
+
+
+def bind_problem(bind: str) -> str | None:
+    """None when `bind` is an address the HTTP server can listen on: host:port with a port
+    from 0 to 65535 (0: a free port the system picks, which the log names) and a host that is
+    a name, an IPv4 address or an IPv6 address in brackets ([::1]:8080); otherwise what is
+    wrong with it."""
+    host, sep, port = bind.rpartition(":")
+    if not sep or not host:
+        return "must be host:port, like 127.0.0.1:8080 (0.0.0.0:8080 for every interface)"
+    if not (port.isascii() and port.isdigit()) or not 0 <= int(port) <= 65535:
+        return f"has port '{shown(port)}'; a port is a number from 1 to 65535 (0: any free one)"
+    if host.startswith("[") and host.endswith("]"):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return f"has '{shown(host)}' in brackets, which is not an IPv6 address"
+        return None
+    if ":" in host:
+        return "has an IPv6 address without brackets; write it like [::1]:8080"
+    if _DOTS_AND_DIGITS.match(host):
+        return None if _IPV4.match(host) else f"has '{shown(host)}', not an IPv4 address"
+    labels = host.removesuffix(".").split(".")
+    if len(host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        return f"has '{shown(host)}', which is not a host name or an IP address"
     return None
 
 
@@ -122,7 +172,7 @@ def _check_selector(css: str) -> str | None:
     try:
         LexborHTMLParser("<p></p>").css(css)
     except Exception as exc:
-        return f"'{css}' is not a valid CSS selector ({exc})"
+        return f"'{shown(css)}' is not a valid CSS selector ({shown(exc)})"
     return None
 
 
@@ -132,18 +182,28 @@ def _check_selector(css: str) -> str | None:
 
 
 class _Problems:
-    """Collects problems as 'file:line: message'."""
+    """Collects problems as 'file:line: message', and problems of environment variables as
+    'environment variable NAME: message' (listed first)."""
 
     def __init__(self, path: Path):
         self.path = path
         self.items: list[tuple[int, str]] = []
+        self.env_items: list[str] = []
+
+    def add_env(self, name: str, value: str, message: str) -> None:
+        self.env_items.append(f"environment variable {name}: '{shown(value)}' {message}")
 
     def add(self, line: int, message: str) -> None:
+        if len(message) > _MESSAGE_CHARS:
+            message = f"{message[:_MESSAGE_CHARS]}… (message cut at {_MESSAGE_CHARS} characters)"
         self.items.append((line, message))
 
     def messages(self) -> list[str]:
         ordered = sorted(self.items, key=lambda x: x[0])
-        return [f"{self.path}:{line}: {msg}" for line, msg in ordered]
+        return self.env_items + [f"{self.path}:{line}: {msg}" for line, msg in ordered]
+
+    def __bool__(self) -> bool:
+        return bool(self.items or self.env_items)
 
 
 def _key_line(node: Any, key: Any, default: int) -> int:
@@ -174,7 +234,7 @@ class _Fields:
             if key not in allowed:
                 hint = _close_match(str(key), allowed)
                 problems.add(_key_line(node, key, line),
-                             f"{where}: unknown key '{key}'{hint}")
+                             f"{where}: unknown key '{shown(key)}'{hint}")
 
     def has(self, key: str) -> bool:
         return key in self.node
@@ -205,12 +265,15 @@ class _Fields:
             return default
         return value
 
-    def whole(self, key: str, default: int, *, minimum: int = 0) -> int:
+    def whole(self, key: str, default: int, *, minimum: int = 0,
+              maximum: int | None = None) -> int:
         if key not in self.node:
             return default
         value = self.node[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.err(key, f"must be a whole number ≥ {minimum}")
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum or (
+                maximum is not None and value > maximum):
+            self.err(key, f"must be a whole number ≥ {minimum}" if maximum is None
+                     else f"must be a whole number from {minimum} to {maximum}")
             return default
         return value
 
@@ -231,7 +294,7 @@ class _Fields:
         try:
             seconds = parse_duration(self.node[key])
         except ValueError as exc:
-            self.err(key, str(exc))
+            self.err(key, shown(exc, 200))
             return default
         if seconds < minimum:
             self.err(key, f"must be at least {format_duration(minimum)}")
@@ -271,7 +334,7 @@ def _schedule(f: _Fields, inherited: Schedule) -> Schedule:
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        f.err("timezone", f"'{tz}' is not a known time zone (e.g. Europe/Berlin)")
+        f.err("timezone", f"'{shown(tz)}' is not a known time zone (e.g. Europe/Berlin)")
         tz = "UTC"
     if f.has("every") and f.has("cron"):
         f.p.add(f.line_of("cron"), f"{f.where}: give either 'every' or 'cron', not both")
@@ -284,8 +347,8 @@ def _schedule(f: _Fields, inherited: Schedule) -> Schedule:
         try:
             cron_trigger(expr, tz)
         except (ValueError, TypeError) as exc:
-            f.err("cron", f"'{expr}' is not a cron expression "
-                          f"(minute hour day month weekday): {exc}")
+            f.err("cron", f"'{shown(expr)}' is not a cron expression "
+                          f"(minute hour day month weekday): {shown(exc)}")
             return inherited
         return Schedule(cron=expr, timezone=tz)
     if f.has("timezone") and inherited.cron:
@@ -317,8 +380,11 @@ def _rules(f: _Fields, key: str) -> tuple[FilterRule, ...]:
         if regex is not None:
             try:
                 re.compile(regex)
-            except re.error as exc:
-                rf.err("regex", f"'{regex}' is not a valid regular expression ({exc})")
+            except (re.error, RecursionError, OverflowError) as exc:
+                # (Python's pattern parser recurses per group: thousands of nested
+                # parentheses exhaust its stack)
+                why = "nested too deeply" if isinstance(exc, RecursionError) else shown(exc)
+                rf.err("regex", f"'{shown(regex)}' is not a valid regular expression ({why})")
                 regex = None
         if not keywords and regex is None and language is None:
             rf.p.add(line, f"{rf.where}: a rule needs 'keywords', 'regex' or 'language'")
@@ -331,7 +397,7 @@ def _rules(f: _Fields, key: str) -> tuple[FilterRule, ...]:
 def _item_fields(node: Any, what: str, index: int, line: int, problems: _Problems,
                  keys: tuple[str, ...]) -> _Fields | None:
     """The fields of one list item, named by its id in messages when it has one."""
-    label = f"{what} '{node['id']}'" if isinstance(node, Mapping) and "id" in node \
+    label = f"{what} '{shown(node['id'])}'" if isinstance(node, Mapping) and "id" in node \
         else f"{what}s[{index}]"
     f = _Fields(node, label, line, problems, keys)
     return f if isinstance(node, Mapping) else None
@@ -419,7 +485,7 @@ def _digest(node: Any, index: int, line: int, known_sources: set[str],
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        f.err("timezone", f"'{tz}' is not a known time zone (e.g. Europe/Berlin)")
+        f.err("timezone", f"'{shown(tz)}' is not a known time zone (e.g. Europe/Berlin)")
         tz = "UTC"
     raw_schedule = f.text("schedule", "immediate" if channel == "feed" else None, required=True)
     schedule = Schedule(immediate=True)
@@ -435,16 +501,16 @@ def _digest(node: Any, index: int, line: int, known_sources: set[str],
                 cron_trigger(text, tz)
                 schedule = Schedule(cron=text, timezone=tz)
             except (ValueError, TypeError) as exc:
-                f.err("schedule", f"'{text}' is not a cron expression, 'every 6h' or "
-                                  f"'immediate': {exc}")
+                f.err("schedule", f"'{shown(text)}' is not a cron expression, 'every 6h' or "
+                                  f"'immediate': {shown(exc)}")
     sources = f.str_list("sources")
     for s in sources:
         if s not in known_sources:
-            f.err("sources", f"names unknown source '{s}'")
+            f.err("sources", f"names unknown source '{shown(s)}'")
     to = f.str_list("to")
     for addr in to:
         if "@" not in addr or any(c in addr for c in "\r\n<>,; "):
-            f.err("to", f"'{addr}' is not an e-mail address")
+            f.err("to", f"'{shown(addr)}' is not an e-mail address")
     if channel == "email" and not to:
         problems.add(line, f"{f.where}: an email digest needs recipients in 'to'")
     urls = f.str_list("urls")
@@ -473,19 +539,35 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
     db_url = env.get("COLLECTOR_DATABASE_URL") or f.text("database_url")
     if not db_url:
         db_url = f"sqlite:///{data_dir / 'collector.db'}"
-    bind = env.get("COLLECTOR_BIND") or f.text("bind", "127.0.0.1:8080") or "127.0.0.1:8080"
-    if not re.match(r"^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$", bind):
-        problems.add(f.line_of("bind") if f.has("bind") else line,
-                     f"settings: bind '{bind}' must look like 127.0.0.1:8080")
+    bind = f.text("bind", DEFAULT_BIND) or DEFAULT_BIND
+    if (problem := bind_problem(bind)) and f.has("bind"):
+        f.err("bind", f"'{shown(bind)}' {problem}")
+    if bind_env := env.get("COLLECTOR_BIND"):
+        bind = bind_env
+        if problem := bind_problem(bind):
+            problems.add_env("COLLECTOR_BIND", bind, problem)
     template_dir = f.text("template_dir")
+    template_path = (base / template_dir) if template_dir else None
+    if template_path is not None and not template_path.is_dir():
+        f.err("template_dir", f"'{shown(template_dir)}' is not a directory "
+                              f"({'missing' if not template_path.exists() else 'a file'}: "
+                              f"{shown(template_path, 300)})")
     smtp_node = f.node.get("smtp") if f.has("smtp") else {}
     sf = _Fields(smtp_node or {}, "settings: smtp", f.line_of("smtp"), problems, _SMTP_KEYS)
-    security = env.get("COLLECTOR_SMTP_SECURITY") or sf.text("security", "starttls") or "starttls"
-    if security not in ("starttls", "tls", "none"):
-        problems.add(sf.line, f"settings: smtp security '{security}' must be starttls, tls or none")
-    port_env = env.get("COLLECTOR_SMTP_PORT")
-    port = int(port_env) if port_env and port_env.isdigit() else \
-        sf.whole("port", 465 if security == "tls" else 587, minimum=1)
+    security = sf.text("security", "starttls") or "starttls"
+    if security not in SMTP_SECURITY:
+        sf.err("security", f"'{shown(security)}' must be starttls, tls or none")
+    if security_env := env.get("COLLECTOR_SMTP_SECURITY"):
+        security = security_env
+        if security not in SMTP_SECURITY:
+            problems.add_env("COLLECTOR_SMTP_SECURITY", security, "must be starttls, tls or none")
+    port = sf.whole("port", 465 if security == "tls" else 587, minimum=1, maximum=65535)
+    if (port_env := env.get("COLLECTOR_SMTP_PORT")) is not None and port_env.strip():
+        if port_env.strip().isdigit() and 1 <= int(port_env) <= 65535:
+            port = int(port_env)
+        else:
+            problems.add_env("COLLECTOR_SMTP_PORT", port_env,
+                             "must be a port number from 1 to 65535")
     smtp = SmtpConfig(
         host=env.get("COLLECTOR_SMTP_HOST") or sf.text("host"),
         port=port,
@@ -513,7 +595,7 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
         tick_s=float(f.duration("tick", limits.TICK_S, minimum=1)),
         contact=env.get("COLLECTOR_CONTACT") or f.text("contact"),
         public_url=env.get("COLLECTOR_PUBLIC_URL") or f.text("public_url"),
-        template_dir=(base / template_dir) if template_dir else None,
+        template_dir=template_path,
         smtp=smtp,
     )
 
@@ -569,7 +651,7 @@ def parse_config(text: str, path: Path, *, data_dir: Path | None = None,
         root, "digests", "digest", top, problems,
         lambda node, i, line: _digest(node, i, line, known, problems))
 
-    if problems.items:
+    if problems:
         raise ConfigError(problems.messages())
     return Config(path=path, settings=settings, sources=tuple(sources), digests=tuple(digests),
                   include=include, exclude=exclude)
@@ -590,7 +672,7 @@ def _unique_items(root: Any, key: str, what: str, top: _Fields, problems: _Probl
         if item is None:
             continue
         if item.id in first_line:
-            problems.add(line, f"duplicate {what} id '{item.id}' (first used on line "
+            problems.add(line, f"duplicate {what} id '{shown(item.id)}' (first used on line "
                                f"{first_line[item.id]})")
             continue
         first_line[item.id] = line
@@ -602,15 +684,21 @@ def load_config(path: Path | str, *, data_dir: Path | str | None = None,
                 env: Mapping[str, str] | None = None) -> Config:
     """Read and validate the configuration file at `path`."""
     path = Path(path)
+    # UTF-8 takes at most 4 bytes a character: a file longer than that has too many characters
+    # certainly, and is refused without being read whole
+    most = 4 * limits.CONFIG_MAX_CHARS
     try:
-        # one character past the limit is enough to refuse a huge file without reading it all
-        with path.open(encoding="utf-8") as f:
-            text = f.read(limits.CONFIG_MAX_CHARS + 1)
+        with path.open("rb") as f:
+            data = f.read(most + 1)
     except FileNotFoundError as exc:
         raise ConfigError([f"{path}: no such file (give --config PATH or set "
                            "COLLECTOR_CONFIG)"]) from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError([f"{path}: cannot be read: {exc}"]) from exc
+    if len(data) > most:
+        raise ConfigError([f"{path}: the file has more than {most:,} bytes; a configuration "
+                           f"may have at most {limits.CONFIG_MAX_CHARS:,} characters"])
+    text = decode(data, path).replace("\r\n", "\n").replace("\r", "\n")
     config = parse_config(text, path, data_dir=Path(data_dir) if data_dir else None, env=env)
     _refuse_risky_if_writable_by_others(config)
     return config

@@ -81,14 +81,37 @@ class YamlTagged:
         return self.value
 
 
+def decode(data: bytes, path: Path) -> str:
+    """The text of a configuration file, which must be UTF-8 (a byte-order mark is allowed).
+    Raises ConfigError naming the line of the first byte that is not UTF-8, or saying which
+    other Unicode encoding the file is in."""
+    for start, name, how in _OTHER_UNICODE:
+        if start.fullmatch(data[:4]):
+            raise ConfigError([f"{path}:1: the file is {name} ({how}); configuration files "
+                               f"must be UTF-8: convert it, e.g. with iconv -f {name} -t UTF-8"])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, column = _line_column(data, exc.start)
+        bad = data[exc.start:exc.start + 1].hex()
+        raise ConfigError([f"{path}:{line}: byte 0x{bad} at column {column} is not UTF-8; "
+                           "configuration files must be UTF-8 (re-save the file in that "
+                           "encoding)"]) from exc
+
+
 def read_yaml(text: str, path: Path) -> Any:
     """The single document of `text` (the contents of `path`), or None for an empty one.
 
-    Raises ConfigError with one message naming `path` (and the line, where there is one) for
-    text that is not valid YAML, too large, nested too deeply or expanding too far."""
+    Raises ConfigError with one message naming `path` and the line for text that is not valid
+    YAML, holds characters YAML forbids, is too large, nested too deeply or expanding too far.
+    """
     if len(text) > limits.CONFIG_MAX_CHARS:
         raise ConfigError([f"{path}: the file has {len(text):,} characters; a configuration "
                            f"may have at most {limits.CONFIG_MAX_CHARS:,}"])
+    if (bad := _NON_PRINTABLE.search(text)) is not None:
+        line, column = _line_column(text, bad.start())
+        raise ConfigError([f"{path}:{line}: the character U+{ord(bad.group()):04X} at column "
+                           f"{column} is not allowed in YAML (a control character): remove it"])
     if FAST_PATH_AVAILABLE:
         try:
             return _FastReader(text, path).document()
@@ -103,6 +126,29 @@ def read_yaml(text: str, path: Path) -> Any:
 
 class _Decline(Exception):
     """The fast path leaves this document to the reference loader."""
+
+
+#: Characters YAML does not allow in a document (outside its printable set), which both
+#: loaders refuse; checked first so the message can name the line.
+_NON_PRINTABLE = re.compile(
+    "[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: The first bytes of a text in a Unicode encoding other than UTF-8: its byte-order mark, or
+#: without one an ASCII character in the pattern of zero bytes that encoding gives it (YAML's
+#: own detection). UTF-32LE's mark begins with UTF-16LE's, so the longer patterns come first.
+_MARK, _ZEROS = "it starts with that byte-order mark", "zero bytes stand between the letters"
+_OTHER_UNICODE = tuple((re.compile(pattern, re.S), name, how) for pattern, name, how in (
+    (b"\xff\xfe\x00\x00", "UTF-32LE", _MARK), (b"\x00\x00\xfe\xff", "UTF-32BE", _MARK),
+    (b"\xff\xfe.{0,2}", "UTF-16LE", _MARK), (b"\xfe\xff.{0,2}", "UTF-16BE", _MARK),
+    (b"\x00\x00\x00[\x01-\x7f]", "UTF-32BE", _ZEROS),
+    (b"[\x01-\x7f]\x00\x00\x00", "UTF-32LE", _ZEROS),
+    (b"\x00[\x01-\x7f].?.?", "UTF-16BE", _ZEROS), (b"[\x01-\x7f]\x00.?.?", "UTF-16LE", _ZEROS)))
+
+
+def _line_column(text: str | bytes, index: int) -> tuple[int, int]:
+    """1-based line and column of `index` in `text`."""
+    if isinstance(text, str):
+        return text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
+    return text.count(b"\n", 0, index) + 1, index - text.rfind(b"\n", 0, index)
 
 
 # Characters the two parsers treat differently: tabs (ruamel.yaml refuses a tab in places
@@ -231,7 +277,13 @@ class _FastReader:
             raise _Decline from exc
         try:
             return self._document(parser)
-        except (_LibyamlError, UnicodeError, ValueError, RecursionError) as exc:
+        except _LibyamlError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            if mark is not None and "nesting depth" in str(getattr(exc, "problem", "")):
+                # libyaml's own bound (1,000 levels) lies beyond ours: too deep for both
+                raise _too_deep(self.path, mark.line + 1) from exc
+            raise _Decline from exc
+        except (UnicodeError, ValueError, RecursionError) as exc:
             raise _Decline from exc
         finally:
             parser.dispose()
@@ -320,8 +372,7 @@ class _FastReader:
                         text[event.start_mark.index:event.start_mark.index + 1] != "{":
                     raise _Decline                           # '[a: b]', '[? x]'
                 if len(stack) >= limits.CONFIG_MAX_DEPTH:
-                    raise ConfigError([f"{self.path}:{line}: collections are nested more than "
-                                       f"{limits.CONFIG_MAX_DEPTH} levels deep"])
+                    raise _too_deep(self.path, line)
                 self.count += 1
                 node: YamlMap | YamlList = YamlMap(line) if kind is map_t else YamlList(line)
                 if event.anchor is not None:
@@ -392,10 +443,11 @@ def read_yaml_reference(text: str, path: Path) -> Any:
         what = (exc.problem or exc.context or "not valid YAML").strip()
         raise ConfigError([f"{path}:{line}: {what} (the file is not valid YAML)"]) from exc
     except YAMLError as exc:
-        raise ConfigError([f"{path}: not valid YAML: {exc}"]) from exc
+        position = getattr(exc, "position", None)   # the reader's errors carry an offset
+        where = f":{_line_column(text, position)[0]}" if isinstance(position, int) else ""
+        raise ConfigError([f"{path}{where}: not valid YAML: {exc}"]) from exc
     except RecursionError as exc:
-        raise ConfigError([f"{path}: collections are nested more than "
-                           f"{limits.CONFIG_MAX_DEPTH} levels deep"]) from exc
+        raise _too_deep(path, _nesting_line(text, limits.CONFIG_MAX_DEPTH)) from exc
     except (ValueError, TypeError, IndexError, KeyError, OverflowError, AssertionError) as exc:
         # scalars such as '0b_' or '2024-13-45' match a pattern but hold no value, and a few
         # odd texts trip an internal assertion of ruamel.yaml's comment handling
@@ -417,8 +469,7 @@ class _Converter:
         from collections.abc import Mapping, Set
 
         if depth > limits.CONFIG_MAX_DEPTH:
-            raise ConfigError([f"{self.path}:{line}: collections are nested more than "
-                               f"{limits.CONFIG_MAX_DEPTH} levels deep"])
+            raise _too_deep(self.path, line)
         key = id(obj)
         if key in self.done:
             converted, size = self.done[key]
@@ -484,6 +535,50 @@ class _Converter:
         if isinstance(obj, date):  # date, datetime and ruamel's TimeStamp (a datetime)
             return obj
         return obj              # bytes (!!binary), tuples (collections as keys): inert values
+
+
+def _too_deep(path: Path, line: int | None) -> ConfigError:
+    where = f":{line}" if line else ""
+    return ConfigError([f"{path}{where}: collections are nested more than "
+                        f"{limits.CONFIG_MAX_DEPTH} levels deep"])
+
+
+def _nesting_line(text: str, limit: int) -> int | None:
+    """The line where collections first nest more than `limit` deep, for the message when a
+    loader has run out of stack on the document: flow brackets are counted (outside quotes and
+    comments), block collections by their indentation and leading '- '. A locator, not a
+    parser; None when it finds no such line."""
+    indents: list[int] = []
+    flow = 0
+    for number, line in enumerate(text.split("\n"), 1):
+        content = line.lstrip(" ")
+        if flow == 0 and content and not content.startswith("#"):
+            indent = len(line) - len(content)
+            while indents and indents[-1] >= indent:
+                indents.pop()
+            indents.append(indent)
+            while content.startswith("- ") or content == "-":
+                indent += 2
+                indents.append(indent)
+                content = content[2:].lstrip(" ")
+            if len(indents) > limit:
+                return number
+        quote = ""
+        for i, ch in enumerate(content):
+            if quote:
+                if ch == quote:
+                    quote = ""
+            elif ch in "\"'" and (i == 0 or content[i - 1] in " [{,:"):
+                quote = ch
+            elif ch == "#" and (i == 0 or content[i - 1] == " "):
+                break
+            elif ch in "[{":
+                flow += 1
+                if flow + len(indents) > limit:
+                    return number
+            elif ch in "]}":
+                flow = max(flow - 1, 0)
+    return None
 
 
 def _too_many_values(path: Path, line: int) -> ConfigError:

@@ -157,11 +157,22 @@ def test_a_duplicate_key_is_reported_with_its_line():
 def test_a_huge_file_is_refused_with_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(limits, "CONFIG_MAX_CHARS", 1000)
     path = tmp_path / "sources.yaml"
-    path.write_text(S + "# padding\n" * 200, encoding="utf-8")
+    text = S + "# padding\n" * 200
+    path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as err:
         load_config(path, env={})
-    assert err.value.problems == [f"{path}: the file has 1,001 characters; a configuration may "
-                                  "have at most 1,000"]
+    assert err.value.problems == [f"{path}: the file has {len(text):,} characters; a "
+                                  "configuration may have at most 1,000"]
+
+
+def test_a_file_of_more_bytes_than_the_bound_allows_is_refused_unread(tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "CONFIG_MAX_CHARS", 1000)
+    path = tmp_path / "sources.yaml"
+    path.write_bytes(S.encode() + b"#" * 5000)
+    with pytest.raises(ConfigError) as err:
+        load_config(path, env={})
+    assert err.value.problems == [f"{path}: the file has more than 4,000 bytes; a "
+                                  "configuration may have at most 1,000 characters"]
 
 
 def test_a_file_just_within_the_size_bound_loads(tmp_path, monkeypatch):
