@@ -487,7 +487,10 @@ def _digest(node: Any, index: int, line: int, known_sources: set[str],
     except (ZoneInfoNotFoundError, ValueError):
         f.err("timezone", f"'{shown(tz)}' is not a known time zone (e.g. Europe/Berlin)")
         tz = "UTC"
-    raw_schedule = f.text("schedule", "immediate" if channel == "feed" else None, required=True)
+    # a feed digest is rewritten as soon as something is collected unless told otherwise; an
+    # email or apprise digest must say when it goes out
+    raw_schedule = f.text("schedule", "immediate" if channel == "feed" else None,
+                          required=channel != "feed")
     schedule = Schedule(immediate=True)
     if raw_schedule and raw_schedule.strip().lower() not in ("immediate", "as soon as collected"):
         text = raw_schedule.strip()

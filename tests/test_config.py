@@ -170,3 +170,14 @@ def test_a_world_writable_config_may_not_open_the_service_up(tmp_path):
     path.write_text("sources:\n  - id: a\n    url: https://a.org/\n")
     path.chmod(0o666)
     assert load_config(path, env={}).sources[0].id == "a"   # nothing risky: accepted
+
+
+def test_a_feed_digest_needs_no_schedule_but_an_email_digest_does():
+    base = "sources:\n  - id: a\n    url: https://a.org/\ndigests:\n"
+    cfg = parse_config(base + "  - id: f\n    channel: feed\n", Path("s.yaml"), env={})
+    assert cfg.digests[0].schedule.immediate
+    cfg = parse_config(base + "  - id: f\n    channel: feed\n    schedule: every 6h\n",
+                       Path("s.yaml"), env={})
+    assert cfg.digests[0].schedule.interval_s == 6 * 3600
+    assert problems(base + "  - id: m\n    channel: email\n    to: [a@b.org]\n") == [
+        "sources.yaml:5: digest 'm': 'schedule' is required"]
