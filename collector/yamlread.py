@@ -108,10 +108,6 @@ def read_yaml(text: str, path: Path) -> Any:
     if len(text) > limits.CONFIG_MAX_CHARS:
         raise ConfigError([f"{path}: the file has {len(text):,} characters; a configuration "
                            f"may have at most {limits.CONFIG_MAX_CHARS:,}"])
-    if (bad := _NON_PRINTABLE.search(text)) is not None:
-        line, column = _line_column(text, bad.start())
-        raise ConfigError([f"{path}:{line}: the character U+{ord(bad.group()):04X} at column "
-                           f"{column} is not allowed in YAML (a control character): remove it"])
     if FAST_PATH_AVAILABLE:
         try:
             return _FastReader(text, path).document()
@@ -128,8 +124,9 @@ class _Decline(Exception):
     """The fast path leaves this document to the reference loader."""
 
 
-#: Characters YAML does not allow in a document (outside its printable set), which both
-#: loaders refuse; checked first so the message can name the line.
+#: Characters YAML does not allow in a document (outside its printable set). Both loaders
+#: refuse them; when the reference loader has, they are looked for, so the message can name
+#: the line (looking for them in every document would cost a tenth of a large file's load).
 _NON_PRINTABLE = re.compile(
     "[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 #: The first bytes of a text in a Unicode encoding other than UTF-8: its byte-order mark, or
@@ -438,11 +435,13 @@ def read_yaml_reference(text: str, path: Path) -> Any:
             warnings.simplefilter("ignore")
             root = YAML(typ="rt").load(io.StringIO(text))
     except MarkedYAMLError as exc:
+        _refuse_control_characters(text, path, exc)
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
         what = (exc.problem or exc.context or "not valid YAML").strip()
         raise ConfigError([f"{path}:{line}: {what} (the file is not valid YAML)"]) from exc
     except YAMLError as exc:
+        _refuse_control_characters(text, path, exc)
         position = getattr(exc, "position", None)   # the reader's errors carry an offset
         where = f":{_line_column(text, position)[0]}" if isinstance(position, int) else ""
         raise ConfigError([f"{path}{where}: not valid YAML: {exc}"]) from exc
@@ -535,6 +534,17 @@ class _Converter:
         if isinstance(obj, date):  # date, datetime and ruamel's TimeStamp (a datetime)
             return obj
         return obj              # bytes (!!binary), tuples (collections as keys): inert values
+
+
+def _refuse_control_characters(text: str, path: Path, cause: BaseException) -> None:
+    """Raise a ConfigError naming the line and column of the first character YAML does not
+    allow, if `text` holds one."""
+    bad = _NON_PRINTABLE.search(text)
+    if bad is not None:
+        line, column = _line_column(text, bad.start())
+        raise ConfigError([f"{path}:{line}: the character U+{ord(bad.group()):04X} at column "
+                           f"{column} is not allowed in YAML (a control character): "
+                           "remove it"]) from cause
 
 
 def _too_deep(path: Path, line: int | None) -> ConfigError:
