@@ -95,3 +95,33 @@ def test_a_feed_on_an_ipv6_address_with_a_port_is_polled_end_to_end(tmp_path, si
         assert d.id == document.document_id(d.canonical_url)
     # every item page was fetched, at the address the feed named
     assert all(site6.requests_for(f"/{a.slug}/") for a in items)
+
+
+def test_a_listing_page_and_a_redirect_on_an_ipv6_address_are_followed(tmp_path, site6):
+    """Links found on a page (discover/) and a relative redirect (fetch) resolve against an
+    IPv6 base and keep its brackets and port."""
+    items = [article(i, f"Dock workers refuse to load the shipment {i}", T0.replace(day=i))
+             for i in (1, 2, 3)]
+    links = "".join(f'<li><h2><a href="/news/2024/05/{a.slug}/">{a.title}</a></h2>'
+                    f"<p>{a.paragraphs[0][:80]}</p></li>" for a in items)
+    site6.pages["/statements/"] = Page(
+        f"<!DOCTYPE html><html><head><title>Statements</title></head><body><main>"
+        f"<h1>Statements</h1><ul>{links}</ul></main></body></html>")
+    site6.pages["/moved/"] = Page("", status=301, headers={"Location": "/statements/"})
+    for a in items:
+        site6.pages[f"/news/2024/05/{a.slug}/"] = Page(
+            wordpress_page("Red Dawn", a, f"{site6.base}/news/2024/05"))
+    config = load(tmp_path, f"""sources:
+  - id: listing
+    url: {site6.url('/moved/')}
+    kind: page
+""")
+
+    [(_, outcome)] = poll(config)
+
+    assert outcome.ok, outcome.error
+    docs = list(store_of(config).iter_documents())
+    assert sorted(d.title for d in docs) == sorted(a.title for a in items)
+    assert all(d.canonical_url.startswith(f"http://[::1]:{site6.port}/news/2024/05/")
+               for d in docs)
+    assert site6.requests_for("/statements/")
