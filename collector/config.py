@@ -13,7 +13,9 @@ The file has four sections, all optional but `sources`:
     sources:    the list of sources
     digests:    the list of digests (email, feed, apprise)
 
-Environment variables override `settings:` (see `ENVIRONMENT`).
+Environment variables override `settings:` (see `ENVIRONMENT`); a bad value of one is an
+error naming the variable. The frozen results this module builds are defined in schema.py;
+the YAML text is read by yamlread.py.
 """
 
 from __future__ import annotations
