@@ -68,7 +68,8 @@ def test_a_bad_ipv6_literal_is_a_parse_error_naming_the_url():
 def test_links_and_site_keys_keep_ipv6_brackets():
     base = "http://[2001:db8::1]:8080/news/"
     assert normalise_url("a?utm_source=x", base) == "http://[2001:db8::1]:8080/news/a"
-    assert normalise_url("http://[2001:DB8::1]:80/b", base) == "http://[2001:db8::1]/b"
+    assert normalise_url("http://[2001:DB8:0::1]:80/b", base) == "http://[2001:db8::1]/b"
+    assert normalise_url("http://[2001:db8::zz]/b", base) is None
     assert site_key(base) == "[2001:db8::1]:8080"
     assert not same_site("http://[2001:db8::1]:8080/", "http://[2001:db8::1:8080]/")
 
