@@ -57,12 +57,12 @@ _DOCTYPE = re.compile(r"<!doctype[ \t\r\n]+([^ \t\r\n>\[]+)", re.IGNORECASE)
 @dataclass(frozen=True)
 class Sniffed:
     """The verdict: `kind`, the root element's name as written (None when none was found) and
-    the encoding the bytes were read in ("ascii-compatible" when no mark or pattern named one).
+    the Unicode encoding the first bytes named (None: none named, read as ASCII-compatible).
     """
 
     kind: str
     root: str | None = None
-    encoding: str = "ascii-compatible"
+    encoding: str | None = None
 
     @property
     def root_local(self) -> str:
@@ -95,8 +95,7 @@ def head_text(body: bytes, limit: int = SNIFF_BYTES) -> tuple[str, str | None]:
 
 def sniff(body: bytes) -> Sniffed:
     """The kind of document `body` is (see the module docstring)."""
-    text, encoding = head_text(body)
-    enc = encoding or "ascii-compatible"
+    text, enc = head_text(body)
     pos, end = 0, len(text)
     while True:
         while pos < end and text[pos] in _SPACE:
@@ -121,7 +120,7 @@ def sniff(body: bytes) -> Sniffed:
         pos = text.find(">", close) + 1
     if text.startswith(("{", "["), pos):
         return Sniffed("json", None, enc)
-    raw_nul = encoding is None and b"\x00" in body[:SNIFF_BYTES]
+    raw_nul = enc is None and b"\x00" in body[:SNIFF_BYTES]
     if raw_nul or "\x00" in text:
         return Sniffed("binary", None, enc)
     return Sniffed("text", None, enc)

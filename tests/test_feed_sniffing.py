@@ -149,3 +149,6 @@ def test_discovery_recognises_feeds_by_the_same_rule():
     assert sniff_feed(f"<!-- c --><?xml-stylesheet href='a'?>{_RSS}".encode("utf-32")) == \
         ("RSS", 1)
     assert sniff_feed(b'<html><body><rss version="2.0"></rss></body></html>') == (None, 0)
+    json_feed = '{"version": "https://jsonfeed.org/version/1.1", "items": [{"id": "1"}]}'
+    for encoding in ("utf-8", "utf-8-sig", "utf-16", "utf-32"):
+        assert sniff_feed(json_feed.encode(encoding)) == ("JSON Feed", 1), encoding

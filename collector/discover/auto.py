@@ -68,8 +68,7 @@ def sniff_feed(body: bytes) -> tuple[str | None, int]:
     found = sniff(body)
     if found.kind == "json":
         try:
-            data = json.loads(body.decode(found.encoding if found.encoding != "ascii-compatible"
-                                          else "utf-8-sig"))
+            data = json.loads(body.decode(found.encoding or "utf-8").lstrip("\ufeff"))
         except (UnicodeDecodeError, ValueError):
             return None, 0
         if isinstance(data, dict) and "jsonfeed.org" in str(data.get("version", "")):
@@ -79,7 +78,7 @@ def sniff_feed(body: bytes) -> tuple[str | None, int]:
     name = _FEED_ROOTS.get(found.root_local) if found.kind == "xml" else None
     if name is None:
         return None, 0
-    if found.encoding == "ascii-compatible":
+    if found.encoding is None:
         return name, len(_FEED_ENTRY.findall(body))
     text = body.decode(found.encoding, errors="replace")
     return name, len(_FEED_ENTRY_TEXT.findall(text))
