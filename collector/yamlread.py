@@ -21,6 +21,10 @@ text), and every error message is the one that loader writes. Two ways lead ther
 Both paths share the bounds on hostile input: the size of the text, the nesting depth, and the
 number of values once every alias is expanded (a "billion laughs" document names few values
 but expands to billions; it is refused before anything walks it).
+
+`decode` turns the file's bytes into that text: UTF-8 only (a UTF-16 or UTF-32 file is named
+as such, a bad byte by its line and column). Every error names the file and, wherever the text
+has one, the line: a control character, nesting too deep even for a loader's own stack.
 """
 
 from __future__ import annotations
