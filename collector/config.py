@@ -201,6 +201,8 @@ class Settings:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     tick_s: float = limits.TICK_S
+    #: cap on open HTTP connections; None derives it from the file limit (collector.webguard)
+    http_max_connections: int | None = None
 
     @property
     def documents_dir(self) -> Path:
@@ -452,7 +454,7 @@ _DEFAULT_KEYS = ("kind", *_SCHEDULE_KEYS, "enabled", "tags", "backfill", "pagina
 _DIGEST_KEYS = ("id", "channel", "schedule", "timezone", "title", "sources", "tags", "include",
                 "exclude", "to", "urls", "full_text", "paragraphs", "health_after")
 _SETTINGS_KEYS = ("data_dir", "database_url", "bind", "contact", "public_url", "template_dir",
-                  "smtp", "fetch", "tick")
+                  "smtp", "fetch", "tick", "http_max_connections")
 _FETCH_KEYS = ("concurrency", "per_host_concurrency", "per_host_delay", "poll_concurrency",
                "deadline")
 _SMTP_KEYS = ("host", "port", "security", "username", "from", "timeout", "ca_file")
@@ -705,6 +707,7 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
     return Settings(
         data_dir=data_dir, database_url=db_url, bind=bind, fetch=fetch,
         tick_s=float(f.duration("tick", limits.TICK_S, minimum=1)),
+        http_max_connections=f.whole("http_max_connections", 0, minimum=1) or None,
         contact=env.get("COLLECTOR_CONTACT") or f.text("contact"),
         public_url=env.get("COLLECTOR_PUBLIC_URL") or f.text("public_url"),
         template_dir=(base / template_dir) if template_dir else None,
