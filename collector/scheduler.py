@@ -306,8 +306,8 @@ class Service:
     async def shutdown(self, scheduler: Any, digests: Any, server: Any) -> None:
         """The stop, in the order that keeps it short and loses nothing:
 
-        1. no new job starts; ticks claim nothing more; the SMTP exchange in progress is
-           abandoned (its digest stays pending);
+        1. no new job starts (the scheduler pauses); ticks claim nothing more; the SMTP
+           exchange in progress is abandoned (its digest stays pending);
         2. polls in flight get SHUTDOWN_GRACE_S, then are cancelled; queued parses are
            dropped and running parse workers killed (the isolator is closed);
         3. the jobs still running get UNWIND_S, then are cancelled;
@@ -318,7 +318,9 @@ class Service:
         sdnotify.notify("STOPPING=1")
         log.info("stopping")
         if scheduler.running:
-            scheduler.shutdown(wait=False)
+            # paused, not shut down yet: APScheduler's shutdown cancels the jobs it runs,
+            # and the digest job must see its SMTP exchange fail and keep it pending
+            scheduler.pause()
         digests.stop()
         await self.worker.drain()
         # Dropping queued parses and killing a busy worker waits for no one: their callers
@@ -331,6 +333,8 @@ class Service:
                 task.cancel()
             if late:
                 await asyncio.wait(late, timeout=UNWIND_S)
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
         if server is not None:
             await server.stop()
         await self.worker.close()
