@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -230,7 +231,8 @@ class HttpServer:
                  last_tick: Callable[[], datetime | None] | None = None,
                  metrics: metrics_module.Registry | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 bind: str | None = None, max_tick_age_s: float = HEALTH_MAX_TICK_AGE_S):
+                 bind: str | None = None, max_tick_age_s: float = HEALTH_MAX_TICK_AGE_S,
+                 monotonic: Callable[[], float] = time.monotonic):
         self.config = config
         self.store = store
         self.digests = digests
@@ -250,7 +252,8 @@ class HttpServer:
         self.app = self._make_app()
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
-        self.tally = webguard.Tally(log)
+        self.monotonic = monotonic  # the connection deadlines' clock
+        self.tally = webguard.Tally(log, clock=monotonic)
         self.guard: webguard.ConnectionGuard | None = None
         self.max_connections = max_connections_of(config)
 
@@ -269,7 +272,7 @@ class HttpServer:
         assert self._runner.server is not None  # set up above
         self.guard = webguard.ConnectionGuard(self._runner.server,
                                               max_connections=self.max_connections,
-                                              tally=self.tally)
+                                              tally=self.tally, clock=self.monotonic)
         try:
             self._listener = await asyncio.get_running_loop().create_server(
                 self.guard, self.host, self.port, reuse_address=True)

@@ -173,6 +173,7 @@ class _Conn(asyncio.Protocol):
         self.done = 0                # requests answered
         self.since = guard.clock()   # start of the current wait
         self.started = False         # a byte of the next head has arrived
+        self.admitted = False        # handed to aiohttp (which must then see it end)
         self._tail = b""
 
     @property
@@ -192,6 +193,7 @@ class _Conn(asyncio.Protocol):
             transport.close()
             self.transport = None
             return
+        self.admitted = True
         self.inner.connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
@@ -224,8 +226,8 @@ class _Conn(asyncio.Protocol):
         self.inner.resume_writing()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        admitted = self.guard.release(self)
-        if admitted:
+        self.guard.release(self)
+        if self.admitted:
             self.inner.connection_lost(exc)
 
     def close(self) -> None:
@@ -275,20 +277,17 @@ class ConnectionGuard:
         self._by_transport[id(conn.transport)] = conn
         return True
 
-    def release(self, conn: _Conn) -> bool:
-        """Forget a closed connection; whether it had been admitted."""
-        if conn not in self.open:
-            return False
-        del self.open[conn]
-        if conn.transport is not None:
-            self._by_transport.pop(id(conn.transport), None)
-        return True
-
-    def _drop(self, conn: _Conn) -> None:
+    def release(self, conn: _Conn) -> None:
+        """Forget a connection that has ended (or is being closed)."""
         self.open.pop(conn, None)
         if conn.transport is not None:
             self._by_transport.pop(id(conn.transport), None)
-            conn.inner.connection_lost(None)
+
+    def _drop(self, conn: _Conn) -> None:
+        """Close a connection now; its place is free at once (aiohttp hears of the end
+        through the transport, as of any other)."""
+        self.release(conn)
+        if conn.transport is not None:
             conn.transport.abort()
 
     def answered(self, transport: object) -> None:
