@@ -233,14 +233,16 @@ class Service:
         self.stop_event.set()
 
     async def run(self) -> None:
-        """Listen, start, serve until `stop`, then stop within the budget. The HTTP server
-        binds first, so a bind address that cannot be had fails before anything else."""
+        """Start, serve until `stop`, then stop within the budget. The HTTP server takes its
+        address first, so one that cannot be had fails before anything else; it serves once
+        the database is migrated."""
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         digests = self._digest_runner()
         server = None
         if self.serve_http:
-            server = await self._start_http(digests)
+            server = self._http_server(digests)
+            await server.bind()
             # asyncio's own reports of running out of file descriptors are counted, not
             # logged once per retry
             asyncio.get_running_loop().set_exception_handler(
@@ -248,6 +250,8 @@ class Service:
         scheduler = AsyncIOScheduler(timezone=UTC)
         try:
             if await self._unless_stopped(self.worker.start()):
+                if server is not None:
+                    await server.start()
                 self._schedule(scheduler, digests)
                 scheduler.start()
                 log.info("collector running: %d sources, %d digests, worker %s",
@@ -352,10 +356,8 @@ class Service:
 
         return DigestRunner(self.config, self.store, clock=self.clock)
 
-    async def _start_http(self, digests: Any) -> Any:
+    def _http_server(self, digests: Any) -> Any:
         from .server import HttpServer
 
-        server = HttpServer(self.config, self.store, digests=digests,
-                            last_tick=lambda: self.worker.last_tick_at, clock=self.clock)
-        await server.start()
-        return server
+        return HttpServer(self.config, self.store, digests=digests,
+                          last_tick=lambda: self.worker.last_tick_at, clock=self.clock)

@@ -240,9 +240,9 @@ class HttpServer:
         self.metrics = metrics if metrics is not None else metrics_module.REGISTRY
         self.clock = clock
         self.max_tick_age_s = max_tick_age_s
-        self.bind = bind or config.settings.bind
+        self.bind_address = bind or config.settings.bind
         try:
-            self.host, self.port = parse_bind(self.bind)
+            self.host, self.port = parse_bind(self.bind_address)
         except ValueError as exc:
             raise CollectorError(f"{exc} (the setting `bind` in sources.yaml, or "
                                  "COLLECTOR_BIND)") from None
@@ -259,8 +259,11 @@ class HttpServer:
 
     # -- life cycle ----------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Listen on the bind address; CollectorError (naming the setting) when that fails."""
+    async def bind(self) -> None:
+        """Take the bind address without serving yet; CollectorError (naming the setting)
+        when that fails. `start` serves (and binds first if this was not called)."""
+        if self._listener is not None:
+            return
         client_log = logging.getLogger("aiohttp.server")
         if not any(isinstance(f, webguard.ClientErrors) for f in client_log.filters):
             client_log.addFilter(webguard.ClientErrors(self.tally))
@@ -275,17 +278,22 @@ class HttpServer:
                                               tally=self.tally, clock=self.monotonic)
         try:
             self._listener = await asyncio.get_running_loop().create_server(
-                self.guard, self.host, self.port, reuse_address=True)
+                self.guard, self.host, self.port, reuse_address=True, start_serving=False)
         except OSError as exc:
             await self._runner.cleanup()
             self._runner = None
             raise CollectorError(
-                f"cannot listen on {self.bind}: {exc.strerror or exc} (the setting "
+                f"cannot listen on {self.bind_address}: {exc.strerror or exc} (the setting "
                 "`bind` in sources.yaml, or COLLECTOR_BIND)") from None
         if self.port == 0:  # an ephemeral port (tests): learn which one was given
             sockets = self._listener.sockets
             if sockets:
                 self.port = int(sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        await self.bind()
+        assert self._listener is not None and self.guard is not None
+        await self._listener.start_serving()
         self.guard.start()
         log.info("HTTP server listening on %s (at most %d connections)", self.url,
                  self.max_connections)
