@@ -225,7 +225,8 @@ class Service:
         self.stop_event = asyncio.Event()
         #: time.monotonic() of the first stop request (SIGTERM), for the stop budget
         self.stop_requested_at: float | None = None
-        self._jobs: set[asyncio.Task[Any]] = set()
+        #: the scheduled job running under each name (one at a time)
+        self._jobs: dict[str, asyncio.Task[Any]] = {}
 
     def stop(self) -> None:
         if self.stop_requested_at is None:
@@ -279,25 +280,31 @@ class Service:
         from apscheduler.triggers.interval import IntervalTrigger
 
         tick = self.config.settings.tick_s
-        scheduler.add_job(self._job, IntervalTrigger(seconds=tick), args=("tick",
-                          self.worker.tick), id="tick", max_instances=1, coalesce=True,
-                          next_run_time=datetime.now(UTC))
-        scheduler.add_job(self._job, IntervalTrigger(seconds=tick), args=("digests",
-                          digests.tick), id="digests", max_instances=1, coalesce=True,
-                          next_run_time=datetime.now(UTC))
+        # One run of a job at a time is `_job`'s rule, not APScheduler's: APScheduler would
+        # log a warning every tick while a long poll round or digest run lasts.
+        common = {"max_instances": 3, "coalesce": True, "misfire_grace_time": None}
+        scheduler.add_job(self._job, IntervalTrigger(seconds=tick),
+                          args=("tick", self.worker.tick), id="tick",
+                          next_run_time=datetime.now(UTC), **common)
+        scheduler.add_job(self._job, IntervalTrigger(seconds=tick),
+                          args=("digests", digests.tick), id="digests",
+                          next_run_time=datetime.now(UTC), **common)
         watchdog = sdnotify.watchdog_interval_s()
         if watchdog:
             # systemd's watchdog: ping while the loop runs and the database answers
             scheduler.add_job(self._job, IntervalTrigger(seconds=watchdog),
-                              args=("watchdog", self._watchdog), id="watchdog",
-                              max_instances=1, coalesce=True)
+                              args=("watchdog", self._watchdog), id="watchdog", **common)
 
     async def _job(self, name: str, fn: Callable[[], Any]) -> None:
-        """One run of a scheduled job, tracked so that the stop can wait for it. Cancelled
-        by the stop, it ends quietly (a stop is not an error)."""
+        """One run of a scheduled job, unless the previous one still runs (then nothing).
+        Tracked so that the stop can wait for it; cancelled by the stop, it ends quietly (a
+        stop is not an error)."""
         task = asyncio.current_task()
         assert task is not None
-        self._jobs.add(task)
+        if name in self._jobs:
+            log.debug("%s: the previous run still runs; this one is skipped", name)
+            return
+        self._jobs[name] = task
         try:
             await fn()
         except asyncio.CancelledError:
@@ -305,7 +312,7 @@ class Service:
                 raise
             log.debug("%s: cancelled by the stop", name)
         finally:
-            self._jobs.discard(task)
+            del self._jobs[name]
 
     async def shutdown(self, scheduler: Any, digests: Any, server: Any) -> None:
         """The stop, in the order that keeps it short and loses nothing:
@@ -330,7 +337,7 @@ class Service:
         # Dropping queued parses and killing a busy worker waits for no one: their callers
         # were cancelled above (a poll that survived gets an error, not a hang).
         await asyncio.to_thread(isolate.default_isolator().close)
-        jobs = set(self._jobs)
+        jobs = set(self._jobs.values())
         if jobs:
             _done, late = await asyncio.wait(jobs, timeout=UNWIND_S)
             for task in late:

@@ -22,6 +22,7 @@ import base64
 import hashlib
 import json
 import logging
+import os
 import re
 import time
 from collections import Counter
@@ -282,9 +283,10 @@ class HttpServer:
         except OSError as exc:
             await self._runner.cleanup()
             self._runner = None
+            why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
             raise CollectorError(
-                f"cannot listen on {self.bind_address}: {exc.strerror or exc} (the setting "
-                "`bind` in sources.yaml, or COLLECTOR_BIND)") from None
+                f"cannot listen on {self.bind_address}: {why} (the setting `bind` in "
+                "sources.yaml, or COLLECTOR_BIND)") from None
         if self.port == 0:  # an ephemeral port (tests): learn which one was given
             sockets = self._listener.sockets
             if sockets:
