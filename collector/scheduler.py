@@ -50,7 +50,7 @@ SHUTDOWN_GRACE_S = 2.0
 UNWIND_S = 1.0
 #: Threads still busy this long after SIGTERM (a blocking call that ignored its abort) are
 #: left behind: the process exits without them (`collector run`), inside STOP_BUDGET_S.
-EXIT_BY_S = 7.0
+EXIT_BY_S = STOP_BUDGET_S - 1.0
 
 
 def worker_id() -> str:

@@ -12,7 +12,8 @@ Pages are plain server-rendered HTML (Jinja2 with autoescape on, whatever a temp
 called), with no script and a Content-Security-Policy that allows none. Every response, error
 pages included, carries the security headers; error pages escape what they echo (RELIABILITY.md
 row 15). The server runs on the service's event loop; store calls are synchronous, so they run
-in threads and never block the loop.
+in threads and never block the loop. Its connections pass through collector.webguard (a cap,
+deadlines for slow and idle clients, counted log lines for what clients do wrong).
 """
 
 from __future__ import annotations
@@ -255,6 +256,7 @@ class HttpServer:
         self._listener: asyncio.Server | None = None
         self.monotonic = monotonic  # the connection deadlines' clock
         self.tally = webguard.Tally(log, clock=monotonic)
+        self._client_errors = webguard.ClientErrors(self.tally)
         self.guard: webguard.ConnectionGuard | None = None
         self.max_connections = max_connections_of(config)
 
@@ -265,9 +267,6 @@ class HttpServer:
         when that fails. `start` serves (and binds first if this was not called)."""
         if self._listener is not None:
             return
-        client_log = logging.getLogger("aiohttp.server")
-        if not any(isinstance(f, webguard.ClientErrors) for f in client_log.filters):
-            client_log.addFilter(webguard.ClientErrors(self.tally))
         self._runner = web.AppRunner(self.app, access_log=None,
                                      shutdown_timeout=SHUTDOWN_TIMEOUT_S,
                                      keepalive_timeout=webguard.IDLE_TIMEOUT_S,
@@ -287,6 +286,8 @@ class HttpServer:
             raise CollectorError(
                 f"cannot listen on {self.bind_address}: {why} (the setting `bind` in "
                 "sources.yaml, or COLLECTOR_BIND)") from None
+        # aiohttp's reports of clients' malformed requests go to this server's tally
+        logging.getLogger("aiohttp.server").addFilter(self._client_errors)
         if self.port == 0:  # an ephemeral port (tests): learn which one was given
             sockets = self._listener.sockets
             if sockets:
@@ -310,6 +311,7 @@ class HttpServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        logging.getLogger("aiohttp.server").removeFilter(self._client_errors)
 
     @property
     def url(self) -> str:
