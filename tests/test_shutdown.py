@@ -213,3 +213,23 @@ def test_sigterm_during_a_fetch_that_never_answers(tmp_path, silent):
     took, text = _terminate(proc, log)
     _assert_clean_stop(proc, took, text)
     assert "cancelled 1 polls at shutdown" in text
+
+
+def test_the_exit_waits_for_threads_only_until_its_deadline():
+    """`collector run` waits for blocking calls still running after the stop until the exit
+    deadline; one that is still running then is named (and left behind)."""
+    from collector.cli import _threads_done
+
+    release = threading.Event()
+    blocked = threading.Thread(target=release.wait, name="stuck-call")
+    blocked.start()
+    try:
+        started = time.monotonic()
+        busy = asyncio.run(_threads_done(started + 0.3))
+        waited = time.monotonic() - started
+        assert "stuck-call" in busy     # (other tests may leave idle pool threads behind)
+        assert 0.3 <= waited < 5
+    finally:
+        release.set()
+        blocked.join(5)
+    assert "stuck-call" not in asyncio.run(_threads_done(time.monotonic()))
