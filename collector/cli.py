@@ -287,8 +287,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     import asyncio
+    import concurrent.futures
 
-    from .scheduler import Service
+    from .scheduler import EXIT_BY_S, Service
 
     config = _config(args)
     lock = _single_instance(config)
@@ -297,9 +298,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     async def main() -> None:
         service = Service(config, store, serve_http=not args.no_http)
         loop = asyncio.get_running_loop()
+        # the default executor, held here so that the stop can wait for its threads within
+        # the budget (asyncio.run would wait for them without a bound)
+        executor = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="collector-io")
+        loop.set_default_executor(executor)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, service.stop)
-        await service.run()
+        try:
+            await service.run()
+        finally:
+            executor.shutdown(wait=False)
+            started = service.stop_requested_at or time.monotonic()
+            busy = await _threads_done(started + EXIT_BY_S)
+            if busy:
+                # A blocking call that ignored every abort (a DNS lookup, a database that
+                # stopped answering). Its writes are transactions or renamed files, so the
+                # process may end under it as under SIGKILL, and does, inside the budget.
+                log.warning("stopped; %d blocking call(s) still running were abandoned (%s)",
+                            len(busy), ", ".join(busy))
+                logging.shutdown()
+                os._exit(0)
 
     _settle_heap()
     try:
@@ -308,7 +326,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         store.close()
         if lock is not None:
             lock.close()
+    log.info("stopped")
     return 0
+
+
+async def _threads_done(deadline: float) -> list[str]:
+    """Wait until no thread but the main one is left running, or `deadline` (monotonic)
+    passes; the names of those still running."""
+    import asyncio
+    import threading
+
+    while True:
+        busy = [t.name for t in threading.enumerate()
+                if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+        if not busy or time.monotonic() >= deadline:
+            return busy
+        await asyncio.sleep(0.05)
 
 
 def _single_instance(config: Config) -> Any:

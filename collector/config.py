@@ -323,7 +323,7 @@ _DEFAULT_KEYS = ("kind", *_SCHEDULE_KEYS, "enabled", "tags", "backfill", "pagina
 _DIGEST_KEYS = ("id", "channel", "schedule", "timezone", "title", "sources", "tags", "include",
                 "exclude", "to", "urls", "full_text", "paragraphs", "health_after")
 _SETTINGS_KEYS = ("data_dir", "database_url", "bind", "contact", "public_url", "template_dir",
-                  "smtp", "fetch", "tick")
+                  "smtp", "fetch", "tick", "http_max_connections")
 _FETCH_KEYS = ("concurrency", "per_host_concurrency", "per_host_delay", "poll_concurrency",
                "deadline")
 _SMTP_KEYS = ("host", "port", "security", "username", "from", "timeout", "ca_file")
@@ -598,6 +598,7 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
     return Settings(
         data_dir=data_dir, database_url=db_url, bind=bind, fetch=fetch,
         tick_s=float(f.duration("tick", limits.TICK_S, minimum=1)),
+        http_max_connections=f.whole("http_max_connections", 0, minimum=1) or None,
         contact=env.get("COLLECTOR_CONTACT") or f.text("contact"),
         public_url=env.get("COLLECTOR_PUBLIC_URL") or f.text("public_url"),
         template_dir=template_path,

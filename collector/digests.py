@@ -32,7 +32,7 @@ from .config import Config, Digest
 from .errors import DeliveryError
 from .notify import DigestItem
 from .notify.atom import render_atom, write_atomic
-from .notify.email import SmtpSettings, send
+from .notify.email import Abort, SmtpSettings, send
 from .notify.render import render_email, render_parts
 from .notify.run import Batch, RunReport, run_digest
 from .pipeline import utcnow
@@ -60,7 +60,9 @@ class DigestRunner:
                                  username=smtp.username, password=smtp.password,
                                  sender=smtp.sender, timeout_s=smtp.timeout_s,
                                  ca_file=smtp.ca_file)
-        self.transport = transport or (lambda message: send(message, self.smtp))
+        #: shut by `stop`: an SMTP exchange in progress is abandoned (see notify.email)
+        self.abort = Abort()
+        self.transport = transport or (lambda message: send(message, self.smtp, self.abort))
         self._combined_shown: tuple[tuple[int, int], ...] | None = None
 
     # -- conversion ----------------------------------------------------------------------------
@@ -79,9 +81,16 @@ class DigestRunner:
 
     # -- scheduling ----------------------------------------------------------------------------
 
+    def stop(self) -> None:
+        """The service is stopping: abandon the SMTP exchange in progress (its digest stays
+        pending and is retried after the restart) and start no other."""
+        self.abort.abort()
+
     async def tick(self) -> None:
         """Run every digest that is due; never raises (errors are logged and kept)."""
         for digest in self.config.digests:
+            if self.abort.aborted:
+                return
             try:
                 await self._maybe_run(digest)
             except Exception:

@@ -13,12 +13,13 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from . import limits, metrics, sdnotify
+from . import isolate, limits, metrics, sdnotify, webguard
 from .config import Config, Source
 from .fetch import Fetcher, user_agent
 from .models import PollOutcome
@@ -39,9 +40,17 @@ def lease_s() -> float:
         return LEASE_S
     return value if value > 0 else LEASE_S
 
-#: On SIGTERM, polls in flight get this long to finish before they are cancelled (systemd waits
-#: 90 s and docker 10 s before killing; every write is atomic, so cancelling loses nothing).
-SHUTDOWN_GRACE_S = 5.0
+#: From SIGTERM to the end of the process: docker kills after 10 s, systemd after 90 s.
+#: The stop is planned within this budget (see `Service.shutdown`); every write is atomic
+#: (a transaction, or a file renamed into place), so whatever is cut short loses nothing.
+STOP_BUDGET_S = 8.0
+#: On SIGTERM, polls in flight get this long to finish before they are cancelled.
+SHUTDOWN_GRACE_S = 2.0
+#: Cancelled polls and the scheduler's jobs get this long to unwind.
+UNWIND_S = 1.0
+#: Threads still busy this long after SIGTERM (a blocking call that ignored its abort) are
+#: left behind: the process exits without them (`collector run`), inside STOP_BUDGET_S.
+EXIT_BY_S = STOP_BUDGET_S - 1.0
 
 
 def worker_id() -> str:
@@ -77,6 +86,8 @@ class Worker:
         #: when the last complete tick finished (for /healthz)
         self.last_tick_at: datetime | None = None
         self.in_flight: set[asyncio.Task[Any]] = set()
+        #: set when the service stops: ticks claim nothing more
+        self.stopping = False
 
     async def start(self) -> None:
         """Migrate, register sources, repair the corpus after a crash, load the dedup index."""
@@ -136,7 +147,8 @@ class Worker:
             exhausted = False
             while True:
                 free = width - len(running)
-                if free > 0 and not exhausted and claimed_total < limits.MAX_SOURCES_PER_TICK:
+                if (free > 0 and not exhausted and not self.stopping
+                        and claimed_total < limits.MAX_SOURCES_PER_TICK):
                     claimed = await asyncio.to_thread(
                         self.store.claim, self.clock(), owner=self.id,
                         lease_s=self.lease_s,
@@ -184,8 +196,11 @@ class Worker:
             progress(source, outcome)
         return source, outcome
 
-    async def drain(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
-        """Let polls in flight finish for `grace_s`, then cancel them."""
+    async def drain(self, grace_s: float = SHUTDOWN_GRACE_S, unwind_s: float = UNWIND_S
+                    ) -> None:
+        """Claim nothing more; let polls in flight finish for `grace_s`, then cancel them and
+        give them `unwind_s` to unwind."""
+        self.stopping = True
         pending = set(self.in_flight)
         if not pending:
             return
@@ -193,7 +208,7 @@ class Worker:
         for task in pending:
             task.cancel()
         if pending:
-            await asyncio.wait(pending, timeout=2.0)
+            await asyncio.wait(pending, timeout=unwind_s)
             log.info("cancelled %d polls at shutdown", len(pending))
 
 
@@ -208,48 +223,132 @@ class Service:
         self.worker = Worker(config, store, clock=clock)
         self.serve_http = serve_http
         self.stop_event = asyncio.Event()
+        #: time.monotonic() of the first stop request (SIGTERM), for the stop budget
+        self.stop_requested_at: float | None = None
+        #: the scheduled job running under each name (one at a time)
+        self._jobs: dict[str, asyncio.Task[Any]] = {}
 
     def stop(self) -> None:
+        if self.stop_requested_at is None:
+            self.stop_requested_at = time.monotonic()
         self.stop_event.set()
 
     async def run(self) -> None:
+        """Start, serve until `stop`, then stop within the budget. The HTTP server takes its
+        address first, so one that cannot be had fails before anything else; it serves once
+        the database is migrated."""
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
-        from apscheduler.triggers.interval import IntervalTrigger
 
-        await self.worker.start()
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        tick = self.config.settings.tick_s
-        scheduler.add_job(self.worker.tick, IntervalTrigger(seconds=tick),
-                          id="tick", max_instances=1, coalesce=True,
-                          next_run_time=datetime.now(UTC))
         digests = self._digest_runner()
-        if digests is not None:
-            scheduler.add_job(digests.tick, IntervalTrigger(seconds=tick),
-                              id="digests", max_instances=1, coalesce=True,
-                              next_run_time=datetime.now(UTC))
         server = None
         if self.serve_http:
-            server = await self._start_http(digests)
+            server = self._http_server(digests)
+            await server.bind()
+            # asyncio's own reports of running out of file descriptors are counted, not
+            # logged once per retry
+            asyncio.get_running_loop().set_exception_handler(
+                webguard.exception_handler(server.tally))
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        try:
+            if await self._unless_stopped(self.worker.start()):
+                if server is not None:
+                    await server.start()
+                self._schedule(scheduler, digests)
+                scheduler.start()
+                log.info("collector running: %d sources, %d digests, worker %s",
+                         len(self.config.sources), len(self.config.digests), self.worker.id)
+                sdnotify.notify("READY=1")
+                await self.stop_event.wait()
+        finally:
+            await self.shutdown(scheduler, digests, server)
+
+    async def _unless_stopped(self, coro: Any) -> bool:
+        """Run `coro` unless a stop request comes first (then it is cancelled): whether it
+        finished."""
+        task = asyncio.ensure_future(coro)
+        stopped = asyncio.ensure_future(self.stop_event.wait())
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            stopped.cancel()
+            task.result()
+            return True
+        task.cancel()
+        await asyncio.wait({task}, timeout=UNWIND_S)
+        return False
+
+    def _schedule(self, scheduler: Any, digests: Any) -> None:
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        tick = self.config.settings.tick_s
+        # One run of a job at a time is `_job`'s rule, not APScheduler's: APScheduler would
+        # log a warning every tick while a long poll round or digest run lasts.
+        common = {"max_instances": 3, "coalesce": True, "misfire_grace_time": None}
+        scheduler.add_job(self._job, IntervalTrigger(seconds=tick),
+                          args=("tick", self.worker.tick), id="tick",
+                          next_run_time=datetime.now(UTC), **common)
+        scheduler.add_job(self._job, IntervalTrigger(seconds=tick),
+                          args=("digests", digests.tick), id="digests",
+                          next_run_time=datetime.now(UTC), **common)
         watchdog = sdnotify.watchdog_interval_s()
         if watchdog:
             # systemd's watchdog: ping while the loop runs and the database answers
-            scheduler.add_job(self._watchdog, IntervalTrigger(seconds=watchdog),
-                              id="watchdog", max_instances=1, coalesce=True)
-        scheduler.start()
-        log.info("collector running: %d sources, %d digests, worker %s",
-                 len(self.config.sources), len(self.config.digests), self.worker.id)
-        sdnotify.notify("READY=1")
+            scheduler.add_job(self._job, IntervalTrigger(seconds=watchdog),
+                              args=("watchdog", self._watchdog), id="watchdog", **common)
+
+    async def _job(self, name: str, fn: Callable[[], Any]) -> None:
+        """One run of a scheduled job, unless the previous one still runs (then nothing).
+        Tracked so that the stop can wait for it; cancelled by the stop, it ends quietly (a
+        stop is not an error)."""
+        task = asyncio.current_task()
+        assert task is not None
+        if name in self._jobs:
+            log.debug("%s: the previous run still runs; this one is skipped", name)
+            return
+        self._jobs[name] = task
         try:
-            await self.stop_event.wait()
+            await fn()
+        except asyncio.CancelledError:
+            if self.stop_requested_at is None:
+                raise
+            log.debug("%s: cancelled by the stop", name)
         finally:
-            sdnotify.notify("STOPPING=1")
-            log.info("stopping")
+            del self._jobs[name]
+
+    async def shutdown(self, scheduler: Any, digests: Any, server: Any) -> None:
+        """The stop, in the order that keeps it short and loses nothing:
+
+        1. no new job starts (the scheduler pauses); ticks claim nothing more; the SMTP
+           exchange in progress is abandoned (its digest stays pending);
+        2. polls in flight get SHUTDOWN_GRACE_S, then are cancelled; queued parses are
+           dropped and running parse workers killed (the isolator is closed);
+        3. the jobs still running get UNWIND_S, then are cancelled;
+        4. the HTTP server closes; index.jsonl is brought up to date; the fetcher closes.
+
+        "stopped" is logged by the caller once the process has nothing left running.
+        """
+        sdnotify.notify("STOPPING=1")
+        log.info("stopping")
+        if scheduler.running:
+            # paused, not shut down yet: APScheduler's shutdown cancels the jobs it runs,
+            # and the digest job must see its SMTP exchange fail and keep it pending
+            scheduler.pause()
+        digests.stop()
+        await self.worker.drain()
+        # Dropping queued parses and killing a busy worker waits for no one: their callers
+        # were cancelled above (a poll that survived gets an error, not a hang).
+        await asyncio.to_thread(isolate.default_isolator().close)
+        jobs = set(self._jobs.values())
+        if jobs:
+            _done, late = await asyncio.wait(jobs, timeout=UNWIND_S)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=UNWIND_S)
+        if scheduler.running:
             scheduler.shutdown(wait=False)
-            await self.worker.drain()
-            if server is not None:
-                await server.stop()
-            await self.worker.close()
-            log.info("stopped")
+        if server is not None:
+            await server.stop()
+        await self.worker.close()
 
     async def _watchdog(self) -> None:
         try:
@@ -264,10 +363,8 @@ class Service:
 
         return DigestRunner(self.config, self.store, clock=self.clock)
 
-    async def _start_http(self, digests: Any) -> Any:
+    def _http_server(self, digests: Any) -> Any:
         from .server import HttpServer
 
-        server = HttpServer(self.config, self.store, digests=digests,
-                            last_tick=lambda: self.worker.last_tick_at, clock=self.clock)
-        await server.start()
-        return server
+        return HttpServer(self.config, self.store, digests=digests,
+                          last_tick=lambda: self.worker.last_tick_at, clock=self.clock)

@@ -169,6 +169,8 @@ class Settings:
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     tick_s: float = limits.TICK_S
+    #: cap on open HTTP connections; None derives it from the file limit (collector.webguard)
+    http_max_connections: int | None = None
 
     @property
     def documents_dir(self) -> Path:

@@ -12,7 +12,8 @@ Pages are plain server-rendered HTML (Jinja2 with autoescape on, whatever a temp
 called), with no script and a Content-Security-Policy that allows none. Every response, error
 pages included, carries the security headers; error pages escape what they echo (RELIABILITY.md
 row 15). The server runs on the service's event loop; store calls are synchronous, so they run
-in threads and never block the loop.
+in threads and never block the loop. Its connections pass through collector.webguard (a cap,
+deadlines for slow and idle clients, counted log lines for what clients do wrong).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ import base64
 import hashlib
 import json
 import logging
+import os
 import re
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -37,10 +40,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from . import metrics as metrics_module
+from . import webguard
 from .config import Config
 from .document import file_name
 from .document import parse as parse_document
-from .errors import StoreError
+from .errors import CollectorError, StoreError
 from .store import Store, StoredDocument
 from .store.search import MAX_QUERY_CHARS
 from .store.search import search as search_documents
@@ -61,8 +65,9 @@ MAX_PAGE = 1000
 HEALTH_MAX_TICK_AGE_S = 15 * 60
 #: /healthz calls the database unavailable when a trivial query takes longer than this.
 HEALTH_DB_TIMEOUT_S = 5.0
-#: Seconds the server gives open connections to finish when the service stops.
-SHUTDOWN_TIMEOUT_S = 3.0
+#: Seconds the server gives requests in progress to finish when the service stops (the whole
+#: stop has a budget of its own, see collector.scheduler).
+SHUTDOWN_TIMEOUT_S = 1.0
 #: Longest text an error page echoes back (it is escaped; the cap keeps the page small).
 MAX_ECHO_CHARS = 200
 
@@ -120,6 +125,14 @@ def parse_bind(bind: str) -> tuple[str, int]:
     if number > 65535:
         raise ValueError(f"bind address {bind!r}: port out of range")
     return host, number
+
+
+def max_connections_of(config: Config) -> int:
+    """The cap on open HTTP connections: the setting, or derived from the file limit."""
+    if config.settings.http_max_connections is not None:
+        return config.settings.http_max_connections
+    return webguard.auto_max_connections(webguard.file_limit(),
+                                         config.settings.fetch.concurrency)
 
 
 def web_link(url: str | None) -> bool:
@@ -220,7 +233,8 @@ class HttpServer:
                  last_tick: Callable[[], datetime | None] | None = None,
                  metrics: metrics_module.Registry | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 bind: str | None = None, max_tick_age_s: float = HEALTH_MAX_TICK_AGE_S):
+                 bind: str | None = None, max_tick_age_s: float = HEALTH_MAX_TICK_AGE_S,
+                 monotonic: Callable[[], float] = time.monotonic):
         self.config = config
         self.store = store
         self.digests = digests
@@ -228,36 +242,76 @@ class HttpServer:
         self.metrics = metrics if metrics is not None else metrics_module.REGISTRY
         self.clock = clock
         self.max_tick_age_s = max_tick_age_s
-        self.host, self.port = parse_bind(bind or config.settings.bind)
+        self.bind_address = bind or config.settings.bind
+        try:
+            self.host, self.port = parse_bind(self.bind_address)
+        except ValueError as exc:
+            raise CollectorError(f"{exc} (the setting `bind` in sources.yaml, or "
+                                 "COLLECTOR_BIND)") from None
         self.names = {s.id: s.name for s in config.sources}
         self.feeds = {"all"} | {d.id for d in config.digests if d.channel == "feed"}
         self.env = _environment()
         self.app = self._make_app()
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
+        self.monotonic = monotonic  # the connection deadlines' clock
+        self.tally = webguard.Tally(log, clock=monotonic)
+        self._client_errors = webguard.ClientErrors(self.tally)
+        self.guard: webguard.ConnectionGuard | None = None
+        self.max_connections = max_connections_of(config)
 
     # -- life cycle ----------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def bind(self) -> None:
+        """Take the bind address without serving yet; CollectorError (naming the setting)
+        when that fails. `start` serves (and binds first if this was not called)."""
+        if self._listener is not None:
+            return
         self._runner = web.AppRunner(self.app, access_log=None,
-                                     shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+                                     shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+                                     keepalive_timeout=webguard.IDLE_TIMEOUT_S,
+                                     lingering_time=webguard.BODY_TIMEOUT_S)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        assert self._runner.server is not None  # set up above
+        self.guard = webguard.ConnectionGuard(self._runner.server,
+                                              max_connections=self.max_connections,
+                                              tally=self.tally, clock=self.monotonic)
         try:
-            await site.start()
+            self._listener = await asyncio.get_running_loop().create_server(
+                self.guard, self.host, self.port, reuse_address=True, start_serving=False)
         except OSError as exc:
             await self._runner.cleanup()
             self._runner = None
-            raise OSError(f"cannot listen on {self.host}:{self.port}: {exc}") from exc
+            why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+            raise CollectorError(
+                f"cannot listen on {self.bind_address}: {why} (the setting `bind` in "
+                "sources.yaml, or COLLECTOR_BIND)") from None
+        # aiohttp's reports of clients' malformed requests go to this server's tally
+        logging.getLogger("aiohttp.server").addFilter(self._client_errors)
         if self.port == 0:  # an ephemeral port (tests): learn which one was given
-            sockets = self._runner.addresses
+            sockets = self._listener.sockets
             if sockets:
-                self.port = int(sockets[0][1])
-        log.info("HTTP server listening on %s", self.url)
+                self.port = int(sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        await self.bind()
+        assert self._listener is not None and self.guard is not None
+        await self._listener.start_serving()
+        self.guard.start()
+        log.info("HTTP server listening on %s (at most %d connections)", self.url,
+                 self.max_connections)
 
     async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        if self.guard is not None:
+            await self.guard.stop()
+            self.guard.close_idle()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        logging.getLogger("aiohttp.server").removeFilter(self._client_errors)
 
     @property
     def url(self) -> str:
@@ -286,6 +340,15 @@ class HttpServer:
 
     @web.middleware
     async def _errors(self, request: web.Request,
+                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                      ) -> web.StreamResponse:
+        try:
+            return await self._answer(request, handler)
+        finally:
+            if self.guard is not None:
+                self.guard.answered(request.transport)
+
+    async def _answer(self, request: web.Request,
                       handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                       ) -> web.StreamResponse:
         try:

@@ -12,6 +12,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from collector import server as server_module
 from collector.digests import DigestRunner
+from collector.errors import CollectorError
 from collector.metrics import Registry
 from collector.server import HttpServer, judge_health, parse_bind
 from tests.test_server_helpers import T0, add_doc, add_many, make_world, running
@@ -425,13 +426,15 @@ def test_a_taken_port_is_reported_as_an_error(world):
         await first.start()
         try:
             second = HttpServer(config, store, bind=f"127.0.0.1:{first.port}")
-            with pytest.raises(OSError) as info:
+            with pytest.raises(CollectorError) as info:
                 await second.start()
             return str(info.value)
         finally:
             await first.stop()
 
-    assert "cannot listen on 127.0.0.1" in asyncio.run(main())
+    message = asyncio.run(main())
+    assert "cannot listen on 127.0.0.1" in message
+    assert "`bind`" in message and "COLLECTOR_BIND" in message
 
 
 def test_head_requests_get_headers_without_a_body(world):

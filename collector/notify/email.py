@@ -10,6 +10,11 @@ what to do: connection problems, timeouts, dropped connections and 4xx replies a
 5xx replies, refused credentials, missing STARTTLS and certificate failures are permanent.
 A dropped connection after the message data is ambiguous (the server may have kept it); it is
 reported as temporary, and the repeat carries the same Message-ID.
+
+`send` blocks (it runs in a thread). A service that stops calls `Abort.abort()` from any
+thread: the socket of the exchange in progress is shut down, so a server that never greets
+or never answers the message data releases the thread at once instead of after the timeout,
+and `send` raises a temporary DeliveryError (the digest stays pending and is retried).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import ipaddress
 import smtplib
 import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -58,6 +64,68 @@ class SendResult:
     refused: tuple[tuple[str, int, str], ...] = ()
 
 
+class Abort:
+    """Lets another thread abandon the SMTP exchanges of one sender, now and from then on."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self.aborted = False
+
+    def abort(self) -> None:
+        with self._lock:
+            self.aborted = True
+            sock = self._sock
+        if sock is not None:
+            try:
+                # the plain socket's shutdown, also under TLS: it wakes a blocked read in the
+                # sending thread without touching the TLS object that thread is using
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
+
+    def attach(self, sock: socket.socket | None) -> None:
+        """Track the socket of the exchange in progress (None: the exchange is over);
+        DeliveryError if the sender was abandoned already."""
+        with self._lock:
+            self._sock = sock
+            aborted = self.aborted
+        if aborted and sock is not None:
+            raise DeliveryError("abandoned: the service is stopping", temporary=True)
+
+
+class _Client(smtplib.SMTP):
+    """smtplib's client, handing its socket to `abort` as soon as it is connected, before the
+    server's greeting is read (smtplib's own hook for the socket, as SMTP_SSL uses it)."""
+
+    def __init__(self, abort: Abort | None, host: str, port: int, timeout: float):
+        self.abort = abort
+        super().__init__(host, port, timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        # (smtplib's hook, absent from its type stubs)
+        sock: socket.socket = super()._get_socket(host, port, timeout)  # type: ignore[misc]
+        if self.abort is not None:
+            self.abort.attach(sock)
+        return sock
+
+
+class _TlsClient(smtplib.SMTP_SSL):
+    """The same for implicit TLS."""
+
+    def __init__(self, abort: Abort | None, host: str, port: int, timeout: float,
+                 context: ssl.SSLContext):
+        self.abort = abort
+        super().__init__(host, port, timeout=timeout, context=context)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        # (smtplib's hook, absent from its type stubs)
+        sock: socket.socket = super()._get_socket(host, port, timeout)  # type: ignore[misc]
+        if self.abort is not None:
+            self.abort.attach(sock)
+        return sock
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -84,8 +152,24 @@ def _code_error(what: str, code: int, text: bytes | str) -> DeliveryError:
     return DeliveryError(f"{what}: {code} {text}".strip(), temporary=400 <= code < 500)
 
 
-def send(message: EmailMessage, smtp: SmtpSettings) -> SendResult:
-    """Deliver `message` to the recipients in its To/Cc headers; raise DeliveryError if not."""
+def send(message: EmailMessage, smtp: SmtpSettings, abort: Abort | None = None) -> SendResult:
+    """Deliver `message` to the recipients in its To/Cc headers; raise DeliveryError if not.
+    `abort` lets another thread abandon the exchange (see Abort)."""
+    if abort is not None and abort.aborted:
+        raise DeliveryError("abandoned: the service is stopping", temporary=True)
+    try:
+        return _send(message, smtp, abort)
+    except DeliveryError as exc:
+        if abort is not None and abort.aborted:
+            raise DeliveryError(f"SMTP {smtp.host}:{smtp.port}: abandoned: the service is "
+                                "stopping", temporary=True) from exc
+        raise
+    finally:
+        if abort is not None:
+            abort.attach(None)
+
+
+def _send(message: EmailMessage, smtp: SmtpSettings, abort: Abort | None) -> SendResult:
     if not smtp.host:
         raise DeliveryError("no SMTP host configured", temporary=False)
     if smtp.security not in SECURITY_MODES:
@@ -101,10 +185,9 @@ def send(message: EmailMessage, smtp: SmtpSettings) -> SendResult:
     client: smtplib.SMTP | None = None
     try:
         if smtp.security == "tls":
-            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout_s,
-                                      context=_tls_context(smtp))
+            client = _TlsClient(abort, smtp.host, smtp.port, smtp.timeout_s, _tls_context(smtp))
         else:
-            client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_s)
+            client = _Client(abort, smtp.host, smtp.port, smtp.timeout_s)
         client.ehlo()
         if smtp.security == "starttls":
             if not client.has_extn("starttls"):
