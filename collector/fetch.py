@@ -169,6 +169,11 @@ class Fetcher:
     async def __aenter__(self) -> Fetcher:
         return self
 
+    @property
+    def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """Networks allowed whatever a policy says (the browser checks web sockets by them)."""
+        return self._allowed
+
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 

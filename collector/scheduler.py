@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from . import limits, metrics, sdnotify
+from . import browser, limits, metrics, sdnotify
 from .config import Config, Source
 from .fetch import Fetcher, user_agent
 from .models import PollOutcome
@@ -91,12 +91,17 @@ class Worker:
             log.info("wrote %d corpus files left unwritten by an earlier stop", repaired)
         loaded = await self.pipeline.load_index()
         log.info("near-duplicate index holds %d documents", loaded)
+        rendering = [s.id for s in self.config.sources if s.enabled and s.render != "plain"]
+        if rendering and browser.find_chromium() is None:
+            log.error("%s; these sources will fail until it is: %s", browser.missing_message(),
+                      ", ".join(rendering))
 
     async def close(self) -> None:
         try:
             await self.pipeline.flush_index()
         except Exception:  # the database is gone: `collector export` rebuilds the index
             log.exception("could not rewrite index.jsonl at shutdown")
+        await self.pipeline.browser.aclose()
         await self.fetcher.aclose()
 
     async def poll_ids(self, ids: Sequence[str], *,

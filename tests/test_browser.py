@@ -1,0 +1,382 @@
+"""The browser fetcher with the real Chromium from Debian, on loopback sites.
+
+- a listing and its articles built by JavaScript are stored as a reader sees them (and a plain
+  fetch of the same source finds nothing, so the test can fail);
+- every request a page makes goes through collector's address check: the test fetcher allows
+  only 127.0.0.1/32, so the page's own site loads while its script, XHR, frame and redirect to
+  a second loopback address, 127.0.0.2, are refused (127.0.0.2 is loopback too, hence
+  "private": the refusal is the ordinary one for private addresses, and 127.0.0.2 runs a real
+  server that records whether anything reached it). Allowing 127.0.0.0/8 instead lets the same
+  page load the secret, which shows the refusal is what kept it out;
+- a page whose script loops forever fails within its bound, and the next page still renders;
+- pop-ups and downloads are refused;
+- a missing Chromium fails only the sources that need it, with the install command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from collector import browser as browser_mod
+from collector.browser import Browser, empty_shell
+from collector.errors import FetchError
+from collector.fetch import Fetcher, FetchPolicy
+from collector.scheduler import Worker
+from collector.store import Store
+from tests.helpers import load, store_of
+from tests.webserver import Page, SiteServer, serve
+
+pytestmark = pytest.mark.skipif(browser_mod.find_chromium() is None,
+                                reason="Chromium is not installed (apt-get install chromium)")
+
+#: Bound on one page in these tests (a cold Chromium start is about a second).
+PAGE_TIMEOUT_S = 4.0
+
+SHELL = """<!doctype html><html lang="en"><head><title>{title}</title>
+<script defer src="/static/app.js"></script></head>
+<body><div id="root"></div><noscript>This site needs JavaScript.</noscript></body></html>"""
+
+APP_JS = """
+const root = document.getElementById('root');
+const path = location.pathname;
+function el(tag, text) { const e = document.createElement(tag); e.textContent = text; return e; }
+if (path === '/news/') {
+  fetch('/api/list.json').then(r => r.json()).then(items => {
+    const main = document.createElement('main');
+    main.appendChild(el('h1', 'Statements'));
+    for (const it of items) {
+      const card = document.createElement('article');
+      const h2 = document.createElement('h2');
+      const a = el('a', it.title); a.href = it.url; h2.appendChild(a); card.appendChild(h2);
+      const t = el('time', it.date); t.setAttribute('datetime', it.date); card.appendChild(t);
+      main.appendChild(card);
+    }
+    root.appendChild(main);
+  });
+} else {
+  const slug = path.split('/').filter(Boolean).pop();
+  fetch('/api/' + slug + '.json').then(r => r.json()).then(doc => {
+    document.title = doc.title + ' – Harbour Union';
+    const art = document.createElement('article');
+    const head = document.createElement('header');
+    head.appendChild(el('h1', doc.title));
+    const meta = el('div', 'Posted on '); meta.className = 'entry-meta';
+    const t = el('time', doc.date); t.setAttribute('datetime', doc.date); meta.appendChild(t);
+    head.appendChild(meta); art.appendChild(head);
+    const body = document.createElement('div'); body.className = 'entry-content';
+    for (const p of doc.paragraphs) body.appendChild(el('p', p));
+    art.appendChild(body);
+    const main = document.createElement('main'); main.appendChild(art); root.appendChild(main);
+  });
+}
+"""
+
+ARTICLES = [
+    ("dockers-strike-continues", "Dockers strike continues", "2026-03-02",
+     ["The dockers of the northern harbour stayed out for a third day on Monday, and the "
+      "pickets at every gate were larger than on the first morning of the strike.",
+      "The union said the employers had not answered its demand for a shorter week and a "
+      "guaranteed crew size on every ship that is loaded or unloaded in the port.",
+      "A meeting of all members will decide on Thursday whether the strike goes on."]),
+    ("rent-freeze-now", "Rent freeze now", "2026-03-04",
+     ["Tenants from forty buildings marched to the city hall to demand a freeze of all rents "
+      "for the next three years, and a register of every landlord in the city.",
+      "The council promised an answer before the summer recess, which the tenants called a "
+      "delay rather than an answer, and they announced a second march for April."]),
+]
+
+
+def js_site(site: SiteServer) -> None:
+    site.pages["/news/"] = Page(SHELL.format(title="News"))
+    site.pages["/static/app.js"] = Page(APP_JS, content_type="application/javascript")
+    site.pages["/api/list.json"] = Page(json.dumps(
+        [{"title": t, "url": f"/news/{slug}/", "date": d} for slug, t, d, _ in ARTICLES]),
+        content_type="application/json")
+    for slug, title, date, paragraphs in ARTICLES:
+        site.pages[f"/news/{slug}/"] = Page(SHELL.format(title="News"))
+        site.pages[f"/api/{slug}.json"] = Page(json.dumps(
+            {"title": title, "date": date, "paragraphs": paragraphs}),
+            content_type="application/json")
+
+
+def test_listing_and_articles_rendered_by_javascript_are_stored_as_a_reader_sees_them(
+        tmp_path, site):
+    js_site(site)
+    config = load(tmp_path, f"""sources:
+  - id: js
+    url: {site.url('/news/')}
+    kind: page
+    render: browser
+    backfill: 10
+""")
+    (_, outcome), = poll_with(config)
+    assert outcome.ok, outcome.error
+    assert outcome.new_documents == 2
+    docs = {d.title: d for d in store_of(config).iter_documents()}
+    for slug, title, date, paragraphs in ARTICLES:
+        doc = docs[title]
+        assert doc.url == site.url(f"/news/{slug}/")
+        # exactly the paragraphs the script wrote into the page, nothing of the shell
+        assert doc.text.strip().split("\n\n") == [title, *paragraphs]
+        assert "JavaScript" not in doc.text
+        assert doc.published_at is not None and doc.published_at.date().isoformat() == date
+    # the page's script and data were fetched by collector's own fetcher, with its agent
+    app = site.requests_for("/static/app.js")
+    assert app and all(r.headers["user-agent"].startswith("collector/") for r in app)
+
+
+def test_the_same_source_without_the_browser_finds_nothing(tmp_path, site):
+    js_site(site)
+    config = load(tmp_path, f"""sources:
+  - id: js
+    url: {site.url('/news/')}
+    kind: page
+""")
+    (_, outcome), = poll_with(config)
+    assert outcome.ok and outcome.new_documents == 0
+    assert site.requests_for("/api/list.json") == []
+
+
+def poll_with(config, *, fetcher: Fetcher | None = None,
+              page_timeout_s: float = PAGE_TIMEOUT_S):  # type: ignore[no-untyped-def]
+    """One poll of every source on a worker whose browser has a short page bound."""
+    async def main():  # type: ignore[no-untyped-def]
+        store = Store(config.settings.database_url)
+        worker = Worker(config, store, fetcher=fetcher or Fetcher(per_host_delay_s=0))
+        worker.pipeline.browser = Browser(worker.fetcher, page_timeout_s=page_timeout_s)
+        try:
+            await worker.start()
+            return await worker.poll_ids([s.id for s in config.sources])
+        finally:
+            await worker.close()
+            store.close()
+
+    return asyncio.run(main())
+
+
+# --- address checks --------------------------------------------------------------------------
+
+SECRET = "internal-secret-7f3a"
+
+PRYING_PAGE = """<!doctype html><html><head><title>Prying</title>
+<script defer src="{other}/steal.js"></script>
+<script src="/redirecting.js"></script></head>
+<body><main><article><h1>A statement with company</h1><p id="text">Ordinary text.</p>
+<div id="xhr">none</div><div id="ws">none</div></article>
+<iframe src="{other}/frame.html"></iframe></main>
+<script>
+fetch('{other}/data.json').then(r => r.text())
+  .then(t => document.getElementById('xhr').textContent = t)
+  .catch(() => document.getElementById('xhr').textContent = 'blocked');
+try {{
+  const ws = new WebSocket('{ws}/socket');
+  ws.onopen = () => document.getElementById('ws').textContent = 'open';
+  ws.onerror = () => document.getElementById('ws').textContent = 'blocked';
+}} catch (e) {{ document.getElementById('ws').textContent = 'blocked'; }}
+</script></body></html>"""
+
+
+@pytest.fixture
+def other_host():  # type: ignore[no-untyped-def]
+    """A second loopback address playing an internal host."""
+    yield from serve("127.0.0.2")
+
+
+def prying_site(site: SiteServer, other: SiteServer) -> None:
+    ws = other.base.replace("http://", "ws://")
+    site.pages["/prying/"] = Page(PRYING_PAGE.format(other=other.base, ws=ws))
+    site.pages["/redirecting.js"] = Page("", status=302,
+                                         headers={"Location": other.url("/redirected.js")})
+    for path, body, ctype in (
+            ("/steal.js", f"document.getElementById('text').textContent += ' {SECRET}-js';",
+             "application/javascript"),
+            ("/redirected.js", f"document.title = '{SECRET}-redirect';",
+             "application/javascript"),
+            ("/data.json", f'"{SECRET}-xhr"', "application/json"),
+            ("/frame.html", f"<p>{SECRET}-frame</p>", "text/html")):
+        other.pages[path] = Page(body, content_type=ctype,
+                                 headers={"Access-Control-Allow-Origin": "*"})
+
+
+def render_once(url: str, fetcher_networks: list[str], **browser_kw):  # type: ignore[no-untyped-def]
+    async def main():  # type: ignore[no-untyped-def]
+        async with Fetcher(per_host_delay_s=0, allowed_networks=fetcher_networks) as fetcher:
+            b = Browser(fetcher, page_timeout_s=PAGE_TIMEOUT_S, **browser_kw)
+            try:
+                policy = FetchPolicy(allow_private=False, robots=False, expected="page")
+                page = await fetcher.fetch(url, policy=policy)
+                got = await b.render(page, policy)
+                return got.content.decode(), b.last_refusals
+            finally:
+                await b.aclose()
+
+    return asyncio.run(main())
+
+
+def test_requests_to_a_disallowed_address_are_refused_whatever_makes_them(site, other_host):
+    prying_site(site, other_host)
+    html, refusals = render_once(site.url("/prying/"), ["127.0.0.1/32"])
+    assert SECRET not in html
+    assert "Ordinary text." in html
+    assert other_host.requests == []          # nothing reached the internal host
+    refused = "\n".join(refusals.requests)
+    for path in ("/steal.js", "/data.json", "/frame.html", "/socket"):
+        assert f"{other_host.base.split('//')[1]}{path}" in refused or path in refused, path
+    assert "blocked" in html                  # the page saw its XHR fail
+
+
+def test_with_the_address_allowed_the_same_page_loads_the_secret(site, other_host):
+    prying_site(site, other_host)
+    html, _ = render_once(site.url("/prying/"), ["127.0.0.0/8"])
+    assert f"{SECRET}-js" in html and f"{SECRET}-xhr" in html
+    assert other_host.requests_for("/redirected.js")
+
+
+# --- bounds ----------------------------------------------------------------------------------
+
+def test_a_page_that_loops_forever_fails_within_its_bound_and_the_next_page_renders(site):
+    site.pages["/loop/"] = Page("<!doctype html><html><body><div id=root></div>"
+                                "<script>while (true) {}</script></body></html>")
+    js_site(site)
+
+    async def main():  # type: ignore[no-untyped-def]
+        async with Fetcher(per_host_delay_s=0) as fetcher:
+            b = Browser(fetcher, page_timeout_s=PAGE_TIMEOUT_S)
+            policy = FetchPolicy(allow_private=True, robots=False, expected="page")
+            try:
+                # warm start, so the bound measured below is the page's alone
+                await b.render(await fetcher.fetch(site.url("/news/"), policy=policy), policy)
+                started = time.monotonic()
+                with pytest.raises(FetchError) as caught:
+                    await b.render(await fetcher.fetch(site.url("/loop/"), policy=policy),
+                                   policy)
+                took = time.monotonic() - started
+                after = await b.render(await fetcher.fetch(site.url("/news/"), policy=policy),
+                                       policy)
+                return caught.value, took, after
+            finally:
+                await b.aclose()
+
+    error, took, after = asyncio.run(main())
+    assert error.kind == "browser_timeout" and "/loop/" in str(error)
+    # the page bound plus at most the close (or kill) bound
+    assert took < PAGE_TIMEOUT_S + browser_mod.limits.BROWSER_CLOSE_TIMEOUT_S + 2
+    assert b"Dockers strike continues" in after.content
+
+
+def test_a_browser_over_its_memory_bound_is_killed_and_replaced(site):
+    js_site(site)
+
+    async def main():  # type: ignore[no-untyped-def]
+        async with Fetcher(per_host_delay_s=0) as fetcher:
+            # a bound no Chromium fits in: the watchdog kills it at its first check
+            b = Browser(fetcher, page_timeout_s=PAGE_TIMEOUT_S, max_rss_bytes=1)
+            policy = FetchPolicy(allow_private=True, robots=False, expected="page")
+            try:
+                page = await fetcher.fetch(site.url("/news/"), policy=policy)
+                with pytest.raises(FetchError):
+                    for _ in range(50):   # each render outlives one memory check at most
+                        await b.render(page, policy)
+                        await asyncio.sleep(browser_mod.limits.BROWSER_MEMORY_CHECK_S)
+                return b.kills
+            finally:
+                await b.aclose()
+
+    assert asyncio.run(main()) >= 1
+
+
+# --- refusals --------------------------------------------------------------------------------
+
+POPUP_PAGE = """<!doctype html><html><head><title>Pushy</title></head><body>
+<main><article><h1>Pushy page</h1><p>Text that stays.</p></article></main>
+<a id="dl" href="/files/report.txt" download="report.txt">report</a>
+<script>
+window.open('/popup/', '_blank');
+document.getElementById('dl').click();
+</script></body></html>"""
+
+
+@pytest.mark.parametrize("blocker", ["chromium's blocker on", "chromium's blocker off"])
+def test_popups_and_downloads_are_refused(site, blocker):
+    """Chromium blocks a pop-up opened without a click itself; with its blocker off, the pop-up
+    opens and is closed before it loads anything."""
+    site.pages["/pushy/"] = Page(POPUP_PAGE)
+    site.pages["/popup/"] = Page("<html><body>popup</body></html>")
+    site.pages["/files/report.txt"] = Page("a report", content_type="text/plain",
+                                           headers={"Content-Disposition": "attachment"})
+    extra = ("--disable-popup-blocking",) if blocker.endswith("off") else ()
+    html, refusals = render_once(site.url("/pushy/"), ["127.0.0.1/32"], extra_args=extra)
+    assert "Text that stays." in html
+    assert site.requests_for("/popup/") == []
+    if extra:
+        assert refusals.popups == 1
+    assert refusals.downloads == 1
+
+
+def test_file_urls_and_posts_are_not_loaded(site):
+    site.pages["/reach/"] = Page("""<!doctype html><html><body><main><p>Reach.</p></main>
+<iframe src="file:///etc/passwd"></iframe>
+<script>fetch('/api/submit', {method: 'POST', body: 'x'}).catch(() => 0);</script>
+</body></html>""")
+    html, refusals = render_once(site.url("/reach/"), ["127.0.0.1/32"])
+    assert "root:" not in html
+    assert site.requests_for("/api/submit") == []
+    assert any("POST" in r for r in refusals.requests)
+
+
+# --- empty shells and a missing Chromium -----------------------------------------------------
+
+def test_empty_shell_is_recognised_and_a_page_of_text_is_not():
+    assert empty_shell(SHELL.format(title="x")) is not None
+    assert "div#root" in (empty_shell(SHELL.format(title="x")) or "")
+    prose = "<p>" + "word " * 200 + "</p>"
+    assert empty_shell(f"<html><body><div id=root>{prose}</div>"
+                       f"<script src=/a.js></script></body></html>") is None
+    assert empty_shell("<html><body><div id=root></div></body></html>") is None  # no script
+
+
+def test_render_auto_uses_the_browser_only_for_an_empty_shell(tmp_path, site):
+    js_site(site)
+    config = load(tmp_path, f"""sources:
+  - id: js
+    url: {site.url('/news/')}
+    kind: page
+    render: auto
+""")
+    (_, outcome), = poll_with(config)
+    assert outcome.ok and outcome.new_documents == 2
+
+
+def test_missing_chromium_fails_only_the_sources_that_need_it(tmp_path, site, monkeypatch):
+    js_site(site)
+    site.pages["/plain/"] = Page("<html><body><main>"
+                                 + "".join(f'<article><h2><a href="/news/{s}/">{t}</a></h2>'
+                                           f'</article>' for s, t, _, _ in ARTICLES)
+                                 + "</main></body></html>")
+    monkeypatch.setattr(browser_mod, "CHROMIUM_PATHS", ("/nonexistent/chromium",))
+    config = load(tmp_path, f"""sources:
+  - id: js
+    url: {site.url('/news/')}
+    kind: page
+    render: browser
+  - id: plain
+    url: {site.url('/plain/')}
+    kind: page
+""")
+    results = dict((s.id, o) for s, o in poll_with(config))
+    assert not results["js"].ok and results["js"].error_kind == "browser_missing"
+    assert "apt-get install chromium" in (results["js"].error or "")
+    assert results["plain"].ok
+
+
+def test_check_names_an_empty_shell_and_suggests_the_browser(tmp_path, site, capsys):
+    from collector.cli import main
+
+    js_site(site)
+    assert main(["check", "--url", site.url("/news/"), "--allow-private"]) in (0, 1)
+    out = capsys.readouterr().out
+    assert "empty shell" in out and "render: browser" in out
