@@ -17,7 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -27,7 +32,7 @@ from collector.errors import FetchError
 from collector.fetch import Fetcher, FetchPolicy
 from collector.scheduler import Worker
 from collector.store import Store
-from tests.helpers import load, store_of
+from tests.helpers import load, store_of, write_config
 from tests.webserver import Page, SiteServer, serve
 
 pytestmark = pytest.mark.skipif(browser_mod.find_chromium() is None,
@@ -380,3 +385,56 @@ def test_check_names_an_empty_shell_and_suggests_the_browser(tmp_path, site, cap
     assert main(["check", "--url", site.url("/news/"), "--allow-private"]) in (0, 1)
     out = capsys.readouterr().out
     assert "empty shell" in out and "render: browser" in out
+
+
+# --- shutdown --------------------------------------------------------------------------------
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text in (entry / "cmdline").read_bytes().decode("utf-8", "replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_sigterm_while_a_page_hangs_the_browser_stops_the_service_within_8_s(tmp_path, site):
+    """`collector run` is told to stop while Chromium spins in a page's script: the poll is
+    cancelled after the shutdown grace, the browser's process group is killed, and the
+    service exits, all within 8 s."""
+    site.pages["/hang/"] = Page("<!doctype html><html><body><div id=root></div>"
+                                "<script src='/spin.js'></script></body></html>")
+    site.pages["/spin.js"] = Page("while (true) {}", content_type="application/javascript")
+    write_config(tmp_path, f"""sources:
+  - id: hang
+    url: {site.url('/hang/')}
+    kind: page
+    render: browser
+""")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
+    env["TMPDIR"] = str(tmp_path)       # the browser's profile lands here: its processes
+    log = tmp_path / "run.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "collector.cli", "run", "--no-http"],
+                                cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=out)
+    try:
+        deadline = time.monotonic() + 60
+        while not site.requests_for("/spin.js"):
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the page never reached the browser"
+            time.sleep(0.05)
+        assert _processes_mentioning(str(tmp_path))     # Chromium is running the page
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, log.read_text()
+    assert took < 8.0, f"stopping took {took:.1f} s"
+    assert _processes_mentioning(str(tmp_path)) == []
