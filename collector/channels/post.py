@@ -40,3 +40,4 @@ def title_of(text: str) -> str:
 def paragraphs_html(lines: Iterable[str]) -> str:
     """Plain lines of text as HTML paragraphs (one per non-empty line), for extraction."""
     return "".join(f"<p>{html.escape(ln.strip())}</p>" for ln in lines if ln.strip())
+

@@ -50,6 +50,7 @@ def as_posts(entries: list[Candidate]) -> list[Candidate]:
         blocks = html_to_blocks(html) if html.strip() else []
         if not blocks:
             continue
-        out.append(replace(entry, title=title_of("\n".join(blocks)), content_html=html,
-                           summary_html=None, complete=True))
+        title = title_of("\n".join(blocks))
+        out.append(replace(entry, title=title, content_html=html, summary_html=None,
+                           complete=True))
     return out

@@ -30,7 +30,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from .. import limits
 from ..config import Source
 from ..encoding import decode_html
-from ..errors import ParseError
+from ..errors import FetchError, ParseError
 from ..models import Candidate
 from .post import ChannelListing, paragraphs_html, title_of
 
@@ -61,9 +61,20 @@ class Post:
     media_only: bool = False
 
 
+@dataclass(frozen=True)
+class PreviewPage:
+    posts: list[Post]                  # page order: oldest first
+    older_url: str | None              # the page of older posts, if the page links one
+
+
 def parse_page(html: str, page_url: str) -> list[Post]:
     """The posts of one preview page, in page order (oldest first). Raises ParseError when the
     page is not a channel preview at all."""
+    return parse_preview(html, page_url).posts
+
+
+def parse_preview(html: str, page_url: str) -> PreviewPage:
+    """A preview page: its posts and the link to older ones."""
     tree = LexborHTMLParser(html[: limits.MAX_HTML_BYTES])
     nodes = tree.css("div.tgme_widget_message[data-post]")
     if not nodes and not tree.css(".tgme_channel_info, .tgme_channel_history, "
@@ -75,7 +86,15 @@ def parse_page(html: str, page_url: str) -> list[Post]:
         post = _post(node, page_url)
         if post is not None:
             posts.append(post)
-    return posts
+    older = None
+    more = tree.css_first(".tme_messages_more[data-before], link[rel=prev][href]")
+    if more is not None and posts:
+        before = more.attributes.get("data-before")
+        if before and before.isdigit():
+            older = older_page_url(page_url, int(before))
+        elif more.attributes.get("href"):
+            older = urljoin(page_url, more.attributes["href"] or "")
+    return PreviewPage(posts, older)
 
 
 def _post(node: LexborNode, page_url: str) -> Post | None:
@@ -129,14 +148,16 @@ def _date(value: str | None) -> datetime | None:
 
 def candidate(post: Post) -> Candidate:
     """A post as a statement candidate."""
-    lines = post.text.split("\n")
-    blocks = list(lines)
+    title = title_of(post.text)
+    # the whole text is the body, first line too: an edit of the first line alone is an
+    # edit of the statement (the title takes no part in duplicate detection)
+    blocks = post.text.split("\n")
     if post.forwarded_from:
         origin = f" ({post.forwarded_link})" if post.forwarded_link else ""
         blocks.insert(0, f"Forwarded from {post.forwarded_from}{origin}")
     digest = hashlib.sha256(post.text.encode("utf-8")).hexdigest()[:16]
     return Candidate(key=f"{post.permalink}@{digest}", url=post.permalink,
-                     title=title_of(post.text), published=post.published,
+                     title=title, published=post.published,
                      content_html=paragraphs_html(blocks), complete=True)
 
 
@@ -148,12 +169,21 @@ def older_page_url(page_url: str, oldest: int) -> str:
 async def read(pipeline: Pipeline, source: Source, state: SourceState) -> ChannelListing:
     """Read the channel's newest page, and older pages as the module docstring says."""
     first_run = state.last_success_at is None
-    url = source.url
     posts: dict[int, Post] = {}
-    for _page in range(limits.TELEGRAM_MAX_PAGES):
-        fetched = await pipeline.fetch_page(source, url)
+    next_url: str | None = source.url
+    for index in range(limits.TELEGRAM_MAX_PAGES):
+        if next_url is None:
+            break
+        try:
+            fetched = await pipeline.fetch_page(source, next_url)
+        except FetchError as exc:
+            if index == 0:
+                raise
+            log.info("source %s: older posts not read, %s", source.id, exc)
+            break
         html = decode_html(fetched.content, fetched.headers.get("content-type"))
-        page = [p for p in parse_page(html, fetched.final_url) if p.number not in posts]
+        preview = parse_preview(html, fetched.final_url)
+        page = [p for p in preview.posts if p.number not in posts]
         if not page:
             break
         posts.update((p.number, p) for p in page)
@@ -166,7 +196,7 @@ async def read(pipeline: Pipeline, source: Source, state: SourceState) -> Channe
             known = await asyncio.to_thread(pipeline.store.seen_keys, source.id, keys)
             if known or not keys:
                 break
-        url = older_page_url(fetched.final_url, min(p.number for p in page))
+        next_url = preview.older_url
     ordered = sorted(posts.values(), key=lambda p: p.number, reverse=True)
     # posts of only media are recorded as seen, so each is counted once
     media = {f"{p.permalink}@media": p.permalink for p in ordered if p.media_only}
