@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from html import unescape
 from urllib.parse import urlsplit, urlunsplit
 
 from ..extract import html_to_blocks
 from ..models import Candidate
-from .post import title_of
+from .post import paragraphs_html, title_of
 
 #: The resolved kind of a profile's feed: a feed whose entries are whole posts.
 KIND = "social"
+_MARKUP = re.compile(r"<(p|br|div|span|a|blockquote|ul|ol|li|h[1-6])\b", re.IGNORECASE)
 _MASTODON = re.compile(r"^/@(?P<user>[A-Za-z0-9_]{1,64})/?$")
 _BLUESKY = re.compile(r"^/profile/(?P<actor>did:[a-z0-9]+:[A-Za-z0-9._:%-]{1,200}|"
                       r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}\.[A-Za-z]{2,63})/?$")
@@ -47,6 +49,9 @@ def as_posts(entries: list[Candidate]) -> list[Candidate]:
     out = []
     for entry in entries:
         html = entry.content_html or entry.summary_html or ""
+        if not _MARKUP.search(html):
+            # plain text (Bluesky's feed): its line breaks are its paragraphs
+            html = paragraphs_html(unescape(html).splitlines())
         blocks = html_to_blocks(html) if html.strip() else []
         if not blocks:
             continue
