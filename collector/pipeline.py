@@ -454,7 +454,11 @@ class Pipeline:
                      ex: Extracted, backfill: bool) -> str:
         """Deduplicate and store one extracted text; returns the dedup action taken."""
         base, _, fragment = url.partition("#")
-        if fragment.startswith(("item-", "part-")):
+        if not base.startswith(("http://", "https://")):
+            # a channel's own identity (a message in a mailbox): not a web page, nothing to
+            # canonicalise
+            canonical = ukey = ckey = url
+        elif fragment.startswith(("item-", "part-")):
             # a synthetic identity (a link-less feed item, one piece of a split page): the
             # fragment is part of it, and the page's declared canonical URL is not
             suffix = f"#{fragment}"
