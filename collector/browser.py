@@ -271,10 +271,9 @@ class Browser:
             inst.dead = why
 
     async def _kill(self, inst: _Instance, why: str) -> None:
-        if inst.dead is None or inst.process.poll() is None:
-            self.kills += 1 if why != "shutdown" else 0
-            log.warning("browser (pid %d) killed: %s", inst.process.pid, why) \
-                if why != "shutdown" else None
+        if why != "shutdown" and inst.process.poll() is None:
+            self.kills += 1
+            log.warning("browser (pid %d) killed: %s", inst.process.pid, why)
         inst.dead = inst.dead or why
         _killpg(inst.process)
         await asyncio.to_thread(inst.process.wait)
@@ -405,8 +404,9 @@ class Browser:
                 refusals.requests.append(f"{url}: {why}")
                 await route.abort("blockedbyclient")
                 return
-            sub = replace(policy, expected="any",
-                          robots=policy.robots and req.resource_type == "document")
+            document = req.resource_type == "document"
+            sub = replace(policy, expected="any", robots=policy.robots and document,
+                          spaced=document)
             with network.busy():
                 try:
                     got = await self.fetcher.fetch(url, policy=sub)

@@ -75,6 +75,10 @@ class FetchPolicy:
     expected: Expected = "any"         # "feed" refuses HTML pages; all refuse non-text types
     verify_tls: bool = True            # per-source opt-out for self-signed intranet sites
     accept: str | None = None          # Accept header; by default derived from `expected`
+    #: wait for the host's spacing (per_host_delay, Crawl-delay) before this request; off for
+    #: the scripts and data of a page being rendered, which a browser loads together (the
+    #: per-host concurrency still applies)
+    spaced: bool = True
 
 
 def user_agent(contact: str | None = None) -> str:
@@ -200,7 +204,7 @@ class Fetcher:
         return transport
 
     @contextlib.asynccontextmanager
-    async def _slot(self, host: str) -> AsyncIterator[None]:
+    async def _slot(self, host: str, spaced: bool = True) -> AsyncIterator[None]:
         """Per-host concurrency and spacing, then a global slot (taken last, so a request
         waiting for its host's delay does not hold a global slot)."""
         h = self._hosts.get(host)
@@ -210,11 +214,12 @@ class Fetcher:
         h.users += 1
         try:
             async with h.sem:
-                now = time.monotonic()
-                wait = h.next_start - now
-                h.next_start = max(now, h.next_start) + h.delay_s
-                if wait > 0:
-                    await asyncio.sleep(wait)
+                if spaced:
+                    now = time.monotonic()
+                    wait = h.next_start - now
+                    h.next_start = max(now, h.next_start) + h.delay_s
+                    if wait > 0:
+                        await asyncio.sleep(wait)
                 async with self._global:
                     yield
         finally:
@@ -282,7 +287,7 @@ class Fetcher:
                     raise FetchError(f"robots.txt of {host} disallows {current}: "
                                      f"{verdict.reason}", kind="robots", url=current)
             self._check_cooldown(host, current)
-            async with self._slot(host):
+            async with self._slot(host, policy.spaced):
                 # The deadline counts time on the network only: waiting for a polite slot is
                 # our own doing and must not turn into a timeout charged to the server.
                 t0 = time.monotonic()

@@ -438,3 +438,22 @@ def test_sigterm_while_a_page_hangs_the_browser_stops_the_service_within_8_s(tmp
     assert proc.returncode == 0, log.read_text()
     assert took < 8.0, f"stopping took {took:.1f} s"
     assert _processes_mentioning(str(tmp_path)) == []
+
+
+def test_a_pages_scripts_and_data_are_not_spaced_by_the_hosts_delay(site):
+    """A browser loads a page's assets together: they share the host's concurrency limit but
+    do not each wait out its spacing (here 60 s, longer than the page's bound)."""
+    js_site(site)
+
+    async def main():  # type: ignore[no-untyped-def]
+        async with Fetcher(per_host_delay_s=60.0) as fetcher:
+            b = Browser(fetcher, page_timeout_s=PAGE_TIMEOUT_S * 3)
+            policy = FetchPolicy(allow_private=True, robots=False, expected="page")
+            try:
+                page = await fetcher.fetch(site.url("/news/"), policy=policy)
+                return await b.render(page, policy)
+            finally:
+                await b.aclose()
+
+    rendered = asyncio.run(main())
+    assert b"Dockers strike continues" in rendered.content
