@@ -514,8 +514,8 @@ def group_rss(pgid: int) -> int:
 
     Each process counts its proportional share of the pages it shares with others (PSS):
     Chromium's processes share most of their code and fonts, and adding up their RSS counts
-    those pages once per process (bench/browser.py, 4 pages in flight: 1.7 GiB of summed RSS
-    where PSS came to 0.65 GiB).
+    those pages once per process (bench/browser.py, 4 pages in flight: summed RSS passed 1.7 GiB
+    and the browser was killed; summed PSS peaks at about 0.65 GiB).
     """
     total = 0
     page = os.sysconf("SC_PAGE_SIZE")
