@@ -271,12 +271,13 @@ class Browser:
             inst.dead = why
 
     async def _kill(self, inst: _Instance, why: str) -> None:
-        if why != "shutdown" and inst.process.poll() is None:
-            self.kills += 1
+        counted = why != "shutdown" and inst.process.poll() is None
+        if counted:
             log.warning("browser (pid %d) killed: %s", inst.process.pid, why)
         inst.dead = inst.dead or why
         _killpg(inst.process)
         await asyncio.to_thread(inst.process.wait)
+        self.kills += counted
         with contextlib.suppress(PwError, OSError, asyncio.TimeoutError):
             await asyncio.wait_for(inst.browser.close(), 2.0)
         shutil.rmtree(inst.profile, ignore_errors=True)

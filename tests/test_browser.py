@@ -278,20 +278,46 @@ def test_a_browser_over_its_memory_bound_is_killed_and_replaced(site):
 
     async def main():  # type: ignore[no-untyped-def]
         async with Fetcher(per_host_delay_s=0) as fetcher:
-            # a bound no Chromium fits in: the watchdog kills it at its first check
-            b = Browser(fetcher, page_timeout_s=PAGE_TIMEOUT_S, max_rss_bytes=1)
+            b = Browser(fetcher, page_timeout_s=PAGE_TIMEOUT_S)
             policy = FetchPolicy(allow_private=True, robots=False, expected="page")
             try:
                 page = await fetcher.fetch(site.url("/news/"), policy=policy)
-                with pytest.raises(FetchError):
-                    for _ in range(50):   # each render outlives one memory check at most
-                        await b.render(page, policy)
-                        await asyncio.sleep(browser_mod.limits.BROWSER_MEMORY_CHECK_S)
-                return b.kills
+                await b.render(page, policy)
+                first = b.pid
+                assert first is not None
+                # a bound no Chromium fits in: the watchdog kills it at its next check
+                b.max_rss_bytes = 1
+                deadline = time.monotonic() + 10 * browser_mod.limits.BROWSER_MEMORY_CHECK_S
+                while b.kills == 0:
+                    assert time.monotonic() < deadline, "the watchdog never killed it"
+                    await asyncio.sleep(0.05)
+                gone = _group_gone(first)
+                b.max_rss_bytes = browser_mod.limits.BROWSER_MAX_RSS_BYTES
+                again = await b.render(page, policy)
+                return first, gone, b.pid, again
             finally:
                 await b.aclose()
 
-    assert asyncio.run(main()) >= 1
+    first, gone, second, again = asyncio.run(main())
+    assert gone, "processes of the killed browser's group are left"
+    assert second is not None and second != first
+    assert b"Dockers strike continues" in again.content
+
+
+def _group_gone(pgid: int) -> bool:
+    """No live process is left in group `pgid` (a killed child's own children wait as zombies
+    until init reaps them; those are dead)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return False
+    return True
 
 
 # --- refusals --------------------------------------------------------------------------------
