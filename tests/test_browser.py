@@ -483,3 +483,31 @@ def test_a_pages_scripts_and_data_are_not_spaced_by_the_hosts_delay(site):
 
     rendered = asyncio.run(main())
     assert b"Dockers strike continues" in rendered.content
+
+
+def test_images_service_workers_and_permissions_are_refused(site):
+    site.pages["/rich/"] = Page("""<!doctype html><html><head><title>Rich</title>
+<link rel="preload" href="/fonts/face.woff2" as="font" crossorigin>
+<style>@font-face { font-family: F; src: url(/fonts/face.woff2); } p { font-family: F; }</style>
+</head><body><main><p>Plain words.</p><img src="/img/photo.png" alt="">
+<video src="/media/clip.mp4" autoplay muted></video>
+<div id="sw">none</div><div id="perm">none</div></main>
+<script>
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js')
+    .then(r => document.getElementById('sw').textContent = String(r))
+    .catch(() => document.getElementById('sw').textContent = 'refused');
+} else { document.getElementById('sw').textContent = 'refused'; }
+Notification.requestPermission().then(p => document.getElementById('perm').textContent = p);
+</script></body></html>""")
+    for path, ctype in (("/img/photo.png", "image/png"), ("/media/clip.mp4", "video/mp4"),
+                        ("/fonts/face.woff2", "font/woff2"),
+                        ("/sw.js", "application/javascript")):
+        site.pages[path] = Page("x", content_type=ctype)
+    html, refusals = render_once(site.url("/rich/"), ["127.0.0.1/32"])
+    for path in ("/img/photo.png", "/media/clip.mp4", "/fonts/face.woff2", "/sw.js"):
+        assert site.requests_for(path) == [], path
+    # the registration never happens: no worker script is fetched, no registration is made
+    assert "ServiceWorkerRegistration" not in html
+    assert '<div id="perm">granted</div>' not in html
+    assert any("image not loaded" in r for r in refusals.requests)
