@@ -43,7 +43,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,7 @@ from playwright.async_api import Error as PwError
 from selectolax.lexbor import LexborHTMLParser
 
 from . import limits
+from .config import Source
 from .encoding import decode_html
 from .errors import FetchError
 from .fetch import Fetcher, FetchPolicy
@@ -102,6 +103,15 @@ def missing_message(explicit: str | None = None) -> str:
     where = explicit or ", ".join(CHROMIUM_PATHS)
     return (f"Chromium is not installed (looked for {where}); pages with `render: browser` "
             f"need it: install it with `{INSTALL_HINT}`")
+
+
+def missing_note(sources: Iterable[Source]) -> str | None:
+    """What to say once (at start, in `collector check`) when sources need a Chromium that is
+    not installed; None when none is missing."""
+    needing = [s.id for s in sources if s.enabled and s.render != "plain"]
+    if not needing or find_chromium() is not None:
+        return None
+    return f"{missing_message()}; these sources fail until it is: {', '.join(needing)}"
 
 
 # --- empty shells ----------------------------------------------------------------------------

@@ -91,10 +91,8 @@ class Worker:
             log.info("wrote %d corpus files left unwritten by an earlier stop", repaired)
         loaded = await self.pipeline.load_index()
         log.info("near-duplicate index holds %d documents", loaded)
-        rendering = [s.id for s in self.config.sources if s.enabled and s.render != "plain"]
-        if rendering and browser.find_chromium() is None:
-            log.error("%s; these sources will fail until it is: %s", browser.missing_message(),
-                      ", ".join(rendering))
+        if note := browser.missing_note(self.config.sources):
+            log.error("%s", note)
 
     async def close(self) -> None:
         try:

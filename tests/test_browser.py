@@ -382,7 +382,8 @@ def test_render_auto_uses_the_browser_only_for_an_empty_shell(tmp_path, site):
     assert outcome.ok and outcome.new_documents == 2
 
 
-def test_missing_chromium_fails_only_the_sources_that_need_it(tmp_path, site, monkeypatch):
+def test_missing_chromium_fails_only_the_sources_that_need_it(tmp_path, site, monkeypatch,
+                                                              caplog, capsys):
     js_site(site)
     site.pages["/plain/"] = Page("<html><body><main>"
                                  + "".join(f'<article><h2><a href="/news/{s}/">{t}</a></h2>'
@@ -402,6 +403,16 @@ def test_missing_chromium_fails_only_the_sources_that_need_it(tmp_path, site, mo
     assert not results["js"].ok and results["js"].error_kind == "browser_missing"
     assert "apt-get install chromium" in (results["js"].error or "")
     assert results["plain"].ok
+    # said once at start, naming the sources that need it
+    said = [r.getMessage() for r in caplog.records
+            if "Chromium is not installed" in r.getMessage() and r.levelname == "ERROR"]
+    assert len(said) == 1 and said[0].endswith("these sources fail until it is: js")
+
+    from collector.cli import main
+
+    assert main(["--config", str(config.path), "check"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: Chromium is not installed" in out and "apt-get install chromium" in out
 
 
 def test_check_names_an_empty_shell_and_suggests_the_browser(tmp_path, site, capsys):
