@@ -204,3 +204,19 @@ def test_config_requires_the_imap_block_and_never_a_password(tmp_path):
     text = str(caught.value)
     assert "needs an 'imap:' block" in text
     assert "unknown key 'password'" in text
+
+
+def test_a_message_without_message_id_is_keyed_by_its_uid_and_taken_once(
+        tmp_path, dovecot, monkeypatch):
+    monkeypatch.setenv(PASSWORD_ENV, "s3cret-pass")
+    raw = newsletter("No identity", html=False, paragraphs=PLAIN)
+    raw = b"\r\n".join(line for line in raw.replace(b"\r\n", b"\n").split(b"\n")
+                       if not line.lower().startswith(b"message-id:"))
+    dovecot.deliver("news", raw)
+    config = load(tmp_path, source(dovecot))
+    (_, outcome), = poll(config)
+    assert outcome.new_documents == 1
+    (_, again), = poll(config)
+    assert again.new_documents == 0 and again.duplicates == 0
+    docs = list(store_of(config).iter_documents())
+    assert len(docs) == 1 and docs[0].title == "No identity"

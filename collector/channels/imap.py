@@ -47,7 +47,6 @@ if TYPE_CHECKING:
     from ..store import SourceState
 
 log = logging.getLogger("collector.channels.imap")
-_UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 _SIZE = re.compile(rb"UID (\d+) RFC822\.SIZE (\d+)|RFC822\.SIZE (\d+) UID (\d+)")
 
 
@@ -130,10 +129,10 @@ class Session:
             raise FetchError(f"source {source.id}: IMAP folder '{box.folder}' cannot be opened "
                              f"on {_where(box)}: {_text(data)}", kind="imap_folder",
                              url=source.url)
-        resp = self.conn.response("UIDVALIDITY")[1]
-        found = _UIDVALIDITY.search(b" ".join(x for x in resp if isinstance(x, bytes))) \
-            if resp and resp[0] else None
-        self.uidvalidity = int(found.group(1)) if found else int((resp or [b"0"])[0] or 0)
+        # the untagged "OK [UIDVALIDITY n]" of SELECT, which imaplib keeps by name
+        _name, values = self.conn.response("UIDVALIDITY")
+        value = values[0] if values else None
+        self.uidvalidity = int(value) if isinstance(value, bytes) and value.isdigit() else 0
 
     def close(self) -> None:
         try:
