@@ -1,18 +1,23 @@
 """Poll one source end to end.
 
-    source ──► listing fetch (conditional GET; 304 or same body hash = nothing new)
-           ──► candidates (feed | page | sitemap; `auto` resolved once and remembered)
+    source ──► listing fetch (conditional GET; 304 or same body hash = nothing new; HTML pages
+               rendered by the browser first when the source's `render` says so)
+           ──► candidates (feed | page | sitemap | social; `auto` resolved once and
+               remembered; telegram and imap read by collector.channels, whose items carry
+               their whole text and are not fetched again)
            ──► not seen before (first poll: only `backfill` newest, marked as backfill)
            ──► filters on title/URL ──► article fetch ──► bounded extraction (feed text as
                fallback) ──► filters on text/language
            ──► dedup (same URL: unchanged/update; same text or near-duplicate: new location)
            ──► store (document + location + seen item + digest outbox in one transaction)
            ──► corpus file + index line
+           ──► a channel's `settle` (a mailbox marks what was stored as read)
     finally: the source's fetch state, schedule and health are saved (failure is a result);
              a listing that crashed the parse worker on limits.QUARANTINE_AFTER polls in a
              row quarantines the source (collector.decide).
 
-`Pipeline` holds what lives across polls (store, fetcher, corpus, the near-duplicate index);
+`Pipeline` holds what lives across polls (store, fetcher, browser, corpus, the near-duplicate
+index);
 `poll(source)` never raises for a source's own failures: it returns a PollOutcome.
 """
 
@@ -456,8 +461,9 @@ class Pipeline:
         base, _, fragment = url.partition("#")
         if not base.startswith(("http://", "https://")):
             # a channel's own identity (a message in a mailbox): not a web page, nothing to
-            # canonicalise
-            canonical = ukey = ckey = url
+            # canonicalise; its key is a digest, as short as a key column wants
+            canonical = url
+            ukey = ckey = "channel:" + hashlib.sha256(url.encode("utf-8")).hexdigest()[:48]
         elif fragment.startswith(("item-", "part-")):
             # a synthetic identity (a link-less feed item, one piece of a split page): the
             # fragment is part of it, and the page's declared canonical URL is not
