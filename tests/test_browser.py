@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -522,3 +523,46 @@ Notification.requestPermission().then(p => document.getElementById('perm').textC
     assert "ServiceWorkerRegistration" not in html
     assert '<div id="perm">granted</div>' not in html
     assert any("image not loaded" in r for r in refusals.requests)
+
+
+SIDE_DOORS = """<!doctype html><html><head>
+<link rel="preconnect" href="http://{host}:{tcp}"><link rel="prefetch" href="http://{host}:{tcp}/pf">
+</head><body><main><p>Side doors.</p></main>
+<a href="http://{host}:{tcp}/x" ping="http://{host}:{tcp}/ping">link</a>
+<script>
+try {{
+  const pc = new RTCPeerConnection({{iceServers: [{{urls: 'stun:{host}:{udp}'}}]}});
+  pc.createDataChannel('x'); pc.createOffer().then(o => pc.setLocalDescription(o));
+}} catch (e) {{}}
+try {{ navigator.sendBeacon('http://{host}:{tcp}/beacon', 'x'); }} catch (e) {{}}
+try {{ new EventSource('http://{host}:{tcp}/events'); }} catch (e) {{}}
+try {{ new Image().src = 'http://{host}:{tcp}/pixel.gif'; }} catch (e) {{}}
+</script></body></html>"""
+
+
+def test_side_doors_of_a_page_reach_no_disallowed_address(site):
+    """Hints and side channels (preconnect, prefetch, pings, beacons, EventSource, an image
+    made by script, a WebRTC STUN query) open nothing to an address the policy refuses: the
+    internal host, a TCP and a UDP socket on 127.0.0.2, sees no connection and no packet."""
+    tcp = socket.socket()
+    tcp.bind(("127.0.0.2", 0))
+    tcp.listen(16)
+    tcp.settimeout(0.0)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.2", 0))
+    udp.settimeout(0.0)
+    try:
+        site.pages["/doors/"] = Page(SIDE_DOORS.format(host="127.0.0.2",
+                                                       tcp=tcp.getsockname()[1],
+                                                       udp=udp.getsockname()[1]))
+        html, refusals = render_once(site.url("/doors/"), ["127.0.0.1/32"])
+        assert "Side doors." in html
+        # anything sent would be queued on these sockets by now: the browser is gone
+        with pytest.raises(BlockingIOError):
+            tcp.accept()
+        with pytest.raises(BlockingIOError):
+            udp.recvfrom(2048)
+        assert any("/events" in r for r in refusals.requests)
+    finally:
+        tcp.close()
+        udp.close()
