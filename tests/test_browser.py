@@ -3,11 +3,13 @@
 - a listing and its articles built by JavaScript are stored as a reader sees them (and a plain
   fetch of the same source finds nothing, so the test can fail);
 - every request a page makes goes through collector's address check: the test fetcher allows
-  only 127.0.0.1/32, so the page's own site loads while its script, XHR, frame and redirect to
-  a second loopback address, 127.0.0.2, are refused (127.0.0.2 is loopback too, hence
-  "private": the refusal is the ordinary one for private addresses, and 127.0.0.2 runs a real
-  server that records whether anything reached it). Allowing 127.0.0.0/8 instead lets the same
-  page load the secret, which shows the refusal is what kept it out;
+  only 127.0.0.1/32, so the page's own site loads while its script, XHR, frame, web worker and
+  redirect to a second loopback address, 127.0.0.2, are refused. 127.0.0.2 is loopback too,
+  hence "private": the refusal is the ordinary one for private addresses, and 127.0.0.2 runs a
+  real server that records whether anything reached it. Allowing 127.0.0.0/8 instead lets the
+  same page load the secret, which shows the refusal is what kept it out; side doors (pings,
+  beacons, WebRTC …) reach nothing there either;
+- images, media, fonts, service workers and permissions are refused;
 - a page whose script loops forever fails within its bound, and the next page still renders;
 - pop-ups and downloads are refused;
 - a missing Chromium fails only the sources that need it, with the install command.
@@ -178,6 +180,11 @@ PRYING_PAGE = """<!doctype html><html><head><title>Prying</title>
 fetch('{other}/data.json').then(r => r.text())
   .then(t => document.getElementById('xhr').textContent = t)
   .catch(() => document.getElementById('xhr').textContent = 'blocked');
+const job = new Blob(["fetch('{other}/worker.json').then(r => r.text())" +
+                     ".then(t => postMessage(t)).catch(() => postMessage('blocked'))"],
+                    {{type: 'text/javascript'}});
+new Worker(URL.createObjectURL(job)).onmessage =
+  e => document.getElementById('xhr').dataset.worker = e.data;
 try {{
   const ws = new WebSocket('{ws}/socket');
   ws.onopen = () => document.getElementById('ws').textContent = 'open';
@@ -203,6 +210,7 @@ def prying_site(site: SiteServer, other: SiteServer) -> None:
             ("/redirected.js", f"document.title = '{SECRET}-redirect';",
              "application/javascript"),
             ("/data.json", f'"{SECRET}-xhr"', "application/json"),
+            ("/worker.json", f'"{SECRET}-worker"', "application/json"),
             ("/frame.html", f"<p>{SECRET}-frame</p>", "text/html")):
         other.pages[path] = Page(body, content_type=ctype,
                                  headers={"Access-Control-Allow-Origin": "*"})
@@ -230,7 +238,7 @@ def test_requests_to_a_disallowed_address_are_refused_whatever_makes_them(site, 
     assert "Ordinary text." in html
     assert other_host.requests == []          # nothing reached the internal host
     refused = "\n".join(refusals.requests)
-    for path in ("/steal.js", "/data.json", "/frame.html", "/socket"):
+    for path in ("/steal.js", "/data.json", "/frame.html", "/socket", "/worker.json"):
         assert f"{other_host.base.split('//')[1]}{path}" in refused or path in refused, path
     assert "blocked" in html                  # the page saw its XHR fail
 
@@ -238,7 +246,7 @@ def test_requests_to_a_disallowed_address_are_refused_whatever_makes_them(site, 
 def test_with_the_address_allowed_the_same_page_loads_the_secret(site, other_host):
     prying_site(site, other_host)
     html, _ = render_once(site.url("/prying/"), ["127.0.0.0/8"])
-    assert f"{SECRET}-js" in html and f"{SECRET}-xhr" in html
+    assert f"{SECRET}-js" in html and f"{SECRET}-xhr" in html and f"{SECRET}-worker" in html
     assert other_host.requests_for("/redirected.js")
 
 
