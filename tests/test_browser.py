@@ -574,3 +574,23 @@ def test_side_doors_of_a_page_reach_no_disallowed_address(site):
     finally:
         tcp.close()
         udp.close()
+
+
+def test_render_auto_leaves_a_page_of_text_to_the_plain_fetch(tmp_path, site, caplog):
+    site.pages["/plain/"] = Page("<html><body><main>" + "".join(
+        f'<article><h2><a href="/news/{slug}/">{title}</a></h2><p>{" ".join(paras)}</p>'
+        f'</article>' for slug, title, _, paras in ARTICLES) + "</main></body></html>")
+    for slug, title, _, paras in ARTICLES:
+        site.pages[f"/news/{slug}/"] = Page(
+            f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+            + "".join(f"<p>{p}</p>" for p in paras) + "</article></body></html>")
+    config = load(tmp_path, f"""sources:
+  - id: plain
+    url: {site.url('/plain/')}
+    kind: page
+    render: auto
+""")
+    caplog.set_level("INFO", logger="collector.browser")
+    (_, outcome), = poll_with(config)
+    assert outcome.ok and outcome.new_documents == 2
+    assert not [r for r in caplog.records if r.name == "collector.browser"]
