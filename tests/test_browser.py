@@ -596,3 +596,21 @@ def test_render_auto_leaves_a_page_of_text_to_the_plain_fetch(tmp_path, site, ca
     (_, outcome), = poll_with(config)
     assert outcome.ok and outcome.new_documents == 2
     assert not [r for r in caplog.records if r.name == "collector.browser"]
+
+
+def test_check_of_a_browser_source_shows_the_rendered_listing_and_first_document(
+        tmp_path, site, capsys):
+    from collector.cli import main
+
+    js_site(site)
+    load(tmp_path, f"""sources:
+  - id: js
+    url: {site.url('/news/')}
+    kind: page
+    render: browser
+""")
+    assert main(["--config", str(tmp_path / "sources.yaml"), "check", "--source", "js"]) == 0
+    out = capsys.readouterr().out
+    assert "rendered:" in out and "Chromium" in out
+    assert "Dockers strike continues" in out and "Rent freeze now" in out
+    assert ARTICLES[1][3][0] in out or ARTICLES[0][3][0] in out
