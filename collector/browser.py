@@ -179,7 +179,6 @@ class _Instance:
     browser: PwBrowser
     generation: int
     dead: str | None = None              # why it was killed, once it was
-    pages: int = 0
 
 
 @dataclass
@@ -340,7 +339,6 @@ class Browser:
             inst = await self._instance()
             refusals = _Refusals()
             self.last_refusals = refusals
-            inst.pages += 1
             context: BrowserContext | None = None
             try:
                 async with asyncio.timeout(self.page_timeout_s):
@@ -362,8 +360,6 @@ class Browser:
                 why = inst.dead or str(exc).splitlines()[0]
                 raise FetchError(f"the browser failed rendering {page.final_url}: {why}",
                                  kind="browser", url=page.url) from None
-            finally:
-                inst.pages -= 1
             await self._close_or_kill(inst, context, "a page did not close")
         if refusals.requests or refusals.popups or refusals.downloads:
             log.info("rendering %s: refused %d request(s), %d pop-up(s), %d download(s)%s",
