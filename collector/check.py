@@ -7,12 +7,17 @@ a source in a minute.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
-from .config import Config, Source, source_from_url
+from . import browser, channels
+from .config import Config, Settings, Source, source_from_url
 from .document import render
+from .encoding import decode_html
 from .errors import CollectorError, ConfigError
 from .fetch import Fetcher, user_agent
+from .models import Fetched
 from .pipeline import Pipeline, candidates_for, policy_for, utcnow
 
 #: Candidates listed by the dry run.
@@ -46,6 +51,19 @@ async def _run(config: Config | None, source: Source, fetcher: Fetcher, out: Tex
     say(f"source:  {source.id} ({source.name})")
     say(f"url:     {source.url}")
     kind, url = source.kind, source.url
+    settings = config.settings if config else Settings(data_dir=Path("."), database_url="")
+    pipeline = Pipeline(Config(path=Path("-"), settings=settings, sources=(source,)),
+                        store=None, fetcher=fetcher)  # type: ignore[arg-type]
+    try:
+        return await _check(source, kind, url, fetcher, pipeline, say, out)
+    finally:
+        await pipeline.browser.aclose()
+
+
+async def _check(source: Source, kind: str, url: str, fetcher: Fetcher, pipeline: Pipeline,
+                 say: Callable[..., None], out: TextIO) -> int:
+    if source.render != "plain" and browser.find_chromium() is None:
+        say(f"browser: {browser.missing_message()}")
     try:
         if kind == "auto":
             from .discover import auto
@@ -63,11 +81,16 @@ async def _run(config: Config | None, source: Source, fetcher: Fetcher, out: Tex
             say(f"why:     {found.reason}")
         else:
             say(f"method:  {kind} (as configured)")
-        fetched = await fetcher.fetch(url, policy=policy_for(
-            source, expected="feed" if kind in ("feed", "sitemap") else "page"))
-        say(f"fetched: HTTP {fetched.status}, {len(fetched.content)} bytes, "
-            f"{fetched.content_type or 'no content type'}")
-        cands = await candidates_for(fetcher, source, kind, fetched, now=utcnow())
+        if kind in channels.KINDS:
+            cands = await channels.preview(pipeline, source)
+        else:
+            fetched = await fetcher.fetch(url, policy=policy_for(
+                source, expected="feed" if kind in ("feed", "sitemap") else "page"))
+            say(f"fetched: HTTP {fetched.status}, {len(fetched.content)} bytes, "
+                f"{fetched.content_type or 'no content type'}")
+            if kind == "page":
+                fetched = await _render(source, fetched, pipeline, say)
+            cands = await candidates_for(fetcher, source, kind, fetched, now=utcnow())
     except CollectorError as exc:
         say(f"FAILED:  {exc}")
         return 1
@@ -81,13 +104,6 @@ async def _run(config: Config | None, source: Source, fetcher: Fetcher, out: Tex
     if not cands:
         say("no items found: nothing would be collected")
         return 1
-    from pathlib import Path
-
-    from .config import Settings
-
-    settings = config.settings if config else Settings(data_dir=Path("."), database_url="")
-    pipeline = Pipeline(Config(path=Path("-"), settings=settings, sources=(source,)),
-                        store=None, fetcher=fetcher)  # type: ignore[arg-type]
     try:
         pieces = await pipeline.extract_item(source, cands[0])
     except CollectorError as exc:
@@ -104,3 +120,20 @@ async def _run(config: Config | None, source: Source, fetcher: Fetcher, out: Tex
         out.write(render(extracted.title, extracted.blocks))
         say("-" * 72)
     return 0
+
+
+async def _render(source: Source, fetched: Fetched, pipeline: Pipeline,
+                  say: Callable[..., None]) -> Fetched:
+    """Say whether the listing page is an empty shell; render it as the source says."""
+    if browser.looks_like_html(fetched):
+        shell = browser.empty_shell(decode_html(fetched.content,
+                                                fetched.headers.get("content-type")))
+        if shell is not None and source.render == "plain":
+            say(f"note:    the page is {shell}; set `render: browser` on this source")
+            if browser.find_chromium() is None:
+                say(f"browser: {browser.missing_message()}")
+    page = await browser.rendered(pipeline.browser, source.render, fetched,
+                                  pipeline.fetch_policy(source))
+    if page is not fetched:
+        say(f"rendered: {len(page.content)} bytes of DOM after scripts ran (Chromium)")
+    return page

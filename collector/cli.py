@@ -130,6 +130,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     enabled = sum(1 for s in config.sources if s.enabled)
     print(f"{config.path}: OK — {len(config.sources)} sources ({enabled} enabled), "
           f"{len(config.digests)} digests")
+    from .browser import missing_note
+
+    if note := missing_note(config.sources):
+        print(f"warning: {note}")
     return 0
 
 

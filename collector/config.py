@@ -32,11 +32,15 @@ from . import limits
 from .errors import ConfigError
 from .schema import (
     DIGEST_CHANNELS,
+    IMAP_SECURITY,
+    RENDER_MODES,
     SOURCE_KINDS,
+    TELEGRAM_BASE,
     Config,
     Digest,
     FetchSettings,
     FilterRule,
+    Imap,
     Schedule,
     Selectors,
     Settings,
@@ -52,9 +56,26 @@ from .yamlread import decode, read_yaml
 # The frozen shape lives in schema.py; these names stay importable from here, where every
 # caller has always found them.
 __all__ = [
-    "DIGEST_CHANNELS", "ENVIRONMENT", "SOURCE_KINDS", "Config", "Digest", "FetchSettings",
-    "FilterRule", "Schedule", "Selectors", "Settings", "SmtpConfig", "Source", "Split",
-    "format_duration", "load_config", "parse_config", "parse_duration", "source_from_url",
+    "DIGEST_CHANNELS",
+    "ENVIRONMENT",
+    "RENDER_MODES",
+    "SOURCE_KINDS",
+    "Config",
+    "Digest",
+    "FetchSettings",
+    "FilterRule",
+    "Imap",
+    "Schedule",
+    "Selectors",
+    "Settings",
+    "SmtpConfig",
+    "Source",
+    "Split",
+    "format_duration",
+    "load_config",
+    "parse_config",
+    "parse_duration",
+    "source_from_url",
 ]
 
 #: Environment variables and the setting each one overrides.
@@ -75,6 +96,7 @@ ENVIRONMENT = {
     "COLLECTOR_LOG_FORMAT": "log lines as text (default) or json (read by the command line)",
 }
 
+_TELEGRAM_CHANNEL = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -316,10 +338,11 @@ _POLITENESS_KEYS = ("allow_private_addresses", "robots", "verify_tls")
 _SOURCE_KEYS = (
     "id", "name", "url", "kind", *_SCHEDULE_KEYS, "enabled", "tags", "content_selector",
     "selectors", "pagination_depth", "split", "include", "exclude", "backfill",
-    *_POLITENESS_KEYS,
+    *_POLITENESS_KEYS, "render", "channel", "imap",
 )
 _DEFAULT_KEYS = ("kind", *_SCHEDULE_KEYS, "enabled", "tags", "backfill", "pagination_depth",
-                 *_POLITENESS_KEYS)
+                 *_POLITENESS_KEYS, "render")
+_IMAP_KEYS = ("host", "port", "user", "folder", "security", "password_env", "move_to")
 _DIGEST_KEYS = ("id", "channel", "schedule", "timezone", "title", "sources", "tags", "include",
                 "exclude", "to", "urls", "full_text", "paragraphs", "health_after")
 _SETTINGS_KEYS = ("data_dir", "database_url", "bind", "contact", "public_url", "template_dir",
@@ -414,12 +437,20 @@ def _source(node: Any, index: int, line: int, defaults: dict[str, Any], base_sch
     if sid is not None and not _ID.match(sid):
         f.err("id", "must be 1–64 lowercase letters, digits, '-' or '_', starting with a "
                     "letter or digit")
-    url = f.text("url", required=True)
-    if url is not None and (problem := _check_url(url)):
-        f.err("url", problem)
     kind = f.text("kind", defaults.get("kind", "auto")) or "auto"
     if kind not in SOURCE_KINDS:
         f.err("kind", f"must be one of {', '.join(SOURCE_KINDS)}")
+    channel, imap = _channel_keys(f, kind)
+    url = f.text("url", required=kind not in ("telegram", "imap"))
+    if url is not None and (problem := _check_url(url)):
+        f.err("url", problem)
+    if url is None and kind == "telegram" and channel:
+        url = f"{TELEGRAM_BASE}/s/{channel}"
+    if url is None and kind == "imap" and imap is not None:
+        url = f"imap://{imap.user}@{imap.host}:{imap.port}/{imap.folder}"
+    render = f.text("render", defaults.get("render", "plain")) or "plain"
+    if render not in RENDER_MODES:
+        f.err("render", f"must be one of {', '.join(RENDER_MODES)}")
     schedule = _schedule(f, base_schedule)
     content_selector = f.text("content_selector")
     if content_selector and (problem := _check_selector(content_selector)):
@@ -465,8 +496,48 @@ def _source(node: Any, index: int, line: int, defaults: dict[str, Any], base_sch
                                        defaults.get("allow_private_addresses", False)),
         robots=f.flag("robots", defaults.get("robots", True)),
         verify_tls=f.flag("verify_tls", defaults.get("verify_tls", True)),
+        render=render,
+        channel=channel,
+        imap=imap,
         line=line,
     )
+
+
+def _channel_keys(f: _Fields, kind: str) -> tuple[str | None, Imap | None]:
+    """`channel` (kind: telegram) and `imap` (kind: imap): required by their kind only."""
+    channel = f.text("channel", required=kind == "telegram")
+    if channel is not None:
+        channel = channel.removeprefix("@")
+        if kind != "telegram":
+            f.err("channel", "is only for kind: telegram")
+        elif not _TELEGRAM_CHANNEL.match(channel):
+            f.err("channel", f"'{channel}' is not a channel name (5–32 letters, digits or "
+                             f"'_', starting with a letter)")
+    if not f.has("imap"):
+        if kind == "imap":
+            f.err("kind", "kind: imap needs an 'imap:' block with host, user and folder")
+        return channel, None
+    if kind != "imap":
+        f.err("imap", "is only for kind: imap")
+    mf = _Fields(f.node["imap"], f"{f.where}: imap", f.line_of("imap"), f.p, _IMAP_KEYS)
+    if not isinstance(f.node["imap"], Mapping):
+        return channel, None
+    host, user = mf.text("host", required=True), mf.text("user", required=True)
+    security = mf.text("security", "tls") or "tls"
+    if security not in IMAP_SECURITY:
+        mf.err("security", f"must be one of {', '.join(IMAP_SECURITY)}")
+    port = mf.whole("port", 993 if security == "tls" else 143)
+    if not 0 < port < 65536:
+        mf.err("port", "must be a port number (1–65535)")
+    password_env = mf.text("password_env", "COLLECTOR_IMAP_PASSWORD") or ""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", password_env):
+        mf.err("password_env", "must name an environment variable (the password is never "
+                               "written in the file)")
+    if host is None or user is None:
+        return channel, None
+    return channel, Imap(host=host, user=user, folder=mf.text("folder", "INBOX") or "INBOX",
+                         port=port, security=security, password_env=password_env,
+                         move_to=mf.text("move_to"))
 
 
 def _digest(node: Any, index: int, line: int, known_sources: set[str],
@@ -633,6 +704,12 @@ def parse_config(text: str, path: Path, *, data_dir: Path | None = None,
             defaults_f.err("kind", f"must be one of {', '.join(SOURCE_KINDS)}")
         else:
             defaults["kind"] = kind
+    if defaults_f.has("render"):
+        render = defaults_f.text("render")
+        if render not in RENDER_MODES:
+            defaults_f.err("render", f"must be one of {', '.join(RENDER_MODES)}")
+        else:
+            defaults["render"] = render
     for key, getter in (("enabled", defaults_f.flag), ("allow_private_addresses", defaults_f.flag),
                         ("robots", defaults_f.flag), ("verify_tls", defaults_f.flag)):
         if defaults_f.has(key):

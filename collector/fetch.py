@@ -85,6 +85,10 @@ class FetchPolicy:
     #: longest silence allowed in one phase (connecting, sending, waiting for the response,
     #: between two reads of the body); the deadline bounds the whole request
     phase_timeout_s: float = limits.PHASE_TIMEOUT_S
+    #: wait for the host's spacing (per_host_delay, Crawl-delay) before this request; off for
+    #: the scripts and data of a page being rendered, which a browser loads together (the
+    #: per-host concurrency still applies)
+    spaced: bool = True
 
 
 def user_agent(contact: str | None = None) -> str:
@@ -179,6 +183,11 @@ class Fetcher:
     async def __aenter__(self) -> Fetcher:
         return self
 
+    @property
+    def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """Networks allowed whatever a policy says (the browser checks web sockets by them)."""
+        return self._allowed
+
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
@@ -205,7 +214,7 @@ class Fetcher:
         return transport
 
     @contextlib.asynccontextmanager
-    async def _slot(self, host: str) -> AsyncIterator[None]:
+    async def _slot(self, host: str, spaced: bool = True) -> AsyncIterator[None]:
         """Per-host concurrency and spacing, then a global slot (taken last, so a request
         waiting for its host's delay does not hold a global slot)."""
         h = self._hosts.get(host)
@@ -215,11 +224,12 @@ class Fetcher:
         h.users += 1
         try:
             async with h.sem:
-                now = time.monotonic()
-                wait = h.next_start - now
-                h.next_start = max(now, h.next_start) + h.delay_s
-                if wait > 0:
-                    await asyncio.sleep(wait)
+                if spaced:
+                    now = time.monotonic()
+                    wait = h.next_start - now
+                    h.next_start = max(now, h.next_start) + h.delay_s
+                    if wait > 0:
+                        await asyncio.sleep(wait)
                 async with self._global:
                     yield
         finally:
@@ -287,7 +297,7 @@ class Fetcher:
                     raise FetchError(f"robots.txt of {host} disallows {current}: "
                                      f"{verdict.reason}", kind="robots", url=current)
             self._check_cooldown(host, current)
-            async with self._slot(host):
+            async with self._slot(host, policy.spaced):
                 # The deadline counts time on the network only: waiting for a polite slot is
                 # our own doing and must not turn into a timeout charged to the server.
                 t0 = time.monotonic()

@@ -149,3 +149,31 @@ CONFIG_MAX_VALUES = 1_000_000
 #: makes millions of short-lived objects that reference counting frees; collecting every 700
 #: of them cost about a tenth of the CPU of a poll of 1,000 mostly unchanged feeds.
 GC_YOUNG_THRESHOLD = 10_000
+
+# --- browser (collector.browser) --------------------------------------------------------------
+#: Wall time one page may take in the browser, from opening it to reading its DOM.
+BROWSER_PAGE_TIMEOUT_S = 30.0
+#: Pages rendered at once by the shared browser (each renderer costs 50–150 MB).
+BROWSER_MAX_PAGES = 4
+#: Resident memory of the browser's whole process group before it is killed and restarted.
+BROWSER_MAX_RSS_BYTES = 1536 * 1024 * 1024
+#: How often that memory is measured.
+BROWSER_MEMORY_CHECK_S = 1.0
+#: Time for Chromium to start and accept the DevTools connection.
+BROWSER_START_TIMEOUT_S = 30.0
+#: Time for a page to close; a browser that cannot close a page is killed.
+BROWSER_CLOSE_TIMEOUT_S = 5.0
+#: After `load`, how long to wait for the network to go quiet (scripts fetching content).
+BROWSER_SETTLE_S = 3.0
+#: The network is quiet when none of the page's requests has been open this long.
+BROWSER_QUIET_S = 0.25
+
+# --- channels (collector.channels) ------------------------------------------------------------
+#: Older preview pages of a Telegram channel read on the first poll, at most.
+TELEGRAM_MAX_PAGES = 20
+#: Messages one IMAP poll reads at most (the rest wait for the next poll).
+IMAP_MAX_MESSAGES = 50
+#: Bytes of one message, at most (a larger one is skipped, recorded as failed).
+IMAP_MAX_MESSAGE_BYTES = 10 * 1024 * 1024
+#: Timeout of every IMAP socket operation.
+IMAP_TIMEOUT_S = 30.0

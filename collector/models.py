@@ -41,6 +41,10 @@ class Candidate:
     content_html: str | None = None       # full text carried by the feed (content:encoded)
     summary_html: str | None = None
     author: str | None = None
+    #: the item carries its whole text (a channel post, a mail): its URL is not fetched
+    complete: bool = False
+    #: a whole HTML page carried with the item (a mail's HTML part), extracted like a page
+    page_html: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,23 @@
 """Poll one source end to end.
 
-    source ──► listing fetch (conditional GET; 304 or same body hash = nothing new)
-           ──► candidates (feed | page | sitemap; `auto` resolved once and remembered)
+    source ──► listing fetch (conditional GET; 304 or same body hash = nothing new; HTML pages
+               rendered by the browser first when the source's `render` says so)
+           ──► candidates (feed | page | sitemap | social; `auto` resolved once and
+               remembered; telegram and imap read by collector.channels, whose items carry
+               their whole text and are not fetched again)
            ──► not seen before (first poll: only `backfill` newest, marked as backfill)
            ──► filters on title/URL ──► article fetch ──► bounded extraction (feed text as
                fallback) ──► filters on text/language
            ──► dedup (same URL: unchanged/update; same text or near-duplicate: new location)
            ──► store (document + location + seen item + digest outbox in one transaction)
            ──► corpus file + index line
+           ──► a channel's `settle` (a mailbox marks what was stored as read)
     finally: the source's fetch state, schedule and health are saved (failure is a result);
              a listing that crashed the parse worker on limits.QUARANTINE_AFTER polls in a
              row quarantines the source (collector.decide).
 
-`Pipeline` holds what lives across polls (store, fetcher, corpus, the near-duplicate index);
+`Pipeline` holds what lives across polls (store, fetcher, browser, corpus, the near-duplicate
+index);
 `poll(source)` never raises for a source's own failures: it returns a PollOutcome.
 """
 
@@ -23,12 +28,13 @@ import dataclasses
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from . import decide, dedup, limits, metrics
+from . import channels, decide, dedup, limits, metrics
+from .browser import Browser, rendered
 from .config import Config, Source
 from .discover.feed import parse_feed
 from .document import document_id, render
@@ -56,6 +62,11 @@ class Listing:
     fetched: Fetched | None
     not_modified: bool = False
     method: str = "feed"
+    #: items left out by the listing itself (a channel's posts of only media)
+    skipped: int = 0
+    #: called with the keys stored (or given up) once the candidates are processed (a mailbox
+    #: marks those messages read)
+    settle: Callable[[set[str]], Awaitable[None]] | None = None
 
 
 def policy_for(source: Source, *, expected: str = "any",
@@ -106,10 +117,27 @@ class Pipeline:
         self._write_lock = asyncio.Lock()
         self._writer = _OutcomeWriter(store)
         self._selects = selects
+        #: the shared browser; Chromium starts only when a source first needs it
+        self.browser = Browser(fetcher)
 
     def _policy(self, source: Source, expected: str = "any") -> FetchPolicy:
         return policy_for(source, expected=expected,
                           deadline_s=self.config.settings.fetch.deadline_s)
+
+    def fetch_policy(self, source: Source) -> FetchPolicy:
+        """The rules for fetching `source`'s HTML pages."""
+        return self._policy(source, "page")
+
+    async def fetch_page(self, source: Source, url: str, *, etag: str | None = None,
+                         last_modified: str | None = None) -> Fetched:
+        """An HTML page of `source`, rendered by the browser if its `render` asks for it."""
+        policy = self._policy(source, "page")
+        if source.render != "plain":
+            # the shell rarely changes while what scripts load does: never conditional
+            etag = last_modified = None
+        fetched = await self.fetcher.fetch(url, etag=etag, last_modified=last_modified,
+                                           policy=policy)
+        return await rendered(self.browser, source.render, fetched, policy)
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -166,7 +194,13 @@ class Pipeline:
                 await self._save_not_modified(source, state, listing.fetched, now, owner)
                 return PollOutcome(source.id, ok=True, not_modified=True, method=method,
                                    elapsed_s=time.monotonic() - started), True
+            counts["skipped"] += listing.skipped
             await self._process(source, state, listing.candidates, counts, now)
+            if listing.settle is not None:
+                done = await asyncio.to_thread(
+                    self.store.seen_keys, source.id, [c.key for c in listing.candidates],
+                    retry_below=MAX_ITEM_ATTEMPTS)
+                await listing.settle(done)
             await self._save_success(source, state, listing, now, owner)
             return PollOutcome(source.id, ok=True, new_documents=counts["new"],
                                duplicates=counts["dup"], skipped=counts["skipped"],
@@ -212,11 +246,18 @@ class Pipeline:
 
     async def _listing(self, source: Source, state: SourceState) -> Listing:
         kind, url = await self._resolve(source, state)
-        expected = "feed" if kind in ("feed", "sitemap") else "page"
+        if kind in channels.KINDS:
+            found = await channels.listing(self, source, state)
+            return Listing(found.candidates, None, method=kind, skipped=found.skipped,
+                           settle=found.settle)
         try:
-            fetched = await self.fetcher.fetch(url, etag=state.etag,
-                                               last_modified=state.last_modified,
-                                               policy=self._policy(source, expected))
+            if kind == "page":
+                fetched = await self.fetch_page(source, url, etag=state.etag,
+                                                last_modified=state.last_modified)
+            else:
+                fetched = await self.fetcher.fetch(url, etag=state.etag,
+                                                   last_modified=state.last_modified,
+                                                   policy=self._policy(source, "feed"))
         except NotModified:
             return Listing([], None, not_modified=True, method=kind)
         body_hash = hashlib.sha256(fetched.content).hexdigest()
@@ -244,7 +285,7 @@ class Pipeline:
                 break
             visited.add(nxt)
             try:
-                current = await self.fetcher.fetch(nxt, policy=self._policy(source, "page"))
+                current = await self.fetch_page(source, nxt)
             except FetchError as exc:
                 log.info("source %s: pagination stopped at %s: %s", source.id, nxt, exc)
                 break
@@ -344,9 +385,15 @@ class Pipeline:
         page_error: Exception | None = None
         html: str | None = None
         url = cand.url
-        if url:
+        if cand.page_html is not None:
+            html = cand.page_html
             try:
-                fetched = await self.fetcher.fetch(url, policy=self._policy(source, "page"))
+                page = await self._extract(html, url or source.url, {}, source)
+            except ExtractError as exc:
+                page_error = exc
+        elif url and not cand.complete:
+            try:
+                fetched = await self.fetch_page(source, url)
                 url = fetched.final_url
                 from .encoding import decode_html
 
@@ -369,6 +416,9 @@ class Pipeline:
                                flags=("partial",), published=cand.published)
         else:
             chosen = choose(page, cand.content_html, cand.title)
+        if cand.complete and cand.title:
+            # a post's or a mail's own title (first line, subject) is the one its reader sees
+            chosen = dataclasses.replace(chosen, title=cand.title)
         if chosen.published is None and cand.published is not None:
             chosen = dataclasses.replace(chosen, published=cand.published)
         if not chosen.author and cand.author:
@@ -409,7 +459,12 @@ class Pipeline:
                      ex: Extracted, backfill: bool) -> str:
         """Deduplicate and store one extracted text; returns the dedup action taken."""
         base, _, fragment = url.partition("#")
-        if fragment.startswith(("item-", "part-")):
+        if not base.startswith(("http://", "https://")):
+            # a channel's own identity (a message in a mailbox): not a web page, nothing to
+            # canonicalise; its key is a digest, as short as a key column wants
+            canonical = url
+            ukey = ckey = "channel:" + hashlib.sha256(url.encode("utf-8")).hexdigest()[:48]
+        elif fragment.startswith(("item-", "part-")):
             # a synthetic identity (a link-less feed item, one piece of a split page): the
             # fragment is part of it, and the page's declared canonical URL is not
             suffix = f"#{fragment}"
@@ -687,6 +742,10 @@ async def candidates_for(fetcher: Fetcher, source: Source, kind: str, fetched: F
     if kind == "feed":
         return await _bounded(parse_feed, fetched.content, fetched.final_url,
                               headers=fetched.headers, now=now)
+    if kind == "social":
+        posts = await _bounded(parse_feed, fetched.content, fetched.final_url,
+                               headers=fetched.headers, now=now)
+        return channels.social.as_posts(posts)
     if kind == "sitemap":
         return await _sitemap_candidates(fetcher, source, fetched, deadline_s)
     if kind == "page":

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from . import isolate, limits, metrics, sdnotify, webguard
+from . import browser, isolate, limits, metrics, sdnotify, webguard
 from .config import Config, Source
 from .fetch import Fetcher, user_agent
 from .models import PollOutcome
@@ -102,12 +102,15 @@ class Worker:
             log.info("wrote %d corpus files left unwritten by an earlier stop", repaired)
         loaded = await self.pipeline.load_index()
         log.info("near-duplicate index holds %d documents", loaded)
+        if note := browser.missing_note(self.config.sources):
+            log.error("%s", note)
 
     async def close(self) -> None:
         try:
             await self.pipeline.flush_index()
         except Exception:  # the database is gone: `collector export` rebuilds the index
             log.exception("could not rewrite index.jsonl at shutdown")
+        await self.pipeline.browser.aclose()
         await self.fetcher.aclose()
 
     async def poll_ids(self, ids: Sequence[str], *,

@@ -16,7 +16,13 @@ from zoneinfo import ZoneInfo
 
 from . import limits
 
-SOURCE_KINDS = ("auto", "feed", "page", "sitemap")
+SOURCE_KINDS = ("auto", "feed", "page", "sitemap", "telegram", "imap")
+#: how HTML pages of a source are obtained: as fetched, rendered by Chromium, or rendered only
+#: when the fetched page is an empty shell (collector.browser)
+RENDER_MODES = ("plain", "browser", "auto")
+#: where `kind: telegram` reads a channel when the source gives no `url`
+TELEGRAM_BASE = "https://t.me"
+IMAP_SECURITY = ("tls", "starttls", "none")
 DIGEST_CHANNELS = ("email", "feed", "apprise")
 
 _DURATION_PART = re.compile(r"(\d+)\s*([smhdw])")
@@ -94,6 +100,19 @@ class Split:
 
 
 @dataclass(frozen=True)
+class Imap:
+    """A mailbox read by `kind: imap` (the password comes from the environment only)."""
+
+    host: str
+    user: str
+    folder: str = "INBOX"
+    port: int = 993
+    security: str = "tls"              # tls | starttls | none
+    password_env: str = "COLLECTOR_IMAP_PASSWORD"
+    move_to: str | None = None         # moved here once stored; otherwise marked read
+
+
+@dataclass(frozen=True)
 class Source:
     id: str
     name: str
@@ -113,6 +132,9 @@ class Source:
     allow_private_addresses: bool = False
     robots: bool = True
     verify_tls: bool = True
+    render: str = "plain"
+    channel: str | None = None         # kind: telegram
+    imap: Imap | None = None           # kind: imap
     line: int = 0
 
 

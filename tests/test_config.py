@@ -131,7 +131,8 @@ def test_the_readme_configuration_example_is_valid():
     start = text.index("```yaml\nsettings:")
     example = text[start + len("```yaml\n"):text.index("```", start + 7)]
     cfg = parse_config(example, Path("README.md"), env={})
-    assert {s.id for s in cfg.sources} == {"wivl", "ohchr"}
+    assert {s.id for s in cfg.sources} == {"wivl", "ohchr", "tenants-app", "dockers-telegram",
+                                           "dockers-mastodon", "union-newsletter"}
     assert cfg.digests[0].schedule.timezone == "Europe/Berlin"
     assert cfg.exclude and cfg.exclude[0].on == "title"
 

@@ -19,6 +19,9 @@ from urllib.parse import urljoin, urlsplit
 from selectolax.lexbor import LexborHTMLParser
 
 from .. import limits
+from ..browser import empty_shell
+from ..channels.social import KIND as SOCIAL
+from ..channels.social import profile_feed
 from ..encoding import decode_html
 from ..errors import FetchError, ParseError
 from ..models import Fetched
@@ -32,7 +35,8 @@ Fetch = Callable[[str], Awaitable[Fetched]]
 
 @dataclass(frozen=True)
 class Discovery:
-    """The method chosen for a source: `kind` is feed, sitemap or page; `url` is what to poll;
+    """The method chosen for a source: `kind` is feed, sitemap, page or social (a profile's
+    feed of whole posts); `url` is what to poll;
     `reason` says why in one sentence; `tried` lists every URL looked at and what it gave."""
 
     kind: str
@@ -183,6 +187,12 @@ async def discover(url: str, fetch: Fetch, *,
     """Choose how to follow `url`. Raises FetchError if the URL itself cannot be fetched and
     ParseError if it is neither HTML nor a feed nor a sitemap."""
     probe = _Prober(fetch, max_fetches - 1)
+    profile = profile_feed(url)
+    if profile is not None:
+        found = await probe.feed(profile[0])
+        if found:
+            return Discovery(SOCIAL, profile[0], f"the URL is a {profile[1]}; its {found[0]} "
+                             f"feed has {found[1]} posts", tuple(probe.tried))
     page = await fetch(url)
     base = page.final_url or url
     kind, entries = sniff_feed(page.content)
@@ -227,6 +237,11 @@ async def discover(url: str, fetch: Fetch, *,
 
     links = find_links(html, base)
     where = "the site's home page" if _is_home(base) else "this section"
+    shell = empty_shell(html)
+    if shell is not None and len(links) < 3:
+        return Discovery("page", base, f"no working feed for {where}, and the page is {shell}: "
+                         f"it is read as a listing page, but set `render: browser` on this "
+                         f"source to see what a reader sees", tuple(probe.tried))
     if links:
         reason = (f"no working feed{' or sitemap' if _is_home(base) else ''} for {where}; "
                   f"the page lists {len(links)} article links, so it is read as a listing page")
