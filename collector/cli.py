@@ -196,8 +196,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from . import decide
-    from .pipeline import decide_state
+    from . import status
+    from .store.browse import count_baseline
 
     config = _config(args)
     store = _store(config)
@@ -207,41 +207,17 @@ def cmd_status(args: argparse.Namespace) -> int:
         states = store.source_states()
         pending = store.count_pending()
         total = store.count_documents()
+        baseline = count_baseline(store)
     finally:
         store.close()
     now = datetime.now(UTC)
-    configured = {s.id: s for s in config.sources}
-    rows = []
-    for st in states:
-        src = configured.get(st.id)
-        if src is None:
-            continue
-        dstate = decide_state(st)
-        health: str = decide.status(dstate, now) if st.polls else "new"
-        if not src.enabled:
-            health = "disabled"
-        quarantined = health == "quarantined"
-        reason = decide.quarantine_reason(dstate) if quarantined else None
-        rows.append([st.id, health, _fmt_time(st.last_success_at, now),
-                     str(st.consecutive_failures), str(st.documents), str(st.duplicates),
-                     # a quarantined source's next poll is a placeholder decades ahead
-                     "on release" if quarantined else
-                     _fmt_time(st.next_poll_at, now) if src.enabled else "-",
-                     (st.last_error or "")[:60], reason])
+    reports = status.build(config.sources, states, now)
+    figures = {"now": now, "documents": total, "pending": pending, "baseline": baseline,
+               "digests": [d.id for d in config.digests]}
     if args.json:
-        print(json.dumps([dict(zip(["id", "health", "last_success", "failures", "documents",
-                                    "duplicates", "next_poll", "last_error", "reason"], r,
-                                   strict=True))
-                          for r in rows], indent=2))
-        return 0
-    print(_table([r[:-1] for r in rows], ["source", "health", "last success", "failures",
-                                          "documents", "also seen", "next poll",
-                                          "last error"]))
-    for r in rows:
-        if r[-1]:
-            print(f"{r[0]}: quarantined: {r[-1]}")
-    print(f"{total} documents; pending digest entries: "
-          + (", ".join(f"{k} {v}" for k, v in sorted(pending.items())) or "none"))
+        print(json.dumps(status.to_json(reports, **figures), indent=2, ensure_ascii=False))
+    else:
+        print(status.to_text(reports, **figures))
     return 0
 
 
@@ -367,7 +343,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 def cmd_sources_release(args: argparse.Namespace) -> int:
     """Put sources back to normal polling now (the deliberate act that ends a quarantine)."""
     from . import decide
-    from .pipeline import decide_state
+    from .health import decide_state
 
     config = _config(args)
     known = {s.id for s in config.sources}
@@ -383,15 +359,14 @@ def cmd_sources_release(args: argparse.Namespace) -> int:
             now = datetime.now(UTC)
             st = store.source_state(source_id)
             before = decide_state(st)
-            was = decide.status(before, now) if st.polls else "new"
+            was = decide.status(before, now)
             after = decide.release(before, now=now)
-            store.update_source(
-                source_id, next_poll_at=after.next_poll_at,
-                consecutive_failures=after.consecutive_failures,
-                consecutive_crashes=after.consecutive_crashes,
-                first_failure_at=after.first_failure_at,
-                health=decide.status(after, now) if st.polls else "new")
-            print(f"{source_id}: released (was {was}); polled at the next scheduler tick")
+            # the health word is what carries "not judged since the release" (health.py)
+            store.update_source(source_id, next_poll_at=after.next_poll_at,
+                                consecutive_crashes=after.consecutive_crashes,
+                                health=decide.status(after, now))
+            print(f"{source_id}: released (was {was}); health unknown until it is polled at "
+                  "the next scheduler tick")
     finally:
         store.close()
     return 0

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from collector import server as server_module
 from collector.digests import DigestRunner
 from collector.metrics import Registry
 from collector.server import HttpServer, judge_health, parse_bind
+from collector.web import pages as pages_module
 from tests.test_server_helpers import T0, add_doc, add_many, make_world, running
 
 MARKUP_TITLE = '<script>alert("t")</script> & <b>Bold</b> "quoted"'
@@ -64,7 +64,7 @@ def test_latest_page_lists_title_organisation_date_and_also_published_by(world):
 
 def test_latest_page_is_paginated_with_older_and_newer_links(world, monkeypatch):
     config, store = world
-    monkeypatch.setattr(server_module, "PAGE_SIZE", 2)
+    monkeypatch.setattr(pages_module, "PAGE_SIZE", 2)
     add_many(store, 5)
     with running(config, store) as srv:
         first = dom(httpx.get(srv.url + "/"))
@@ -231,19 +231,32 @@ def test_search_without_words_explains_itself_and_reflects_query_escaped(world):
 def test_sources_page_shows_each_source_health_and_last_error(world):
     config, store = world
     add_doc(store, "reddawn", "a", "Dockers strike", ["Text."])
-    store.update_source("vanguard", health="broken", consecutive_failures=6,
-                        last_error="connection refused <b>", last_error_kind="refused",
-                        last_poll_at=T0)
-    store.update_source("reddawn", health="healthy", last_poll_at=T0, last_success_at=T0)
-    with running(config, store) as srv:
+    store.update_source("vanguard", health="broken", consecutive_failures=6, polls=9,
+                        last_error="connection refused <b> by http://127.0.0.1:9/vanguard/",
+                        last_error_kind="refused", last_poll_at=T0,
+                        first_failure_at=T0 - timedelta(days=3),
+                        last_success_at=T0 - timedelta(days=4))
+    store.update_source("reddawn", health="healthy", last_poll_at=T0, last_success_at=T0,
+                        polls=1)
+    with running(config, store, clock=lambda: T0) as srv:
         tree = dom(httpx.get(srv.url + "/sources"))
-    rows = {r[0]: r for r in cell_texts(tree)}
-    assert rows["Red Dawn (reddawn)"][1] == "healthy"
-    assert rows["Red Dawn (reddawn)"][6] == "1"
-    assert rows["Vanguard League (vanguard)"][1:3] == ["broken", "2024-05-01 09:00 UTC"]
-    assert rows["Vanguard League (vanguard)"][5] == "refused: connection refused <b>"
-    assert rows["Odd <b>Bold</b> & Co (odd)"][1] == "new"
-    assert "1 healthy, 1 broken, 1 new" in tree.css_first("main p").text()
+    rows = [r for r in cell_texts(tree)]
+    # worst first: broken, then unknown (never polled), then healthy
+    assert [r[0] for r in rows] == ["Vanguard League (vanguard)", "Odd <b>Bold</b> & Co (odd)",
+                                    "Red Dawn (reddawn)"]
+    by_name = {r[0]: r for r in rows}
+    assert by_name["Red Dawn (reddawn)"][1] == "healthy"
+    assert by_name["Red Dawn (reddawn)"][6] == "1"
+    assert by_name["Vanguard League (vanguard)"][1:3] == ["broken", "2024-05-01 09:00 UTC"]
+    # the error in words; the raw message stays for --json and the organisation page
+    assert by_name["Vanguard League (vanguard)"][5] == (
+        "127.0.0.1 refused the connection (nothing is listening there)")
+    assert by_name["Odd <b>Bold</b> & Co (odd)"][1] == "unknown"
+    counts = [li.text(separator=" ", strip=True) for li in tree.css("ul.counts li")]
+    assert counts == ["1 broken", "1 unknown", "1 healthy"]
+    names = [a.text() for a in tree.css("tbody td:first-child a")]
+    assert names[0] == "Vanguard League"
+    assert tree.css_first("tbody td:first-child a").attributes["href"] == "/o/vanguard"
 
 
 # -- feeds ------------------------------------------------------------------------------------
@@ -374,8 +387,10 @@ def test_metrics_expose_polls_errors_latency_documents_digests_and_health(world)
     registry.record_poll("reddawn", False, "timeout", 31.0, 0)
     registry.record_digest("labour", 2, True)
     add_many(store, 3)
-    store.update_source("vanguard", health="broken")
-    with running(config, store, metrics=registry) as srv:
+    store.update_source("vanguard", health="broken", polls=9, consecutive_failures=6,
+                        first_failure_at=T0 - timedelta(days=3),
+                        last_success_at=T0 - timedelta(days=4))
+    with running(config, store, metrics=registry, clock=lambda: T0) as srv:
         r = httpx.get(srv.url + "/metrics")
     assert r.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     lines = r.text.splitlines()
@@ -394,7 +409,7 @@ def test_metrics_expose_polls_errors_latency_documents_digests_and_health(world)
             "collector_documents 3",
             'collector_digest_pending{digest="labour"} 0',
             'collector_sources{health="broken"} 1',
-            'collector_sources{health="new"} 2',
+            'collector_sources{health="unknown"} 2',
             'collector_source_health{source="vanguard",health="broken"} 1',
             "collector_database_up 1"):
         assert expected in lines, expected

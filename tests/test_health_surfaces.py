@@ -1,0 +1,132 @@
+"""Every surface tells the same truth about a source's health, driven by an explicit clock.
+
+Real polls of a loopback site by the real scheduler tick and store; then `collector status
+--json` (its document), the sources page, the organisation page, /metrics and a digest's health
+notes are read at the same clock time. A source whose first poll fails is `failing` at once
+(never `healthy`), a release makes it `unknown` until the next poll, and a recovery makes it
+`healthy` everywhere.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from selectolax.lexbor import LexborHTMLParser
+
+from collector import status
+from collector.config import Config
+from collector.store.browse import count_baseline
+from collector.store.outbox import StoreOutbox
+from tests.helpers import load, store_of
+from tests.test_quarantine import Clock, good_feed, ticks
+from tests.test_server_helpers import running
+from tests.webserver import SiteServer
+
+SOURCES = """sources:
+  - id: dead
+    name: Dead Press
+    url: {dead}
+    kind: feed
+  - id: good
+    name: Good Press
+    url: {good}
+    kind: feed
+"""
+
+
+def surfaces(config: Config, now: datetime) -> dict[str, str]:
+    """The health word of `dead` on each surface, read at `now`."""
+    store = store_of(config)
+    try:
+        reports = status.build(config.sources, store.source_states(), now)
+        doc = status.to_json(reports, now=now, documents=store.count_documents(),
+                             pending=store.count_pending(), baseline=count_baseline(store),
+                             digests=[])
+        with running(config, store, clock=lambda: now) as srv:
+            sources_page = LexborHTMLParser(httpx.get(srv.url + "/sources").text)
+            org_page = LexborHTMLParser(httpx.get(srv.url + "/o/dead").text)
+            metrics = httpx.get(srv.url + "/metrics").text
+    finally:
+        store.close()
+    row = next(tr for tr in sources_page.css("tbody tr")
+               if tr.css_first("td a").text() == "Dead Press")
+    [metric] = [line for line in metrics.splitlines()
+                if line.startswith('collector_source_health{source="dead"')]
+    return {
+        "status": next(s["health"] for s in doc["sources"] if s["id"] == "dead"),
+        "sources page": row.css("td")[1].text(),
+        "organisation page": org_page.css_first("dl dd").text(),
+        "metrics": metric.split('health="')[1].split('"')[0],
+    }
+
+
+def release(tmp_path: Path, source_id: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "collector.cli", "sources", "release",
+                             source_id], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120, env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_first_failure_release_and_recovery_agree_on_every_surface(tmp_path, site: SiteServer):
+    good_feed(site)
+    config = load(tmp_path, SOURCES.format(dead=site.url("/dead/feed"),
+                                           good=site.url("/good/feed")))
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))
+
+    ticks(config, clock, 1, step=timedelta(0))          # the first poll of `dead` is a 404
+    seen = surfaces(config, clock.now)
+    assert set(seen.values()) == {"failing"}, seen
+
+    # the error is in words on the page and in --json, with the raw message beside it
+    store = store_of(config)
+    try:
+        [report] = [r for r in status.build(config.sources, store.source_states(), clock.now)
+                    if r.source.id == "dead"]
+    finally:
+        store.close()
+    assert report.error_words == "127.0.0.1 says the page does not exist (404)"
+    entry = status._source_json(report)["last_error"]
+    assert entry["kind"] == "http_status" and "404" in entry["message"]
+    assert entry["description"] == report.error_words
+
+    # hours later, with no poll in between, it is still failing (not a blip turned healthy)
+    assert set(surfaces(config, clock.now + timedelta(hours=7)).values()) == {"failing"}
+
+    assert "health unknown until" in release(tmp_path, "dead")
+    assert set(surfaces(config, clock.now).values()) == {"unknown"}
+
+    good_feed(site, "/dead/feed", day=2)                # the site is mended
+    clock.now = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    ticks(config, clock, 1, step=timedelta(0))
+    assert set(surfaces(config, clock.now).values()) == {"healthy"}
+
+
+def test_a_released_source_that_still_fails_is_failing_again_and_digests_see_no_recovery(
+        tmp_path, site: SiteServer):
+    good_feed(site)
+    config = load(tmp_path, SOURCES.format(dead=site.url("/dead/feed"),
+                                           good=site.url("/good/feed")))
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))
+    ticks(config, clock, 2, step=timedelta(days=2))
+    release(tmp_path, "dead")
+    clock.now = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    ticks(config, clock, 1, step=timedelta(0))
+    assert set(surfaces(config, clock.now).values()) == {"failing"}
+
+    store = store_of(config)
+    try:
+        outbox = StoreOutbox(store, item_of=lambda doc, also: None,
+                             source_names={"dead": "Dead Press", "good": "Good Press"},
+                             health_after_s=lambda digest_id: 3600.0)
+        batch = outbox.claim("d", limit=10, now=clock.now + timedelta(days=1))
+    finally:
+        store.close()
+    assert batch is not None
+    [note] = batch.health_notes
+    assert (note.source_id, note.state) == ("dead", "broken")
+    assert note.error == "127.0.0.1 says the page does not exist (404)"
