@@ -64,7 +64,7 @@ SHUTDOWN_TIMEOUT_S = 3.0
 MAX_ECHO_CHARS = 200
 
 ATOM_TYPE = "application/atom+xml"
-METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+METRICS_TYPE = metrics_module.CONTENT_TYPE
 HEALTH_STATES = health_module.STATES
 
 _DOC_ID = re.compile(r"^[0-9A-Za-z]{1,64}$")

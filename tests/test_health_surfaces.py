@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from selectolax.lexbor import LexborHTMLParser
 
 from collector import status
@@ -54,13 +55,14 @@ def surfaces(config: Config, now: datetime) -> dict[str, str]:
         store.close()
     row = next(tr for tr in sources_page.css("tbody tr")
                if tr.css_first("td a").text() == "Dead Press")
-    [metric] = [line for line in metrics.splitlines()
-                if line.startswith('collector_source_health{source="dead"')]
+    [metric] = [s.labels["health"] for f in text_string_to_metric_families(metrics)
+                for s in f.samples
+                if s.name == "collector_source_health" and s.labels["source"] == "dead"]
     return {
         "status": next(s["health"] for s in doc["sources"] if s["id"] == "dead"),
         "sources page": row.css("td")[1].text(),
         "organisation page": org_page.css_first("dl dd").text(),
-        "metrics": metric.split('health="')[1].split('"')[0],
+        "metrics": metric,
     }
 
 
