@@ -9,12 +9,15 @@ notes are read at the same clock time. A source whose first poll fails is `faili
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import jsonschema
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from selectolax.lexbor import LexborHTMLParser
 
@@ -132,3 +135,36 @@ def test_a_released_source_that_still_fails_is_failing_again_and_digests_see_no_
     [note] = batch.health_notes
     assert (note.source_id, note.state) == ("dead", "broken")
     assert note.error == "127.0.0.1 says the page does not exist (404)"
+
+
+SCHEMA = json.loads((Path(__file__).parent.parent / "docs" / "status.schema.json").read_text())
+
+
+def test_status_json_follows_its_schema_with_numbers_times_and_whole_errors(tmp_path,
+                                                                          site: SiteServer):
+    good_feed(site)
+    config = load(tmp_path, SOURCES.format(dead="http://nonexistent.invalid/feed",
+                                           good=site.url("/good/feed")))
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))
+    ticks(config, clock, 1, step=timedelta(0))
+    result = subprocess.run([sys.executable, "-m", "collector.cli", "status", "--json"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    jsonschema.validate(doc, SCHEMA, format_checker=jsonschema.FormatChecker())
+    dead, good = doc["sources"]                        # worst first
+    assert (dead["id"], dead["health"], good["health"]) == ("dead", "failing", "healthy")
+    assert doc["counts"] == {"failing": 1, "healthy": 1}
+    assert good["documents"] == 2 and doc["documents"] == 2
+    assert doc["baseline_documents"] == 2              # a first poll sets the baseline
+    assert dead["last_error"]["kind"] == "dns"
+    assert dead["last_error"]["description"].startswith("the name nonexistent.invalid does not "
+                                                        "resolve")
+    assert len(dead["last_error"]["message"]) > 60     # whole, not cut for a table
+    assert datetime.fromisoformat(good["last_success_at"]) == clock.now
+    # a document that breaks the schema is refused (the check can fail)
+    broken = {**doc, "documents": str(doc["documents"])}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, SCHEMA)
