@@ -32,8 +32,15 @@ log = logging.getLogger("collector")
 # ---------------------------------------------------------------------------------------------
 
 
+#: Attributes every LogRecord has; anything else on a record came from `extra=`.
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "taskName"}
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line, for journald and container log collectors."""
+    """One JSON object per line, for journald and container log collectors: time, level,
+    logger and message, then every field the call passed with `extra=` (source, url, kind,
+    elapsed_s, counts …), so a log collector can filter without parsing the message."""
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
@@ -43,9 +50,12 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        for key, value in vars(record).items():
+            if key not in _RECORD_FIELDS and key not in out:
+                out[key] = value
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
-        return json.dumps(out, ensure_ascii=False)
+        return json.dumps(out, ensure_ascii=False, default=str)
 
 
 def setup_logging(fmt: str, verbose: int) -> None:
@@ -78,28 +88,6 @@ def _store(config: Config) -> Any:
     from .store import Store
 
     return Store(config.settings.database_url)
-
-
-def _fmt_time(value: datetime | None, now: datetime) -> str:
-    if value is None:
-        return "never"
-    delta = (now - value).total_seconds()
-    if abs(delta) < 90:
-        return f"{int(delta)}s ago" if delta >= 0 else f"in {int(-delta)}s"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if abs(delta) >= size:
-            n = int(abs(delta) // size)
-            return f"{n}{unit} ago" if delta >= 0 else f"in {n}{unit}"
-    return value.isoformat()
-
-
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    for r in rows:
-        lines.append("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,6 +131,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 def cmd_poll(args: argparse.Namespace) -> int:
     import asyncio
 
+    from .pollreport import Progress, summary
     from .scheduler import Worker
 
     config = _config(args)
@@ -152,44 +141,29 @@ def cmd_poll(args: argparse.Namespace) -> int:
     if unknown:
         print(f"unknown source(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
+    if args.quiet:
+        logging.getLogger().setLevel(logging.WARNING)
     store = _store(config)
-    total = len(ids)
-    done = 0
     started = time.monotonic()
-
-    def progress(source: Any, outcome: Any) -> None:
-        nonlocal done
-        done += 1
-        if sys.stderr.isatty():
-            print(f"\r[{done}/{total}] {source.id:<30}", end="", file=sys.stderr, flush=True)
+    progress = Progress(sys.stderr, len(ids), enabled=sys.stderr.isatty() and not args.quiet)
 
     async def main() -> list[Any]:
         worker = Worker(config, store)
         try:
             await worker.start()
-            return await worker.poll_ids(ids, progress=progress, due_only=args.due)
+            return await worker.poll_ids(ids, progress=lambda src, _o: progress.update(src.id),
+                                         due_only=args.due)
         finally:
             await worker.close()
 
     _settle_heap()
     try:
-        results = asyncio.run(main())
+        with progress:
+            results = asyncio.run(main())
     finally:
         store.close()
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
-    rows = []
-    for source, o in sorted(results, key=lambda r: r[0].id):
-        state = "ok" if o.ok else f"FAILED ({o.error_kind})"
-        if o.ok and o.not_modified:
-            state = "not modified"
-        rows.append([source.id, state, str(o.new_documents), str(o.duplicates),
-                     str(o.skipped), f"{o.elapsed_s:.1f}s", (o.error or "")[:80]])
-    print(_table(rows, ["source", "result", "new", "dups", "skipped", "time", "error"]))
+    print(summary(results, time.monotonic() - started, quiet=args.quiet))
     failed = sum(1 for _, o in results if not o.ok)
-    new = sum(o.new_documents for _, o in results)
-    print(f"{len(results)} sources polled in {time.monotonic() - started:.1f} s: {new} new "
-          f"documents, {failed} failed")
     if results and failed == len(results):
         return 1
     return 0
@@ -420,6 +394,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("poll", parents=[common], help="poll all or the named sources once now")
     s.add_argument("sources", nargs="*", metavar="SOURCE_ID")
     s.add_argument("--due", action="store_true", help="only sources that are due")
+    s.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress and no log lines below warnings; print failures and the "
+                        "closing line only")
     s.set_defaults(func=cmd_poll)
 
     s = sub.add_parser("check", parents=[common],

@@ -123,11 +123,16 @@ class DigestRunner:
         metrics.record_digest(digest.id, report.items_delivered, ok=not report.error)
         if report.error:
             log.warning("digest %s: delivery failed (%s): %s", digest.id,
-                        "temporary" if report.temporary else "permanent", report.error)
+                        "temporary" if report.temporary else "permanent", report.error,
+                        extra={"digest": digest.id, "channel": digest.channel,
+                               "kind": "temporary" if report.temporary else "permanent"})
             return f"failed: digest {digest.id}: {report.error}"
         if report.messages_sent:
             log.info("digest %s: sent %d message(s) with %d statement(s)", digest.id,
-                     report.messages_sent, report.items_delivered)
+                     report.messages_sent, report.items_delivered,
+                     extra={"digest": digest.id, "channel": digest.channel,
+                            "messages": report.messages_sent,
+                            "statements": report.items_delivered})
         return (f"digest {digest.id}: {report.messages_sent} message(s), "
                 f"{report.items_delivered} statement(s)")
 

@@ -288,7 +288,9 @@ class Pipeline:
                 counts["dup"] += n_dup
             except (FetchError, ExtractError, ParseError) as exc:
                 counts["skipped"] += 1
-                log.warning("source %s: item %s: %s", source.id, cand.url or cand.key, exc)
+                log.warning("source %s: item %s: %s", source.id, cand.url or cand.key, exc,
+                            extra={"source": source.id, "url": cand.url,
+                                   "kind": getattr(exc, "kind", type(exc).__name__.lower())})
                 await asyncio.to_thread(self.store.mark_seen, source.id, cand.key, url=cand.url,
                                         status="failed", now=self.clock(), detail=str(exc)[:500])
 
@@ -478,7 +480,8 @@ class Pipeline:
             self.index.add(stored.seq, sig)
             self._indexed_seq = max(self._indexed_seq, stored.seq)
         await self._write_files([stored], append_index=[stored], rewrite_index=False)
-        log.info("source %s: new document %s %s", source.id, stored.id, title[:80])
+        log.info("source %s: new document %s %s", source.id, stored.id, title[:80],
+                 extra={"source": source.id, "document": stored.id, "url": stored.url})
         return "new"
 
     async def _update(self, doc: StoredDocument, title: str, text: str, chash: str,

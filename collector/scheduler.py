@@ -57,6 +57,14 @@ def format_outcome(source: Source, o: PollOutcome) -> str:
             f"{o.skipped} skipped ({o.method}, {o.elapsed_s:.1f} s)")
 
 
+def outcome_fields(source: Source, o: PollOutcome) -> dict[str, Any]:
+    """The poll's figures as log record fields (`extra=`): JSON logs carry them as keys."""
+    return {"source": source.id, "url": source.url, "result": "ok" if o.ok else "error",
+            "kind": o.error_kind, "method": o.method, "elapsed_s": round(o.elapsed_s, 3),
+            "new": o.new_documents, "duplicates": o.duplicates, "skipped": o.skipped,
+            "not_modified": o.not_modified}
+
+
 class Worker:
     """Polls sources for one process: used by `collector run` (ticks) and `collector poll`."""
 
@@ -179,7 +187,8 @@ class Worker:
         metrics.record_poll(source.id, outcome.ok, outcome.error_kind, outcome.elapsed_s,
                             outcome.new_documents)
         # exactly one line per source per poll
-        log.log(logging.INFO if outcome.ok else logging.WARNING, format_outcome(source, outcome))
+        log.log(logging.INFO if outcome.ok else logging.WARNING, format_outcome(source, outcome),
+                extra=outcome_fields(source, outcome))
         if progress is not None:
             progress(source, outcome)
         return source, outcome
