@@ -471,3 +471,36 @@ def test_error_pages_cut_long_echoes(world):
         r = httpx.get(srv.url + "/d/" + "a" * 5000)
     assert r.status_code == 404
     assert "a" * 201 not in r.text and "a" * 200 + "…" in r.text
+
+
+def test_filters_that_cannot_be_used_are_refused_in_words(world):
+    config, store = world
+    with running(config, store) as srv:
+        bad_date = httpx.get(srv.url + "/?from=yesterday")
+        backwards = httpx.get(srv.url + "/?from=2024-05-02&to=2024-05-01")
+        nobody = httpx.get(srv.url + "/?org=nobody")
+        no_org_page = httpx.get(srv.url + "/o/nobody")
+        sort = httpx.get(srv.url + "/search?q=x&sort=random")
+    assert bad_date.status_code == 400
+    assert "The from date must look like 2024-05-31, not &#39;yesterday&#39;." in bad_date.text
+    assert backwards.status_code == 400 and "before the" in backwards.text
+    assert nobody.status_code == 400 and "There is no organisation" in nobody.text
+    assert no_org_page.status_code == 404
+    assert sort.status_code == 400 and "Sort by" in sort.text
+
+
+def test_latest_page_explains_an_empty_digest_after_first_polls(world):
+    """Statements stored by first polls are the baseline: the page says why no digest holds
+    them."""
+    config, store = world
+    from collector.store import NewDocument
+
+    doc = NewDocument(id="b" * 16, source_id="reddawn", url="http://127.0.0.1:9/b/",
+                      canonical_url="http://127.0.0.1:9/b/", url_key="http://127.0.0.1:9/b/",
+                      title="Baseline", text="Baseline\n\nText.\n", published_at=T0,
+                      content_hash="hash-b", signature=None, method="feed", language="en",
+                      author=None, word_count=1, flags=(), backfill=True)
+    store.add_document(doc, seen_key=doc.url, digests=[], now=T0)
+    with running(config, store) as srv:
+        page = httpx.get(srv.url + "/").text
+    assert "1 of the 1 stored statements came from first polls" in page
