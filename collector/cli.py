@@ -301,7 +301,13 @@ def cmd_digest(args: argparse.Namespace) -> int:
             result = asyncio.run(runner.run_digest(digest, force=True))
             print(result)
             return 0 if not result.startswith("failed") else 1
-        print(runner.preview(digest))
+        preview = runner.preview(digest)
+        if args.output:
+            # the message as it would be sent (an .eml file mail programs open); people get
+            # the readable form on standard output either way
+            Path(args.output).write_bytes(preview.message if preview.message is not None
+                                          else preview.text.encode("utf-8"))
+        print(preview.text, end="" if preview.text.endswith("\n") else "\n")
         return 0
     finally:
         store.close()
@@ -420,6 +426,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = s.add_mutually_exclusive_group(required=True)
     g.add_argument("--preview", action="store_true", help="render without sending or marking")
     g.add_argument("--send", action="store_true", help="send now and mark as delivered")
+    s.add_argument("--output", "-o", metavar="FILE",
+                   help="with --preview: also write the message exactly as it would be sent")
     s.set_defaults(func=cmd_digest)
 
     s = sub.add_parser("extract", parents=[common],

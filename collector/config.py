@@ -163,6 +163,7 @@ class Digest:
     full_text: bool = False
     paragraphs: int = 3
     health_after_s: int = 24 * 3600
+    group_by: str | None = None               # None, "organisation" or "tag"
     line: int = 0
 
 
@@ -450,7 +451,9 @@ _SOURCE_KEYS = (
 _DEFAULT_KEYS = ("kind", *_SCHEDULE_KEYS, "enabled", "tags", "backfill", "pagination_depth",
                  *_POLITENESS_KEYS)
 _DIGEST_KEYS = ("id", "channel", "schedule", "timezone", "title", "sources", "tags", "include",
-                "exclude", "to", "urls", "full_text", "paragraphs", "health_after")
+                "exclude", "to", "urls", "full_text", "paragraphs", "health_after", "group_by")
+#: How a digest may group its statements (`group_by`); none keeps them in order of arrival.
+DIGEST_GROUPINGS = ("organisation", "tag")
 _SETTINGS_KEYS = ("data_dir", "database_url", "bind", "contact", "public_url", "template_dir",
                   "smtp", "fetch", "tick")
 _FETCH_KEYS = ("concurrency", "per_host_concurrency", "per_host_delay", "poll_concurrency",
@@ -644,6 +647,10 @@ def _digest(node: Any, index: int, line: int, known_sources: set[str],
     urls = f.str_list("urls")
     if channel == "apprise" and not urls:
         problems.add(line, f"{f.where}: an apprise digest needs 'urls'")
+    group_by = f.text("group_by")
+    if group_by is not None and group_by not in DIGEST_GROUPINGS:
+        f.err("group_by", f"must be one of {', '.join(DIGEST_GROUPINGS)}, not '{group_by}'")
+        group_by = None
     if did is None:
         return None
     return Digest(
@@ -651,7 +658,7 @@ def _digest(node: Any, index: int, line: int, known_sources: set[str],
         sources=sources, tags=f.str_list("tags"), include=_rules(f, "include"),
         exclude=_rules(f, "exclude"), to=to, apprise_urls=urls,
         full_text=f.flag("full_text", False), paragraphs=f.whole("paragraphs", 3, minimum=1),
-        health_after_s=f.duration("health_after", 24 * 3600), line=line,
+        health_after_s=f.duration("health_after", 24 * 3600), group_by=group_by, line=line,
     )
 
 
