@@ -245,6 +245,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, service.stop)
+        _reload_on_sighup(loop, service)
         await service.run()
 
     _settle_heap()
@@ -255,6 +256,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         if lock is not None:
             lock.close()
     return 0
+
+
+def _reload_on_sighup(loop: Any, service: Any) -> None:
+    """SIGHUP (`systemctl reload`) re-reads sources.yaml without a restart (collector.reload)."""
+    import asyncio
+
+    pending: set[Any] = set()
+
+    def handle() -> None:
+        task = asyncio.ensure_future(service.reload())
+        pending.add(task)               # keep a reference until it is done
+        task.add_done_callback(pending.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, handle)
 
 
 def _single_instance(config: Config) -> Any:

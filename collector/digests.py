@@ -52,14 +52,9 @@ COMBINED_FEED = "all"
 class DigestRunner:
     def __init__(self, config: Config, store: Store, *, clock: Callable[[], datetime] = utcnow,
                  transport: Callable[[Any], Any] | None = None):
-        self.config = config
         self.store = store
         self.clock = clock
-        self._sources = {s.id: s for s in config.sources}
-        names = {s.id: s.name for s in config.sources}
-        health = {d.id: float(d.health_after_s) for d in config.digests}
-        self.outbox = StoreOutbox(store, item_of=self._item, source_names=names,
-                                  health_after_s=lambda did: health.get(did, 86400.0))
+        self.reconfigure(config)
         smtp = config.settings.smtp
         self.smtp = SmtpSettings(host=smtp.host, port=smtp.port, security=smtp.security,
                                  username=smtp.username, password=smtp.password,
@@ -67,6 +62,16 @@ class DigestRunner:
                                  ca_file=smtp.ca_file)
         self.transport = transport or (lambda message: send(message, self.smtp))
         self._combined_shown: tuple[tuple[int, int], ...] | None = None
+
+    def reconfigure(self, config: Config) -> None:
+        """Take a (reloaded) configuration: its digests, sources and names apply to the next
+        run; a run in progress finishes with what it claimed."""
+        self.config = config
+        self._sources = {s.id: s for s in config.sources}
+        names = {s.id: s.name for s in config.sources}
+        health = {d.id: float(d.health_after_s) for d in config.digests}
+        self.outbox = StoreOutbox(self.store, item_of=self._item, source_names=names,
+                                  health_after_s=lambda did: health.get(did, 86400.0))
 
     # -- conversion ----------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from .config import Config, Source
 from .fetch import Fetcher, user_agent
 from .models import PollOutcome
 from .pipeline import Pipeline, utcnow
+from .reload import Reloader
 from .store import SourceState, Store
 
 log = logging.getLogger("collector.service")
@@ -86,6 +87,13 @@ class Worker:
         self.last_tick_at: datetime | None = None
         self.in_flight: set[asyncio.Task[Any]] = set()
 
+    def reconfigure(self, config: Config) -> None:
+        """A reloaded configuration (collector.reload): the next claims use its sources; polls
+        in flight finish with the Source they started with."""
+        self.config = config
+        self._sources = {s.id: s for s in config.sources}
+        self.pipeline.config = config
+
     async def start(self) -> None:
         """Migrate, register sources, repair the corpus after a crash, load the dedup index."""
         await asyncio.to_thread(self.store.upgrade)
@@ -137,7 +145,6 @@ class Worker:
         if self._busy.locked():
             return
         async with self._busy:
-            enabled = [s.id for s in self.config.sources if s.enabled]
             width = self.config.settings.fetch.poll_concurrency
             running: set[asyncio.Future[Any]] = set()
             claimed_total = 0
@@ -145,6 +152,10 @@ class Worker:
             while True:
                 free = width - len(running)
                 if free > 0 and not exhausted and claimed_total < limits.MAX_SOURCES_PER_TICK:
+                    # read at each claim, so that a reload during a long tick applies at once;
+                    # the snapshot keeps ids and Sources of one claim together
+                    sources = self._sources
+                    enabled = [i for i, s in sources.items() if s.enabled]
                     claimed = await asyncio.to_thread(
                         self.store.claim, self.clock(), owner=self.id,
                         lease_s=self.lease_s,
@@ -152,7 +163,7 @@ class Worker:
                         ids=enabled, due_only=True)
                     exhausted = len(claimed) < free
                     claimed_total += len(claimed)
-                    running.update(self._track(self._poll_one(self._sources[st.id], st, None))
+                    running.update(self._track(self._poll_one(sources[st.id], st, None))
                                    for st in claimed)
                 if not running:
                     break
@@ -217,9 +228,17 @@ class Service:
         self.worker = Worker(config, store, clock=clock)
         self.serve_http = serve_http
         self.stop_event = asyncio.Event()
+        self.reloader: Any = None
 
     def stop(self) -> None:
         self.stop_event.set()
+
+    async def reload(self) -> bool:
+        """Re-read sources.yaml (SIGHUP); see collector.reload. False when refused (or the
+        service has not started yet)."""
+        if self.reloader is None:
+            return False
+        return bool(await self.reloader.reload())
 
     async def run(self) -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -239,6 +258,8 @@ class Service:
         server = None
         if self.serve_http:
             server = await self._start_http(digests)
+        self.reloader = Reloader(self.config, sync=lambda c, now: self.store.sync_sources(
+            c.sources, now), clock=self.clock, parts=[self.worker, digests], server=server)
         watchdog = sdnotify.watchdog_interval_s()
         if watchdog:
             # systemd's watchdog: ping while the loop runs and the database answers

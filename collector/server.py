@@ -334,6 +334,15 @@ class HttpServer:
     def page_number(self, request: web.Request) -> int:
         return self._page(request)
 
+    def accept_config(self, config: Config) -> None:
+        """A reloaded configuration is in force: pages, feeds and metrics use it."""
+        self.config = config
+        self.refused_reload = ()
+
+    def refuse_config(self, problems: list[str]) -> None:
+        """A reload was refused: the sources page shows why until a good one is accepted."""
+        self.refused_reload = tuple(problems)
+
     def reload_errors(self) -> list[str]:
         """Problems of the last refused reload of sources.yaml (none when it was accepted)."""
         return list(self.refused_reload)
