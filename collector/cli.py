@@ -368,11 +368,17 @@ def cmd_sources_release(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_import(args: argparse.Namespace) -> int:
-    from .opml import import_opml
+    from .opml import import_opml_report
 
-    added = import_opml(Path(args.file), Path(args.config))
+    report = import_opml_report(Path(args.file), Path(args.config))
+    added = report.added
     print(f"added {len(added)} sources to {args.config}" + (": " + ", ".join(added)
                                                              if added else ""))
+    if report.skipped:
+        print(f"skipped {len(report.skipped)}:")
+        for s in report.skipped:
+            print(f"  {s.url or '(no address)'}" + (f" ({s.title})" if s.title else "")
+                  + f": {s.reason}")
     return 0
 
 
