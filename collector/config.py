@@ -44,6 +44,8 @@ ENVIRONMENT = {
     "COLLECTOR_SMTP_SECURITY": "starttls, tls or none",
     "COLLECTOR_SMTP_USERNAME": "SMTP user name",
     "COLLECTOR_SMTP_PASSWORD": "SMTP password (only ever read from the environment)",
+    "COLLECTOR_SMTP_PASSWORD_FILE": "file holding the SMTP password (a container secret); "
+                                    "used when COLLECTOR_SMTP_PASSWORD is not set",
     "COLLECTOR_SMTP_FROM": "sender address of digests",
     "COLLECTOR_SMTP_CA_FILE": "extra CA certificate to trust for the SMTP server (a private CA)",
 }
@@ -692,7 +694,7 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
         port=port,
         security=security,
         username=env.get("COLLECTOR_SMTP_USERNAME") or sf.text("username"),
-        password=env.get("COLLECTOR_SMTP_PASSWORD"),
+        password=_smtp_password(env, problems, sf.line),
         sender=env.get("COLLECTOR_SMTP_FROM") or sf.text("from", "collector@localhost")
         or "collector@localhost",
         timeout_s=float(sf.duration("timeout", 30, minimum=1)),
@@ -797,6 +799,25 @@ def _unique_items(root: Any, key: str, what: str, top: _Fields, problems: _Probl
         first_line[item.id] = line
         out.append(item)
     return out
+
+
+def _smtp_password(env: Mapping[str, str], problems: _Problems, line: int) -> str | None:
+    """COLLECTOR_SMTP_PASSWORD, else the first line of the file COLLECTOR_SMTP_PASSWORD_FILE
+    names (a container secret, as the database password is one); an unreadable file is a
+    configuration problem."""
+    if env.get("COLLECTOR_SMTP_PASSWORD"):
+        return env["COLLECTOR_SMTP_PASSWORD"]
+    name = env.get("COLLECTOR_SMTP_PASSWORD_FILE")
+    if not name:
+        return None
+    try:
+        text = Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.add(line, f"COLLECTOR_SMTP_PASSWORD_FILE: cannot read {name}: "
+                           f"{getattr(exc, 'strerror', None) or exc}")
+        return None
+    # an empty file is "no SMTP login" (compose needs the secret's file to exist)
+    return text.strip().splitlines()[0].strip() if text.strip() else None
 
 
 def load_config(path: Path | str, *, data_dir: Path | str | None = None,
