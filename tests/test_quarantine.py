@@ -268,7 +268,7 @@ def test_sources_page_and_metrics_show_the_quarantined_source(quarantined):
     assert page.status_code == 200
     assert '<td data-label="Health" class="health-quarantined">quarantined</td>' in page.text
     assert "collector sources release bad" in page.text
-    assert 'collector_source_health{source="bad",health="quarantined"} 1.0' in metrics
+    assert 'collector_source_health{health="quarantined",source="bad"} 1.0' in metrics
     assert 'collector_sources{health="quarantined"} 1.0' in metrics
 
 

@@ -222,6 +222,7 @@ def test_the_organisation_page_is_reached_by_a_click(world):
                 text = await b.js("document.querySelector('main').innerText")
                 assert "broken" in text
                 assert "the name vanguard.example does not resolve" in text
+                assert "1 stored" in text
                 assert await b.js(ROWS) == ["Election call"]
                 # and from the sources page, where the broken source comes first
                 await b.goto(srv.url + "/sources")
