@@ -202,3 +202,17 @@ def test_preview_output_file_is_the_whole_message(tmp_path, site, smtp_server):
     assert "Contents" in msg.get_body(("html",)).get_content()
     assert r.stdout.startswith("Subject: Morning statements: 3 new statements\n")
     assert smtp_server.messages == []                 # a preview sends nothing
+
+
+def test_an_unknown_grouping_is_a_configuration_error_with_its_line(tmp_path):
+    import pytest
+
+    from collector.errors import ConfigError
+
+    with pytest.raises(ConfigError) as refused:
+        load(tmp_path, "sources: []\ndigests:\n  - id: d\n    channel: feed\n"
+                       "    schedule: immediate\n    group_by: colour\n")
+    [problem] = refused.value.problems
+    line = (tmp_path / "sources.yaml").read_text().splitlines().index("    group_by: colour") + 1
+    assert problem.endswith(f"sources.yaml:{line}: digest 'd': group_by must be one of "
+                            "organisation, tag, not 'colour'")
