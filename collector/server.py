@@ -44,6 +44,7 @@ from .document import file_name
 from .document import parse as parse_document
 from .errors import StoreError
 from .store import Store
+from .store.browse import source_states_light
 from .store.search import MAX_QUERY_CHARS
 from .web.pages import MAX_PAGE, Pages
 from .web.pages import register as register_pages
@@ -420,6 +421,7 @@ class HttpServer:
             # Listed, but the status stays 200: a restart does not cure a quarantined source,
             # only `collector sources release` (or a new URL) does.
             body["quarantined"] = await self._quarantined()
+            body["sources"] = await self._source_counts()
         return web.Response(text=json.dumps(body), status=200 if report.ok else 503,
                             content_type="application/json", headers={"Cache-Control": "no-store"})
 
@@ -431,6 +433,19 @@ class HttpServer:
         except Exception:  # the database check above answered; this is only an extra
             return []
         return [{"id": sid, "reason": error} for sid, error in rows if sid in self.names]
+
+    async def _source_counts(self) -> dict[str, int]:
+        """Sources per health state, judged now as every other surface judges them."""
+        try:
+            states = await asyncio.wait_for(asyncio.to_thread(source_states_light, self.store),
+                                            HEALTH_DB_TIMEOUT_S)
+        except Exception:  # an extra, like the quarantined list
+            return {}
+        now = self.clock()
+        enabled = {s.id: s.enabled for s in self.config.sources}
+        return dict(health_module.counts(
+            health_module.source_health(st, now, enabled=enabled[st.id])
+            for st in states if st.id in enabled))
 
     def _store_samples(self) -> list[metrics_module.Sample]:
         S = metrics_module.Sample

@@ -1,8 +1,8 @@
 """Every surface tells the same truth about a source's health, driven by an explicit clock.
 
 Real polls of a loopback site by the real scheduler tick and store; then `collector status
---json` (its document), the sources page, the organisation page, /metrics and a digest's health
-notes are read at the same clock time. A source whose first poll fails is `failing` at once
+--json` (its document), the sources page, the organisation page, /metrics, /healthz and a
+digest's health notes are read at the same clock time. A source whose first poll fails is `failing` at once
 (never `healthy`), a release makes it `unknown` until the next poll, and a recovery makes it
 `healthy` everywhere.
 """
@@ -54,6 +54,7 @@ def surfaces(config: Config, now: datetime) -> dict[str, str]:
             sources_page = LexborHTMLParser(httpx.get(srv.url + "/sources").text)
             org_page = LexborHTMLParser(httpx.get(srv.url + "/o/dead").text)
             metrics = httpx.get(srv.url + "/metrics").text
+            healthz = httpx.get(srv.url + "/healthz").json()
     finally:
         store.close()
     row = next(tr for tr in sources_page.css("tbody tr")
@@ -61,7 +62,13 @@ def surfaces(config: Config, now: datetime) -> dict[str, str]:
     [metric] = [s.labels["health"] for f in text_string_to_metric_families(metrics)
                 for s in f.samples
                 if s.name == "collector_source_health" and s.labels["source"] == "dead"]
+    # /healthz counts sources by state; `good` is healthy throughout, so `dead`'s state is the
+    # one left when one healthy source is taken away
+    counts = dict(healthz["sources"])
+    counts["healthy"] -= 1
+    [healthz_word] = [state for state, n in counts.items() if n]
     return {
+        "healthz": healthz_word,
         "status": next(s["health"] for s in doc["sources"] if s["id"] == "dead"),
         "sources page": row.css("td")[1].text(),
         "organisation page": org_page.css_first("dl dd").text(),

@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 from sqlalchemy import and_, exists, func, select
 
-from . import Store, StoredDocument, _doc_view
-from .tables import DocumentRow, Location, SeenItem
+from . import SourceState, Store, StoredDocument, _doc_view, _state_view
+from .tables import DocumentRow, Location, SeenItem, SourceRow
 
 Sort = Literal["published", "collected"]
 
@@ -113,3 +113,10 @@ def item_errors(store: Store, source_id: str, limit: int = MAX_ITEM_ERRORS) -> l
                 for r in s.scalars(select(SeenItem).where(
                     SeenItem.source_id == source_id, SeenItem.status.in_(("failed", "retry")))
                     .order_by(SeenItem.first_seen_at.desc(), SeenItem.id.desc()).limit(limit))]
+
+
+def source_states_light(store: Store) -> list[SourceState]:
+    """Every source's state without its document counts: one pass over the sources table,
+    cheap enough for a health probe whatever the number of documents."""
+    with store.session(read=True) as s:
+        return [_state_view(r) for r in s.scalars(select(SourceRow).order_by(SourceRow.id))]
