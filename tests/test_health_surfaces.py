@@ -2,9 +2,9 @@
 
 Real polls of a loopback site by the real scheduler tick and store; then `collector status
 --json` (its document), the sources page, the organisation page, /metrics, /healthz and a
-digest's health notes are read at the same clock time. A source whose first poll fails is `failing` at once
-(never `healthy`), a release makes it `unknown` until the next poll, and a recovery makes it
-`healthy` everywhere.
+digest's health notes are read at the same clock time. A source whose first poll fails is
+`failing` at once (never `healthy`), a release makes it `unknown` until the next poll, and a
+recovery makes it `healthy` everywhere.
 """
 
 from __future__ import annotations
