@@ -85,7 +85,8 @@ def test_pages_render_with_their_landmarks_tables_and_form(world):
     health = {tr.css("td")[0].text().split(" (")[0]: tr.css("td")[1].text()
               for tr in sources.css("tbody tr")}
     assert health["Vanguard League"] == "broken"
-    assert sources.css_first("caption").text() == "Health of every source"
+    assert sources.css_first("caption").text() == (
+        "Health of every source, those needing attention first")
     assert console == []
 
 

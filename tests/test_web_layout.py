@@ -143,11 +143,13 @@ def test_no_page_is_wider_than_the_viewport_and_the_search_button_shows(world, d
                     fit = await b.js(WIDEST)
                     if fit["scroll"] > fit["width"] or fit["over"]:
                         problems.append(f"{name} at {width}px: {fit}")
-                    tallest = await b.js("Math.max(0, ...[...document.querySelectorAll("
-                                         "'caption, h1, td')].map(e => "
-                                         "e.getBoundingClientRect().height))")
-                    if tallest > 200:   # a squeezed box: one word or letter per line
-                        problems.append(f"{name} at {width}px: a box {tallest}px tall")
+                    # a squeezed box (a word or a letter per line): narrow and tall
+                    squeezed = await b.js(
+                        "[...document.querySelectorAll('caption, h1, h2, td, dd')].filter(e => {"
+                        " const r = e.getBoundingClientRect();"
+                        " return r.width > 0 && r.width < 80 && r.height > 150; }).length")
+                    if squeezed:
+                        problems.append(f"{name} at {width}px: {squeezed} squeezed boxes")
                     button = await b.js(BUTTON)
                     if not (button["w"] > 0 and button["h"] > 0 and button["left"] >= 0
                             and button["right"] <= button["width"] and button["hit"]):

@@ -38,6 +38,9 @@ PAGE_SIZE = 50
 #: reader needs (filters and search narrow better).
 MAX_PAGE = 1000
 SORTS = {"published": "publication date", "collected": "collection date"}
+#: The date column's heading for each sort (publication falls back to collection when a
+#: statement gives no date).
+DATE_LABELS = {"published": "Published", "collected": "Collected"}
 
 
 class BadRequest(Exception):
@@ -225,6 +228,7 @@ class Pages:
         note = await self._baseline_note() if page == 1 and not view.active else None
         rows = await self._rows(docs[:PAGE_SIZE], view.sort)
         return srv.render("latest.html.j2", active="latest", rows=rows, page=page,
+                          date_label=DATE_LABELS[view.sort],
                           caption=self._caption(view, "Statements", page),
                           baseline_note=note,
                           **self._form(view, languages),
@@ -263,6 +267,7 @@ class Pages:
         caption = self._caption(view, f"Statements containing every word of “{query}”", page)
         caption = caption.replace(", newest first by", ", best match first; dates by")
         return srv.render("search.html.j2", query=query, rows=rows, page=page, caption=caption,
+                          date_label=DATE_LABELS[view.sort],
                           **self._form(view, languages),
                           **self._page_links("/search", page, more, view.params(q=query)))
 
@@ -301,7 +306,7 @@ class Pages:
         params: dict[str, str] = {"sort": sort} if sort != "published" else {}
         return srv.render(
             "organisation.html.j2", active="sources", source=source, report=report,
-            rows=rows, page=page, item_errors=items,
+            rows=rows, page=page, item_errors=items, date_label=DATE_LABELS[sort],
             caption=f"Statements of {source.name}, newest first by {SORTS[sort]} (page {page})",
             **self._page_links(f"/o/{source_id}", page, len(docs) > PAGE_SIZE, params))
 
