@@ -149,8 +149,9 @@ def to_text(reports: Sequence[SourceReport], *, now: datetime, documents: int,
 def baseline_note(*, documents: int, baseline: int, pending: int) -> str | None:
     """Why digests hold nothing although statements were collected, or None when that is not
     the case: the first poll of a source stores its newest items as a baseline and keeps them
-    out of digests, so a fresh installation's first digest is empty by design."""
-    if pending or not baseline:
+    out of digests, so a fresh installation's first digest is empty by design. Said only while
+    every stored statement is baseline (later, an empty digest just means nothing new)."""
+    if pending or not baseline or documents > baseline:
         return None
     return (f"{baseline} of the {documents} stored statements came from first polls, which only "
             "set the baseline and are kept out of digests; digests start with the statements "

@@ -175,3 +175,10 @@ def test_status_json_follows_its_schema_with_numbers_times_and_whole_errors(tmp_
     broken = {**doc, "documents": str(doc["documents"])}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, SCHEMA)
+
+
+def test_the_baseline_note_is_said_only_while_everything_stored_is_baseline():
+    assert status.baseline_note(documents=12, baseline=12, pending=0) is not None
+    assert status.baseline_note(documents=13, baseline=12, pending=0) is None   # later on
+    assert status.baseline_note(documents=12, baseline=12, pending=1) is None
+    assert status.baseline_note(documents=0, baseline=0, pending=0) is None
