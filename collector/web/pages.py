@@ -51,6 +51,7 @@ class BadRequest(Exception):
 class Org:
     id: str
     name: str
+    known: bool = True            # configured now (has a page); False for a removed source
 
 
 @dataclass(frozen=True)
@@ -154,8 +155,9 @@ class Pages:
     def _orgs(self) -> dict[str, str]:
         return {s.id: s.name for s in self.server.config.sources}
 
-    def _org(self, source_id: str) -> Org:
-        return Org(source_id, self._orgs().get(source_id, source_id))
+    def _org(self, source_id: str, names: dict[str, str] | None = None) -> Org:
+        names = names if names is not None else self._orgs()
+        return Org(source_id, names.get(source_id, source_id), source_id in names)
 
     def _view(self, request: web.Request) -> ListView:
         try:
@@ -166,17 +168,18 @@ class Pages:
     async def _rows(self, docs: list[StoredDocument], sort: browse.Sort) -> list[Row]:
         store = self.server.store
         locations = await asyncio.to_thread(store.locations, [d.id for d in docs])
+        names = self._orgs()
         rows = []
         for d in docs:
             also: list[Org] = []
             for loc in locations.get(d.id, []):
-                org = self._org(loc.source_id)
+                org = self._org(loc.source_id, names)
                 if (loc.how not in ("original", "alias") and loc.source_id != d.source_id
                         and org not in also):
                     also.append(org)
             when = d.collected_at if sort == "collected" else (d.published_at
                                                                 or d.collected_at)
-            rows.append(Row(d.id, d.title, self._org(d.source_id),
+            rows.append(Row(d.id, d.title, self._org(d.source_id, names),
                             when.astimezone(UTC).strftime("%Y-%m-%d"), _iso(when),
                             tuple(also)))
         return rows
