@@ -319,9 +319,7 @@ class HttpServer:
         return web.Response(text=html, status=http_status, content_type="text/html",
                             charset="utf-8", headers={"Cache-Control": "no-cache"})
 
-    # -- helpers -------------------------------------------------------------------------------
-
-    # -- what collector.web.pages uses -----------------------------------------------------------
+    # -- what collector.web.pages uses ---------------------------------------------------------
 
     def render(self, template: str, /, **context: Any) -> web.Response:
         """A page rendered from `template` (status 200)."""
@@ -347,6 +345,8 @@ class HttpServer:
     def reload_errors(self) -> list[str]:
         """Problems of the last refused reload of sources.yaml (none when it was accepted)."""
         return list(self.refused_reload)
+
+    # -- helpers -------------------------------------------------------------------------------
 
     @staticmethod
     def _page(request: web.Request) -> int:
