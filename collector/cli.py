@@ -32,8 +32,15 @@ log = logging.getLogger("collector")
 # ---------------------------------------------------------------------------------------------
 
 
+#: Attributes every LogRecord has; anything else on a record came from `extra=`.
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "taskName"}
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line, for journald and container log collectors."""
+    """One JSON object per line, for journald and container log collectors: time, level,
+    logger and message, then every field the call passed with `extra=` (source, url, kind,
+    elapsed_s, counts …), so a log collector can filter without parsing the message."""
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
@@ -43,9 +50,12 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        for key, value in vars(record).items():
+            if key not in _RECORD_FIELDS and key not in out:
+                out[key] = value
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
-        return json.dumps(out, ensure_ascii=False)
+        return json.dumps(out, ensure_ascii=False, default=str)
 
 
 #: Formats of the log (`--log-format`, COLLECTOR_LOG_FORMAT).
@@ -82,28 +92,6 @@ def _store(config: Config) -> Any:
     from .store import Store
 
     return Store(config.settings.database_url)
-
-
-def _fmt_time(value: datetime | None, now: datetime) -> str:
-    if value is None:
-        return "never"
-    delta = (now - value).total_seconds()
-    if abs(delta) < 90:
-        return f"{int(delta)}s ago" if delta >= 0 else f"in {int(-delta)}s"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if abs(delta) >= size:
-            n = int(abs(delta) // size)
-            return f"{n}{unit} ago" if delta >= 0 else f"in {n}{unit}"
-    return value.isoformat()
-
-
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    for r in rows:
-        lines.append("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,6 +139,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 def cmd_poll(args: argparse.Namespace) -> int:
     import asyncio
 
+    from .pollreport import Progress, summary
     from .scheduler import Worker
 
     config = _config(args)
@@ -160,52 +149,37 @@ def cmd_poll(args: argparse.Namespace) -> int:
     if unknown:
         print(f"unknown source(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
+    if args.quiet:
+        logging.getLogger().setLevel(logging.WARNING)
     store = _store(config)
-    total = len(ids)
-    done = 0
     started = time.monotonic()
-
-    def progress(source: Any, outcome: Any) -> None:
-        nonlocal done
-        done += 1
-        if sys.stderr.isatty():
-            print(f"\r[{done}/{total}] {source.id:<30}", end="", file=sys.stderr, flush=True)
+    progress = Progress(sys.stderr, len(ids), enabled=sys.stderr.isatty() and not args.quiet)
 
     async def main() -> list[Any]:
         worker = Worker(config, store)
         try:
             await worker.start()
-            return await worker.poll_ids(ids, progress=progress, due_only=args.due)
+            return await worker.poll_ids(ids, progress=lambda src, _o: progress.update(src.id),
+                                         due_only=args.due)
         finally:
             await worker.close()
 
     _settle_heap()
     try:
-        results = asyncio.run(main())
+        with progress:
+            results = asyncio.run(main())
     finally:
         store.close()
-    if sys.stderr.isatty():
-        print(file=sys.stderr)
-    rows = []
-    for source, o in sorted(results, key=lambda r: r[0].id):
-        state = "ok" if o.ok else f"FAILED ({o.error_kind})"
-        if o.ok and o.not_modified:
-            state = "not modified"
-        rows.append([source.id, state, str(o.new_documents), str(o.duplicates),
-                     str(o.skipped), f"{o.elapsed_s:.1f}s", (o.error or "")[:80]])
-    print(_table(rows, ["source", "result", "new", "dups", "skipped", "time", "error"]))
+    print(summary(results, time.monotonic() - started, quiet=args.quiet))
     failed = sum(1 for _, o in results if not o.ok)
-    new = sum(o.new_documents for _, o in results)
-    print(f"{len(results)} sources polled in {time.monotonic() - started:.1f} s: {new} new "
-          f"documents, {failed} failed")
     if results and failed == len(results):
         return 1
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from . import decide
-    from .pipeline import decide_state
+    from . import status
+    from .store.browse import count_baseline
 
     config = _config(args)
     store = _store(config)
@@ -215,41 +189,17 @@ def cmd_status(args: argparse.Namespace) -> int:
         states = store.source_states()
         pending = store.count_pending()
         total = store.count_documents()
+        baseline = count_baseline(store)
     finally:
         store.close()
     now = datetime.now(UTC)
-    configured = {s.id: s for s in config.sources}
-    rows = []
-    for st in states:
-        src = configured.get(st.id)
-        if src is None:
-            continue
-        dstate = decide_state(st)
-        health: str = decide.status(dstate, now) if st.polls else "new"
-        if not src.enabled:
-            health = "disabled"
-        quarantined = health == "quarantined"
-        reason = decide.quarantine_reason(dstate) if quarantined else None
-        rows.append([st.id, health, _fmt_time(st.last_success_at, now),
-                     str(st.consecutive_failures), str(st.documents), str(st.duplicates),
-                     # a quarantined source's next poll is a placeholder decades ahead
-                     "on release" if quarantined else
-                     _fmt_time(st.next_poll_at, now) if src.enabled else "-",
-                     (st.last_error or "")[:60], reason])
+    reports = status.build(config.sources, states, now)
+    figures = {"now": now, "documents": total, "pending": pending, "baseline": baseline,
+               "digests": [d.id for d in config.digests]}
     if args.json:
-        print(json.dumps([dict(zip(["id", "health", "last_success", "failures", "documents",
-                                    "duplicates", "next_poll", "last_error", "reason"], r,
-                                   strict=True))
-                          for r in rows], indent=2))
-        return 0
-    print(_table([r[:-1] for r in rows], ["source", "health", "last success", "failures",
-                                          "documents", "also seen", "next poll",
-                                          "last error"]))
-    for r in rows:
-        if r[-1]:
-            print(f"{r[0]}: quarantined: {r[-1]}")
-    print(f"{total} documents; pending digest entries: "
-          + (", ".join(f"{k} {v}" for k, v in sorted(pending.items())) or "none"))
+        print(json.dumps(status.to_json(reports, **figures), indent=2, ensure_ascii=False))
+    else:
+        print(status.to_text(reports, **figures))
     return 0
 
 
@@ -308,6 +258,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         loop.set_default_executor(executor)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, service.stop)
+        _reload_on_sighup(loop, service)
         try:
             await service.run()
         finally:
@@ -346,6 +297,20 @@ async def _threads_done(deadline: float) -> list[str]:
         if not busy or time.monotonic() >= deadline:
             return busy
         await asyncio.sleep(0.05)
+
+
+def _reload_on_sighup(loop: Any, service: Any) -> None:
+    """SIGHUP (`systemctl reload`) re-reads sources.yaml without a restart (collector.reload)."""
+    import asyncio
+
+    pending: set[Any] = set()
+
+    def handle() -> None:
+        task = asyncio.ensure_future(service.reload())
+        pending.add(task)               # keep a reference until it is done
+        task.add_done_callback(pending.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, handle)
 
 
 def _single_instance(config: Config) -> Any:
@@ -392,7 +357,13 @@ def cmd_digest(args: argparse.Namespace) -> int:
             result = asyncio.run(runner.run_digest(digest, force=True))
             print(result)
             return 0 if not result.startswith("failed") else 1
-        print(runner.preview(digest))
+        preview = runner.preview(digest)
+        if args.output:
+            # the message as it would be sent (an .eml file mail programs open); people get
+            # the readable form on standard output either way
+            Path(args.output).write_bytes(preview.message if preview.message is not None
+                                          else preview.text.encode("utf-8"))
+        print(preview.text, end="" if preview.text.endswith("\n") else "\n")
         return 0
     finally:
         store.close()
@@ -408,7 +379,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 def cmd_sources_release(args: argparse.Namespace) -> int:
     """Put sources back to normal polling now (the deliberate act that ends a quarantine)."""
     from . import decide
-    from .pipeline import decide_state
+    from .health import decide_state
 
     config = _config(args)
     known = {s.id for s in config.sources}
@@ -424,26 +395,31 @@ def cmd_sources_release(args: argparse.Namespace) -> int:
             now = datetime.now(UTC)
             st = store.source_state(source_id)
             before = decide_state(st)
-            was = decide.status(before, now) if st.polls else "new"
+            was = decide.status(before, now)
             after = decide.release(before, now=now)
-            store.update_source(
-                source_id, next_poll_at=after.next_poll_at,
-                consecutive_failures=after.consecutive_failures,
-                consecutive_crashes=after.consecutive_crashes,
-                first_failure_at=after.first_failure_at,
-                health=decide.status(after, now) if st.polls else "new")
-            print(f"{source_id}: released (was {was}); polled at the next scheduler tick")
+            # the health word is what carries "not judged since the release" (health.py)
+            store.update_source(source_id, next_poll_at=after.next_poll_at,
+                                consecutive_crashes=after.consecutive_crashes,
+                                health=decide.status(after, now))
+            print(f"{source_id}: released (was {was}); health unknown until it is polled at "
+                  "the next scheduler tick")
     finally:
         store.close()
     return 0
 
 
 def cmd_sources_import(args: argparse.Namespace) -> int:
-    from .opml import import_opml
+    from .opml import import_opml_report
 
-    added = import_opml(Path(args.file), Path(args.config))
+    report = import_opml_report(Path(args.file), Path(args.config))
+    added = report.added
     print(f"added {len(added)} sources to {args.config}" + (": " + ", ".join(added)
                                                              if added else ""))
+    if report.skipped:
+        print(f"skipped {len(report.skipped)}:")
+        for s in report.skipped:
+            print(f"  {s.url or '(no address)'}" + (f" ({s.title})" if s.title else "")
+                  + f": {s.reason}")
     return 0
 
 
@@ -486,6 +462,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("poll", parents=[common], help="poll all or the named sources once now")
     s.add_argument("sources", nargs="*", metavar="SOURCE_ID")
     s.add_argument("--due", action="store_true", help="only sources that are due")
+    s.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress and no log lines below warnings; print failures and the "
+                        "closing line only")
     s.set_defaults(func=cmd_poll)
 
     s = sub.add_parser("check", parents=[common],
@@ -509,6 +488,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = s.add_mutually_exclusive_group(required=True)
     g.add_argument("--preview", action="store_true", help="render without sending or marking")
     g.add_argument("--send", action="store_true", help="send now and mark as delivered")
+    s.add_argument("--output", "-o", metavar="FILE",
+                   help="with --preview: also write the message exactly as it would be sent")
     s.set_defaults(func=cmd_digest)
 
     s = sub.add_parser("extract", parents=[common],

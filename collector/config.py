@@ -91,6 +91,8 @@ ENVIRONMENT = {
     "COLLECTOR_SMTP_SECURITY": "starttls, tls or none",
     "COLLECTOR_SMTP_USERNAME": "SMTP user name",
     "COLLECTOR_SMTP_PASSWORD": "SMTP password (only ever read from the environment)",
+    "COLLECTOR_SMTP_PASSWORD_FILE": "file holding the SMTP password (a container secret); "
+                                    "used when COLLECTOR_SMTP_PASSWORD is not set",
     "COLLECTOR_SMTP_FROM": "sender address of digests",
     "COLLECTOR_SMTP_CA_FILE": "extra CA certificate to trust for the SMTP server (a private CA)",
     "COLLECTOR_LOG_FORMAT": "log lines as text (default) or json (read by the command line)",
@@ -344,7 +346,9 @@ _DEFAULT_KEYS = ("kind", *_SCHEDULE_KEYS, "enabled", "tags", "backfill", "pagina
                  *_POLITENESS_KEYS, "render")
 _IMAP_KEYS = ("host", "port", "user", "folder", "security", "password_env", "move_to")
 _DIGEST_KEYS = ("id", "channel", "schedule", "timezone", "title", "sources", "tags", "include",
-                "exclude", "to", "urls", "full_text", "paragraphs", "health_after")
+                "exclude", "to", "urls", "full_text", "paragraphs", "health_after", "group_by")
+#: How a digest may group its statements (`group_by`); none keeps them in order of arrival.
+DIGEST_GROUPINGS = ("organisation", "tag")
 _SETTINGS_KEYS = ("data_dir", "database_url", "bind", "contact", "public_url", "template_dir",
                   "smtp", "fetch", "tick", "http_max_connections")
 _FETCH_KEYS = ("concurrency", "per_host_concurrency", "per_host_delay", "poll_concurrency",
@@ -592,6 +596,10 @@ def _digest(node: Any, index: int, line: int, known_sources: set[str],
     urls = f.str_list("urls")
     if channel == "apprise" and not urls:
         problems.add(line, f"{f.where}: an apprise digest needs 'urls'")
+    group_by = f.text("group_by")
+    if group_by is not None and group_by not in DIGEST_GROUPINGS:
+        f.err("group_by", f"must be one of {', '.join(DIGEST_GROUPINGS)}, not '{group_by}'")
+        group_by = None
     if did is None:
         return None
     return Digest(
@@ -599,7 +607,7 @@ def _digest(node: Any, index: int, line: int, known_sources: set[str],
         sources=sources, tags=f.str_list("tags"), include=_rules(f, "include"),
         exclude=_rules(f, "exclude"), to=to, apprise_urls=urls,
         full_text=f.flag("full_text", False), paragraphs=f.whole("paragraphs", 3, minimum=1),
-        health_after_s=f.duration("health_after", 24 * 3600), line=line,
+        health_after_s=f.duration("health_after", 24 * 3600), group_by=group_by, line=line,
     )
 
 
@@ -649,7 +657,7 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
         port=port,
         security=security,
         username=env.get("COLLECTOR_SMTP_USERNAME") or sf.text("username"),
-        password=env.get("COLLECTOR_SMTP_PASSWORD"),
+        password=_smtp_password(env, problems, sf.line),
         sender=env.get("COLLECTOR_SMTP_FROM") or sf.text("from", "collector@localhost")
         or "collector@localhost",
         timeout_s=float(sf.duration("timeout", 30, minimum=1)),
@@ -761,6 +769,25 @@ def _unique_items(root: Any, key: str, what: str, top: _Fields, problems: _Probl
         first_line[item.id] = line
         out.append(item)
     return out
+
+
+def _smtp_password(env: Mapping[str, str], problems: _Problems, line: int) -> str | None:
+    """COLLECTOR_SMTP_PASSWORD, else the first line of the file COLLECTOR_SMTP_PASSWORD_FILE
+    names (a container secret, as the database password is one); an unreadable file is a
+    configuration problem."""
+    if env.get("COLLECTOR_SMTP_PASSWORD"):
+        return env["COLLECTOR_SMTP_PASSWORD"]
+    name = env.get("COLLECTOR_SMTP_PASSWORD_FILE")
+    if not name:
+        return None
+    try:
+        text = Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.add(line, f"COLLECTOR_SMTP_PASSWORD_FILE: cannot read {name}: "
+                           f"{getattr(exc, 'strerror', None) or exc}")
+        return None
+    # an empty file is "no SMTP login" (compose needs the secret's file to exist)
+    return text.strip().splitlines()[0].strip() if text.strip() else None
 
 
 def load_config(path: Path | str, *, data_dir: Path | str | None = None,

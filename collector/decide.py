@@ -9,12 +9,17 @@ are described in docs/fetching.md.
 Health of a source (the failure streak is `consecutive_failures`, and the time it has lasted is
 measured from `first_failure_at`, the first failed poll after the last success):
 
-    healthy   the last poll succeeded, or one short failure (a blip)
+    unknown   no poll has judged it: never polled, or released (`release`) and not polled since
+    healthy   the last poll succeeded, or one short failure (a blip) after a success
+    failing   it has never been polled successfully, and its last poll failed
     degraded  >= DEGRADED_MIN_FAILURES failures in a row, or failing for >= DEGRADED_AFTER_S
     broken    >= BROKEN_MIN_FAILURES failures in a row *and* failing for >= BROKEN_AFTER_S
 
-A broken source is still polled, at the capped backoff interval, and one success makes it
-healthy again. Separately, a source is `stale` when polls keep succeeding but yield no
+A source that never worked is not given the benefit of the doubt a blip gets: it is `failing`
+from its first failure (`broken` once the broken thresholds are met). A broken source is still
+polled, at the capped backoff interval, and one success makes it healthy again.
+
+Separately, a source is `stale` when polls keep succeeding but yield no
 candidates although it yielded some before (a redesigned page whose selectors match nothing).
 
     quarantined  the listing crashed the parse worker (error kind PARSER_CRASH) on
@@ -38,8 +43,8 @@ from typing import Literal
 
 from . import limits
 
-Health = Literal["healthy", "degraded", "broken", "quarantined"]
-Status = Literal["healthy", "degraded", "broken", "stale", "quarantined"]
+Health = Literal["unknown", "healthy", "failing", "degraded", "broken", "quarantined"]
+Status = Literal["unknown", "healthy", "failing", "degraded", "broken", "stale", "quarantined"]
 
 #: Error kind of a poll whose parse worker died (signal, abort): set by collector.isolate.
 PARSER_CRASH = "parser_crash"
@@ -94,6 +99,7 @@ class SourceState:
     last_items_at: datetime | None = None      # last poll that yielded candidates
     consecutive_empty: int = 0                 # successful polls in a row yielding none
     consecutive_crashes: int = 0               # polls in a row that crashed the parse worker
+    judged: bool = False                       # a poll has judged it since it was new/released
 
 
 # --- backoff and scheduling ------------------------------------------------------------------
@@ -237,7 +243,10 @@ def quarantine_reason(state: SourceState) -> str | None:
 
 
 def health(state: SourceState, now: datetime) -> Health:
-    """`quarantined`, `healthy`, `degraded` or `broken` by the rules in the module docstring."""
+    """`unknown`, `quarantined`, `healthy`, `failing`, `degraded` or `broken` by the rules in
+    the module docstring."""
+    if not state.judged:
+        return "unknown"
     if is_quarantined(state):
         return "quarantined"
     failures = state.consecutive_failures
@@ -247,6 +256,8 @@ def health(state: SourceState, now: datetime) -> Health:
     failing_for = (now - since).total_seconds()
     if failures >= BROKEN_MIN_FAILURES and failing_for >= BROKEN_AFTER_S:
         return "broken"
+    if state.last_success_at is None:
+        return "failing"
     if failures >= DEGRADED_MIN_FAILURES or failing_for >= DEGRADED_AFTER_S:
         return "degraded"
     return "healthy"
@@ -260,7 +271,8 @@ def is_stale(state: SourceState, now: datetime) -> bool:
 
 
 def status(state: SourceState, now: datetime) -> Status:
-    """One word for status pages: failing states first, then `stale`, else `healthy`."""
+    """One word for status pages: failing states first, then `stale`, else `healthy` (or
+    `unknown` before a poll has judged the source)."""
     h = health(state, now)
     if h != "healthy":
         return h
@@ -282,7 +294,7 @@ def after_success(state: SourceState, *, now: datetime, interval_s: float, seed:
         state,
         etag=etag, last_modified=last_modified,
         body_hash=body_hash if body_hash is not None else state.body_hash,
-        last_poll_at=now, last_success_at=now,
+        last_poll_at=now, last_success_at=now, judged=True,
         first_failure_at=None, consecutive_failures=0, consecutive_crashes=0,
         last_error=None, last_error_kind=None,
         last_items_at=now if got else state.last_items_at,
@@ -299,7 +311,7 @@ def after_not_modified(state: SourceState, *, now: datetime, interval_s: float,
     return replace(
         state,
         etag=etag or state.etag, last_modified=last_modified or state.last_modified,
-        last_poll_at=now, last_success_at=now,
+        last_poll_at=now, last_success_at=now, judged=True,
         first_failure_at=None, consecutive_failures=0, consecutive_crashes=0,
         last_error=None, last_error_kind=None,
         next_poll_at=next_poll(now=now, interval_s=interval_s, seed=seed, max_age_s=max_age_s),
@@ -326,7 +338,7 @@ def after_failure(state: SourceState, *, now: datetime, interval_s: float, seed:
         error = f"parser crash {crashes} of {limits.QUARANTINE_AFTER} before quarantine: {error}"
     return replace(
         state,
-        last_poll_at=now,
+        last_poll_at=now, judged=True,
         first_failure_at=state.first_failure_at or now,
         consecutive_failures=failures,
         consecutive_crashes=crashes,
@@ -337,10 +349,13 @@ def after_failure(state: SourceState, *, now: datetime, interval_s: float, seed:
 
 
 def release(state: SourceState, *, now: datetime) -> SourceState:
-    """State after an operator released a source (`collector sources release`): due now, with
-    the failure and crash streaks cleared, so it is judged afresh by the polls that follow.
+    """State after an operator released a source (`collector sources release`): due now, the
+    crash streak cleared (a quarantine needs the full count of crashes again), and its health
+    `unknown` until the next poll judges it.
 
-    The last error is kept for the record; validators stay (they are about the content).
+    The failure streak stays: a release is not a success, so a source that still fails after
+    it is as degraded or broken as before (and its backoff goes on from where it was), and a
+    digest that reported it broken does not call it recovered. The last error is kept for the
+    record; validators stay (they are about the content).
     """
-    return replace(state, next_poll_at=now, consecutive_failures=0, consecutive_crashes=0,
-                   first_failure_at=None)
+    return replace(state, next_poll_at=now, consecutive_crashes=0, judged=False)

@@ -21,22 +21,27 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
 from . import limits, metrics
-from .config import Config, Digest
+from .config import Config, Digest, Schedule
 from .errors import DeliveryError
 from .notify import DigestItem
 from .notify.atom import render_atom, write_atomic
 from .notify.email import Abort, SmtpSettings, send
-from .notify.render import render_email, render_parts
+from .notify.render import DigestAbout, render_email, render_parts
 from .notify.run import Batch, RunReport, run_digest
 from .pipeline import utcnow
+from .status import baseline_note
 from .store import Store, StoredDocument
+from .store.browse import count_baseline
 from .store.outbox import StoreOutbox, digest_item
 
 log = logging.getLogger("collector.digests")
@@ -47,14 +52,9 @@ COMBINED_FEED = "all"
 class DigestRunner:
     def __init__(self, config: Config, store: Store, *, clock: Callable[[], datetime] = utcnow,
                  transport: Callable[[Any], Any] | None = None):
-        self.config = config
         self.store = store
         self.clock = clock
-        self._sources = {s.id: s for s in config.sources}
-        names = {s.id: s.name for s in config.sources}
-        health = {d.id: float(d.health_after_s) for d in config.digests}
-        self.outbox = StoreOutbox(store, item_of=self._item, source_names=names,
-                                  health_after_s=lambda did: health.get(did, 86400.0))
+        self.reconfigure(config)
         smtp = config.settings.smtp
         self.smtp = SmtpSettings(host=smtp.host, port=smtp.port, security=smtp.security,
                                  username=smtp.username, password=smtp.password,
@@ -64,6 +64,16 @@ class DigestRunner:
         self.abort = Abort()
         self.transport = transport or (lambda message: send(message, self.smtp, self.abort))
         self._combined_shown: tuple[tuple[int, int], ...] | None = None
+
+    def reconfigure(self, config: Config) -> None:
+        """Take a (reloaded) configuration: its digests, sources and names apply to the next
+        run; a run in progress finishes with what it claimed."""
+        self.config = config
+        self._sources = {s.id: s for s in config.sources}
+        names = {s.id: s.name for s in config.sources}
+        health = {d.id: float(d.health_after_s) for d in config.digests}
+        self.outbox = StoreOutbox(self.store, item_of=self._item, source_names=names,
+                                  health_after_s=lambda did: health.get(did, 86400.0))
 
     # -- conversion ----------------------------------------------------------------------------
 
@@ -132,11 +142,16 @@ class DigestRunner:
         metrics.record_digest(digest.id, report.items_delivered, ok=not report.error)
         if report.error:
             log.warning("digest %s: delivery failed (%s): %s", digest.id,
-                        "temporary" if report.temporary else "permanent", report.error)
+                        "temporary" if report.temporary else "permanent", report.error,
+                        extra={"digest": digest.id, "channel": digest.channel,
+                               "kind": "temporary" if report.temporary else "permanent"})
             return f"failed: digest {digest.id}: {report.error}"
         if report.messages_sent:
             log.info("digest %s: sent %d message(s) with %d statement(s)", digest.id,
-                     report.messages_sent, report.items_delivered)
+                     report.messages_sent, report.items_delivered,
+                     extra={"digest": digest.id, "channel": digest.channel,
+                            "messages": report.messages_sent,
+                            "statements": report.items_delivered})
         return (f"digest {digest.id}: {report.messages_sent} message(s), "
                 f"{report.items_delivered} statement(s)")
 
@@ -145,13 +160,12 @@ class DigestRunner:
     def _render(self, digest: Digest, batch: Batch) -> Any:
         if digest.channel == "apprise":
             return batch
-        from zoneinfo import ZoneInfo
-
         return render_email(digest.id, batch.items, batch.health_notes, run_key=batch.run_key,
                             full_text=digest.full_text, paragraphs=digest.paragraphs,
                             template_dir=self.config.settings.template_dir, now=self.clock(),
                             sender=self.smtp.sender, recipients=digest.to, title=digest.title,
-                            tz=ZoneInfo(digest.schedule.timezone))
+                            tz=ZoneInfo(digest.schedule.timezone), group_by=digest.group_by,
+                            about=self.about(digest))
 
     def _run_email(self, digest: Digest) -> RunReport:
         transport = self.transport
@@ -173,7 +187,9 @@ class DigestRunner:
             body, _html = render_parts(digest.id, batch.items, batch.health_notes,
                                        full_text=digest.full_text, paragraphs=digest.paragraphs,
                                        template_dir=self.config.settings.template_dir,
-                                       now=self.clock(), title=digest.title)
+                                       now=self.clock(), title=digest.title,
+                                       tz=ZoneInfo(digest.schedule.timezone),
+                                       group_by=digest.group_by, about=self.about(digest))
             notifier = apprise.Apprise()
             for url in digest.apprise_urls:
                 notifier.add(url)
@@ -220,21 +236,38 @@ class DigestRunner:
         self._combined_shown = shown
         return True
 
-    def preview(self, digest: Digest) -> str:
-        """The digest as it would be sent now, without sending or marking anything."""
-        batch = self.outbox.peek(digest.id, limit=limits.DIGEST_MAX_ITEMS, now=self.clock())
+    def preview(self, digest: Digest) -> Preview:
+        """The digest exactly as it would be sent now (subject, both parts, the digest's time
+        zone), without sending or marking anything; when nothing is pending, why."""
+        now = self.clock()
+        batch = self.outbox.peek(digest.id, limit=limits.DIGEST_MAX_ITEMS, now=now)
         if batch is None:
-            return f"digest {digest.id}: nothing pending"
+            reason = f"digest {digest.id}: nothing pending"
+            note = baseline_note(documents=self.store.count_documents(),
+                                 baseline=count_baseline(self.store), pending=0)
+            return Preview(text=reason + (f"\n{note}" if note else ""))
         if digest.channel == "feed":
             items = self._latest_items(digest.id)
-            return render_atom(f"digest:{digest.id}", digest.title, items,
-                               self_url=self._self_url(digest.id)).decode("utf-8")
-        text_part, _html = render_parts(digest.id, batch.items, batch.health_notes,
-                                        full_text=digest.full_text,
-                                        paragraphs=digest.paragraphs,
-                                        template_dir=self.config.settings.template_dir,
-                                        now=self.clock(), title=digest.title)
-        return text_part
+            return Preview(text=render_atom(f"digest:{digest.id}", digest.title, items,
+                                            self_url=self._self_url(digest.id)).decode("utf-8"))
+        if digest.channel == "apprise":
+            body, _html = render_parts(digest.id, batch.items, batch.health_notes,
+                                       full_text=digest.full_text, paragraphs=digest.paragraphs,
+                                       template_dir=self.config.settings.template_dir,
+                                       now=now, title=digest.title,
+                                       tz=ZoneInfo(digest.schedule.timezone),
+                                       group_by=digest.group_by, about=self.about(digest))
+            return Preview(text=body)
+        message = self._render(digest, batch)
+        return Preview(text=readable(message), message=bytes(message))
+
+    def about(self, digest: Digest) -> DigestAbout:
+        """What a digest's footer says about it."""
+        return DigestAbout(id=digest.id, title=digest.title,
+                           selection=describe_selection(digest, self.config),
+                           schedule=describe_schedule(digest.schedule),
+                           timezone=digest.schedule.timezone,
+                           public_url=(self.config.settings.public_url or "").rstrip("/"))
 
     # -- one worker at a time ------------------------------------------------------------------
 
@@ -255,3 +288,56 @@ class DigestRunner:
                     conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                     conn.commit()
 
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What `collector digest ID --preview` shows: `text` for people, and for an email digest
+    the whole `message` as it would be sent (RFC 5322 bytes, for `--output FILE`)."""
+
+    text: str
+    message: bytes | None = None
+
+
+def readable(message: EmailMessage) -> str:
+    """An email as a person reads a preview: its headers, then each part decoded."""
+    lines = [f"{name}: {message[name]}" for name in ("Subject", "From", "To", "Date",
+                                                      "Message-ID") if message[name]]
+    for part in message.walk():
+        if part.get_content_maintype() == "multipart":
+            continue
+        lines += ["", f"----- {part.get_content_type()} -----", ""]
+        lines.append(str(part.get_content()).rstrip("\n"))
+    return "\n".join(lines) + "\n"
+
+
+def describe_schedule(schedule: Schedule) -> str:
+    """When a digest comes, in words."""
+    if schedule.immediate:
+        return "sent as soon as statements are collected"
+    if schedule.interval_s is not None:
+        return f"sent every {format_duration(schedule.interval_s)}"
+    return f"sent on the schedule '{schedule.cron}' ({schedule.timezone})"
+
+
+def describe_selection(digest: Digest, config: Config) -> str:
+    """Which statements a digest carries, in words."""
+    names = {s.id: s.name for s in config.sources}
+    parts = []
+    if digest.sources:
+        parts.append("from " + ", ".join(names.get(s, s) for s in digest.sources))
+    if digest.tags:
+        parts.append("tagged " + " or ".join(digest.tags))
+    what = "new statements " + " or ".join(parts) if parts else "every new statement"
+    if digest.include or digest.exclude:
+        what += " that pass its filters"
+    return what
+
+
+def format_duration(seconds: int) -> str:
+    out = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size:
+            out.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(out) or "0s"

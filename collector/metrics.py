@@ -1,4 +1,4 @@
-"""Process metrics and their Prometheus text exposition (format 0.0.4).
+"""Process metrics and their Prometheus exposition, through prometheus-client.
 
 What the process counts as it runs lives here in memory: polls, poll errors and poll latency
 per source, documents collected, sources quarantined, digest runs and statements sent. The
@@ -8,23 +8,39 @@ per health state) are not counted here: the HTTP server reads them from the stor
 time and passes them to `render` as `Sample`s, so they are right even after a restart or with
 several workers.
 
-The exposition format is small enough to write directly, which keeps the process free of a
-global registry shared between tests and lets the database gauges join one scrape without a
-custom collector class.
+Each `Registry` owns its own prometheus-client registry (tests make fresh ones; nothing is
+shared through the library's global default), with the library's process collector (memory,
+CPU, open files, start time) and platform collector (Python version) registered on it, as
+dashboards expect.
 """
 
 from __future__ import annotations
 
-import math
-import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 #: Poll latency histogram bounds in seconds: a feed answers in well under a second, a page
 #: source with new items fetches several pages, and the request deadline is 30 s per request.
 POLL_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+#: The Content-Type of what `generate_latest` writes (the text format 0.0.4).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 Labels = tuple[tuple[str, str], ...]
+
+# The `*_created` series (one per counter and histogram child) double the exposition and no
+# alert or dashboard of this service reads them.
+disable_created_metrics()
 
 
 @dataclass(frozen=True)
@@ -37,160 +53,90 @@ class Sample:
     value: float
 
 
-def escape_label(value: str) -> str:
-    """A label value as the exposition format wants it (backslash, quote, newline escaped)."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+class _Exposition:
+    """The registry's metrics followed by scrape-time gauges, as one collection."""
 
+    def __init__(self, registry: CollectorRegistry, extra: Iterable[Sample]):
+        self.registry = registry
+        self.extra = list(extra)
 
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def _labels(labels: Labels) -> str:
-    if not labels:
-        return ""
-    return "{" + ",".join(f'{k}="{escape_label(v)}"' for k, v in labels) + "}"
-
-
-def _number(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if math.isnan(value):
-        return "NaN"
-    if float(value).is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(float(value))
-
-
-class _Histogram:
-    __slots__ = ("buckets", "count", "sum")
-
-    def __init__(self, n: int):
-        self.buckets = [0] * n
-        self.count = 0
-        self.sum = 0.0
+    def collect(self) -> Iterator[Metric]:
+        yield from self.registry.collect()
+        families: dict[str, GaugeMetricFamily] = {}
+        label_names: dict[str, list[str]] = {}
+        for s in self.extra:
+            family = families.get(s.name)
+            if family is None:
+                label_names[s.name] = [k for k, _v in s.labels]
+                family = families[s.name] = GaugeMetricFamily(s.name, s.help,
+                                                              labels=label_names[s.name])
+            family.add_metric([v for _k, v in s.labels], s.value)
+        for name in sorted(families):
+            yield families[name]
 
 
 class Registry:
-    """Counters, gauges and one histogram family, safe to update from any thread."""
+    """The counters and the histogram of one process (or of one test)."""
 
-    def __init__(self, buckets: Sequence[float] = POLL_BUCKETS_S):
-        self._lock = threading.Lock()
-        self._bounds = tuple(sorted(buckets))
-        self._counters: dict[str, dict[Labels, float]] = {}
-        self._gauges: dict[str, dict[Labels, float]] = {}
-        self._histograms: dict[str, dict[Labels, _Histogram]] = {}
-        self._help: dict[str, str] = {}
-
-    # -- primitives ----------------------------------------------------------------------------
-
-    def inc(self, name: str, help: str, labels: Labels = (), amount: float = 1.0) -> None:
-        if amount < 0:
-            raise ValueError(f"counter {name} cannot decrease")
-        with self._lock:
-            self._help.setdefault(name, help)
-            series = self._counters.setdefault(name, {})
-            series[labels] = series.get(labels, 0.0) + amount
-
-    def set(self, name: str, help: str, labels: Labels, value: float) -> None:
-        with self._lock:
-            self._help.setdefault(name, help)
-            self._gauges.setdefault(name, {})[labels] = float(value)
-
-    def observe(self, name: str, help: str, labels: Labels, value: float) -> None:
-        with self._lock:
-            self._help.setdefault(name, help)
-            series = self._histograms.setdefault(name, {})
-            h = series.get(labels)
-            if h is None:
-                h = series[labels] = _Histogram(len(self._bounds))
-            for i, bound in enumerate(self._bounds):
-                if value <= bound:
-                    h.buckets[i] += 1
-            h.count += 1
-            h.sum += value
+    def __init__(self, *, process: bool = True):
+        self.registry = CollectorRegistry(auto_describe=True)
+        if process:
+            ProcessCollector(registry=self.registry)
+            PlatformCollector(registry=self.registry)
+        r = self.registry
+        self.polls = Counter("collector_polls", "Polls of a source, by result.",
+                             ["source", "result"], registry=r)
+        self.poll_errors = Counter("collector_poll_errors",
+                                   "Failed polls of a source, by error kind.",
+                                   ["source", "kind"], registry=r)
+        self.poll_duration = Histogram("collector_poll_duration_seconds",
+                                       "Time one poll of a source took.", ["source"],
+                                       buckets=POLL_BUCKETS_S, registry=r)
+        self.documents_collected = Counter(
+            "collector_documents_collected",
+            "New documents stored by polls of this process, by source.", ["source"], registry=r)
+        self.quarantines = Counter("collector_source_quarantines",
+                                   "Times a source was quarantined for crashing the parser.",
+                                   ["source"], registry=r)
+        self.digest_runs = Counter("collector_digest_runs", "Digest runs, by result.",
+                                   ["digest", "result"], registry=r)
+        self.digest_sent = Counter("collector_digest_statements_sent",
+                                   "Statements delivered by a digest.", ["digest"], registry=r)
 
     def value(self, name: str, labels: Labels = ()) -> float:
-        """The current value of a counter or gauge series (0 when never set)."""
-        with self._lock:
-            for family in (self._counters, self._gauges):
-                if name in family:
-                    return family[name].get(labels, 0.0)
-        return 0.0
-
-    def reset(self) -> None:
-        with self._lock:
-            self._counters.clear()
-            self._gauges.clear()
-            self._histograms.clear()
-            self._help.clear()
+        """The current value of a series (0 when it was never touched)."""
+        got = self.registry.get_sample_value(name, dict(labels))
+        return float(got) if got is not None else 0.0
 
     # -- what the service reports --------------------------------------------------------------
 
     def record_poll(self, source_id: str, ok: bool, error_kind: str | None, seconds: float,
                     new_documents: int) -> None:
         """One poll of one source finished (successfully or not) after `seconds`."""
-        src = (("source", source_id),)
-        self.inc("collector_polls_total", "Polls of a source, by result.",
-                 (*src, ("result", "ok" if ok else "error")))
+        self.polls.labels(source_id, "ok" if ok else "error").inc()
         if not ok:
-            self.inc("collector_poll_errors_total", "Failed polls of a source, by error kind.",
-                     (*src, ("kind", error_kind or "error")))
-        self.observe("collector_poll_duration_seconds", "Time one poll of a source took.",
-                     src, max(0.0, seconds))
+            self.poll_errors.labels(source_id, error_kind or "error").inc()
+        self.poll_duration.labels(source_id).observe(max(0.0, seconds))
         if new_documents > 0:
-            self.inc("collector_documents_collected_total",
-                     "New documents stored by polls of this process, by source.", src,
-                     new_documents)
+            self.documents_collected.labels(source_id).inc(new_documents)
 
     def record_quarantine(self, source_id: str) -> None:
         """A source was quarantined (its listing crashed the parser poll after poll); the
         current state is the `collector_source_health` gauge read from the store, this counts
         the events, so an alert fires even when a release follows soon after."""
-        self.inc("collector_source_quarantines_total",
-                 "Times a source was quarantined for crashing the parser.",
-                 (("source", source_id),))
+        self.quarantines.labels(source_id).inc()
 
     def record_digest(self, digest_id: str, sent: int, ok: bool) -> None:
         """One digest run finished; `sent` statements went out (0 when nothing was due)."""
-        dig = (("digest", digest_id),)
-        self.inc("collector_digest_runs_total", "Digest runs, by result.",
-                 (*dig, ("result", "ok" if ok else "error")))
+        self.digest_runs.labels(digest_id, "ok" if ok else "error").inc()
         if sent > 0:
-            self.inc("collector_digest_statements_sent_total",
-                     "Statements delivered by a digest.", dig, sent)
+            self.digest_sent.labels(digest_id).inc(sent)
 
     # -- exposition ----------------------------------------------------------------------------
 
     def render(self, extra: Iterable[Sample] = ()) -> str:
         """The Prometheus text exposition of everything recorded, plus `extra` gauges."""
-        lines: list[str] = []
-        with self._lock:
-            for name in sorted(self._counters):
-                lines += [f"# HELP {name} {_escape_help(self._help[name])}",
-                          f"# TYPE {name} counter"]
-                for labels, v in sorted(self._counters[name].items()):
-                    lines.append(f"{name}{_labels(labels)} {_number(v)}")
-            for name in sorted(self._histograms):
-                lines += [f"# HELP {name} {_escape_help(self._help[name])}",
-                          f"# TYPE {name} histogram"]
-                for labels, h in sorted(self._histograms[name].items()):
-                    for bound, n in zip(self._bounds, h.buckets, strict=True):
-                        lines.append(f"{name}_bucket{_labels((*labels, ('le', _number(bound))))}"
-                                     f" {n}")
-                    lines.append(f"{name}_bucket{_labels((*labels, ('le', '+Inf')))} {h.count}")
-                    lines.append(f"{name}_sum{_labels(labels)} {_number(h.sum)}")
-                    lines.append(f"{name}_count{_labels(labels)} {h.count}")
-            gauges = {name: dict(series) for name, series in self._gauges.items()}
-            helps = dict(self._help)
-        for s in extra:
-            helps.setdefault(s.name, s.help)
-            gauges.setdefault(s.name, {})[s.labels] = s.value
-        for name in sorted(gauges):
-            lines += [f"# HELP {name} {_escape_help(helps[name])}", f"# TYPE {name} gauge"]
-            for labels, v in sorted(gauges[name].items()):
-                lines.append(f"{name}{_labels(labels)} {_number(v)}")
-        return "\n".join(lines) + "\n"
+        return generate_latest(_Exposition(self.registry, extra)).decode("utf-8")
 
 
 #: The registry of this process; the module functions below report to it.

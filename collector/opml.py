@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
@@ -31,9 +32,26 @@ _MAX_OPML_BYTES = 10 * 1024 * 1024
 _DECLARATION = re.compile(r"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
-def read_opml(opml_path: Path | str) -> list[tuple[str, str | None, tuple[str, ...]]]:
-    """(feed URL, title, categories) for every feed outline, in file order. Raises ConfigError
-    for a file that is not OPML."""
+@dataclass(frozen=True)
+class Skipped:
+    """An OPML entry that was not imported, and why (in words)."""
+
+    url: str
+    title: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    added: list[str]
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def read_opml(opml_path: Path | str, skipped: list[Skipped] | None = None
+              ) -> list[tuple[str, str | None, tuple[str, ...]]]:
+    """(feed URL, title, categories) for every feed outline, in file order; outlines that are
+    not feeds are added to `skipped` when given. Raises ConfigError for a file that is not
+    OPML."""
     path = Path(opml_path)
     try:
         raw = path.read_bytes()[: _MAX_OPML_BYTES + 1]
@@ -54,15 +72,21 @@ def read_opml(opml_path: Path | str) -> list[tuple[str, str | None, tuple[str, .
 
     def walk(node: ElementTree.Element, categories: tuple[str, ...]) -> None:
         for outline in node.findall("outline"):
-            if len(feeds) >= _MAX_FEEDS:
-                return
             attrs = {k.lower(): v for k, v in outline.attrib.items()}
             title = (attrs.get("title") or attrs.get("text") or "").strip() or None
             url = (attrs.get("xmlurl") or "").strip()
-            if url:
+            if url and len(feeds) >= _MAX_FEEDS:
+                if skipped is not None:
+                    skipped.append(Skipped(url, title, f"more than {_MAX_FEEDS} feeds in one "
+                                                        "file; import the rest separately"))
+            elif url:
                 feeds.append((url, title, categories))
-            else:
+            elif outline.find("outline") is not None:
                 walk(outline, (*categories, title) if title else categories)
+            elif skipped is not None and (attrs.get("htmlurl") or title):
+                skipped.append(Skipped((attrs.get("htmlurl") or "").strip(), title,
+                                       "no feed address (xmlUrl); add the site by hand as a "
+                                       "page source"))
 
     walk(root.find("body"), ())  # type: ignore[arg-type]
     return feeds
@@ -101,7 +125,13 @@ def _load(sources_yaml_path: Path, yaml: YAML) -> CommentedMap:
 def import_opml(opml_path: Path | str, sources_yaml_path: Path | str) -> list[str]:
     """Append the OPML's feeds to sources.yaml as `kind: feed` sources; returns the ids added.
     Raises ConfigError for an unreadable or invalid OPML or sources.yaml."""
-    feeds = read_opml(opml_path)
+    return import_opml_report(opml_path, sources_yaml_path).added
+
+
+def import_opml_report(opml_path: Path | str, sources_yaml_path: Path | str) -> ImportReport:
+    """`import_opml`, also saying which entries were skipped and why."""
+    skipped: list[Skipped] = []
+    feeds = read_opml(opml_path, skipped)
     target = Path(sources_yaml_path)
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
@@ -113,27 +143,31 @@ def import_opml(opml_path: Path | str, sources_yaml_path: Path | str) -> list[st
     yaml.indent(mapping=2, sequence=offset + 2, offset=offset)
     data = _load(target, yaml)
     sources: CommentedSeq = data["sources"]
-    present_urls = set()
+    present_urls: dict[str | None, str] = {}
     ids = set()
     for entry in sources:
         if isinstance(entry, dict):
             if entry.get("url"):
-                present_urls.add(normalise_url(str(entry["url"]), str(entry["url"])))
+                present_urls[normalise_url(str(entry["url"]), str(entry["url"]))] = (
+                    f"source '{entry.get('id')}'")
             if entry.get("id"):
                 ids.add(str(entry["id"]))
     added: list[str] = []
     for url, title, categories in feeds:
         key = normalise_url(url, url)
         if key is None:
-            continue  # not an http(s) feed
-        if key in present_urls:
+            skipped.append(Skipped(url, title, "not an http(s) address"))
             continue
-        present_urls.add(key)
+        if key in present_urls:
+            skipped.append(Skipped(url, title, f"already in sources.yaml as "
+                                               f"{present_urls[key]}"))
+            continue
         base = _base_id(url, title)
         sid, n = base, 2
         while sid in ids:
             sid, n = f"{base}-{n}", n + 1
         ids.add(sid)
+        present_urls[key] = f"source '{sid}' (earlier in this file)"
         entry = CommentedMap()
         entry["id"] = sid
         if title:
@@ -147,7 +181,7 @@ def import_opml(opml_path: Path | str, sources_yaml_path: Path | str) -> list[st
         added.append(sid)
     if added:
         _write_atomically(target, yaml, data)
-    return added
+    return ImportReport(added, skipped)
 
 
 def _write_atomically(target: Path, yaml: YAML, data: CommentedMap) -> None:

@@ -40,6 +40,7 @@ from .discover.feed import parse_feed
 from .document import document_id, render
 from .errors import CollectorError, ExtractError, FetchError, NotModified, ParseError, StoreError
 from .fetch import Fetcher, FetchPolicy
+from .health import decide_state
 from .models import Candidate, Extracted, Fetched, PollOutcome
 from .store import NewDocument, SourceState, Store, StoredDocument
 from .store.corpus import Corpus
@@ -82,17 +83,6 @@ def policy_for(source: Source, *, expected: str = "any",
     if "expected" in fields:
         values["expected"] = expected
     return FetchPolicy(**values)
-
-
-def decide_state(st: SourceState) -> decide.SourceState:
-    """The stored state of a source as `collector.decide` reads it."""
-    return decide.SourceState(
-        etag=st.etag, last_modified=st.last_modified, body_hash=st.body_hash,
-        next_poll_at=st.next_poll_at, last_poll_at=st.last_poll_at,
-        last_success_at=st.last_success_at, first_failure_at=st.first_failure_at,
-        consecutive_failures=st.consecutive_failures, last_error=st.last_error,
-        last_error_kind=st.last_error_kind, last_items_at=st.last_items_at,
-        consecutive_empty=st.consecutive_empty, consecutive_crashes=st.consecutive_crashes)
 
 
 def _words(blocks: Sequence[str]) -> int:
@@ -339,7 +329,9 @@ class Pipeline:
                 counts["dup"] += n_dup
             except (FetchError, ExtractError, ParseError) as exc:
                 counts["skipped"] += 1
-                log.warning("source %s: item %s: %s", source.id, cand.url or cand.key, exc)
+                log.warning("source %s: item %s: %s", source.id, cand.url or cand.key, exc,
+                            extra={"source": source.id, "url": cand.url,
+                                   "kind": getattr(exc, "kind", type(exc).__name__.lower())})
                 await asyncio.to_thread(self.store.mark_seen, source.id, cand.key, url=cand.url,
                                         status="failed", now=self.clock(), detail=str(exc)[:500])
 
@@ -543,7 +535,8 @@ class Pipeline:
             self.index.add(stored.seq, sig)
             self._indexed_seq = max(self._indexed_seq, stored.seq)
         await self._write_files([stored], append_index=[stored], rewrite_index=False)
-        log.info("source %s: new document %s %s", source.id, stored.id, title[:80])
+        log.info("source %s: new document %s %s", source.id, stored.id, title[:80],
+                 extra={"source": source.id, "document": stored.id, "url": stored.url})
         return "new"
 
     async def _update(self, doc: StoredDocument, title: str, text: str, chash: str,
@@ -669,7 +662,9 @@ class Pipeline:
         log.debug("source %s: poll failed (%s): %s", source.id, kind, message)
 
 
-_STATE_FIELDS = dataclasses.fields(decide.SourceState)
+# `judged` has no column: the health word written with the state carries it (see
+# collector.health.decide_state).
+_STATE_FIELDS = tuple(f for f in dataclasses.fields(decide.SourceState) if f.name != "judged")
 
 
 def _moved_to(source: Source, state: SourceState) -> str | None:

@@ -24,6 +24,7 @@ from .config import Config, Source
 from .fetch import Fetcher, user_agent
 from .models import PollOutcome
 from .pipeline import Pipeline, utcnow
+from .reload import Reloader
 from .store import SourceState, Store
 
 log = logging.getLogger("collector.service")
@@ -66,6 +67,14 @@ def format_outcome(source: Source, o: PollOutcome) -> str:
             f"{o.skipped} skipped ({o.method}, {o.elapsed_s:.1f} s)")
 
 
+def outcome_fields(source: Source, o: PollOutcome) -> dict[str, Any]:
+    """The poll's figures as log record fields (`extra=`): JSON logs carry them as keys."""
+    return {"source": source.id, "url": source.url, "result": "ok" if o.ok else "error",
+            "kind": o.error_kind, "method": o.method, "elapsed_s": round(o.elapsed_s, 3),
+            "new": o.new_documents, "duplicates": o.duplicates, "skipped": o.skipped,
+            "not_modified": o.not_modified}
+
+
 class Worker:
     """Polls sources for one process: used by `collector run` (ticks) and `collector poll`."""
 
@@ -88,6 +97,13 @@ class Worker:
         self.in_flight: set[asyncio.Task[Any]] = set()
         #: set when the service stops: ticks claim nothing more
         self.stopping = False
+
+    def reconfigure(self, config: Config) -> None:
+        """A reloaded configuration (collector.reload): the next claims use its sources; polls
+        in flight finish with the Source they started with."""
+        self.config = config
+        self._sources = {s.id: s for s in config.sources}
+        self.pipeline.config = config
 
     async def start(self) -> None:
         """Migrate, register sources, repair the corpus after a crash, load the dedup index."""
@@ -143,7 +159,6 @@ class Worker:
         if self._busy.locked():
             return
         async with self._busy:
-            enabled = [s.id for s in self.config.sources if s.enabled]
             width = self.config.settings.fetch.poll_concurrency
             running: set[asyncio.Future[Any]] = set()
             claimed_total = 0
@@ -152,6 +167,10 @@ class Worker:
                 free = width - len(running)
                 if (free > 0 and not exhausted and not self.stopping
                         and claimed_total < limits.MAX_SOURCES_PER_TICK):
+                    # read at each claim, so that a reload during a long tick applies at once;
+                    # the snapshot keeps ids and Sources of one claim together
+                    sources = self._sources
+                    enabled = [i for i, s in sources.items() if s.enabled]
                     claimed = await asyncio.to_thread(
                         self.store.claim, self.clock(), owner=self.id,
                         lease_s=self.lease_s,
@@ -159,7 +178,7 @@ class Worker:
                         ids=enabled, due_only=True)
                     exhausted = len(claimed) < free
                     claimed_total += len(claimed)
-                    running.update(self._track(self._poll_one(self._sources[st.id], st, None))
+                    running.update(self._track(self._poll_one(sources[st.id], st, None))
                                    for st in claimed)
                 if not running:
                     break
@@ -194,7 +213,8 @@ class Worker:
         metrics.record_poll(source.id, outcome.ok, outcome.error_kind, outcome.elapsed_s,
                             outcome.new_documents)
         # exactly one line per source per poll
-        log.log(logging.INFO if outcome.ok else logging.WARNING, format_outcome(source, outcome))
+        log.log(logging.INFO if outcome.ok else logging.WARNING, format_outcome(source, outcome),
+                extra=outcome_fields(source, outcome))
         if progress is not None:
             progress(source, outcome)
         return source, outcome
@@ -230,11 +250,19 @@ class Service:
         self.stop_requested_at: float | None = None
         #: the scheduled job running under each name (one at a time)
         self._jobs: dict[str, asyncio.Task[Any]] = {}
+        self.reloader: Any = None
 
     def stop(self) -> None:
         if self.stop_requested_at is None:
             self.stop_requested_at = time.monotonic()
         self.stop_event.set()
+
+    async def reload(self) -> bool:
+        """Re-read sources.yaml (SIGHUP); see collector.reload. False when refused (or the
+        service has not started yet)."""
+        if self.reloader is None:
+            return False
+        return bool(await self.reloader.reload())
 
     async def run(self) -> None:
         """Start, serve until `stop`, then stop within the budget. The HTTP server takes its
@@ -256,6 +284,9 @@ class Service:
             if await self._unless_stopped(self.worker.start()):
                 if server is not None:
                     await server.start()
+                self.reloader = Reloader(
+                    self.config, sync=lambda c, now: self.store.sync_sources(c.sources, now),
+                    clock=self.clock, parts=[self.worker, digests], server=server)
                 self._schedule(scheduler, digests)
                 scheduler.start()
                 log.info("collector running: %d sources, %d digests, worker %s",

@@ -153,6 +153,7 @@ class Digest:
     full_text: bool = False
     paragraphs: int = 3
     health_after_s: int = 24 * 3600
+    group_by: str | None = None               # None, "organisation" or "tag"
     line: int = 0
 
 

@@ -1,9 +1,10 @@
 """The HTTP side of `collector run`: a read-only web page, the Atom feeds, /healthz, /metrics.
 
-    /                 latest statements, newest first (?page=N)
+    /                 latest statements, filtered and sorted (collector.web.pages)
     /d/<id>           one document: its text, its metadata, every place it was published
-    /search?q=        full-text search (collector.store.search)
-    /sources          the health of every source
+    /search?q=        full-text search (collector.store.search), with the same filters
+    /sources          the health of every source, worst first
+    /o/<id>           one organisation: its health, last errors and statements
     /feeds/<id>.atom  a feed digest's Atom file, or `all` for the combined feed
     /healthz          200 when the database answers and the scheduler ticks, else 503 + reason
     /metrics          Prometheus text format (collector.metrics plus gauges read from the store)
@@ -33,32 +34,29 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from . import health as health_module
 from . import metrics as metrics_module
 from . import webguard
 from .config import Config
 from .document import file_name
 from .document import parse as parse_document
 from .errors import CollectorError, StoreError
-from .store import Store, StoredDocument
+from .store import Store
+from .store.browse import source_states_light
 from .store.search import MAX_QUERY_CHARS
-from .store.search import search as search_documents
+from .web.pages import MAX_PAGE, Pages
+from .web.pages import register as register_pages
 
 log = logging.getLogger("collector.server")
 
 WEB_DIR = Path(__file__).parent / "web"
 
-#: Statements per page of the latest list and of search results: enough to scan a day's
-#: statements, small enough that a page stays a few dozen kilobytes.
-PAGE_SIZE = 50
-#: Highest page number served; deeper pages cost the database an OFFSET scan for nothing a
-#: reader needs (search narrows better).
-MAX_PAGE = 1000
 #: /healthz calls the scheduler dead when its last tick finished longer ago than this. Ticks
 #: start every 15 s, but one tick waits for all the polls it started, each bounded by its own
 #: request deadlines, so a busy tick can legitimately last minutes.
@@ -72,8 +70,8 @@ SHUTDOWN_TIMEOUT_S = 1.0
 MAX_ECHO_CHARS = 200
 
 ATOM_TYPE = "application/atom+xml"
-METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-HEALTH_STATES = ("healthy", "degraded", "broken", "stale", "quarantined", "new")
+METRICS_TYPE = metrics_module.CONTENT_TYPE
+HEALTH_STATES = health_module.STATES
 
 _DOC_ID = re.compile(r"^[0-9A-Za-z]{1,64}$")
 
@@ -150,10 +148,6 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else ""
 
 
-def _day(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d")
-
-
 def _echo(text: str) -> str:
     return text if len(text) <= MAX_ECHO_CHARS else text[:MAX_ECHO_CHARS] + "…"
 
@@ -198,16 +192,6 @@ class _Problem(Exception):
 
 
 @dataclass(frozen=True)
-class _Row:
-    id: str
-    title: str
-    organisation: str
-    date: str
-    date_iso: str
-    also: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class _Place:
     organisation: str
     url: str
@@ -248,8 +232,8 @@ class HttpServer:
         except ValueError as exc:
             raise CollectorError(f"{exc} (the setting `bind` in sources.yaml, or "
                                  "COLLECTOR_BIND)") from None
-        self.names = {s.id: s.name for s in config.sources}
-        self.feeds = {"all"} | {d.id for d in config.digests if d.channel == "feed"}
+        #: problems of the last sources.yaml reload that was refused (shown on /sources)
+        self.refused_reload: tuple[str, ...] = ()
         self.env = _environment()
         self.app = self._make_app()
         self._runner: web.AppRunner | None = None
@@ -314,6 +298,15 @@ class HttpServer:
         logging.getLogger("aiohttp.server").removeFilter(self._client_errors)
 
     @property
+    def names(self) -> dict[str, str]:
+        """Source id → organisation name, from the configuration in force (reloads change it)."""
+        return {s.id: s.name for s in self.config.sources}
+
+    @property
+    def feeds(self) -> set[str]:
+        return {"all"} | {d.id for d in self.config.digests if d.channel == "feed"}
+
+    @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
@@ -322,10 +315,8 @@ class HttpServer:
 
     def _make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._errors])
-        app.router.add_get("/", self.latest)
+        register_pages(app, Pages(self))
         app.router.add_get("/d/{doc_id}", self.document)
-        app.router.add_get("/search", self.search)
-        app.router.add_get("/sources", self.sources)
         app.router.add_get("/feeds/{feed}", self.feed)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.metrics_text)
@@ -391,6 +382,33 @@ class HttpServer:
         return web.Response(text=html, status=http_status, content_type="text/html",
                             charset="utf-8", headers={"Cache-Control": "no-cache"})
 
+    # -- what collector.web.pages uses ---------------------------------------------------------
+
+    def render(self, template: str, /, **context: Any) -> web.Response:
+        """A page rendered from `template` (status 200)."""
+        return self._html(template, 200, **context)
+
+    @staticmethod
+    def problem(status: int, message: str) -> Exception:
+        """The exception that makes the server answer with an error page saying `message`."""
+        return _Problem(status, message)
+
+    def page_number(self, request: web.Request) -> int:
+        return self._page(request)
+
+    def accept_config(self, config: Config) -> None:
+        """A reloaded configuration is in force: pages, feeds and metrics use it."""
+        self.config = config
+        self.refused_reload = ()
+
+    def refuse_config(self, problems: list[str]) -> None:
+        """A reload was refused: the sources page shows why until a good one is accepted."""
+        self.refused_reload = tuple(problems)
+
+    def reload_errors(self) -> list[str]:
+        """Problems of the last refused reload of sources.yaml (none when it was accepted)."""
+        return list(self.refused_reload)
+
     # -- helpers -------------------------------------------------------------------------------
 
     @staticmethod
@@ -404,55 +422,7 @@ class HttpServer:
     def _organisation(self, source_id: str) -> str:
         return self.names.get(source_id, source_id)
 
-    async def _rows(self, docs: list[StoredDocument]) -> list[_Row]:
-        locations = await asyncio.to_thread(self.store.locations, [d.id for d in docs])
-        rows = []
-        for d in docs:
-            also: list[str] = []
-            for loc in locations.get(d.id, []):
-                name = self._organisation(loc.source_id)
-                if (loc.how not in ("original", "alias") and loc.source_id != d.source_id
-                        and name not in also):
-                    also.append(name)
-            when = d.published_at or d.collected_at
-            rows.append(_Row(d.id, d.title, self._organisation(d.source_id), _day(when),
-                             _iso(when), tuple(also)))
-        return rows
-
-    @staticmethod
-    def _page_links(path: str, page: int, more: bool, **params: str) -> dict[str, str | None]:
-        def link(n: int) -> str:
-            query = {**params, "page": str(n)} if n > 1 else dict(params)
-            return path + ("?" + urlencode(query) if query else "")
-
-        return {"newer_url": link(page - 1) if page > 1 else None,
-                "older_url": link(page + 1) if more and page < MAX_PAGE else None}
-
     # -- pages ---------------------------------------------------------------------------------
-
-    async def latest(self, request: web.Request) -> web.Response:
-        page = self._page(request)
-        docs = await asyncio.to_thread(self.store.latest_documents, PAGE_SIZE + 1,
-                                       (page - 1) * PAGE_SIZE)
-        more = len(docs) > PAGE_SIZE
-        rows = await self._rows(docs[:PAGE_SIZE])
-        return self._html("latest.html.j2", active="latest", rows=rows, page=page,
-                          caption=f"Statements, newest first (page {page})",
-                          **self._page_links("/", page, more))
-
-    async def search(self, request: web.Request) -> web.Response:
-        query = request.query.get("q", "")[:MAX_QUERY_CHARS].strip()
-        page = self._page(request)
-        rows: list[_Row] = []
-        more = False
-        if query:
-            docs = await asyncio.to_thread(search_documents, self.store, query, PAGE_SIZE + 1,
-                                           (page - 1) * PAGE_SIZE)
-            more = len(docs) > PAGE_SIZE
-            rows = await self._rows(docs[:PAGE_SIZE])
-        caption = f"Statements containing every word of “{query}” (page {page})"
-        return self._html("search.html.j2", query=query, rows=rows, page=page, caption=caption,
-                          **self._page_links("/search", page, more, q=query))
 
     async def document(self, request: web.Request) -> web.Response:
         doc_id = request.match_info["doc_id"]
@@ -471,16 +441,6 @@ class HttpServer:
         return self._html("document.html.j2", doc=doc, blocks=blocks, locations=places,
                           organisation=self._organisation(doc.source_id),
                           file_name=file_name(doc.seq, doc.id))
-
-    async def sources(self, request: web.Request) -> web.Response:
-        states = await asyncio.to_thread(self.store.source_states)
-        configured = set(self.names)
-        shown = [s for s in states if s.id in configured]
-        counts = Counter(s.health for s in shown)
-        summary = [(h, counts[h]) for h in (*HEALTH_STATES, *sorted(set(counts) -
-                                                                    set(HEALTH_STATES)))
-                   if counts[h]]
-        return self._html("sources.html.j2", active="sources", sources=shown, summary=summary)
 
     async def feed(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["feed"]
@@ -524,6 +484,7 @@ class HttpServer:
             # Listed, but the status stays 200: a restart does not cure a quarantined source,
             # only `collector sources release` (or a new URL) does.
             body["quarantined"] = await self._quarantined()
+            body["sources"] = await self._source_counts()
         return web.Response(text=json.dumps(body), status=200 if report.ok else 503,
                             content_type="application/json", headers={"Cache-Control": "no-store"})
 
@@ -536,6 +497,19 @@ class HttpServer:
             return []
         return [{"id": sid, "reason": error} for sid, error in rows if sid in self.names]
 
+    async def _source_counts(self) -> dict[str, int]:
+        """Sources per health state, judged now as every other surface judges them."""
+        try:
+            states = await asyncio.wait_for(asyncio.to_thread(source_states_light, self.store),
+                                            HEALTH_DB_TIMEOUT_S)
+        except Exception:  # an extra, like the quarantined list
+            return {}
+        now = self.clock()
+        enabled = {s.id: s.enabled for s in self.config.sources}
+        return dict(health_module.counts(
+            health_module.source_health(st, now, enabled=enabled[st.id])
+            for st in states if st.id in enabled))
+
     def _store_samples(self) -> list[metrics_module.Sample]:
         S = metrics_module.Sample
         samples = [S("collector_documents", "Documents stored in the database.", (),
@@ -544,13 +518,17 @@ class HttpServer:
         digests = {d.id for d in self.config.digests} | set(pending)
         samples += [S("collector_digest_pending", "Statements waiting for a digest.",
                       (("digest", d),), pending.get(d, 0)) for d in sorted(digests)]
-        states = [s for s in self.store.source_states() if s.id in self.names]
-        counts = Counter(s.health for s in states)
+        now = self.clock()
+        enabled = {s.id: s.enabled for s in self.config.sources}
+        states = [s for s in self.store.source_states() if s.id in enabled]
+        words = {s.id: health_module.source_health(s, now, enabled=enabled[s.id])
+                 for s in states}
+        counts = Counter(words.values())
         samples += [S("collector_sources", "Configured sources, by health state.",
                       (("health", h),), counts.get(h, 0))
                     for h in sorted(set(HEALTH_STATES) | set(counts))]
         samples += [S("collector_source_health", "The health state of a source (1 = current).",
-                      (("source", s.id), ("health", s.health)), 1) for s in states]
+                      (("source", s.id), ("health", words[s.id])), 1) for s in states]
         samples += [S("collector_source_consecutive_failures",
                       "Failed polls in a row of a source.", (("source", s.id),),
                       s.consecutive_failures) for s in states]

@@ -73,11 +73,12 @@ digests:
     assert later["tg"].new_documents == 1 and later["masto"].new_documents == 1
 
     assert main(["--config", str(config.path), "status", "--json"]) == 0
-    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
-    assert rows["tg"]["health"] == "healthy" and rows["tg"]["documents"] == "3"
-    assert rows["masto"]["health"] == "healthy" and rows["masto"]["documents"] == "2"
-    assert rows["app"]["failures"] == "2"
-    assert rows["app"]["last_error"].startswith("Chromium is not installed")
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)["sources"]}
+    assert rows["tg"]["health"] == "healthy" and rows["tg"]["documents"] == 3
+    assert rows["masto"]["health"] == "healthy" and rows["masto"]["documents"] == 2
+    assert rows["app"]["consecutive_failures"] == 2
+    assert rows["app"]["last_error"]["kind"] == "browser_missing"
+    assert rows["app"]["last_error"]["message"].startswith("Chromium is not installed")
 
     assert main(["--config", str(config.path), "digest", "channels", "--send"]) == 0
     capsys.readouterr()
@@ -89,7 +90,7 @@ digests:
             for name in ("Harbour Union on Telegram", "Harbour Union on Mastodon",
                          "Harbour Union app"):
                 assert name in sources_page
-            assert "browser_missing" in sources_page
+            assert "Chromium is not installed" in sources_page
             latest = get(base + "/")
             assert "Strike called for Monday" in latest and "March on Saturday" in latest
             feed = get(base + "/feeds/channels.atom")

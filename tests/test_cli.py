@@ -56,8 +56,8 @@ def test_poll_status_export_round(tmp_path, site):
     assert r.returncode == 0, r.stderr
     assert "reddawn" in r.stdout and "2 new documents" in r.stdout
     r = cli("status", "--json", cwd=tmp_path)
-    rows = json.loads(r.stdout)
-    assert rows[0]["id"] == "reddawn" and rows[0]["documents"] == "2"
+    rows = json.loads(r.stdout)["sources"]
+    assert rows[0]["id"] == "reddawn" and rows[0]["documents"] == 2
     r = cli("export", "out", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     exported = sorted(p.name for p in (tmp_path / "out").glob("*.txt"))

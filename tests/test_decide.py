@@ -172,12 +172,65 @@ def test_a_single_failure_that_lasts_becomes_degraded():
 
 
 def test_many_quick_failures_are_not_yet_broken():
-    s = SourceState()
+    s = succeed(SourceState(), T0 - timedelta(days=1))
     t = T0
     for _ in range(20):
         s = fail(s, t)
         t += timedelta(minutes=1)
     assert decide.health(s, t) == "degraded"
+
+
+def test_a_source_never_polled_is_unknown():
+    assert decide.status(SourceState(), T0) == "unknown"
+
+
+def test_a_first_poll_that_fails_makes_the_source_failing_at_once():
+    s = fail(SourceState(), T0, kind="dns")
+    assert decide.status(s, T0) == "failing"                # not a blip: it never worked
+    s = fail(s, T0 + timedelta(hours=1))
+    assert decide.status(s, T0 + timedelta(hours=1)) == "failing"
+    t = T0
+    for _ in range(decide.BROKEN_MIN_FAILURES):
+        t += timedelta(days=1)
+        s = fail(s, t)
+    assert decide.status(s, t) == "broken"                  # the broken thresholds still rule
+
+
+def test_a_released_broken_source_is_unknown_until_polled_and_still_broken_if_it_fails():
+    s, t = SourceState(), T0
+    s = succeed(s, t)
+    for _ in range(decide.BROKEN_MIN_FAILURES + 1):
+        t += timedelta(days=1)
+        s = fail(s, t)
+    assert decide.status(s, t) == "broken"
+    released_at = t + timedelta(hours=2)
+    r = decide.release(s, now=released_at)
+    assert decide.status(r, released_at) == "unknown"
+    assert decide.status(r, released_at + timedelta(days=3)) == "unknown"   # until polled
+    assert r.next_poll_at == released_at
+    assert (r.consecutive_failures, r.first_failure_at) == (s.consecutive_failures,
+                                                            s.first_failure_at)
+    after = fail(r, released_at + timedelta(minutes=1))
+    assert decide.status(after, released_at + timedelta(minutes=1)) == "broken"
+
+
+def test_a_released_source_that_never_worked_fails_again_as_failing():
+    s = fail(fail(SourceState(), T0), T0 + timedelta(hours=1))
+    r = decide.release(s, now=T0 + timedelta(hours=2))
+    assert decide.status(r, T0 + timedelta(hours=2)) == "unknown"
+    again = fail(r, T0 + timedelta(hours=3))
+    assert decide.status(again, T0 + timedelta(hours=3)) == "failing"
+
+
+def test_recovery_after_failing_and_after_release_is_healthy():
+    s = fail(fail(SourceState(), T0), T0 + timedelta(hours=1))
+    assert decide.status(s, T0 + timedelta(hours=1)) == "failing"
+    ok = succeed(s, T0 + timedelta(hours=2))
+    assert decide.status(ok, T0 + timedelta(hours=2)) == "healthy"
+    r = decide.release(s, now=T0 + timedelta(hours=2))
+    ok = succeed(r, T0 + timedelta(hours=3))
+    assert decide.status(ok, T0 + timedelta(hours=3)) == "healthy"
+    assert ok.consecutive_failures == 0 and ok.first_failure_at is None
 
 
 def test_broken_source_is_still_polled_at_the_capped_interval():
@@ -319,13 +372,13 @@ def test_any_other_outcome_ends_a_crash_streak():
         assert again.consecutive_crashes == 1 and not decide.is_quarantined(again)
 
 
-def test_release_makes_a_quarantined_source_due_now_with_clean_streaks():
+def test_release_makes_a_quarantined_source_due_now_with_a_clean_crash_streak():
     s, t = crash_polls(limits.QUARANTINE_AFTER)
     later = t + timedelta(days=7)
     r = decide.release(s, now=later)
     assert r.next_poll_at == later and r.consecutive_crashes == 0
-    assert r.consecutive_failures == 0 and r.first_failure_at is None
-    assert decide.status(r, later) == "healthy"
+    assert r.consecutive_failures == s.consecutive_failures   # a release is not a success
+    assert decide.status(r, later) == "unknown"
     assert r.last_error == s.last_error and r.etag == s.etag
     # judged afresh: the full count of crashes is needed again
     again, t2 = crash_polls(limits.QUARANTINE_AFTER - 1, r, later)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,3 +108,32 @@ def test_bad_opml_raises_config_error_and_leaves_sources_untouched(files, conten
         import_opml(opml, sources)
     assert message in str(info.value)
     assert sources.read_text(encoding="utf-8") == SOURCES
+
+
+def test_import_says_which_entries_it_skipped_and_why(tmp_path: Path):
+    opml = tmp_path / "export.opml"
+    opml.write_text(OPML.replace(
+        '<outline type="rss" text="Local file" xmlUrl="file:///etc/passwd"/>',
+        '<outline type="rss" text="Local file" xmlUrl="file:///etc/passwd"/>\n'
+        '    <outline type="link" text="A web site" htmlUrl="https://site.example/"/>\n'
+        '    <outline type="rss" text="Twice" xmlUrl="https://coastalwater.example/feed/"/>'),
+        encoding="utf-8")
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(SOURCES, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
+    r = subprocess.run([sys.executable, "-m", "collector.cli", "--config", str(sources),
+                        "sources", "import", str(opml)], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("added 4 sources to ")
+    assert lines[1] == "skipped 4:"
+    assert lines[2:] == [
+        "  https://site.example/ (A web site): no feed address (xmlUrl); add the site by hand "
+        "as a page source",
+        "  https://ngo.example/feed (Already here): already in sources.yaml as source "
+        "'ngo-news'",
+        "  file:///etc/passwd (Local file): not an http(s) address",
+        "  https://coastalwater.example/feed/ (Twice): already in sources.yaml as source "
+        "'coastal-water-alliance' (earlier in this file)",
+    ]

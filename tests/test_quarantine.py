@@ -243,11 +243,14 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_status_shows_the_quarantine_with_its_reason(tmp_path, quarantined):
-    rows = {r["id"]: r for r in json.loads(cli("status", "--json", cwd=tmp_path).stdout)}
+    doc = json.loads(cli("status", "--json", cwd=tmp_path).stdout)
+    rows = {r["id"]: r for r in doc["sources"]}
     assert rows["bad"]["health"] == "quarantined"
-    assert rows["bad"]["next_poll"] == "on release"
+    assert rows["bad"]["next_poll_at"] is None     # not polled until released
     assert "parser crashed on 3 polls in a row" in rows["bad"]["reason"]
+    assert rows["bad"]["last_error"]["kind"] == decide.PARSER_CRASH
     assert rows["good"]["health"] == "healthy" and rows["good"]["reason"] is None
+    assert doc["sources"][0]["id"] == "bad"      # worst first
     table = cli("status", cwd=tmp_path)
     assert table.returncode == 0, table.stderr
     assert "bad: quarantined: the parser crashed on 3 polls" in table.stdout
@@ -263,10 +266,10 @@ def test_sources_page_and_metrics_show_the_quarantined_source(quarantined):
     finally:
         store.close()
     assert page.status_code == 200
-    assert '<td class="health-quarantined">quarantined</td>' in page.text
+    assert '<td data-label="Health" class="health-quarantined">quarantined</td>' in page.text
     assert "collector sources release bad" in page.text
-    assert 'collector_source_health{source="bad",health="quarantined"} 1' in metrics
-    assert 'collector_sources{health="quarantined"} 1' in metrics
+    assert 'collector_source_health{health="quarantined",source="bad"} 1.0' in metrics
+    assert 'collector_sources{health="quarantined"} 1.0' in metrics
 
 
 def test_healthz_lists_the_quarantined_source_and_stays_ok(quarantined):
@@ -289,9 +292,11 @@ def test_release_puts_the_source_back_to_polling_now(tmp_path, site, quarantined
     config, clock = quarantined
     r = cli("sources", "release", "bad", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "bad: released (was quarantined)" in r.stdout
+    assert "bad: released (was quarantined); health unknown until" in r.stdout
     st = state(config, "bad")
-    assert st.health == "healthy" and st.consecutive_failures == 0
+    # unknown until the next poll judges it; the failures it had are still on record
+    assert st.health == "unknown" and st.consecutive_crashes == 0
+    assert st.consecutive_failures == limits.QUARANTINE_AFTER
     assert st.next_poll_at <= datetime.now(UTC)
 
     good_feed(site, "/bad/feed", day=3)   # the page was fixed
@@ -378,7 +383,8 @@ def test_digest_health_notes_list_a_quarantined_source_once_with_the_reason(quar
         assert batch is not None
         [note] = batch.health_notes
         assert (note.source_id, note.state) == ("bad", "broken")
-        assert note.error is not None and "quarantined after 3 parser crashes" in note.error
+        assert note.error == ("quarantined: the page made the parser crash on 3 polls in a row;"
+                              " not polled until released (collector sources release)")
         outbox.delivered("d", batch, now=clock.now + timedelta(days=1))
         assert outbox.claim("d", limit=10, now=clock.now + timedelta(days=2)) is None
     finally:

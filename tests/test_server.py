@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import timedelta
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from selectolax.lexbor import LexborHTMLParser
 
-from collector import server as server_module
 from collector.digests import DigestRunner
 from collector.errors import CollectorError
 from collector.metrics import Registry
 from collector.server import HttpServer, judge_health, parse_bind
+from collector.web import pages as pages_module
 from tests.test_server_helpers import T0, add_doc, add_many, make_world, running
 
 MARKUP_TITLE = '<script>alert("t")</script> & <b>Bold</b> "quoted"'
@@ -65,7 +65,7 @@ def test_latest_page_lists_title_organisation_date_and_also_published_by(world):
 
 def test_latest_page_is_paginated_with_older_and_newer_links(world, monkeypatch):
     config, store = world
-    monkeypatch.setattr(server_module, "PAGE_SIZE", 2)
+    monkeypatch.setattr(pages_module, "PAGE_SIZE", 2)
     add_many(store, 5)
     with running(config, store) as srv:
         first = dom(httpx.get(srv.url + "/"))
@@ -232,19 +232,32 @@ def test_search_without_words_explains_itself_and_reflects_query_escaped(world):
 def test_sources_page_shows_each_source_health_and_last_error(world):
     config, store = world
     add_doc(store, "reddawn", "a", "Dockers strike", ["Text."])
-    store.update_source("vanguard", health="broken", consecutive_failures=6,
-                        last_error="connection refused <b>", last_error_kind="refused",
-                        last_poll_at=T0)
-    store.update_source("reddawn", health="healthy", last_poll_at=T0, last_success_at=T0)
-    with running(config, store) as srv:
+    store.update_source("vanguard", health="broken", consecutive_failures=6, polls=9,
+                        last_error="connection refused <b> by http://127.0.0.1:9/vanguard/",
+                        last_error_kind="refused", last_poll_at=T0,
+                        first_failure_at=T0 - timedelta(days=3),
+                        last_success_at=T0 - timedelta(days=4))
+    store.update_source("reddawn", health="healthy", last_poll_at=T0, last_success_at=T0,
+                        polls=1)
+    with running(config, store, clock=lambda: T0) as srv:
         tree = dom(httpx.get(srv.url + "/sources"))
-    rows = {r[0]: r for r in cell_texts(tree)}
-    assert rows["Red Dawn (reddawn)"][1] == "healthy"
-    assert rows["Red Dawn (reddawn)"][6] == "1"
-    assert rows["Vanguard League (vanguard)"][1:3] == ["broken", "2024-05-01 09:00 UTC"]
-    assert rows["Vanguard League (vanguard)"][5] == "refused: connection refused <b>"
-    assert rows["Odd <b>Bold</b> & Co (odd)"][1] == "new"
-    assert "1 healthy, 1 broken, 1 new" in tree.css_first("main p").text()
+    rows = [r for r in cell_texts(tree)]
+    # worst first: broken, then unknown (never polled), then healthy
+    assert [r[0] for r in rows] == ["Vanguard League (vanguard)", "Odd <b>Bold</b> & Co (odd)",
+                                    "Red Dawn (reddawn)"]
+    by_name = {r[0]: r for r in rows}
+    assert by_name["Red Dawn (reddawn)"][1] == "healthy"
+    assert by_name["Red Dawn (reddawn)"][6] == "1"
+    assert by_name["Vanguard League (vanguard)"][1:3] == ["broken", "2024-05-01 09:00 UTC"]
+    # the error in words; the raw message stays for --json and the organisation page
+    assert by_name["Vanguard League (vanguard)"][5] == (
+        "127.0.0.1 refused the connection (nothing is listening there)")
+    assert by_name["Odd <b>Bold</b> & Co (odd)"][1] == "unknown"
+    counts = [li.text(separator=" ", strip=True) for li in tree.css("ul.counts li")]
+    assert counts == ["1 broken", "1 unknown", "1 healthy"]
+    names = [a.text() for a in tree.css("tbody td:first-child a")]
+    assert names[0] == "Vanguard League"
+    assert tree.css_first("tbody td:first-child a").attributes["href"] == "/o/vanguard"
 
 
 # -- feeds ------------------------------------------------------------------------------------
@@ -331,7 +344,7 @@ def test_healthz_metrics_and_pages_report_an_unreachable_database(tmp_path):
         store.close()
     assert r.status_code == 503 and r.json()["reason"].startswith("database:")
     assert page.status_code == 503 and "database is not answering" in page.text
-    assert "collector_database_up 0" in metrics.text.splitlines()
+    assert "collector_database_up 0.0" in metrics.text.splitlines()
 
 
 @pytest.mark.sqlite_only
@@ -364,41 +377,51 @@ def test_tick_age_limit_is_inclusive_and_configurable():
 
 # -- metrics ----------------------------------------------------------------------------------
 
-SAMPLE_LINE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_]+="([^"\\\n]|\\.)*",?)*\})? '
-                         r"(-?[0-9.e+-]+|\+Inf|-Inf|NaN)$")
-
-
 def test_metrics_expose_polls_errors_latency_documents_digests_and_health(world):
+    """The exposition is read back by prometheus-client's own parser: every existing metric
+    name is there with its labels and value, next to the process and platform metrics."""
     config, store = world
     registry = Registry()
     registry.record_poll("reddawn", True, None, 0.3, 2)
     registry.record_poll("reddawn", False, "timeout", 31.0, 0)
     registry.record_digest("labour", 2, True)
     add_many(store, 3)
-    store.update_source("vanguard", health="broken")
-    with running(config, store, metrics=registry) as srv:
+    store.update_source("vanguard", health="broken", polls=9, consecutive_failures=6,
+                        first_failure_at=T0 - timedelta(days=3),
+                        last_success_at=T0 - timedelta(days=4))
+    with running(config, store, metrics=registry, clock=lambda: T0) as srv:
         r = httpx.get(srv.url + "/metrics")
-    assert r.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
-    lines = r.text.splitlines()
-    for line in lines:
-        assert line.startswith("# ") or SAMPLE_LINE.match(line), line
-    for expected in (
-            'collector_polls_total{source="reddawn",result="ok"} 1',
-            'collector_polls_total{source="reddawn",result="error"} 1',
-            'collector_poll_errors_total{source="reddawn",kind="timeout"} 1',
-            'collector_poll_duration_seconds_bucket{source="reddawn",le="0.5"} 1',
-            'collector_poll_duration_seconds_bucket{source="reddawn",le="60"} 2',
-            'collector_poll_duration_seconds_count{source="reddawn"} 2',
-            'collector_documents_collected_total{source="reddawn"} 2',
-            'collector_digest_runs_total{digest="labour",result="ok"} 1',
-            'collector_digest_statements_sent_total{digest="labour"} 2',
-            "collector_documents 3",
-            'collector_digest_pending{digest="labour"} 0',
-            'collector_sources{health="broken"} 1',
-            'collector_sources{health="new"} 2',
-            'collector_source_health{source="vanguard",health="broken"} 1',
-            "collector_database_up 1"):
-        assert expected in lines, expected
+    assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
+    families = {f.name: f for f in text_string_to_metric_families(r.text)}
+    values = {(s.name, tuple(sorted(s.labels.items()))): s.value
+              for f in families.values() for s in f.samples}
+
+    def value(name: str, **labels: str) -> float:
+        return values[(name, tuple(sorted(labels.items())))]
+
+    assert value("collector_polls_total", source="reddawn", result="ok") == 1
+    assert value("collector_polls_total", source="reddawn", result="error") == 1
+    assert value("collector_poll_errors_total", source="reddawn", kind="timeout") == 1
+    assert value("collector_poll_duration_seconds_bucket", source="reddawn", le="0.5") == 1
+    assert value("collector_poll_duration_seconds_bucket", source="reddawn", le="60.0") == 2
+    assert value("collector_poll_duration_seconds_count", source="reddawn") == 2
+    assert value("collector_documents_collected_total", source="reddawn") == 2
+    assert value("collector_digest_runs_total", digest="labour", result="ok") == 1
+    assert value("collector_digest_statements_sent_total", digest="labour") == 2
+    assert value("collector_documents") == 3
+    assert value("collector_digest_pending", digest="labour") == 0
+    assert value("collector_sources", health="broken") == 1
+    assert value("collector_sources", health="unknown") == 2
+    assert value("collector_source_health", source="vanguard", health="broken") == 1
+    assert value("collector_database_up") == 1
+    assert families["collector_polls"].type == "counter"
+    assert families["collector_poll_duration_seconds"].type == "histogram"
+    assert families["collector_sources"].type == "gauge"
+    # the library's process and platform collectors
+    assert value("process_resident_memory_bytes") > 0
+    assert value("process_open_fds") > 0
+    assert "process_cpu_seconds" in families
+    assert any(name == "python_info" for name, _ in values)
 
 
 def test_bind_addresses_parse_for_ipv4_and_ipv6_and_reject_nonsense():
@@ -451,3 +474,36 @@ def test_error_pages_cut_long_echoes(world):
         r = httpx.get(srv.url + "/d/" + "a" * 5000)
     assert r.status_code == 404
     assert "a" * 201 not in r.text and "a" * 200 + "…" in r.text
+
+
+def test_filters_that_cannot_be_used_are_refused_in_words(world):
+    config, store = world
+    with running(config, store) as srv:
+        bad_date = httpx.get(srv.url + "/?from=yesterday")
+        backwards = httpx.get(srv.url + "/?from=2024-05-02&to=2024-05-01")
+        nobody = httpx.get(srv.url + "/?org=nobody")
+        no_org_page = httpx.get(srv.url + "/o/nobody")
+        sort = httpx.get(srv.url + "/search?q=x&sort=random")
+    assert bad_date.status_code == 400
+    assert "The from date must look like 2024-05-31, not &#39;yesterday&#39;." in bad_date.text
+    assert backwards.status_code == 400 and "before the" in backwards.text
+    assert nobody.status_code == 400 and "There is no organisation" in nobody.text
+    assert no_org_page.status_code == 404
+    assert sort.status_code == 400 and "Sort by" in sort.text
+
+
+def test_latest_page_explains_an_empty_digest_after_first_polls(world):
+    """Statements stored by first polls are the baseline: the page says why no digest holds
+    them."""
+    config, store = world
+    from collector.store import NewDocument
+
+    doc = NewDocument(id="b" * 16, source_id="reddawn", url="http://127.0.0.1:9/b/",
+                      canonical_url="http://127.0.0.1:9/b/", url_key="http://127.0.0.1:9/b/",
+                      title="Baseline", text="Baseline\n\nText.\n", published_at=T0,
+                      content_hash="hash-b", signature=None, method="feed", language="en",
+                      author=None, word_count=1, flags=(), backfill=True)
+    store.add_document(doc, seen_key=doc.url, digests=[], now=T0)
+    with running(config, store) as srv:
+        page = httpx.get(srv.url + "/").text
+    assert "1 of the 1 stored statements came from first polls" in page

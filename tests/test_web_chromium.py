@@ -9,13 +9,14 @@ name resolves to nothing.
 from __future__ import annotations
 
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
 from collector import server as server_module
-from tests.test_server_helpers import add_doc, make_world, running
+from tests.test_server_helpers import T0, add_doc, make_world, running
 
 CHROMIUM = Path("/usr/bin/chromium")
 #: Seconds one page load may take (a cold Chromium start is about two seconds).
@@ -54,8 +55,10 @@ def world(tmp_path):
         "hostile": add_doc(store, "odd", "hostile", HOSTILE_TITLE,
                            ["A statement with a peculiar headline about zeppelins."]),
     }
-    store.update_source("vanguard", health="broken", consecutive_failures=7,
-                        last_error="connection refused", last_error_kind="refused")
+    store.update_source("vanguard", health="broken", consecutive_failures=7, polls=9,
+                        last_error="connection refused", last_error_kind="refused",
+                        first_failure_at=T0 - timedelta(days=3),
+                        last_success_at=T0 - timedelta(days=4))
     with running(config, store) as srv:
         yield srv, docs, tmp_path / "chromium-profile"
     store.close()
@@ -65,7 +68,8 @@ def test_pages_render_with_their_landmarks_tables_and_form(world):
     srv, docs, profile = world
     latest, console = load(srv.url + "/", profile)
     assert latest.css_first("main h1").text() == "Latest statements"
-    assert latest.css_first("table caption").text().startswith("Statements, newest first")
+    assert latest.css_first("table caption").text().startswith(
+        "Statements, newest first by publication date")
     assert latest.css_first("label[for=q]").text() == "Search statements"
     assert {a.text() for a in latest.css("tbody td:first-child a")} == {
         "Dockers strike", "Election call", HOSTILE_TITLE}
@@ -81,7 +85,8 @@ def test_pages_render_with_their_landmarks_tables_and_form(world):
     health = {tr.css("td")[0].text().split(" (")[0]: tr.css("td")[1].text()
               for tr in sources.css("tbody tr")}
     assert health["Vanguard League"] == "broken"
-    assert sources.css_first("caption").text() == "Health of every source"
+    assert sources.css_first("caption").text() == (
+        "Health of every source, those needing attention first")
     assert console == []
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from email import policy
 from email.message import EmailMessage
@@ -120,6 +120,30 @@ class ItemView:
     also_published: tuple[LinkView, ...]
     paragraphs: tuple[str, ...]
     more: int                     # paragraphs left out
+    number: int = 0               # 1, 2, … in the order of the message
+    anchor: str = ""              # id of the statement in the HTML part ("s1", "s2", …)
+    stored_url: str = ""          # its page on this service, when public_url is set
+    tags: tuple[str, ...] = ()
+    host: str = ""                # the original's host name, for link text
+
+
+@dataclass(frozen=True)
+class GroupView:
+    heading: str                  # "" when the digest is not grouped
+    items: tuple[ItemView, ...]
+
+
+@dataclass(frozen=True)
+class DigestAbout:
+    """What the footer says about a digest: which one, why the reader gets it, how to change
+    it."""
+
+    id: str
+    title: str
+    selection: str                # "every statement", "statements tagged gaza", …
+    schedule: str                 # "every morning at 07:00 (Europe/Berlin)", …
+    timezone: str
+    public_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,8 +167,32 @@ def _item_view(item: DigestItem, *, full_text: bool, paragraphs: int, tz: tzinfo
         id=item.id, title=item.title, source_name=item.source_name, url=safe_url(item.url),
         date=_local(when, tz).strftime("%Y-%m-%d"), date_is_collected=item.published is None,
         also_published=tuple(LinkView(name=n, url=safe_url(u)) for n, u in item.also_published),
-        paragraphs=tuple(shown), more=len(item.blocks) - len(shown),
+        paragraphs=tuple(shown), more=len(item.blocks) - len(shown), tags=item.tags,
+        host=(urlsplit(item.url).hostname or "") if safe_url(item.url) else "",
     )
+
+
+def _groups(items: Sequence[ItemView], group_by: str | None) -> list[GroupView]:
+    """The items under headings: by organisation or by (first) tag, headings in alphabetical
+    order and items in their order within each; one group without heading otherwise."""
+    if group_by not in ("organisation", "tag"):
+        return [GroupView("", tuple(items))] if items else []
+    groups: dict[str, list[ItemView]] = {}
+    for item in items:
+        if group_by == "organisation":
+            key = item.source_name
+        else:
+            key = sorted(item.tags)[0] if item.tags else "no tag"
+        groups.setdefault(key, []).append(item)
+    return [GroupView(k, tuple(v)) for k, v in sorted(groups.items(),
+                                                      key=lambda kv: kv[0].casefold())]
+
+
+def stored_url(public_url: str | None, doc_id: str) -> str:
+    """The statement's page on this service, or "" without a public URL."""
+    if not public_url:
+        return ""
+    return safe_url(f"{public_url.rstrip('/')}/d/{doc_id}")
 
 
 def _note_view(note: SourceHealthNote, tz: tzinfo) -> NoteView:
@@ -193,13 +241,28 @@ def render_parts(digest_id: str, items: Sequence[DigestItem],
                  health_notes: Sequence[SourceHealthNote], *, full_text: bool,
                  paragraphs: int = limits.DIGEST_DEFAULT_PARAGRAPHS,
                  template_dir: Path | None = None, now: datetime,
-                 title: str | None = None, tz: tzinfo = UTC) -> tuple[str, str]:
-    """The text and HTML bodies of a digest (what `--preview` shows)."""
+                 title: str | None = None, tz: tzinfo = UTC, group_by: str | None = None,
+                 about: DigestAbout | None = None) -> tuple[str, str]:
+    """The text and HTML bodies of a digest, times in `tz` (the digest's time zone)."""
+    views = [_item_view(i, full_text=full_text, paragraphs=paragraphs, tz=tz) for i in items]
+    groups = _groups(views, group_by)
+    # numbered in the order the message shows them, grouped or not
+    numbered: list[ItemView] = []
+    public = about.public_url if about is not None else ""
+    for g in groups:
+        for v in g.items:
+            n = len(numbered) + 1
+            numbered.append(replace(v, number=n, anchor=f"s{n}",
+                                    stored_url=stored_url(public, v.id)))
+    by_id = {v.id: v for v in numbered}
+    groups = [GroupView(g.heading, tuple(by_id[v.id] for v in g.items)) for g in groups]
     context = {
         "digest_id": digest_id,
         "title": title or digest_id,
-        "items": [_item_view(i, full_text=full_text, paragraphs=paragraphs, tz=tz)
-                  for i in items],
+        "items": numbered,
+        "groups": groups,
+        "grouped": bool(group_by) and bool(groups),
+        "about": about or DigestAbout(digest_id, title or digest_id, "", "", str(tz)),
         "health_notes": [_note_view(n, tz) for n in health_notes],
         "full_text": full_text,
         "now": _local(now, tz).strftime("%Y-%m-%d %H:%M %Z"),
@@ -214,19 +277,21 @@ def render_email(digest_id: str, items: Sequence[DigestItem],
                  paragraphs: int = limits.DIGEST_DEFAULT_PARAGRAPHS,
                  template_dir: Path | None, now: datetime, sender: str,
                  recipients: Sequence[str], title: str | None = None,
-                 tz: tzinfo = UTC) -> EmailMessage:
+                 tz: tzinfo = UTC, group_by: str | None = None,
+                 about: DigestAbout | None = None) -> EmailMessage:
     """The digest message for one run; the same digest, run key and content give the same
     Message-ID and bodies."""
     if not recipients:
         raise ConfigError([f"digest '{digest_id}': no recipients"])
     text, html = render_parts(digest_id, items, health_notes, full_text=full_text,
                               paragraphs=paragraphs, template_dir=template_dir, now=now,
-                              title=title, tz=tz)
+                              title=title, tz=tz, group_by=group_by, about=about)
     msg = EmailMessage(policy=policy.SMTP)
     msg["Subject"] = subject_for(header_value(title or digest_id), items, health_notes)
     msg["From"] = _address_header(sender)
     msg["To"] = ", ".join(_address_header(r) for r in recipients)
-    msg["Date"] = format_datetime(now if now.tzinfo else now.replace(tzinfo=UTC))
+    # in the digest's time zone, like the times in its body
+    msg["Date"] = format_datetime(_local(now, tz))
     msg["Message-ID"] = message_id(digest_id, run_key, sender)
     msg["X-Collector-Digest"] = header_value(digest_id, limit=100)
     msg["Auto-Submitted"] = "auto-generated"

@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 
 from ..document import parse
 from ..errors import DeliveryError
+from ..health import describe_error
 from ..notify import DigestItem, SourceHealthNote
 from ..notify.health import SourceHealth, health_notes
 from ..notify.retry import RetryState, after_failure
@@ -219,7 +220,10 @@ class StoreOutbox:
         reported = json.loads((st.health_reported if st is not None else None) or "{}")
         sources = [SourceHealth(source_id=r.id, source_name=self.source_names.get(r.id, r.name),
                                 failing_since=r.first_failure_at if r.consecutive_failures
-                                else None, last_error=r.last_error,
+                                else None,
+                                # readers get the error in words, as the web page shows it
+                                last_error=describe_error(r.last_error_kind, r.last_error,
+                                                          r.url),
                                 recovered_at=r.last_success_at)
                    for r in s.scalars(select(SourceRow)) if r.id in self.source_names]
         notes, _after = health_notes(sources, reported,
