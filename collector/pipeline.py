@@ -428,65 +428,80 @@ class Pipeline:
         sig = dedup.signature(blocks)
         now = self.clock()
         async with self._write_lock:
-            await self.load_index()
-            match = await asyncio.to_thread(self.store.document_by_url_key, ckey)
-            if match is None and ukey != ckey:
-                match = await asyncio.to_thread(self.store.document_by_url_key, ukey)
-            # a URL recorded as another location of a document never rewrites its text
-            by_url = match[0] if match and match[1] else None
-            by_location = match[0] if match and not match[1] else None
-            by_hash = await asyncio.to_thread(self.store.document_by_content_hash, chash)
-            near = self.index.query(sig) if match is None and by_hash is None else []
-            decision = dedup.decide(
-                content_hash=chash,
-                by_url=dedup.StoredMatch(by_url.seq, by_url.content_hash) if by_url else None,
-                by_hash=by_hash.seq if by_hash else None, near=near,
-                by_location=by_location.seq if by_location else None)
-            if decision.action == "unchanged":
-                known = by_url or by_location
-                await asyncio.to_thread(self.store.mark_seen, source.id, key, url=url,
-                                        status="duplicate", now=now, detail="unchanged",
-                                        document_id=known.id if known else None)
-                return "unchanged"
-            if decision.action == "update":
-                assert by_url is not None
-                await self._update(by_url, title, text, chash, sig, blocks, ex, now)
-                await asyncio.to_thread(self.store.mark_seen, source.id, key, url=url,
-                                        status="duplicate", now=now, detail="updated",
-                                        document_id=by_url.id)
-                return "update"
-            if decision.action == "duplicate":
-                assert decision.doc_id is not None
-                original = await asyncio.to_thread(self.store.document_by_seq, decision.doc_id)
-                if original is None:  # index out of date (document removed): treat as new
-                    decision = dedup.DedupDecision("new")
-                else:
-                    how = "exact" if by_hash is not None else "near"
-                    await asyncio.to_thread(self.store.add_location, original.id,
-                                            source_id=source.id, url=url, url_key=ukey, how=how,
-                                            seen_key=key, now=now)
-                    choice = dedup.choose_primary(
-                        original.word_count, _words(blocks),
-                        existing_partial=bool({"partial", "short"} & set(original.flags)),
-                        incoming_partial=bool({"partial", "short"} & set(ex.flags)))
-                    if choice.keep == "incoming":
-                        log.info("document %s: keeping the fuller text from %s (%s)",
-                                 original.id, url, choice.reason)
-                        await self._update(original, title, text, chash, sig, blocks, ex, now)
+            # Twice at most: when another writer (a `collector poll` beside the service, a
+            # second worker) stored the same document between this look-up and the insert,
+            # the insert finds it, and the second pass takes it as a duplicate or an update.
+            raced = False
+            while True:
+                await self.load_index()
+                match = await asyncio.to_thread(self.store.document_by_url_key, ckey)
+                if match is None and ukey != ckey:
+                    match = await asyncio.to_thread(self.store.document_by_url_key, ukey)
+                # a URL recorded as another location of a document never rewrites its text
+                by_url = match[0] if match and match[1] else None
+                by_location = match[0] if match and not match[1] else None
+                by_hash = await asyncio.to_thread(self.store.document_by_content_hash, chash)
+                near = self.index.query(sig) if match is None and by_hash is None else []
+                decision = dedup.decide(
+                    content_hash=chash,
+                    by_url=dedup.StoredMatch(by_url.seq, by_url.content_hash) if by_url else None,
+                    by_hash=by_hash.seq if by_hash else None, near=near,
+                    by_location=by_location.seq if by_location else None)
+                if decision.action == "unchanged":
+                    known = by_url or by_location
+                    await asyncio.to_thread(self.store.mark_seen, source.id, key, url=url,
+                                            status="duplicate", now=now, detail="unchanged",
+                                            document_id=known.id if known else None)
+                    # the same document stored by another writer a moment ago is a duplicate
+                    return "duplicate" if raced else "unchanged"
+                if decision.action == "update":
+                    assert by_url is not None
+                    await self._update(by_url, title, text, chash, sig, blocks, ex, now)
+                    await asyncio.to_thread(self.store.mark_seen, source.id, key, url=url,
+                                            status="duplicate", now=now, detail="updated",
+                                            document_id=by_url.id)
+                    return "update"
+                if decision.action == "duplicate":
+                    assert decision.doc_id is not None
+                    original = await asyncio.to_thread(self.store.document_by_seq, decision.doc_id)
+                    if original is None:  # index out of date (document removed): treat as new
+                        decision = dedup.DedupDecision("new")
                     else:
-                        self._index_stale = True
-                    return "duplicate"
-            doc = NewDocument(
-                id=document_id(canonical), source_id=source.id, url=url,
-                canonical_url=canonical, url_key=ckey, title=title, text=text,
-                published_at=ex.published, content_hash=chash, signature=sig,
-                method=ex.method, language=ex.language, author=ex.author,
-                word_count=_words(blocks), flags=ex.flags, backfill=backfill)
-            digests = self._digests_for(source, ex, url)
-            stored = await asyncio.to_thread(self.store.add_document, doc, seen_key=key,
-                                             digests=digests, now=now, extra_url_key=ukey)
-            self.index.add(stored.seq, sig)
-            self._indexed_seq = max(self._indexed_seq, stored.seq)
+                        how = "exact" if by_hash is not None else "near"
+                        await asyncio.to_thread(self.store.add_location, original.id,
+                                                source_id=source.id, url=url, url_key=ukey, how=how,
+                                                seen_key=key, now=now)
+                        choice = dedup.choose_primary(
+                            original.word_count, _words(blocks),
+                            existing_partial=bool({"partial", "short"} & set(original.flags)),
+                            incoming_partial=bool({"partial", "short"} & set(ex.flags)))
+                        if choice.keep == "incoming":
+                            log.info("document %s: keeping the fuller text from %s (%s)",
+                                     original.id, url, choice.reason)
+                            await self._update(original, title, text, chash, sig, blocks, ex, now)
+                        else:
+                            self._index_stale = True
+                        return "duplicate"
+                doc = NewDocument(
+                    id=document_id(canonical), source_id=source.id, url=url,
+                    canonical_url=canonical, url_key=ckey, title=title, text=text,
+                    published_at=ex.published, content_hash=chash, signature=sig,
+                    method=ex.method, language=ex.language, author=ex.author,
+                    word_count=_words(blocks), flags=ex.flags, backfill=backfill)
+                digests = self._digests_for(source, ex, url)
+                stored, created = await asyncio.to_thread(
+                    self.store.insert_document, doc, seen_key=key, digests=digests, now=now,
+                    extra_url_key=ukey)
+                if created:
+                    self.index.add(stored.seq, sig)
+                    self._indexed_seq = max(self._indexed_seq, stored.seq)
+                    break
+                if raced:  # pragma: no cover - stored, then gone, then stored again
+                    raise StoreError(f"document {doc.id} could not be stored: it keeps "
+                                     "changing under another writer")
+                log.info("source %s: document %s was stored by another writer first",
+                         source.id, doc.id)
+                raced = True
         await self._write_files([stored], append_index=[stored], rewrite_index=False)
         log.info("source %s: new document %s %s", source.id, stored.id, title[:80])
         return "new"

@@ -31,6 +31,8 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -583,11 +585,28 @@ class Store:
 
     def add_document(self, doc: NewDocument, *, seen_key: str, digests: Sequence[str],
                      now: datetime, extra_url_key: str | None = None) -> StoredDocument:
-        """Store a new document with its first location, seen item and outbox entries."""
+        """`insert_document`, returning the stored document (the new one, or the one another
+        writer stored under the same id first)."""
+        return self.insert_document(doc, seen_key=seen_key, digests=digests, now=now,
+                                    extra_url_key=extra_url_key)[0]
+
+    def insert_document(self, doc: NewDocument, *, seen_key: str, digests: Sequence[str],
+                        now: datetime, extra_url_key: str | None = None
+                        ) -> tuple[StoredDocument, bool]:
+        """Insert-or-find: store a new document with its first location, seen item and outbox
+        entries, and return it with True; or, when a document with the same id was stored by
+        another writer after the caller looked (a `collector poll` beside the service, two
+        workers), write nothing and return that document with False.
+
+        The insert is `INSERT ... ON CONFLICT (id) DO NOTHING` in the dialect of the database:
+        on PostgreSQL it waits for a concurrent insert of the same id to commit or roll back
+        instead of failing; SQLite's writers are serialised by BEGIN IMMEDIATE. When it inserts
+        nothing the whole transaction (the sequence number it drew included) is rolled back.
+        """
         try:
             with self.session() as s:
                 seq = self._allocate_seq(s)
-                row = DocumentRow(
+                values = dict(
                     id=doc.id, seq=seq, source_id=doc.source_id, url=doc.url,
                     canonical_url=doc.canonical_url, title=doc.title, text=doc.text,
                     published_at=doc.published_at, collected_at=now, updated_at=now,
@@ -595,8 +614,10 @@ class Store:
                     language=doc.language, author=doc.author, word_count=doc.word_count,
                     flags=",".join(doc.flags) or None, backfill=doc.backfill, file_written=False,
                     revision=1)
-                s.add(row)
-                s.flush()
+                inserted = s.scalar(self._insert_new(DocumentRow, ["id"]).values(**values)
+                                    .returning(DocumentRow.id))
+                if inserted is None:
+                    raise _AlreadyStored
                 s.add(Location(document_id=doc.id, source_id=doc.source_id, url=doc.url,
                                url_key=doc.url_key, seen_at=now, how="original"))
                 if extra_url_key and extra_url_key != doc.url_key:
@@ -609,9 +630,22 @@ class Store:
                     for digest_id in digests:
                         s.add(OutboxEntry(digest_id=digest_id, document_id=doc.id,
                                           created_at=now))
-                return _doc_view(row)
+                return _doc_view(DocumentRow(**values)), True
+        except _AlreadyStored:
+            pass
         except IntegrityError as exc:
             raise StoreError(f"document {doc.id} could not be stored: {exc.orig}") from exc
+        existing = self.document_by_id(doc.id)
+        if existing is None:  # pragma: no cover - stored and deleted in between
+            raise StoreError(f"document {doc.id} could not be stored: it was stored by "
+                             "another writer and is gone again")
+        return existing, False
+
+    def _insert_new(self, table: Any, keys: list[str]) -> Any:
+        """An INSERT that does nothing when a row with the same `keys` exists."""
+        if self.is_sqlite:
+            return sqlite_insert(table).on_conflict_do_nothing(index_elements=keys)
+        return pg_insert(table).on_conflict_do_nothing(index_elements=keys)
 
     def _allocate_seq(self, s: Session) -> int:
         """The next sequence number, atomically (a counter row; numbers are never reused)."""
@@ -791,6 +825,10 @@ class Store:
             "locations": [{"source": loc.source_id, "url": loc.url, "seen": _iso(loc.seen_at),
                            "how": loc.how} for loc in locations if loc.how != "alias"],
         }
+
+
+class _AlreadyStored(Exception):
+    """Raised inside a write transaction to roll it back: the document exists already."""
 
 
 def _iso(value: datetime | None) -> str | None:
