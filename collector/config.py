@@ -145,6 +145,9 @@ class Source:
     allow_private_addresses: bool = False
     robots: bool = True
     verify_tls: bool = True
+    #: the user's mark: this source publishes originals (its copy of a statement found on
+    #: several sites is the one kept, when the pages themselves do not tell; docs/dedup.md)
+    original: bool = False
     line: int = 0
 
 
@@ -444,7 +447,7 @@ _SCHEDULE_KEYS = ("every", "cron", "timezone")
 _POLITENESS_KEYS = ("allow_private_addresses", "robots", "verify_tls")
 _SOURCE_KEYS = (
     "id", "name", "url", "kind", *_SCHEDULE_KEYS, "enabled", "tags", "content_selector",
-    "selectors", "pagination_depth", "split", "include", "exclude", "backfill",
+    "selectors", "pagination_depth", "split", "include", "exclude", "backfill", "original",
     *_POLITENESS_KEYS,
 )
 _DEFAULT_KEYS = ("kind", *_SCHEDULE_KEYS, "enabled", "tags", "backfill", "pagination_depth",
@@ -591,6 +594,7 @@ def _source(node: Any, index: int, line: int, defaults: dict[str, Any], base_sch
                                        defaults.get("allow_private_addresses", False)),
         robots=f.flag("robots", defaults.get("robots", True)),
         verify_tls=f.flag("verify_tls", defaults.get("verify_tls", True)),
+        original=f.flag("original", False),
         line=line,
     )
 

@@ -27,8 +27,9 @@ import re
 import struct
 import unicodedata
 import zlib
-from collections.abc import Iterable, Sequence, Sized
+from collections.abc import Collection, Iterable, Sequence, Sized
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
@@ -798,6 +799,8 @@ class PrimaryChoice:
 
     keep: Literal["existing", "incoming"]
     reason: str
+    #: the rule that decided: partial, canonical, date, marked, fuller or first
+    rule: str = ""
 
 
 def choose_primary(existing_words: int, incoming_words: int, *,
@@ -815,13 +818,121 @@ def choose_primary(existing_words: int, incoming_words: int, *,
         raise ValueError("word counts cannot be negative")
     if existing_partial != incoming_partial:
         if existing_partial:
-            return PrimaryChoice("incoming", "the stored text is partial; the duplicate is not")
-        return PrimaryChoice("existing", "the duplicate is partial; the stored text is not")
+            return PrimaryChoice("incoming", "the stored text is partial; the duplicate is not",
+                                 "partial")
+        return PrimaryChoice("existing", "the duplicate is partial; the stored text is not",
+                             "partial")
     extra = incoming_words - existing_words
     if incoming_words >= existing_words * FULLER_RATIO and extra >= FULLER_MIN_EXTRA_WORDS:
-        return PrimaryChoice("incoming", f"the duplicate is fuller ({extra} more words)")
+        return PrimaryChoice("incoming", f"the duplicate is fuller ({extra} more words)",
+                             "fuller")
     return PrimaryChoice("existing", "the first-stored text is kept; the duplicate is not "
-                                     "substantially fuller")
+                                     "substantially fuller", "first")
+
+
+@dataclass(frozen=True)
+class Version:
+    """One location's copy of a statement, as the choice of the original sees it."""
+
+    #: the url_keys the page is known under (fetched URL, canonical URL)
+    keys: frozenset[str]
+    #: url_key of another page the page declares canonical (`names_other`): it calls itself
+    #: a copy of that page
+    names: str | None = None
+    #: the publication date the page (or its feed entry) states
+    published: datetime | None = None
+    #: its source is marked `original: true` in sources.yaml
+    marked_original: bool = False
+    words: int = 0
+    #: a feed summary or an implausibly short extract, not the whole statement
+    partial: bool = False
+
+
+def names_other(url: str, declared: str | None) -> str | None:
+    """The url_key of the page that the page fetched at `url` declares canonical, when that
+    is a page of another site (a republisher pointing at the original: `canonical_url` does
+    not take such a claim as the page's identity, but it says which copy is the original).
+    None when the page names itself or its own site, names nothing, or names something that
+    is not a page (a home page, a bad URL)."""
+    if not declared or not declared.strip():
+        return None
+    try:
+        absolute = urljoin(url.strip(), declared.strip())
+        _, d_host, _, d_path, d_query, _ = _split(absolute)
+        _, f_host, _, _, _, _ = _split(url)
+    except (ParseError, ValueError):
+        return None
+    if d_host == f_host or _registrable(d_host) == _registrable(f_host):
+        return None
+    if _clean_path(d_path) == "/" and not _clean_query(d_query):
+        return None   # another site's home page: a template mistake, not an original
+    if re.search(r"\{\{|\}\}|%7b%7b|\$\{|\$url", absolute, flags=re.IGNORECASE):
+        return None
+    try:
+        return url_key(absolute)
+    except ParseError:
+        return None
+
+
+def _day_or_instant(a: datetime, b: datetime) -> tuple[Any, Any]:
+    """Two stated dates made comparable: a date given without a time of day (midnight UTC) is
+    compared with the other by calendar day, so 2024-06-01 is not "earlier" than
+    2024-06-01T14:00 of the same day."""
+    a, b = a.astimezone(UTC), b.astimezone(UTC)
+    if a.time() == datetime.min.time() or b.time() == datetime.min.time():
+        return a.date(), b.date()
+    return a, b
+
+
+def choose_original(existing: Version, incoming: Version, *,
+                    named: Collection[str] = ()) -> PrimaryChoice:
+    """Which copy's text (and title) a document shows once a duplicate arrived.
+
+    The original publisher's version wins; in order, the first rule that tells them apart:
+
+    1. a partial text (a feed summary, a "short" extract) never replaces a whole one, and a
+       whole one always replaces a partial one;
+    2. canonical links: a copy whose page another copy declares canonical (`named`: what the
+       document's other locations name; and what `existing` and `incoming` name each other)
+       is the original; otherwise a page that declares another site's page canonical (it
+       calls itself a copy) loses to one that does not;
+    3. the earlier stated publication date (by calendar day when one of them gives no time);
+    4. the source marked `original: true`;
+    5. otherwise `choose_primary`: the stored text stays unless the duplicate is clearly the
+       fuller version of it.
+
+    The document id, its sequence number and its locations never change; only which of them
+    is the document's own (its URL and source) follows the text.
+    """
+    if existing.partial != incoming.partial:
+        return choose_primary(existing.words, incoming.words, existing_partial=existing.partial,
+                              incoming_partial=incoming.partial)
+    named_set = set(named)
+    if incoming.keys & (named_set | {existing.names}):
+        return PrimaryChoice("incoming", "the duplicate is the page the copies declare "
+                                         "canonical", "canonical")
+    if existing.keys & (named_set | {incoming.names}):
+        return PrimaryChoice("existing", "the stored text's page is the one the copies declare "
+                                         "canonical", "canonical")
+    if incoming.names and not existing.names:
+        return PrimaryChoice("existing", "the duplicate declares another page canonical",
+                             "canonical")
+    if existing.names and not incoming.names:
+        return PrimaryChoice("incoming", "the stored text's page declares another page "
+                                         "canonical; the duplicate's does not", "canonical")
+    if existing.published and incoming.published:
+        a, b = _day_or_instant(existing.published, incoming.published)
+        if b < a:
+            return PrimaryChoice("incoming", "the duplicate was published earlier", "date")
+        if a < b:
+            return PrimaryChoice("existing", "the stored text was published earlier", "date")
+    if existing.marked_original != incoming.marked_original:
+        if incoming.marked_original:
+            return PrimaryChoice("incoming", "the duplicate's source is marked original",
+                                 "marked")
+        return PrimaryChoice("existing", "the stored text's source is marked original",
+                             "marked")
+    return choose_primary(existing.words, incoming.words)
 
 
 @dataclass(frozen=True)

@@ -35,13 +35,16 @@ from .document import document_id, render
 from .errors import CollectorError, ExtractError, FetchError, NotModified, ParseError, StoreError
 from .fetch import Fetcher, FetchPolicy
 from .models import Candidate, Extracted, Fetched, PollOutcome
-from .store import NewDocument, SourceState, Store, StoredDocument
+from .store import NewDocument, Primary, SourceState, Store, StoredDocument
 from .store.corpus import Corpus
 
 log = logging.getLogger("collector.pipeline")
 
 #: An item whose page failed this many polls in a row is given up (recorded, not retried).
 MAX_ITEM_ATTEMPTS = 3
+#: Flags of a text that is not the whole statement (a feed summary, an implausibly short
+#: extract): it never replaces a whole text of the same statement.
+_PARTIAL = frozenset({"partial", "short"})
 
 
 def utcnow() -> datetime:
@@ -88,6 +91,25 @@ def _words(blocks: Sequence[str]) -> int:
     return sum(len(b.split()) for b in blocks)
 
 
+@dataclass(frozen=True)
+class _Item:
+    """One extracted text on its way into the store, with everything dedup needs."""
+
+    source: Source
+    key: str
+    url: str
+    ukey: str           # url_key of the URL fetched
+    ckey: str           # url_key of its canonical URL
+    names_key: str | None   # url_key of another site's page it declares canonical
+    title: str
+    text: str
+    blocks: tuple[str, ...]
+    chash: str
+    sig: bytes
+    ex: Extracted
+    now: datetime
+
+
 class Pipeline:
     """Everything one worker needs to poll sources; shared by the scheduler and the CLI."""
 
@@ -102,7 +124,7 @@ class Pipeline:
         self.index = dedup.NearDuplicateIndex()
         self._indexed_seq = -1
         self._index_lock = asyncio.Lock()
-        self._index_stale = False
+        self._sources = {s.id: s for s in config.sources}
         self._write_lock = asyncio.Lock()
         self._writer = _OutcomeWriter(store)
         self._selects = selects
@@ -126,14 +148,14 @@ class Pipeline:
             return len(rows)
 
     async def reconcile_corpus(self) -> int:
-        """Write files for documents stored but not written (a crash between the two)."""
+        """Repair the corpus after a stop: write the files of documents stored but not
+        written (a kill between the two), and rewrite index.jsonl if it does not agree with
+        the database (`flush_index`). Returns how many files were written."""
         docs = await asyncio.to_thread(self.store.unwritten_documents)
-        if not docs:
-            return 0
-        indexed = await asyncio.to_thread(self.corpus.indexed_ids)
-        await self._write_files(docs, append_index=[d for d in docs if d.id not in indexed],
-                                rewrite_index=any(d.id in indexed for d in docs))
-        await self.flush_index()
+        if docs:
+            await self._write_files(docs)
+        if await self.flush_index():
+            log.info("index.jsonl did not agree with the database: rewritten")
         return len(docs)
 
     # -- one poll ------------------------------------------------------------------------------
@@ -409,6 +431,7 @@ class Pipeline:
                      ex: Extracted, backfill: bool) -> str:
         """Deduplicate and store one extracted text; returns the dedup action taken."""
         base, _, fragment = url.partition("#")
+        names_key = None
         if fragment.startswith(("item-", "part-")):
             # a synthetic identity (a link-less feed item, one piece of a split page): the
             # fragment is part of it, and the page's declared canonical URL is not
@@ -419,81 +442,42 @@ class Pipeline:
             canonical = dedup.canonical_url(url, declared=ex.canonical_url)
             ukey = dedup.url_key(url)
             ckey = dedup.url_key(canonical)
+            names_key = dedup.names_other(url, ex.canonical_url)
         text = render(ex.title, ex.blocks)
         from .document import parse as parse_document
 
         parsed = parse_document(text)
         title, blocks = parsed.title, parsed.blocks
-        chash = dedup.content_fingerprint(title, blocks)
-        sig = dedup.signature(blocks)
-        now = self.clock()
+        item = _Item(source=source, key=key, url=url, ukey=ukey, ckey=ckey, names_key=names_key,
+                     title=title, text=text, blocks=tuple(blocks),
+                     chash=dedup.content_fingerprint(title, blocks),
+                     sig=dedup.signature(blocks), ex=ex, now=self.clock())
         async with self._write_lock:
             # Twice at most: when another writer (a `collector poll` beside the service, a
             # second worker) stored the same document between this look-up and the insert,
             # the insert finds it, and the second pass takes it as a duplicate or an update.
             raced = False
             while True:
-                await self.load_index()
-                match = await asyncio.to_thread(self.store.document_by_url_key, ckey)
-                if match is None and ukey != ckey:
-                    match = await asyncio.to_thread(self.store.document_by_url_key, ukey)
-                # a URL recorded as another location of a document never rewrites its text
-                by_url = match[0] if match and match[1] else None
-                by_location = match[0] if match and not match[1] else None
-                by_hash = await asyncio.to_thread(self.store.document_by_content_hash, chash)
-                near = self.index.query(sig) if match is None and by_hash is None else []
-                decision = dedup.decide(
-                    content_hash=chash,
-                    by_url=dedup.StoredMatch(by_url.seq, by_url.content_hash) if by_url else None,
-                    by_hash=by_hash.seq if by_hash else None, near=near,
-                    by_location=by_location.seq if by_location else None)
-                if decision.action == "unchanged":
-                    known = by_url or by_location
-                    await asyncio.to_thread(self.store.mark_seen, source.id, key, url=url,
-                                            status="duplicate", now=now, detail="unchanged",
-                                            document_id=known.id if known else None)
-                    # the same document stored by another writer a moment ago is a duplicate
-                    return "duplicate" if raced else "unchanged"
-                if decision.action == "update":
-                    assert by_url is not None
-                    await self._update(by_url, title, text, chash, sig, blocks, ex, now)
-                    await asyncio.to_thread(self.store.mark_seen, source.id, key, url=url,
-                                            status="duplicate", now=now, detail="updated",
-                                            document_id=by_url.id)
-                    return "update"
-                if decision.action == "duplicate":
-                    assert decision.doc_id is not None
-                    original = await asyncio.to_thread(self.store.document_by_seq, decision.doc_id)
-                    if original is None:  # index out of date (document removed): treat as new
-                        decision = dedup.DedupDecision("new")
-                    else:
-                        how = "exact" if by_hash is not None else "near"
-                        await asyncio.to_thread(self.store.add_location, original.id,
-                                                source_id=source.id, url=url, url_key=ukey, how=how,
-                                                seen_key=key, now=now)
-                        choice = dedup.choose_primary(
-                            original.word_count, _words(blocks),
-                            existing_partial=bool({"partial", "short"} & set(original.flags)),
-                            incoming_partial=bool({"partial", "short"} & set(ex.flags)))
-                        if choice.keep == "incoming":
-                            log.info("document %s: keeping the fuller text from %s (%s)",
-                                     original.id, url, choice.reason)
-                            await self._update(original, title, text, chash, sig, blocks, ex, now)
-                        else:
-                            self._index_stale = True
-                        return "duplicate"
+                action = await self._apply(item)
+                if action == "unchanged" and raced:
+                    # the same document stored by another writer a moment ago
+                    return "duplicate"
+                if action != "new":
+                    return action
                 doc = NewDocument(
                     id=document_id(canonical), source_id=source.id, url=url,
                     canonical_url=canonical, url_key=ckey, title=title, text=text,
-                    published_at=ex.published, content_hash=chash, signature=sig,
+                    published_at=ex.published, content_hash=item.chash, signature=item.sig,
                     method=ex.method, language=ex.language, author=ex.author,
-                    word_count=_words(blocks), flags=ex.flags, backfill=backfill)
+                    word_count=_words(blocks), flags=ex.flags, backfill=backfill,
+                    names_key=names_key)
                 digests = self._digests_for(source, ex, url)
-                stored, created = await asyncio.to_thread(
-                    self.store.insert_document, doc, seen_key=key, digests=digests, now=now,
-                    extra_url_key=ukey)
-                if created:
-                    self.index.add(stored.seq, sig)
+                inserted = await asyncio.to_thread(
+                    self.store.insert_document, doc, seen_key=key, digests=digests,
+                    now=item.now, extra_url_key=ukey)
+                stored = inserted.document
+                if inserted.created:
+                    self.index.add(stored.seq, item.sig)
                     self._indexed_seq = max(self._indexed_seq, stored.seq)
                     break
                 if raced:  # pragma: no cover - stored, then gone, then stored again
@@ -502,18 +486,93 @@ class Pipeline:
                 log.info("source %s: document %s was stored by another writer first",
                          source.id, doc.id)
                 raced = True
-        await self._write_files([stored], append_index=[stored], rewrite_index=False)
+        await self._write_files([stored], appended=[(stored, inserted.generation)])
         log.info("source %s: new document %s %s", source.id, stored.id, title[:80])
         return "new"
 
-    async def _update(self, doc: StoredDocument, title: str, text: str, chash: str,
-                      sig: bytes, blocks: Sequence[str], ex: Extracted, now: datetime) -> None:
+    async def _apply(self, item: _Item) -> str:
+        """Look `item` up and apply the dedup decision, except storing a new document:
+        "unchanged", "update", "duplicate", or "new" (the caller inserts it)."""
+        await self.load_index()
+        match = await asyncio.to_thread(self.store.document_by_url_key, item.ckey)
+        if match is None and item.ukey != item.ckey:
+            match = await asyncio.to_thread(self.store.document_by_url_key, item.ukey)
+        # a URL recorded as another location of a document never rewrites its text
+        by_url = match[0] if match and match[1] else None
+        by_location = match[0] if match and not match[1] else None
+        by_hash = await asyncio.to_thread(self.store.document_by_content_hash, item.chash)
+        near = self.index.query(item.sig) if match is None and by_hash is None else []
+        decision = dedup.decide(
+            content_hash=item.chash,
+            by_url=dedup.StoredMatch(by_url.seq, by_url.content_hash) if by_url else None,
+            by_hash=by_hash.seq if by_hash else None, near=near,
+            by_location=by_location.seq if by_location else None)
+        source, now = item.source, item.now
+        if decision.action == "unchanged":
+            known = by_url or by_location
+            await asyncio.to_thread(self.store.mark_seen, source.id, item.key, url=item.url,
+                                    status="duplicate", now=now, detail="unchanged",
+                                    document_id=known.id if known else None)
+            return "unchanged"
+        if decision.action == "update":
+            assert by_url is not None
+            await self._update(by_url, item)
+            await asyncio.to_thread(self.store.mark_seen, source.id, item.key, url=item.url,
+                                    status="duplicate", now=now, detail="updated",
+                                    document_id=by_url.id)
+            return "update"
+        if decision.action == "duplicate":
+            assert decision.doc_id is not None
+            stored = await asyncio.to_thread(self.store.document_by_seq, decision.doc_id)
+            if stored is not None:
+                await self._duplicate(stored, item, "exact" if by_hash is not None else "near")
+                return "duplicate"
+            # the index was out of date (the document is gone): stored as new
+        return "new"
+
+    async def _duplicate(self, stored: StoredDocument, item: _Item, how: str) -> None:
+        """Record `item` as another location of `stored`, and let the original's text win
+        (dedup.choose_original): when `item` is the original, the document takes its text and
+        title as a new revision, and its location becomes the document's own."""
+        versions = await asyncio.to_thread(self.store.versions, stored.id)
+        await asyncio.to_thread(self.store.add_location, stored.id, source_id=item.source.id,
+                                url=item.url, url_key=item.ukey, how=how, seen_key=item.key,
+                                now=item.now, published_at=item.ex.published,
+                                names_key=item.names_key)
+        own = next((v for v in versions if v.how == "original"), None)
+        own_source = own.source_id if own else stored.source_id
+        keys = {dedup.url_key(stored.url)} | ({own.url_key} if own else set())
+        existing = dedup.Version(
+            keys=frozenset(keys), names=own.names_key if own else None,
+            published=own.published_at if own else stored.published_at,
+            marked_original=self._marked_original(own_source), words=stored.word_count,
+            partial=bool(_PARTIAL & set(stored.flags)))
+        incoming = dedup.Version(
+            keys=frozenset({item.ukey, item.ckey}), names=item.names_key,
+            published=item.ex.published, marked_original=item.source.original,
+            words=_words(item.blocks), partial=bool(_PARTIAL & set(item.ex.flags)))
+        named = {v.names_key for v in versions if v.names_key}
+        choice = dedup.choose_original(existing, incoming, named=named)
+        if choice.keep == "incoming":
+            log.info("document %s: taking the text of %s (%s)", stored.id, item.url,
+                     choice.reason)
+            await self._update(stored, item, primary=Primary(url_key=item.ukey,
+                                                             demoted_how=how))
+
+    def _marked_original(self, source_id: str) -> bool:
+        source = self._sources.get(source_id)
+        return source is not None and source.original
+
+    async def _update(self, doc: StoredDocument, item: _Item, *,
+                      primary: Primary | None = None) -> None:
+        ex = item.ex
         updated = await asyncio.to_thread(
-            self.store.update_document, doc.id, title=title, text=text, content_hash=chash,
-            signature=sig, word_count=_words(blocks), method=ex.method,
-            published_at=ex.published, now=now)
-        self.index.add(doc.seq, sig)   # replaces the document's old signature
-        await self._write_files([updated], append_index=[], rewrite_index=True)
+            self.store.update_document, doc.id, title=item.title, text=item.text,
+            content_hash=item.chash, signature=item.sig, word_count=_words(item.blocks),
+            method=ex.method, published_at=ex.published, now=item.now, primary=primary)
+        self.index.add(doc.seq, item.sig)   # replaces the document's old signature
+        # the document's line in index.jsonl changed: rewritten at the end of the round
+        await self._write_files([updated])
 
     def _digests_for(self, source: Source, ex: Extracted, url: str) -> list[str]:
         out = []
@@ -529,44 +588,37 @@ class Pipeline:
                 out.append(digest.id)
         return out
 
-    async def _write_files(self, docs: list[StoredDocument], *, append_index: list[StoredDocument],
-                           rewrite_index: bool) -> None:
+    async def _write_files(self, docs: list[StoredDocument], *,
+                           appended: Sequence[tuple[StoredDocument, int | None]] = ()) -> None:
+        """Write the corpus files of `docs`, and append the index lines of new documents
+        (with the index generation of their insert). A changed line of an existing document
+        (an update, a new location) is left to `flush_index` at the end of the round."""
         def write() -> None:
             for d in docs:
                 self.corpus.write(d.seq, d.id, d.text)
-            if rewrite_index:
-                # an existing line changed (an update, a new location): the whole index is
-                # rewritten once at the end of the poll round, not once per change
-                self._index_stale = True
-            if append_index:
-                locs = self.store.locations([d.id for d in append_index])
-                self.corpus.append_index(self.store.index_record(d, locs[d.id])
-                                         for d in append_index)
+            if appended:
+                locs = self.store.locations([d.id for d, _ in appended])
+                for d, generation in appended:
+                    self.corpus.append_index([self.store.index_record(d, locs[d.id])],
+                                             generation)
             self.store.mark_written(d.id for d in docs)
 
         await asyncio.to_thread(write)
 
-    def _rewrite_index_sync(self) -> None:
-        def records() -> Any:
-            batch: list[StoredDocument] = []
-            for doc in self.store.iter_documents():
-                batch.append(doc)
-                if len(batch) >= 500:
-                    yield from self._records(batch)
-                    batch = []
-            yield from self._records(batch)
+    def _flush_index_sync(self) -> bool:
+        if self.corpus.agrees(self.store.index_generation()):
+            return False
+        with self.store.index_snapshot() as (generation, records):
+            self.corpus.rewrite_index(records, generation)
+        return True
 
-        self.corpus.rewrite_index(records())
-
-    def _records(self, docs: list[StoredDocument]) -> list[dict[str, Any]]:
-        locs = self.store.locations([d.id for d in docs])
-        return [self.store.index_record(d, locs[d.id]) for d in docs]
-
-    async def flush_index(self) -> None:
-        """Rewrite index.jsonl if lines of existing documents changed since the last flush."""
-        if self._index_stale:
-            self._index_stale = False
-            await asyncio.to_thread(self._rewrite_index_sync)
+    async def flush_index(self) -> bool:
+        """Rewrite index.jsonl (in full, atomically) when it does not show what the database
+        holds: lines of existing documents changed (an update, a new location; by this or
+        another process), or a process was killed before its rewrite. Telling that costs a
+        counter read and a small file read, whatever the size of the corpus. True if it
+        rewrote the index."""
+        return await asyncio.to_thread(self._flush_index_sync)
 
     # -- source state --------------------------------------------------------------------------
 

@@ -44,14 +44,18 @@ def test_second_writer_finds_the_document_the_first_committed(tmp_path):
     first, second = store_of(config), store_of(config)   # two handles on one database
     try:
         first.sync_sources(config.sources, T0)
-        stored, created = first.insert_document(new_document("s1"), seen_key="g1",
-                                                digests=["everything"], now=T0)
-        assert created
+        done = first.insert_document(new_document("s1"), seen_key="g1",
+                                     digests=["everything"], now=T0)
+        assert done.created and done.generation is not None
+        stored = done.document
         with second.session(read=True) as s:
             seq_before = s.get(Counter, "document_seq").value
-        found, created = second.insert_document(new_document("s2", "Another title"),
-                                                seen_key="g2", digests=["everything"], now=T0)
-        assert not created
+        again = second.insert_document(new_document("s2", "Another title"),
+                                       seen_key="g2", digests=["everything"], now=T0)
+        assert not again.created and again.generation is None
+        found = again.document
+        # the index generation did not move either: nothing index.jsonl shows changed
+        assert second.index_generation() == done.generation
         assert (found.id, found.seq, found.title, found.source_id) == \
             (stored.id, stored.seq, "A statement", "s1")
         # nothing of the second insert was written, and its sequence number was not drawn

@@ -49,6 +49,8 @@ from .tables import (
 
 #: SQLite waits this long for a lock before "database is locked" (RELIABILITY row 43).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: The counter that grows with every change index.jsonl shows (migration 0005).
+INDEX_GENERATION = "index_generation"
 #: PostgreSQL advisory lock held while migrating or registering sources at start-up, so that
 #: workers starting together do not race to create the same tables and rows.
 STARTUP_LOCK_KEY = 0x636F6C6C
@@ -124,6 +126,38 @@ class LocationView:
 
 
 @dataclass(frozen=True)
+class VersionView:
+    """What one location of a document states about itself (for the choice of the original)."""
+
+    url_key: str
+    how: str
+    source_id: str
+    url: str
+    published_at: datetime | None
+    #: url_key of another page this location's page declares canonical
+    names_key: str | None
+
+
+@dataclass(frozen=True)
+class Primary:
+    """The location whose text a document now shows, and what its former own location
+    becomes ("exact" or "near")."""
+
+    url_key: str
+    demoted_how: str
+
+
+@dataclass(frozen=True)
+class Inserted:
+    """What `Store.insert_document` did: the document, whether this call stored it, and the
+    index generation of that change (None when another writer had stored it)."""
+
+    document: StoredDocument
+    created: bool
+    generation: int | None
+
+
+@dataclass(frozen=True)
 class NewDocument:
     """Everything the pipeline knows about a document it wants stored."""
 
@@ -143,6 +177,8 @@ class NewDocument:
     word_count: int
     flags: tuple[str, ...]
     backfill: bool
+    #: url_key of another page the page declares canonical (it says it is a copy of that one)
+    names_key: str | None = None
 
 
 def _doc_view(row: DocumentRow) -> StoredDocument:
@@ -588,15 +624,14 @@ class Store:
         """`insert_document`, returning the stored document (the new one, or the one another
         writer stored under the same id first)."""
         return self.insert_document(doc, seen_key=seen_key, digests=digests, now=now,
-                                    extra_url_key=extra_url_key)[0]
+                                    extra_url_key=extra_url_key).document
 
     def insert_document(self, doc: NewDocument, *, seen_key: str, digests: Sequence[str],
-                        now: datetime, extra_url_key: str | None = None
-                        ) -> tuple[StoredDocument, bool]:
+                        now: datetime, extra_url_key: str | None = None) -> Inserted:
         """Insert-or-find: store a new document with its first location, seen item and outbox
-        entries, and return it with True; or, when a document with the same id was stored by
-        another writer after the caller looked (a `collector poll` beside the service, two
-        workers), write nothing and return that document with False.
+        entries (created=True); or, when a document with the same id was stored by another
+        writer after the caller looked (a `collector poll` beside the service, two workers),
+        write nothing and return that document (created=False).
 
         The insert is `INSERT ... ON CONFLICT (id) DO NOTHING` in the dialect of the database:
         on PostgreSQL it waits for a concurrent insert of the same id to commit or roll back
@@ -619,7 +654,8 @@ class Store:
                 if inserted is None:
                     raise _AlreadyStored
                 s.add(Location(document_id=doc.id, source_id=doc.source_id, url=doc.url,
-                               url_key=doc.url_key, seen_at=now, how="original"))
+                               url_key=doc.url_key, seen_at=now, how="original",
+                               published_at=doc.published_at, names_key=doc.names_key))
                 if extra_url_key and extra_url_key != doc.url_key:
                     # the URL fetched, when the page named another canonical URL
                     s.add(Location(document_id=doc.id, source_id=doc.source_id, url=doc.url,
@@ -630,7 +666,8 @@ class Store:
                     for digest_id in digests:
                         s.add(OutboxEntry(digest_id=digest_id, document_id=doc.id,
                                           created_at=now))
-                return _doc_view(DocumentRow(**values)), True
+                generation = self._next_generation(s)
+                return Inserted(_doc_view(DocumentRow(**values)), True, generation)
         except _AlreadyStored:
             pass
         except IntegrityError as exc:
@@ -639,7 +676,7 @@ class Store:
         if existing is None:  # pragma: no cover - stored and deleted in between
             raise StoreError(f"document {doc.id} could not be stored: it was stored by "
                              "another writer and is gone again")
-        return existing, False
+        return Inserted(existing, False, None)
 
     def _insert_new(self, table: Any, keys: list[str]) -> Any:
         """An INSERT that does nothing when a row with the same `keys` exists."""
@@ -658,27 +695,99 @@ class Store:
             s.flush()
         return int(value) - 1
 
+    @staticmethod
+    def _next_generation(s: Session) -> int:
+        """+1 to the index generation, in the caller's transaction (see `index_generation`)."""
+        value = s.scalar(update(Counter).where(Counter.name == INDEX_GENERATION)
+                         .values(value=Counter.value + 1).returning(Counter.value))
+        if value is None:  # a database upgraded by hand without 0005's row
+            s.add(Counter(name=INDEX_GENERATION, value=1))
+            s.flush()
+            value = 1
+        return int(value)
+
+    def index_generation(self) -> int:
+        """A number that grows with every committed change index.jsonl shows (a document, a
+        location, a new text): the corpus records the one its index reflects, and equal
+        numbers mean the index agrees with the database. One primary-key read."""
+        with self.session(read=True) as s:
+            row = s.get(Counter, INDEX_GENERATION)
+            return int(row.value) if row is not None else 0
+
+    @contextmanager
+    def index_snapshot(self, batch: int = 500) -> Iterator[tuple[int, Iterator[dict[str, Any]]]]:
+        """(index generation, index records of every document in sequence order), read in one
+        snapshot of the database, so that the records show exactly that generation."""
+        try:
+            with self._read_engine.connect() as conn:
+                if not self.is_sqlite:
+                    conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin(), Session(bind=conn) as s:
+                    row = s.get(Counter, INDEX_GENERATION)
+                    generation = int(row.value) if row is not None else 0
+
+                    def records() -> Iterator[dict[str, Any]]:
+                        docs: list[StoredDocument] = []
+                        for r in s.scalars(select(DocumentRow).order_by(DocumentRow.seq)
+                                           .execution_options(yield_per=batch)):
+                            docs.append(_doc_view(r))
+                            if len(docs) >= batch:
+                                yield from self._records_in(s, docs)
+                                docs = []
+                        yield from self._records_in(s, docs)
+
+                    yield generation, records()
+        except DBAPIError as exc:
+            raise StoreError(f"database error: {exc.orig}") from exc
+
+    def _records_in(self, s: Session, docs: list[StoredDocument]) -> list[dict[str, Any]]:
+        locs = self._locations_in(s, [d.id for d in docs])
+        return [self.index_record(d, locs[d.id]) for d in docs]
+
     def add_location(self, doc_id: str, *, source_id: str, url: str, url_key: str, how: str,
-                     seen_key: str, now: datetime) -> bool:
-        """Record another place `doc_id` was published; False if that place was known."""
+                     seen_key: str, now: datetime, published_at: datetime | None = None,
+                     names_key: str | None = None) -> bool:
+        """Record another place `doc_id` was published; False if that place was known.
+
+        `published_at` and `names_key` are what the page there states about itself (its date,
+        and the url_key of another page it declares canonical); see `versions`."""
         with self.session() as s:
             exists = s.scalar(select(Location.id).where(Location.document_id == doc_id,
                                                         Location.url_key == url_key))
             if exists is None:
                 s.add(Location(document_id=doc_id, source_id=source_id, url=url,
-                               url_key=url_key, seen_at=now, how=how))
+                               url_key=url_key, seen_at=now, how=how,
+                               published_at=published_at, names_key=names_key))
+                self._next_generation(s)
             self._mark_seen(s, source_id, seen_key, url, "duplicate", now, how, doc_id)
             return exists is None
+
+    def versions(self, doc_id: str) -> list[VersionView]:
+        """What each location of `doc_id` states about itself, first seen first (aliases, the
+        same page under a second URL, left out)."""
+        with self.session(read=True) as s:
+            return [VersionView(r.url_key, r.how, r.source_id, r.url, r.published_at,
+                                r.names_key)
+                    for r in s.scalars(select(Location).where(Location.document_id == doc_id,
+                                                              Location.how != "alias")
+                                       .order_by(Location.seen_at, Location.id))]
 
     def update_document(self, doc_id: str, *, title: str, text: str, content_hash: str,
                         signature: bytes | None, word_count: int, method: str,
                         published_at: datetime | None, source_id: str | None = None,
-                        url: str | None = None, now: datetime) -> StoredDocument:
+                        url: str | None = None, now: datetime,
+                        primary: Primary | None = None) -> StoredDocument:
         """Replace the text of a document edited in place (or a fuller copy); id and seq stay.
 
         Only a text that differs from the stored one is a change: it moves `updated_at` and
         adds one to `revision` (so feeds show the correction as a new entry). The same text
         again changes neither.
+
+        With `primary`, the text comes from another location of the document (the original
+        publisher's copy arrived after a republished one): that location becomes the
+        document's own (its URL and source are the document's, and the date it states), and
+        the former own location and its aliases become an ordinary location of the kind
+        `primary.demoted_how`. All in one transaction.
         """
         with self.session() as s:
             row = s.get(DocumentRow, doc_id)
@@ -691,11 +800,32 @@ class Store:
                 row.published_at = published_at
             if source_id and url:
                 row.source_id, row.url = source_id, url
+            if primary is not None:
+                self._promote(s, row, primary)
             if changed:
                 row.updated_at = now
                 row.revision = (row.revision or 1) + 1
             row.file_written = False
+            self._next_generation(s)
             return _doc_view(row)
+
+    @staticmethod
+    def _promote(s: Session, row: DocumentRow, primary: Primary) -> None:
+        locations = list(s.scalars(select(Location).where(Location.document_id == row.id)))
+        new_own = [loc for loc in locations if loc.url_key == primary.url_key]
+        if not new_own:
+            raise StoreError(f"document {row.id} has no location {primary.url_key!r}")
+        for loc in locations:
+            if loc.url_key == primary.url_key:
+                continue
+            if loc.how == "alias":
+                # the former own page under a second URL; its canonical URL stays a location
+                s.delete(loc)
+            elif loc.how == "original":
+                loc.how = primary.demoted_how
+        new_own[0].how = "original"
+        row.source_id, row.url = new_own[0].source_id, new_own[0].url
+        row.published_at = new_own[0].published_at or row.published_at
 
     def mark_written(self, doc_ids: Iterable[str]) -> None:
         ids = list(doc_ids)
@@ -723,10 +853,15 @@ class Store:
                 .offset(offset))]
 
     def locations(self, doc_ids: Sequence[str]) -> dict[str, list[LocationView]]:
-        out: dict[str, list[LocationView]] = {d: [] for d in doc_ids}
         if not doc_ids:
-            return out
+            return {}
         with self.session(read=True) as s:
+            return self._locations_in(s, doc_ids)
+
+    @staticmethod
+    def _locations_in(s: Session, doc_ids: Sequence[str]) -> dict[str, list[LocationView]]:
+        out: dict[str, list[LocationView]] = {d: [] for d in doc_ids}
+        if doc_ids:
             for row in s.scalars(select(Location).where(Location.document_id.in_(list(doc_ids)))
                                  .order_by(Location.seen_at, Location.id)):
                 out[row.document_id].append(LocationView(row.source_id, row.url, row.seen_at,
