@@ -170,3 +170,16 @@ def test_a_world_writable_config_may_not_open_the_service_up(tmp_path):
     path.write_text("sources:\n  - id: a\n    url: https://a.org/\n")
     path.chmod(0o666)
     assert load_config(path, env={}).sources[0].id == "a"   # nothing risky: accepted
+
+
+def test_a_source_can_be_marked_as_publishing_originals():
+    config = parse_config("sources:\n  - id: intl\n    url: https://intl.org/feed\n"
+                          "    original: true\n  - id: section\n    url: https://s.org/feed\n",
+                          Path("sources.yaml"), env={})
+    assert [s.original for s in config.sources] == [True, False]
+    msgs = problems("sources:\n  - id: a\n    url: https://a.org/feed\n    original: yes\n")
+    assert msgs == ["sources.yaml:4: source 'a': original must be true or false"]
+    # a mark for every source would mean nothing: it is not a default
+    msgs = problems("defaults:\n  original: true\nsources:\n  - id: a\n    url: https://a.org/\n")
+    assert len(msgs) == 1 and msgs[0].startswith("sources.yaml:2: defaults: unknown key "
+                                                 "'original'")
