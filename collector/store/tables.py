@@ -151,7 +151,7 @@ class Location(Base):
                                              index=True)
     source_id: Mapped[str] = mapped_column(String(64))
     url: Mapped[str] = mapped_column(Text)
-    url_key: Mapped[str] = mapped_column(String(64))
+    url_key: Mapped[str] = mapped_column(Text)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     how: Mapped[str] = mapped_column(String(16))   # original|alias|exact|near
     # what the page at this location states about itself, for the choice of the original

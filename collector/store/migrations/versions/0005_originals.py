@@ -6,6 +6,10 @@ canonical (rel=canonical or og:url naming a page on another site: the page says 
 of that one). Both feed the rule that picks the original among a document's locations
 (docs/dedup.md). Existing rows get NULL (nothing stated).
 
+`locations.url_key` becomes TEXT: as VARCHAR(64) PostgreSQL refused every document whose URL
+(host and path) is longer than 64 characters, which is most article URLs. (SQLite never
+enforced the length; its column is left as it is.)
+
 `counters.index_generation`: +1 in every transaction that changes what index.jsonl shows
 (a new document, a new location, a new text); the corpus records the generation its index
 reflects, so a start-up sees at a glance whether the index agrees with the database.
@@ -26,6 +30,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name != "sqlite":
+        op.alter_column("locations", "url_key", type_=sa.Text(),
+                        existing_type=sa.String(length=64), existing_nullable=False)
     # ALTER TABLE ADD COLUMN in place on both databases, as in 0003
     op.add_column("locations", sa.Column("published_at", sa.DateTime(), nullable=True))
     op.add_column("locations", sa.Column("names_key", sa.Text(), nullable=True))
@@ -40,3 +47,4 @@ def downgrade() -> None:
     op.execute(sa.text("DELETE FROM counters WHERE name = 'index_generation'"))
     op.drop_column("locations", "names_key")
     op.drop_column("locations", "published_at")
+    # url_key stays TEXT: shortening it would fail on the rows that needed the change
