@@ -9,9 +9,11 @@ This module owns three pure decisions and one in-memory index; it does no I/O.
 - `signature` + `NearDuplicateIndex`: MinHash over word 3-shingles, with banded LSH so that a
   lookup touches a fixed number of buckets however large the corpus grows. A republished
   statement with a new title, an added or removed paragraph or a few edited words is found.
-- `decide` and `choose_primary`: what becomes of a fetched text given what the store already
-  holds (new document, unchanged, edited in place, another location of a stored document), and
-  which of two duplicate texts is kept.
+- `decide`, `choose_original` and `choose_primary`: what becomes of a fetched text given what
+  the store already holds (new document, unchanged, edited in place, another location of a
+  stored document), and which of two copies of a statement is the original whose text the
+  document shows (`names_other` reads a page's claim that another site's page is the
+  original).
 
 The store persists the canonical URL, `content_fingerprint` and `signature` bytes per document
 and rebuilds a `NearDuplicateIndex` from them on start (`NearDuplicateIndex.add_many`).
