@@ -1,6 +1,7 @@
 """The only user of SQLAlchemy: engine set-up, migrations, and every query the service makes.
 
-Rows never leave this package: callers get the frozen dataclasses defined below.
+Rows never leave this package: callers get the frozen dataclasses of `views` (re-exported
+here); the engine's set-up is in `engine`, the corpus directory in `corpus`.
 Writes that belong together happen in one transaction (a new document, its location, the seen
 item and its digest outbox entries), so a crash leaves either all of them or none.
 """
@@ -9,22 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import (
-    Engine,
     Table,
     bindparam,
     case,
-    create_engine,
-    event,
     func,
     insert,
     select,
@@ -37,6 +33,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import StoreError
+from .engine import head_revision, make_engine
 from .tables import (
     Counter,
     DigestState,
@@ -46,9 +43,18 @@ from .tables import (
     SeenItem,
     SourceRow,
 )
+from .views import (
+    Inserted,
+    LocationView,
+    NewDocument,
+    Primary,
+    SourceState,
+    StoredDocument,
+    VersionView,
+    _doc_view,
+    _state_view,
+)
 
-#: SQLite waits this long for a lock before "database is locked" (RELIABILITY row 43).
-SQLITE_BUSY_TIMEOUT_MS = 10_000
 #: The counter that grows with every change index.jsonl shows (migration 0005).
 INDEX_GENERATION = "index_generation"
 #: PostgreSQL advisory lock held while migrating or registering sources at start-up, so that
@@ -60,214 +66,8 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-# ---------------------------------------------------------------------------------------------
-# Frozen views handed to callers
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SourceState:
-    id: str
-    name: str
-    url: str
-    kind: str
-    resolved_kind: str | None
-    resolved_url: str | None
-    resolved_reason: str | None
-    etag: str | None
-    last_modified: str | None
-    body_hash: str | None
-    next_poll_at: datetime | None
-    last_poll_at: datetime | None
-    last_success_at: datetime | None
-    last_items_at: datetime | None
-    first_failure_at: datetime | None
-    consecutive_failures: int
-    consecutive_empty: int
-    last_error: str | None
-    last_error_kind: str | None
-    health: str
-    polls: int
-    documents: int = 0
-    duplicates: int = 0
-    consecutive_crashes: int = 0
-
-
-@dataclass(frozen=True)
-class StoredDocument:
-    id: str
-    seq: int
-    source_id: str
-    url: str
-    canonical_url: str
-    title: str
-    text: str
-    published_at: datetime | None
-    collected_at: datetime
-    updated_at: datetime
-    content_hash: str
-    method: str
-    language: str | None
-    author: str | None
-    word_count: int
-    backfill: bool
-    flags: tuple[str, ...]
-    signature: bytes | None = None
-    #: 1 when first stored, +1 each time the stored text changed in place
-    revision: int = 1
-
-
-@dataclass(frozen=True)
-class LocationView:
-    source_id: str
-    url: str
-    seen_at: datetime
-    how: str
-
-
-@dataclass(frozen=True)
-class VersionView:
-    """What one location of a document states about itself (for the choice of the original)."""
-
-    url_key: str
-    how: str
-    source_id: str
-    url: str
-    published_at: datetime | None
-    #: url_key of another page this location's page declares canonical
-    names_key: str | None
-
-
-@dataclass(frozen=True)
-class Primary:
-    """The location whose text a document now shows, and what its former own location
-    becomes ("exact" or "near")."""
-
-    url_key: str
-    demoted_how: str
-
-
-@dataclass(frozen=True)
-class Inserted:
-    """What `Store.insert_document` did: the document, whether this call stored it, and the
-    index generation of that change (None when another writer had stored it)."""
-
-    document: StoredDocument
-    created: bool
-    generation: int | None
-
-
-@dataclass(frozen=True)
-class NewDocument:
-    """Everything the pipeline knows about a document it wants stored."""
-
-    id: str
-    source_id: str
-    url: str
-    canonical_url: str
-    url_key: str
-    title: str
-    text: str
-    published_at: datetime | None
-    content_hash: str
-    signature: bytes | None
-    method: str
-    language: str | None
-    author: str | None
-    word_count: int
-    flags: tuple[str, ...]
-    backfill: bool
-    #: url_key of another page the page declares canonical (it says it is a copy of that one)
-    names_key: str | None = None
-
-
-def _doc_view(row: DocumentRow) -> StoredDocument:
-    return StoredDocument(
-        id=row.id, seq=row.seq, source_id=row.source_id, url=row.url,
-        canonical_url=row.canonical_url, title=row.title, text=row.text,
-        published_at=row.published_at, collected_at=row.collected_at, updated_at=row.updated_at,
-        content_hash=row.content_hash, method=row.method, language=row.language,
-        author=row.author, word_count=row.word_count, backfill=row.backfill,
-        flags=tuple(f for f in (row.flags or "").split(",") if f), signature=row.signature,
-        revision=row.revision or 1,
-    )
-
-
-def _state_view(row: Any, documents: int = 0, duplicates: int = 0) -> SourceState:
-    return SourceState(
-        id=row.id, name=row.name, url=row.url, kind=row.kind, resolved_kind=row.resolved_kind,
-        resolved_url=row.resolved_url, resolved_reason=row.resolved_reason, etag=row.etag,
-        last_modified=row.last_modified, body_hash=row.body_hash, next_poll_at=row.next_poll_at,
-        last_poll_at=row.last_poll_at, last_success_at=row.last_success_at,
-        last_items_at=row.last_items_at, first_failure_at=row.first_failure_at,
-        consecutive_failures=row.consecutive_failures or 0,
-        consecutive_empty=row.consecutive_empty or 0, last_error=row.last_error,
-        consecutive_crashes=row.consecutive_crashes or 0,
-        last_error_kind=row.last_error_kind, health=row.health or "new", polls=row.polls or 0,
-        documents=documents, duplicates=duplicates,
-    )
-
-
 _SOURCES = cast(Table, SourceRow.__table__)
 _SOURCE_FIELDS = frozenset(_SOURCES.columns.keys()) - {"id", "created_at"}
-_MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
-_REVISION_RE = re.compile(r"^(down_revision|revision)\s*=\s*(None|['\"]([^'\"]+)['\"])",
-                          re.MULTILINE)
-
-
-def head_revision(versions: Path = _MIGRATIONS) -> str | None:
-    """The head revision id of the migration scripts, read from their text (no alembic
-    import); None if it cannot be told (no scripts, several heads): then alembic decides."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for script in versions.glob("*.py"):
-        found = dict((m.group(1), m.group(3)) for m in _REVISION_RE.finditer(
-            script.read_text(encoding="utf-8")))
-        if found.get("revision"):
-            revisions.add(found["revision"])
-            if found.get("down_revision"):
-                parents.add(found["down_revision"])
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
-
-
-# ---------------------------------------------------------------------------------------------
-# Engine
-# ---------------------------------------------------------------------------------------------
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys."""
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-                                                  "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # pysqlite's own transaction handling is turned off so that BEGIN IMMEDIATE below
-            # takes the write lock at the start of a write transaction, not halfway through it.
-            dbapi_conn.isolation_level = None
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-        @event.listens_for(engine, "begin")
-        def _begin(conn: Any) -> None:
-            # Readers take no lock (WAL gives them a snapshot); writers take the write lock at
-            # once, so two writers queue on busy_timeout instead of failing mid-transaction.
-            read = conn.get_execution_options().get("collector_read", False)
-            conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
-
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-
-
 class Store:
     """All database access of the service."""
 
