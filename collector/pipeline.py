@@ -125,6 +125,8 @@ class Pipeline:
         self._indexed_seq = -1
         self._index_lock = asyncio.Lock()
         self._sources = {s.id: s for s in config.sources}
+        #: a line of an existing document changed: index.jsonl is rewritten at the round's end
+        self._index_stale = False
         self._write_lock = asyncio.Lock()
         self._writer = _OutcomeWriter(store)
         self._selects = selects
@@ -154,7 +156,7 @@ class Pipeline:
         docs = await asyncio.to_thread(self.store.unwritten_documents)
         if docs:
             await self._write_files(docs)
-        if await self.flush_index():
+        if await self.flush_index(check=True):
             log.info("index.jsonl did not agree with the database: rewritten")
         return len(docs)
 
@@ -535,6 +537,7 @@ class Pipeline:
         (dedup.choose_original): when `item` is the original, the document takes its text and
         title as a new revision, and its location becomes the document's own."""
         versions = await asyncio.to_thread(self.store.versions, stored.id)
+        self._index_stale = True   # the document's line gains a location
         await asyncio.to_thread(self.store.add_location, stored.id, source_id=item.source.id,
                                 url=item.url, url_key=item.ukey, how=how, seen_key=item.key,
                                 now=item.now, published_at=item.ex.published,
@@ -572,6 +575,7 @@ class Pipeline:
             method=ex.method, published_at=ex.published, now=item.now, primary=primary)
         self.index.add(doc.seq, item.sig)   # replaces the document's old signature
         # the document's line in index.jsonl changed: rewritten at the end of the round
+        self._index_stale = True
         await self._write_files([updated])
 
     def _digests_for(self, source: Source, ex: Extracted, url: str) -> list[str]:
@@ -605,20 +609,34 @@ class Pipeline:
 
         await asyncio.to_thread(write)
 
-    def _flush_index_sync(self) -> bool:
-        if self.corpus.agrees(self.store.index_generation()):
-            return False
+    def _flush_index_sync(self, *, check: bool) -> bool:
+        if check:
+            generation = self.store.index_generation()
+            if self.corpus.agrees(generation):
+                self.corpus.adopt_empty(generation)
+                return False
         with self.store.index_snapshot() as (generation, records):
             self.corpus.rewrite_index(records, generation)
         return True
 
-    async def flush_index(self) -> bool:
-        """Rewrite index.jsonl (in full, atomically) when it does not show what the database
-        holds: lines of existing documents changed (an update, a new location; by this or
-        another process), or a process was killed before its rewrite. Telling that costs a
-        counter read and a small file read, whatever the size of the corpus. True if it
-        rewrote the index."""
-        return await asyncio.to_thread(self._flush_index_sync)
+    async def flush_index(self, *, check: bool = False) -> bool:
+        """Rewrite index.jsonl (in full, atomically, from one database snapshot) when lines of
+        existing documents changed since the last flush (an update, a new location), or, with
+        `check` (at start-up), when it does not show what the database holds: a process was
+        killed before its rewrite, or the index was cut or lost. Telling that costs a counter
+        read and a small file read, whatever the size of the corpus. True if it rewrote.
+
+        Only this process's changes make a round end rewrite: processes sharing a data
+        directory each rewrite after their own, instead of all rewriting after every
+        other's."""
+        stale, self._index_stale = self._index_stale, False
+        if not (stale or check):
+            return False
+        try:
+            return await asyncio.to_thread(self._flush_index_sync, check=check and not stale)
+        except BaseException:
+            self._index_stale = self._index_stale or stale
+            raise
 
     # -- source state --------------------------------------------------------------------------
 

@@ -68,3 +68,12 @@ def test_an_unreadable_state_disagrees(tmp_path) -> None:
     corpus.rewrite_index([line(1)], 3)
     corpus.state_path.write_text("{not json", encoding="utf-8")
     assert not corpus.agrees(3)
+
+
+def test_a_new_corpus_vouches_for_its_first_appends(tmp_path) -> None:
+    corpus = Corpus(tmp_path)
+    assert corpus.agrees(0)
+    corpus.adopt_empty(0)
+    assert corpus.agrees(0)            # still no index file, and nothing to show
+    corpus.append_index([line(1)], 1)
+    assert corpus.agrees(1)

@@ -590,7 +590,9 @@ class Store:
         `primary.demoted_how`. All in one transaction.
         """
         with self.session() as s:
-            row = s.get(DocumentRow, doc_id)
+            # the row lock (PostgreSQL) makes concurrent changes of one document take turns,
+            # so each reads the locations the one before it left (one own location, always)
+            row = s.get(DocumentRow, doc_id, with_for_update=True)
             if row is None:
                 raise StoreError(f"unknown document {doc_id}")
             changed = row.text != text

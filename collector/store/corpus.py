@@ -143,7 +143,15 @@ class Corpus:
         if state is None:
             # nothing stored yet and no index: nothing to disagree about
             return size is None and generation == 0
-        return state.generation == generation and size == state.size
+        return state.generation == generation and (size or 0) == state.size
+
+    def adopt_empty(self, generation: int) -> None:
+        """Record that an index that does not exist yet shows `generation` (an empty database,
+        `agrees` said so), so that the first appends can vouch for themselves."""
+        if self.index_state() is None and self._index_size() is None:
+            with self._locked():
+                if self.index_state() is None and self._index_size() is None:
+                    self._write_state(IndexState(generation, 0))
 
     def append_index(self, records: Iterable[dict[str, Any]],
                      generation: int | None = None) -> None:
