@@ -8,9 +8,10 @@ Whether index.jsonl agrees with the database is told without reading either: the
 counts its changes that the index shows (`Store.index_generation`), and a small state file
 beside the index, `.index.jsonl.state`, records the generation the index reflects and the
 index's size. Appending the line of a new document advances the recorded generation when the
-index was up to date just before it; other changes (a new location, a new text) leave it
-behind until the index is rewritten. Equal generations and the recorded size mean the index
-agrees; anything else (a kill before the rewrite, a lost or cut file) means it is rewritten.
+index was up to date just before it (appends that finish out of order are remembered until
+the gap is filled); other changes (a new location, a new text) leave it behind until the
+index is rewritten. Equal generations and the recorded size mean the index agrees; anything
+else (a kill before the rewrite, a lost or cut file) means it is rewritten at start-up.
 Writers of the index (several processes may share a data directory) take an exclusive
 `flock` on `.index.jsonl.lock` while they write it and its state.
 """
