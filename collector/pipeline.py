@@ -19,7 +19,9 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
+import functools
 import hashlib
 import logging
 import time
@@ -127,6 +129,8 @@ class Pipeline:
         self._sources = {s.id: s for s in config.sources}
         #: a line of an existing document changed: index.jsonl is rewritten at the round's end
         self._index_stale = False
+        self._corpus_thread = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="corpus")
         self._write_lock = asyncio.Lock()
         self._writer = _OutcomeWriter(store)
         self._selects = selects
@@ -607,7 +611,13 @@ class Pipeline:
                                              generation)
             self.store.mark_written(d.id for d in docs)
 
-        await asyncio.to_thread(write)
+        await self._in_corpus_thread(write)
+
+    async def _in_corpus_thread(self, fn: Callable[[], Any]) -> Any:
+        """Run corpus writing on this pipeline's own thread: writes to the corpus directory
+        take turns there (and wait there for another process's rewrite of the index), so the
+        shared thread pool stays free for the database work of the other polls."""
+        return await asyncio.get_running_loop().run_in_executor(self._corpus_thread, fn)
 
     def _flush_index_sync(self, *, check: bool) -> bool:
         if check:
@@ -633,7 +643,8 @@ class Pipeline:
         if not (stale or check):
             return False
         try:
-            return await asyncio.to_thread(self._flush_index_sync, check=check and not stale)
+            return await self._in_corpus_thread(functools.partial(
+                self._flush_index_sync, check=check and not stale))
         except BaseException:
             self._index_stale = self._index_stale or stale
             raise

@@ -77,3 +77,32 @@ def test_a_new_corpus_vouches_for_its_first_appends(tmp_path) -> None:
     assert corpus.agrees(0)            # still no index file, and nothing to show
     corpus.append_index([line(1)], 1)
     assert corpus.agrees(1)
+
+
+def seqs(corpus: Corpus) -> list[int]:
+    return [json.loads(x)["seq"] for x in corpus.index_path.read_text().splitlines()]
+
+
+def test_a_rewrite_from_an_older_snapshot_keeps_the_lines_appended_meanwhile(tmp_path) -> None:
+    corpus = Corpus(tmp_path)
+    corpus.rewrite_index([line(1)], 3)
+    # a rewrite reads its snapshot (generation 4: documents 1 and 2) ...
+    snapshot = iter([line(1), line(2)])
+    # ... while another process appends documents 2 (generation 4) and 3 (generation 5)
+    corpus.append_index([line(2)], 4)
+    corpus.append_index([line(3)], 5)
+    corpus.rewrite_index(snapshot, 4)
+    assert seqs(corpus) == [1, 2, 3]
+    assert corpus.agrees(5)
+
+
+def test_without_a_state_a_rewrite_keeps_lines_of_documents_its_snapshot_lacks(tmp_path) -> None:
+    corpus = Corpus(tmp_path)
+    corpus.append_index([line(1)])
+    corpus.append_index([line(2)])
+    with open(corpus.index_path, "a", encoding="utf-8") as fh:
+        fh.write('{"id": "cut')                 # a line a kill cut short
+    corpus.rewrite_index([line(1)], 1)
+    assert seqs(corpus) == [1, 2]
+    assert not corpus.agrees(2)           # line 2's change is unknown: no claim made for it
+    assert corpus.index_state().generation == 1
