@@ -558,8 +558,10 @@ class Store:
                 s.add(Location(document_id=doc_id, source_id=source_id, url=url,
                                url_key=url_key, seen_at=now, how=how,
                                published_at=published_at, names_key=names_key))
-                self._next_generation(s)
             self._mark_seen(s, source_id, seen_key, url, "duplicate", now, how, doc_id)
+            if exists is None:
+                # last, so that concurrent writers hold the counter's row lock briefly
+                self._next_generation(s)
             return exists is None
 
     def versions(self, doc_id: str) -> list[VersionView]:
