@@ -25,6 +25,7 @@ import functools
 import hashlib
 import logging
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -131,6 +132,8 @@ class Pipeline:
         self._index_stale = False
         self._corpus_thread = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="corpus")
+        # its thread ends with the pipeline (its work is always awaited before that)
+        weakref.finalize(self, self._corpus_thread.shutdown, wait=False)
         self._write_lock = asyncio.Lock()
         self._writer = _OutcomeWriter(store)
         self._selects = selects
