@@ -339,7 +339,7 @@ _SCHEDULE_KEYS = ("every", "cron", "timezone")
 _POLITENESS_KEYS = ("allow_private_addresses", "robots", "verify_tls")
 _SOURCE_KEYS = (
     "id", "name", "url", "kind", *_SCHEDULE_KEYS, "enabled", "tags", "content_selector",
-    "selectors", "pagination_depth", "split", "include", "exclude", "backfill",
+    "selectors", "pagination_depth", "split", "include", "exclude", "backfill", "original",
     *_POLITENESS_KEYS, "render", "channel", "imap",
 )
 _DEFAULT_KEYS = ("kind", *_SCHEDULE_KEYS, "enabled", "tags", "backfill", "pagination_depth",
@@ -503,6 +503,7 @@ def _source(node: Any, index: int, line: int, defaults: dict[str, Any], base_sch
         render=render,
         channel=channel,
         imap=imap,
+        original=f.flag("original", False),
         line=line,
     )
 

@@ -1,17 +1,21 @@
-"""Deduplication: canonical URLs, exact content fingerprints and the near-duplicate index.
+"""Deduplication: canonical URLs, exact content fingerprints, near-duplicates, and which copy
+of a statement is kept.
 
-This module owns three pure decisions and one in-memory index; it does no I/O.
+This module owns the pure decisions of the stage and does no I/O; the near-duplicate
+signatures and index live in `collector.neardup` and are re-exported here.
 
 - `canonical_url` / `url_key`: which URL identifies a page (the document id of FORMAT.md is
   made from the canonical URL) and the looser key under which two URLs count as the same page.
 - `content_fingerprint`: a hash of the body text with case, white space and punctuation folded;
   equal fingerprints mean the same text published under another URL.
-- `signature` + `NearDuplicateIndex`: MinHash over word 3-shingles, with banded LSH so that a
-  lookup touches a fixed number of buckets however large the corpus grows. A republished
-  statement with a new title, an added or removed paragraph or a few edited words is found.
-- `decide` and `choose_primary`: what becomes of a fetched text given what the store already
-  holds (new document, unchanged, edited in place, another location of a stored document), and
-  which of two duplicate texts is kept.
+- `signature` + `NearDuplicateIndex` (collector.neardup): MinHash over word 3-shingles, with
+  banded LSH, so a republished statement with a new title, an added or removed paragraph or a
+  few edited words is found.
+- `decide`, `choose_original` and `choose_primary`: what becomes of a fetched text given what
+  the store already holds (new document, unchanged, edited in place, another location of a
+  stored document), and which of two copies of a statement is the original whose text the
+  document shows (`names_other` reads a page's claim that another site's page is the
+  original).
 
 The store persists the canonical URL, `content_fingerprint` and `signature` bytes per document
 and rebuilds a `NearDuplicateIndex` from them on start (`NearDuplicateIndex.add_many`).
@@ -20,61 +24,38 @@ docs/dedup.md gives the rules and the measurements behind the constants below.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import ipaddress
 import posixpath
 import re
-import struct
-import unicodedata
-import zlib
-from collections.abc import Iterable, Sequence, Sized
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Literal
+from datetime import UTC, datetime
+from typing import Any, Literal
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 from collector.errors import ParseError
 
-if TYPE_CHECKING:
-    import numpy as np
-else:
-    class _LazyNumpy:
-        """numpy, imported on first use: a poll that stores nothing new never needs it, and
-        its import (about 40 ms, 11 MB) then stays out of start-up."""
+# The near-duplicate half of the stage lives in collector.neardup; its names are used
+# through this module, the stage's one entry point.
+from collector.neardup import (  # noqa: F401
+    LSH_BANDS,
+    LSH_ROWS,
+    MAX_BUCKET_CANDIDATES,
+    NEAR_DUP_MIN_WORDS,
+    NEAR_DUP_THRESHOLD,
+    NUM_PERM,
+    SHINGLE_WORDS,
+    NearDuplicateIndex,
+    Signature,
+    minhash,
+    shingle_hashes,
+    signature,
+    signature_of,
+    similarity,
+    words,
+)
 
-        def __getattr__(self, name: str) -> Any:
-            import numpy
-
-            globals()["np"] = numpy
-            return getattr(numpy, name)
-
-    np = _LazyNumpy()
-
-# --- named limits (chosen by bench/dedup.py; see docs/dedup.md) ----------------------------
-#: Words per shingle. Three keeps unrelated texts on the same topic apart (their shared word
-#: triples are few) while one edited word destroys only three shingles.
-SHINGLE_WORDS = 3
-#: MinHash values per signature; the standard error of the similarity estimate is about
-#: sqrt(J(1-J)/n), 0.04 at J = 0.5.
-NUM_PERM = 128
-#: LSH bands x rows (BANDS * ROWS <= NUM_PERM). 42 bands of 3 rows make a pair at J = 0.45 a
-#: candidate with probability 0.98 (32 x 4: 0.74, measured as lower recall on the hardest
-#: variants), while unrelated texts (J ~ 0.01) share a band with probability 4e-5.
-LSH_BANDS = 42
-LSH_ROWS = 3
-#: Estimated Jaccard similarity of shingle sets at or above which two texts are duplicates.
-NEAR_DUP_THRESHOLD = 0.45
-#: Texts with fewer words than this never take part in near-duplicate matching: a few shared
-#: sentences (a standard notice, a short announcement template) would make them look alike.
-#: They are still matched exactly by `content_fingerprint`.
-NEAR_DUP_MIN_WORDS = 50
-#: A bucket holding more documents than this is not read in full by one lookup, so a degenerate
-#: corpus (thousands of identical boilerplate pages) cannot make lookups slow.
-MAX_BUCKET_CANDIDATES = 256
-#: Incremental additions collected in a dictionary before they are merged into the sorted
-#: band-key arrays.
-_PENDING_MERGE = 2048
 #: A duplicate's text replaces the stored text only when it is this much longer ...
 FULLER_RATIO = 1.15
 #: ... and by at least this many words, so that a trailing signature or a changed sentence does
@@ -336,27 +317,7 @@ def url_key(url: str) -> str:
         netloc = netloc[4:]
     return urlunsplit(("", netloc, path, query, fragment))
 
-
-# --- text ---------------------------------------------------------------------------------
-
-_WORD = re.compile(r"[^\W_]+")
-#: Scripts written without spaces between words: each character counts as a word there.
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-
-
-def words(text: str) -> list[str]:
-    """The words of `text` with case, width, punctuation and white space folded away."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    tokens = _WORD.findall(folded)
-    if _CJK.search(folded):
-        split: list[str] = []
-        for token in tokens:
-            if _CJK.search(token):
-                split.extend(token)
-            else:
-                split.append(token)
-        tokens = split
-    return tokens
+# --- exact duplicates -------------------------------------------------------------------
 
 
 def content_fingerprint(title: str, blocks: Sequence[str]) -> str:
@@ -370,383 +331,6 @@ def content_fingerprint(title: str, blocks: Sequence[str]) -> str:
     if not body:
         body = "title:" + " ".join(words(title))
     return hashlib.sha256(("v1\n" + body).encode("utf-8")).hexdigest()
-
-
-# --- MinHash signatures -------------------------------------------------------------------
-
-_MAGIC = b"MH"
-_VERSION = 1
-_FLAG_SHORT = 1
-_HEADER = struct.Struct("<2sBBHI")  # magic, version, flags, num_perm, shingle count
-@functools.cache
-def _constants() -> SimpleNamespace:
-    """The hash constants, made on first use (they need numpy)."""
-    k1 = np.uint64(0x9E3779B97F4A7C15)
-    # One fixed multiply-add hash (a * x + b mod 2**64, `a` odd) per MinHash function, applied
-    # to already mixed 64-bit shingle hashes; fixed so that stored signatures stay comparable.
-    # Two operations per value instead of a full mixer: 2.5x faster, with no measurable bias.
-    perms = np.random.Generator(np.random.PCG64(20240601)).integers(
-        0, 2**63 - 1, size=(2, NUM_PERM), dtype=np.uint64)
-    return SimpleNamespace(
-        M1=np.uint64(0xBF58476D1CE4E5B9), M2=np.uint64(0x94D049BB133111EB), K1=k1,
-        K2=np.uint64(0xC2B2AE3D27D4EB4F),
-        PERM_A=perms[0] * np.uint64(2) + np.uint64(1), PERM_B=perms[1],
-        BAND_SALT=(np.arange(LSH_BANDS, dtype=np.uint64) + np.uint64(1)) * k1)
-
-
-_MAX_WORD_CACHE = 200_000
-_word_hash_cache: dict[str, int] = {}
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser on a uint64 array (wrapping arithmetic is intended)."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * _constants().M1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _constants().M2
-    return x ^ (x >> np.uint64(31))
-
-
-def _word_hashes(tokens: list[str]) -> np.ndarray:
-    cache = _word_hash_cache
-    if len(cache) > _MAX_WORD_CACHE:
-        cache.clear()
-    out = []
-    for t in tokens:
-        h = cache.get(t)
-        if h is None:
-            h = zlib.crc32(t.encode("utf-8")) | (len(t) << 32)
-            cache[t] = h
-        out.append(h)
-    return np.fromiter(out, dtype=np.uint64, count=len(out))
-
-
-def shingle_hashes(tokens: list[str], k: int = SHINGLE_WORDS) -> np.ndarray:
-    """Distinct 64-bit hashes of the word k-grams of `tokens` (one gram if there are fewer)."""
-    if not tokens:
-        return np.zeros(0, dtype=np.uint64)
-    h = _word_hashes(tokens)
-    if len(h) < k:
-        k = len(h)
-    c = _constants()
-    acc = _mix(h[: len(h) - k + 1] + c.K2)
-    for i in range(1, k):
-        acc = _mix(acc * c.K1 + h[i: len(h) - k + 1 + i])
-    return np.unique(acc)
-
-
-def minhash(shingles: np.ndarray, num_perm: int = NUM_PERM) -> np.ndarray:
-    """`num_perm` 32-bit MinHash values of a set of 64-bit shingle hashes."""
-    if len(shingles) == 0:
-        return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
-    values = np.full(num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
-    # Chunks bound the temporary matrix for very long texts.
-    c = _constants()
-    for start in range(0, len(shingles), 4096):
-        chunk = shingles[start:start + 4096]
-        hashed = chunk[:, None] * c.PERM_A[None, :num_perm] + c.PERM_B[None, :num_perm]
-        np.minimum(values, hashed.min(axis=0), out=values)
-    return (values >> np.uint64(32)).astype(np.uint32)
-
-
-@dataclass(frozen=True)
-class Signature:
-    """A decoded near-duplicate signature."""
-
-    values: np.ndarray      # NUM_PERM uint32
-    shingles: int           # size of the shingle set
-    short: bool             # too few words to take part in near-duplicate matching
-
-    def to_bytes(self) -> bytes:
-        header = _HEADER.pack(_MAGIC, _VERSION, _FLAG_SHORT if self.short else 0,
-                              len(self.values), min(self.shingles, 0xFFFFFFFF))
-        return header + self.values.astype("<u4").tobytes()
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> Signature:
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise ParseError("near-duplicate signature must be bytes")
-        data = bytes(data)
-        if len(data) < _HEADER.size:
-            raise ParseError("near-duplicate signature is truncated")
-        magic, version, flags, num_perm, shingles = _HEADER.unpack_from(data)
-        if magic != _MAGIC or version != _VERSION:
-            raise ParseError("not a near-duplicate signature of this version")
-        if num_perm != NUM_PERM or len(data) != _HEADER.size + 4 * num_perm:
-            raise ParseError("near-duplicate signature has the wrong length")
-        values = np.frombuffer(data, dtype="<u4", offset=_HEADER.size).astype(np.uint32)
-        return cls(values=values, shingles=shingles, short=bool(flags & _FLAG_SHORT))
-
-
-def signature_of(blocks: Sequence[str]) -> Signature:
-    tokens = [w for block in blocks for w in words(block)]
-    shingles = shingle_hashes(tokens)
-    return Signature(values=minhash(shingles), shingles=len(shingles),
-                     short=len(tokens) < NEAR_DUP_MIN_WORDS)
-
-
-def signature(blocks: Sequence[str]) -> bytes:
-    """The near-duplicate signature of a body (title excluded), as bytes for the store.
-
-    Format: "MH", version 1, flags (1 = short), num_perm (uint16), shingle count (uint32), then
-    num_perm little-endian uint32 MinHash values: 522 bytes.
-    """
-    return signature_of(blocks).to_bytes()
-
-
-def similarity(a: bytes, b: bytes) -> float:
-    """Estimated Jaccard similarity of the shingle sets behind two signatures."""
-    sa, sb = Signature.from_bytes(a), Signature.from_bytes(b)
-    return float(np.count_nonzero(sa.values == sb.values)) / len(sa.values)
-
-
-def _band_keys(values: np.ndarray) -> np.ndarray:
-    """One 64-bit key per LSH band, salted with the band number so one sorted array holds all."""
-    rows = values[: LSH_BANDS * LSH_ROWS].astype(np.uint64).reshape(LSH_BANDS, LSH_ROWS)
-    c = _constants()
-    acc = c.BAND_SALT.copy()
-    for r in range(LSH_ROWS):
-        acc = _mix(acc * c.K2 + rows[:, r])
-    return acc
-
-
-class NearDuplicateIndex:
-    """In-memory MinHash LSH index: doc id -> signature, queried for near-duplicates.
-
-    Band keys live in one sorted numpy array (searched with `searchsorted`) plus a small
-    dictionary of recent additions merged in every _PENDING_MERGE additions, so memory stays
-    near 12 bytes per band per document and a lookup costs LSH_BANDS binary searches whatever
-    the size.
-    Removal marks a row dead; dead rows are compacted away once they are a quarter of the rows.
-    Short signatures are kept (so `len` counts them) but never match.
-    """
-
-    def __init__(self, threshold: float = NEAR_DUP_THRESHOLD) -> None:
-        if not 0.0 < threshold <= 1.0:
-            raise ValueError("threshold must be in (0, 1]")
-        self.threshold = threshold
-        self._nrows = 0
-        self._row_of: dict[int, int] = {}
-        self._dead = 0
-        self._pending: dict[int, list[int]] = {}       # band key -> rows, not yet merged
-        self._pending_count = 0
-        self._arrays = False                           # made on first use (numpy)
-
-    def _ready(self) -> None:
-        if self._arrays:
-            return
-        self._arrays = True
-        self._sigs = np.zeros((0, NUM_PERM), dtype=np.uint32)
-        self._ids = np.zeros(0, dtype=np.int64)
-        self._alive = np.zeros(0, dtype=bool)
-        self._keys = np.zeros(0, dtype=np.uint64)      # sorted band keys
-        self._key_rows = np.zeros(0, dtype=np.int32)   # row of each key
-
-    def __len__(self) -> int:
-        return len(self._row_of)
-
-    def __contains__(self, doc_id: object) -> bool:
-        return doc_id in self._row_of
-
-    # -- building --------------------------------------------------------------------------
-
-    def _grow(self, extra: int) -> None:
-        need = self._nrows + extra
-        if need <= len(self._sigs):
-            return
-        cap = max(need, 2 * len(self._sigs), 1024)
-        sigs = np.zeros((cap, NUM_PERM), dtype=np.uint32)
-        sigs[: self._nrows] = self._sigs[: self._nrows]
-        ids = np.zeros(cap, dtype=np.int64)
-        ids[: self._nrows] = self._ids[: self._nrows]
-        alive = np.zeros(cap, dtype=bool)
-        alive[: self._nrows] = self._alive[: self._nrows]
-        self._sigs, self._ids, self._alive = sigs, ids, alive
-
-    def add(self, doc_id: int, sig: bytes) -> None:
-        """Index `sig` under `doc_id`, replacing what that id had (an edited document)."""
-        self._ready()
-        decoded = Signature.from_bytes(sig)
-        if doc_id in self._row_of:
-            self.remove(doc_id)
-        self._grow(1)
-        row = self._nrows
-        self._nrows += 1
-        self._sigs[row] = decoded.values
-        self._ids[row] = doc_id
-        self._alive[row] = True
-        self._row_of[doc_id] = row
-        if decoded.short:
-            return
-        for key in _band_keys(decoded.values).tolist():
-            self._pending.setdefault(key, []).append(row)
-        self._pending_count += 1
-        # A merge copies the sorted arrays once (O(n) memory traffic, ~10 ms at 100k documents),
-        # so merging every PENDING_MERGE additions keeps both the dictionary and the cost small.
-        if self._pending_count >= _PENDING_MERGE:
-            self._merge()
-
-    def add_many(self, items: Iterable[tuple[int, bytes]]) -> None:
-        """Index many (doc id, signature) pairs at once: the rebuild on start.
-
-        Works in batches so that memory stays near the size of the finished index. A malformed
-        signature raises ParseError naming its doc id; the batches before it stay indexed.
-        """
-        self._ready()
-        keys_parts: list[np.ndarray] = []
-        rows_parts: list[np.ndarray] = []
-        batch: list[tuple[int, bytes]] = []
-
-        def flush() -> None:
-            decoded = []
-            for doc_id, sig in batch:
-                try:
-                    decoded.append((doc_id, Signature.from_bytes(sig)))
-                except ParseError as exc:
-                    raise ParseError(f"document {doc_id}: {exc}") from exc
-            self._grow(len(decoded))
-            start = self._nrows
-            for doc_id, sig_ in decoded:
-                if doc_id in self._row_of:
-                    self._forget(doc_id)  # the last signature given for an id wins
-                row = self._nrows
-                self._nrows += 1
-                self._sigs[row] = sig_.values
-                self._ids[row] = doc_id
-                self._alive[row] = True
-                self._row_of[doc_id] = row
-            rows = np.arange(start, self._nrows, dtype=np.int32)
-            long_mask = np.array([not sig_.short for _, sig_ in decoded], dtype=bool)
-            if long_mask.any():
-                keys = self._band_keys_many(self._sigs[start: self._nrows][long_mask])
-                keys_parts.append(keys.ravel())
-                rows_parts.append(np.repeat(rows[long_mask], LSH_BANDS))
-            batch.clear()
-
-        if isinstance(items, Sized):
-            self._grow(len(items))  # one allocation instead of repeated doubling
-        for item in items:
-            batch.append(item)
-            if len(batch) >= 8192:
-                flush()
-        if batch:
-            flush()
-        if keys_parts:
-            keys, rows = np.concatenate(keys_parts), np.concatenate(rows_parts)
-            keys_parts.clear()
-            rows_parts.clear()
-            self._merge(keys, rows)
-        self._maybe_compact()
-
-    @staticmethod
-    def _band_keys_many(block: np.ndarray) -> np.ndarray:
-        rows = block[:, : LSH_BANDS * LSH_ROWS].astype(np.uint64).reshape(
-            len(block), LSH_BANDS, LSH_ROWS)
-        c = _constants()
-        acc = np.broadcast_to(c.BAND_SALT, (len(block), LSH_BANDS)).copy()
-        for r in range(LSH_ROWS):
-            acc = _mix(acc * c.K2 + rows[:, :, r])
-        return acc
-
-    def _merge(self, extra_keys: np.ndarray | None = None,
-               extra_rows: np.ndarray | None = None) -> None:
-        """Insert pending (and `extra`) keys into the sorted arrays."""
-        parts_k: list[np.ndarray] = []
-        parts_r: list[np.ndarray] = []
-        if self._pending:
-            parts_k.append(np.fromiter(
-                (k for k, rs in self._pending.items() for _ in rs), dtype=np.uint64))
-            parts_r.append(np.fromiter(
-                (r for rs in self._pending.values() for r in rs), dtype=np.int32))
-        if extra_keys is not None and extra_rows is not None:
-            parts_k.append(extra_keys)
-            parts_r.append(extra_rows.astype(np.int32))
-        self._pending.clear()
-        self._pending_count = 0
-        if not parts_k:
-            return
-        keys = parts_k[0] if len(parts_k) == 1 else np.concatenate(parts_k)
-        rows = parts_r[0] if len(parts_r) == 1 else np.concatenate(parts_r)
-        del parts_k, parts_r
-        # The order among equal keys does not matter, so the faster unstable sort will do.
-        order = np.argsort(keys)
-        keys = keys[order]
-        rows = rows[order]
-        del order
-        if not len(self._keys):
-            self._keys, self._key_rows = keys, rows
-            return
-        at = np.searchsorted(self._keys, keys, side="right")
-        self._keys = np.insert(self._keys, at, keys)
-        self._key_rows = np.insert(self._key_rows, at, rows)
-
-    def remove(self, doc_id: int) -> None:
-        """Forget `doc_id`; unknown ids are ignored (removal is idempotent)."""
-        self._forget(doc_id)
-        self._maybe_compact()
-
-    def _forget(self, doc_id: int) -> None:
-        row = self._row_of.pop(doc_id, None)
-        if row is not None:
-            self._alive[row] = False
-            self._dead += 1
-
-    def _maybe_compact(self) -> None:
-        if self._dead > max(1024, self._nrows // 4):
-            self._compact()
-
-    def _compact(self) -> None:
-        """Drop dead rows and their band keys, and renumber the rows that remain."""
-        self._merge()
-        keep = self._alive[self._key_rows]
-        self._keys, self._key_rows = self._keys[keep], self._key_rows[keep]
-        live = np.flatnonzero(self._alive[: self._nrows])
-        remap = np.full(max(self._nrows, 1), -1, dtype=np.int32)
-        remap[live] = np.arange(len(live), dtype=np.int32)
-        self._key_rows = remap[self._key_rows]
-        self._sigs = self._sigs[live].copy()
-        self._ids = self._ids[live].copy()
-        self._alive = np.ones(len(live), dtype=bool)
-        self._nrows = len(live)
-        self._row_of = {int(doc_id): row for row, doc_id in enumerate(self._ids.tolist())}
-        self._dead = 0
-
-    # -- querying --------------------------------------------------------------------------
-
-    def query(self, sig: bytes) -> list[tuple[int, float]]:
-        """Documents whose estimated similarity to `sig` is at least the threshold, best first.
-
-        A short signature (fewer than NEAR_DUP_MIN_WORDS words) matches nothing.
-        """
-        self._ready()
-        decoded = Signature.from_bytes(sig)
-        if decoded.short:
-            return []
-        keys = _band_keys(decoded.values)
-        found: list[np.ndarray] = []
-        if len(self._keys):
-            lo = np.searchsorted(self._keys, keys, side="left")
-            hi = np.searchsorted(self._keys, keys, side="right")
-            hi = np.minimum(hi, lo + MAX_BUCKET_CANDIDATES)
-            for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
-                if b > a:
-                    found.append(self._key_rows[a:b])
-        if self._pending:
-            for key in keys.tolist():
-                rs = self._pending.get(key)
-                if rs:
-                    found.append(np.asarray(rs[:MAX_BUCKET_CANDIDATES], dtype=np.int32))
-        if not found:
-            return []
-        rows = np.unique(np.concatenate(found))
-        rows = rows[self._alive[rows]]
-        if not len(rows):
-            return []
-        sims = np.count_nonzero(self._sigs[rows] == decoded.values, axis=1) / NUM_PERM
-        keep = sims >= self.threshold
-        rows, sims = rows[keep], sims[keep]
-        order = np.lexsort((self._ids[rows], -sims))
-        return [(int(self._ids[rows[i]]), float(sims[i])) for i in order]
 
 
 # --- decisions ----------------------------------------------------------------------------
@@ -809,6 +393,8 @@ class PrimaryChoice:
 
     keep: Literal["existing", "incoming"]
     reason: str
+    #: the rule that decided: partial, canonical, date, marked, fuller or first
+    rule: str = ""
 
 
 def choose_primary(existing_words: int, incoming_words: int, *,
@@ -826,13 +412,121 @@ def choose_primary(existing_words: int, incoming_words: int, *,
         raise ValueError("word counts cannot be negative")
     if existing_partial != incoming_partial:
         if existing_partial:
-            return PrimaryChoice("incoming", "the stored text is partial; the duplicate is not")
-        return PrimaryChoice("existing", "the duplicate is partial; the stored text is not")
+            return PrimaryChoice("incoming", "the stored text is partial; the duplicate is not",
+                                 "partial")
+        return PrimaryChoice("existing", "the duplicate is partial; the stored text is not",
+                             "partial")
     extra = incoming_words - existing_words
     if incoming_words >= existing_words * FULLER_RATIO and extra >= FULLER_MIN_EXTRA_WORDS:
-        return PrimaryChoice("incoming", f"the duplicate is fuller ({extra} more words)")
+        return PrimaryChoice("incoming", f"the duplicate is fuller ({extra} more words)",
+                             "fuller")
     return PrimaryChoice("existing", "the first-stored text is kept; the duplicate is not "
-                                     "substantially fuller")
+                                     "substantially fuller", "first")
+
+
+@dataclass(frozen=True)
+class Version:
+    """One location's copy of a statement, as the choice of the original sees it."""
+
+    #: the url_keys the page is known under (fetched URL, canonical URL)
+    keys: frozenset[str]
+    #: url_key of another page the page declares canonical (`names_other`): it calls itself
+    #: a copy of that page
+    names: str | None = None
+    #: the publication date the page (or its feed entry) states
+    published: datetime | None = None
+    #: its source is marked `original: true` in sources.yaml
+    marked_original: bool = False
+    words: int = 0
+    #: a feed summary or an implausibly short extract, not the whole statement
+    partial: bool = False
+
+
+def names_other(url: str, declared: str | None) -> str | None:
+    """The url_key of the page that the page fetched at `url` declares canonical, when that
+    is a page of another site (a republisher pointing at the original: `canonical_url` does
+    not take such a claim as the page's identity, but it says which copy is the original).
+    None when the page names itself or its own site, names nothing, or names something that
+    is not a page (a home page, a bad URL)."""
+    if not declared or not declared.strip():
+        return None
+    try:
+        absolute = urljoin(url.strip(), declared.strip())
+        _, d_host, _, d_path, d_query, _ = _split(absolute)
+        _, f_host, _, _, _, _ = _split(url)
+    except (ParseError, ValueError):
+        return None
+    if d_host == f_host or _registrable(d_host) == _registrable(f_host):
+        return None
+    if _clean_path(d_path) == "/" and not _clean_query(d_query):
+        return None   # another site's home page: a template mistake, not an original
+    if re.search(r"\{\{|\}\}|%7b%7b|\$\{|\$url", absolute, flags=re.IGNORECASE):
+        return None
+    try:
+        return url_key(absolute)
+    except ParseError:
+        return None
+
+
+def _day_or_instant(a: datetime, b: datetime) -> tuple[Any, Any]:
+    """Two stated dates made comparable: a date given without a time of day (midnight UTC) is
+    compared with the other by calendar day, so 2024-06-01 is not "earlier" than
+    2024-06-01T14:00 of the same day."""
+    a, b = a.astimezone(UTC), b.astimezone(UTC)
+    if a.time() == datetime.min.time() or b.time() == datetime.min.time():
+        return a.date(), b.date()
+    return a, b
+
+
+def choose_original(existing: Version, incoming: Version, *,
+                    named: Collection[str] = ()) -> PrimaryChoice:
+    """Which copy's text (and title) a document shows once a duplicate arrived.
+
+    The original publisher's version wins; in order, the first rule that tells them apart:
+
+    1. a partial text (a feed summary, a "short" extract) never replaces a whole one, and a
+       whole one always replaces a partial one;
+    2. canonical links: a copy whose page another copy declares canonical (`named`: what the
+       document's other locations name; and what `existing` and `incoming` name each other)
+       is the original; otherwise a page that declares another site's page canonical (it
+       calls itself a copy) loses to one that does not;
+    3. the earlier stated publication date (by calendar day when one of them gives no time);
+    4. the source marked `original: true`;
+    5. otherwise `choose_primary`: the stored text stays unless the duplicate is clearly the
+       fuller version of it.
+
+    The document id, its sequence number and its locations never change; only which of them
+    is the document's own (its URL and source) follows the text.
+    """
+    if existing.partial != incoming.partial:
+        return choose_primary(existing.words, incoming.words, existing_partial=existing.partial,
+                              incoming_partial=incoming.partial)
+    named_set = set(named)
+    if incoming.keys & (named_set | {existing.names}):
+        return PrimaryChoice("incoming", "the duplicate is the page the copies declare "
+                                         "canonical", "canonical")
+    if existing.keys & (named_set | {incoming.names}):
+        return PrimaryChoice("existing", "the stored text's page is the one the copies declare "
+                                         "canonical", "canonical")
+    if incoming.names and not existing.names:
+        return PrimaryChoice("existing", "the duplicate declares another page canonical",
+                             "canonical")
+    if existing.names and not incoming.names:
+        return PrimaryChoice("incoming", "the stored text's page declares another page "
+                                         "canonical; the duplicate's does not", "canonical")
+    if existing.published and incoming.published:
+        a, b = _day_or_instant(existing.published, incoming.published)
+        if b < a:
+            return PrimaryChoice("incoming", "the duplicate was published earlier", "date")
+        if a < b:
+            return PrimaryChoice("existing", "the stored text was published earlier", "date")
+    if existing.marked_original != incoming.marked_original:
+        if incoming.marked_original:
+            return PrimaryChoice("incoming", "the duplicate's source is marked original",
+                                 "marked")
+        return PrimaryChoice("existing", "the stored text's source is marked original",
+                             "marked")
+    return choose_primary(existing.words, incoming.words)
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,9 @@ class Source:
     render: str = "plain"
     channel: str | None = None         # kind: telegram
     imap: Imap | None = None           # kind: imap
+    #: the user's mark: this source publishes originals (its copy of a statement found on
+    #: several sites is the one kept, when the pages themselves do not tell; docs/dedup.md)
+    original: bool = False
     line: int = 0
 
 

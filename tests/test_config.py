@@ -182,3 +182,16 @@ def test_a_feed_digest_needs_no_schedule_but_an_email_digest_does():
     assert cfg.digests[0].schedule.interval_s == 6 * 3600
     assert problems(base + "  - id: m\n    channel: email\n    to: [a@b.org]\n") == [
         "sources.yaml:5: digest 'm': 'schedule' is required"]
+
+
+def test_a_source_can_be_marked_as_publishing_originals():
+    config = parse_config("sources:\n  - id: intl\n    url: https://intl.org/feed\n"
+                          "    original: true\n  - id: section\n    url: https://s.org/feed\n",
+                          Path("sources.yaml"), env={})
+    assert [s.original for s in config.sources] == [True, False]
+    msgs = problems("sources:\n  - id: a\n    url: https://a.org/feed\n    original: yes\n")
+    assert msgs == ["sources.yaml:4: source 'a': original must be true or false"]
+    # a mark for every source would mean nothing: it is not a default
+    msgs = problems("defaults:\n  original: true\nsources:\n  - id: a\n    url: https://a.org/\n")
+    assert len(msgs) == 1 and msgs[0].startswith("sources.yaml:2: defaults: unknown key "
+                                                 "'original'")

@@ -234,3 +234,30 @@ def test_the_crash_streak_column_is_added_and_dropped_with_the_rows_kept(databas
         assert store.source_state("reddawn").consecutive_crashes == 0
     finally:
         store.close()
+
+
+def test_the_originals_migration_counts_generations_and_keeps_the_locations(database_url):
+    store = Store(database_url)
+    try:
+        upgrade_to(store, "head")
+        assert store.index_generation() == 0          # nothing stored: no index to write
+        cfg = alembic_config()
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0004")
+        fill_first_schema(store)
+        assert store.upgrade() == head_revision()
+        # documents stored before 0005: an index written then is rewritten at the next start
+        assert store.index_generation() == 1
+        (version,) = store.versions("00000000000000b2")
+        assert (version.how, version.source_id, version.published_at, version.names_key) == \
+            ("original", "reddawn", None, None)
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0004")
+        with store.engine.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM locations")) == 1
+            assert conn.scalar(text("SELECT count(*) FROM counters "
+                                    "WHERE name = 'index_generation'")) == 0
+    finally:
+        store.close()

@@ -1,6 +1,7 @@
 """The only user of SQLAlchemy: engine set-up, migrations, and every query the service makes.
 
-Rows never leave this package: callers get the frozen dataclasses defined below.
+Rows never leave this package: callers get the frozen dataclasses of `views` (re-exported
+here); the engine's set-up is in `engine`, the corpus directory in `corpus`.
 Writes that belong together happen in one transaction (a new document, its location, the seen
 item and its digest outbox entries), so a crash leaves either all of them or none.
 """
@@ -9,32 +10,30 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import (
-    Engine,
     Table,
     bindparam,
     case,
-    create_engine,
-    event,
     func,
     insert,
     select,
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import StoreError
+from .engine import head_revision, make_engine
 from .tables import (
     Counter,
     DigestState,
@@ -44,9 +43,20 @@ from .tables import (
     SeenItem,
     SourceRow,
 )
+from .views import (
+    Inserted,
+    LocationView,
+    NewDocument,
+    Primary,
+    SourceState,
+    StoredDocument,
+    VersionView,
+    _doc_view,
+    _state_view,
+)
 
-#: SQLite waits this long for a lock before "database is locked" (RELIABILITY row 43).
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: The counter that grows with every change index.jsonl shows (migration 0005).
+INDEX_GENERATION = "index_generation"
 #: PostgreSQL advisory lock held while migrating or registering sources at start-up, so that
 #: workers starting together do not race to create the same tables and rows.
 STARTUP_LOCK_KEY = 0x636F6C6C
@@ -56,180 +66,8 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-# ---------------------------------------------------------------------------------------------
-# Frozen views handed to callers
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SourceState:
-    id: str
-    name: str
-    url: str
-    kind: str
-    resolved_kind: str | None
-    resolved_url: str | None
-    resolved_reason: str | None
-    etag: str | None
-    last_modified: str | None
-    body_hash: str | None
-    next_poll_at: datetime | None
-    last_poll_at: datetime | None
-    last_success_at: datetime | None
-    last_items_at: datetime | None
-    first_failure_at: datetime | None
-    consecutive_failures: int
-    consecutive_empty: int
-    last_error: str | None
-    last_error_kind: str | None
-    health: str
-    polls: int
-    documents: int = 0
-    duplicates: int = 0
-    consecutive_crashes: int = 0
-
-
-@dataclass(frozen=True)
-class StoredDocument:
-    id: str
-    seq: int
-    source_id: str
-    url: str
-    canonical_url: str
-    title: str
-    text: str
-    published_at: datetime | None
-    collected_at: datetime
-    updated_at: datetime
-    content_hash: str
-    method: str
-    language: str | None
-    author: str | None
-    word_count: int
-    backfill: bool
-    flags: tuple[str, ...]
-    signature: bytes | None = None
-    #: 1 when first stored, +1 each time the stored text changed in place
-    revision: int = 1
-
-
-@dataclass(frozen=True)
-class LocationView:
-    source_id: str
-    url: str
-    seen_at: datetime
-    how: str
-
-
-@dataclass(frozen=True)
-class NewDocument:
-    """Everything the pipeline knows about a document it wants stored."""
-
-    id: str
-    source_id: str
-    url: str
-    canonical_url: str
-    url_key: str
-    title: str
-    text: str
-    published_at: datetime | None
-    content_hash: str
-    signature: bytes | None
-    method: str
-    language: str | None
-    author: str | None
-    word_count: int
-    flags: tuple[str, ...]
-    backfill: bool
-
-
-def _doc_view(row: DocumentRow) -> StoredDocument:
-    return StoredDocument(
-        id=row.id, seq=row.seq, source_id=row.source_id, url=row.url,
-        canonical_url=row.canonical_url, title=row.title, text=row.text,
-        published_at=row.published_at, collected_at=row.collected_at, updated_at=row.updated_at,
-        content_hash=row.content_hash, method=row.method, language=row.language,
-        author=row.author, word_count=row.word_count, backfill=row.backfill,
-        flags=tuple(f for f in (row.flags or "").split(",") if f), signature=row.signature,
-        revision=row.revision or 1,
-    )
-
-
-def _state_view(row: Any, documents: int = 0, duplicates: int = 0) -> SourceState:
-    return SourceState(
-        id=row.id, name=row.name, url=row.url, kind=row.kind, resolved_kind=row.resolved_kind,
-        resolved_url=row.resolved_url, resolved_reason=row.resolved_reason, etag=row.etag,
-        last_modified=row.last_modified, body_hash=row.body_hash, next_poll_at=row.next_poll_at,
-        last_poll_at=row.last_poll_at, last_success_at=row.last_success_at,
-        last_items_at=row.last_items_at, first_failure_at=row.first_failure_at,
-        consecutive_failures=row.consecutive_failures or 0,
-        consecutive_empty=row.consecutive_empty or 0, last_error=row.last_error,
-        consecutive_crashes=row.consecutive_crashes or 0,
-        last_error_kind=row.last_error_kind, health=row.health or "new", polls=row.polls or 0,
-        documents=documents, duplicates=duplicates,
-    )
-
-
 _SOURCES = cast(Table, SourceRow.__table__)
 _SOURCE_FIELDS = frozenset(_SOURCES.columns.keys()) - {"id", "created_at"}
-_MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
-_REVISION_RE = re.compile(r"^(down_revision|revision)\s*=\s*(None|['\"]([^'\"]+)['\"])",
-                          re.MULTILINE)
-
-
-def head_revision(versions: Path = _MIGRATIONS) -> str | None:
-    """The head revision id of the migration scripts, read from their text (no alembic
-    import); None if it cannot be told (no scripts, several heads): then alembic decides."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for script in versions.glob("*.py"):
-        found = dict((m.group(1), m.group(3)) for m in _REVISION_RE.finditer(
-            script.read_text(encoding="utf-8")))
-        if found.get("revision"):
-            revisions.add(found["revision"])
-            if found.get("down_revision"):
-                parents.add(found["down_revision"])
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
-
-
-# ---------------------------------------------------------------------------------------------
-# Engine
-# ---------------------------------------------------------------------------------------------
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys."""
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-                                                  "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # pysqlite's own transaction handling is turned off so that BEGIN IMMEDIATE below
-            # takes the write lock at the start of a write transaction, not halfway through it.
-            dbapi_conn.isolation_level = None
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-        @event.listens_for(engine, "begin")
-        def _begin(conn: Any) -> None:
-            # Readers take no lock (WAL gives them a snapshot); writers take the write lock at
-            # once, so two writers queue on busy_timeout instead of failing mid-transaction.
-            read = conn.get_execution_options().get("collector_read", False)
-            conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
-
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-
-
 class Store:
     """All database access of the service."""
 
@@ -583,11 +421,27 @@ class Store:
 
     def add_document(self, doc: NewDocument, *, seen_key: str, digests: Sequence[str],
                      now: datetime, extra_url_key: str | None = None) -> StoredDocument:
-        """Store a new document with its first location, seen item and outbox entries."""
+        """`insert_document`, returning the stored document (the new one, or the one another
+        writer stored under the same id first)."""
+        return self.insert_document(doc, seen_key=seen_key, digests=digests, now=now,
+                                    extra_url_key=extra_url_key).document
+
+    def insert_document(self, doc: NewDocument, *, seen_key: str, digests: Sequence[str],
+                        now: datetime, extra_url_key: str | None = None) -> Inserted:
+        """Insert-or-find: store a new document with its first location, seen item and outbox
+        entries (created=True); or, when a document with the same id was stored by another
+        writer after the caller looked (a `collector poll` beside the service, two workers),
+        write nothing and return that document (created=False).
+
+        The insert is `INSERT ... ON CONFLICT (id) DO NOTHING` in the dialect of the database:
+        on PostgreSQL it waits for a concurrent insert of the same id to commit or roll back
+        instead of failing; SQLite's writers are serialised by BEGIN IMMEDIATE. When it inserts
+        nothing the whole transaction (the sequence number it drew included) is rolled back.
+        """
         try:
             with self.session() as s:
                 seq = self._allocate_seq(s)
-                row = DocumentRow(
+                values = dict(
                     id=doc.id, seq=seq, source_id=doc.source_id, url=doc.url,
                     canonical_url=doc.canonical_url, title=doc.title, text=doc.text,
                     published_at=doc.published_at, collected_at=now, updated_at=now,
@@ -595,10 +449,13 @@ class Store:
                     language=doc.language, author=doc.author, word_count=doc.word_count,
                     flags=",".join(doc.flags) or None, backfill=doc.backfill, file_written=False,
                     revision=1)
-                s.add(row)
-                s.flush()
+                inserted = s.scalar(self._insert_new(DocumentRow, ["id"]).values(**values)
+                                    .returning(DocumentRow.id))
+                if inserted is None:
+                    raise _AlreadyStored
                 s.add(Location(document_id=doc.id, source_id=doc.source_id, url=doc.url,
-                               url_key=doc.url_key, seen_at=now, how="original"))
+                               url_key=doc.url_key, seen_at=now, how="original",
+                               published_at=doc.published_at, names_key=doc.names_key))
                 if extra_url_key and extra_url_key != doc.url_key:
                     # the URL fetched, when the page named another canonical URL
                     s.add(Location(document_id=doc.id, source_id=doc.source_id, url=doc.url,
@@ -609,9 +466,23 @@ class Store:
                     for digest_id in digests:
                         s.add(OutboxEntry(digest_id=digest_id, document_id=doc.id,
                                           created_at=now))
-                return _doc_view(row)
+                generation = self._next_generation(s)
+                return Inserted(_doc_view(DocumentRow(**values)), True, generation)
+        except _AlreadyStored:
+            pass
         except IntegrityError as exc:
             raise StoreError(f"document {doc.id} could not be stored: {exc.orig}") from exc
+        existing = self.document_by_id(doc.id)
+        if existing is None:  # pragma: no cover - stored and deleted in between
+            raise StoreError(f"document {doc.id} could not be stored: it was stored by "
+                             "another writer and is gone again")
+        return Inserted(existing, False, None)
+
+    def _insert_new(self, table: Any, keys: list[str]) -> Any:
+        """An INSERT that does nothing when a row with the same `keys` exists."""
+        if self.is_sqlite:
+            return sqlite_insert(table).on_conflict_do_nothing(index_elements=keys)
+        return pg_insert(table).on_conflict_do_nothing(index_elements=keys)
 
     def _allocate_seq(self, s: Session) -> int:
         """The next sequence number, atomically (a counter row; numbers are never reused)."""
@@ -624,30 +495,106 @@ class Store:
             s.flush()
         return int(value) - 1
 
+    @staticmethod
+    def _next_generation(s: Session) -> int:
+        """+1 to the index generation, in the caller's transaction (see `index_generation`)."""
+        value = s.scalar(update(Counter).where(Counter.name == INDEX_GENERATION)
+                         .values(value=Counter.value + 1).returning(Counter.value))
+        if value is None:  # a database upgraded by hand without 0005's row
+            s.add(Counter(name=INDEX_GENERATION, value=1))
+            s.flush()
+            value = 1
+        return int(value)
+
+    def index_generation(self) -> int:
+        """A number that grows with every committed change index.jsonl shows (a document, a
+        location, a new text): the corpus records the one its index reflects, and equal
+        numbers mean the index agrees with the database. One primary-key read."""
+        with self.session(read=True) as s:
+            row = s.get(Counter, INDEX_GENERATION)
+            return int(row.value) if row is not None else 0
+
+    @contextmanager
+    def index_snapshot(self, batch: int = 500) -> Iterator[tuple[int, Iterator[dict[str, Any]]]]:
+        """(index generation, index records of every document in sequence order), read in one
+        snapshot of the database, so that the records show exactly that generation."""
+        try:
+            with self._read_engine.connect() as conn:
+                if not self.is_sqlite:
+                    conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin(), Session(bind=conn) as s:
+                    row = s.get(Counter, INDEX_GENERATION)
+                    generation = int(row.value) if row is not None else 0
+
+                    def records() -> Iterator[dict[str, Any]]:
+                        docs: list[StoredDocument] = []
+                        for r in s.scalars(select(DocumentRow).order_by(DocumentRow.seq)
+                                           .execution_options(yield_per=batch)):
+                            docs.append(_doc_view(r))
+                            if len(docs) >= batch:
+                                yield from self._records_in(s, docs)
+                                docs = []
+                        yield from self._records_in(s, docs)
+
+                    yield generation, records()
+        except DBAPIError as exc:
+            raise StoreError(f"database error: {exc.orig}") from exc
+
+    def _records_in(self, s: Session, docs: list[StoredDocument]) -> list[dict[str, Any]]:
+        locs = self._locations_in(s, [d.id for d in docs])
+        return [self.index_record(d, locs[d.id]) for d in docs]
+
     def add_location(self, doc_id: str, *, source_id: str, url: str, url_key: str, how: str,
-                     seen_key: str, now: datetime) -> bool:
-        """Record another place `doc_id` was published; False if that place was known."""
+                     seen_key: str, now: datetime, published_at: datetime | None = None,
+                     names_key: str | None = None) -> bool:
+        """Record another place `doc_id` was published; False if that place was known.
+
+        `published_at` and `names_key` are what the page there states about itself (its date,
+        and the url_key of another page it declares canonical); see `versions`."""
         with self.session() as s:
             exists = s.scalar(select(Location.id).where(Location.document_id == doc_id,
                                                         Location.url_key == url_key))
             if exists is None:
                 s.add(Location(document_id=doc_id, source_id=source_id, url=url,
-                               url_key=url_key, seen_at=now, how=how))
+                               url_key=url_key, seen_at=now, how=how,
+                               published_at=published_at, names_key=names_key))
             self._mark_seen(s, source_id, seen_key, url, "duplicate", now, how, doc_id)
+            if exists is None:
+                # last, so that concurrent writers hold the counter's row lock briefly
+                self._next_generation(s)
             return exists is None
+
+    def versions(self, doc_id: str) -> list[VersionView]:
+        """What each location of `doc_id` states about itself, first seen first (aliases, the
+        same page under a second URL, left out)."""
+        with self.session(read=True) as s:
+            return [VersionView(r.url_key, r.how, r.source_id, r.url, r.published_at,
+                                r.names_key)
+                    for r in s.scalars(select(Location).where(Location.document_id == doc_id,
+                                                              Location.how != "alias")
+                                       .order_by(Location.seen_at, Location.id))]
 
     def update_document(self, doc_id: str, *, title: str, text: str, content_hash: str,
                         signature: bytes | None, word_count: int, method: str,
                         published_at: datetime | None, source_id: str | None = None,
-                        url: str | None = None, now: datetime) -> StoredDocument:
+                        url: str | None = None, now: datetime,
+                        primary: Primary | None = None) -> StoredDocument:
         """Replace the text of a document edited in place (or a fuller copy); id and seq stay.
 
         Only a text that differs from the stored one is a change: it moves `updated_at` and
         adds one to `revision` (so feeds show the correction as a new entry). The same text
         again changes neither.
+
+        With `primary`, the text comes from another location of the document (the original
+        publisher's copy arrived after a republished one): that location becomes the
+        document's own (its URL and source are the document's, and the date it states), and
+        the former own location and its aliases become an ordinary location of the kind
+        `primary.demoted_how`. All in one transaction.
         """
         with self.session() as s:
-            row = s.get(DocumentRow, doc_id)
+            # the row lock (PostgreSQL) makes concurrent changes of one document take turns,
+            # so each reads the locations the one before it left (one own location, always)
+            row = s.get(DocumentRow, doc_id, with_for_update=True)
             if row is None:
                 raise StoreError(f"unknown document {doc_id}")
             changed = row.text != text
@@ -657,11 +604,32 @@ class Store:
                 row.published_at = published_at
             if source_id and url:
                 row.source_id, row.url = source_id, url
+            if primary is not None:
+                self._promote(s, row, primary)
             if changed:
                 row.updated_at = now
                 row.revision = (row.revision or 1) + 1
             row.file_written = False
+            self._next_generation(s)
             return _doc_view(row)
+
+    @staticmethod
+    def _promote(s: Session, row: DocumentRow, primary: Primary) -> None:
+        locations = list(s.scalars(select(Location).where(Location.document_id == row.id)))
+        new_own = [loc for loc in locations if loc.url_key == primary.url_key]
+        if not new_own:
+            raise StoreError(f"document {row.id} has no location {primary.url_key!r}")
+        for loc in locations:
+            if loc.url_key == primary.url_key:
+                continue
+            if loc.how == "alias":
+                # the former own page under a second URL; its canonical URL stays a location
+                s.delete(loc)
+            elif loc.how == "original":
+                loc.how = primary.demoted_how
+        new_own[0].how = "original"
+        row.source_id, row.url = new_own[0].source_id, new_own[0].url
+        row.published_at = new_own[0].published_at or row.published_at
 
     def mark_written(self, doc_ids: Iterable[str]) -> None:
         ids = list(doc_ids)
@@ -689,10 +657,15 @@ class Store:
                 .offset(offset))]
 
     def locations(self, doc_ids: Sequence[str]) -> dict[str, list[LocationView]]:
-        out: dict[str, list[LocationView]] = {d: [] for d in doc_ids}
         if not doc_ids:
-            return out
+            return {}
         with self.session(read=True) as s:
+            return self._locations_in(s, doc_ids)
+
+    @staticmethod
+    def _locations_in(s: Session, doc_ids: Sequence[str]) -> dict[str, list[LocationView]]:
+        out: dict[str, list[LocationView]] = {d: [] for d in doc_ids}
+        if doc_ids:
             for row in s.scalars(select(Location).where(Location.document_id.in_(list(doc_ids)))
                                  .order_by(Location.seen_at, Location.id)):
                 out[row.document_id].append(LocationView(row.source_id, row.url, row.seen_at,
@@ -791,6 +764,10 @@ class Store:
             "locations": [{"source": loc.source_id, "url": loc.url, "seen": _iso(loc.seen_at),
                            "how": loc.how} for loc in locations if loc.how != "alias"],
         }
+
+
+class _AlreadyStored(Exception):
+    """Raised inside a write transaction to roll it back: the document exists already."""
 
 
 def _iso(value: datetime | None) -> str | None:

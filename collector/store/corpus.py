@@ -2,22 +2,54 @@
 
 Files are written atomically (temporary file in the same directory, fsync, rename), so a reader
 or a crash never sees half a document. The database is the source of truth: a document whose
-file was not written before a crash is written at the next start (`reconcile`).
+file was not written before a crash is written at the next start.
+
+Whether index.jsonl agrees with the database is told without reading either: the database
+counts its changes that the index shows (`Store.index_generation`), and a small state file
+beside the index, `.index.jsonl.state`, records the generation the index reflects and the
+index's size. Appending the line of a new document advances the recorded generation when the
+index was up to date just before it (appends that finish out of order are remembered until
+the gap is filled); other changes (a new location, a new text) leave it behind until the
+index is rewritten. Equal generations and the recorded size mean the index agrees; anything
+else (a kill before the rewrite, a lost or cut file) means it is rewritten at start-up.
+Writers of the index (several processes may share a data directory) take an exclusive
+`flock` on `.index.jsonl.lock` while they write it and its state.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..document import file_name
 
 INDEX_NAME = "index.jsonl"
+STATE_NAME = ".index.jsonl.state"
+LOCK_NAME = ".index.jsonl.lock"
+#: Generations appended out of order (concurrent polls finish in any order) that the state
+#: remembers until the ones before them arrive; past this many it stops remembering, and the
+#: index is rewritten at the end of the round.
+MAX_AHEAD = 1000
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """What `.index.jsonl.state` records: every change up to `generation` is in the index,
+    and so are the changes in `ahead`; the index was `size` bytes long when this was written."""
+
+    generation: int
+    size: int
+    ahead: tuple[int, ...] = ()
+    #: (generation, offset, length) of each line appended since the index was last written
+    #: whole: a rewrite built from an older snapshot carries these over
+    appends: tuple[tuple[int, int, int], ...] = ()
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -68,16 +100,108 @@ class Corpus:
         write_atomic(path, text.encode("utf-8"))
         return path
 
-    def append_index(self, records: Iterable[dict[str, Any]]) -> None:
+    @property
+    def state_path(self) -> Path:
+        return self.dir / STATE_NAME
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Exclusive use of the index and its state among processes sharing the directory."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)   # releases the lock
+
+    def index_state(self) -> IndexState | None:
+        """The recorded state, or None (never written, unreadable)."""
+        try:
+            raw = json.loads(self.state_path.read_bytes())
+            return IndexState(int(raw["generation"]), int(raw["size"]),
+                              tuple(int(g) for g in raw.get("ahead", ())),
+                              tuple((int(g), int(o), int(n))
+                                    for g, o, n in raw.get("appends", ())))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _write_state(self, state: IndexState | None) -> None:
+        if state is None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.state_path)
+            return
+        # Renamed into place but not fsynced: the index it vouches for is already on disk, so
+        # whatever a crash leaves of this file (the old state, an empty or cut file) claims no
+        # more than the index holds, and at worst costs one rewrite at the next start. Two
+        # fsyncs per stored document were measurable when several workers share the index.
+        data = json.dumps({"generation": state.generation, "size": state.size,
+                           "ahead": list(state.ahead),
+                           "appends": [list(a) for a in state.appends]}).encode("ascii")
+        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{STATE_NAME}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, self.state_path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def _index_size(self) -> int | None:
+        try:
+            return self.index_path.stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def agrees(self, generation: int) -> bool:
+        """Whether index.jsonl shows the database at `generation` (`Store.index_generation`):
+        a stat and a small file read, whatever the size of the corpus."""
+        state = self.index_state()
+        size = self._index_size()
+        if state is None:
+            # nothing stored yet and no index: nothing to disagree about
+            return size is None and generation == 0
+        return state.generation == generation and (size or 0) == state.size
+
+    def adopt_empty(self, generation: int) -> None:
+        """Record that an index that does not exist yet shows `generation` (an empty database,
+        `agrees` said so), so that the first appends can vouch for themselves."""
+        if self.index_state() is None and self._index_size() is None:
+            with self._locked():
+                if self.index_state() is None and self._index_size() is None:
+                    self._write_state(IndexState(generation, 0))
+
+    def append_index(self, records: Iterable[dict[str, Any]],
+                     generation: int | None = None) -> None:
+        """Append lines; `generation` is the index generation of the change that made them
+        (a new document). A line whose change a rewrite already wrote is not appended again."""
         lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         if not lines:
             return
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self._repair_tail()
-        with open(self.index_path, "a", encoding="utf-8") as fh:
-            fh.write(lines)
-            fh.flush()
-            os.fsync(fh.fileno())
+        with self._locked():
+            state = self.index_state()
+            if generation is not None and state is not None and (
+                    generation <= state.generation or generation in state.ahead):
+                return
+            self._repair_tail()
+            with open(self.index_path, "a", encoding="utf-8") as fh:
+                fh.write(lines)
+                fh.flush()
+                os.fsync(fh.fileno())
+            size = self._index_size() or 0
+            if state is None:
+                return   # the index was never checked against the database: leave that to it
+            length = len(lines.encode("utf-8"))
+            if state.size != size - length or generation is None \
+                    or len(state.appends) >= MAX_AHEAD:
+                # the file changed behind the state's back, or this line cannot be told apart
+                # from others: the state no longer vouches for anything
+                self._write_state(None)
+                return
+            after = _advance(state, generation, size)
+            self._write_state(IndexState(after.generation, size, after.ahead,
+                                         (*state.appends, (generation, size - length, length))))
 
     def _repair_tail(self) -> None:
         """A crash mid-append can leave a last line without its newline: cut it off."""
@@ -97,10 +221,52 @@ class Corpus:
         except FileNotFoundError:
             return
 
-    def rewrite_index(self, records: Iterable[dict[str, Any]]) -> None:
-        """Write the whole index anew (after updates or new locations), atomically."""
+    def rewrite_index(self, records: Iterable[dict[str, Any]],
+                      generation: int | None = None) -> None:
+        """Write the whole index anew (after updates or new locations), atomically, and record
+        that it shows `generation` (None: a directory not checked against a database).
+
+        The new index is written (and `records` read) without holding the lock, so that other
+        processes' appends do not wait for it; lines appended meanwhile by anyone are carried
+        over into the new index before it replaces the old one."""
         data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-        write_atomic(self.index_path, data.encode("utf-8"))
+        encoded = data.encode("utf-8")
+        if generation is None:
+            with self._locked():
+                write_atomic(self.index_path, encoded)
+                self._write_state(None)
+            return
+        with self._locked():
+            state = self.index_state()
+            carried, known = self._appended_since(state, generation, encoded)
+            write_atomic(self.index_path, encoded + b"".join(carried))
+            size = len(encoded) + sum(len(c) for c in carried)
+            after = IndexState(generation, len(encoded))
+            for g in known:
+                after = _advance(after, g, size)
+            self._write_state(IndexState(after.generation, size, after.ahead))
+
+    def _appended_since(self, state: IndexState | None, generation: int, snapshot: bytes
+                        ) -> tuple[list[bytes], list[int]]:
+        """Lines the current index holds that a snapshot at `generation` lacks (appended after
+        it was read), and the generations of those the state identifies."""
+        try:
+            with open(self.index_path, "rb") as fh:
+                if state is not None and (self._index_size() or 0) == state.size:
+                    carried, known = [], []
+                    for g, offset, length in state.appends:
+                        if g > generation:
+                            fh.seek(offset)
+                            carried.append(fh.read(length))
+                            known.append(g)
+                    return carried, known
+                # no state to go by (a first rewrite, a file changed behind its back): carry
+                # over every line whose document the snapshot does not hold
+                ids = {_line_id(line) for line in snapshot.splitlines()}
+                return [line for line in fh if line.endswith(b"\n")
+                        and (doc_id := _line_id(line)) is not None and doc_id not in ids], []
+        except FileNotFoundError:
+            return [], []
 
     def indexed_ids(self) -> set[str]:
         ids: set[str] = set()
@@ -114,3 +280,27 @@ class Corpus:
         except FileNotFoundError:
             pass
         return ids
+
+
+def _advance(state: IndexState, generation: int | None, size: int) -> IndexState:
+    """The state after appending the change `generation` (None: a change not counted)."""
+    if generation is None:
+        return IndexState(state.generation, size, state.ahead)
+    ahead = set(state.ahead)
+    ahead.add(generation)
+    current = state.generation
+    while current + 1 in ahead:
+        current += 1
+        ahead.discard(current)
+    kept = tuple(sorted(g for g in ahead if g > current))
+    if len(kept) > MAX_AHEAD:
+        kept = kept[:MAX_AHEAD]
+    return IndexState(current, size, kept)
+
+
+def _line_id(line: bytes) -> str | None:
+    try:
+        value = json.loads(line).get("id")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None

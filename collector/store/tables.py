@@ -151,9 +151,14 @@ class Location(Base):
                                              index=True)
     source_id: Mapped[str] = mapped_column(String(64))
     url: Mapped[str] = mapped_column(Text)
-    url_key: Mapped[str] = mapped_column(String(64))
+    url_key: Mapped[str] = mapped_column(Text)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    how: Mapped[str] = mapped_column(String(16))   # original|url|exact|near
+    how: Mapped[str] = mapped_column(String(16))   # original|alias|exact|near
+    # what the page at this location states about itself, for the choice of the original
+    # (docs/dedup.md): its publication date, and the url_key of another page it declares
+    # canonical (a page saying it is a copy of that one)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    names_key: Mapped[str | None] = mapped_column(Text)
 
 
 # Corrected documents (revision > 1) are few: feed digests look them up on every run.
@@ -162,7 +167,8 @@ Index("ix_locations_url_key", Location.url_key)
 
 
 class Counter(Base):
-    """Monotonic counters (document sequence numbers); updated atomically, never reused."""
+    """Monotonic counters, updated atomically, never reused: `document_seq` (sequence numbers)
+    and `index_generation` (+1 with every change that index.jsonl shows)."""
 
     __tablename__ = "counters"
 

@@ -1,0 +1,153 @@
+"""The frozen views the store hands to callers (rows never leave collector.store), and what
+callers hand it to store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .tables import DocumentRow
+
+
+@dataclass(frozen=True)
+class SourceState:
+    id: str
+    name: str
+    url: str
+    kind: str
+    resolved_kind: str | None
+    resolved_url: str | None
+    resolved_reason: str | None
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    next_poll_at: datetime | None
+    last_poll_at: datetime | None
+    last_success_at: datetime | None
+    last_items_at: datetime | None
+    first_failure_at: datetime | None
+    consecutive_failures: int
+    consecutive_empty: int
+    last_error: str | None
+    last_error_kind: str | None
+    health: str
+    polls: int
+    documents: int = 0
+    duplicates: int = 0
+    consecutive_crashes: int = 0
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    id: str
+    seq: int
+    source_id: str
+    url: str
+    canonical_url: str
+    title: str
+    text: str
+    published_at: datetime | None
+    collected_at: datetime
+    updated_at: datetime
+    content_hash: str
+    method: str
+    language: str | None
+    author: str | None
+    word_count: int
+    backfill: bool
+    flags: tuple[str, ...]
+    signature: bytes | None = None
+    #: 1 when first stored, +1 each time the stored text changed in place
+    revision: int = 1
+
+
+@dataclass(frozen=True)
+class LocationView:
+    source_id: str
+    url: str
+    seen_at: datetime
+    how: str
+
+
+@dataclass(frozen=True)
+class VersionView:
+    """What one location of a document states about itself (for the choice of the original)."""
+
+    url_key: str
+    how: str
+    source_id: str
+    url: str
+    published_at: datetime | None
+    #: url_key of another page this location's page declares canonical
+    names_key: str | None
+
+
+@dataclass(frozen=True)
+class Primary:
+    """The location whose text a document now shows, and what its former own location
+    becomes ("exact" or "near")."""
+
+    url_key: str
+    demoted_how: str
+
+
+@dataclass(frozen=True)
+class Inserted:
+    """What `Store.insert_document` did: the document, whether this call stored it, and the
+    index generation of that change (None when another writer had stored it)."""
+
+    document: StoredDocument
+    created: bool
+    generation: int | None
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    """Everything the pipeline knows about a document it wants stored."""
+
+    id: str
+    source_id: str
+    url: str
+    canonical_url: str
+    url_key: str
+    title: str
+    text: str
+    published_at: datetime | None
+    content_hash: str
+    signature: bytes | None
+    method: str
+    language: str | None
+    author: str | None
+    word_count: int
+    flags: tuple[str, ...]
+    backfill: bool
+    #: url_key of another page the page declares canonical (it says it is a copy of that one)
+    names_key: str | None = None
+
+
+def _doc_view(row: DocumentRow) -> StoredDocument:
+    return StoredDocument(
+        id=row.id, seq=row.seq, source_id=row.source_id, url=row.url,
+        canonical_url=row.canonical_url, title=row.title, text=row.text,
+        published_at=row.published_at, collected_at=row.collected_at, updated_at=row.updated_at,
+        content_hash=row.content_hash, method=row.method, language=row.language,
+        author=row.author, word_count=row.word_count, backfill=row.backfill,
+        flags=tuple(f for f in (row.flags or "").split(",") if f), signature=row.signature,
+        revision=row.revision or 1,
+    )
+
+
+def _state_view(row: Any, documents: int = 0, duplicates: int = 0) -> SourceState:
+    return SourceState(
+        id=row.id, name=row.name, url=row.url, kind=row.kind, resolved_kind=row.resolved_kind,
+        resolved_url=row.resolved_url, resolved_reason=row.resolved_reason, etag=row.etag,
+        last_modified=row.last_modified, body_hash=row.body_hash, next_poll_at=row.next_poll_at,
+        last_poll_at=row.last_poll_at, last_success_at=row.last_success_at,
+        last_items_at=row.last_items_at, first_failure_at=row.first_failure_at,
+        consecutive_failures=row.consecutive_failures or 0,
+        consecutive_empty=row.consecutive_empty or 0, last_error=row.last_error,
+        consecutive_crashes=row.consecutive_crashes or 0,
+        last_error_kind=row.last_error_kind, health=row.health or "new", polls=row.polls or 0,
+        documents=documents, duplicates=duplicates,
+    )
