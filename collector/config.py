@@ -188,6 +188,8 @@ class FetchSettings:
     poll_concurrency: int = limits.POLL_CONCURRENCY
     #: whole-request deadline of every fetch (`settings: fetch: deadline`)
     deadline_s: float = limits.REQUEST_DEADLINE_S
+    #: parse worker processes (`settings: fetch: parse_workers`); None: one per usable core
+    parse_workers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -454,7 +456,7 @@ _DIGEST_KEYS = ("id", "channel", "schedule", "timezone", "title", "sources", "ta
 _SETTINGS_KEYS = ("data_dir", "database_url", "bind", "contact", "public_url", "template_dir",
                   "smtp", "fetch", "tick")
 _FETCH_KEYS = ("concurrency", "per_host_concurrency", "per_host_delay", "poll_concurrency",
-               "deadline")
+               "deadline", "parse_workers")
 _SMTP_KEYS = ("host", "port", "security", "username", "from", "timeout", "ca_file")
 _RULE_KEYS = ("keywords", "keyword", "regex", "in", "language")
 _RULE_FIELDS = ("title", "text", "url", "any")
@@ -701,6 +703,7 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
         per_host_delay_s=float(ff.duration("per_host_delay", int(limits.PER_HOST_DELAY_S))),
         poll_concurrency=ff.whole("poll_concurrency", limits.POLL_CONCURRENCY, minimum=1),
         deadline_s=float(ff.duration("deadline", int(limits.REQUEST_DEADLINE_S), minimum=1)),
+        parse_workers=_parse_workers(ff),
     )
     return Settings(
         data_dir=data_dir, database_url=db_url, bind=bind, fetch=fetch,
@@ -710,6 +713,17 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
         template_dir=(base / template_dir) if template_dir else None,
         smtp=smtp,
     )
+
+
+def _parse_workers(ff: _Fields) -> int | None:
+    """`settings: fetch: parse_workers`: a whole number from 1 to limits.MAX_PARSE_WORKERS."""
+    if "parse_workers" not in ff.node:
+        return None
+    value = ff.whole("parse_workers", 0, minimum=1)
+    if value > limits.MAX_PARSE_WORKERS:
+        ff.err("parse_workers", f"must be at most {limits.MAX_PARSE_WORKERS}")
+        return None
+    return value or None
 
 
 def parse_config(text: str, path: Path, *, data_dir: Path | None = None,

@@ -97,6 +97,7 @@ class Worker:
             await self.pipeline.flush_index()
         except Exception:  # the database is gone: `collector export` rebuilds the index
             log.exception("could not rewrite index.jsonl at shutdown")
+        self.pipeline.close()
         await self.fetcher.aclose()
 
     async def poll_ids(self, ids: Sequence[str], *,
@@ -244,6 +245,8 @@ class Service:
         finally:
             sdnotify.notify("STOPPING=1")
             log.info("stopping")
+            # queued parses are cancelled and running ones killed now, not after their deadlines
+            self.worker.pipeline.close()
             scheduler.shutdown(wait=False)
             await self.worker.drain()
             if server is not None:
