@@ -1,0 +1,271 @@
+"""The parse pool: fair queueing by source, overrunning sources deferred, cancellation.
+
+Real worker processes throughout. Order is observed through a file each task appends its name
+to as it starts, and workers are held busy by tasks that wait for a gate file, so every
+assertion is about order and counts, never about how long something took.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from collector import decide, isolate, limits
+from collector import extract as extract_module
+from collector.discover.feed import parse_feed
+from collector.errors import ExtractError
+from collector.isolate import Isolator
+from tests import hostile_parsers as hp
+from tests.helpers import load, poll, store_of
+from tests.pages import article, rss_feed, wordpress_page
+from tests.webserver import Page
+
+#: Deadline of the tasks meant to overrun (they would run for an hour).
+OVERRUN_S = 0.5
+#: Parse deadline in the pipeline tests: a fresh worker imports feedparser or selectolax within
+#: it, which takes a good part of a second on a loaded machine.
+PIPELINE_DEADLINE_S = 4.0
+#: Deadline of everything else: far longer than any of it takes, even on a loaded machine.
+LONG_S = 120.0
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> str:
+    return str(tmp_path / "started.log")
+
+
+@pytest.fixture
+def pool() -> Iterator[Isolator]:
+    iso = Isolator(2, memory_mb=None)
+    yield iso
+    iso.close()
+
+
+def wait_for(predicate, what: str) -> None:
+    """Until `predicate()` holds; bounded (a minute)."""
+    for _ in range(6000):
+        if predicate():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def hold_every_worker(pool: Isolator, log: str, gate: Path) -> list[asyncio.Task]:
+    """Occupy all workers with tasks that wait for `gate`, so what is queued next queues in a
+    known order; returns the holding tasks."""
+    holders = [asyncio.ensure_future(pool.run(hp.hold, log, f"hold{i}", str(gate),
+                                              timeout_s=LONG_S, queue_key="holder"))
+               for i in range(pool.workers)]
+    await asyncio.to_thread(wait_for, lambda: len(hp.started(log)) == pool.workers,
+                            "the holding tasks to start")
+    return holders
+
+
+def test_a_healthy_source_waits_for_at_most_one_parse_per_hostile_source(pool, log, tmp_path):
+    """N hostile sources with two queued parses each, all overrunning, queued ahead of one
+    healthy parse: the healthy parse starts after at most N hostile parses (one per hostile
+    source, so at most ceil(N / workers) deadlines), never behind a second parse of any of
+    them. A single queue in arrival order started it only after all 2N."""
+    hostile = [f"h{i}" for i in range(6)]
+    gate = tmp_path / "gate"
+
+    async def scenario() -> None:
+        holders = await hold_every_worker(pool, log, gate)
+        tasks = []
+        for key in hostile:
+            for n in (1, 2):
+                tasks.append(asyncio.ensure_future(pool.run(
+                    hp.hang, log, f"{key}-{n}", timeout_s=OVERRUN_S, queue_key=key)))
+        healthy = asyncio.ensure_future(pool.run(hp.record, log, "healthy", timeout_s=LONG_S,
+                                                 queue_key="healthy"))
+        await asyncio.sleep(0)  # every task submitted before a worker is free
+        gate.touch()
+        assert await healthy == "healthy"
+        await asyncio.gather(*holders)
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert all(isinstance(r, isolate.ParseOverrun) for r in results)
+
+    asyncio.run(scenario())
+    order = [n for n in hp.started(log) if not n.startswith("hold")]
+    before = order[:order.index("healthy")]
+    assert len(before) <= len(hostile)
+    assert all(name.endswith("-1") for name in before), order
+    # and every hostile source is deferred now
+    assert all(pool.is_deferred(key) for key in hostile)
+    assert not pool.is_deferred("healthy")
+
+
+def test_a_deferred_source_never_takes_the_last_free_worker(pool, log, tmp_path):
+    """With two workers and two deferred sources with parses queued, one deferred parse runs
+    and the other worker stays free: a healthy parse that arrives meanwhile finishes while the
+    deferred parse still runs (it waits for a gate opened only afterwards)."""
+    gate = tmp_path / "gate"
+    pool.defer("slow1")
+    pool.defer("slow2")
+
+    async def scenario() -> None:
+        slow = [asyncio.ensure_future(pool.run(hp.hold, log, key, str(gate), timeout_s=LONG_S,
+                                               queue_key=key)) for key in ("slow1", "slow2")]
+        await asyncio.to_thread(wait_for, lambda: len(hp.started(log)) >= 1,
+                                "a deferred parse to start")
+        assert await pool.run(hp.record, log, "healthy", timeout_s=LONG_S,
+                              queue_key="healthy") == "healthy"
+        assert not any(t.done() for t in slow)
+        gate.touch()
+        await asyncio.gather(*slow)
+
+    asyncio.run(scenario())
+    order = hp.started(log)
+    assert order.index("healthy") == 1 and set(order) == {"slow1", "slow2", "healthy"}
+
+
+def test_a_parse_in_time_does_not_end_the_deferral_but_the_days_pass_does(log):
+    clock = [1000.0]
+    with Isolator(1, memory_mb=None, clock=lambda: clock[0]) as pool:
+        with pytest.raises(isolate.ParseOverrun):
+            pool.call(hp.hang, log, "slow", timeout_s=OVERRUN_S, queue_key="src")
+        assert pool.is_deferred("src")
+        assert pool.call(hp.record, log, "quick", timeout_s=LONG_S, queue_key="src") == "quick"
+        assert pool.is_deferred("src")
+        clock[0] += isolate.limits.PARSE_DEFER_S - 1
+        assert pool.is_deferred("src")
+        clock[0] += 1
+        assert not pool.is_deferred("src")
+
+
+def test_one_source_with_many_parses_shares_the_worker_round_robin(log, tmp_path):
+    """One worker; source a queues four parses, then b and c one each: b and c are served
+    after a's first, not after all four."""
+    gate = tmp_path / "gate"
+    with Isolator(1, memory_mb=None) as pool:
+        async def scenario() -> None:
+            holders = await hold_every_worker(pool, log, gate)
+            tasks = [asyncio.ensure_future(pool.run(hp.record, log, f"a{i}", timeout_s=LONG_S,
+                                                    queue_key="a")) for i in range(4)]
+            tasks += [asyncio.ensure_future(pool.run(hp.record, log, key, timeout_s=LONG_S,
+                                                     queue_key=key)) for key in ("b", "c")]
+            await asyncio.sleep(0)
+            gate.touch()
+            await asyncio.gather(*holders, *tasks)
+
+        asyncio.run(scenario())
+    assert hp.started(log)[1:] == ["a0", "b", "c", "a1", "a2", "a3"]
+
+
+def test_closing_cancels_queued_and_running_parses_at_once(log, tmp_path):
+    """`close()` while one parse runs for an hour and five wait: every caller is cancelled
+    (no error is recorded against its source), none of the queued parses ever starts, and
+    the running worker is killed."""
+    pool = Isolator(1, memory_mb=None)
+
+    async def scenario() -> list[object]:
+        tasks = [asyncio.ensure_future(pool.run(hp.hang, log, f"p{i}", timeout_s=3600,
+                                                queue_key=f"s{i}")) for i in range(6)]
+        await asyncio.to_thread(wait_for, lambda: hp.started(log) == ["p0"],
+                                "the first parse to start")
+        pool.close()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        # a closed pool cancels newcomers too
+        with pytest.raises(asyncio.CancelledError):
+            await pool.run(len, "x", timeout_s=5)
+        return results
+
+    results = asyncio.run(scenario())
+    assert all(isinstance(r, asyncio.CancelledError) for r in results), results
+    assert hp.started(log) == ["p0"]
+    assert all(not t.is_alive() for t in pool._threads)
+    with pytest.raises(ExtractError, match="closed"):
+        pool.call(len, "x", timeout_s=5)
+
+
+def test_cancel_all_keeps_the_pool_usable(log):
+    with Isolator(1, memory_mb=None) as pool:
+        async def scenario() -> object:
+            task = asyncio.ensure_future(pool.run(hp.hang, log, "p", timeout_s=3600))
+            await asyncio.to_thread(wait_for, lambda: hp.started(log) == ["p"],
+                                    "the parse to start")
+            assert pool.cancel_all() == 1
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return await pool.run(len, "abc", timeout_s=LONG_S)
+
+        assert asyncio.run(scenario()) == 3
+
+
+def test_a_caller_that_stops_waiting_takes_its_parse_out_of_the_queue(log, tmp_path):
+    gate = tmp_path / "gate"
+    with Isolator(1, memory_mb=None) as pool:
+        async def scenario() -> None:
+            holders = await hold_every_worker(pool, log, gate)
+            gone = asyncio.ensure_future(pool.run(hp.record, log, "gone", timeout_s=LONG_S))
+            kept = asyncio.ensure_future(pool.run(hp.record, log, "kept", timeout_s=LONG_S))
+            await asyncio.sleep(0)
+            gone.cancel()
+            gate.touch()
+            await asyncio.gather(*holders, kept)
+
+        asyncio.run(scenario())
+    assert hp.started(log) == ["hold0", "kept"]
+
+
+# --- through the pipeline -------------------------------------------------------------------
+
+
+def test_a_poll_whose_parses_keep_overrunning_is_cut_short_and_backs_off(tmp_path, site,
+                                                                        monkeypatch):
+    """Six new items whose pages all overrun: the poll stops after MAX_OVERRUNS_PER_POLL of
+    them, leaves the rest unseen for the next poll, fails as parse_timeout (so the source backs
+    off), and the source's parses are deferred from then on. A healthy source beside it is
+    polled as usual."""
+    monkeypatch.setattr(limits, "EXTRACT_TIMEOUT_S", PIPELINE_DEADLINE_S)
+    # the pipeline imports `extract` from its module at each call; the worker imports this
+    # replacement by its module path
+    monkeypatch.setattr(extract_module, "extract", hp.hanging_extract)
+    day = datetime(2024, 5, 1, 9, tzinfo=UTC)
+    slow_items = [article(i, f"Slow statement {i}", day + timedelta(hours=i))
+                  for i in range(1, 7)]
+    site.pages["/slow/feed"] = Page(rss_feed("Slow", site.base, slow_items),
+                                    "application/rss+xml")
+    for a in slow_items:
+        site.pages[f"/{a.slug}/"] = Page(wordpress_page("Slow", a, site.base).encode()
+                                         + hp.HANG_MARK)
+    good = [article(50 + i, f"Good statement {i}", day + timedelta(hours=i))
+            for i in range(1, 3)]
+    site.pages["/good/feed"] = Page(rss_feed("Good", site.base, good, path_of=lambda a:
+                                             f"/good/{a.slug}/"), "application/rss+xml")
+    for a in good:
+        site.pages[f"/good/{a.slug}/"] = Page(wordpress_page("Good", a, site.base))
+    config = load(tmp_path, f"""sources:
+  - id: slow
+    url: {site.url('/slow/feed')}
+    kind: feed
+  - id: good
+    url: {site.url('/good/feed')}
+    kind: feed
+""")
+    now = datetime.now(UTC)
+    outcomes = {s.id: o for s, o in poll(config, clock=lambda: now)}
+
+    slow = outcomes["slow"]
+    assert not slow.ok and slow.error_kind == decide.PARSE_TIMEOUT
+    assert "poll cut short: 2 parses overran" in slow.error and "4 items left" in slow.error
+    assert outcomes["good"].ok and outcomes["good"].new_documents == 2
+    article_requests = [r.path for r in site.requests if r.path.startswith("/statement-")]
+    assert len(article_requests) == limits.MAX_OVERRUNS_PER_POLL
+    feed = site.pages["/slow/feed"].body
+    keys = [c.key for c in parse_feed(feed.encode() if isinstance(feed, str) else feed,
+                                      site.url("/slow/feed"))]
+    store = store_of(config)
+    try:
+        st = next(s for s in store.source_states() if s.id == "slow")
+        assert st.last_error_kind == decide.PARSE_TIMEOUT and st.consecutive_failures == 1
+        assert st.next_poll_at > now
+        # the two that overran are recorded as failed attempts; the other four were not touched
+        assert len(store.seen_keys("slow", keys)) == limits.MAX_OVERRUNS_PER_POLL
+    finally:
+        store.close()
