@@ -8,6 +8,12 @@ assertion is about order and counts, never about how long something took.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,13 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from collector import decide, isolate, limits
+from collector import decide, document, isolate, limits
 from collector import extract as extract_module
 from collector.discover.feed import parse_feed
 from collector.errors import ExtractError
 from collector.isolate import Isolator
 from tests import hostile_parsers as hp
-from tests.helpers import load, poll, store_of
+from tests.helpers import load, poll, store_of, write_config
 from tests.pages import article, rss_feed, wordpress_page
 from tests.webserver import Page
 
@@ -269,3 +275,84 @@ def test_a_poll_whose_parses_keep_overrunning_is_cut_short_and_backs_off(tmp_pat
         assert len(store.seen_keys("slow", keys)) == limits.MAX_OVERRUNS_PER_POLL
     finally:
         store.close()
+
+
+# --- shutdown -------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+#: `collector run`, with the feed parser swapped for one that hangs on marked feeds (the swap
+#: must happen in the service's process; its parse workers import the replacement by name).
+RUN_WITH_HANGING_FEEDS = """
+import sys
+from collector import pipeline
+from tests import hostile_parsers
+pipeline.parse_feed = hostile_parsers.hanging_parse_feed
+from collector.cli import main
+sys.exit(main(["run", "--no-http"]))
+"""
+
+
+@pytest.mark.skipif(bool(os.environ.get("COLLECTOR_TEST_DATABASE_URL")),
+                    reason="reads the SQLite file directly")
+def test_sigterm_with_parses_queued_behind_hostile_feeds_exits_within_the_budget(tmp_path,
+                                                                                 site):
+    """Six feeds whose parses overrun the (default, 10 s) deadline, beside a healthy one:
+    SIGTERM once their parses are running and queued. `collector run` cancels the queued
+    parses, kills the running ones and exits 0 within 8 s, with a sound database and corpus.
+    (With one worker taking every queued parse to its deadline, it took about a minute.)"""
+    hostile = [f"/hostile{i}/feed" for i in range(6)]
+    for path in hostile:
+        site.pages[path] = Page(rss_feed("Hostile", site.base, []).encode() + hp.HANG_MARK,
+                                "application/rss+xml")
+    good = [article(i, f"Good statement {i}", datetime(2024, 5, 1, 9, i, tzinfo=UTC))
+            for i in range(1, 3)]
+    site.pages["/good/feed"] = Page(rss_feed("Good", site.base, good), "application/rss+xml")
+    for a in good:
+        site.pages[f"/{a.slug}/"] = Page(wordpress_page("Good", a, site.base))
+    sources = "".join(f"  - id: hostile{i}\n    url: {site.url(path)}\n    kind: feed\n"
+                      for i, path in enumerate(hostile))
+    write_config(tmp_path, f"sources:\n{sources}  - id: good\n"
+                           f"    url: {site.url('/good/feed')}\n    kind: feed\n",
+                 settings_extra="  tick: 1s\n")
+    log = tmp_path / "parses.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
+    env.update({hp.LOG_ENV: str(log), "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen([sys.executable, "-c", RUN_WITH_HANGING_FEEDS], cwd=tmp_path,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        def parses_queued() -> bool:
+            assert proc.poll() is None, proc.communicate()[1]
+            return (all(site.requests_for(p) for p in hostile)
+                    and any(n.startswith("feed:") for n in hp.started(log)))
+
+        wait_for(parses_queued, "the hostile feeds' parses to be running and queued")
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.communicate(timeout=120)[1]
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, rest
+    assert took < 8, f"took {took:.1f} s\n{rest}"
+    assert "stopped" in rest
+    # nothing half-written: the database is sound, every stored document has its file and its
+    # index line, and no temporary file is left
+    db = tmp_path / "data" / "collector.db"
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        ids = {i for (i,) in con.execute("SELECT id FROM documents")}
+    finally:
+        con.close()
+    docs = tmp_path / "data" / "documents"
+    files = sorted(docs.glob("*.txt")) if docs.exists() else []
+    assert {f.stem.partition("_")[2] for f in files} == ids
+    for f in files:
+        assert document.validate(f.read_text(encoding="utf-8")) == [], f.name
+    index = (docs / "index.jsonl").read_text().splitlines() if ids else []
+    assert {json.loads(line)["id"] for line in index} == ids
+    if docs.exists():
+        assert [p.name for p in docs.iterdir() if p.suffix not in (".txt", ".jsonl")] == []
