@@ -270,10 +270,12 @@ class Isolator:
     - Each `queue_key` (a source) has its own queue. A free worker takes the next task round
       robin across the keys with waiting tasks, one task per key per turn, so a source with
       many queued parses cannot hold back another source's single one.
-    - A key whose parse overran its deadline within the last `defer_s` seconds (or that was
-      named to `defer`) is *deferred*: its tasks are taken only when no other key has one
-      waiting, and, with two workers or more, on at most `workers - 1` workers at once, so one
-      worker always stays free for the keys in good standing.
+    - Keys are taken in three standings, the first before the second before the third:
+      1. *proven*: the key's latest parse finished within its deadline (or `trust` named it);
+      2. *new*: nothing known yet (or its worker crashed);
+      3. *deferred*: a parse of the key overran its deadline within the last `defer_s`
+         seconds (or `defer` named it). Deferred tasks run, with two workers or more, on at
+         most `workers - 1` workers at once, so one worker always stays free for the others.
 
     `cancel_all()` drops every queued task and kills the running ones; `close()` does that and
     ends the pool. A caller whose task the pool cancelled sees `asyncio.CancelledError` from
@@ -295,6 +297,8 @@ class Isolator:
         self._queues: dict[str, collections.deque[_Task]] = {}
         #: when each key's latest overrun (or `defer` call) happened
         self._overran_at: dict[str, float] = {}
+        #: keys whose latest parse finished within its deadline
+        self._proven: set[str] = set()
         self._running: dict[_Worker, _Task] = {}
         self._running_deferred = 0
         self._threads: list[threading.Thread] = []
@@ -326,19 +330,30 @@ class Isolator:
         overran: a restarted service need not learn it again at the others' expense)."""
         with self._cond:
             self._overran_at[key] = self._clock()
+            self._proven.discard(key)
+
+    def trust(self, key: str) -> None:
+        """Treat `key` as proven (its stored history says its last poll succeeded), unless it
+        is deferred."""
+        with self._cond:
+            self._proven.add(key)
 
     def _take(self) -> tuple[_Task, bool] | None:
         """The next task by the rule in the class docstring, and whether its key is deferred;
         None when nothing may start now. Called with the lock held."""
         now = self._clock()
         chosen: str | None = None
+        new_key: str | None = None
         deferred_key: str | None = None
         for key in self._queues:
-            if not self._deferred(key, now):
+            if self._deferred(key, now):
+                deferred_key = deferred_key or key
+            elif key in self._proven:
                 chosen = key
                 break
-            if deferred_key is None:
-                deferred_key = key
+            else:
+                new_key = new_key or key
+        chosen = chosen or new_key
         deferred = chosen is None
         if deferred:
             if deferred_key is None or self._running_deferred >= max(1, self._size - 1):
@@ -410,6 +425,11 @@ class Isolator:
                         continue
                     if isinstance(value, ParseOverrun):
                         self._overran_at[task.key] = self._clock()
+                        self._proven.discard(task.key)
+                    elif isinstance(value, ParserCrash):
+                        self._proven.discard(task.key)
+                    else:
+                        self._proven.add(task.key)
                     if deferred:
                         self._cond.notify_all()
                 _settle(task.future, ok, value)

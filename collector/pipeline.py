@@ -192,6 +192,9 @@ class Pipeline:
             # its last poll overran (in this process or before a restart): its parses wait
             # behind everyone else's from the start
             self.parses.defer(source.id)
+        elif state.last_success_at is not None and state.consecutive_failures == 0:
+            # its last poll succeeded: its parses go before those of sources never seen
+            self.parses.trust(source.id)
         self._overruns[source.id] = 0
         try:
             listing = await self._listing(source, state)

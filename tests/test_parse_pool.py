@@ -26,13 +26,15 @@ from collector import extract as extract_module
 from collector.discover.feed import parse_feed
 from collector.errors import ExtractError
 from collector.isolate import Isolator
-from tests import hostile_parsers as hp
+from tests import hostile_parsers
+from tests import pool_tasks as pt
 from tests.helpers import load, poll, store_of, write_config
 from tests.pages import article, rss_feed, wordpress_page
 from tests.webserver import Page
 
-#: Deadline of the tasks meant to overrun (they would run for an hour).
-OVERRUN_S = 0.5
+#: Deadline of the tasks meant to overrun (they would run for an hour); a fresh worker loads
+#: tests.pool_tasks well within it, even on a loaded machine.
+OVERRUN_S = 2.0
 #: Parse deadline in the pipeline tests: a fresh worker imports feedparser or selectolax within
 #: it, which takes a good part of a second on a loaded machine.
 PIPELINE_DEADLINE_S = 4.0
@@ -64,21 +66,23 @@ def wait_for(predicate, what: str) -> None:
 async def hold_every_worker(pool: Isolator, log: str, gate: Path) -> list[asyncio.Task]:
     """Occupy all workers with tasks that wait for `gate`, so what is queued next queues in a
     known order; returns the holding tasks."""
-    holders = [asyncio.ensure_future(pool.run(hp.hold, log, f"hold{i}", str(gate),
+    holders = [asyncio.ensure_future(pool.run(pt.hold, log, f"hold{i}", str(gate),
                                               timeout_s=LONG_S, queue_key="holder"))
                for i in range(pool.workers)]
-    await asyncio.to_thread(wait_for, lambda: len(hp.started(log)) == pool.workers,
+    await asyncio.to_thread(wait_for, lambda: len(pt.started(log)) == pool.workers,
                             "the holding tasks to start")
     return holders
 
 
-def test_a_healthy_source_waits_for_at_most_one_parse_per_hostile_source(pool, log, tmp_path):
+def test_a_healthy_source_waits_for_at_most_one_parse_per_hostile_source(log, tmp_path):
     """N hostile sources with two queued parses each, all overrunning, queued ahead of one
     healthy parse: the healthy parse starts after at most N hostile parses (one per hostile
-    source, so at most ceil(N / workers) deadlines), never behind a second parse of any of
-    them. A single queue in arrival order started it only after all 2N."""
-    hostile = [f"h{i}" for i in range(6)]
+    source: at most ceil(N / workers) deadlines), never behind a second parse of any of them.
+    A single queue in arrival order started it only after all 2N. (One worker, so that the
+    order in which parses start is the order in which they were taken.)"""
+    hostile = [f"h{i}" for i in range(4)]
     gate = tmp_path / "gate"
+    pool = Isolator(1, memory_mb=None)
 
     async def scenario() -> None:
         holders = await hold_every_worker(pool, log, gate)
@@ -86,24 +90,27 @@ def test_a_healthy_source_waits_for_at_most_one_parse_per_hostile_source(pool, l
         for key in hostile:
             for n in (1, 2):
                 tasks.append(asyncio.ensure_future(pool.run(
-                    hp.hang, log, f"{key}-{n}", timeout_s=OVERRUN_S, queue_key=key)))
-        healthy = asyncio.ensure_future(pool.run(hp.record, log, "healthy", timeout_s=LONG_S,
+                    pt.hang, log, f"{key}-{n}", timeout_s=OVERRUN_S, queue_key=key)))
+        healthy = asyncio.ensure_future(pool.run(pt.record, log, "healthy", timeout_s=LONG_S,
                                                  queue_key="healthy"))
-        await asyncio.sleep(0)  # every task submitted before a worker is free
+        await asyncio.sleep(0)  # every task submitted before the worker is free
         gate.touch()
         assert await healthy == "healthy"
         await asyncio.gather(*holders)
+        pool.cancel_all()  # the hostile sources' second parses need not run to their deadline
         results = await asyncio.gather(*tasks, return_exceptions=True)
-        assert all(isinstance(r, isolate.ParseOverrun) for r in results)
+        assert all(isinstance(r, (isolate.ParseOverrun, asyncio.CancelledError))
+                   for r in results)
 
-    asyncio.run(scenario())
-    order = [n for n in hp.started(log) if not n.startswith("hold")]
-    before = order[:order.index("healthy")]
-    assert len(before) <= len(hostile)
-    assert all(name.endswith("-1") for name in before), order
-    # and every hostile source is deferred now
-    assert all(pool.is_deferred(key) for key in hostile)
-    assert not pool.is_deferred("healthy")
+    try:
+        asyncio.run(scenario())
+        order = [n for n in pt.started(log) if not n.startswith("hold")]
+        assert order[:len(hostile) + 1] == [f"{key}-1" for key in hostile] + ["healthy"]
+        # and every hostile source is deferred now
+        assert all(pool.is_deferred(key) for key in hostile)
+        assert not pool.is_deferred("healthy")
+    finally:
+        pool.close()
 
 
 def test_a_deferred_source_never_takes_the_last_free_worker(pool, log, tmp_path):
@@ -115,18 +122,18 @@ def test_a_deferred_source_never_takes_the_last_free_worker(pool, log, tmp_path)
     pool.defer("slow2")
 
     async def scenario() -> None:
-        slow = [asyncio.ensure_future(pool.run(hp.hold, log, key, str(gate), timeout_s=LONG_S,
+        slow = [asyncio.ensure_future(pool.run(pt.hold, log, key, str(gate), timeout_s=LONG_S,
                                                queue_key=key)) for key in ("slow1", "slow2")]
-        await asyncio.to_thread(wait_for, lambda: len(hp.started(log)) >= 1,
+        await asyncio.to_thread(wait_for, lambda: len(pt.started(log)) >= 1,
                                 "a deferred parse to start")
-        assert await pool.run(hp.record, log, "healthy", timeout_s=LONG_S,
+        assert await pool.run(pt.record, log, "healthy", timeout_s=LONG_S,
                               queue_key="healthy") == "healthy"
         assert not any(t.done() for t in slow)
         gate.touch()
         await asyncio.gather(*slow)
 
     asyncio.run(scenario())
-    order = hp.started(log)
+    order = pt.started(log)
     assert order.index("healthy") == 1 and set(order) == {"slow1", "slow2", "healthy"}
 
 
@@ -134,9 +141,9 @@ def test_a_parse_in_time_does_not_end_the_deferral_but_the_days_pass_does(log):
     clock = [1000.0]
     with Isolator(1, memory_mb=None, clock=lambda: clock[0]) as pool:
         with pytest.raises(isolate.ParseOverrun):
-            pool.call(hp.hang, log, "slow", timeout_s=OVERRUN_S, queue_key="src")
+            pool.call(pt.hang, log, "slow", timeout_s=OVERRUN_S, queue_key="src")
         assert pool.is_deferred("src")
-        assert pool.call(hp.record, log, "quick", timeout_s=LONG_S, queue_key="src") == "quick"
+        assert pool.call(pt.record, log, "quick", timeout_s=LONG_S, queue_key="src") == "quick"
         assert pool.is_deferred("src")
         clock[0] += isolate.limits.PARSE_DEFER_S - 1
         assert pool.is_deferred("src")
@@ -145,22 +152,25 @@ def test_a_parse_in_time_does_not_end_the_deferral_but_the_days_pass_does(log):
 
 
 def test_one_source_with_many_parses_shares_the_worker_round_robin(log, tmp_path):
-    """One worker; source a queues four parses, then b and c one each: b and c are served
-    after a's first, not after all four."""
+    """One worker; source a queues four parses, then b and c one each (all three proven):
+    b and c are served after a's first, not after all four."""
     gate = tmp_path / "gate"
     with Isolator(1, memory_mb=None) as pool:
+        for key in ("a", "b", "c"):
+            pool.trust(key)
+
         async def scenario() -> None:
             holders = await hold_every_worker(pool, log, gate)
-            tasks = [asyncio.ensure_future(pool.run(hp.record, log, f"a{i}", timeout_s=LONG_S,
+            tasks = [asyncio.ensure_future(pool.run(pt.record, log, f"a{i}", timeout_s=LONG_S,
                                                     queue_key="a")) for i in range(4)]
-            tasks += [asyncio.ensure_future(pool.run(hp.record, log, key, timeout_s=LONG_S,
+            tasks += [asyncio.ensure_future(pool.run(pt.record, log, key, timeout_s=LONG_S,
                                                      queue_key=key)) for key in ("b", "c")]
             await asyncio.sleep(0)
             gate.touch()
             await asyncio.gather(*holders, *tasks)
 
         asyncio.run(scenario())
-    assert hp.started(log)[1:] == ["a0", "b", "c", "a1", "a2", "a3"]
+    assert pt.started(log)[1:] == ["a0", "b", "c", "a1", "a2", "a3"]
 
 
 def test_closing_cancels_queued_and_running_parses_at_once(log, tmp_path):
@@ -170,9 +180,9 @@ def test_closing_cancels_queued_and_running_parses_at_once(log, tmp_path):
     pool = Isolator(1, memory_mb=None)
 
     async def scenario() -> list[object]:
-        tasks = [asyncio.ensure_future(pool.run(hp.hang, log, f"p{i}", timeout_s=3600,
+        tasks = [asyncio.ensure_future(pool.run(pt.hang, log, f"p{i}", timeout_s=3600,
                                                 queue_key=f"s{i}")) for i in range(6)]
-        await asyncio.to_thread(wait_for, lambda: hp.started(log) == ["p0"],
+        await asyncio.to_thread(wait_for, lambda: pt.started(log) == ["p0"],
                                 "the first parse to start")
         pool.close()
         results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -183,7 +193,7 @@ def test_closing_cancels_queued_and_running_parses_at_once(log, tmp_path):
 
     results = asyncio.run(scenario())
     assert all(isinstance(r, asyncio.CancelledError) for r in results), results
-    assert hp.started(log) == ["p0"]
+    assert pt.started(log) == ["p0"]
     assert all(not t.is_alive() for t in pool._threads)
     with pytest.raises(ExtractError, match="closed"):
         pool.call(len, "x", timeout_s=5)
@@ -192,8 +202,8 @@ def test_closing_cancels_queued_and_running_parses_at_once(log, tmp_path):
 def test_cancel_all_keeps_the_pool_usable(log):
     with Isolator(1, memory_mb=None) as pool:
         async def scenario() -> object:
-            task = asyncio.ensure_future(pool.run(hp.hang, log, "p", timeout_s=3600))
-            await asyncio.to_thread(wait_for, lambda: hp.started(log) == ["p"],
+            task = asyncio.ensure_future(pool.run(pt.hang, log, "p", timeout_s=3600))
+            await asyncio.to_thread(wait_for, lambda: pt.started(log) == ["p"],
                                     "the parse to start")
             assert pool.cancel_all() == 1
             with pytest.raises(asyncio.CancelledError):
@@ -208,15 +218,15 @@ def test_a_caller_that_stops_waiting_takes_its_parse_out_of_the_queue(log, tmp_p
     with Isolator(1, memory_mb=None) as pool:
         async def scenario() -> None:
             holders = await hold_every_worker(pool, log, gate)
-            gone = asyncio.ensure_future(pool.run(hp.record, log, "gone", timeout_s=LONG_S))
-            kept = asyncio.ensure_future(pool.run(hp.record, log, "kept", timeout_s=LONG_S))
+            gone = asyncio.ensure_future(pool.run(pt.record, log, "gone", timeout_s=LONG_S))
+            kept = asyncio.ensure_future(pool.run(pt.record, log, "kept", timeout_s=LONG_S))
             await asyncio.sleep(0)
             gone.cancel()
             gate.touch()
             await asyncio.gather(*holders, kept)
 
         asyncio.run(scenario())
-    assert hp.started(log) == ["hold0", "kept"]
+    assert pt.started(log) == ["hold0", "kept"]
 
 
 # --- through the pipeline -------------------------------------------------------------------
@@ -231,7 +241,7 @@ def test_a_poll_whose_parses_keep_overrunning_is_cut_short_and_backs_off(tmp_pat
     monkeypatch.setattr(limits, "EXTRACT_TIMEOUT_S", PIPELINE_DEADLINE_S)
     # the pipeline imports `extract` from its module at each call; the worker imports this
     # replacement by its module path
-    monkeypatch.setattr(extract_module, "extract", hp.hanging_extract)
+    monkeypatch.setattr(extract_module, "extract", hostile_parsers.hanging_extract)
     day = datetime(2024, 5, 1, 9, tzinfo=UTC)
     slow_items = [article(i, f"Slow statement {i}", day + timedelta(hours=i))
                   for i in range(1, 7)]
@@ -239,7 +249,7 @@ def test_a_poll_whose_parses_keep_overrunning_is_cut_short_and_backs_off(tmp_pat
                                     "application/rss+xml")
     for a in slow_items:
         site.pages[f"/{a.slug}/"] = Page(wordpress_page("Slow", a, site.base).encode()
-                                         + hp.HANG_MARK)
+                                         + hostile_parsers.HANG_MARK)
     good = [article(50 + i, f"Good statement {i}", day + timedelta(hours=i))
             for i in range(1, 3)]
     site.pages["/good/feed"] = Page(rss_feed("Good", site.base, good, path_of=lambda a:
@@ -302,8 +312,8 @@ def test_sigterm_with_parses_queued_behind_hostile_feeds_exits_within_the_budget
     (With one worker taking every queued parse to its deadline, it took about a minute.)"""
     hostile = [f"/hostile{i}/feed" for i in range(6)]
     for path in hostile:
-        site.pages[path] = Page(rss_feed("Hostile", site.base, []).encode() + hp.HANG_MARK,
-                                "application/rss+xml")
+        site.pages[path] = Page(rss_feed("Hostile", site.base, []).encode()
+                                + hostile_parsers.HANG_MARK, "application/rss+xml")
     good = [article(i, f"Good statement {i}", datetime(2024, 5, 1, 9, i, tzinfo=UTC))
             for i in range(1, 3)]
     site.pages["/good/feed"] = Page(rss_feed("Good", site.base, good), "application/rss+xml")
@@ -316,7 +326,7 @@ def test_sigterm_with_parses_queued_behind_hostile_feeds_exits_within_the_budget
                  settings_extra="  tick: 1s\n")
     log = tmp_path / "parses.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
-    env.update({hp.LOG_ENV: str(log), "PYTHONPATH": str(ROOT)})
+    env.update({hostile_parsers.LOG_ENV: str(log), "PYTHONPATH": str(ROOT)})
     proc = subprocess.Popen([sys.executable, "-c", RUN_WITH_HANGING_FEEDS], cwd=tmp_path,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
@@ -324,7 +334,7 @@ def test_sigterm_with_parses_queued_behind_hostile_feeds_exits_within_the_budget
         def parses_queued() -> bool:
             assert proc.poll() is None, proc.communicate()[1]
             return (all(site.requests_for(p) for p in hostile)
-                    and any(n.startswith("feed:") for n in hp.started(log)))
+                    and any(n.startswith("feed:") for n in pt.started(log)))
 
         wait_for(parses_queued, "the hostile feeds' parses to be running and queued")
         sent = time.monotonic()
@@ -356,3 +366,26 @@ def test_sigterm_with_parses_queued_behind_hostile_feeds_exits_within_the_budget
     assert {json.loads(line)["id"] for line in index} == ids
     if docs.exists():
         assert [p.name for p in docs.iterdir() if p.suffix not in (".txt", ".jsonl")] == []
+
+
+def test_a_proven_source_goes_before_sources_never_seen(log, tmp_path):
+    """One worker; three new sources (their parses overrun) queue before a source whose last
+    poll succeeded: the proven source's parse is taken first, then the new ones in turn."""
+    gate = tmp_path / "gate"
+    with Isolator(1, memory_mb=None) as pool:
+        pool.trust("known")
+
+        async def scenario() -> None:
+            holders = await hold_every_worker(pool, log, gate)
+            new = [asyncio.ensure_future(pool.run(pt.hang, log, key, timeout_s=OVERRUN_S,
+                                                  queue_key=key)) for key in ("n1", "n2")]
+            known = asyncio.ensure_future(pool.run(pt.record, log, "known", timeout_s=LONG_S,
+                                                   queue_key="known"))
+            await asyncio.sleep(0)
+            gate.touch()
+            await asyncio.gather(*holders, known)
+            await asyncio.gather(*new, return_exceptions=True)
+
+        asyncio.run(scenario())
+        assert pt.started(log) == ["hold0", "known", "n1", "n2"]
+        assert pool.is_deferred("n1") and not pool.is_deferred("known")
