@@ -347,13 +347,15 @@ class Isolator:
         deferred_key: str | None = None
         for key in self._queues:
             if self._deferred(key, now):
-                deferred_key = deferred_key or key
+                if deferred_key is None:
+                    deferred_key = key
             elif key in self._proven:
                 chosen = key
                 break
-            else:
-                new_key = new_key or key
-        chosen = chosen or new_key
+            elif new_key is None:
+                new_key = key
+        if chosen is None:
+            chosen = new_key
         deferred = chosen is None
         if deferred:
             if deferred_key is None or self._running_deferred >= max(1, self._size - 1):
