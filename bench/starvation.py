@@ -35,18 +35,18 @@ from typing import Any
 
 import collector
 from bench import hostile_parse
-from bench.farm import Farm, wait_until_reachable
+from bench.farm import Farm, site_ip, wait_until_reachable
 from collector import limits, pipeline
 from collector.config import load_config
 from collector.scheduler import Worker
 from collector.store import Store
 
 
-def _config(farm: Farm, n: int, data: Path) -> Path:
+def _config(farm: Farm, indices: range, data: Path) -> Path:
     lines = ["settings:", f"  data_dir: {data}", "  fetch:", "    per_host_delay: 0s",
              "defaults:", "  allow_private_addresses: true", "  robots: false",
              "  every: 30m", "sources:"]
-    for i in range(n):
+    for i in indices:
         lines += [f"  - id: s{i:03d}", f"    url: {farm.url(i)}", "    kind: feed"]
     path = data / "sources.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -91,18 +91,20 @@ async def _rounds(config: Any, hostile: set[str], farm: Farm) -> list[dict[str, 
     return out
 
 
-def run(hostile_n: int, healthy_n: int) -> dict[str, Any]:
+def run(hostile_n: int, healthy_n: int, *, with_hostile: bool) -> dict[str, Any]:
+    """Sites 0 .. hostile_n - 1 are hostile (named to the parse workers before any starts, as
+    a process-wide pool keeps its workers across runs); without `with_hostile` only the
+    healthy ones are polled."""
     n = hostile_n + healthy_n
     # change_share 1: in round 2 every healthy site has a new item to parse
     with Farm(n, fault_share=0, change_share=1.0, items=3) as farm, \
             tempfile.TemporaryDirectory(prefix="starvation-") as tmp:
         wait_until_reachable(farm)
-        hostile_ips = [farm.sites[i].ip for i in range(hostile_n)]
-        os.environ[hostile_parse.HOSTILE_ENV] = ",".join(hostile_ips)
-        config = load_config(_config(farm, n, Path(tmp)), env={})
-        hostile = {f"s{i:03d}" for i in range(hostile_n)}
+        first = 0 if with_hostile else hostile_n
+        config = load_config(_config(farm, range(first, n), Path(tmp)), env={})
+        hostile = {f"s{i:03d}" for i in range(first, hostile_n)}
         rounds = asyncio.run(_rounds(config, hostile, farm))
-    return {"hostile": hostile_n, "healthy": healthy_n, "rounds": rounds}
+    return {"hostile": len(hostile), "healthy": healthy_n, "rounds": rounds}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,10 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"collector from {Path(collector.__file__).parent}; python {platform.python_version()}"
           f"; {os.cpu_count()} cpus; parse deadline {limits.EXTRACT_TIMEOUT_S:g} s;"
           f" default parse workers {workers}", file=sys.stderr)
+    os.environ[hostile_parse.HOSTILE_ENV] = ",".join(site_ip(i) for i in range(args.hostile))
     results = []
     if not args.no_reference:
-        results.append(run(0, args.healthy))
-    results.append(run(args.hostile, args.healthy))
+        results.append(run(args.hostile, args.healthy, with_hostile=False))
+    results.append(run(args.hostile, args.healthy, with_hostile=True))
     for res in results:
         for r in res["rounds"]:
             print(f"hostile {res['hostile']:3d}  healthy {res['healthy']:3d}  round {r['round']}:"

@@ -21,10 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from collector import decide, document, isolate, limits
+from collector import decide, document, isolate, limits, pipeline
 from collector import extract as extract_module
+from collector.config import load_config
 from collector.discover.feed import parse_feed
-from collector.errors import ExtractError
+from collector.errors import ConfigError, ExtractError
+from collector.fetch import Fetcher
 from collector.isolate import Isolator
 from tests import hostile_parsers
 from tests import pool_tasks as pt
@@ -389,3 +391,34 @@ def test_a_proven_source_goes_before_sources_never_seen(log, tmp_path):
         asyncio.run(scenario())
         assert pt.started(log) == ["hold0", "known", "n1", "n2"]
         assert pool.is_deferred("n1") and not pool.is_deferred("known")
+
+
+# --- the setting ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, problem", [
+    ("0", "must be a whole number ≥ 1"), ("two", "must be a whole number ≥ 1"),
+    ("1.5", "must be a whole number ≥ 1"), ("65", "must be at most 64")])
+def test_a_bad_parse_workers_setting_is_refused_with_its_line(tmp_path, value, problem):
+    path = write_config(tmp_path, "sources: []\n", settings_extra=f"    parse_workers: {value}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path, env={})
+    assert any("parse_workers" in p and problem in p and ":5:" in p
+               for p in err.value.problems), err.value.problems
+
+
+def test_parse_workers_sizes_the_pipelines_pool(tmp_path):
+    config = load(tmp_path, "sources: []\n", settings_extra="    parse_workers: 3\n")
+    assert config.settings.fetch.parse_workers == 3
+    store = store_of(config)
+    try:
+        p = pipeline.Pipeline(config, store, Fetcher())
+        assert p.parses.workers == 3
+        p.close()
+        other = tmp_path / "other"
+        other.mkdir()
+        default = pipeline.Pipeline(load(other, "sources: []\n"), store, Fetcher())
+        assert default.parses.workers == isolate.parse_workers()
+        default.close()
+    finally:
+        store.close()
