@@ -352,7 +352,7 @@ DIGEST_GROUPINGS = ("organisation", "tag")
 _SETTINGS_KEYS = ("data_dir", "database_url", "bind", "contact", "public_url", "template_dir",
                   "smtp", "fetch", "tick", "http_max_connections")
 _FETCH_KEYS = ("concurrency", "per_host_concurrency", "per_host_delay", "poll_concurrency",
-               "deadline")
+               "deadline", "parse_workers")
 _SMTP_KEYS = ("host", "port", "security", "username", "from", "timeout", "ca_file")
 _RULE_KEYS = ("keywords", "keyword", "regex", "in", "language")
 _RULE_FIELDS = ("title", "text", "url", "any")
@@ -674,6 +674,7 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
         per_host_delay_s=float(ff.duration("per_host_delay", int(limits.PER_HOST_DELAY_S))),
         poll_concurrency=ff.whole("poll_concurrency", limits.POLL_CONCURRENCY, minimum=1),
         deadline_s=float(ff.duration("deadline", int(limits.REQUEST_DEADLINE_S), minimum=1)),
+        parse_workers=_parse_workers(ff),
     )
     return Settings(
         data_dir=data_dir, database_url=db_url, bind=bind, fetch=fetch,
@@ -684,6 +685,17 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
         template_dir=template_path,
         smtp=smtp,
     )
+
+
+def _parse_workers(ff: _Fields) -> int | None:
+    """`settings: fetch: parse_workers`: a whole number from 1 to limits.MAX_PARSE_WORKERS."""
+    if "parse_workers" not in ff.node:
+        return None
+    value = ff.whole("parse_workers", 0, minimum=1)
+    if value > limits.MAX_PARSE_WORKERS:
+        ff.err("parse_workers", f"must be at most {limits.MAX_PARSE_WORKERS}")
+        return None
+    return value or None
 
 
 def parse_config(text: str, path: Path, *, data_dir: Path | None = None,

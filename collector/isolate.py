@@ -14,6 +14,10 @@ Two defences, because a parser's worst case is not under our control:
   its own. A source whose listing crashes the worker poll after poll is quarantined on that
   distinction (collector.decide), while timeouts and malformed input are only backed off.
 
+Workers form a pool (`Isolator`): one per core by default, with a queue per source taken
+round robin, and a source whose parses overrun deferred behind the others (the rule is in
+`Isolator`'s docstring). `close()` cancels queued parses and kills running ones at shutdown.
+
 A worker is a fresh interpreter running collector.parse_worker (`python -c`, not
 multiprocessing): it does not re-import the parent's main module, and it imports only what the
 tasks' functions need, so it stays small (see that module). The function and its arguments
@@ -22,7 +26,9 @@ travel by pickle, so `fn` must be importable at module level.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import collections
 import concurrent.futures
 import os
 import pickle
@@ -76,14 +82,14 @@ class ParseOverrun(ExtractError):
 
 
 class _Worker:
-    """One worker process and its two pipes; restarted in place when it overruns or dies."""
+    """One worker process and its two pipes; started by its first call, restarted in place
+    when it overruns or dies."""
 
     def __init__(self, memory_mb: int | None):
         self._memory_mb = memory_mb
         self.proc: Any = None  # subprocess.Popen once started
         self._send_fd = self._recv_fd = -1
         self._retired = False
-        self._start()
         _live.add(self)
 
     def _start(self) -> None:
@@ -131,6 +137,12 @@ class _Worker:
         """Kill the process of a busy worker from another thread; its call then ends with an
         error and the worker is not restarted (its owner stops it when the call returns)."""
         self._retired = True
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+
+    def interrupt(self) -> None:
+        """Kill the process of a busy worker from another thread; its call ends with an error
+        and the next call starts a fresh process."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
 
@@ -222,85 +234,282 @@ class _Worker:
         raise value
 
 
-class Isolator:
-    """A small pool of parse workers. Use `await run(fn, *args, timeout_s=...)`; `close()` ends it.
+class _Task:
+    """One parse waiting for, or running in, a worker. Its future is never marked running, so
+    a caller that stops waiting can always cancel it; the pool then drops the answer."""
 
-    Workers start on first use; tasks queue for a free worker, so at most `workers` parses run
-    at once. A task's deadline starts when a worker takes it.
+    __slots__ = (
+        "args",
+        "cancelled_by_pool",
+        "fn",
+        "future",
+        "key",
+        "kwargs",
+        "started",
+        "timeout_s",
+    )
+
+    def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict, timeout_s: float,
+                 key: str):
+        self.fn, self.args, self.kwargs, self.timeout_s, self.key = (fn, args, kwargs, timeout_s,
+                                                                      key)
+        self.future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self.started = False
+        self.cancelled_by_pool = False
+
+
+class Isolator:
+    """A pool of parse workers with fair queueing by source.
+
+    `await run(fn, *args, timeout_s=..., queue_key=SOURCE_ID)` runs `fn` in a worker process;
+    `call` is its synchronous form. At most `workers` parses run at once; each worker process
+    starts on first need. A task's deadline starts when a worker takes it.
+
+    Order (the rule, in full):
+
+    - Each `queue_key` (a source) has its own queue. A free worker takes the next task round
+      robin across the keys with waiting tasks, one task per key per turn, so a source with
+      many queued parses cannot hold back another source's single one.
+    - Keys are taken in three standings, the first before the second before the third:
+      1. *proven*: the key's latest parse finished within its deadline (or `trust` named it);
+      2. *new*: nothing known yet (or its worker crashed);
+      3. *deferred*: a parse of the key overran its deadline within the last `defer_s`
+         seconds (or `defer` named it). Deferred tasks run, with two workers or more, on at
+         most `workers - 1` workers at once, so one worker always stays free for the others.
+
+    `cancel_all()` drops every queued task and kills the running ones; `close()` does that and
+    ends the pool. A caller whose task the pool cancelled sees `asyncio.CancelledError` from
+    `run` (as if its own task had been cancelled, so a poll stopped this way records no
+    failure) and ExtractError from `call`.
     """
 
-    def __init__(self, workers: int = 1, *, memory_mb: int | None = limits.PARSE_MEMORY_MB):
+    def __init__(self, workers: int = 1, *, memory_mb: int | None = limits.PARSE_MEMORY_MB,
+                 defer_s: float = limits.PARSE_DEFER_S,
+                 clock: Callable[[], float] = time.monotonic):
         if workers < 1:
             raise ValueError("an isolator needs at least one worker")
         self._size = workers
         self._memory_mb = memory_mb
-        self._workers: list[_Worker] = []
-        self._idle: list[_Worker] = []
+        self._defer_s = defer_s
+        self._clock = clock
         self._cond = threading.Condition()
-        self._threads = concurrent.futures.ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="collector-parse")
+        #: waiting tasks per key; the dict's order is the rotation (a key served goes last)
+        self._queues: dict[str, collections.deque[_Task]] = {}
+        #: when each key's latest overrun (or `defer` call) happened
+        self._overran_at: dict[str, float] = {}
+        #: keys whose latest parse finished within its deadline
+        self._proven: set[str] = set()
+        self._running: dict[_Worker, _Task] = {}
+        self._running_deferred = 0
+        self._threads: list[threading.Thread] = []
+        self._idle_threads = 0
         self._closed = False
 
-    def _acquire(self) -> _Worker:
-        with self._cond:
-            while True:
-                if self._closed:
-                    raise ExtractError("the parse isolator is closed")
-                if self._idle:
-                    return self._idle.pop()
-                if len(self._workers) < self._size:
-                    worker = _Worker(self._memory_mb)
-                    self._workers.append(worker)
-                    return worker
-                self._cond.wait()
+    @property
+    def workers(self) -> int:
+        return self._size
 
-    def _release(self, worker: _Worker) -> None:
+    # -- queueing ------------------------------------------------------------------------------
+
+    def _deferred(self, key: str, now: float) -> bool:
+        at = self._overran_at.get(key)
+        if at is None:
+            return False
+        if now - at < self._defer_s:
+            return True
+        del self._overran_at[key]
+        return False
+
+    def is_deferred(self, key: str) -> bool:
+        """Whether `key`'s parses are now taken only after everyone else's."""
+        with self._cond:
+            return self._deferred(key, self._clock())
+
+    def defer(self, key: str) -> None:
+        """Treat `key` as if a parse of it had just overrun (its stored history says its parses
+        overran: a restarted service need not learn it again at the others' expense)."""
+        with self._cond:
+            self._overran_at[key] = self._clock()
+            self._proven.discard(key)
+
+    def trust(self, key: str) -> None:
+        """Treat `key` as proven (its stored history says its last poll succeeded), unless it
+        is deferred."""
+        with self._cond:
+            self._proven.add(key)
+
+    def _take(self) -> tuple[_Task, bool] | None:
+        """The next task by the rule in the class docstring, and whether its key is deferred;
+        None when nothing may start now. Called with the lock held."""
+        now = self._clock()
+        chosen: str | None = None
+        new_key: str | None = None
+        deferred_key: str | None = None
+        for key in self._queues:
+            if self._deferred(key, now):
+                if deferred_key is None:
+                    deferred_key = key
+            elif key in self._proven:
+                chosen = key
+                break
+            elif new_key is None:
+                new_key = key
+        if chosen is None:
+            chosen = new_key
+        deferred = chosen is None
+        if deferred:
+            if deferred_key is None or self._running_deferred >= max(1, self._size - 1):
+                return None
+            chosen = deferred_key
+        assert chosen is not None
+        queue = self._queues.pop(chosen)
+        task = queue.popleft()
+        if queue:
+            self._queues[chosen] = queue  # to the back of the rotation
+        return task, deferred
+
+    def _submit(self, fn: Callable[..., Any], args: tuple, kwargs: dict, timeout_s: float,
+                key: str | None) -> _Task:
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
+        task = _Task(fn, args, kwargs, timeout_s, key or "")
         with self._cond:
             if self._closed:
-                worker.stop()  # close() ran while this worker was busy
-                return
-            self._idle.append(worker)
-            self._cond.notify()
+                raise ExtractError("the parse isolator is closed")
+            self._queues.setdefault(task.key, collections.deque()).append(task)
+            if self._idle_threads == 0 and len(self._threads) < self._size:
+                thread = threading.Thread(target=self._serve, name="collector-parse",
+                                          daemon=True)
+                self._threads.append(thread)
+                thread.start()
+            else:
+                self._cond.notify()
+        return task
 
-    def _call(self, fn: Callable[..., Any], args: tuple, kwargs: dict, timeout_s: float) -> Any:
-        worker = self._acquire()
+    # -- the workers' threads ------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        """One worker process's thread: take tasks until the pool closes."""
+        worker: _Worker | None = None
         try:
-            return worker.call(fn, args, kwargs, timeout_s)
+            while True:
+                with self._cond:
+                    picked = None
+                    while not self._closed:
+                        picked = self._take()
+                        if picked is not None:
+                            break
+                        self._idle_threads += 1
+                        self._cond.wait()
+                        self._idle_threads -= 1
+                    if picked is None:
+                        return
+                    task, deferred = picked
+                    if task.future.cancelled():  # its caller stopped waiting while it queued
+                        continue
+                    task.started = True
+                    self._running_deferred += deferred
+                    if worker is None:
+                        worker = _Worker(self._memory_mb)
+                    self._running[worker] = task
+                try:
+                    ok, value = True, worker.call(task.fn, task.args, task.kwargs,
+                                                  task.timeout_s)
+                except Exception as exc:  # the parse's own error (ParseError...) included
+                    ok, value = False, exc
+                with self._cond:
+                    del self._running[worker]
+                    self._running_deferred -= deferred
+                    if task.cancelled_by_pool:
+                        task.future.cancel()
+                        # another task may now be allowed to start (the deferred limit)
+                        self._cond.notify_all()
+                        continue
+                    if isinstance(value, ParseOverrun):
+                        self._overran_at[task.key] = self._clock()
+                        self._proven.discard(task.key)
+                    elif isinstance(value, ParserCrash):
+                        self._proven.discard(task.key)
+                    else:
+                        self._proven.add(task.key)
+                    if deferred:
+                        self._cond.notify_all()
+                _settle(task.future, ok, value)
         finally:
-            self._release(worker)
+            if worker is not None:
+                worker.stop()
 
-    def call(self, fn: Callable[..., T], *args: Any, timeout_s: float, **kwargs: Any) -> T:
+    # -- callers -------------------------------------------------------------------------------
+
+    def call(self, fn: Callable[..., T], *args: Any, timeout_s: float,
+             queue_key: str | None = None, **kwargs: Any) -> T:
         """Synchronous form of `run` (for command-line tools and benchmarks)."""
-        if timeout_s <= 0:
-            raise ValueError("timeout_s must be positive")
-        return self._call(fn, args, kwargs, timeout_s)
+        task = self._submit(fn, args, kwargs, timeout_s, queue_key)
+        try:
+            result: T = task.future.result()
+            return result
+        except concurrent.futures.CancelledError:
+            name = getattr(fn, "__name__", "task")
+            if task.started:
+                raise ExtractError(f"{name}: the parse isolator was closed during the parse"
+                                   ) from None
+            raise ExtractError(f"{name}: the parse isolator is closed") from None
 
-    async def run(self, fn: Callable[..., T], *args: Any, timeout_s: float, **kwargs: Any) -> T:
-        """`fn(*args, **kwargs)` in a worker; ExtractError on timeout (ParseOverrun), crash
-        (ParserCrash) or failure."""
-        if timeout_s <= 0:
-            raise ValueError("timeout_s must be positive")
-        import asyncio
+    async def run(self, fn: Callable[..., T], *args: Any, timeout_s: float,
+                  queue_key: str | None = None, **kwargs: Any) -> T:
+        """`fn(*args, **kwargs)` in a worker, queued under `queue_key` (a source id); ExtractError
+        on timeout (ParseOverrun), crash (ParserCrash) or failure; asyncio.CancelledError when
+        the pool cancelled it (`cancel_all`, `close`) or was closed already.
 
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._threads, self._call, fn, args, kwargs, timeout_s)
-        # shield: a cancelled caller must not return a still-busy worker to the pool; the helper
-        # thread finishes (within the deadline) and releases it itself
-        return await asyncio.shield(future)
+        A cancelled caller's task leaves the queue; if it was running, it runs on (within its
+        deadline) and its answer is dropped, so no busy worker is ever handed a second task.
+        """
+        try:
+            task = self._submit(fn, args, kwargs, timeout_s, queue_key)
+        except ExtractError:
+            raise asyncio.CancelledError("the parse isolator is closed") from None
+        result: T = await asyncio.wrap_future(task.future)
+        return result
 
-    def close(self) -> None:
+    # -- stopping ------------------------------------------------------------------------------
+
+    def cancel_all(self) -> int:
+        """Drop every queued task and kill every running one (their callers are cancelled);
+        the pool stays usable and restarts workers as needed. Returns how many were cancelled."""
+        return self._cancel(closing=False)
+
+    def _cancel(self, *, closing: bool) -> int:
         with self._cond:
-            self._closed = True
-            workers, self._workers = self._workers, []
-            idle, self._idle = self._idle, []
-            self._cond.notify_all()
-        for worker in idle:
-            worker.stop()
-        # a busy worker's helper thread sees its process die and stops it when releasing it
-        for worker in workers:
-            if worker not in idle:
+            if closing:
+                self._closed = True
+                self._cond.notify_all()
+            queued = [t for q in self._queues.values() for t in q]
+            self._queues.clear()
+            running = list(self._running.items())
+            for _worker, task in running:
+                # marked before the kill, so the caller sees a cancellation, not a crash
+                task.cancelled_by_pool = True
+        for task in queued:
+            task.future.cancel()
+        for worker, _task in running:
+            if closing:
                 worker.retire()
-        self._threads.shutdown(wait=False)
+            else:
+                worker.interrupt()
+        return len(queued) + len(running)
+
+    def close(self, timeout_s: float = _REAP_S) -> None:
+        """Cancel everything (see `cancel_all`), end the workers and refuse new tasks. Waits
+        at most `timeout_s` for the workers' threads to finish."""
+        self._cancel(closing=True)
+        deadline = time.monotonic() + timeout_s
+        for thread in list(self._threads):
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def __enter__(self) -> Isolator:
         return self
@@ -309,9 +518,21 @@ class Isolator:
         self.close()
 
 
+def _settle(future: concurrent.futures.Future[Any], ok: bool, value: Any) -> None:
+    """Hand the answer over unless the caller has stopped waiting."""
+    try:
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+    except concurrent.futures.InvalidStateError:
+        pass  # cancelled by its caller meanwhile
+
+
 @atexit.register
 def _stop_all_workers() -> None:
-    # runs after the interpreter has joined the helper threads, so no call is in flight
+    # the pools' threads are daemons: a parse still running when the interpreter exits must
+    # not keep it waiting, so its process is killed here
     for worker in list(_live):
         worker.stop()
 
@@ -321,12 +542,14 @@ _default_lock = threading.Lock()
 
 
 def parse_workers(cpus: int | None = None) -> int:
-    """Parse workers for this host: one core stays with the main process (fetching, storing),
-    so two cores get one worker; never more than `limits.PARSE_WORKERS`, never fewer than 1."""
+    """Parse workers for this host by default: one per usable core (parsing is CPU-bound, and
+    two workers on two cores let a healthy source's parse run beside a hostile one's), never
+    more than `limits.MAX_PARSE_WORKERS`, never fewer than 1. `settings: fetch: parse_workers`
+    overrides it."""
     if cpus is None:
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
             else (os.cpu_count() or 1)
-    return max(1, min(limits.PARSE_WORKERS, cpus - 1))
+    return max(1, min(limits.MAX_PARSE_WORKERS, cpus))
 
 
 def default_isolator() -> Isolator:

@@ -92,9 +92,17 @@ MAX_NESTING_DEPTH = 20_000
 EXTRACT_TIMEOUT_S = 10.0
 #: Address-space cap of a parse worker, so a pathological page cannot exhaust the host.
 PARSE_MEMORY_MB = 1024
-#: Parse worker processes at most (extraction is CPU-bound; more than the cores buys nothing).
-#: One core is left to the main process: on two cores one worker (isolate.parse_workers).
-PARSE_WORKERS = 2
+#: Parse worker processes allowed by `settings: fetch: parse_workers` (the default is one per
+#: usable core, isolate.parse_workers); each idle worker holds about 27 MB.
+MAX_PARSE_WORKERS = 64
+#: A source whose parse overran its deadline is deferred for this long: its parses wait until
+#: no other source has one queued and never take the last free worker. A day covers every
+#: backoff step (MAX_BACKOFF_S), so a source that keeps overrunning stays deferred; one that
+#: was mended rejoins within a day (and deferral costs nothing while workers are free).
+PARSE_DEFER_S = 24 * 3600
+#: Parses of one poll that may overrun before the poll is cut short: the remaining items wait
+#: for the next poll, and the poll counts as failed (`parse_timeout`), so the source backs off.
+MAX_OVERRUNS_PER_POLL = 2
 #: Links examined on one listing page; real listings have a few hundred, more is a link farm.
 MAX_LISTING_LINKS = 5000
 #: URLs taken from one sitemap file (the protocol's own limit is 50,000 per file).

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from . import channels, decide, dedup, limits, metrics
+from . import channels, decide, dedup, isolate, limits, metrics
 from .browser import Browser, rendered
 from .config import Config, Source
 from .discover.feed import parse_feed
@@ -119,8 +119,18 @@ class Pipeline:
 
     def __init__(self, config: Config, store: Store, fetcher: Fetcher, *,
                  clock: Callable[[], datetime] = utcnow,
-                 selects: Callable[[Any, Source, Extracted, str], bool] | None = None):
+                 selects: Callable[[Any, Source, Extracted, str], bool] | None = None,
+                 parses: isolate.Isolator | None = None):
         self.config = config
+        #: the parse worker pool (queued by source; `close()` ends it)
+        self.parses = parses or isolate.Isolator(
+            config.settings.fetch.parse_workers or isolate.parse_workers())
+        self._owns_parses = parses is None
+        if self._owns_parses:
+            # a pipeline dropped without close() (a test, a dry run) still ends its workers
+            weakref.finalize(self, self.parses.close)
+        #: overrunning parses of each poll in progress, by source (see `_parse`)
+        self._overruns: dict[str, int] = {}
         self.store = store
         self.fetcher = fetcher
         self.corpus = Corpus(config.settings.documents_dir)
@@ -140,6 +150,29 @@ class Pipeline:
         self._selects = selects
         #: the shared browser; Chromium starts only when a source first needs it
         self.browser = Browser(fetcher)
+
+    def close(self) -> None:
+        """End the parse worker pool (if this pipeline made it): queued parses are cancelled
+        and running ones killed at once, so a stopping service waits for none of them."""
+        if self._owns_parses:
+            self.parses.close()
+
+    def close_files(self) -> None:
+        """End the corpus writer's thread once the last write (the index at shutdown) is done:
+        a stopping service then leaves no idle thread behind."""
+        self._corpus_thread.shutdown(wait=True)
+
+    async def _parse(self, source: Source, fn: Callable[..., Any], *args: Any,
+                     **kwargs: Any) -> Any:
+        """`fn` in the parse pool, queued under the source, with the extraction deadline; an
+        overrun is counted against the source's poll in progress."""
+        try:
+            return await self.parses.run(fn, *args, timeout_s=limits.EXTRACT_TIMEOUT_S,
+                                         queue_key=source.id, **kwargs)
+        except isolate.ParseOverrun:
+            if source.id in self._overruns:
+                self._overruns[source.id] += 1
+            raise
 
     def _policy(self, source: Source, expected: str = "any") -> FetchPolicy:
         return policy_for(source, expected=expected,
@@ -208,6 +241,14 @@ class Pipeline:
                     False
         counts = {"new": 0, "dup": 0, "skipped": 0}
         method = None
+        if state.last_error_kind == decide.PARSE_TIMEOUT:
+            # its last poll overran (in this process or before a restart): its parses wait
+            # behind everyone else's from the start
+            self.parses.defer(source.id)
+        elif state.last_success_at is not None and state.consecutive_failures == 0:
+            # its last poll succeeded: its parses go before those of sources never seen
+            self.parses.trust(source.id)
+        self._overruns[source.id] = 0
         try:
             listing = await self._listing(source, state)
             method = listing.method
@@ -241,6 +282,8 @@ class Pipeline:
             return PollOutcome(source.id, ok=False, error=message, error_kind=kind,
                                new_documents=counts["new"], duplicates=counts["dup"],
                                method=method, elapsed_s=time.monotonic() - started), saved
+        finally:
+            self._overruns.pop(source.id, None)
 
     # -- listing -------------------------------------------------------------------------------
 
@@ -318,7 +361,8 @@ class Pipeline:
 
     async def _candidates(self, source: Source, kind: str, fetched: Fetched) -> list[Candidate]:
         return await candidates_for(self.fetcher, source, kind, fetched, now=self.clock(),
-                                    deadline_s=self.config.settings.fetch.deadline_s)
+                                    deadline_s=self.config.settings.fetch.deadline_s,
+                                    parses=self.parses)
 
     # -- items ---------------------------------------------------------------------------------
 
@@ -346,7 +390,17 @@ class Pipeline:
         started = time.monotonic()
         # the newest items first if there are too many for one poll, but stored oldest first,
         # so that sequence numbers follow publication
-        for cand in reversed(fresh[:limits.MAX_NEW_ITEMS_PER_POLL]):
+        batch = list(reversed(fresh[:limits.MAX_NEW_ITEMS_PER_POLL]))
+        for done, cand in enumerate(batch):
+            overruns = self._overruns.get(source.id, 0)
+            if overruns >= limits.MAX_OVERRUNS_PER_POLL:
+                # a source whose parses keep overrunning costs the pool at most this many
+                # deadlines a poll: the rest of its items wait (unseen) for the next poll, and
+                # the poll fails so that the source backs off
+                raise isolate.ParseOverrun(
+                    f"poll cut short: {overruns} parses overran their"
+                    f" {limits.EXTRACT_TIMEOUT_S:g} s deadline; {len(batch) - done} items left"
+                    " for the next poll")
             if time.monotonic() - started > limits.POLL_BUDGET_S:
                 # the rest stay unseen and are taken at the next poll; a poll never outlives
                 # its source's lease
@@ -456,21 +510,19 @@ class Pipeline:
 
     async def _extract(self, html: str, url: str, headers: dict[str, str],
                        source: Source) -> Extracted:
-        from . import isolate
         from .extract import extract
 
-        return await isolate.run_bounded(extract, html, timeout_s=limits.EXTRACT_TIMEOUT_S, url=url,
-                                         headers=headers,
-                                         content_selector=source.content_selector,
-                                         now=self.clock())
+        return await self._parse(source, extract, html, url=url, headers=headers,
+                                 content_selector=source.content_selector, now=self.clock())
 
     async def _split(self, source: Source, cand: Candidate, html: str, url: str
                      ) -> list[tuple[str, Extracted, str]]:
         from .split import split_document
 
         assert source.split is not None
-        pieces = await _bounded(split_document, html, selector=source.split.selector,
-                                headings=source.split.headings, url=url)
+        pieces = await self._parse(source, split_document, html,
+                                   selector=source.split.selector,
+                                   headings=source.split.headings, url=url)
         out = []
         for frag_key, frag_html in pieces:
             extracted = await self._extract(frag_html, url, {}, source)
@@ -831,32 +883,41 @@ class _OutcomeWriter:
 
 
 async def candidates_for(fetcher: Fetcher, source: Source, kind: str, fetched: Fetched, *,
-                         now: datetime, deadline_s: float | None = None) -> list[Candidate]:
-    """The items a fetched listing (feed, listing page or sitemap) offers, in listing order."""
+                         now: datetime, deadline_s: float | None = None,
+                         parses: isolate.Isolator | None = None) -> list[Candidate]:
+    """The items a fetched listing (feed, listing page or sitemap) offers, in listing order.
+    Parsed in `parses` (default: the process-wide pool), queued under the source."""
+    pool = parses or isolate.default_isolator()
+
+    async def bounded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await pool.run(fn, *args, timeout_s=limits.EXTRACT_TIMEOUT_S,
+                              queue_key=source.id, **kwargs)
+
     if kind == "feed":
-        return await _bounded(parse_feed, fetched.content, fetched.final_url,
-                              headers=fetched.headers, now=now)
+        return await bounded(parse_feed, fetched.content, fetched.final_url,
+                             headers=fetched.headers, now=now)
     if kind == "social":
-        posts = await _bounded(parse_feed, fetched.content, fetched.final_url,
-                               headers=fetched.headers, now=now)
+        posts = await bounded(parse_feed, fetched.content, fetched.final_url,
+                              headers=fetched.headers, now=now)
         return channels.social.as_posts(posts)
     if kind == "sitemap":
-        return await _sitemap_candidates(fetcher, source, fetched, deadline_s)
+        return await _sitemap_candidates(fetcher, source, fetched, deadline_s, bounded)
     if kind == "page":
         from .discover import page
         from .encoding import decode_html
 
         html = decode_html(fetched.content, fetched.headers.get("content-type"))
         selectors = dataclasses.asdict(source.selectors) if source.selectors else None
-        return await _bounded(page.find_links, html, fetched.final_url, selectors=selectors)
+        return await bounded(page.find_links, html, fetched.final_url, selectors=selectors)
     raise ParseError(f"source {source.id}: unknown kind {kind!r}")
 
 
 async def _sitemap_candidates(fetcher: Fetcher, source: Source, fetched: Fetched,
-                              deadline_s: float | None) -> list[Candidate]:
+                              deadline_s: float | None,
+                              bounded: Callable[..., Any]) -> list[Candidate]:
     from .discover import sitemap
 
-    result = await _bounded(sitemap.parse_sitemap, fetched.content, fetched.final_url)
+    result = await bounded(sitemap.parse_sitemap, fetched.content, fetched.final_url)
     out = list(result.candidates)
     for child in list(result.children)[:limits.MAX_SITEMAP_CHILDREN]:
         try:
@@ -865,7 +926,7 @@ async def _sitemap_candidates(fetcher: Fetcher, source: Source, fetched: Fetched
         except FetchError as exc:
             log.warning("source %s: child sitemap %s: %s", source.id, child, exc)
             continue
-        out.extend((await _bounded(sitemap.parse_sitemap, sub.content, sub.final_url))
+        out.extend((await bounded(sitemap.parse_sitemap, sub.content, sub.final_url))
                    .candidates)
     # newest first when lastmod is known, so backfill takes the latest statements
     out.sort(key=lambda c: c.published or datetime.min.replace(tzinfo=UTC), reverse=True)
@@ -887,9 +948,3 @@ def _newest_first(cands: list[Candidate]) -> list[Candidate]:
     indexed.sort(key=lambda p: (p[1].published or floor, -p[0]), reverse=True)
     return [c for _, c in indexed]
 
-
-async def _bounded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run a parser off the event loop with a wall-time bound (a killable worker)."""
-    from . import isolate
-
-    return await isolate.run_bounded(fn, *args, timeout_s=limits.EXTRACT_TIMEOUT_S, **kwargs)

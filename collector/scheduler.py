@@ -126,6 +126,8 @@ class Worker:
             await self.pipeline.flush_index()
         except Exception:  # the database is gone: `collector export` rebuilds the index
             log.exception("could not rewrite index.jsonl at shutdown")
+        self.pipeline.close()
+        await asyncio.to_thread(self.pipeline.close_files)
         await self.pipeline.browser.aclose()
         await self.fetcher.aclose()
 
@@ -370,6 +372,7 @@ class Service:
         await self.worker.drain()
         # Dropping queued parses and killing a busy worker waits for no one: their callers
         # were cancelled above (a poll that survived gets an error, not a hang).
+        await asyncio.to_thread(self.worker.pipeline.close)
         await asyncio.to_thread(isolate.default_isolator().close)
         jobs = set(self._jobs.values())
         if jobs:

@@ -182,6 +182,8 @@ class FetchSettings:
     poll_concurrency: int = limits.POLL_CONCURRENCY
     #: whole-request deadline of every fetch (`settings: fetch: deadline`)
     deadline_s: float = limits.REQUEST_DEADLINE_S
+    #: parse worker processes (`settings: fetch: parse_workers`); None: one per usable core
+    parse_workers: int | None = None
 
 
 @dataclass(frozen=True)

@@ -204,11 +204,11 @@ def test_pipeline_policy_uses_the_deadline_setting(tmp_path: Path):
         s.close()
 
 
-def test_parse_workers_leave_a_core_to_the_main_process():
+def test_parse_workers_default_to_one_per_core_within_the_cap():
     assert isolate.parse_workers(1) == 1
-    assert isolate.parse_workers(2) == 1
-    assert isolate.parse_workers(3) == min(2, limits.PARSE_WORKERS)
-    assert isolate.parse_workers(64) == limits.PARSE_WORKERS
+    assert isolate.parse_workers(2) == 2
+    assert isolate.parse_workers(3) == 3
+    assert isolate.parse_workers(1000) == limits.MAX_PARSE_WORKERS
 
 
 def test_outcomes_written_together_fail_only_on_their_own(store: Store):
