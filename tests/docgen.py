@@ -19,6 +19,7 @@ import html
 import io
 import sys
 import zlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 FIXTURES = Path(__file__).parent / "fixtures" / "documents"
@@ -232,6 +233,7 @@ def make_docx(statement: list[tuple[str, str]], *, tracked: bool = True,
     d = docx.Document()
     d.core_properties.title = meta_title or ""
     d.core_properties.author = "Press office"
+    d.core_properties.created = datetime(2025, 3, 14, 9, 0, tzinfo=UTC)
     section = d.sections[0]
     section.header.paragraphs[0].text = LETTERHEAD  # running header, not body text
     section.footer.paragraphs[0].text = RUNNING_RIGHT
