@@ -3,6 +3,11 @@
 `parse_document` imports the reader of the document's kind (pypdfium2, python-docx, lxml) and
 applies the caps of `limits` (pages, inflated bytes, characters, time). Every error names the
 document as `what` (the source and the URL), so a bomb is reported where it came from.
+
+The readers are imported inside the functions on purpose: the poller pickles `parse_document`
+to send it to a worker, so it imports this module, and must not load pypdfium2 (10 MB, 54 ms),
+python-docx (13 MB, 97 ms) or lxml (9 MB) that only the workers use; a worker loads the one
+reader of the kind it parses.
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ from urllib.parse import unquote, urlsplit
 from dateutil import parser as dateparser
 
 from .. import limits
+from ..discover.links import parse_date
 from ..document import clean_line
 from ..errors import ExtractError
 from ..models import Extracted
 from . import DocumentText
-from .reflow import Block
+from .reflow import Block, reflow
+from .zipcheck import check_archive, page_count
 
 #: Titles that word processors and printers write by themselves.
 _GENERIC_TITLE = re.compile(
@@ -50,20 +57,18 @@ def parse_document(data: bytes, kind: str, *, url: str, source_id: str | None = 
     if kind == "pdf":
         return _pdf(data, what, url, fallback_title, max_pages, deadline, ocr)
     if kind in ("docx", "odt"):
-        from .zipcheck import check_archive, page_count
-
         archive = check_archive(data, what)
         pages = page_count(archive, what)
         if pages is not None and pages > max_pages:
             raise ExtractError(f"{what}: the document has {pages:,} pages, more than the"
                                f" {max_pages} read; refused")
         if kind == "docx":
-            from .docx import read_docx
+            from .docx import read_docx  # deferred: see the module's docstring
 
             d = read_docx(data, what)
             blocks, meta_title, created = d.blocks, d.title, d.created
         else:
-            from .odt import read_odt
+            from .odt import read_odt  # deferred: see the module's docstring
 
             o = read_odt(archive, what)
             blocks, meta_title, created = o.blocks, o.title, o.created
@@ -77,8 +82,7 @@ def parse_document(data: bytes, kind: str, *, url: str, source_id: str | None = 
 
 def _pdf(data: bytes, what: str, url: str, fallback_title: str | None, max_pages: int,
          deadline: float, ocr: bool) -> DocumentText:
-    from .pdf import read_pdf
-    from .reflow import reflow
+    from .pdf import read_pdf  # deferred: see the module's docstring
 
     text = read_pdf(data, what, max_pages=max_pages, deadline=deadline)
     meta_title = clean_line(text.metadata.get("Title", "")) or None
@@ -171,8 +175,6 @@ def _pdf_date(value: str | None) -> datetime | None:
 
 def _text_date(blocks: list[Block]) -> datetime | None:
     """A dateline among the first blocks or in the closing lines (a signature's date)."""
-    from ..discover.links import parse_date
-
     for block in [*blocks[:4], *blocks[-3:]]:
         if len(block.text.split()) <= 16:
             found = parse_date(block.text)
@@ -184,7 +186,7 @@ def _text_date(blocks: list[Block]) -> datetime | None:
 def _ocr(data: bytes, pages: int, what: str, deadline: float) -> list[Block]:
     """Text of a scan by tesseract (only called where it is installed), page by page, within
     the parse's deadline; paragraphs are tesseract's blank-line-separated groups."""
-    from .pdf import render_gray
+    from .pdf import render_gray  # deferred: see the module's docstring
 
     blocks: list[Block] = []
     for index in range(min(pages, limits.MAX_OCR_PAGES)):
