@@ -145,6 +145,8 @@ class Source:
     allow_private_addresses: bool = False
     robots: bool = True
     verify_tls: bool = True
+    #: preferred language of a document offered in several (a table row's EN | FR | ES links)
+    language: str | None = None
     line: int = 0
 
 
@@ -444,11 +446,13 @@ _SCHEDULE_KEYS = ("every", "cron", "timezone")
 _POLITENESS_KEYS = ("allow_private_addresses", "robots", "verify_tls")
 _SOURCE_KEYS = (
     "id", "name", "url", "kind", *_SCHEDULE_KEYS, "enabled", "tags", "content_selector",
-    "selectors", "pagination_depth", "split", "include", "exclude", "backfill",
+    "selectors", "pagination_depth", "split", "include", "exclude", "backfill", "language",
     *_POLITENESS_KEYS,
 )
 _DEFAULT_KEYS = ("kind", *_SCHEDULE_KEYS, "enabled", "tags", "backfill", "pagination_depth",
-                 *_POLITENESS_KEYS)
+                 "language", *_POLITENESS_KEYS)
+#: A language code as sources.yaml takes it: ISO 639-1, optionally with a region (`pt-BR`).
+_LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Za-z]{2})?$")
 _DIGEST_KEYS = ("id", "channel", "schedule", "timezone", "title", "sources", "tags", "include",
                 "exclude", "to", "urls", "full_text", "paragraphs", "health_after")
 _SETTINGS_KEYS = ("data_dir", "database_url", "bind", "contact", "public_url", "template_dir",
@@ -570,6 +574,9 @@ def _source(node: Any, index: int, line: int, defaults: dict[str, Any], base_sch
         if bool(sel) == bool(head):
             problems.add(spf.line, f"{spf.where}: give exactly one of 'selector' or 'headings'")
         split = Split(selector=sel, headings=head)
+    language = f.text("language", defaults.get("language"))
+    if language is not None and not _LANGUAGE.match(language):
+        f.err("language", "must be a two-letter language code such as en, fr or pt-BR")
     if sid is None or url is None:
         return None
     return Source(
@@ -591,6 +598,7 @@ def _source(node: Any, index: int, line: int, defaults: dict[str, Any], base_sch
                                        defaults.get("allow_private_addresses", False)),
         robots=f.flag("robots", defaults.get("robots", True)),
         verify_tls=f.flag("verify_tls", defaults.get("verify_tls", True)),
+        language=language.lower() if language else None,
         line=line,
     )
 
@@ -748,6 +756,8 @@ def parse_config(text: str, path: Path, *, data_dir: Path | None = None,
             defaults[key] = defaults_f.whole(key, 0)
     if defaults_f.has("tags"):
         defaults["tags"] = defaults_f.str_list("tags")
+    if defaults_f.has("language"):
+        defaults["language"] = defaults_f.text("language")
 
     filters_f = _Fields(root.get("filters") or {}, "filters", top.line_of("filters"), problems,
                         ("include", "exclude"))

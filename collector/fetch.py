@@ -41,6 +41,8 @@ import httpx
 
 from . import __version__, limits
 from .decide import parse_retry_after
+from .documents import CONTENT_TYPES as DOCUMENT_TYPES
+from .documents import kind_of as document_kind
 from .errors import FetchError, NotModified
 from .models import Fetched
 from .robots import RobotsCache
@@ -75,6 +77,7 @@ class FetchPolicy:
     expected: Expected = "any"         # "feed" refuses HTML pages; all refuse non-text types
     verify_tls: bool = True            # per-source opt-out for self-signed intranet sites
     accept: str | None = None          # Accept header; by default derived from `expected`
+    documents: bool = False            # also take PDF, DOCX and ODT bodies (a document is due)
 
 
 def user_agent(contact: str | None = None) -> str:
@@ -468,7 +471,8 @@ async def _read_body(resp: httpx.Response, current: str, policy: FetchPolicy) ->
     # A gzipped file (sitemap.xml.gz) is text once unpacked: unpack it under the same cap.
     gz_file = ctype in ("application/gzip", "application/x-gzip") or (
         ctype == "application/octet-stream" and resp.url.path.endswith(".gz"))
-    if not _is_textual(ctype) and ctype != "application/octet-stream" and not gz_file:
+    if (not _is_textual(ctype) and ctype != "application/octet-stream" and not gz_file
+            and not (policy.documents and ctype in DOCUMENT_TYPES)):
         raise FetchError(f"{current} is {ctype}, not text", kind="content_type", url=url)
     cap = policy.max_bytes
     declared = resp.headers.get("content-length", "").strip()
@@ -535,6 +539,8 @@ def _check_content(content: bytes, content_type: str, current: str, url: str,
     if not content.strip():
         raise FetchError(f"empty body from {current}", kind="empty", url=url, status=200)
     kind = _sniff(content)
+    if kind == "binary" and policy.documents and document_kind(content, content_type):
+        return
     if kind == "binary":
         raise FetchError(f"{current} returned binary data, not text", kind="content_type",
                          url=url)

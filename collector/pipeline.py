@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from . import decide, dedup, limits, metrics
+from . import decide, dedup, documents, limits, metrics
 from .config import Config, Source
 from .discover.feed import parse_feed
 from .document import document_id, render
@@ -323,6 +323,10 @@ class Pipeline:
                 await self._mark(source, cand, "filtered", why, key=piece_key)
                 continue
             result = await self._store(source, cand, piece_key, url, extracted, backfill)
+            places = [*extracted.locations,
+                      *((alt, "variant") for alt in cand.alternates if alt != url)]
+            if places:
+                await self._add_locations(source, piece_key, url, places)
             new += result == "new"
             dup += result == "duplicate"
         return new, dup
@@ -344,17 +348,27 @@ class Pipeline:
         page_error: Exception | None = None
         html: str | None = None
         url = cand.url
+        doc_kind: str | None = None
         if url:
             try:
-                fetched = await self.fetcher.fetch(url, policy=self._policy(source, "page"))
+                fetched = await self.fetcher.fetch(url, policy=self._document_policy(source))
                 url = fetched.final_url
-                from .encoding import decode_html
+                doc_kind = documents.kind_of(fetched.content, fetched.content_type, url)
+                if doc_kind is None:
+                    from .encoding import decode_html
 
-                html = decode_html(fetched.content, fetched.headers.get("content-type"))
-                if source.split is None:
-                    page = await self._extract(html, url, fetched.headers, source)
+                    html = decode_html(fetched.content, fetched.headers.get("content-type"))
+                    if source.split is None:
+                        page = await self._extract(html, url, fetched.headers, source)
             except (FetchError, ExtractError) as exc:
                 page_error = exc
+        if doc_kind is not None:  # the item is a document (PDF, DOCX, ODT) itself
+            assert url is not None
+            return [(cand.key, await self._document(source, cand, fetched, doc_kind), url)]
+        if page is not None and html is not None and url is not None:
+            pointed = await self._pointed_document(source, cand, html, url, page)
+            if pointed is not None:
+                return [pointed]
         if source.split is not None and html is not None:
             return await self._split(source, cand, html, url or source.url)
         feed_html = cand.content_html or cand.summary_html
@@ -380,6 +394,72 @@ class Pipeline:
             # made from its stable key, so two such items never collapse into one document.
             url = f"{source.url}#item-{hashlib.sha256(cand.key.encode()).hexdigest()[:16]}"
         return [(cand.key, chosen, url)]
+
+    def _document_policy(self, source: Source) -> FetchPolicy:
+        """Rules for an item's own address: a page, or a document (PDF, DOCX, ODT)."""
+        return dataclasses.replace(self._policy(source, "page"), documents=True)
+
+    async def _document(self, source: Source, cand: Candidate, fetched: Fetched, kind: str,
+                        fallback_title: str | None = None) -> Extracted:
+        """A fetched document as a statement, parsed in a bounded worker. The listing row's
+        date wins over the document's own (metadata, then text)."""
+        from .documents.parse import parse_document
+
+        url = fetched.final_url
+        try:
+            parsed = await _bounded_document(parse_document, fetched.content, kind, url=url,
+                                             source_id=source.id,
+                                             fallback_title=fallback_title or cand.title)
+        except ExtractError as exc:
+            if url in str(exc):
+                raise
+            raise type(exc)(f"source {source.id}: {url}: {exc}") from None
+        return dataclasses.replace(parsed.extracted, pages=parsed.pages,
+                                   published=cand.published or parsed.extracted.published)
+
+    async def _pointed_document(self, source: Source, cand: Candidate, html: str, url: str,
+                                page: Extracted) -> tuple[str, Extracted, str] | None:
+        """An article page that is mostly a link to its document: the document's statement,
+        stored under the document's own URL with the page kept as a location."""
+        from .documents.links import document_link
+
+        link = await _bounded(document_link, html, url, page_words=page.word_count,
+                              language=source.language)
+        if not link or link == url:
+            return None
+        try:
+            fetched = await self.fetcher.fetch(link, policy=self._document_policy(source))
+        except FetchError as exc:
+            log.info("source %s: %s links to %s, which could not be fetched: %s", source.id,
+                     url, link, exc)
+            return None
+        kind = documents.kind_of(fetched.content, fetched.content_type, fetched.final_url)
+        if kind is None:
+            return None
+        ex = await self._document(source, cand, fetched, kind,
+                                  fallback_title=cand.title or page.title)
+        if ex.published is None and page.published is not None:
+            ex = dataclasses.replace(ex, published=page.published)
+        ex = dataclasses.replace(ex, locations=((url, "page"), *ex.locations))
+        return cand.key, ex, fetched.final_url
+
+    async def _add_locations(self, source: Source, key: str, url: str,
+                             places: Sequence[tuple[str, str]]) -> None:
+        """Record the other addresses of the statement just stored at `url`."""
+        try:
+            match = await asyncio.to_thread(self.store.document_by_url_key, dedup.url_key(url))
+        except ParseError:
+            return
+        if match is None:
+            return
+        for place, how in places:
+            try:
+                place_key = dedup.url_key(place)
+            except ParseError:
+                continue
+            await asyncio.to_thread(self.store.add_location, match[0].id, source_id=source.id,
+                                    url=place, url_key=place_key, how=how,
+                                    seen_key=f"{key}#{how}:{place}", now=self.clock())
 
     async def _extract(self, html: str, url: str, headers: dict[str, str],
                        source: Source) -> Extracted:
@@ -695,7 +775,8 @@ async def candidates_for(fetcher: Fetcher, source: Source, kind: str, fetched: F
 
         html = decode_html(fetched.content, fetched.headers.get("content-type"))
         selectors = dataclasses.asdict(source.selectors) if source.selectors else None
-        return await _bounded(page.find_links, html, fetched.final_url, selectors=selectors)
+        return await _bounded(page.find_links, html, fetched.final_url, selectors=selectors,
+                              language=source.language)
     raise ParseError(f"source {source.id}: unknown kind {kind!r}")
 
 
@@ -740,3 +821,10 @@ async def _bounded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     from . import isolate
 
     return await isolate.run_bounded(fn, *args, timeout_s=limits.EXTRACT_TIMEOUT_S, **kwargs)
+
+
+async def _bounded_document(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """A document parse in a killable worker, under the documents' own wall-time bound."""
+    from . import isolate
+
+    return await isolate.run_bounded(fn, *args, timeout_s=limits.DOCUMENT_TIMEOUT_S, **kwargs)
