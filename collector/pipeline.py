@@ -323,10 +323,6 @@ class Pipeline:
                 await self._mark(source, cand, "filtered", why, key=piece_key)
                 continue
             result = await self._store(source, cand, piece_key, url, extracted, backfill)
-            places = [*extracted.locations,
-                      *((alt, "variant") for alt in cand.alternates if alt != url)]
-            if places:
-                await self._add_locations(source, piece_key, url, places)
             new += result == "new"
             dup += result == "duplicate"
         return new, dup
@@ -443,21 +439,17 @@ class Pipeline:
         ex = dataclasses.replace(ex, locations=((url, "page"), *ex.locations))
         return cand.key, ex, fetched.final_url
 
-    async def _add_locations(self, source: Source, key: str, url: str,
-                             places: Sequence[tuple[str, str]]) -> None:
-        """Record the other addresses of the statement just stored at `url`."""
-        try:
-            match = await asyncio.to_thread(self.store.document_by_url_key, dedup.url_key(url))
-        except ParseError:
-            return
-        if match is None:
-            return
+    async def _add_places(self, source: Source, cand: Candidate, key: str, doc_id: str,
+                          url: str, ex: Extracted) -> None:
+        """Record the other addresses of the statement stored at `url`: the page that only
+        linked to its document, a listing row's other languages and formats."""
+        places = [*ex.locations, *((alt, "variant") for alt in cand.alternates if alt != url)]
         for place, how in places:
             try:
                 place_key = dedup.url_key(place)
             except ParseError:
                 continue
-            await asyncio.to_thread(self.store.add_location, match[0].id, source_id=source.id,
+            await asyncio.to_thread(self.store.add_location, doc_id, source_id=source.id,
                                     url=place, url_key=place_key, how=how,
                                     seen_key=f"{key}#{how}:{place}", now=self.clock())
 
@@ -545,6 +537,7 @@ class Pipeline:
                     await asyncio.to_thread(self.store.add_location, original.id,
                                             source_id=source.id, url=url, url_key=ukey, how=how,
                                             seen_key=key, now=now)
+                    await self._add_places(source, cand, key, original.id, url, ex)
                     choice = dedup.choose_primary(
                         original.word_count, _words(blocks),
                         existing_partial=bool({"partial", "short"} & set(original.flags)),
@@ -565,6 +558,7 @@ class Pipeline:
             digests = self._digests_for(source, ex, url)
             stored = await asyncio.to_thread(self.store.add_document, doc, seen_key=key,
                                              digests=digests, now=now, extra_url_key=ukey)
+            await self._add_places(source, cand, key, stored.id, url, ex)
             self.index.add(stored.seq, sig)
             self._indexed_seq = max(self._indexed_seq, stored.seq)
         await self._write_files([stored], append_index=[stored], rewrite_index=False)

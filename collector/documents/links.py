@@ -22,19 +22,23 @@ MAX_POINTER_WORDS = 120
 _FURNITURE = ("nav", "header", "footer", "aside", "form")
 _FURNITURE_CLASS = re.compile(r"(^|[-_ ])(nav|menu|footer|sidebar|share|social|breadcrumb)s?"
                               r"($|[-_ ])", re.IGNORECASE)
-#: Language names and codes a link may be marked with, by ISO 639-1 code.
+#: Language names and codes a link may be marked with, by ISO 639-1 code (the single letters
+#: are the United Nations' document symbols: A C E F R S).
 LANGUAGE_WORDS: dict[str, tuple[str, ...]] = {
-    "en": ("en", "eng", "english", "anglais", "inglés", "englisch"),
-    "fr": ("fr", "fra", "fre", "french", "français", "francais", "francés", "französisch"),
-    "es": ("es", "esp", "spa", "spanish", "español", "espanol", "espagnol", "spanisch"),
+    "en": ("en", "eng", "english", "anglais", "inglés", "englisch", "e"),
+    "fr": ("fr", "fra", "fre", "french", "français", "francais", "francés", "französisch", "f"),
+    "es": ("es", "esp", "spa", "spanish", "español", "espanol", "espagnol", "spanisch", "s"),
     "de": ("de", "deu", "ger", "german", "deutsch", "allemand", "alemán"),
-    "ar": ("ar", "ara", "arabic", "العربية", "arabe", "árabe"),
-    "ru": ("ru", "rus", "russian", "русский", "russe", "ruso"),
-    "zh": ("zh", "chi", "zho", "chinese", "中文", "chinois", "chino"),
+    "ar": ("ar", "ara", "arabic", "العربية", "arabe", "árabe", "a"),
+    "ru": ("ru", "rus", "russian", "русский", "russe", "ruso", "r"),
+    "zh": ("zh", "chi", "zho", "chinese", "中文", "chinois", "chino", "c"),
     "pt": ("pt", "por", "portuguese", "português", "portugais", "portugués"),
     "it": ("it", "ita", "italian", "italiano", "italien"),
     "nl": ("nl", "nld", "dut", "dutch", "nederlands", "néerlandais"),
 }
+#: A language code in a URL: `_en.pdf`, `/fr/`, `-es.docx`, `?lang=ar`.
+_URL_LANGUAGE = re.compile(
+    r"(?:[_\-./]|lang(?:uage)?=)([a-z]{2})(?:\.(?:pdf|docx|odt|html?)$|[/_\-&]|$)")
 _WORD_TO_LANGUAGE = {w: code for code, words in LANGUAGE_WORDS.items() for w in words}
 
 
@@ -46,8 +50,7 @@ def link_language(text: str, href: str, hreflang: str | None = None) -> str | No
     word = clean_line(text).casefold().strip("()[]| ")
     if word in _WORD_TO_LANGUAGE:
         return _WORD_TO_LANGUAGE[word]
-    found = re.search(r"(?:[_\-./]|lang(?:uage)?=)([a-z]{2})(?:\.(?:pdf|docx|odt|html?)$|[/_\-&]|$)",
-                      href.lower())
+    found = _URL_LANGUAGE.search(href.lower())
     if found and found.group(1) in LANGUAGE_WORDS:
         return found.group(1)
     return None
