@@ -191,13 +191,20 @@ def scanned_pdf(lines: list[str]) -> bytes:
 
 # --- bombs, made at test time (pypdf) -------------------------------------------------------
 
-def page_bomb(pages: int = 20_000) -> bytes:
-    """A small file with a huge page count: every page is blank and shares nothing costly."""
+def page_bomb(pages: int = 20_000, *, compressed: bool = False) -> bytes:
+    """A small file with a huge page count: every page is blank and shares nothing costly
+    (`compressed`: each page has a deflated content stream of its own)."""
     import pypdf
+    from pypdf.generic import DecodedStreamObject, NameObject
 
     writer = pypdf.PdfWriter()
-    for _ in range(pages):
-        writer.add_blank_page(width=72, height=72)
+    for n in range(pages):
+        page = writer.add_blank_page(width=72, height=72)
+        if compressed:
+            stream = DecodedStreamObject()
+            stream._data = zlib.compress(f"% page {n}\n".encode())
+            stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+            page[NameObject("/Contents")] = writer._add_object(stream)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

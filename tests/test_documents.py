@@ -199,3 +199,12 @@ def test_running_header_and_page_numbers_are_dropped_on_every_page() -> None:
     texts = [b.text for b in reflow(pages)]
     assert not any("Union of Example" in t or t.startswith("-") for t in texts)
     assert len(texts) == 3
+
+
+def test_a_file_of_endless_compressed_streams_is_refused(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    # the cap is lowered so that a small file shows the rule (the real cap is 100,000 streams)
+    monkeypatch.setattr(limits, "MAX_DOCUMENT_STREAMS", 40)
+    data = docgen.page_bomb(60, compressed=True)
+    with pytest.raises(ExtractError, match=r"https://ex.org/s.pdf: more than 40 compressed"):
+        parse_document(data, "pdf", url="https://ex.org/s.pdf")
