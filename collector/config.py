@@ -145,7 +145,8 @@ class Source:
     allow_private_addresses: bool = False
     robots: bool = True
     verify_tls: bool = True
-    #: preferred language of a document offered in several (a table row's EN | FR | ES links)
+    #: preferred language of a statement offered in several (a table row's EN | FR | ES links),
+    #: as an ISO 639-1 code
     language: str | None = None
     line: int = 0
 
@@ -452,7 +453,7 @@ _SOURCE_KEYS = (
 _DEFAULT_KEYS = ("kind", *_SCHEDULE_KEYS, "enabled", "tags", "backfill", "pagination_depth",
                  "language", *_POLITENESS_KEYS)
 #: A language code as sources.yaml takes it: ISO 639-1, optionally with a region (`pt-BR`).
-_LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Za-z]{2})?$")
+_LANGUAGE = re.compile(r"^[A-Za-z]{2}(-[A-Za-z]{2})?$")
 _DIGEST_KEYS = ("id", "channel", "schedule", "timezone", "title", "sources", "tags", "include",
                 "exclude", "to", "urls", "full_text", "paragraphs", "health_after")
 _SETTINGS_KEYS = ("data_dir", "database_url", "bind", "contact", "public_url", "template_dir",
@@ -598,7 +599,8 @@ def _source(node: Any, index: int, line: int, defaults: dict[str, Any], base_sch
                                        defaults.get("allow_private_addresses", False)),
         robots=f.flag("robots", defaults.get("robots", True)),
         verify_tls=f.flag("verify_tls", defaults.get("verify_tls", True)),
-        language=language.lower() if language else None,
+        # the primary subtag: links and documents name their language by it
+        language=language.split("-")[0].lower() if language else None,
         line=line,
     )
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from collector.check import dry_run
 from collector.document import canonical_form
+from collector.errors import ConfigError
 from collector.store.tables import SeenItem
 from tests import docgen
 from tests.helpers import load, poll, store_of
@@ -266,3 +267,14 @@ def test_check_shows_method_pages_and_first_document(tmp_path, site):
     assert "first document (pdf; 2 pages;" in text
     assert f"from {site.url('/docs/shipyard.pdf')}" in text
     assert TITLE in text
+
+
+def test_language_key_is_read_and_checked(tmp_path):
+    config = load(tmp_path, "sources:\n"
+                            "  - id: a\n    url: https://a.example/\n    language: FR\n"
+                            "  - id: b\n    url: https://b.example/\n",
+                  defaults="  language: es\n")
+    assert [s.language for s in config.sources] == ["fr", "es"]
+    with pytest.raises(ConfigError, match=r"language.*two-letter language code"):
+        load(tmp_path, "sources:\n  - id: a\n    url: https://a.example/\n"
+                       "    language: French\n")
