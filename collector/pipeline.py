@@ -417,8 +417,10 @@ class Pipeline:
                                 page: Extracted) -> tuple[str, Extracted, str] | None:
         """An article page that is mostly a link to its document: the document's statement,
         stored under the document's own URL with the page kept as a location."""
-        from .documents.links import document_link
+        from .documents.links import MAX_POINTER_WORDS, document_link
 
+        if page.word_count > MAX_POINTER_WORDS:
+            return None  # a page with a text of its own (most pages): no second parse
         link = await _bounded(document_link, html, url, page_words=page.word_count,
                               language=source.language)
         if not link or link == url:

@@ -20,6 +20,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from .. import limits
 from ..document import clean_line
+from ..documents import url_kind
 from ..errors import ParseError
 from ..models import Candidate
 from . import table
@@ -251,7 +252,8 @@ def _collect(tree: LexborHTMLParser, base_url: str) -> _Found:
             continue
         text = _link_text(anchor)
         variant = table.variant_of(text, url, anchor.attributes.get("hreflang"), anchor, count)
-        if variant is not None:
+        if variant is not None and (url_kind(url) or looks_like_article_url(url)):
+            # (a language switcher's "/fr/" is a section, not a version of one statement)
             if not _in_furniture(anchor) and not _SHARE_URL.search(url):
                 found.variants.append(variant)
             continue
