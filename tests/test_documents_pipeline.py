@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 from html import escape
 from pathlib import Path
 
+import httpx
 import pytest
+from selectolax.lexbor import LexborHTMLParser
 from sqlalchemy import select
 
 from collector.check import dry_run
@@ -21,6 +23,7 @@ from collector.store.tables import SeenItem
 from tests import docgen
 from tests.helpers import load, poll, store_of
 from tests.pages import article, wordpress_page
+from tests.test_server_helpers import running
 from tests.webserver import Page, SiteServer, serve
 
 FIX = Path(__file__).parent / "fixtures" / "documents"
@@ -130,6 +133,17 @@ def test_article_page_that_only_links_to_its_pdf_is_followed_and_both_urls_kept(
     assert record["method"] == "pdf" and record["url"] == site.url("/files/shipyard-closure.pdf")
     assert {(loc["url"], loc["how"]) for loc in record["locations"]} >= {
         (site.url("/press/shipyard-closure-statement"), "page")}
+    # the web page says where the text came from and links the document's own address
+    store = store_of(config)
+    with running(config, store) as srv:
+        tree = LexborHTMLParser(httpx.get(f"{srv.url}/d/{doc.id}").text)
+    store.close()
+    meta = dict(zip([d.text() for d in tree.css("dt")], [d.text() for d in tree.css("dd")],
+                    strict=True))
+    assert meta["Text from"] == "PDF document"
+    assert meta["Address"] == site.url("/files/shipyard-closure.pdf")
+    places = {(row.css("td")[1].text(), row.css("td")[3].text()) for row in tree.css("tbody tr")}
+    assert (site.url("/press/shipyard-closure-statement"), "page") in places
 
 
 def press_table(base: str) -> str:
