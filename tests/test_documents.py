@@ -208,3 +208,15 @@ def test_a_file_of_endless_compressed_streams_is_refused(monkeypatch: pytest.Mon
     data = docgen.page_bomb(60, compressed=True)
     with pytest.raises(ExtractError, match=r"https://ex.org/s.pdf: more than 40 compressed"):
         parse_document(data, "pdf", url="https://ex.org/s.pdf")
+
+
+def test_extract_command_prints_a_saved_document_as_stored(capsys: pytest.CaptureFixture[str]
+                                                            ) -> None:
+    from collector.cli import main
+
+    assert main(["extract", str(FIX / "statement-2col.pdf")]) == 0
+    out, err = capsys.readouterr()
+    assert out == (FIX / "statement-2col.txt").read_text("utf-8")
+    assert "method: pdf" in err and "pages: 2" in err
+    assert main(["extract", str(FIX / "statement-password.pdf")]) == 1
+    assert "password-protected" in capsys.readouterr().err
