@@ -147,16 +147,18 @@ def _lines(textpage: pdfium.PdfTextPage, page_index: int) -> list[Line]:
     chars: list[tuple[str, float, float, float, float, float, float]] = []
 
     def flush() -> None:
-        visible = [c for c in chars if not c[0].isspace()]
+        _settle_generated_spaces(chars)
+        visible = [c for c in chars if c[0] and not c[0].isspace()]
         if visible:
-            text = "".join(c[0] for c in chars).strip()
+            # ordinary spaces only: a no-break space at a line end stood before a space
+            text = "".join(c[0] for c in chars).strip(" ")
             hyphen = text.endswith(_PDFIUM_HYPHENS)
             for mark in _PDFIUM_HYPHENS:
                 text = text.replace(mark, "-")
             first: list[tuple[str, float, float, float, float, float, float]] = []
             for c in chars:
-                if c[0].isspace():
-                    if first:
+                if not c[0] or c[0].isspace():
+                    if first and c[0]:
                         break
                     continue
                 first.append(c)
@@ -181,14 +183,52 @@ def _lines(textpage: pdfium.PdfTextPage, page_index: int) -> list[Line]:
         pdfium_c.FPDFText_GetCharOrigin(raw, i, ox, oy)
         size = pdfium_c.FPDFText_GetFontSize(raw, i)
         if ch.isspace() and pdfium_c.FPDFText_IsGenerated(raw, i):
-            ch = " "
-        if chars and not ch.isspace():
-            last = next((c for c in reversed(chars) if not c[0].isspace()), None)
+            ch = _GENERATED
+        if chars and not _blank(ch):
+            last = next((c for c in reversed(chars) if not _blank(c[0])), None)
             if last is not None and abs(last[5] - oy.value) > 0.6 * max(size, last[6], 1.0):
                 flush()
         chars.append((ch, left.value, right.value, bottom.value, top.value, oy.value, size))
     flush()
     return _attach_bullets(lines)
+
+
+#: A space PDFium inferred from a gap between glyphs (settled per line, see below).
+_GENERATED = "\x00"
+_NBSP = "\u00a0"
+
+
+def _blank(ch: str) -> bool:
+    return not ch or ch == _GENERATED or ch.isspace()
+
+
+def _settle_generated_spaces(chars: list[tuple[str, float, float, float, float, float, float]]
+                             ) -> None:
+    """Turn PDFium's inferred spaces into spaces, except beside a no-break space, where it
+    infers them from the stretch of the no-break space itself: there a space stays only when
+    its gap is clearly wider than the gap on the no-break space's other side (a real space
+    after it, as in "snipers.\u00a0 But")."""
+    def gap(k: int, step: int) -> float | None:
+        """The gap between the no-break space at k and the next glyph on side `step`."""
+        j = k + step
+        while 0 <= j < len(chars) and _blank(chars[j][0]) and chars[j][0] != _NBSP:
+            j += step
+        if not 0 <= j < len(chars):
+            return None
+        return chars[j][1] - chars[k][2] if step > 0 else chars[k][1] - chars[j][2]
+
+    for k, c in enumerate(chars):
+        if c[0] != _GENERATED:
+            continue
+        for step in (-1, 1):
+            n = k + step
+            if 0 <= n < len(chars) and chars[n][0] == _NBSP:
+                this, other = gap(n, -step), gap(n, step)
+                if this is None or other is None or this <= 1.5 * other:
+                    chars[k] = ("", *c[1:])
+                break
+        if chars[k][0] == _GENERATED:
+            chars[k] = (" ", *c[1:])
 
 
 def _attach_bullets(lines: list[Line]) -> list[Line]:

@@ -34,6 +34,9 @@ BREAK_HYPHENS = "\u2010\u00ad"
 #: List bullets a line may start with (the numbers of ordered lists are text and stay).
 BULLETS = "•◦▪▫●○■□►▸‣⁃∙·–-*"
 _BULLET = re.compile(r"^[•◦▪▫●○■□►▸‣⁃∙·]\s*|^[-–*]\s+")
+#: Bullet glyphs that never stand at the start of a line of running text (a dash may: a line
+#: can break before "– how many").
+_GLYPH_BULLET = re.compile(r"^[•◦▪▫●○■□►▸‣⁃∙·]")
 _PAGE_NUMBER = re.compile(
     r"^(?:(?:page|p\.|seite|página|pagina|pág\.)\s*)?#+(?:\s*(?:of|/|de|von|sur|di)\s*#+)?$"
     r"|^[-–—]\s*#+\s*[-–—]$|^[ivxlc]+$", re.IGNORECASE)
@@ -211,16 +214,18 @@ def reflow(pages: list[Page]) -> list[Block]:
         bottoms[ln.page] = min(bottoms.get(ln.page, ln.y), ln.y)
     groups: list[list[Line]] = []
     prev: Line | None = None
-    for ln in ordered:
-        if prev is None or _starts_block(groups[-1][0], prev, ln, pitches, bottoms):
+    for i, ln in enumerate(ordered):
+        following = ordered[i + 1] if i + 1 < len(ordered) else None
+        if prev is None or _starts_block(groups[-1][0], prev, ln, pitches, bottoms, following):
             groups.append([ln])
         else:
             groups[-1].append(ln)
         prev = ln
     vocabulary = Counter(w.casefold() for ln in ordered for w in _WORD.findall(ln.text))
+    dashes = _dash_spacing(ordered)
     blocks = []
     for group in groups:
-        text = _join(group, vocabulary)
+        text = _join(group, vocabulary, dashes)
         size = max(ln.size for ln in group)
         if _BULLET.match(group[0].text):
             kind = "li"
@@ -236,12 +241,12 @@ def reflow(pages: list[Page]) -> list[Block]:
 
 
 def _starts_block(first: Line, prev: Line, ln: Line, pitches: dict[float, float],
-                  bottoms: dict[int, float]) -> bool:
+                  bottoms: dict[int, float], following: Line | None = None) -> bool:
     """Whether `ln` starts a new block after `prev`, the last line of the block that began
-    with `first`."""
+    with `first`; `following` is the line after `ln`, if any."""
     if not _same_size(prev.size, ln.size):
         return True
-    if _BULLET.match(ln.text):
+    if _GLYPH_BULLET.match(ln.text):
         return True
     pitch = pitches.get(round(ln.size, 1)) or (prev.top - prev.y) * 1.4 or ln.size
     col_left, col_right = prev.column
@@ -253,15 +258,19 @@ def _starts_block(first: Line, prev: Line, ln: Line, pitches: dict[float, float]
     if prev.break_hyphen or prev.text.rstrip().endswith(BREAK_HYPHENS):
         return False
     if prev.page != ln.page or prev.column != ln.column or prev.y < ln.y:
-        # a column or page break: the paragraph goes on if its last line was full, unless a
-        # sentence ended there and a new one begins with a capital
-        # a column that stops a line or more above the page's lowest line stopped at the end of
-        # a block (layout rules such as orphans and keep-with-next leave such a space)
-        # (or widows, so both are asked for: a sentence ended and the column stopped short)
+        # A column or page break: the paragraph goes on if its last line was full. A full
+        # line that ends a sentence before a new one ends the block too when the layout says
+        # so: the column stopped a line or more above the page's lowest line (orphan and
+        # keep rules leave such a space at a block's end; widow rules can too, hence the
+        # sentence), or what follows is a single line (widow rules never leave one alone).
+        sentence = (prev.text.rstrip()[-1:] in ".!?”\"»"
+                    and not ln.text.lstrip()[:1].islower())
+        if ended or not sentence:
+            return ended
         early = prev.y - bottoms.get(prev.page, prev.y) > 0.9 * pitch
-        sentence = prev.text.rstrip()[-1:] in ".!?”\"»" and ln.text.lstrip()[:1].isupper()
-        return ended or (early and sentence)
-    if prev.y - ln.y > 1.4 * pitch:
+        single = following is None or _starts_block(ln, ln, following, pitches, bottoms)
+        return early or single
+    if prev.y - ln.y > 1.2 * pitch:
         return True
     if ended:
         return True
@@ -272,17 +281,46 @@ def _starts_block(first: Line, prev: Line, ln: Line, pitches: dict[float, float]
             and prev.x0 - col_left < 0.3 * pitch)
 
 
-def _join(group: list[Line], vocabulary: Counter[str]) -> str:
+_DASHES = "—–"
+#: How dashes stand inside lines: (space before?, space after?) → pattern.
+_DASH_FORMS = {(False, False): re.compile(r"\w[—–]\w"), (True, False): re.compile(r"\s[—–]\w"),
+               (False, True): re.compile(r"\w[—–]\s"), (True, True): re.compile(r"\s[—–]\s")}
+
+
+def _dash_spacing(lines: list[Line]) -> dict[tuple[bool, bool], int]:
+    """How often each spacing of a dash occurs inside this document's lines. A line may break
+    on either side of a dash, and the space that stood there is gone: the document's own habit
+    for the side that is still visible decides (see `_join`)."""
+    return {form: sum(len(p.findall(ln.text)) for ln in lines)
+            for form, p in _DASH_FORMS.items()}
+
+
+def _join(group: list[Line], vocabulary: Counter[str],
+          dashes: dict[tuple[bool, bool], int]) -> str:
     text = group[0].text.rstrip()
     for ln in group[1:]:
         nxt = ln.text.strip()
         if text.endswith(tuple(BREAK_HYPHENS)):
             text = text[:-1] + nxt
-        elif text.endswith("-") and len(text) > 1 and text[-2].isalpha() and nxt[:1].islower():
+        elif text[-1:] in _DASHES and len(text) > 1:
+            # "hundreds—" + "among": is there a space after such a dash? (without evidence, as
+            # much as before it)
+            before = text[-2].isspace()
+            spaced, closed = dashes[(before, True)], dashes[(before, False)]
+            text += (" " if spaced > closed or (spaced == closed and before) else "") + nxt
+        elif nxt[:1] in _DASHES and len(nxt) > 1:
+            # "return" + "—an": is there a space before such a dash?
+            after = nxt[1].isspace()
+            spaced, closed = dashes[(True, after)], dashes[(False, after)]
+            text += (" " if spaced > closed or (spaced == closed and after) else "") + nxt
+        elif text.endswith("-") and len(text) > 1 and text[-2].isalnum() and nxt[:1].isalnum():
+            # a word broken at a hyphen: joined without a space, the hyphen dropped only for a
+            # word the document knows whole ("BY-" + "SA" stays "BY-SA")
             head = _WORD.findall(text)[-1] if _WORD.findall(text) else ""
             tail = _WORD.findall(nxt)[0] if _WORD.findall(nxt) else ""
             joined = (head + tail).casefold()
-            text = (text[:-1] if vocabulary.get(joined) else text) + nxt
+            drop = nxt[:1].islower() and vocabulary.get(joined)
+            text = (text[:-1] if drop else text) + nxt
         else:
             text = f"{text} {nxt}"
     return text
