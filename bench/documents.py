@@ -10,12 +10,18 @@ expected text (precision, recall, F1), and the share of the expected text's hyph
 end words that come out whole. Speed: pages per second of CPU time over `--rounds` passes, one
 core, files read beforehand. Last row: collector's own reading (pypdfium2 plus the reflow of
 collector.documents), which is what the service stores.
+
+With `--seeds` (needs the `fixtures` extra: WeasyPrint) the five seed statements of
+../shared/seeds are also laid out in two columns at run time and read back by collector: for
+each, whether the stored text equals the seed's canonical form, and how many characters differ
+(difflib's edit operations, the longer side of each).
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import difflib
 import io
 import re
 import sys
@@ -89,6 +95,7 @@ LIBRARIES: dict[str, Callable[[bytes], tuple[str, int]]] = {
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--seeds", action="store_true")
     args = parser.parse_args()
     cases = []
     for pdf in sorted(FIXTURES.glob("*.pdf")):
@@ -120,7 +127,24 @@ def main() -> int:
         n = len(cases)
         print(f"{name:<32}{sum(ps) / n:>10.3f}{sum(rs) / n:>8.3f}{sum(fs) / n:>7.3f}"
               f"{exact:>5}/{n}{pages / cpu:>10.1f}")
+    if args.seeds:
+        seeds_read_back()
     return 0
+
+
+def seeds_read_back() -> None:
+    from tests import docgen
+
+    print("\nseed  pages  exact  characters differing (of)")
+    for seed in sorted((ROOT.parent / "shared" / "seeds").glob("*.txt")):
+        statement = docgen.seed_statement(seed)
+        data = docgen.make_pdf(statement, meta_title=statement[0][1])
+        text, pages = with_collector(data)
+        want, got = canonical_form(seed.read_text("utf-8")), canonical_form(text)
+        ops = difflib.SequenceMatcher(None, want, got, autojunk=False).get_opcodes()
+        differing = sum(max(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in ops if op != "equal")
+        print(f"{seed.name[:3]:<6}{pages:>5}  {'yes' if want == got else 'no':>5}"
+              f"  {differing} ({len(want):,})")
 
 
 if __name__ == "__main__":
