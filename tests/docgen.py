@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import io
+import shutil
 import sys
 import zlib
 from datetime import UTC, datetime
@@ -159,6 +160,22 @@ def make_pdf(statement: list[tuple[str, str]], *, columns: int = 2,
     doc = weasyprint.HTML(string=statement_html(statement, columns=columns,
                                                 meta_title=meta_title))
     return doc.write_pdf()  # type: ignore[no-any-return]
+
+
+def chromium_pdf(html_text: str, workdir: Path) -> bytes:
+    """The same layout printed by Chromium (headless) instead: another producer, which draws
+    list bullets as shapes and ignores the running header boxes."""
+    import subprocess
+
+    exe = next((p for p in ("chromium", "chromium-browser") if shutil.which(p)), None)
+    if exe is None:
+        raise FileNotFoundError("chromium is not installed")
+    source, target = workdir / "statement.html", workdir / "statement.pdf"
+    source.write_text(html_text, "utf-8")
+    subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                    f"--user-data-dir={workdir / 'profile'}", f"--print-to-pdf={target}",
+                    source.as_uri()], capture_output=True, timeout=120, check=True)
+    return target.read_bytes()
 
 
 def encrypt_pdf(data: bytes, password: str) -> bytes:

@@ -220,3 +220,12 @@ def test_extract_command_prints_a_saved_document_as_stored(capsys: pytest.Captur
     assert "method: pdf" in err and "pages: 2" in err
     assert main(["extract", str(FIX / "statement-password.pdf")]) == 1
     assert "password-protected" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+def test_the_same_statement_printed_by_chromium_comes_back_exactly(tmp_path: Path) -> None:
+    data = docgen.chromium_pdf(docgen.statement_html(docgen.STATEMENT,
+                                                     meta_title=docgen.STATEMENT[0][1]), tmp_path)
+    parsed = parse_document(data, "pdf", url="https://ex.org/c.pdf")
+    assert render(parsed.extracted.title, parsed.extracted.blocks) == \
+        (FIX / "statement-2col.txt").read_text("utf-8")
