@@ -128,3 +128,19 @@ def test_a_pointer_page_gives_its_document_in_the_wanted_language() -> None:
         "https://union.example/files/statement_fr.pdf"
     # a page with a text of its own is not a pointer, whatever it links to
     assert document_link(POINTER, url, page_words=600) is None
+
+
+def test_language_versions_nested_in_a_marked_list_inside_each_row() -> None:
+    rows = "".join(
+        f'<tr><td>{n + 1} June 2024</td><td><strong>Statement number {n} on the port plan'
+        f'</strong><ul class="doc-languages"><li><a href="/docs/{n}/en/statement.pdf">English '
+        f'version</a></li><li><a href="/docs/{n}/fr/statement.pdf">Version française</a></li>'
+        f'<li><a href="/docs/{n}/es/statement.pdf">Versión en español</a></li></ul></td></tr>'
+        for n in range(3))
+    html = f"<html><body><main><table><tbody>{rows}</tbody></table></main></body></html>"
+    assert [c.url for c in find_links(html, BASE, language="es")] == [
+        f"https://www.ohchr.example/docs/{n}/es/statement.pdf" for n in range(3)]
+    cands = find_links(html, BASE)
+    assert [c.title for c in cands] == [f"Statement number {n} on the port plan"
+                                        for n in range(3)]
+    assert cands[0].url.endswith("/docs/0/en/statement.pdf")

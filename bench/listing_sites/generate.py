@@ -420,6 +420,27 @@ def d_html_pdf_rows(origin, rng, items):
     return body, truth
 
 
+def d_nested_languages(origin, rng, items):
+    """Rows whose language versions are a nested list ("English version", "Version
+    française", "Versión en español"), under a title link or a plain-text title."""
+    style = rng.randrange(3)
+    names = [("en", "English version"), ("fr", "Version française"),
+             ("es", "Versión en español")]
+    titled = rng.random() < 0.5
+    rows, truth = [], []
+    for n, it in enumerate(items):
+        versions = "".join(f'<li><a href="{_doc_path(style, it, n, c, "pdf")}">{label}</a></li>'
+                           for c, label in names)
+        page = f"/media/statements/{it.year}/{it.slug}"
+        head = f'<a href="{page}">{escape(it.title)}</a>' if titled else escape(it.title)
+        rows.append(f'<tr><td>{_date(it, "long")}</td><td><strong>{head}</strong>'
+                    f'<ul class="doc-languages">{versions}</ul></td></tr>')
+        truth.append(origin + (page if titled else _doc_path(style, it, n, "en", "pdf")))
+    body = (f'<main><h1>Statements</h1><table class="statements"><tbody>{"".join(rows)}'
+            f'</tbody></table></main>')
+    return body, truth
+
+
 # --- posts on another host ----------------------------------------------------------------
 
 def _offsite_furniture(rng) -> str:
@@ -477,7 +498,8 @@ def o_cards_ids(origin, rng, items):
     return body, truth
 
 
-FAMILIES = {"doc-table": [d_un_table, d_title_text_table, d_format_list, d_html_pdf_rows],
+FAMILIES = {"doc-table": [d_un_table, d_title_text_table, d_format_list, d_html_pdf_rows,
+                          d_nested_languages],
             "other-host": [o_platform_blog, o_second_domain, o_cards_ids]}
 #: Seeds of the two splits: pages of the first were looked at while writing the rules for
 #: these families; the second is only ever measured.

@@ -88,6 +88,10 @@ def _is_furniture_token(token: str) -> bool:
     return "-" in token and (head in _FURNITURE_WORDS or tail in _FURNITURE_WORDS)
 
 
+def _language_mark(token: str) -> bool:
+    return token in _LANGUAGE_MARKS or token.rsplit("-", 1)[-1] in _LANGUAGE_MARKS
+
+
 def _is_landmark(node: LexborNode) -> bool:
     """An element that is one story or the main content: furniture classes above it (Blogger
     wraps the whole blog in a "widget") say nothing about the links inside it."""
@@ -98,9 +102,16 @@ def _is_landmark(node: LexborNode) -> bool:
     return any(t in _LANDMARK_TOKENS for t in _tokens(node))
 
 
-def _in_furniture(node: LexborNode) -> bool:
+#: Class words that mark a list of a statement's languages: furniture for article links (a
+#: site's language switcher), but the very place a row's language versions stand.
+_LANGUAGE_MARKS = frozenset({"languages", "language", "language-switcher", "lang", "langs",
+                             "translations", "versions"})
+
+
+def _in_furniture(node: LexborNode, *, languages_ok: bool = False) -> bool:
     """True if the link sits in navigation, a sidebar, a site header/footer or similar, looking
-    upwards from the link to the nearest story or main-content element."""
+    upwards from the link to the nearest story or main-content element. With `languages_ok`,
+    an element marked as a list of languages does not count as furniture."""
     ancestors = []
     cur = node.parent
     while cur is not None and cur.tag not in ("body", "html", "-document"):
@@ -118,7 +129,8 @@ def _in_furniture(node: LexborNode) -> bool:
         label = (anc.attributes.get("aria-label") or "").lower()
         if "breadcrumb" in label or "pagination" in label:
             return True
-        if any(_is_furniture_token(t) for t in _tokens(anc)):
+        if any(_is_furniture_token(t) and not (languages_ok and _language_mark(t))
+               for t in _tokens(anc)):
             return True
         if _is_landmark(anc):
             return False
@@ -254,7 +266,7 @@ def _collect(tree: LexborHTMLParser, base_url: str) -> _Found:
         variant = table.variant_of(text, url, anchor.attributes.get("hreflang"), anchor, count)
         if variant is not None and (url_kind(url) or looks_like_article_url(url)):
             # (a language switcher's "/fr/" is a section, not a version of one statement)
-            if not _in_furniture(anchor) and not _SHARE_URL.search(url):
+            if not _in_furniture(anchor, languages_ok=True) and not _SHARE_URL.search(url):
                 found.variants.append(variant)
             continue
         if is_furniture_url(url, base_url):
@@ -412,8 +424,9 @@ def _variant_rows(variants: list[table.Variant], base_url: str,
     """Rows that offer a statement only through language or format links (the title is plain
     text): one candidate per row, where at least two rows of the same shape do so."""
     rows: dict[int, tuple[LexborNode, list[table.Variant]]] = {}
+    ids = {v.node.mem_id for v in variants}
     for v in variants:
-        row = table.row_of(v.node, set())
+        row = table.row_of(v.node, ids)
         if row is not None:
             rows.setdefault(row.mem_id, (row, []))[1].append(v)
     shapes: dict[tuple[str, ...], list[tuple[LexborNode, list[table.Variant]]]] = {}

@@ -38,8 +38,9 @@ FORMAT_WORDS: dict[str, str] = {
 FORMAT_RANK = {"html": 0, "pdf": 1, "docx": 2, "odt": 3}
 _LANG_WORDS = {w for words in LANGUAGE_WORDS.values() for w in words}
 #: Words a variant link may carry besides a language and a format: file sizes, "version".
-_FILLER = re.compile(r"^(\d+([.,]\d+)?|kb|mb|ko|mo|kib|mib|version|download|file|fichier|"
-                     r"archivo|datei|bytes|pages?|read|in|view|the|full|text|format)$")
+_FILLER = re.compile(r"^(\d+([.,]\d+)?|kb|mb|ko|mo|kib|mib|version|versión|versão|fassung|"
+                     r"download|file|fichier|archivo|datei|bytes|pages?|read|in|view|the|"
+                     r"full|text|texte|texto|format|original)$")
 _TOKEN = re.compile(r"[^\W_]+|[^\s\w]", re.UNICODE)
 
 
@@ -59,14 +60,17 @@ def variant_of(text: str, url: str, hreflang: str | None, node: LexborNode,
     words = [t for t in _TOKEN.findall(clean_line(text).casefold()) if t.isalnum()]
     if not words or len(words) > 4:
         return None
-    lang = fmt = None
+    fmt = None
+    named: list[str] = []
     for w in words:
         if w in FORMAT_WORDS and fmt is None:
             fmt = FORMAT_WORDS[w]
-        elif w in _LANG_WORDS and lang is None:
-            lang = link_language(w, "")
+        elif w in _LANG_WORDS:
+            named.append(w)
         elif not _FILLER.match(w):
             return None
+    # "Versión en español": the language's name outweighs a code-like word beside it
+    lang = link_language(max(named, key=len), "") if named else None
     if lang is None and fmt is None:
         return None
     lang = lang or link_language("", url, hreflang)
@@ -92,38 +96,42 @@ def choose(title_url: str | None, variants: list[Variant], language: str | None
     return best[0], tuple(u for u, _, _ in links if u != best[0])
 
 
-def row_of(node: LexborNode, stop: set[int], max_up: int = 5) -> LexborNode | None:
-    """The nearest ancestor of a link (up to `max_up` levels) that is a row: a table row or
-    list item, or the first element holding text besides its links. `stop` holds the ids of
-    nodes that belong to another row (the link must not share a row with them)."""
+def row_of(node: LexborNode, variant_ids: set[int], max_up: int = 6) -> LexborNode | None:
+    """The nearest ancestor of a variant link (up to `max_up` levels) that is a row: a table
+    row, list item, definition or article holding some text besides its variant links (so a
+    list of language links nested in a table row is not a row of its own)."""
     cur = node.parent
     for _ in range(max_up):
-        if cur is None or cur.tag in ("body", "html", "main", "table", "tbody", "ul", "ol"):
+        if cur is None or cur.tag in ("body", "html", "main", "table", "tbody"):
             return None
         if cur.tag in ("tr", "li", "dd", "article"):
-            return cur
+            text = cur.text(separator=" ")
+            for a in cur.css("a[href]"):
+                if a.mem_id in variant_ids:
+                    text = text.replace(a.text(separator=" "), " ", 1)
+            if len(clean_line(text).split()) >= 2:
+                return cur
         cur = cur.parent
     return None
 
 
 def row_title(row: LexborNode, variants: list[Variant]) -> str | None:
-    """A row's title when it has no title link: its longest cell or child text that is not a
-    variant link or a date."""
+    """A row's title when it has no title link: the longest text of an element in the row
+    that holds no variant link and is not a date (a cell, or a `<strong>` beside a nested
+    list of language versions)."""
+    variant_ids = {v.node.mem_id for v in variants}
     best = ""
-    for cell in row.iter():
-        if cell.tag in ("a",) and any(v.node.mem_id == cell.mem_id for v in variants):
+    for node in row.traverse(include_text=False):
+        if node.mem_id == row.mem_id or node.tag in ("script", "style"):
             continue
-        text = clean_line(cell.text(separator=" "))
-        if any(v.node.mem_id in {n.mem_id for n in cell.css("a")} for v in variants):
-            continue  # a cell holding the variants
+        if node.mem_id in variant_ids or any(a.mem_id in variant_ids for a in node.css("a")):
+            continue
+        text = clean_line(node.text(separator=" "))
         if parse_date(text) and len(text.split()) <= 4:
             continue
         if len(text) > len(best):
             best = text
-    if not best:
-        text = clean_line(row.text(separator=" "))
-        best = text
-    return best or None
+    return best or clean_line(row.text(separator=" ")) or None
 
 
 def row_candidate(row: LexborNode, variants: list[Variant], base_url: str,
@@ -144,7 +152,7 @@ def title_row_variants(title_node: LexborNode, variants: list[Variant], chosen_i
     cur = title_node.parent
     found: list[Variant] = []
     for _ in range(max_up):
-        if cur is None or cur.tag in ("body", "html", "main", "table", "tbody", "ul", "ol"):
+        if cur is None or cur.tag in ("body", "html", "main", "table", "tbody"):
             break
         anchors = {a.mem_id for a in cur.css("a[href]")}
         if (anchors & chosen_ids) - {title_node.mem_id}:

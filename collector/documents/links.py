@@ -25,13 +25,15 @@ _FURNITURE_CLASS = re.compile(r"(^|[-_ ])(nav|menu|footer|sidebar|share|social|b
 #: Language names and codes a link may be marked with, by ISO 639-1 code (the single letters
 #: are the United Nations' document symbols: A C E F R S).
 LANGUAGE_WORDS: dict[str, tuple[str, ...]] = {
-    "en": ("en", "eng", "english", "anglais", "inglés", "englisch", "e"),
-    "fr": ("fr", "fra", "fre", "french", "français", "francais", "francés", "französisch", "f"),
-    "es": ("es", "esp", "spa", "spanish", "español", "espanol", "espagnol", "spanisch", "s"),
-    "de": ("de", "deu", "ger", "german", "deutsch", "allemand", "alemán"),
+    "en": ("en", "eng", "english", "anglais", "anglaise", "inglés", "ingles", "englisch", "e"),
+    "fr": ("fr", "fra", "fre", "french", "français", "francais", "française", "francaise",
+           "francés", "frances", "französisch", "f"),
+    "es": ("es", "esp", "spa", "spanish", "español", "espanol", "espagnol", "espagnole",
+           "spanisch", "castellano", "s"),
+    "de": ("de", "deu", "ger", "german", "deutsch", "allemand", "allemande", "alemán"),
     "ar": ("ar", "ara", "arabic", "العربية", "arabe", "árabe", "a"),
     "ru": ("ru", "rus", "russian", "русский", "russe", "ruso", "r"),
-    "zh": ("zh", "chi", "zho", "chinese", "中文", "chinois", "chino", "c"),
+    "zh": ("zh", "chi", "zho", "chinese", "中文", "chinois", "chinoise", "chino", "c"),
     "pt": ("pt", "por", "portuguese", "português", "portugais", "portugués"),
     "it": ("it", "ita", "italian", "italiano", "italien"),
     "nl": ("nl", "nld", "dut", "dutch", "nederlands", "néerlandais"),
