@@ -32,6 +32,7 @@ from . import decide, dedup, documents, limits, metrics
 from .config import Config, Source
 from .discover.feed import parse_feed
 from .document import document_id, render
+from .documents import items as document_items
 from .errors import CollectorError, ExtractError, FetchError, NotModified, ParseError, StoreError
 from .fetch import Fetcher, FetchPolicy
 from .models import Candidate, Extracted, Fetched, PollOutcome
@@ -360,9 +361,11 @@ class Pipeline:
                 page_error = exc
         if doc_kind is not None:  # the item is a document (PDF, DOCX, ODT) itself
             assert url is not None
-            return [(cand.key, await self._document(source, cand, fetched, doc_kind), url)]
+            return [(cand.key, await document_items.parse_fetched(source, cand, fetched,
+                                                                   doc_kind), url)]
         if page is not None and html is not None and url is not None:
-            pointed = await self._pointed_document(source, cand, html, url, page)
+            pointed = await document_items.pointed_document(
+                self.fetcher, self._document_policy(source), source, cand, html, url, page)
             if pointed is not None:
                 return [pointed]
         if source.split is not None and html is not None:
@@ -395,58 +398,10 @@ class Pipeline:
         """Rules for an item's own address: a page, or a document (PDF, DOCX, ODT)."""
         return dataclasses.replace(self._policy(source, "page"), documents=True)
 
-    async def _document(self, source: Source, cand: Candidate, fetched: Fetched, kind: str,
-                        fallback_title: str | None = None) -> Extracted:
-        """A fetched document as a statement, parsed in a bounded worker. The listing row's
-        date wins over the document's own (metadata, then text)."""
-        from .documents.parse import parse_document
-
-        url = fetched.final_url
-        try:
-            parsed = await _bounded_document(parse_document, fetched.content, kind, url=url,
-                                             source_id=source.id,
-                                             fallback_title=fallback_title or cand.title)
-        except ExtractError as exc:
-            if url in str(exc):
-                raise
-            raise type(exc)(f"source {source.id}: {url}: {exc}") from None
-        return dataclasses.replace(parsed.extracted, pages=parsed.pages,
-                                   published=cand.published or parsed.extracted.published)
-
-    async def _pointed_document(self, source: Source, cand: Candidate, html: str, url: str,
-                                page: Extracted) -> tuple[str, Extracted, str] | None:
-        """An article page that is mostly a link to its document: the document's statement,
-        stored under the document's own URL with the page kept as a location."""
-        from .documents.links import MAX_POINTER_WORDS, document_link
-
-        if page.word_count > MAX_POINTER_WORDS:
-            return None  # a page with a text of its own (most pages): no second parse
-        link = await _bounded(document_link, html, url, page_words=page.word_count,
-                              language=source.language)
-        if not link or link == url:
-            return None
-        try:
-            fetched = await self.fetcher.fetch(link, policy=self._document_policy(source))
-        except FetchError as exc:
-            log.info("source %s: %s links to %s, which could not be fetched: %s", source.id,
-                     url, link, exc)
-            return None
-        kind = documents.kind_of(fetched.content, fetched.content_type, fetched.final_url)
-        if kind is None:
-            return None
-        ex = await self._document(source, cand, fetched, kind,
-                                  fallback_title=cand.title or page.title)
-        if ex.published is None and page.published is not None:
-            ex = dataclasses.replace(ex, published=page.published)
-        ex = dataclasses.replace(ex, locations=((url, "page"), *ex.locations))
-        return cand.key, ex, fetched.final_url
-
     async def _add_places(self, source: Source, cand: Candidate, key: str, doc_id: str,
                           url: str, ex: Extracted) -> None:
-        """Record the other addresses of the statement stored at `url`: the page that only
-        linked to its document, a listing row's other languages and formats."""
-        places = [*ex.locations, *((alt, "variant") for alt in cand.alternates if alt != url)]
-        for place, how in places:
+        """Record the statement's other addresses (`documents.items.places`)."""
+        for place, how in document_items.places(cand, ex, url):
             try:
                 place_key = dedup.url_key(place)
             except ParseError:
@@ -818,9 +773,3 @@ async def _bounded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
     return await isolate.run_bounded(fn, *args, timeout_s=limits.EXTRACT_TIMEOUT_S, **kwargs)
 
-
-async def _bounded_document(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """A document parse in a killable worker, under the documents' own wall-time bound."""
-    from . import isolate
-
-    return await isolate.run_bounded(fn, *args, timeout_s=limits.DOCUMENT_TIMEOUT_S, **kwargs)
