@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from collector import limits
 from collector.document import canonical_form, render
@@ -229,3 +231,20 @@ def test_the_same_statement_printed_by_chromium_comes_back_exactly(tmp_path: Pat
     parsed = parse_document(data, "pdf", url="https://ex.org/c.pdf")
     assert render(parsed.extracted.title, parsed.extracted.blocks) == \
         (FIX / "statement-2col.txt").read_text("utf-8")
+
+
+_WORDS = st.lists(st.sampled_from(["port", "workers", "union", "strike", "rent", "Gaza",
+                                   "statement", "shipyard", "vote", "plan"]),
+                  min_size=1, max_size=8)
+_LINE = st.tuples(st.floats(40, 400), st.floats(10, 300), st.floats(150, 650),
+                  st.sampled_from([9.0, 10.0, 10.0, 10.0, 14.0]), _WORDS)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_LINE, min_size=1, max_size=40))
+def test_reflow_loses_no_word_of_body_lines_whatever_their_layout(raw: list) -> None:
+    lines = [Line(0, x0, x0 + width, y, y + size * 0.8, size, " ".join(words),
+                  first_word=size * 2) for x0, width, y, size, words in raw]
+    blocks = reflow([Page(600, 800, lines)])
+    got = sorted(w for b in blocks for w in b.text.split())
+    assert got == sorted(w for *_, words in raw for w in words)

@@ -78,7 +78,8 @@ def _walk(el: etree._Element, out: list[Block], in_list: bool) -> None:
         if tag in _SKIP or not isinstance(tag, str):
             continue
         if tag == _H:
-            level = int(child.get(f"{{{_TEXT}}}outline-level") or 1)
+            raw_level = child.get(f"{{{_TEXT}}}outline-level") or "1"
+            level = int(raw_level) if raw_level.isdigit() else 1
             _add(out, "h", _inline(child), 20.0 - min(level, 6))
         elif tag == _P:
             _add(out, "li" if in_list else "p", _inline(child), 11.0)

@@ -111,7 +111,6 @@ def reading_order(page: Page) -> list[Line]:
         return []
     left = min(ln.x0 for ln in lines)
     right = max(ln.x1 for ln in lines)
-    width = right - left
     gutter = _gutter(lines, left, right)
     if gutter is None:
         for ln in lines:
@@ -145,12 +144,11 @@ def reading_order(page: Page) -> list[Line]:
     out: list[Line] = []
     upper = float("inf")
     for cut in [*cuts, float("-inf")]:
-        band = [ln for ln in sides if cut < ln.y < upper]
+        band = [ln for ln in sides if cut < ln.y <= upper]
         out += sorted((ln for ln in band if ln in lefts), key=lambda ln: -ln.y)
         out += sorted((ln for ln in band if ln in rights), key=lambda ln: -ln.y)
         out += [ln for ln in spanning if ln.y == cut]
         upper = cut
-    assert len(out) == len(lines) or width <= 0
     return out
 
 
