@@ -17,7 +17,7 @@ from ..errors import ExtractError, FetchError
 from ..fetch import Fetcher, FetchPolicy
 from ..isolate import run_bounded
 from ..models import Candidate, Extracted, Fetched
-from . import kind_of
+from . import kind_of, mentions_document
 from .links import MAX_POINTER_WORDS, document_link
 from .parse import parse_document
 
@@ -46,8 +46,10 @@ async def pointed_document(fetcher: Fetcher, policy: FetchPolicy, source: Source
                            ) -> tuple[str, Extracted, str] | None:
     """(seen key, statement, document URL) when the page at `url` is mostly a link to its
     document, with the page kept as a location; None otherwise."""
-    if page.word_count > MAX_POINTER_WORDS:
-        return None  # a page with a text of its own (most pages): no second parse
+    if page.word_count > MAX_POINTER_WORDS or not mentions_document(html):
+        # a page with a text of its own, or one naming no document (most pages): no second
+        # parse, which would wait in the parse workers' queue behind other sources' parses
+        return None
     link = await run_bounded(document_link, html, url, page_words=page.word_count,
                              language=source.language, timeout_s=limits.EXTRACT_TIMEOUT_S)
     if not link or link == url:
