@@ -113,9 +113,14 @@ async def _check(source: Source, kind: str, url: str, fetcher: Fetcher, pipeline
         say()
         published = extracted.published.isoformat() if extracted.published else "unknown"
         flags = f"; flags {','.join(extracted.flags)}" if extracted.flags else ""
-        say(f"first document ({extracted.method}; published {published}; "
+        pages = f"{extracted.pages} pages; " if extracted.pages else ""
+        say(f"first document ({extracted.method}; {pages}published {published}; "
             f"{extracted.word_count} words{flags})")
         say(f"from {piece_url}")
+        for place, how in extracted.locations:
+            say(f"also {how} {place}")
+        for place in cands[0].alternates:
+            say(f"also variant {place}")
         say("-" * 72)
         out.write(render(extracted.title, extracted.blocks))
         say("-" * 72)

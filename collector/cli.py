@@ -370,6 +370,11 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
+    from .documents.command import extract_document
+
+    status = extract_document(args.page, args.url)
+    if status is not None:  # a PDF, DOCX or ODT file
+        return status
     from .extract import main as extract_main
 
     argv = [args.page] + (["--url", args.url] if args.url else [])
@@ -493,7 +498,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_digest)
 
     s = sub.add_parser("extract", parents=[common],
-                       help="extract a saved page (or - for stdin) as a document")
+                       help="extract a saved page (or - for stdin), PDF, DOCX or ODT as a"
+                            " document")
     s.add_argument("page", metavar="PAGE")
     s.add_argument("--url", help="the page's URL (for relative links and dates)")
     s.set_defaults(func=cmd_extract)

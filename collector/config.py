@@ -340,11 +340,13 @@ _POLITENESS_KEYS = ("allow_private_addresses", "robots", "verify_tls")
 _SOURCE_KEYS = (
     "id", "name", "url", "kind", *_SCHEDULE_KEYS, "enabled", "tags", "content_selector",
     "selectors", "pagination_depth", "split", "include", "exclude", "backfill", "original",
-    *_POLITENESS_KEYS, "render", "channel", "imap",
+    "language", *_POLITENESS_KEYS, "render", "channel", "imap",
 )
 _DEFAULT_KEYS = ("kind", *_SCHEDULE_KEYS, "enabled", "tags", "backfill", "pagination_depth",
-                 *_POLITENESS_KEYS, "render")
+                 "language", *_POLITENESS_KEYS, "render")
 _IMAP_KEYS = ("host", "port", "user", "folder", "security", "password_env", "move_to")
+#: A language code as sources.yaml takes it: ISO 639-1, optionally with a region (`pt-BR`).
+_LANGUAGE = re.compile(r"^[A-Za-z]{2}(-[A-Za-z]{2})?$")
 _DIGEST_KEYS = ("id", "channel", "schedule", "timezone", "title", "sources", "tags", "include",
                 "exclude", "to", "urls", "full_text", "paragraphs", "health_after", "group_by")
 #: How a digest may group its statements (`group_by`); none keeps them in order of arrival.
@@ -479,6 +481,9 @@ def _source(node: Any, index: int, line: int, defaults: dict[str, Any], base_sch
         if bool(sel) == bool(head):
             problems.add(spf.line, f"{spf.where}: give exactly one of 'selector' or 'headings'")
         split = Split(selector=sel, headings=head)
+    language = f.text("language", defaults.get("language"))
+    if language is not None and not _LANGUAGE.match(language):
+        f.err("language", "must be a two-letter language code such as en, fr or pt-BR")
     if sid is None or url is None:
         return None
     return Source(
@@ -504,6 +509,8 @@ def _source(node: Any, index: int, line: int, defaults: dict[str, Any], base_sch
         channel=channel,
         imap=imap,
         original=f.flag("original", False),
+        # the primary subtag: links and documents name their language by it
+        language=language.split("-")[0].lower() if language else None,
         line=line,
     )
 
@@ -740,6 +747,8 @@ def parse_config(text: str, path: Path, *, data_dir: Path | None = None,
             defaults[key] = defaults_f.whole(key, 0)
     if defaults_f.has("tags"):
         defaults["tags"] = defaults_f.str_list("tags")
+    if defaults_f.has("language"):
+        defaults["language"] = defaults_f.text("language")
 
     filters_f = _Fields(root.get("filters") or {}, "filters", top.line_of("filters"), problems,
                         ("include", "exclude"))

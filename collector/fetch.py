@@ -41,6 +41,8 @@ import httpx
 
 from . import __version__, limits
 from .decide import parse_retry_after
+from .documents import CONTENT_TYPES as DOCUMENT_TYPES
+from .documents import kind_of as document_kind
 from .errors import FetchError, NotModified
 from .models import Fetched
 from .robots import RobotsCache
@@ -89,6 +91,7 @@ class FetchPolicy:
     #: the scripts and data of a page being rendered, which a browser loads together (the
     #: per-host concurrency still applies)
     spaced: bool = True
+    documents: bool = False            # also take PDF, DOCX and ODT bodies (a document is due)
 
 
 def user_agent(contact: str | None = None) -> str:
@@ -528,7 +531,8 @@ async def _read_body(resp: httpx.Response, current: str, policy: FetchPolicy) ->
     # A gzipped file (sitemap.xml.gz) is text once unpacked: unpack it under the same cap.
     gz_file = ctype in ("application/gzip", "application/x-gzip") or (
         ctype == "application/octet-stream" and resp.url.path.endswith(".gz"))
-    if not _is_textual(ctype) and ctype != "application/octet-stream" and not gz_file:
+    if (not _is_textual(ctype) and ctype != "application/octet-stream" and not gz_file
+            and not (policy.documents and ctype in DOCUMENT_TYPES)):
         raise FetchError(f"{current} is {ctype}, not text", kind="content_type", url=url)
     cap = policy.max_bytes
     declared = resp.headers.get("content-length", "").strip()
@@ -572,6 +576,8 @@ def _check_content(content: bytes, content_type: str, current: str, url: str,
     if not content.strip():
         raise FetchError(f"empty body from {current}", kind="empty", url=url, status=200)
     kind = sniff(content).kind
+    if kind == "binary" and policy.documents and document_kind(content, content_type):
+        return
     if kind == "binary":
         raise FetchError(f"{current} returned binary data, not text", kind="content_type",
                          url=url)

@@ -185,3 +185,25 @@ IMAP_MAX_MESSAGES = 50
 IMAP_MAX_MESSAGE_BYTES = 10 * 1024 * 1024
 #: Timeout of every IMAP socket operation.
 IMAP_TIMEOUT_S = 30.0
+
+# --- documents (PDF, DOCX, ODT) -------------------------------------------------------------
+#: Pages read from one document: statements run to a few dozen pages; a file claiming
+#: thousands is a report or a page-count bomb, refused before any page is read.
+MAX_DOCUMENT_PAGES = 300
+#: Bytes one compressed stream or archive member may inflate to before the document is refused
+#: as a decompression bomb (a 300-page statement's largest stream is well under 1 MiB).
+MAX_DOCUMENT_INFLATED_BYTES = 64 * 1024 * 1024
+#: All streams (or archive members) of one document inflated together, at most.
+MAX_DOCUMENT_TOTAL_INFLATED_BYTES = 256 * 1024 * 1024
+#: Compressed streams or archive members looked at in one document: a file of endless object
+#: streams is refused here instead of being walked.
+MAX_DOCUMENT_STREAMS = 100_000
+#: Wall-time bound on parsing one document in a worker (the parse checks it page by page too,
+#: so an overlong document fails with a message before the worker is killed).
+DOCUMENT_TIMEOUT_S = 30.0
+#: Characters of text taken from one document (a statement is rarely over 100,000).
+MAX_DOCUMENT_CHARS = 2_000_000
+#: Seconds OCR (tesseract, only if installed) may spend on one page of a scan.
+OCR_PAGE_TIMEOUT_S = 20.0
+#: Pages of a scan that are OCRed at most.
+MAX_OCR_PAGES = 20

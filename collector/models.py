@@ -45,6 +45,8 @@ class Candidate:
     complete: bool = False
     #: a whole HTML page carried with the item (a mail's HTML part), extracted like a page
     page_html: str | None = None
+    #: other addresses of the same statement (a listing row's other languages or formats)
+    alternates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,13 @@ class Extracted:
     canonical_url: str | None = None
     language: str | None = None
     author: str | None = None
-    method: str = "page"                  # page | selector | feed | ...
-    flags: tuple[str, ...] = field(default=())  # e.g. ("short",)
+    method: str = "page"                  # page | selector | feed | pdf | docx | odt | ...
+    flags: tuple[str, ...] = field(default=())  # e.g. ("short",), ("scanned",)
+    #: pages of the document the text came from (PDF, DOCX, ODT), when known
+    pages: int | None = None
+    #: other places this text stands, as (url, how): the article page that only linked to its
+    #: document ("page"), a listing row's other languages or formats ("variant")
+    locations: tuple[tuple[str, str], ...] = ()
 
     @property
     def word_count(self) -> int:

@@ -36,11 +36,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from . import channels, decide, dedup, isolate, limits, metrics
+from . import channels, decide, dedup, documents, isolate, limits, metrics
 from .browser import Browser, rendered
 from .config import Config, Source
 from .discover.feed import parse_feed
 from .document import document_id, render
+from .documents import items as document_items
 from .errors import CollectorError, ExtractError, FetchError, NotModified, ParseError, StoreError
 from .fetch import Fetcher, FetchPolicy
 from .health import decide_state
@@ -100,6 +101,7 @@ class _Item:
     """One extracted text on its way into the store, with everything dedup needs."""
 
     source: Source
+    cand: Candidate     # the listing's item (its other addresses: `documents.items.places`)
     key: str
     url: str
     ukey: str           # url_key of the URL fetched
@@ -183,14 +185,18 @@ class Pipeline:
         return self._policy(source, "page")
 
     async def fetch_page(self, source: Source, url: str, *, etag: str | None = None,
-                         last_modified: str | None = None) -> Fetched:
-        """An HTML page of `source`, rendered by the browser if its `render` asks for it."""
-        policy = self._policy(source, "page")
+                         last_modified: str | None = None, document: bool = False) -> Fetched:
+        """An HTML page of `source`, rendered by the browser if its `render` asks for it; with
+        `document`, the answer may also be a PDF, DOCX or ODT file, which is never rendered."""
+        policy = self._document_policy(source) if document else self._policy(source, "page")
         if source.render != "plain":
             # the shell rarely changes while what scripts load does: never conditional
             etag = last_modified = None
         fetched = await self.fetcher.fetch(url, etag=etag, last_modified=last_modified,
                                            policy=policy)
+        if document and documents.kind_of(fetched.content, fetched.content_type,
+                                          fetched.final_url) is not None:
+            return fetched
         return await rendered(self.browser, source.render, fetched, policy)
 
     # -- start-up ------------------------------------------------------------------------------
@@ -462,6 +468,7 @@ class Pipeline:
         page_error: Exception | None = None
         html: str | None = None
         url = cand.url
+        doc_kind: str | None = None
         if cand.page_html is not None:
             html = cand.page_html
             try:
@@ -470,15 +477,26 @@ class Pipeline:
                 page_error = exc
         elif url and not cand.complete:
             try:
-                fetched = await self.fetch_page(source, url)
+                fetched = await self.fetch_page(source, url, document=True)
                 url = fetched.final_url
-                from .encoding import decode_html
+                doc_kind = documents.kind_of(fetched.content, fetched.content_type, url)
+                if doc_kind is None:
+                    from .encoding import decode_html
 
-                html = decode_html(fetched.content, fetched.headers.get("content-type"))
-                if source.split is None:
-                    page = await self._extract(html, url, fetched.headers, source)
+                    html = decode_html(fetched.content, fetched.headers.get("content-type"))
+                    if source.split is None:
+                        page = await self._extract(html, url, fetched.headers, source)
             except (FetchError, ExtractError) as exc:
                 page_error = exc
+        if doc_kind is not None:  # the item is a document (PDF, DOCX, ODT) itself
+            assert url is not None
+            return [(cand.key, await document_items.parse_fetched(source, cand, fetched,
+                                                                   doc_kind), url)]
+        if page is not None and html is not None and url is not None:
+            pointed = await document_items.pointed_document(
+                self.fetcher, self._document_policy(source), source, cand, html, url, page)
+            if pointed is not None:
+                return [pointed]
         if source.split is not None and html is not None:
             return await self._split(source, cand, html, url or source.url)
         feed_html = cand.content_html or cand.summary_html
@@ -507,6 +525,23 @@ class Pipeline:
             # made from its stable key, so two such items never collapse into one document.
             url = f"{source.url}#item-{hashlib.sha256(cand.key.encode()).hexdigest()[:16]}"
         return [(cand.key, chosen, url)]
+
+    def _document_policy(self, source: Source) -> FetchPolicy:
+        """Rules for an item's own address: a page, or a document (PDF, DOCX, ODT)."""
+        return dataclasses.replace(self._policy(source, "page"), documents=True)
+
+    async def _add_places(self, source: Source, cand: Candidate, key: str, doc_id: str,
+                          url: str, ex: Extracted) -> None:
+        """Record the statement's other addresses (`documents.items.places`)."""
+        for place, how in document_items.places(cand, ex, url):
+            try:
+                place_key = dedup.url_key(place)
+            except ParseError:
+                continue
+            await asyncio.to_thread(self.store.add_location, doc_id, source_id=source.id,
+                                    url=place, url_key=place_key, how=how,
+                                    seen_key=f"{key}#{how}:{place}", now=self.clock())
+            self._index_stale = True   # the document's line gains a location
 
     async def _extract(self, html: str, url: str, headers: dict[str, str],
                        source: Source) -> Extracted:
@@ -556,7 +591,8 @@ class Pipeline:
 
         parsed = parse_document(text)
         title, blocks = parsed.title, parsed.blocks
-        item = _Item(source=source, key=key, url=url, ukey=ukey, ckey=ckey, names_key=names_key,
+        item = _Item(source=source, cand=cand, key=key, url=url, ukey=ukey, ckey=ckey,
+                     names_key=names_key,
                      title=title, text=text, blocks=tuple(blocks),
                      chash=dedup.content_fingerprint(title, blocks),
                      sig=dedup.signature(blocks), ex=ex, now=self.clock())
@@ -585,6 +621,7 @@ class Pipeline:
                     now=item.now, extra_url_key=ukey)
                 stored = inserted.document
                 if inserted.created:
+                    await self._add_places(source, cand, key, stored.id, url, ex)
                     self.index.add(stored.seq, item.sig)
                     self._indexed_seq = max(self._indexed_seq, stored.seq)
                     break
@@ -649,6 +686,7 @@ class Pipeline:
                                 url=item.url, url_key=item.ukey, how=how, seen_key=item.key,
                                 now=item.now, published_at=item.ex.published,
                                 names_key=item.names_key)
+        await self._add_places(item.source, item.cand, item.key, stored.id, item.url, item.ex)
         own = next((v for v in versions if v.how == "original"), None)
         own_source = own.source_id if own else stored.source_id
         keys = {dedup.url_key(stored.url)} | ({own.url_key} if own else set())
@@ -908,7 +946,8 @@ async def candidates_for(fetcher: Fetcher, source: Source, kind: str, fetched: F
 
         html = decode_html(fetched.content, fetched.headers.get("content-type"))
         selectors = dataclasses.asdict(source.selectors) if source.selectors else None
-        return await bounded(page.find_links, html, fetched.final_url, selectors=selectors)
+        return await bounded(page.find_links, html, fetched.final_url, selectors=selectors,
+                             language=source.language)
     raise ParseError(f"source {source.id}: unknown kind {kind!r}")
 
 

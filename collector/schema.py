@@ -138,6 +138,9 @@ class Source:
     #: the user's mark: this source publishes originals (its copy of a statement found on
     #: several sites is the one kept, when the pages themselves do not tell; docs/dedup.md)
     original: bool = False
+    #: preferred language of a statement offered in several (a table row's EN | FR | ES links),
+    #: as an ISO 639-1 code
+    language: str | None = None
     line: int = 0
 
 

@@ -38,7 +38,7 @@ _QUERY_FURNITURE = frozenset({"page", "paged", "p_page", "start", "offset", "tag
                               "replytocom", "share", "print", "lang"})
 _ASSET_EXT = re.compile(
     r"\.(jpe?g|png|gif|webp|svg|ico|bmp|tiff?|css|js|mjs|json|xml|rss|atom|zip|gz|tgz|rar|7z|"
-    r"mp3|mp4|m4a|ogg|wav|webm|mov|avi|woff2?|ttf|eot|exe|dmg|apk|docx?|xlsx?|pptx?|csv|ics)$",
+    r"mp3|mp4|m4a|ogg|wav|webm|mov|avi|woff2?|ttf|eot|exe|dmg|apk|doc|xlsx?|pptx?|csv|ics)$",
     re.IGNORECASE)
 _NON_HTTP = re.compile(r"^\s*(javascript|mailto|tel|sms|data|file|ftp|about|blob):", re.IGNORECASE)
 
@@ -132,7 +132,7 @@ def looks_like_article_url(url: str) -> bool:
     if not segments:
         return bool(re.search(r"(^|&)(id|p|article|story|item|node)=\d+", query))
     last = segments[-1]
-    stem = re.sub(r"\.(s?html?|php|aspx?|jsp|cfm)$", "", last, flags=re.IGNORECASE)
+    stem = re.sub(r"\.(s?html?|php|aspx?|jsp|cfm|pdf|docx|odt)$", "", last, flags=re.IGNORECASE)
     words = [w for w in re.split(r"[-_+.]+", stem) if w]
     if len(words) >= 3:
         return True

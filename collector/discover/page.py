@@ -20,14 +20,17 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from .. import limits
 from ..document import clean_line
+from ..documents import url_kind
 from ..errors import ParseError
 from ..models import Candidate
+from . import table
 from .links import (
     is_furniture_url,
     looks_like_article_url,
     normalise_url,
     parse_date,
     same_site,
+    site_key,
 )
 
 #: Class/id words of site furniture. A token matches when it equals the word, starts with
@@ -61,6 +64,7 @@ class _Link:
     heading: bool        # inside a heading, or marked as a title by its class
     signature: tuple[str, ...]
     node: LexborNode
+    index: int = 0       # position among the page's links
 
 
 def _tokens(node: LexborNode) -> list[str]:
@@ -84,6 +88,10 @@ def _is_furniture_token(token: str) -> bool:
     return "-" in token and (head in _FURNITURE_WORDS or tail in _FURNITURE_WORDS)
 
 
+def _language_mark(token: str) -> bool:
+    return token in _LANGUAGE_MARKS or token.rsplit("-", 1)[-1] in _LANGUAGE_MARKS
+
+
 def _is_landmark(node: LexborNode) -> bool:
     """An element that is one story or the main content: furniture classes above it (Blogger
     wraps the whole blog in a "widget") say nothing about the links inside it."""
@@ -94,9 +102,16 @@ def _is_landmark(node: LexborNode) -> bool:
     return any(t in _LANDMARK_TOKENS for t in _tokens(node))
 
 
-def _in_furniture(node: LexborNode) -> bool:
+#: Class words that mark a list of a statement's languages: furniture for article links (a
+#: site's language switcher), but the very place a row's language versions stand.
+_LANGUAGE_MARKS = frozenset({"languages", "language", "language-switcher", "lang", "langs",
+                             "translations", "versions"})
+
+
+def _in_furniture(node: LexborNode, *, languages_ok: bool = False) -> bool:
     """True if the link sits in navigation, a sidebar, a site header/footer or similar, looking
-    upwards from the link to the nearest story or main-content element."""
+    upwards from the link to the nearest story or main-content element. With `languages_ok`,
+    an element marked as a list of languages does not count as furniture."""
     ancestors = []
     cur = node.parent
     while cur is not None and cur.tag not in ("body", "html", "-document"):
@@ -114,7 +129,8 @@ def _in_furniture(node: LexborNode) -> bool:
         label = (anc.attributes.get("aria-label") or "").lower()
         if "breadcrumb" in label or "pagination" in label:
             return True
-        if any(_is_furniture_token(t) for t in _tokens(anc)):
+        if any(_is_furniture_token(t) and not (languages_ok and _language_mark(t))
+               for t in _tokens(anc)):
             return True
         if _is_landmark(anc):
             return False
@@ -214,25 +230,60 @@ def _date_near(link: LexborNode, url: str, base_url: str,
     return None
 
 
-def _collect(tree: LexborHTMLParser, base_url: str) -> list[_Link]:
-    out: list[_Link] = []
+#: Hosts of social networks and sharing services: links there are share buttons or profiles,
+#: never the list of a source's own posts.
+_SOCIAL_HOSTS = re.compile(
+    r"(^|\.)(facebook\.com|twitter\.com|x\.com|linkedin\.com|instagram\.com|youtube\.com|"
+    r"youtu\.be|tiktok\.com|whatsapp\.com|wa\.me|reddit\.com|pinterest\.com|t\.me|"
+    r"telegram\.me|vk\.com|threads\.net|bsky\.app|flickr\.com|google\.com|apple\.com)$")
+#: Share and intent URLs on any host (`?url=https…` carries the page being shared).
+_SHARE_URL = re.compile(r"(intent/tweet|sharer|sharearticle|/share\b|[?&](url|u|link)=https?)",
+                        re.IGNORECASE)
+
+
+@dataclass
+class _Found:
+    links: list[_Link]                     # same-site links outside furniture
+    variants: list[table.Variant]          # "EN", "PDF": a row's other languages or formats
+    offsite: dict[str, list[_Link]]        # other hosts' links outside furniture, by host
+
+
+def _collect(tree: LexborHTMLParser, base_url: str) -> _Found:
+    found = _Found([], [], {})
     root = tree.body or tree.root
     if root is None:
-        return out
+        return found
     for count, anchor in enumerate(root.css("a[href]")):
         if count >= limits.MAX_LISTING_LINKS:
             break
         url = normalise_url(anchor.attributes.get("href") or "", base_url)
-        if url is None or not same_site(url, base_url) or is_furniture_url(url, base_url):
+        if url is None:
             continue
         if (anchor.attributes.get("rel") or "").lower() in ("nofollow tag", "tag", "author",
                                                             "next", "prev", "category"):
             continue
+        text = _link_text(anchor)
+        variant = table.variant_of(text, url, anchor.attributes.get("hreflang"), anchor, count)
+        if variant is not None and (url_kind(url) or looks_like_article_url(url)):
+            # (a language switcher's "/fr/" is a section, not a version of one statement)
+            if not _in_furniture(anchor, languages_ok=True) and not _SHARE_URL.search(url):
+                found.variants.append(variant)
+            continue
+        if is_furniture_url(url, base_url):
+            continue
+        own = same_site(url, base_url)
+        if not own and (_SHARE_URL.search(url)
+                        or _SOCIAL_HOSTS.search(site_key(url).split(":")[0])):
+            continue
         if _in_furniture(anchor):
             continue
-        out.append(_Link(url=url, text=_link_text(anchor), heading=_is_heading_link(anchor),
-                         signature=_signature(anchor), node=anchor))
-    return out
+        link = _Link(url=url, text=text, heading=_is_heading_link(anchor),
+                     signature=_signature(anchor), node=anchor, index=count)
+        if own:
+            found.links.append(link)
+        else:
+            found.offsite.setdefault(site_key(url), []).append(link)
+    return found
 
 
 def _is_article_group(group: list[_Link]) -> bool:
@@ -275,31 +326,65 @@ def _one_per_item(chosen: list[_Link]) -> list[_Link]:
     return out
 
 
+def _articles(links: list[_Link]) -> list[_Link]:
+    """The links of `links` that belong to lists of articles, one per story."""
+    groups: dict[tuple[str, ...], list[_Link]] = {}
+    for link in links:
+        groups.setdefault(link.signature, []).append(link)
+    kept = {sig for sig, group in groups.items() if _is_article_group(group)}
+    return _one_per_item([link for link in links if link.signature in kept])
+
+
+def _other_host(found: _Found, own: list[_Link]) -> list[_Link]:
+    """The article links on another host, when the page's main list points there link after
+    link (a blog on a platform domain, a second domain): at least three stories on one host,
+    and no fewer than the page lists on its own host. A host linked once or twice (a news
+    site quoted, a donation platform) never qualifies."""
+    best: list[_Link] = []
+    own_urls = {link.url for link in own}
+    for links in found.offsite.values():
+        if len({link.url for link in links}) < 3:
+            continue
+        chosen = _articles(links)
+        urls = {link.url for link in chosen}
+        if len(urls) >= 3 and len(urls) >= len(own_urls) and len(urls) > len(
+                {link.url for link in best}):
+            best = chosen
+    return best
+
+
 def find_links(html: str, base_url: str, *,
-               selectors: Mapping[str, str] | None = None) -> list[Candidate]:
+               selectors: Mapping[str, str] | None = None,
+               language: str | None = None) -> list[Candidate]:
     """The article links of a listing page, in page order, each URL once.
 
     `key` and `url` are the normalised absolute URL; `title` is the headline text (the heading
     link's text where a story has several links); `published` is a date printed in the story's
-    own block, if any. With `selectors` (items, link, title, date) those decide instead.
+    own block, if any. Where a story's row also offers other languages or formats, `url` is the
+    one `language` and the format preference choose (collector.discover.table) and
+    `alternates` holds the others. The list may point at another host when the page's main
+    list does. With `selectors` (items, link, title, date) those decide instead.
     Raises ParseError for a selector that is not valid CSS.
     """
     tree = _parse(html)
     if selectors and any(selectors.get(k) for k in ("items", "link", "title", "date")):
         return _find_with_selectors(tree, base_url, selectors)
-    links = _collect(tree, base_url)
-    groups: dict[tuple[str, ...], list[_Link]] = {}
-    for link in links:
-        groups.setdefault(link.signature, []).append(link)
-    kept = {sig for sig, group in groups.items() if _is_article_group(group)}
-    chosen = _one_per_item([link for link in links if link.signature in kept])
+    found = _collect(tree, base_url)
+    links = found.links
+    chosen = _articles(links)
+    elsewhere = _other_host(found, chosen)
+    if elsewhere:
+        chosen = sorted([*chosen, *elsewhere], key=lambda link: link.index)
+        links = [*links, *(link for group in found.offsite.values() for link in group)]
     # Other links to a chosen URL (an image, a "read more") may carry a better title.
     by_url: dict[str, list[_Link]] = {}
     for link in links:
         by_url.setdefault(link.url, []).append(link)
-    out: list[Candidate] = []
-    seen: set[str] = set()
     chosen_urls = {link.url for link in chosen}
+    chosen_ids = {v.node.mem_id for link in chosen for v in by_url[link.url]}
+    attached: set[int] = set()
+    entries: list[tuple[int, Candidate]] = []
+    seen: set[str] = set()
     for link in chosen:
         if link.url in seen:
             continue
@@ -312,8 +397,49 @@ def find_links(html: str, base_url: str, *,
             published = _date_near(variant.node, link.url, base_url, chosen_urls)
             if published:
                 break
-        out.append(Candidate(key=link.url, url=link.url, title=title or None,
-                             published=published))
+        row_variants = table.title_row_variants(link.node, found.variants, chosen_ids)
+        url = link.url
+        others: tuple[str, ...] = ()
+        if row_variants:
+            attached.update(v.index for v in row_variants)
+            url, others = table.choose(link.url, row_variants, language)
+            if published is None:
+                published = _date_near(link.node, link.url, base_url, chosen_urls | {
+                    v.url for v in row_variants})
+        entries.append((link.index, Candidate(key=url, url=url, title=title or None,
+                                              published=published, alternates=others)))
+    entries += _variant_rows([v for v in found.variants if v.index not in attached], base_url,
+                             language)
+    out: list[Candidate] = []
+    keys: set[str] = set()
+    for _, cand in sorted(entries, key=lambda e: e[0]):
+        if cand.key not in keys:
+            keys.add(cand.key)
+            out.append(cand)
+    return out
+
+
+def _variant_rows(variants: list[table.Variant], base_url: str,
+                  language: str | None) -> list[tuple[int, Candidate]]:
+    """Rows that offer a statement only through language or format links (the title is plain
+    text): one candidate per row, where at least two rows of the same shape do so."""
+    rows: dict[int, tuple[LexborNode, list[table.Variant]]] = {}
+    ids = {v.node.mem_id for v in variants}
+    for v in variants:
+        row = table.row_of(v.node, ids)
+        if row is not None:
+            rows.setdefault(row.mem_id, (row, []))[1].append(v)
+    shapes: dict[tuple[str, ...], list[tuple[LexborNode, list[table.Variant]]]] = {}
+    for row, vs in rows.values():
+        shapes.setdefault(_signature(row), []).append((row, vs))
+    out: list[tuple[int, Candidate]] = []
+    for group in shapes.values():
+        if len(group) < 2:
+            continue
+        for row, vs in group:
+            cand = table.row_candidate(row, vs, base_url, language)
+            if cand is not None and cand.title and len(cand.title.split()) >= 2:
+                out.append((vs[0].index, cand))
     return out
 
 
