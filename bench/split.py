@@ -48,7 +48,7 @@ def compute(data: Path = DATA) -> dict:
         parts: dict[str, dict[str, list[str]]] = {
             "tuning": {"ids": [], "hosts": []}, "untouched": {"ids": [], "hosts": []}}
         for path in sorted((data / name / "truth").glob("*.json")):
-            pid = path.name.split(".")[0]
+            pid = path.name.removesuffix(".json")
             truth = json.loads(path.read_text("utf-8"))
             host = host_of(truth.get("url"), pid)
             part = parts[part_of(host)]
