@@ -133,8 +133,8 @@ def choose(page: Extracted | None, feed_html: str | None, feed_title: str | None
     canonical URL, language, author) is kept either way.
     """
     feed_blocks = html_to_blocks(feed_html) if feed_html else []
-    feed_words = sum(len(b.split()) for b in feed_blocks)
-    if page is not None and page.word_count >= feed_words:
+    feed_words = count_words(feed_blocks)
+    if page is not None and count_words(list(page.blocks)) >= feed_words:
         return page
     if not feed_blocks:
         if page is not None:

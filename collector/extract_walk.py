@@ -106,6 +106,27 @@ _ROLE_FURNITURE = frozenset({
 _PROSE_WORDS = 10
 _PROSE_MAX_LINK_SHARE = 0.35
 _PROSE_MIN_CHARS = 2 * _PROSE_WORDS - 1  # one character per word and one space between
+#: Scripts written without spaces between words (Han, kana, Thai, Lao, Myanmar, Khmer): their
+#: prose is measured in characters, `_CHARS_PER_WORD` of them making a word.
+_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff"
+                       "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CHARS_PER_WORD = 2
+
+
+def word_units(text: str) -> int:
+    """Words in a text: runs between spaces, and for scripts written without spaces, their
+    characters counted `_CHARS_PER_WORD` to a word (a Chinese, Japanese or Thai sentence is
+    long prose with hardly a space in it)."""
+    words = len(text.split())
+    if text.isascii():
+        return words
+    unspaced = len(_UNSPACED.findall(text))
+    if not unspaced:
+        return words
+    # a run of unspaced characters was counted as one spaced word already
+    return words + unspaced // _CHARS_PER_WORD
+
+
 #: What link-list text and other short text cost a container, relative to the prose it gains:
 #: link lists are the mark of furniture; short plain lines (table cells, list items, headings)
 #: belong to articles as often as to furniture.
@@ -240,7 +261,8 @@ class Walk:
         # only whether there are enough words matters: stop splitting once there are (and
         # don't split lines too short to hold that many words at all)
         good = (share <= _PROSE_MAX_LINK_SHARE and n >= _PROSE_MIN_CHARS
-                and len(text.split(None, _PROSE_WORDS)) >= _PROSE_WORDS)
+                and (len(text.split(None, _PROSE_WORDS)) >= _PROSE_WORDS
+                     or (not text.isascii() and word_units(text) >= _PROSE_WORDS)))
         self.blocks.append(text)
         self.goods.append(good)
         self.links.append(share)
@@ -556,7 +578,7 @@ def count_words(blocks: list[str], enough: int | None = None) -> int:
     """Words in the blocks (blocks are clean: one space between words); stops at `enough`."""
     total = 0
     for b in blocks:
-        total += b.count(" ") + 1
+        total += b.count(" ") + 1 if b.isascii() else word_units(b)
         if enough is not None and total >= enough:
             break
     return total
