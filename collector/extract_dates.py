@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from selectolax.lexbor import LexborHTMLParser
 
 from .extract_meta import ARTICLE_TYPES, types_of
+from .textdates import relative_date, text_date, text_dates
 
 _DATE_META_STRONG = ("article:published_time", "og:article:published_time",
                      "article.published", "published_time", "datepublished")
@@ -21,25 +22,15 @@ _FETCH_TIME_SLACK = timedelta(minutes=10)
 #: Dates before this are not publication dates of a web page.
 _EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
 
-_MONTHS = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
-_TEXT_DATE = re.compile(
-    rf"\b(?:(?P<m1>{_MONTHS})\s+(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y1>(?:19|20)\d\d)"
-    rf"|(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m2>{_MONTHS}),?\s+"
-    r"(?P<y2>(?:19|20)\d\d)"
-    r"|(?P<y3>(?:19|20)\d\d)(?P<s3>[-./])(?P<m3>\d\d?)(?P=s3)(?P<d3>\d\d?)"
-    r"|(?P<d4>\d\d?)\.(?P<m4>\d\d?)\.(?P<y4>(?:19|20)\d\d)"
-    r"|(?P<a5>\d\d?)/(?P<b5>\d\d?)/(?P<y5>(?:19|20)\d\d))\b",
-    re.IGNORECASE,
-)
-_MONTH_NUMBERS = {name: i for i, name in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
 #: A date printed with the headline (a byline or dateline): looked for in the short blocks
 #: just after the first h1, then just before it.
 _HEADLINE_DATE_AFTER = 6
 _HEADLINE_DATE_BEFORE = 2
 _HEADLINE_DATE_MAX_CHARS = 100
-_REVISED = re.compile(r"(?:updated|modified|revised|edited)\b", re.IGNORECASE)
+_REVISED = re.compile(r"(?:updated|modified|revised|edited|aktualisiert|geändert|mis à jour|"
+                      r"modifié|actualizado|atualizado|aggiornato|bijgewerkt|uppdaterad|"
+                      r"päivitetty|zaktualizowano|aktualizováno|обновлено|оновлено|更新)",
+                      re.IGNORECASE)
 #: Time zones run from UTC-12 to UTC+14: a local day spans these instants around its UTC day.
 _DAY_SLACK_BEFORE = timedelta(hours=14)
 _DAY_SLACK_AFTER = timedelta(hours=36)
@@ -75,7 +66,8 @@ def _parse_date(value: str | None) -> datetime | None:
         try:
             dt = date_parser.parse(value[:10])
         except (ValueError, OverflowError):
-            return None
+            # written out in some language ("7 octobre 2023", "2023年10月7日")
+            return text_date(value)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     try:
@@ -147,35 +139,15 @@ def find_date(tree: LexborHTMLParser, ld: list[dict], metas: dict[str, str], url
     texts = [n.text() for n in tree.css(_DATE_CLASSES)[:8]]
     texts.append(head_text)
     for text in texts:
-        dt = _text_date(text[:500])
-        if _acceptable(dt, now, False):
+        for _at, dt in text_dates(text[:500]):
+            if _acceptable(dt, now, False):
+                return dt
+    # a date written relative to the moment of fetching ("3 days ago"), last
+    for text in texts:
+        dt = relative_date(text[:200], now)
+        if dt is not None and _acceptable(dt, now, False):
             return dt
     return None
-
-
-def _text_date(text: str) -> datetime | None:
-    """The first date written out in the text ("5 May 2025", "May 5th, 2025", "2025-05-05",
-    "5.5.2025", "5/31/2025")."""
-    m = _TEXT_DATE.search(text)
-    if m is None:
-        return None
-    g = m.groupdict()
-    try:
-        if g["y1"]:
-            year, month, day = int(g["y1"]), _MONTH_NUMBERS[g["m1"][:3].lower()], int(g["d1"])
-        elif g["y2"]:
-            year, month, day = int(g["y2"]), _MONTH_NUMBERS[g["m2"][:3].lower()], int(g["d2"])
-        elif g["y3"]:
-            year, month, day = int(g["y3"]), int(g["m3"]), int(g["d3"])
-        elif g["y4"]:  # dots: day first, as written wherever dots are used
-            year, month, day = int(g["y4"]), int(g["m4"]), int(g["d4"])
-        else:  # slashes: month first (the US habit) unless that cannot be a month
-            year, month, day = int(g["y5"]), int(g["a5"]), int(g["b5"])
-            if month > 12:
-                month, day = day, month
-        return datetime(year, month, day, tzinfo=UTC)
-    except ValueError:
-        return None
 
 
 def headline_date(blocks: list[str], span: tuple[int, int] | None,
@@ -193,12 +165,14 @@ def headline_date(blocks: list[str], span: tuple[int, int] | None,
     before = range(first - 1, max(-1, first - 1 - _HEADLINE_DATE_BEFORE), -1)
     for i in (*after, *before):
         text = blocks[i]
-        # every form of date has a year 19xx or 20xx: most lines go without the pattern
-        if len(text) <= _HEADLINE_DATE_MAX_CHARS and ("20" in text or "19" in text):
-            m = _TEXT_DATE.search(text)
-            if m and _REVISED.search(text, 0, m.start()):
-                continue  # "Updated 5 May": when the page last changed, not its publication
-            dt = _text_date(text)
-            if _acceptable(dt, now, False):
-                return dt
+        # every form of date has a year 19xx or 20xx (in ASCII digits unless the line has
+        # others): most lines go without the pattern
+        if len(text) <= _HEADLINE_DATE_MAX_CHARS and ("20" in text or "19" in text
+                                                      or not text.isascii()):
+            for at, dt in text_dates(text):
+                if _REVISED.search(text, 0, at):
+                    break  # "Updated 5 May": when the page last changed, not its publication
+                if _acceptable(dt, now, False):
+                    return dt
+                break
     return None
