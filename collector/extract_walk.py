@@ -74,6 +74,8 @@ _WEAK_PARTS = frozenset({
 })
 #: Share of the page's text above which a weak match is not believed.
 _WEAK_MAX_SHARE = 0.2
+#: Share of the page's text above which even a strong furniture word is not believed.
+_STRONG_MAX_SHARE = 0.5
 #: Elements holding one of these are the article, whatever their class says.
 _MAIN_MARKERS = "h1, main, [role=main], [itemprop=articleBody]"
 _CLASS_TOKEN = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -221,16 +223,34 @@ _KINDS = {True: (_kinds(True), _K_INLINE + _K_CHECK), False: (_kinds(False), _K_
 class Walk:
     """One pass over a subtree; collects blocks and per-container prose statistics."""
 
-    __slots__ = ("_page_chars", "best", "blocks", "default_kind", "goods", "h1_span", "h1s",
-                 "kinds", "line", "link_chars", "links", "records", "root", "stack")
+    __slots__ = (
+        "_page_chars",
+        "best",
+        "blocks",
+        "default_kind",
+        "goods",
+        "h1_span",
+        "h1s",
+        "kinds",
+        "line",
+        "link_chars",
+        "links",
+        "records",
+        "root",
+        "scoped",
+        "stack",
+        "tags",
+    )
 
     def __init__(self, furniture: bool, root: LexborNode):
         self.kinds, self.default_kind = _KINDS[furniture]
         self.root = root
         self._page_chars = -1
+        self.scoped = 0                      # depth of open main/article elements
         self.blocks: list[str] = []          # raw block texts, in document order
         self.goods: list[bool] = []          # block reads as prose
         self.links: list[float] = []         # share of the block's characters inside links
+        self.tags: list[int] = []            # tag of the element each block is read from
         self.line: list[str] = []            # text of the block being read
         self.link_chars = 0
         # frames: [tag, first block, prose chars, link-list chars, other chars, parent frame,
@@ -267,6 +287,7 @@ class Walk:
         self.goods.append(good)
         self.links.append(share)
         frame = self.stack[-1]
+        self.tags.append(frame[0])
         if good:
             frame[2] += n
         elif share > 0.5:
@@ -380,7 +401,12 @@ class Walk:
                 frame: list[Any] = [tag, len(blocks), 0, 0, 0, stack[-1], -1]
                 records.append(frame)
                 stack.append(frame)
-                self.walk(child, in_link)
+                if tag in _SCOPE_IDS:
+                    self.scoped += 1
+                    self.walk(child, in_link)
+                    self.scoped -= 1
+                else:
+                    self.walk(child, in_link)
                 if line:
                     self.flush()
                 stack.pop()
@@ -422,6 +448,8 @@ _FRAME_TAG_IDS = _tag_ids(_FRAME_TAGS)
 _FURNITURE_TAG_IDS = _tag_ids(_FURNITURE_TAGS)
 _CONTAINER_IDS = _tag_ids(_CONTAINERS)
 _HEADING_IDS = _tag_ids(_HEADINGS)
+#: The element that declares the page's main content.
+_SCOPE_IDS = _tag_ids(frozenset({"main"}))
 
 
 def _is_furniture(node: LexborNode, tag: int, walk: Walk) -> bool:
@@ -436,7 +464,10 @@ def _is_furniture(node: LexborNode, tag: int, walk: Walk) -> bool:
         if role and role.lower() in _ROLE_FURNITURE:
             return True
         if "hidden" in attrs or attrs.get("aria-hidden") == "true":
-            return tag not in _FRAME_TAG_IDS
+            # hidden: furniture, unless it holds most of the page (content streamed into a
+            # hidden element for a script to reveal)
+            return tag not in _FRAME_TAG_IDS and (
+                len(node.text_lexbor()) < _STRONG_MAX_SHARE * walk.page_chars)
         style = attrs.get("style")
         if style and "display:none" in style.replace(" ", "").lower():
             return True
@@ -452,7 +483,14 @@ def _is_furniture(node: LexborNode, tag: int, walk: Walk) -> bool:
         return False
     if node.css_first(_MAIN_MARKERS) is not None:
         return False
-    return verdict == 2 or len(node.text_lexbor()) < _WEAK_MAX_SHARE * walk.page_chars
+    if verdict == 1 and walk.scoped:
+        # layout words inside the page's declared main content or article ("widget",
+        # "promo" on the boxes a review round-up is made of) do not make it furniture
+        return False
+    # a furniture word on a wrapper that holds most of the page ("pagination-first",
+    # "read-more" on the article's own box) does not make the article furniture
+    share = _WEAK_MAX_SHARE if verdict == 1 else _STRONG_MAX_SHARE
+    return len(node.text_lexbor()) < share * walk.page_chars
 
 
 #: class or id string → 0 (neutral), 1 (weak furniture words), 2 (strong furniture words);
@@ -534,10 +572,13 @@ def clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def finish(blocks: list[str], links: list[float], goods: list[bool]) -> list[str]:
-    """Clean the chosen blocks: drop link lists, button labels, empty and repeated lines."""
+def finish(blocks: list[str], links: list[float], goods: list[bool],
+           tags: list[int] | None = None) -> list[str]:
+    """Clean the chosen blocks: drop link lists, button labels, empty and repeated lines, and
+    headings or labels left at the end with nothing of theirs after them."""
     out: list[str] = []
-    for text, share, good in zip(blocks, links, goods, strict=True):
+    kinds: list[int] = []
+    for i, (text, share, good) in enumerate(zip(blocks, links, goods, strict=True)):
         if share > 0.5 and not good:
             continue
         line = clean(text)
@@ -546,6 +587,14 @@ def finish(blocks: list[str], links: list[float], goods: list[bool]) -> list[str
         if len(line) < 40 and _is_boiler(line):
             continue
         out.append(line)
+        kinds.append(tags[i] if tags is not None else 0)
+    # a heading or a "label:" introduces what follows it; at the very end of the body what it
+    # introduced was furniture ("Related news", "More on this topic:") and it is too (a
+    # closing line with a date in it is a signature or dateline, set as a heading or not)
+    while out and len(out[-1]) < 80 and (out[-1].endswith(":") or kinds[-1] in _HEADING_IDS) \
+            and not any(c.isdigit() for c in out[-1]):
+        out.pop()
+        kinds.pop()
     return out
 
 
@@ -556,7 +605,7 @@ def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
     w.leave()
     keep = w.chosen()
     return w, finish([w.blocks[i] for i in keep], [w.links[i] for i in keep],
-                      [w.goods[i] for i in keep])
+                     [w.goods[i] for i in keep], [w.tags[i] for i in keep])
 
 
 def selector_blocks(tree: LexborHTMLParser, selector: str) -> list[str]:
