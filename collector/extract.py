@@ -53,8 +53,13 @@ def _drop_title(blocks: list[str], title: str) -> list[str]:
 
 def extract(html: bytes | str, *, url: str | None = None,
             headers: Mapping[str, str] | None = None, content_selector: str | None = None,
-            now: datetime | None = None) -> Extracted:
+            now: datetime | None = None, item_title: str | None = None,
+            site_names: tuple[str, ...] = ()) -> Extracted:
     """Extract one article page. `now` bounds the publication date (defaults to the clock).
+
+    `item_title` is the title a feed or listing gave the page, `site_names` what else names
+    the site (a feed's channel title, the source's name): when the page's own title is only
+    the site's name, the item's title is the document's title.
 
     Raises ExtractError when the page is not HTML that can be read at all.
     """
@@ -95,7 +100,7 @@ def extract(html: bytes | str, *, url: str | None = None,
                 blocks = retry
     if not h1s:
         h1s = [t for t in (clean(n.text()) for n in tree.css("h1")[:5]) if t]
-    title = find_title(head, h1s)
+    title = find_title(head, h1s, tree, url, item_title, site_names)
     blocks = _drop_title(blocks, title)
     head_text = " ".join(blocks[:3])
     published = find_date(tree, head.jsonld, head.metas, url, head_text, now, shown_date)

@@ -126,12 +126,57 @@ def _strip_site(title: str, site: str | None) -> str:
     return longest if len(longest) >= 0.5 * len(title) or len(parts[-1]) < 30 else title
 
 
-def find_title(head: Head, h1s: list[str]) -> str:
+def home_names(tree: LexborHTMLParser, url: str | None) -> set[str]:
+    """What the page's links to its home page say (the site's name, as the page shows it)."""
+    selector = 'a[rel~="home"], a[href="/"]'
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.netloc and '"' not in parts.netloc:
+            origin = f"{parts.scheme}://{parts.netloc}"
+            selector += f', a[href="{origin}/"], a[href="{origin}"]'
+    names: set[str] = set()
+    for link in tree.css(selector)[:10]:
+        text = norm(link.text())
+        if text:
+            names.add(text)
+        for img in link.css("img[alt]")[:2]:
+            alt = norm(img.attributes.get("alt") or "")
+            if alt:
+                names.add(alt)
+    return names
+
+
+#: A title of this many words or fewer may be a site's name: checked against the home links.
+_SITE_NAME_WORDS = 6
+
+
+def find_title(head: Head, h1s: list[str], tree: LexborHTMLParser | None = None,
+               url: str | None = None, item_title: str | None = None,
+               site_names: tuple[str, ...] = ()) -> str:
+    """The headline. When the page's own candidates are only the site's name (as og:site_name,
+    the publisher, the home link or the caller's `site_names` — a feed's channel title — say),
+    the feed item's title `item_title`; without one, "" (the body's first block stands
+    first, as FORMAT.md says)."""
     ld, metas = head.jsonld, head.metas
     site = metas.get("og:site_name") or metas.get("application-name")
     for obj in ld:
         if isinstance(obj.get("publisher"), dict) and not site:
             site = _name_of(obj["publisher"])
+    sites = {norm(n) for n in (site, *site_names) if n}
+    sites.discard("")
+    home: set[str] | None = None
+
+    def is_site(text: str) -> bool:
+        nonlocal home
+        nt = norm(text)
+        if nt in sites:
+            return True
+        if tree is None or nt.count(" ") >= _SITE_NAME_WORDS:
+            return False
+        if home is None:
+            home = home_names(tree, url)
+        return nt in home
+
     candidates: list[str] = []
     for obj in ld:
         if types_of(obj) & ARTICLE_TYPES - {"webpage"}:
@@ -147,15 +192,17 @@ def find_title(head: Head, h1s: list[str]) -> str:
     declared = [norm(c) for c in candidates if c]
     for h in h1s:
         nh = norm(h)
-        if nh and any(nh == d or (len(nh) > 15 and nh in d) for d in declared):
+        if nh and any(nh == d or (len(nh) > 15 and nh in d) for d in declared) \
+                and not is_site(h):
             return h
     for c in candidates:
         stripped = clean(_strip_site(c, site))
-        if stripped and (not site or norm(stripped) != norm(site)):
+        if stripped and not is_site(stripped):
             return stripped
-    if h1s:
-        return h1s[0]
-    return ""
+    for h in h1s:
+        if not is_site(h):
+            return h
+    return clean(item_title) if item_title else ""
 
 
 def canonical_url(head: Head, url: str | None) -> str | None:

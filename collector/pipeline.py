@@ -352,7 +352,8 @@ class Pipeline:
 
                 html = decode_html(fetched.content, fetched.headers.get("content-type"))
                 if source.split is None:
-                    page = await self._extract(html, url, fetched.headers, source)
+                    page = await self._extract(html, url, fetched.headers, source,
+                                               item_title=cand.title)
             except (FetchError, ExtractError) as exc:
                 page_error = exc
         if source.split is not None and html is not None:
@@ -382,14 +383,17 @@ class Pipeline:
         return [(cand.key, chosen, url)]
 
     async def _extract(self, html: str, url: str, headers: dict[str, str],
-                       source: Source) -> Extracted:
+                       source: Source, item_title: str | None = None) -> Extracted:
+        """The page's extraction; `item_title` (the feed item's) stands in for a page whose
+        own title is only the site's name (the source's name is one more name of the site)."""
         from . import isolate
         from .extract import extract
 
         return await isolate.run_bounded(extract, html, timeout_s=limits.EXTRACT_TIMEOUT_S, url=url,
                                          headers=headers,
                                          content_selector=source.content_selector,
-                                         now=self.clock())
+                                         now=self.clock(), item_title=item_title,
+                                         site_names=(source.name,))
 
     async def _split(self, source: Source, cand: Candidate, html: str, url: str
                      ) -> list[tuple[str, Extracted, str]]:
