@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from typing import Any
 
 from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser, LexborNode
 
+from . import extract_blocks
 from .document import clean_line
 from .errors import ExtractError
 
@@ -228,6 +230,7 @@ class Walk:
         "best",
         "blocks",
         "default_kind",
+        "frames",
         "goods",
         "h1_span",
         "h1s",
@@ -238,19 +241,20 @@ class Walk:
         "records",
         "root",
         "scoped",
+        "span",
         "stack",
-        "tags",
     )
 
     def __init__(self, furniture: bool, root: LexborNode):
         self.kinds, self.default_kind = _KINDS[furniture]
         self.root = root
         self._page_chars = -1
+        self.span = (0, 0)                   # blocks of the chosen container
         self.scoped = 0                      # depth of open main/article elements
         self.blocks: list[str] = []          # raw block texts, in document order
         self.goods: list[bool] = []          # block reads as prose
         self.links: list[float] = []         # share of the block's characters inside links
-        self.tags: list[int] = []            # tag of the element each block is read from
+        self.frames: list[list] = []         # frame of the element each block is read from
         self.line: list[str] = []            # text of the block being read
         self.link_chars = 0
         # frames: [tag, first block, prose chars, link-list chars, other chars, parent frame,
@@ -287,7 +291,7 @@ class Walk:
         self.goods.append(good)
         self.links.append(share)
         frame = self.stack[-1]
-        self.tags.append(frame[0])
+        self.frames.append(frame)
         if good:
             frame[2] += n
         elif share > 0.5:
@@ -337,6 +341,7 @@ class Walk:
         _score, best = self.best
         if best is None:
             # no prose anywhere (a very short page): everything that is not a link list
+            self.span = (0, len(self.blocks))
             return list(range(len(self.blocks)))
         first, last = best[1], best[6]
         # climb through wrappers that hold exactly the same blocks
@@ -344,6 +349,7 @@ class Walk:
         while parent is not None and parent[1] == first and parent[6] == last:
             best, parent = parent, parent[5]
         keep = list(range(first, last))
+        self.span = (first, last)
         if parent is None:
             return keep
         ranges: list[tuple[int, int]] = []
@@ -598,14 +604,68 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
     return out
 
 
+_BLOCKQUOTE_ID = TAG_ID["blockquote"]
+_P_ID = TAG_ID["p"]
+#: Block kinds the classifier tells apart, by tag.
+_BLOCK_KINDS = {
+    **dict.fromkeys(_HEADING_IDS, "heading"),
+    **dict.fromkeys(_tag_ids(frozenset({"li", "dd", "dt"})), "item"),
+    **dict.fromkeys(_tag_ids(frozenset({"figcaption", "caption"})), "caption"),
+    **dict.fromkeys(_tag_ids(frozenset({"td", "th"})), "cell"),
+    **dict.fromkeys(_tag_ids(frozenset({"blockquote"})), "quote"),
+}
+
+
+def _kind(frame: list) -> str:
+    """The kind of block an element's text is, for the classifier's exemptions."""
+    kind = _BLOCK_KINDS.get(frame[0])
+    if kind is not None:
+        return kind
+    parent = frame[5]
+    if parent is not None and parent[0] == _BLOCKQUOTE_ID:
+        return "quote"
+    return "paragraph" if frame[0] == _P_ID else ""
+
+
+def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
+    """The chosen blocks the classifier judges (positions in `keep`) and their rows."""
+    first, last = w.span
+    blocks = w.blocks
+    goods = w.goods
+    judged = extract_blocks.judged
+    todo = [k for k, i in enumerate(keep) if judged(blocks[i], goods[i])]
+    if not todo:
+        return todo, []
+    kept = [blocks[i] for i in keep]
+    kept_goods = [goods[i] for i in keep]
+    frames = [w.frames[i] for i in keep]
+    exempt = extract_blocks.exempt(kept, kept_goods, [_kind(f) for f in frames])
+    if exempt is None:
+        return [], []
+    if exempt:
+        todo = [k for k in todo if k not in exempt]
+    seen = Counter(blocks)
+    rows = extract_blocks.features(
+        kept, [w.links[i] for i in keep], kept_goods, frames, _BLOCK_KINDS,
+        [not first <= i < last for i in keep], [seen[blocks[i]] > 1 for i in keep], todo)
+    return todo, rows
+
+
 def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
     w = Walk(furniture, root)
     w.enter(root.tag_id)
     w.walk(root)
     w.leave()
     keep = w.chosen()
+    model = extract_blocks.MODEL
+    if model is not None and keep:
+        # furniture left inside the container (bylines, credits, teasers): by the classifier
+        todo, rows = block_rows(w, keep)
+        drop = {k for k, row in zip(todo, rows, strict=True) if not model.keep(row)}
+        if drop:
+            keep = [i for k, i in enumerate(keep) if k not in drop]
     return w, finish([w.blocks[i] for i in keep], [w.links[i] for i in keep],
-                     [w.goods[i] for i in keep], [w.tags[i] for i in keep])
+                     [w.goods[i] for i in keep], [w.frames[i][0] for i in keep])
 
 
 def selector_blocks(tree: LexborHTMLParser, selector: str) -> list[str]:
@@ -627,7 +687,9 @@ def count_words(blocks: list[str], enough: int | None = None) -> int:
     """Words in the blocks (blocks are clean: one space between words); stops at `enough`."""
     total = 0
     for b in blocks:
-        total += b.count(" ") + 1 if b.isascii() else word_units(b)
+        n = b.count(" ") + 1
+        # a block of many spaced words is not in a script written without spaces
+        total += n if n >= _PROSE_WORDS or b.isascii() else word_units(b)
         if enough is not None and total >= enough:
             break
     return total

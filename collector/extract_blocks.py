@@ -1,0 +1,175 @@
+"""The block classifier: which of the container's blocks are the article, which are furniture
+left inside it (bylines, credits, teasers, tickers, paywall and subscription lines).
+
+A logistic model over a few measurements of each block — its length, how much of it is links,
+digits or capitals, how it ends, the kind of element it comes from, where it stands relative
+to the article's paragraphs, and how prose-like its element and that element's parent are.
+The weights are learned by `bench/train_blocks.py` from the tuning parts of the shared sets
+only, and shipped as `extract_blocks.json`; pure Python at run time (a few dozen
+multiplications per block).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+_WEIGHTS_FILE = Path(__file__).with_name("extract_blocks.json")
+
+#: Names of the features, in the order `features` gives them (the weights file names them
+#: too, so that a file and the code that disagree are refused rather than misread).
+FEATURES = (
+    "bias", "log_chars", "words", "link_share", "prose", "ends_sentence", "ends_colon",
+    "heading", "item", "caption", "cell", "quote", "position", "before_prose", "after_prose",
+    "digit_share", "upper_share", "has_bar", "has_copyright", "prev_prose", "next_prose",
+    "short", "gap", "element_prose", "parent_prose", "in_sibling", "repeated", "has_year",
+    "relative_length",
+)
+#: A dateline opens with a place in capitals and a comma ("LISBON, 14 March 2024").
+_DATELINE = re.compile(r"^[^\W\d_a-z]{2,}(?:[ -][^\W\d_a-z]{2,})*,\s")
+#: A year of this era, or a day.month. / month/day pair: what datelines and bylines carry.
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|\d\d?[./]\d\d?[./]")
+#: Prose blocks at least this long are not judged (they are the article's).
+LONG_PROSE = 200
+_SENTENCE_END = frozenset(".!?。！？…\"”»’)")
+
+
+def _share(frame: list | None) -> float:
+    if frame is None:
+        return 0.0
+    total = frame[2] + frame[3] + frame[4]
+    return frame[2] / total if total else 0.0
+
+
+def judged(text: str, good: bool) -> bool:
+    """Whether the classifier judges a block: long prose is the article's and is not."""
+    return not good or len(text) < LONG_PROSE
+
+
+def exempt(blocks: list[str], goods: list[bool], kinds: list[str]) -> set[int] | None:
+    """Blocks that FORMAT.md counts as the document's own and the classifier leaves alone:
+    image captions, block quotations, paragraphs that end as sentences, a dateline before the
+    first paragraph (a place in capitals and a comma, or a date alone: "LISBON, 14 March
+    2024", "May 20, 2024") and a signature (up to three short closing lines right after the
+    last paragraph, without a sentence's final punctuation). None: a page without paragraphs
+    is not judged at all."""
+    good_at = [i for i, g in enumerate(goods) if g]
+    if not good_at:
+        return None
+    out = {i for i, kind in enumerate(kinds) if kind in ("caption", "quote")}
+    # a sentence in a paragraph of its own is the article's, however short
+    out.update(i for i, kind in enumerate(kinds)
+               if kind == "paragraph" and blocks[i][-1] in _SENTENCE_END and " " in blocks[i])
+    for i in range(good_at[0]):
+        text = blocks[i]
+        if _YEAR.search(text) and (_DATELINE.match(text) or len(text) < 24):
+            out.add(i)
+    for i in range(good_at[-1] + 1, min(len(blocks), good_at[-1] + 4)):
+        text = blocks[i]
+        if len(text) >= 80 or text[-1] in _SENTENCE_END:
+            break
+        out.add(i)
+    return out
+
+
+def features(blocks: list[str], links: list[float], goods: list[bool], frames: list[list],
+             kinds: dict[int, str], in_sibling: list[bool], repeated: list[bool],
+             todo: list[int]) -> list[list[float]]:
+    """A feature row for each block at the positions `todo` (blocks are the container's, in
+    order); `repeated` says whether the same text stands elsewhere on the page too (a caption
+    repeated in a gallery, a teaser shown twice)."""
+    n = len(blocks)
+    good_at = [i for i, g in enumerate(goods) if g]
+    first_good = good_at[0] if good_at else n
+    last_good = good_at[-1] if good_at else -1
+    rows: list[list[float]] = []
+    nearest = [n] * n
+    dist = n
+    for i in range(n):
+        dist = 0 if goods[i] else dist + 1
+        nearest[i] = dist
+    dist = n
+    for i in range(n - 1, -1, -1):
+        dist = 0 if goods[i] else dist + 1
+        nearest[i] = min(nearest[i], dist)
+    lengths = sorted(len(t) for t, g in zip(blocks, goods, strict=True) if g)
+    typical = lengths[len(lengths) // 2] if lengths else 100
+    for i in todo:
+        text = blocks[i]
+        chars = len(text)
+        kind = kinds.get(frames[i][0], "")
+        if chars < 200:
+            digits = sum(map(str.isdigit, text))
+            letters = sum(map(str.isalpha, text))
+            upper = sum(map(str.isupper, text))
+        else:
+            digits = letters = upper = 0
+        last = text[-1]
+        rows.append([
+            1.0,
+            math.log1p(chars) / 6.0,
+            min(text.count(" ") + 1, 100) / 100.0,
+            links[i],
+            1.0 if goods[i] else 0.0,
+            1.0 if last in _SENTENCE_END else 0.0,
+            1.0 if last == ":" else 0.0,
+            1.0 if kind == "heading" else 0.0,
+            1.0 if kind == "item" else 0.0,
+            1.0 if kind == "caption" else 0.0,
+            1.0 if kind == "cell" else 0.0,
+            1.0 if kind == "quote" else 0.0,
+            i / n,
+            1.0 if i < first_good else 0.0,
+            1.0 if i > last_good else 0.0,
+            digits / chars if chars < 200 else 0.0,
+            upper / letters if letters else 0.0,
+            1.0 if "|" in text else 0.0,
+            1.0 if "©" in text else 0.0,
+            1.0 if i > 0 and goods[i - 1] else 0.0,
+            1.0 if i + 1 < n and goods[i + 1] else 0.0,
+            1.0 if chars < 30 else 0.0,
+            min(nearest[i], 5) / 5.0,
+            _share(frames[i]),
+            _share(frames[i][5]),
+            1.0 if in_sibling[i] else 0.0,
+            1.0 if repeated[i] else 0.0,
+            1.0 if chars < 200 and _YEAR.search(text) else 0.0,
+            min(chars / typical, 3.0) / 3.0,
+        ])
+    return rows
+
+
+class Model:
+    """Logistic weights over FEATURES, and the probability under which a block is dropped."""
+
+    __slots__ = ("threshold", "weights")
+
+    def __init__(self, weights: list[float], threshold: float):
+        if len(weights) != len(FEATURES):
+            raise ValueError(f"{len(weights)} weights for {len(FEATURES)} features")
+        self.weights = weights
+        self.threshold = threshold
+
+    @classmethod
+    def load(cls, path: Path = _WEIGHTS_FILE) -> Model | None:
+        if not path.exists():
+            return None
+        data = json.loads(path.read_text("utf-8"))
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError(f"{path}: trained on other features than the code computes")
+        return cls([float(w) for w in data["weights"]], float(data["threshold"]))
+
+    def keep(self, row: list[float]) -> bool:
+        z = sum(w * x for w, x in zip(self.weights, row, strict=True))
+        # p = 1 / (1 + e^-z) >= threshold  <=>  z >= logit(threshold)
+        return z >= self._cut
+
+    @property
+    def _cut(self) -> float:
+        t = self.threshold
+        return math.log(t / (1.0 - t))
+
+
+MODEL = Model.load()
