@@ -2,7 +2,7 @@
 left inside it (bylines, credits, teasers, tickers, paywall and subscription lines).
 
 A logistic model over a few measurements of each block — its length, how much of it is links,
-digits or capitals, how it ends, the kind of element it comes from, where it stands relative
+or capitals, how it ends, the kind of element it comes from, where it stands relative
 to the article's paragraphs, and how prose-like its element and that element's parent are.
 The weights are learned by `bench/train_blocks.py` from the tuning parts of the shared sets
 only, and shipped as `extract_blocks.json`; pure Python at run time (a few dozen
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from operator import mul
 from pathlib import Path
 
 _WEIGHTS_FILE = Path(__file__).with_name("extract_blocks.json")
@@ -23,7 +24,7 @@ _WEIGHTS_FILE = Path(__file__).with_name("extract_blocks.json")
 FEATURES = (
     "bias", "log_chars", "words", "link_share", "prose", "ends_sentence", "ends_colon",
     "heading", "item", "caption", "cell", "quote", "position", "before_prose", "after_prose",
-    "digit_share", "upper_share", "has_bar", "has_copyright", "prev_prose", "next_prose",
+    "upper_share", "has_bar", "has_copyright", "prev_prose", "next_prose",
     "short", "gap", "element_prose", "parent_prose", "in_sibling", "repeated", "has_year",
     "relative_length",
 )
@@ -43,9 +44,10 @@ def _share(frame: list | None) -> float:
     return frame[2] / total if total else 0.0
 
 
-def judged(text: str, good: bool) -> bool:
-    """Whether the classifier judges a block: long prose is the article's and is not."""
-    return not good or len(text) < LONG_PROSE
+def judged(text: str, good: bool, links: float) -> bool:
+    """Whether the classifier judges a block: long prose is the article's, and link lists
+    are dropped anyway."""
+    return len(text) < LONG_PROSE if good else links <= 0.5
 
 
 def exempt(blocks: list[str], goods: list[bool], kinds: list[str]) -> set[int] | None:
@@ -75,10 +77,12 @@ def exempt(blocks: list[str], goods: list[bool], kinds: list[str]) -> set[int] |
 
 
 def features(blocks: list[str], links: list[float], goods: list[bool], frames: list[list],
-             kinds: dict[int, str], in_sibling: list[bool], repeated: list[bool],
-             todo: list[int]) -> list[list[float]]:
+             kinds: list[str], todo: list[int], in_sibling: list[bool], repeated: list[bool]
+             ) -> list[list[float]]:
     """A feature row for each block at the positions `todo` (blocks are the container's, in
-    order); `repeated` says whether the same text stands elsewhere on the page too (a caption
+    order; `kinds` theirs, from `block_kind`); `in_sibling` and `repeated`, one for each
+    position of `todo`, say whether the block is outside the chosen container (in a sibling
+    that joined it) and whether the same text stands elsewhere on the page too (a caption
     repeated in a gallery, a teaser shown twice)."""
     n = len(blocks)
     good_at = [i for i, g in enumerate(goods) if g]
@@ -96,16 +100,15 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
         nearest[i] = min(nearest[i], dist)
     lengths = sorted(len(t) for t, g in zip(blocks, goods, strict=True) if g)
     typical = lengths[len(lengths) // 2] if lengths else 100
-    for i in todo:
+    for k, i in enumerate(todo):
         text = blocks[i]
         chars = len(text)
-        kind = kinds.get(frames[i][0], "")
-        if chars < 200:
-            digits = sum(map(str.isdigit, text))
+        kind = kinds[i]
+        if chars < 100:
             letters = sum(map(str.isalpha, text))
             upper = sum(map(str.isupper, text))
         else:
-            digits = letters = upper = 0
+            letters = upper = 0
         last = text[-1]
         rows.append([
             1.0,
@@ -123,7 +126,6 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
             i / n,
             1.0 if i < first_good else 0.0,
             1.0 if i > last_good else 0.0,
-            digits / chars if chars < 200 else 0.0,
             upper / letters if letters else 0.0,
             1.0 if "|" in text else 0.0,
             1.0 if "©" in text else 0.0,
@@ -133,8 +135,8 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
             min(nearest[i], 5) / 5.0,
             _share(frames[i]),
             _share(frames[i][5]),
-            1.0 if in_sibling[i] else 0.0,
-            1.0 if repeated[i] else 0.0,
+            1.0 if in_sibling[k] else 0.0,
+            1.0 if repeated[k] else 0.0,
             1.0 if chars < 200 and _YEAR.search(text) else 0.0,
             min(chars / typical, 3.0) / 3.0,
         ])
@@ -144,13 +146,15 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
 class Model:
     """Logistic weights over FEATURES, and the probability under which a block is dropped."""
 
-    __slots__ = ("threshold", "weights")
+    __slots__ = ("cut", "weights")
 
     def __init__(self, weights: list[float], threshold: float):
         if len(weights) != len(FEATURES):
             raise ValueError(f"{len(weights)} weights for {len(FEATURES)} features")
+        if not 0.0 < threshold < 1.0:
+            raise ValueError(f"threshold {threshold} is not a probability")
         self.weights = weights
-        self.threshold = threshold
+        self.cut = math.log(threshold / (1.0 - threshold))
 
     @classmethod
     def load(cls, path: Path = _WEIGHTS_FILE) -> Model | None:
@@ -162,14 +166,12 @@ class Model:
         return cls([float(w) for w in data["weights"]], float(data["threshold"]))
 
     def keep(self, row: list[float]) -> bool:
-        z = sum(w * x for w, x in zip(self.weights, row, strict=True))
         # p = 1 / (1 + e^-z) >= threshold  <=>  z >= logit(threshold)
-        return z >= self._cut
+        return sum(map(mul, self.weights, row)) >= self.cut
 
     @property
-    def _cut(self) -> float:
-        t = self.threshold
-        return math.log(t / (1.0 - t))
+    def threshold(self) -> float:
+        return 1.0 / (1.0 + math.exp(-self.cut))
 
 
 MODEL = Model.load()

@@ -122,7 +122,7 @@ def word_units(text: str) -> int:
     characters counted `_CHARS_PER_WORD` to a word (a Chinese, Japanese or Thai sentence is
     long prose with hardly a space in it)."""
     words = len(text.split())
-    if text.isascii():
+    if text.isascii() or max(text) < "\u0e00":  # no letter of those scripts (cheap test)
         return words
     unspaced = len(_UNSPACED.findall(text))
     if not unspaced:
@@ -472,8 +472,7 @@ def _is_furniture(node: LexborNode, tag: int, walk: Walk) -> bool:
         if "hidden" in attrs or attrs.get("aria-hidden") == "true":
             # hidden: furniture, unless it holds most of the page (content streamed into a
             # hidden element for a script to reveal)
-            return tag not in _FRAME_TAG_IDS and (
-                len(node.text_lexbor()) < _STRONG_MAX_SHARE * walk.page_chars)
+            return tag not in _FRAME_TAG_IDS and _small(node, _STRONG_MAX_SHARE, walk)
         style = attrs.get("style")
         if style and "display:none" in style.replace(" ", "").lower():
             return True
@@ -495,8 +494,18 @@ def _is_furniture(node: LexborNode, tag: int, walk: Walk) -> bool:
         return False
     # a furniture word on a wrapper that holds most of the page ("pagination-first",
     # "read-more" on the article's own box) does not make the article furniture
-    share = _WEAK_MAX_SHARE if verdict == 1 else _STRONG_MAX_SHARE
-    return len(node.text_lexbor()) < share * walk.page_chars
+    return _small(node, _WEAK_MAX_SHARE if verdict == 1 else _STRONG_MAX_SHARE, walk)
+
+
+#: An element with less text than this is small beside any page that has an article: the
+#: page's own length (one more pass over all its text) is only measured for larger ones.
+_SMALL_CHARS = 1000
+
+
+def _small(node: LexborNode, share: float, walk: Walk) -> bool:
+    """Whether the element holds less than `share` of the page's text."""
+    chars = len(node.text_lexbor())
+    return chars < _SMALL_CHARS or chars < share * walk.page_chars
 
 
 #: class or id string → 0 (neutral), 1 (weak furniture words), 2 (strong furniture words);
@@ -629,25 +638,27 @@ def _kind(frame: list) -> str:
 
 def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
     """The chosen blocks the classifier judges (positions in `keep`) and their rows."""
-    first, last = w.span
     blocks = w.blocks
     goods = w.goods
+    links = w.links
     judged = extract_blocks.judged
-    todo = [k for k, i in enumerate(keep) if judged(blocks[i], goods[i])]
+    todo = [k for k, i in enumerate(keep) if judged(blocks[i], goods[i], links[i])]
     if not todo:
         return todo, []
     kept = [blocks[i] for i in keep]
     kept_goods = [goods[i] for i in keep]
     frames = [w.frames[i] for i in keep]
-    exempt = extract_blocks.exempt(kept, kept_goods, [_kind(f) for f in frames])
+    kinds = [_kind(f) for f in frames]
+    exempt = extract_blocks.exempt(kept, kept_goods, kinds)
     if exempt is None:
         return [], []
     if exempt:
         todo = [k for k in todo if k not in exempt]
+    first, last = w.span
     seen = Counter(blocks)
     rows = extract_blocks.features(
-        kept, [w.links[i] for i in keep], kept_goods, frames, _BLOCK_KINDS,
-        [not first <= i < last for i in keep], [seen[blocks[i]] > 1 for i in keep], todo)
+        kept, [links[i] for i in keep], kept_goods, frames, kinds, todo,
+        [not first <= keep[k] < last for k in todo], [seen[kept[k]] > 1 for k in todo])
     return todo, rows
 
 
