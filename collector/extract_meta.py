@@ -171,7 +171,10 @@ def find_title(head: Head, h1s: list[str], tree: LexborHTMLParser | None = None,
         nt = norm(text)
         if nt in sites:
             return True
-        if tree is None or nt.count(" ") >= _SITE_NAME_WORDS:
+        # the home links are read only when every declared title says the same short thing
+        # (a page whose `<title>` and og:title are both the site's name); a page declaring a
+        # headline anywhere is not asked
+        if tree is None or len(set(declared)) > 1 or nt.count(" ") >= _SITE_NAME_WORDS:
             return False
         if home is None:
             home = home_names(tree, url)
@@ -188,8 +191,8 @@ def find_title(head: Head, h1s: list[str], tree: LexborHTMLParser | None = None,
             candidates.append(clean(metas[key]))
     if head.title:
         candidates.append(head.title)
-    # a visible h1 that agrees with the declared titles is the headline as published
     declared = [norm(c) for c in candidates if c]
+    # a visible h1 that agrees with the declared titles is the headline as published
     for h in h1s:
         nh = norm(h)
         if nh and any(nh == d or (len(nh) > 15 and nh in d) for d in declared) \
