@@ -86,6 +86,7 @@ def extract(html: bytes | str, *, url: str | None = None,
     method = "page"
     h1s: list[str] = []
     shown_date = None
+    opening: list[str] = []  # the container's first lines, before any was judged furniture
     if content_selector:
         blocks = selector_blocks(tree, content_selector)
         method = "selector"
@@ -93,6 +94,7 @@ def extract(html: bytes | str, *, url: str | None = None,
         walk, blocks = walk_page(root, furniture=True)
         h1s = walk.h1s
         shown_date = headline_date(walk.blocks, walk.h1_span, now)
+        opening = walk.blocks[walk.span[0]:walk.span[0] + 3]
         if count_words(blocks, limits.MIN_BODY_WORDS) < limits.MIN_BODY_WORDS:
             # class-based furniture rules can be wrong on an unusual page: retry without them
             _, retry = walk_page(root, furniture=False)
@@ -102,7 +104,8 @@ def extract(html: bytes | str, *, url: str | None = None,
         h1s = [t for t in (clean(n.text()) for n in tree.css("h1")[:5]) if t]
     title = find_title(head, h1s, tree, url, item_title, site_names)
     blocks = _drop_title(blocks, title)
-    head_text = " ".join(blocks[:3])
+    # a byline the classifier took out still tells the date
+    head_text = " ".join(opening or blocks[:3])
     published = find_date(tree, head.jsonld, head.metas, url, head_text, now, shown_date)
     words = count_words(blocks, limits.MIN_BODY_WORDS)
     return Extracted(
