@@ -305,8 +305,9 @@ def main() -> int:
                       f"{'title':>6} {'date':>6}")
                 for name in set_names:
                     r = report[(set_name, part, name)]
+                    date = f"{r['date']:6.3f}" if name != "readability" else f"{'—':>6}"
                     print(f"  {name:<12} {r['pages']:5d} {r['P']:6.3f} {r['R']:6.3f} "
-                          f"{r['F1']:6.3f} {r['title']:6.3f} {r['date']:6.3f}")
+                          f"{r['F1']:6.3f} {r['title']:6.3f} {date}")
             else:
                 print(f"  {'group':<14} {'pages':>5}  " + "  ".join(
                     f"{n[:11]:>11} with/without/all" for n in set_names))
