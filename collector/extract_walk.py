@@ -588,29 +588,49 @@ def clean(text: str) -> str:
 
 
 def finish(blocks: list[str], links: list[float], goods: list[bool],
-           tags: list[int] | None = None) -> list[str]:
-    """Clean the chosen blocks: drop link lists, button labels, empty and repeated lines, and
-    headings or labels left at the end with nothing of theirs after them."""
+           tags: list[int] | None = None, dropped: set[int] | None = None) -> list[str]:
+    """Clean the chosen blocks: drop link lists, button labels, empty and repeated lines, the
+    blocks at the positions `dropped` (judged furniture), and headings or labels left with
+    nothing of theirs after them."""
     out: list[str] = []
     kinds: list[int] = []
+    section = -1          # where in `out` the last heading stands while nothing follows it
+    emptied = False       # and whether what followed it was all dropped
     for i, (text, share, good) in enumerate(zip(blocks, links, goods, strict=True)):
-        if share > 0.5 and not good:
+        if (share > 0.5 and not good) or (dropped and i in dropped):
+            emptied = section >= 0
             continue
         line = clean(text)
         if not line:
             continue
         if len(line) < 40 and _is_boiler(line):
+            emptied = section >= 0
             continue
+        kind = tags[i] if tags is not None else 0
+        if kind in _HEADING_IDS:
+            if emptied and _orphan(out[section]):
+                # the section under the previous heading was all furniture ("Also
+                # interesting" over a list of teasers): its heading goes with it
+                del out[section]
+                del kinds[section]
+            section, emptied = len(out), False
+        else:
+            section, emptied = -1, False
         out.append(line)
-        kinds.append(tags[i] if tags is not None else 0)
+        kinds.append(kind)
     # a heading or a "label:" introduces what follows it; at the very end of the body what it
     # introduced was furniture ("Related news", "More on this topic:") and it is too (a
     # closing line with a date in it is a signature or dateline, set as a heading or not)
-    while out and len(out[-1]) < 80 and (out[-1].endswith(":") or kinds[-1] in _HEADING_IDS) \
-            and not any(c.isdigit() for c in out[-1]):
+    while out and (out[-1].endswith(":") or kinds[-1] in _HEADING_IDS) and _orphan(out[-1]):
         out.pop()
         kinds.pop()
     return out
+
+
+def _orphan(line: str) -> bool:
+    """Whether a heading or label may be dropped with the section it introduced: short, and no
+    date or number in it (a signature or dateline set as a heading carries one)."""
+    return len(line) < 80 and not any(c.isdigit() for c in line)
 
 
 _BLOCKQUOTE_ID = TAG_ID["blockquote"]
@@ -669,14 +689,13 @@ def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
     w.leave()
     keep = w.chosen()
     model = extract_blocks.MODEL
+    drop: set[int] = set()
     if model is not None and keep:
         # furniture left inside the container (bylines, credits, teasers): by the classifier
         todo, rows = block_rows(w, keep)
         drop = {k for k, row in zip(todo, rows, strict=True) if not model.keep(row)}
-        if drop:
-            keep = [i for k, i in enumerate(keep) if k not in drop]
     return w, finish([w.blocks[i] for i in keep], [w.links[i] for i in keep],
-                     [w.goods[i] for i in keep], [w.frames[i][0] for i in keep])
+                     [w.goods[i] for i in keep], [w.frames[i][0] for i in keep], drop)
 
 
 def selector_blocks(tree: LexborHTMLParser, selector: str) -> list[str]:

@@ -227,3 +227,10 @@ def test_a_related_heading_left_at_the_end_of_the_body_is_dropped():
     assert list(extract(page(body), now=NOW).blocks) == PROSE
     body = paragraphs(PROSE) + "<p>Read also:</p>"
     assert list(extract(page(body), now=NOW).blocks) == PROSE
+
+
+def test_a_heading_whose_section_was_all_furniture_goes_with_it():
+    teasers = ('<h2>Also interesting</h2><ul><li><a href="/t1">First teaser story</a></li>'
+               '<li><a href="/t2">Second teaser story</a></li></ul>')
+    body = f"<p>{PROSE[0]}</p>{teasers}<h2>What happens next</h2><p>{PROSE[1]}</p>"
+    assert list(extract(page(body), now=NOW).blocks) == [PROSE[0], "What happens next", PROSE[1]]
