@@ -32,8 +32,6 @@ FEATURES = (
 _DATELINE = re.compile(r"^[^\W\d_a-z]{2,}(?:[ -][^\W\d_a-z]{2,})*,\s")
 #: A year of this era, or a day.month. / month/day pair: what datelines and bylines carry.
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|\d\d?[./]\d\d?[./]")
-#: Prose blocks at least this long are not judged (they are the article's).
-LONG_PROSE = 200
 _SENTENCE_END = frozenset(".!?。！？…\"”»’)")
 
 
@@ -44,10 +42,11 @@ def _share(frame: list | None) -> float:
     return frame[2] / total if total else 0.0
 
 
-def judged(text: str, good: bool, links: float) -> bool:
-    """Whether the classifier judges a block: long prose is the article's, and link lists
-    are dropped anyway."""
-    return len(text) < LONG_PROSE if good else links <= 0.5
+def judged(good: bool, links: float) -> bool:
+    """Whether the classifier judges a block: prose is the article's (judging it too cost a
+    fifth of the extractor's time for no gain on the tuning parts), and link lists are
+    dropped anyway."""
+    return not good and links <= 0.5
 
 
 def exempt(blocks: list[str], goods: list[bool], kinds: list[str]) -> set[int] | None:

@@ -662,7 +662,7 @@ def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
     goods = w.goods
     links = w.links
     judged = extract_blocks.judged
-    todo = [k for k, i in enumerate(keep) if judged(blocks[i], goods[i], links[i])]
+    todo = [k for k, i in enumerate(keep) if judged(goods[i], links[i])]
     if not todo:
         return todo, []
     kept = [blocks[i] for i in keep]
