@@ -17,6 +17,8 @@ import re
 from operator import mul
 from pathlib import Path
 
+from .textdates import only_date
+
 _WEIGHTS_FILE = Path(__file__).with_name("extract_blocks.json")
 
 #: Names of the features, in the order `features` gives them (the weights file names them
@@ -65,7 +67,7 @@ def exempt(blocks: list[str], goods: list[bool], kinds: list[str]) -> set[int] |
                if kind == "paragraph" and blocks[i][-1] in _SENTENCE_END and " " in blocks[i])
     for i in range(good_at[0]):
         text = blocks[i]
-        if _YEAR.search(text) and (_DATELINE.match(text) or len(text) < 24):
+        if _YEAR.search(text) and (_DATELINE.match(text) or only_date(text)):
             out.add(i)
     for i in range(good_at[-1] + 1, min(len(blocks), good_at[-1] + 4)):
         text = blocks[i]

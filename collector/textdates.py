@@ -155,6 +155,15 @@ def text_dates(text: str) -> Iterator[tuple[int, datetime]]:
             continue
 
 
+def only_date(text: str) -> bool:
+    """Whether the text is a date and nothing else ("May 20, 2024", "7. Oktober 2023"; not
+    "Published: 5.5.2020")."""
+    text = prepare(text.strip())
+    m = _TEXT_DATE.match(text)
+    return (m is not None and not text[m.end():].strip(" .,;:")
+            and text_date(text) is not None)
+
+
 def text_date(text: str) -> datetime | None:
     """The first date written out in the text, if any."""
     for _at, dt in text_dates(text):
