@@ -2,7 +2,7 @@
 left inside it (bylines, credits, teasers, tickers, paywall and subscription lines).
 
 A logistic model over a few measurements of each block — its length, how much of it is links,
-or capitals, how it ends, the kind of element it comes from, where it stands relative
+whether it is in capitals, how it ends, the kind of element it comes from, where it stands relative
 to the article's paragraphs, and how prose-like its element and that element's parent are.
 The weights are learned by `bench/train_blocks.py` from the tuning parts of the shared sets
 only, and shipped as `extract_blocks.json`; pure Python at run time (a few dozen
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from bisect import bisect_left
 from operator import mul
 from pathlib import Path
 
@@ -26,7 +27,7 @@ _WEIGHTS_FILE = Path(__file__).with_name("extract_blocks.json")
 FEATURES = (
     "bias", "log_chars", "words", "link_share", "prose", "ends_sentence", "ends_colon",
     "heading", "item", "caption", "cell", "quote", "position", "before_prose", "after_prose",
-    "upper_share", "has_bar", "has_copyright", "prev_prose", "next_prose",
+    "capitals", "has_bar", "has_copyright", "prev_prose", "next_prose",
     "short", "gap", "element_prose", "parent_prose", "in_sibling", "repeated", "has_year",
     "relative_length",
 )
@@ -37,13 +38,6 @@ _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|\d\d?[./]\d\d?[./]")
 _SENTENCE_END = frozenset(".!?。！？…\"”»’)")
 
 
-def _share(frame: list | None) -> float:
-    if frame is None:
-        return 0.0
-    total = frame[2] + frame[3] + frame[4]
-    return frame[2] / total if total else 0.0
-
-
 def judged(good: bool, links: float) -> bool:
     """Whether the classifier judges a block: prose is the article's (judging it too cost a
     fifth of the extractor's time for no gain on the tuning parts), and link lists are
@@ -51,16 +45,14 @@ def judged(good: bool, links: float) -> bool:
     return not good and links <= 0.5
 
 
-def exempt(blocks: list[str], goods: list[bool], kinds: list[str]) -> set[int] | None:
+def exempt(blocks: list[str], good_at: list[int], kinds: list[str]) -> set[int]:
     """Blocks that FORMAT.md counts as the document's own and the classifier leaves alone:
     image captions, block quotations, paragraphs that end as sentences, a dateline before the
     first paragraph (a place in capitals and a comma, or a date alone: "LISBON, 14 March
     2024", "May 20, 2024") and a signature (up to three short closing lines right after the
-    last paragraph, without a sentence's final punctuation). None: a page without paragraphs
-    is not judged at all."""
-    good_at = [i for i, g in enumerate(goods) if g]
-    if not good_at:
-        return None
+    last paragraph, without a sentence's final punctuation). `good_at`: the positions of the
+    prose blocks (at least one); `kinds`: the blocks' kinds, from `extract_walk` (only those
+    of the blocks that can be judged need be filled in)."""
     out = {i for i, kind in enumerate(kinds) if kind in ("caption", "quote")}
     # a sentence in a paragraph of its own is the article's, however short
     out.update(i for i, kind in enumerate(kinds)
@@ -77,40 +69,30 @@ def exempt(blocks: list[str], goods: list[bool], kinds: list[str]) -> set[int] |
     return out
 
 
-def features(blocks: list[str], links: list[float], goods: list[bool], frames: list[list],
-             kinds: list[str], todo: list[int], in_sibling: list[bool], repeated: list[bool]
-             ) -> list[list[float]]:
+def features(blocks: list[str], links: list[float], goods: list[bool], frames: list,
+             kinds: list[str], todo: list[int], good_at: list[int], in_sibling: list[bool],
+             repeated: list[bool]) -> list[list[float]]:
     """A feature row for each block at the positions `todo` (blocks are the container's, in
-    order; `kinds` theirs, from `block_kind`); `in_sibling` and `repeated`, one for each
+    order; `frames` and `kinds` theirs, needed only at the positions of `todo`; `good_at` the
+    positions of the prose blocks, at least one); `in_sibling` and `repeated`, one for each
     position of `todo`, say whether the block is outside the chosen container (in a sibling
     that joined it) and whether the same text stands elsewhere on the page too (a caption
     repeated in a gallery, a teaser shown twice)."""
     n = len(blocks)
-    good_at = [i for i, g in enumerate(goods) if g]
-    first_good = good_at[0] if good_at else n
-    last_good = good_at[-1] if good_at else -1
+    first_good = good_at[0]
+    last_good = good_at[-1]
     rows: list[list[float]] = []
-    nearest = [n] * n
-    dist = n
-    for i in range(n):
-        dist = 0 if goods[i] else dist + 1
-        nearest[i] = dist
-    dist = n
-    for i in range(n - 1, -1, -1):
-        dist = 0 if goods[i] else dist + 1
-        nearest[i] = min(nearest[i], dist)
-    lengths = sorted(len(t) for t, g in zip(blocks, goods, strict=True) if g)
-    typical = lengths[len(lengths) // 2] if lengths else 100
+    lengths = sorted([len(blocks[i]) for i in good_at])
+    typical = lengths[len(lengths) // 2]
     for k, i in enumerate(todo):
         text = blocks[i]
         chars = len(text)
         kind = kinds[i]
-        if chars < 100:
-            letters = sum(map(str.isalpha, text))
-            upper = sum(map(str.isupper, text))
-        else:
-            letters = upper = 0
         last = text[-1]
+        frame = frames[i]
+        parent = frame[5]
+        total = frame[2] + frame[3] + frame[4]
+        parent_total = parent[2] + parent[3] + parent[4] if parent is not None else 0
         rows.append([
             1.0,
             math.log1p(chars) / 6.0,
@@ -127,21 +109,29 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
             i / n,
             1.0 if i < first_good else 0.0,
             1.0 if i > last_good else 0.0,
-            upper / letters if letters else 0.0,
+            1.0 if text.isupper() else 0.0,
             1.0 if "|" in text else 0.0,
             1.0 if "©" in text else 0.0,
             1.0 if i > 0 and goods[i - 1] else 0.0,
             1.0 if i + 1 < n and goods[i + 1] else 0.0,
             1.0 if chars < 30 else 0.0,
-            min(nearest[i], 5) / 5.0,
-            _share(frames[i]),
-            _share(frames[i][5]),
+            min(_gap(good_at, i), 5) / 5.0,
+            frame[2] / total if total else 0.0,
+            parent[2] / parent_total if parent_total else 0.0,
             1.0 if in_sibling[k] else 0.0,
             1.0 if repeated[k] else 0.0,
             1.0 if chars < 200 and _YEAR.search(text) else 0.0,
             min(chars / typical, 3.0) / 3.0,
         ])
     return rows
+
+
+def _gap(good_at: list[int], i: int) -> int:
+    """How many blocks away the nearest prose block is."""
+    at = bisect_left(good_at, i)
+    after = good_at[at] - i if at < len(good_at) else 1 << 30
+    before = i - good_at[at - 1] if at else 1 << 30
+    return min(after, before)
 
 
 class Model:

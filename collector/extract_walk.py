@@ -663,21 +663,23 @@ def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
     links = w.links
     judged = extract_blocks.judged
     todo = [k for k, i in enumerate(keep) if judged(goods[i], links[i])]
-    if not todo:
-        return todo, []
+    good_at = [k for k, i in enumerate(keep) if goods[i]]
+    if not todo or not good_at:
+        return [], []  # a page without prose is not judged
     kept = [blocks[i] for i in keep]
-    kept_goods = [goods[i] for i in keep]
-    frames = [w.frames[i] for i in keep]
-    kinds = [_kind(f) for f in frames]
-    exempt = extract_blocks.exempt(kept, kept_goods, kinds)
-    if exempt is None:
-        return [], []
+    n = len(keep)
+    frames: list[Any] = [None] * n
+    kinds = [""] * n
+    for k in todo:
+        frames[k] = frame = w.frames[keep[k]]
+        kinds[k] = _kind(frame)
+    exempt = extract_blocks.exempt(kept, good_at, kinds)
     if exempt:
         todo = [k for k in todo if k not in exempt]
     first, last = w.span
     seen = Counter(blocks)
     rows = extract_blocks.features(
-        kept, [links[i] for i in keep], kept_goods, frames, kinds, todo,
+        kept, [links[i] for i in keep], [goods[i] for i in keep], frames, kinds, todo, good_at,
         [not first <= keep[k] < last for k in todo], [seen[kept[k]] > 1 for k in todo])
     return todo, rows
 
