@@ -1,11 +1,12 @@
 """Bytes of an HTML page → text, whatever the page declares or fails to declare.
 
-Order of evidence: byte-order mark, then the HTTP `Content-Type` charset, then a `<meta>`
-prescan of the first bytes, then detection (charset-normalizer) as a last resort. A declared
-single-byte Latin charset is not trusted over bytes that are valid multi-byte UTF-8: servers
-that label everything `iso-8859-1` are common, while cp1252 text that happens to be valid UTF-8
-is vanishingly rare. Labels follow the WHATWG encoding standard where it differs from Python
-(`iso-8859-1` and `ascii` mean windows-1252; a `<meta>` claiming UTF-16 means UTF-8).
+Order of evidence: a byte-order mark; then bytes that hold multi-byte sequences and decode as
+UTF-8 throughout are UTF-8, whatever any label says (templates that declare `iso-8859-1` or
+`gb2312` over UTF-8 text are common, while a legacy-encoded text that happens to be valid
+UTF-8 is vanishingly rare); otherwise the HTTP `Content-Type` charset, then a `<meta>`
+prescan of the first bytes, then detection (charset-normalizer) as a last resort. Labels
+follow the WHATWG encoding standard where it differs from Python (`iso-8859-1` and `ascii`
+mean windows-1252; a `<meta>` claiming UTF-16 means UTF-8).
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ _WHATWG = {
     "x-sjis": "shift_jis", "ks_c_5601-1987": "cp949", "euc-kr": "cp949", "gb2312": "gb18030",
     "gbk": "gb18030", "x-gbk": "gb18030", "unicode": "utf-16-le", "utf8": "utf-8",
 }
-_LATIN = {"cp1252", "cp1254", "iso8859-15", "cp1250", "cp1257", "cp874"}
+#: Encodings in which ASCII bytes do not mean ASCII text.
+_NOT_ASCII_SUPERSETS = {"utf-7", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "cp037",
+                        "cp500", "hz"}
 
 
 def _codec(label: str | None) -> str | None:
@@ -83,8 +86,6 @@ def _is_utf8(body: bytes) -> bool:
 
 
 def _decode(body: bytes, codec: str) -> str:
-    if codec in _LATIN and not body.isascii() and _is_utf8(body):
-        codec = "utf-8"
     return body.decode(codec, errors="replace")
 
 
@@ -99,11 +100,19 @@ def _detect(body: bytes, content_type_header: str | None) -> tuple[str, bool]:
         return "utf-8-sig", False
     if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16", False
+    if body.isascii():
+        declared = charset_from_content_type(content_type_header) or charset_from_meta(body)
+        if declared in _NOT_ASCII_SUPERSETS:
+            return declared, False  # UTF-16 without a BOM is ASCII bytes too (and NULs)
+        return "utf-8", True  # ASCII reads the same in every other label
+    # multi-byte sequences that all decode as UTF-8 are UTF-8 whatever a label says: a legacy
+    # text (Latin, Cyrillic, CJK) that happens to be valid UTF-8 throughout is vanishingly
+    # rare, while templates that declare a charset the page is not in are common
+    if _is_utf8(body):
+        return "utf-8", True
     declared = charset_from_content_type(content_type_header) or charset_from_meta(body)
     if declared:
         return declared, False
-    if body.isascii() or _is_utf8(body):
-        return "utf-8", True
     # imported here: most pages declare their charset or are UTF-8, so a parse worker loads
     # the detector (several MB) only once a page needs it
     from charset_normalizer import from_bytes
@@ -125,9 +134,8 @@ def html_to_utf8(body: bytes, content_type_header: str | None = None) -> bytes:
     one validating pass, instead of being decoded to text and encoded back.
     """
     codec, valid = _detect(body, content_type_header)
+    if valid:
+        return body
     if codec == "utf-8-sig":
         body, codec = body[len(codecs.BOM_UTF8):], "utf-8"
-    # ASCII reads the same in all of these; a Latin label on valid UTF-8 means UTF-8
-    if (codec == "utf-8" or codec in _LATIN) and (valid or body.isascii() or _is_utf8(body)):
-        return body
     return _decode(body, codec).encode("utf-8", "replace")

@@ -485,7 +485,8 @@ class Pipeline:
 
                     html = decode_html(fetched.content, fetched.headers.get("content-type"))
                     if source.split is None:
-                        page = await self._extract(html, url, fetched.headers, source)
+                        page = await self._extract(html, url, fetched.headers, source,
+                                                   item_title=cand.title)
             except (FetchError, ExtractError) as exc:
                 page_error = exc
         if doc_kind is not None:  # the item is a document (PDF, DOCX, ODT) itself
@@ -544,11 +545,14 @@ class Pipeline:
             self._index_stale = True   # the document's line gains a location
 
     async def _extract(self, html: str, url: str, headers: dict[str, str],
-                       source: Source) -> Extracted:
+                       source: Source, item_title: str | None = None) -> Extracted:
+        """The page's extraction; `item_title` (the feed item's) stands in for a page whose
+        own title is only the site's name (the source's name is one more name of the site)."""
         from .extract import extract
 
         return await self._parse(source, extract, html, url=url, headers=headers,
-                                 content_selector=source.content_selector, now=self.clock())
+                                 content_selector=source.content_selector, now=self.clock(),
+                                 item_title=item_title, site_names=(source.name,))
 
     async def _split(self, source: Source, cand: Candidate, html: str, url: str
                      ) -> list[tuple[str, Extracted, str]]:

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from collector import limits
 from collector.document import clean_line, render, validate
 from collector.errors import ExtractError
-from collector.extract import _clean, choose, extract, html_to_blocks, main
+from collector.extract import choose, extract, html_to_blocks, main
+from collector.extract_walk import clean as _clean
 from collector.models import Extracted
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"

@@ -1,0 +1,168 @@
+"""The block classifier: which of the container's blocks are the article, which are furniture
+left inside it (bylines, credits, teasers, tickers, paywall and subscription lines).
+
+A logistic model over a few measurements of each block — its length, how much of it is links,
+whether it is in capitals, how it ends, the kind of element it comes from, where it stands relative
+to the article's paragraphs, and how prose-like its element and that element's parent are.
+The weights are learned by `bench/train_blocks.py` from the tuning parts of the shared sets
+only, and shipped as `extract_blocks.json`; pure Python at run time (a few dozen
+multiplications per block).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from bisect import bisect_left
+from operator import mul
+from pathlib import Path
+
+from .textdates import only_date
+
+_WEIGHTS_FILE = Path(__file__).with_name("extract_blocks.json")
+
+#: Names of the features, in the order `features` gives them (the weights file names them
+#: too, so that a file and the code that disagree are refused rather than misread).
+FEATURES = (
+    "bias", "log_chars", "words", "link_share", "prose", "ends_sentence", "ends_colon",
+    "heading", "item", "caption", "cell", "quote", "position", "before_prose", "after_prose",
+    "capitals", "has_bar", "has_copyright", "prev_prose", "next_prose",
+    "short", "gap", "element_prose", "parent_prose", "in_sibling", "repeated", "has_year",
+    "relative_length",
+)
+#: A dateline opens with a place in capitals and a comma ("LISBON, 14 March 2024").
+_DATELINE = re.compile(r"^[^\W\d_a-z]{2,}(?:[ -][^\W\d_a-z]{2,})*,\s")
+#: A year of this era, or a day.month. / month/day pair: what datelines and bylines carry.
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|\d\d?[./]\d\d?[./]")
+_SENTENCE_END = frozenset(".!?。！？…\"”»’)")
+
+
+def judged(good: bool, links: float) -> bool:
+    """Whether the classifier judges a block: prose is the article's (judging it too cost a
+    fifth of the extractor's time for no gain on the tuning parts), and link lists are
+    dropped anyway."""
+    return not good and links <= 0.5
+
+
+def exempt(blocks: list[str], good_at: list[int], kinds: list[str]) -> set[int]:
+    """Blocks that FORMAT.md counts as the document's own and the classifier leaves alone:
+    image captions, block quotations, paragraphs that end as sentences, a dateline before the
+    first paragraph (a place in capitals and a comma, or a date alone: "LISBON, 14 March
+    2024", "May 20, 2024") and a signature (up to three short closing lines right after the
+    last paragraph, without a sentence's final punctuation). `good_at`: the positions of the
+    prose blocks (at least one); `kinds`: the blocks' kinds, from `extract_walk` (only those
+    of the blocks that can be judged need be filled in)."""
+    out = {i for i, kind in enumerate(kinds) if kind in ("caption", "quote")}
+    # a sentence in a paragraph of its own is the article's, however short
+    out.update(i for i, kind in enumerate(kinds)
+               if kind == "paragraph" and blocks[i][-1] in _SENTENCE_END and " " in blocks[i])
+    for i in range(good_at[0]):
+        text = blocks[i]
+        if _YEAR.search(text) and (_DATELINE.match(text) or only_date(text)):
+            out.add(i)
+    for i in range(good_at[-1] + 1, min(len(blocks), good_at[-1] + 4)):
+        text = blocks[i]
+        if len(text) >= 80 or text[-1] in _SENTENCE_END:
+            break
+        out.add(i)
+    return out
+
+
+def features(blocks: list[str], links: list[float], goods: list[bool], frames: list,
+             kinds: list[str], todo: list[int], good_at: list[int], in_sibling: list[bool],
+             repeated: list[bool]) -> list[list[float]]:
+    """A feature row for each block at the positions `todo` (blocks are the container's, in
+    order; `frames` and `kinds` theirs, needed only at the positions of `todo`; `good_at` the
+    positions of the prose blocks, at least one); `in_sibling` and `repeated`, one for each
+    position of `todo`, say whether the block is outside the chosen container (in a sibling
+    that joined it) and whether the same text stands elsewhere on the page too (a caption
+    repeated in a gallery, a teaser shown twice)."""
+    n = len(blocks)
+    first_good = good_at[0]
+    last_good = good_at[-1]
+    rows: list[list[float]] = []
+    lengths = sorted([len(blocks[i]) for i in good_at])
+    typical = lengths[len(lengths) // 2]
+    for k, i in enumerate(todo):
+        text = blocks[i]
+        chars = len(text)
+        kind = kinds[i]
+        last = text[-1]
+        frame = frames[i]
+        parent = frame[5]
+        total = frame[2] + frame[3] + frame[4]
+        parent_total = parent[2] + parent[3] + parent[4] if parent is not None else 0
+        rows.append([
+            1.0,
+            math.log1p(chars) / 6.0,
+            min(text.count(" ") + 1, 100) / 100.0,
+            links[i],
+            1.0 if goods[i] else 0.0,
+            1.0 if last in _SENTENCE_END else 0.0,
+            1.0 if last == ":" else 0.0,
+            1.0 if kind == "heading" else 0.0,
+            1.0 if kind == "item" else 0.0,
+            1.0 if kind == "caption" else 0.0,
+            1.0 if kind == "cell" else 0.0,
+            1.0 if kind == "quote" else 0.0,
+            i / n,
+            1.0 if i < first_good else 0.0,
+            1.0 if i > last_good else 0.0,
+            1.0 if text.isupper() else 0.0,
+            1.0 if "|" in text else 0.0,
+            1.0 if "©" in text else 0.0,
+            1.0 if i > 0 and goods[i - 1] else 0.0,
+            1.0 if i + 1 < n and goods[i + 1] else 0.0,
+            1.0 if chars < 30 else 0.0,
+            min(_gap(good_at, i), 5) / 5.0,
+            frame[2] / total if total else 0.0,
+            parent[2] / parent_total if parent_total else 0.0,
+            1.0 if in_sibling[k] else 0.0,
+            1.0 if repeated[k] else 0.0,
+            1.0 if chars < 200 and _YEAR.search(text) else 0.0,
+            min(chars / typical, 3.0) / 3.0,
+        ])
+    return rows
+
+
+def _gap(good_at: list[int], i: int) -> int:
+    """How many blocks away the nearest prose block is."""
+    at = bisect_left(good_at, i)
+    after = good_at[at] - i if at < len(good_at) else 1 << 30
+    before = i - good_at[at - 1] if at else 1 << 30
+    return min(after, before)
+
+
+class Model:
+    """Logistic weights over FEATURES, and the probability under which a block is dropped."""
+
+    __slots__ = ("cut", "weights")
+
+    def __init__(self, weights: list[float], threshold: float):
+        if len(weights) != len(FEATURES):
+            raise ValueError(f"{len(weights)} weights for {len(FEATURES)} features")
+        if not 0.0 < threshold < 1.0:
+            raise ValueError(f"threshold {threshold} is not a probability")
+        self.weights = weights
+        self.cut = math.log(threshold / (1.0 - threshold))
+
+    @classmethod
+    def load(cls, path: Path = _WEIGHTS_FILE) -> Model | None:
+        if not path.exists():
+            return None
+        data = json.loads(path.read_text("utf-8"))
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError(f"{path}: trained on other features than the code computes")
+        return cls([float(w) for w in data["weights"]], float(data["threshold"]))
+
+    def keep(self, row: list[float]) -> bool:
+        # p = 1 / (1 + e^-z) >= threshold  <=>  z >= logit(threshold)
+        return sum(map(mul, self.weights, row)) >= self.cut
+
+    @property
+    def threshold(self) -> float:
+        return 1.0 / (1.0 + math.exp(-self.cut))
+
+
+MODEL = Model.load()

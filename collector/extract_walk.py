@@ -1,0 +1,727 @@
+"""The walk: a parsed page → its blocks, and which of them are the article's body.
+
+One pass over the parsed page (selectolax/lexbor) turns it into a flat list of blocks —
+paragraphs, headings, list items, quotations, captions, cells — and, for every block-level
+element, the range of blocks it holds and how much of their text reads like prose (long
+enough, few links) versus everything else. Subtrees that are furniture by their tag (nav,
+aside, footer, forms' controls, scripts) or by the words in their class/id (share, comments,
+related, cookie, newsletter, sidebar, breadcrumbs, tags, author box, ...) are not entered.
+The container is the element maximising `prose − α·other`; its blocks are then cleaned.
+
+Speed matters (every page of every source passes through here): the walk touches each node
+once through lexbor's own numbers for tags, reads attributes only where a class or id can
+decide something, and books blocks without a second pass. See docs/extraction.md.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from typing import Any
+
+from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser, LexborNode
+
+from . import extract_blocks
+from .document import clean_line
+from .errors import ExtractError
+
+#: The tree is only read: lexbor's mutation callbacks (which make `<selectedcontent>` mirror
+#: the chosen `<option>`) are not needed and cost time on every inserted node.
+PARSE_OPTIONS = LexborDocumentOptions.WO_EVENTS.value
+
+# --- the walk ---------------------------------------------------------------------------------
+
+#: Subtrees never read: code, media, controls and the page's own furniture elements.
+_SKIP = frozenset({
+    "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed",
+    "canvas", "video", "audio", "button", "select", "textarea", "input", "option", "head",
+    "dialog", "map", "img", "picture", "source", "link", "meta", "title", "-comment", "label",
+})
+#: Furniture by tag, unless (broken markup) the element holds the page's main content.
+_FURNITURE_TAGS = frozenset({"nav", "aside", "footer", "menu"})
+#: Elements that start a new block; everything else is inline.
+_BLOCK = frozenset({
+    "p", "div", "section", "article", "main", "header", "h1", "h2", "h3", "h4", "h5", "h6",
+    "ul", "ol", "li", "dl", "dt", "dd", "blockquote", "figure", "figcaption", "pre", "table",
+    "tbody", "thead", "tfoot", "tr", "td", "th", "caption", "address", "hr", "center", "details",
+    "summary", "form", "body", "html", "hgroup", "br",
+})
+#: Block-level elements that may be chosen as the article's container.
+_CONTAINERS = frozenset({
+    "div", "section", "article", "main", "td", "body", "form", "center", "dd", "blockquote",
+})
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+#: Inline elements whose classes are not worth reading (saves an attribute fetch per link).
+_NEVER_FURNITURE = frozenset({"a", "b", "i", "em", "strong", "sup", "sub", "small", "abbr",
+                              "cite", "code", "u", "s", "mark", "q", "time", "font", "wbr",
+                              "p", "h1", "h2", "h3", "h4", "h5", "h6"})
+
+#: Words in class/id that mark furniture (matched against the parts of each class token).
+_FURNITURE_PARTS = frozenset({
+    "share", "sharing", "shares", "social", "socials", "sharedaddy", "addthis", "sharethis",
+    "comment", "comments", "disqus", "respond", "related", "recommended", "recommendations",
+    "cookie", "cookies", "consent", "gdpr", "newsletter", "subscribe", "subscription", "signup",
+    "breadcrumb", "breadcrumbs", "pagination", "pager", "skiplink", "outbrain", "taboola",
+    "tagcloud", "tags", "printfriendly", "authorbox", "mostread", "prevnext", "postnav",
+    "readmore", "readalso", "reactions", "donate",
+})
+#: Layout words that usually mark furniture but also appear on content areas ("main-sidebar
+#: layout", "content-sidebar-wrap"): they only count on elements holding little of the page.
+_WEAK_PARTS = frozenset({
+    "sidebar", "widget", "widgets", "navbar", "navigation", "nav", "menu", "topbar", "masthead",
+    "advert", "advertisement", "ads", "ad", "adsense", "sponsored", "promo", "popup", "modal",
+    "print", "bio", "trending", "popular", "footer", "copyright", "banner", "toolbar",
+    "offcanvas", "jp", "rating",
+})
+#: Share of the page's text above which a weak match is not believed.
+_WEAK_MAX_SHARE = 0.2
+#: Share of the page's text above which even a strong furniture word is not believed.
+_STRONG_MAX_SHARE = 0.5
+#: Elements holding one of these are the article, whatever their class says.
+_MAIN_MARKERS = "h1, main, [role=main], [itemprop=articleBody]"
+_CLASS_TOKEN = re.compile(r"^[a-z][a-z0-9_-]*$")
+#: Whole class tokens that mark furniture but whose parts are too generic alone.
+_FURNITURE_TOKENS = frozenset({
+    "author-box", "about-author", "author-info", "author-card", "post-author", "entry-author",
+    "post-tags", "entry-tags", "tag-links", "tags-links", "cat-links", "entry-meta-bottom",
+    "entry-footer", "post-footer", "article-footer", "more-stories", "also-read",
+    "you-may-like", "read-next", "more-from", "post-navigation", "nav-links", "site-header",
+    "site-footer", "page-header", "wp-block-latest-posts", "screen-reader-text", "sr-only",
+    "visually-hidden", "noprint", "no-print", "share-bar",
+    "author-details", "author-meta", "byline-author", "newsletter-signup", "tag-list",
+    "article-tags", "keywords", "entry-categories", "post-categories", "categories",
+    "wp-block-tag-cloud", "related-content", "read-more", "meta-tags", "entry-meta",
+    "post-meta", "byline", "posted-on", "article-meta", "post-byline", "article-info",
+})
+#: Class tokens that describe the page or a post's taxonomy rather than a region.
+_NEUTRAL_PREFIXES = ("has-", "has_", "no-", "is-", "with-", "tag-", "category-", "format-",
+                     "postid-", "status-", "type-", "page-", "single", "js-", "wp-embed")
+_SIGNAL_PARTS = _FURNITURE_PARTS | _WEAK_PARTS
+#: A token with one of these parts describes a state or layout ("main-with-sidebar").
+_NEUTRAL_PARTS = frozenset({"with", "without", "has", "no", "is", "not"})
+_SPLIT_CLASS = re.compile(r"[-_]")
+_ROLE_FURNITURE = frozenset({
+    "navigation", "complementary", "banner", "contentinfo", "search", "menu", "menubar",
+    "dialog", "alert", "alertdialog", "toolbar",
+})
+
+#: A block reads as prose when it has this many words and few links.
+_PROSE_WORDS = 10
+_PROSE_MAX_LINK_SHARE = 0.35
+_PROSE_MIN_CHARS = 2 * _PROSE_WORDS - 1  # one character per word and one space between
+#: Scripts written without spaces between words (Han, kana, Thai, Lao, Myanmar, Khmer): their
+#: prose is measured in characters, `_CHARS_PER_WORD` of them making a word.
+_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff"
+                       "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CHARS_PER_WORD = 2
+
+
+def word_units(text: str) -> int:
+    """Words in a text: runs between spaces, and for scripts written without spaces, their
+    characters counted `_CHARS_PER_WORD` to a word (a Chinese, Japanese or Thai sentence is
+    long prose with hardly a space in it)."""
+    words = len(text.split())
+    if text.isascii() or max(text) < "\u0e00":  # no letter of those scripts (cheap test)
+        return words
+    unspaced = len(_UNSPACED.findall(text))
+    if not unspaced:
+        return words
+    # a run of unspaced characters was counted as one spaced word already
+    return words + unspaced // _CHARS_PER_WORD
+
+
+#: What link-list text and other short text cost a container, relative to the prose it gains:
+#: link lists are the mark of furniture; short plain lines (table cells, list items, headings)
+#: belong to articles as often as to furniture.
+_ALPHA = 2.0
+_BETA = 0.1
+#: A sibling of the chosen container joins the article when this share of its text is prose
+#: (articles split into several sections or interrupted by a figure or an advert).
+_SIBLING_PROSE_SHARE = 0.6
+#: Lines that are button labels or furniture captions even inside the article.
+_BOILER = re.compile(
+    r"^(?:share|share this|share on \w+|tweet|print|email|e-mail|facebook|twitter|linkedin|"
+    r"whatsapp|pinterest|reddit|telegram|advertisement|sponsored|read more|continue reading|"
+    r"related|related articles|related posts|related stories|tags|tags:|filed under|posted in|"
+    r"categories|comments?|leave a comment|leave a reply|no comments|\d+ comments?|"
+    r"like this:|like loading\.\.\.|click to share.*|share this:|share this article|"
+    r"skip to (?:main )?content|back to top|previous|next|previous post|next post|"
+    r"subscribe|sign up|newsletter|copy link|listen|save|bookmark)$",
+    re.IGNORECASE,
+)
+#: The same for ASCII lines, lower-cased: the fixed labels as a set, the rest as a pattern.
+_BOILER_LABELS = frozenset({
+    "share", "share this", "tweet", "print", "email", "e-mail", "facebook", "twitter",
+    "linkedin", "whatsapp", "pinterest", "reddit", "telegram", "advertisement", "sponsored",
+    "read more", "continue reading", "related", "related articles", "related posts",
+    "related stories", "tags", "tags:", "filed under", "posted in", "categories", "comment",
+    "comments", "leave a comment", "leave a reply", "no comments", "like this:",
+    "like loading...", "share this:", "share this article", "skip to content",
+    "skip to main content", "back to top", "previous", "next", "previous post", "next post",
+    "subscribe", "sign up", "newsletter", "copy link", "listen", "save", "bookmark",
+})
+_BOILER_ASCII = re.compile(r"(?:share on \w+|\d+ comments?|click to share.*)$")
+
+
+def _is_boiler(line: str) -> bool:
+    """A button label or furniture caption ("Share", "Read more", "3 comments")."""
+    label = line.rstrip(" :»›→")
+    if label.isascii():
+        label = label.lower()
+        return label in _BOILER_LABELS or _BOILER_ASCII.match(label) is not None
+    return _BOILER.match(label) is not None
+
+
+# Element kinds for the walk: one dictionary lookup per element decides what to do with it.
+_K_SKIP, _K_BREAK, _K_BLOCK, _K_PRE, _K_LINK, _K_INLINE = range(6)
+#: Added to a kind when the element's attributes must be read for furniture first.
+_K_CHECK = 8
+
+
+def _tag_ids(names: frozenset[str]) -> frozenset[int]:
+    """lexbor's numbers for these tag names (the walk compares numbers: cheaper to read)."""
+    return frozenset(TAG_ID[name] for name in names)
+
+
+def _known_tag_ids() -> dict[str, int]:
+    probe = LexborHTMLParser("<p>text<!--comment--></p>")
+    root = probe.root
+    assert root is not None
+    ids: dict[str, int] = {str(node.tag): int(node.tag_id)
+                           for node in root.traverse(include_text=True)}
+    names = (_SKIP | _FURNITURE_TAGS | _BLOCK | _CONTAINERS | _HEADINGS | _NEVER_FURNITURE
+             | {"a", "pre", "article", "main", "body", "html"})
+    for name in names:
+        if name not in ids:
+            ids[name] = probe.create_node(name).tag_id
+    return ids
+
+
+TAG_ID = _known_tag_ids()
+_TEXT_ID = TAG_ID["-text"]
+_H1_ID = TAG_ID["h1"]
+
+
+def _kinds(furniture: bool) -> dict[int, int]:
+    kinds: dict[int, int] = {}
+    check = _K_CHECK if furniture else 0
+    for tag in _BLOCK:
+        kinds[TAG_ID[tag]] = _K_BLOCK + (0 if tag in _NEVER_FURNITURE else check)
+    kinds[TAG_ID["pre"]] = _K_PRE + check
+    for tag in _NEVER_FURNITURE - _BLOCK:
+        kinds[TAG_ID[tag]] = _K_INLINE
+    kinds[TAG_ID["a"]] = _K_LINK
+    kinds[TAG_ID["br"]] = kinds[TAG_ID["hr"]] = _K_BREAK
+    for tag in _SKIP:
+        kinds[TAG_ID[tag]] = _K_SKIP
+    return kinds
+
+
+#: (kinds by tag, kind of any other tag), with and without the furniture rules.
+_KINDS = {True: (_kinds(True), _K_INLINE + _K_CHECK), False: (_kinds(False), _K_INLINE)}
+
+
+class Walk:
+    """One pass over a subtree; collects blocks and per-container prose statistics."""
+
+    __slots__ = (
+        "_page_chars",
+        "best",
+        "blocks",
+        "default_kind",
+        "frames",
+        "goods",
+        "h1_span",
+        "h1s",
+        "kinds",
+        "line",
+        "link_chars",
+        "links",
+        "records",
+        "root",
+        "scoped",
+        "span",
+        "stack",
+    )
+
+    def __init__(self, furniture: bool, root: LexborNode):
+        self.kinds, self.default_kind = _KINDS[furniture]
+        self.root = root
+        self._page_chars = -1
+        self.span = (0, 0)                   # blocks of the chosen container
+        self.scoped = 0                      # depth of open main/article elements
+        self.blocks: list[str] = []          # raw block texts, in document order
+        self.goods: list[bool] = []          # block reads as prose
+        self.links: list[float] = []         # share of the block's characters inside links
+        self.frames: list[list] = []         # frame of the element each block is read from
+        self.line: list[str] = []            # text of the block being read
+        self.link_chars = 0
+        # frames: [tag, first block, prose chars, link-list chars, other chars, parent frame,
+        # end block (set when the element is left)]; the open ones on a stack
+        self.stack: list[list] = []
+        self.records: list[list] = []       # every block element's frame, in document order
+        self.h1s: list[str] = []            # headings h1 outside furniture, cleaned
+        self.h1_span: tuple[int, int] | None = None  # blocks of the first h1 with text
+        self.best: tuple[float, list | None] = (float("-inf"), None)
+
+    @property
+    def page_chars(self) -> int:
+        """Characters of text on the whole page (computed once, only when needed)."""
+        if self._page_chars < 0:
+            self._page_chars = len(self.root.text_lexbor())
+        return self._page_chars
+
+    def flush(self) -> None:
+        """End the current line: it becomes a block of the innermost open element."""
+        line = self.line
+        text = ("".join(line) if len(line) > 1 else line[0]).strip()
+        line.clear()  # the same list object: walk() holds it
+        link_chars, self.link_chars = self.link_chars, 0
+        if not text:
+            return
+        n = len(text)
+        share = link_chars / n if link_chars < n else 1.0
+        # only whether there are enough words matters: stop splitting once there are (and
+        # don't split lines too short to hold that many words at all)
+        good = (share <= _PROSE_MAX_LINK_SHARE and n >= _PROSE_MIN_CHARS
+                and (len(text.split(None, _PROSE_WORDS)) >= _PROSE_WORDS
+                     or (not text.isascii() and word_units(text) >= _PROSE_WORDS)))
+        self.blocks.append(text)
+        self.goods.append(good)
+        self.links.append(share)
+        frame = self.stack[-1]
+        self.frames.append(frame)
+        if good:
+            frame[2] += n
+        elif share > 0.5:
+            frame[3] += n
+        else:
+            frame[4] += n
+
+    def enter(self, tag: int) -> None:
+        if self.line:
+            self.flush()
+        stack = self.stack
+        frame = [tag, len(self.blocks), 0, 0, 0, stack[-1] if stack else None, -1]
+        self.records.append(frame)
+        stack.append(frame)
+
+    def leave(self) -> None:
+        if self.line:
+            self.flush()
+        self.close(self.stack.pop())
+
+    def close(self, frame: list) -> None:
+        """Book a left element: its totals go to its parent; it may be the best container."""
+        last = frame[6] = len(self.blocks)
+        tag, first, prose, linky, plain, parent = frame[:6]
+        if parent is not None:
+            parent[2] += prose
+            parent[3] += linky
+            parent[4] += plain
+        if tag == _H1_ID and last > first:
+            self.headline(first, last)
+        if prose and tag in _CONTAINER_IDS:
+            score = prose - _ALPHA * linky - _BETA * plain
+            if score > self.best[0]:
+                self.best = (score, frame)
+
+    def headline(self, first: int, last: int) -> None:
+        """Note an h1 outside furniture that holds blocks `first` to `last`."""
+        if len(self.h1s) < 5:
+            if self.h1_span is None:
+                self.h1_span = (first, last)
+            h1 = clean(" ".join(self.blocks[first:last]))
+            if h1:
+                self.h1s.append(h1)
+
+    def chosen(self) -> list[int]:
+        """Indexes of the article's blocks: the best container plus prose-like siblings."""
+        _score, best = self.best
+        if best is None:
+            # no prose anywhere (a very short page): everything that is not a link list
+            self.span = (0, len(self.blocks))
+            return list(range(len(self.blocks)))
+        first, last = best[1], best[6]
+        # climb through wrappers that hold exactly the same blocks
+        parent = best[5]
+        while parent is not None and parent[1] == first and parent[6] == last:
+            best, parent = parent, parent[5]
+        keep = list(range(first, last))
+        self.span = (first, last)
+        if parent is None:
+            return keep
+        ranges: list[tuple[int, int]] = []
+        pending_heading: tuple[int, int] | None = None
+        for frame in self.records:
+            if frame[5] is not parent:
+                continue
+            tag, s_first, prose, linky, plain, _parent, s_last = frame
+            if frame is best or s_first == s_last:
+                continue
+            total = prose + linky + plain
+            if prose and prose >= _SIBLING_PROSE_SHARE * total and linky < 0.2 * total:
+                if pending_heading:
+                    ranges.append(pending_heading)
+                ranges.append((s_first, s_last))
+                pending_heading = None
+            elif tag in _HEADING_IDS:
+                pending_heading = (s_first, s_last)
+            else:
+                pending_heading = None
+        for s_first, s_last in ranges:
+            keep.extend(range(s_first, s_last))
+        keep.sort()
+        return keep
+
+    def walk(self, node: LexborNode, in_link: bool = False) -> None:
+        # the hot loop: one dictionary lookup per element, locals only, rare cases last
+        line = self.line
+        append = line.append
+        kinds = self.kinds
+        default = self.default_kind
+        records = self.records
+        stack = self.stack
+        blocks = self.blocks
+        for child in node.iter(include_text=True):
+            tag = child.tag_id
+            if tag == _TEXT_ID:
+                text = child.text_content
+                # white space before a line's first word would be stripped: don't keep it
+                if text and (line or not text.isspace()):
+                    append(text)
+                    if in_link:
+                        self.link_chars += len(text.strip())
+                continue
+            kind = kinds.get(tag, default)
+            if kind >= _K_CHECK:
+                if _is_furniture(child, tag, self):
+                    continue
+                kind -= _K_CHECK
+            if kind == _K_INLINE:
+                self.walk(child, in_link)
+            elif kind == _K_BLOCK:
+                if line:
+                    self.flush()
+                frame: list[Any] = [tag, len(blocks), 0, 0, 0, stack[-1], -1]
+                records.append(frame)
+                stack.append(frame)
+                if tag in _SCOPE_IDS:
+                    self.scoped += 1
+                    self.walk(child, in_link)
+                    self.scoped -= 1
+                else:
+                    self.walk(child, in_link)
+                if line:
+                    self.flush()
+                stack.pop()
+                last = frame[6] = len(blocks)
+                if last > frame[1]:
+                    # book the element (as `close` does, inline: this runs for most blocks)
+                    prose = frame[2]
+                    parent: list[Any] = frame[5]
+                    parent[2] += prose
+                    parent[3] += frame[3]
+                    parent[4] += frame[4]
+                    if tag == _H1_ID:
+                        self.headline(frame[1], last)
+                    if prose and tag in _CONTAINER_IDS:
+                        score = prose - _ALPHA * frame[3] - _BETA * frame[4]
+                        if score > self.best[0]:
+                            self.best = (score, frame)
+            elif kind == _K_LINK:
+                self.walk(child, True)
+            elif kind == _K_BREAK:
+                if line:
+                    self.flush()
+            elif kind == _K_PRE:
+                self.enter(tag)
+                self._pre(child)
+                self.leave()
+
+    def _pre(self, node: LexborNode) -> None:
+        for line in (node.text(deep=True) or "").split("\n"):
+            self.line.append(line)
+            self.flush()
+
+
+#: Elements that are the page's own frame: never furniture by their class.
+_FRAME_TAGS = frozenset({"article", "main", "body", "html"})
+#: Attributes that alone never make an element furniture.
+_CLASS_ID = frozenset({"class", "id"})
+_FRAME_TAG_IDS = _tag_ids(_FRAME_TAGS)
+_FURNITURE_TAG_IDS = _tag_ids(_FURNITURE_TAGS)
+_CONTAINER_IDS = _tag_ids(_CONTAINERS)
+_HEADING_IDS = _tag_ids(_HEADINGS)
+#: The element that declares the page's main content.
+_SCOPE_IDS = _tag_ids(frozenset({"main"}))
+
+
+def _is_furniture(node: LexborNode, tag: int, walk: Walk) -> bool:
+    if tag in _FURNITURE_TAG_IDS:
+        return node.css_first("article, " + _MAIN_MARKERS) is None
+    attrs = node.attributes
+    if not attrs:
+        return False
+    # most elements carry only class and id: skip the rarer attributes' tests for them
+    if not attrs.keys() <= _CLASS_ID:
+        role = attrs.get("role")
+        if role and role.lower() in _ROLE_FURNITURE:
+            return True
+        if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+            # hidden: furniture, unless it holds most of the page (content streamed into a
+            # hidden element for a script to reveal)
+            return tag not in _FRAME_TAG_IDS and _small(node, _STRONG_MAX_SHARE, walk)
+        style = attrs.get("style")
+        if style and "display:none" in style.replace(" ", "").lower():
+            return True
+    if tag in _FRAME_TAG_IDS:
+        return False
+    cls = attrs.get("class")
+    verdict = _names_verdict(cls) if cls else 0
+    if verdict < 2:
+        ident = attrs.get("id")
+        if ident:
+            verdict = max(verdict, _names_verdict(ident))
+    if not verdict:
+        return False
+    if node.css_first(_MAIN_MARKERS) is not None:
+        return False
+    if verdict == 1 and walk.scoped:
+        # layout words inside the page's declared main content or article ("widget",
+        # "promo" on the boxes a review round-up is made of) do not make it furniture
+        return False
+    # a furniture word on a wrapper that holds most of the page ("pagination-first",
+    # "read-more" on the article's own box) does not make the article furniture
+    return _small(node, _WEAK_MAX_SHARE if verdict == 1 else _STRONG_MAX_SHARE, walk)
+
+
+#: An element with less text than this is small beside any page that has an article: the
+#: page's own length (one more pass over all its text) is only measured for larger ones.
+_SMALL_CHARS = 1000
+
+
+def _small(node: LexborNode, share: float, walk: Walk) -> bool:
+    """Whether the element holds less than `share` of the page's text."""
+    chars = len(node.text_lexbor())
+    return chars < _SMALL_CHARS or chars < share * walk.page_chars
+
+
+#: class or id string → 0 (neutral), 1 (weak furniture words), 2 (strong furniture words);
+#: and the same for single tokens. Both only save time, so both are simply emptied when full.
+_NAMES_VERDICTS: dict[str, int] = {}
+_TOKEN_VERDICTS: dict[str, int] = {}
+_MAX_VERDICTS = 50_000
+
+
+def _names_verdict(names: str) -> int:
+    verdict = _NAMES_VERDICTS.get(names)
+    if verdict is not None:
+        return verdict
+    verdict = 0
+    known = _TOKEN_VERDICTS.get
+    for token in names.lower().split():
+        v = known(token)
+        if v is None:
+            if len(_TOKEN_VERDICTS) >= _MAX_VERDICTS:
+                _TOKEN_VERDICTS.clear()
+            v = _TOKEN_VERDICTS[token] = _token_verdict(token)
+        if v > verdict:
+            verdict = v
+    if len(_NAMES_VERDICTS) >= _MAX_VERDICTS:
+        _NAMES_VERDICTS.clear()
+    _NAMES_VERDICTS[names] = verdict
+    return verdict
+
+
+def _token_verdict(token: str) -> int:
+    """2 for a token naming furniture, 1 for a layout word that often does, else 0."""
+    if token in _FURNITURE_TOKENS:
+        return 2
+    parts = token.replace("_", "-").split("-")
+    if _SIGNAL_PARTS.isdisjoint(parts):
+        return 0  # most tokens: no word of either list
+    # only plain tokens ([a-z][a-z0-9_-]*) are read: utility classes ("md:flex", "w-1/2")
+    # and state or taxonomy prefixes say nothing about the region
+    if not ("a" <= token[0] <= "z") or token.startswith(_NEUTRAL_PREFIXES):
+        return 0
+    word = "".join(parts)
+    if not (word.isascii() and word.isalnum()):
+        return 0
+    if len(parts) > 1 and not _NEUTRAL_PARTS.isdisjoint(parts):
+        return 0
+    if not _FURNITURE_PARTS.isdisjoint(parts):
+        return 2
+    return 1
+
+
+def body_root(tree: LexborHTMLParser) -> LexborNode | None:
+    return tree.body or tree.root
+
+
+#: Characters that need `clean_line`'s full treatment (kept spaces, controls, invisibles).
+_SLOW_CLEAN = re.compile(
+    "[\x00-\x08\x0e-\x1f\x7f-\xa0\xad\u2007\u200b-\u200d\u202f\u2060\ufeff]")
+
+
+def clean(text: str) -> str:
+    """`document.clean_line`, with a fast path for text that has nothing unusual in it.
+
+    `str.split()` collapses exactly FORMAT.md's white space except for the non-breaking spaces
+    (kept as published) and a few control characters, so only text holding those takes the
+    regular-expression path.
+    """
+    if text.isprintable():
+        # no control, format or separator characters other than the plain space: nothing to
+        # do but collapse runs of spaces (rare) and compose accents
+        if not text.isascii():
+            text = unicodedata.normalize("NFC", text)
+        if "  " in text or text.startswith(" ") or text.endswith(" "):
+            return " ".join(text.split())
+        return text
+    if _SLOW_CLEAN.search(text):
+        return clean_line(text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(text.split())
+
+
+def finish(blocks: list[str], links: list[float], goods: list[bool],
+           tags: list[int] | None = None, dropped: set[int] | None = None) -> list[str]:
+    """Clean the chosen blocks: drop link lists, button labels, empty and repeated lines, the
+    blocks at the positions `dropped` (judged furniture), and headings or labels left with
+    nothing of theirs after them."""
+    out: list[str] = []
+    kinds: list[int] = []
+    section = -1          # where in `out` the last heading stands while nothing follows it
+    emptied = False       # and whether what followed it was all dropped
+    for i, (text, share, good) in enumerate(zip(blocks, links, goods, strict=True)):
+        if (share > 0.5 and not good) or (dropped and i in dropped):
+            emptied = section >= 0
+            continue
+        line = clean(text)
+        if not line:
+            continue
+        if len(line) < 40 and _is_boiler(line):
+            emptied = section >= 0
+            continue
+        kind = tags[i] if tags is not None else 0
+        if kind in _HEADING_IDS:
+            if emptied and _orphan(out[section]):
+                # the section under the previous heading was all furniture ("Also
+                # interesting" over a list of teasers): its heading goes with it
+                del out[section]
+                del kinds[section]
+            section, emptied = len(out), False
+        else:
+            section, emptied = -1, False
+        out.append(line)
+        kinds.append(kind)
+    # a heading or a "label:" introduces what follows it; at the very end of the body what it
+    # introduced was furniture ("Related news", "More on this topic:") and it is too (a
+    # closing line with a date in it is a signature or dateline, set as a heading or not)
+    while out and (out[-1].endswith(":") or kinds[-1] in _HEADING_IDS) and _orphan(out[-1]):
+        out.pop()
+        kinds.pop()
+    return out
+
+
+def _orphan(line: str) -> bool:
+    """Whether a heading or label may be dropped with the section it introduced: short, and no
+    date or number in it (a signature or dateline set as a heading carries one)."""
+    return len(line) < 80 and not any(c.isdigit() for c in line)
+
+
+_BLOCKQUOTE_ID = TAG_ID["blockquote"]
+_P_ID = TAG_ID["p"]
+#: Block kinds the classifier tells apart, by tag.
+_BLOCK_KINDS = {
+    **dict.fromkeys(_HEADING_IDS, "heading"),
+    **dict.fromkeys(_tag_ids(frozenset({"li", "dd", "dt"})), "item"),
+    **dict.fromkeys(_tag_ids(frozenset({"figcaption", "caption"})), "caption"),
+    **dict.fromkeys(_tag_ids(frozenset({"td", "th"})), "cell"),
+    **dict.fromkeys(_tag_ids(frozenset({"blockquote"})), "quote"),
+}
+
+
+def _kind(frame: list) -> str:
+    """The kind of block an element's text is, for the classifier's exemptions."""
+    kind = _BLOCK_KINDS.get(frame[0])
+    if kind is not None:
+        return kind
+    parent = frame[5]
+    if parent is not None and parent[0] == _BLOCKQUOTE_ID:
+        return "quote"
+    return "paragraph" if frame[0] == _P_ID else ""
+
+
+def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
+    """The chosen blocks the classifier judges (positions in `keep`) and their rows."""
+    blocks = w.blocks
+    goods = w.goods
+    links = w.links
+    judged = extract_blocks.judged
+    todo = [k for k, i in enumerate(keep) if judged(goods[i], links[i])]
+    good_at = [k for k, i in enumerate(keep) if goods[i]]
+    if not todo or not good_at:
+        return [], []  # a page without prose is not judged
+    kept = [blocks[i] for i in keep]
+    n = len(keep)
+    frames: list[Any] = [None] * n
+    kinds = [""] * n
+    for k in todo:
+        frames[k] = frame = w.frames[keep[k]]
+        kinds[k] = _kind(frame)
+    exempt = extract_blocks.exempt(kept, good_at, kinds)
+    if exempt:
+        todo = [k for k in todo if k not in exempt]
+    first, last = w.span
+    seen = Counter(blocks)
+    rows = extract_blocks.features(
+        kept, [links[i] for i in keep], [goods[i] for i in keep], frames, kinds, todo, good_at,
+        [not first <= keep[k] < last for k in todo], [seen[kept[k]] > 1 for k in todo])
+    return todo, rows
+
+
+def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
+    w = Walk(furniture, root)
+    w.enter(root.tag_id)
+    w.walk(root)
+    w.leave()
+    keep = w.chosen()
+    model = extract_blocks.MODEL
+    drop: set[int] = set()
+    if model is not None and keep:
+        # furniture left inside the container (bylines, credits, teasers): by the classifier
+        todo, rows = block_rows(w, keep)
+        drop = {k for k, row in zip(todo, rows, strict=True) if not model.keep(row)}
+    return w, finish([w.blocks[i] for i in keep], [w.links[i] for i in keep],
+                     [w.goods[i] for i in keep], [w.frames[i][0] for i in keep], drop)
+
+
+def selector_blocks(tree: LexborHTMLParser, selector: str) -> list[str]:
+    try:
+        nodes = tree.css(selector)
+    except Exception as exc:  # lexbor raises a bare ValueError/SelectolaxError on bad CSS
+        raise ExtractError(f"content selector {selector!r} is not valid CSS: {exc}") from exc
+    out: list[str] = []
+    for node in nodes:
+        w = Walk(True, node)
+        w.enter(node.tag_id)
+        w.walk(node)
+        w.leave()
+        out.extend(finish(w.blocks, w.links, w.goods))
+    return out
+
+
+def count_words(blocks: list[str], enough: int | None = None) -> int:
+    """Words in the blocks (blocks are clean: one space between words); stops at `enough`."""
+    total = 0
+    for b in blocks:
+        n = b.count(" ") + 1
+        # a block of many spaced words is not in a script written without spaces
+        total += n if n >= _PROSE_WORDS or b.isascii() else word_units(b)
+        if enough is not None and total >= enough:
+            break
+    return total
