@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import Extracted
 
 #: Ordinary white space that collapses to one space inside a line. Non-breaking spaces
 #: (U+00A0, U+202F) are characters "as published" and are kept.
@@ -114,3 +119,18 @@ def validate(text: str) -> list[str]:
         if i % 2 == 1 and not line:
             problems.append(f"line {i} is blank where a block should stand")
     return problems
+
+
+def print_extracted(ex: Extracted, *, pages: int | None = None) -> None:
+    """`collector extract`'s output: the document as it would be stored on standard output,
+    what was learned about it (title, date, method, pages of a document, words, flags) on
+    standard error."""
+    sys.stdout.write(render(ex.title, ex.blocks))
+    sys.stdout.flush()
+    print(f"title: {ex.title}", file=sys.stderr)
+    print(f"date: {ex.published.isoformat() if ex.published else '-'}", file=sys.stderr)
+    print(f"method: {ex.method}", file=sys.stderr)
+    if pages is not None:
+        print(f"pages: {pages}", file=sys.stderr)
+    print(f"words: {ex.word_count}", file=sys.stderr)
+    print(f"flags: {','.join(ex.flags) or '-'}", file=sys.stderr)

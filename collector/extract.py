@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from selectolax.lexbor import LexborHTMLParser
 
 from . import limits
-from .document import clean_line, render
+from .document import clean_line, print_extracted, render
 from .encoding import html_to_utf8
 from .errors import ExtractError
 from .extract_dates import find_date, headline_date
@@ -176,15 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = extract(data, url=args.url, content_selector=args.selector,
                          now=datetime.now(UTC))
-        text = render(result.title, result.blocks)
+        render(result.title, result.blocks)  # a document that cannot be written is an error
     except (ExtractError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    sys.stdout.write(text)
-    sys.stdout.flush()
-    print(f"title: {result.title}", file=sys.stderr)
-    print(f"date: {result.published.isoformat() if result.published else '-'}", file=sys.stderr)
-    print(f"method: {result.method}", file=sys.stderr)
-    print(f"words: {result.word_count}", file=sys.stderr)
-    print(f"flags: {','.join(result.flags) or '-'}", file=sys.stderr)
+    print_extracted(result)
     return 0

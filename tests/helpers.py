@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,3 +51,17 @@ def store_of(config: Config) -> Store:
     store = Store(config.settings.database_url)
     store.upgrade()
     return store
+
+
+def terminate(proc: subprocess.Popen[str], *, timeout_s: float) -> tuple[float, str]:
+    """SIGTERM to a `collector` process started with stderr piped as text, and wait for it
+    to exit: (seconds from the signal to the exit, what it wrote to stderr). One that outlives
+    `timeout_s` is killed (the caller's bound then fails)."""
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rest = proc.communicate(timeout=timeout_s)[1]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rest = proc.communicate()[1]
+    return time.monotonic() - sent, rest

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from collector.isolate import Isolator
 from collector.store.corpus import LOCK_NAME, STATE_NAME
 from tests import hostile_parsers
 from tests import pool_tasks as pt
-from tests.helpers import load, poll, store_of, write_config
+from tests.helpers import load, poll, store_of, terminate, write_config
 from tests.pages import article, rss_feed, wordpress_page
 from tests.webserver import Page
 
@@ -340,10 +339,7 @@ def test_sigterm_with_parses_queued_behind_hostile_feeds_exits_within_the_budget
                     and any(n.startswith("feed:") for n in pt.started(log)))
 
         wait_for(parses_queued, "the hostile feeds' parses to be running and queued")
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        rest = proc.communicate(timeout=120)[1]
-        took = time.monotonic() - sent
+        took, rest = terminate(proc, timeout_s=120)
     finally:
         if proc.poll() is None:
             proc.kill()

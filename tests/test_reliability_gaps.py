@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ import httpx
 from collector import limits
 from collector.pipeline import MAX_ITEM_ATTEMPTS
 from tests.badserver import BadServer
-from tests.helpers import load, poll, store_of, write_config
+from tests.helpers import load, poll, store_of, terminate, write_config
 from tests.pages import article, paragraphs, rss_feed, wordpress_page
 from tests.webserver import Page
 
@@ -528,10 +527,7 @@ def test_sigterm_during_a_hanging_fetch_exits_cleanly_within_the_budget(tmp_path
             assert proc.poll() is None, proc.communicate()[1]
             time.sleep(0.1)
         assert "/hang" in badserver.paths()
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        rest = proc.communicate(timeout=30)[1]
-        took = time.monotonic() - sent
+        took, rest = terminate(proc, timeout_s=30)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .. import limits
-from ..document import render
+from ..document import print_extracted, render
 from ..errors import ExtractError
 from ..isolate import Isolator
 from . import kind_of
@@ -33,16 +33,9 @@ def extract_document(path: str, url: str | None) -> int | None:
             parsed = worker.call(parse_document, data, kind, url=target,
                                  timeout_s=limits.DOCUMENT_TIMEOUT_S)
         ex = parsed.extracted
-        text = render(ex.title, ex.blocks)
+        render(ex.title, ex.blocks)  # a document that cannot be written is an error here
     except (ExtractError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    sys.stdout.write(text)
-    sys.stdout.flush()
-    print(f"title: {ex.title}", file=sys.stderr)
-    print(f"date: {ex.published.isoformat() if ex.published else '-'}", file=sys.stderr)
-    print(f"method: {ex.method}", file=sys.stderr)
-    print(f"pages: {parsed.pages if parsed.pages is not None else '-'}", file=sys.stderr)
-    print(f"words: {ex.word_count}", file=sys.stderr)
-    print(f"flags: {','.join(ex.flags) or '-'}", file=sys.stderr)
+    print_extracted(ex, pages=parsed.pages)
     return 0
