@@ -95,7 +95,7 @@ def test_workers_starting_together_on_a_fresh_database_all_start(pg_url, tmp_pat
                 p.kill()
         outputs.append((p.returncode, err[-2000:]))
         assert p.returncode == 0, err[-2000:]
-        assert len(json.loads(out)) == len(SOURCES)
+        assert len(json.loads(out)["sources"]) == len(SOURCES)
     store = Store(pg_url)
     try:
         assert len(store.source_states()) == len(SOURCES)
