@@ -283,23 +283,39 @@ def status(state: SourceState, now: datetime) -> Status:
 
 def after_success(state: SourceState, *, now: datetime, interval_s: float, seed: int | str = 0,
                   candidates: int, etag: str | None = None, last_modified: str | None = None,
-                  body_hash: str | None = None, max_age_s: float | None = None) -> SourceState:
+                  body_hash: str | None = None, max_age_s: float | None = None,
+                  left: int = 0, retrying: int = 0) -> SourceState:
     """State after a poll that fetched and parsed the source (`candidates` items found).
 
     Validators are replaced by what this response carried (both kept, either may change); a
     response without them clears them, so a stale ETag cannot pin the source.
+
+    A poll that did not finish its listing records no validators and clears the body hash:
+    `left` items were not taken (the per-poll cap, the poll's time budget) and `retrying`
+    items failed and will be tried again. The next poll then reads the listing in full even if
+    it has not changed, instead of taking it as unchanged and never reaching them. With items
+    `left`, the source is due again after limits.BACKLOG_DELAY_S (never later than its usual
+    next poll) rather than a whole interval later; items only to retry wait for the usual
+    interval, so a page that is down gets its attempts spread out.
     """
     got = candidates > 0
+    due = next_poll(now=now, interval_s=interval_s, seed=seed, max_age_s=max_age_s)
+    if left > 0:
+        due = min(due, now + timedelta(seconds=limits.BACKLOG_DELAY_S))
+    if left > 0 or retrying > 0:
+        etag = last_modified = None
+        body_hash = None
+    else:
+        body_hash = body_hash if body_hash is not None else state.body_hash
     return replace(
         state,
-        etag=etag, last_modified=last_modified,
-        body_hash=body_hash if body_hash is not None else state.body_hash,
+        etag=etag, last_modified=last_modified, body_hash=body_hash,
         last_poll_at=now, last_success_at=now, judged=True,
         first_failure_at=None, consecutive_failures=0, consecutive_crashes=0,
         last_error=None, last_error_kind=None,
         last_items_at=now if got else state.last_items_at,
         consecutive_empty=0 if got else state.consecutive_empty + 1,
-        next_poll_at=next_poll(now=now, interval_s=interval_s, seed=seed, max_age_s=max_age_s),
+        next_poll_at=due,
     )
 
 

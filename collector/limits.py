@@ -25,9 +25,10 @@ GLOBAL_CONCURRENCY = 256
 #: Sources polled at once by one scheduler tick (as many as there are request slots).
 POLL_CONCURRENCY = 256
 #: New items whose pages are fetched in one poll of one source; the rest wait for the next poll,
-#: so one flooding feed cannot monopolise a tick.
+#: so one flooding feed cannot monopolise a tick (that poll comes BACKLOG_DELAY_S later).
 MAX_NEW_ITEMS_PER_POLL = 50
-#: Article pages of one poll are fetched for at most this long; the rest wait for the next poll.
+#: Article pages of one poll are fetched for at most this long; the rest wait for the next poll
+#: (BACKLOG_DELAY_S later).
 #: Kept well below the scheduler's lease (10 min), so no poll outlives its claim.
 POLL_BUDGET_S = 5 * 60
 #: Retry-After values are honoured up to this bound (some servers say ten years).
@@ -76,6 +77,12 @@ MIN_INTERVAL_S = 60
 MAX_SOURCES_PER_TICK = 500
 #: How often the scheduler asks the store which sources are due.
 TICK_S = 15
+#: A poll that left new items of its listing untaken (MAX_NEW_ITEMS_PER_POLL, POLL_BUDGET_S)
+#: makes its source due again this soon, not a whole interval later: the rest wait for the
+#: scheduler's next round (one default tick), so a flood of 500 items is in within minutes.
+#: Each such poll takes up to the cap of new items, so the quick polls end with the backlog;
+#: the host is spared by the per-host spacing of every request, as within one poll.
+BACKLOG_DELAY_S = TICK_S
 #: Backoff doubles per consecutive failure from the source's interval, up to this cap.
 MAX_BACKOFF_S = 24 * 3600
 

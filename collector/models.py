@@ -86,3 +86,6 @@ class PollOutcome:
     error_kind: str | None = None
     elapsed_s: float = 0.0
     method: str | None = None
+    #: new items of the listing this poll did not take (the per-poll cap, the time budget):
+    #: they are taken by the next poll, due again soon (limits.BACKLOG_DELAY_S)
+    left: int = 0

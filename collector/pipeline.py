@@ -245,7 +245,8 @@ class Pipeline:
             except StoreError as exc:
                 return PollOutcome(source.id, ok=False, error=str(exc), error_kind="store"), \
                     False
-        counts = {"new": 0, "dup": 0, "skipped": 0}
+        # "left": new items not taken this poll; "retrying": items that failed, to try again
+        counts = {"new": 0, "dup": 0, "skipped": 0, "left": 0, "retrying": 0}
         method = None
         if state.last_error_kind == decide.PARSE_TIMEOUT:
             # its last poll overran (in this process or before a restart): its parses wait
@@ -269,10 +270,12 @@ class Pipeline:
                     self.store.seen_keys, source.id, [c.key for c in listing.candidates],
                     retry_below=MAX_ITEM_ATTEMPTS)
                 await listing.settle(done)
-            await self._save_success(source, state, listing, now, owner)
+            await self._save_success(source, state, listing, now, owner, left=counts["left"],
+                                     retrying=counts["retrying"])
             return PollOutcome(source.id, ok=True, new_documents=counts["new"],
                                duplicates=counts["dup"], skipped=counts["skipped"],
-                               method=method, elapsed_s=time.monotonic() - started), True
+                               method=method, elapsed_s=time.monotonic() - started,
+                               left=counts["left"]), True
         except (CollectorError, OSError) as exc:
             kind = getattr(exc, "kind", None) or type(exc).__name__.lower()
             message = str(exc) or type(exc).__name__
@@ -397,12 +400,16 @@ class Pipeline:
         # the newest items first if there are too many for one poll, but stored oldest first,
         # so that sequence numbers follow publication
         batch = list(reversed(fresh[:limits.MAX_NEW_ITEMS_PER_POLL]))
+        # the rest stay unseen: this poll records no validators, so the next one (due soon,
+        # decide.after_success) reads the listing again even if it has not changed
+        counts["left"] = len(fresh) - len(batch)
+        failed: list[str] = []
         for done, cand in enumerate(batch):
             overruns = self._overruns.get(source.id, 0)
             if overruns >= limits.MAX_OVERRUNS_PER_POLL:
                 # a source whose parses keep overrunning costs the pool at most this many
                 # deadlines a poll: the rest of its items wait (unseen) for the next poll, and
-                # the poll fails so that the source backs off
+                # the poll fails so that the source backs off (a failure records no validators)
                 raise isolate.ParseOverrun(
                     f"poll cut short: {overruns} parses overran their"
                     f" {limits.EXTRACT_TIMEOUT_S:g} s deadline; {len(batch) - done} items left"
@@ -410,9 +417,9 @@ class Pipeline:
             if time.monotonic() - started > limits.POLL_BUDGET_S:
                 # the rest stay unseen and are taken at the next poll; a poll never outlives
                 # its source's lease
+                counts["left"] += len(batch) - done
                 log.info("source %s: poll budget spent, %d items left for the next poll",
-                         source.id, len(fresh) - counts["new"] - counts["dup"]
-                         - counts["skipped"])
+                         source.id, counts["left"])
                 break
             try:
                 n_new, n_dup = await self._item(source, cand, backfill=backfill)
@@ -425,6 +432,13 @@ class Pipeline:
                                    "kind": getattr(exc, "kind", type(exc).__name__.lower())})
                 await asyncio.to_thread(self.store.mark_seen, source.id, cand.key, url=cand.url,
                                         status="failed", now=self.clock(), detail=str(exc)[:500])
+                failed.append(cand.key)
+        if failed:
+            # those not yet given up are tried again at the next poll, which must read the
+            # listing in full for that
+            given_up = await asyncio.to_thread(self.store.seen_keys, source.id, failed,
+                                               retry_below=MAX_ITEM_ATTEMPTS)
+            counts["retrying"] = len(set(failed) - given_up)
 
     async def _item(self, source: Source, cand: Candidate, *, backfill: bool) -> tuple[int, int]:
         """Fetch, extract, filter, dedup and store one candidate; (new docs, duplicates)."""
@@ -449,6 +463,10 @@ class Pipeline:
             result = await self._store(source, cand, piece_key, url, extracted, backfill)
             new += result == "new"
             dup += result == "duplicate"
+        if all(piece_key != cand.key for piece_key, _, _ in pieces):
+            # a split page's pieces are seen under keys of their own: the page's item is seen
+            # too, or every later poll would fetch and split it again (and count it as new)
+            await self._mark(source, cand, "split", f"{len(pieces)} pieces")
         return new, dup
 
     async def _mark(self, source: Source, cand: Candidate, status: str, detail: str | None,
@@ -800,8 +818,9 @@ class Pipeline:
         return float(source.schedule.nominal_interval_s)
 
     async def _save(self, source: Source, before: SourceState, after: decide.SourceState,
-                    now: datetime, owner: str | None, **extra: Any) -> None:
-        if (source.schedule.cron and after.consecutive_failures == 0
+                    now: datetime, owner: str | None, *, follow_cron: bool = True,
+                    **extra: Any) -> None:
+        if (follow_cron and source.schedule.cron and after.consecutive_failures == 0
                 and after.next_poll_at is not None):
             after = dataclasses.replace(after, next_poll_at=max(after.next_poll_at,
                                                                 source.schedule.next_after(now)))
@@ -824,7 +843,8 @@ class Pipeline:
         log.debug("source %s: not modified", source.id)
 
     async def _save_success(self, source: Source, state: SourceState, listing: Listing,
-                            now: datetime, owner: str | None = None) -> None:
+                            now: datetime, owner: str | None = None, *, left: int = 0,
+                            retrying: int = 0) -> None:
         fetched = listing.fetched
         after = decide.after_success(
             decide_state(state), now=now, interval_s=self._interval(source), seed=source.id,
@@ -832,8 +852,10 @@ class Pipeline:
             etag=fetched.etag if fetched else None,
             last_modified=fetched.last_modified if fetched else None,
             body_hash=hashlib.sha256(fetched.content).hexdigest() if fetched else None,
-            max_age_s=_max_age(fetched, now))
-        await self._save(source, state, after, now, owner, **_moved(source, fetched))
+            max_age_s=_max_age(fetched, now), left=left, retrying=retrying)
+        # items left over are taken soon even on a cron schedule: the same poll, continued
+        await self._save(source, state, after, now, owner, follow_cron=not left,
+                         **_moved(source, fetched))
 
     async def _save_failure(self, source: Source, state: SourceState, message: str, kind: str,
                             retry_after: float | None, now: datetime,

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from . import limits
 from .health import describe_error
 
 _ERASE = "\r\033[K"
@@ -70,6 +71,8 @@ def summary(results: Sequence[tuple[Any, Any]], elapsed_s: float, *, quiet: bool
             state = f"FAILED ({o.error_kind})"
         elif o.not_modified:
             state = "not modified"
+        elif o.left:
+            state = f"ok, {o.left} left"
         else:
             state = "ok"
         error = describe_error(o.error_kind, o.error, source.url) if not o.ok else ""
@@ -77,12 +80,18 @@ def summary(results: Sequence[tuple[Any, Any]], elapsed_s: float, *, quiet: bool
                      str(o.skipped), f"{o.elapsed_s:.1f}s", error or ""])
     failed = sum(1 for _, o in results if not o.ok)
     new = sum(o.new_documents for _, o in results)
+    left = sum(o.left for _, o in results)
     lines = []
     if rows:
         lines.append(_table(rows, ["source", "result", "new", "dups", "skipped", "time",
                                    "error"]))
-    lines.append(f"{len(results)} sources polled in {elapsed_s:.1f} s: {new} new documents, "
-                 f"{failed} failed")
+    closing = (f"{len(results)} sources polled in {elapsed_s:.1f} s: {new} new documents, "
+               f"{failed} failed")
+    if left:
+        # a poll takes at most limits.MAX_NEW_ITEMS_PER_POLL new items of a source
+        closing += (f"; {left} new items left for the next poll (due within"
+                    f" {limits.BACKLOG_DELAY_S} s, or run `collector poll` again)")
+    lines.append(closing)
     return "\n".join(lines)
 
 

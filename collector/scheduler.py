@@ -63,8 +63,9 @@ def format_outcome(source: Source, o: PollOutcome) -> str:
         return f"source {source.id}: FAILED ({o.error_kind}) {o.error}"
     if o.not_modified:
         return f"source {source.id}: not modified ({o.elapsed_s:.1f} s)"
+    left = f", {o.left} left for the next poll" if o.left else ""
     return (f"source {source.id}: {o.new_documents} new, {o.duplicates} duplicates, "
-            f"{o.skipped} skipped ({o.method}, {o.elapsed_s:.1f} s)")
+            f"{o.skipped} skipped{left} ({o.method}, {o.elapsed_s:.1f} s)")
 
 
 def outcome_fields(source: Source, o: PollOutcome) -> dict[str, Any]:
@@ -72,7 +73,7 @@ def outcome_fields(source: Source, o: PollOutcome) -> dict[str, Any]:
     return {"source": source.id, "url": source.url, "result": "ok" if o.ok else "error",
             "kind": o.error_kind, "method": o.method, "elapsed_s": round(o.elapsed_s, 3),
             "new": o.new_documents, "duplicates": o.duplicates, "skipped": o.skipped,
-            "not_modified": o.not_modified}
+            "left": o.left, "not_modified": o.not_modified}
 
 
 class Worker:

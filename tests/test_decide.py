@@ -249,6 +249,43 @@ def test_failure_keeps_validators_and_body_hash():
     assert s.etag == '"e1"' and s.body_hash == "h1"
 
 
+def unfinished(state: SourceState, now: datetime, *, left: int = 0, retrying: int = 0,
+               max_age_s: float | None = None) -> SourceState:
+    return decide.after_success(state, now=now, interval_s=INTERVAL, seed="src", candidates=60,
+                                etag='"e2"', last_modified="Sat, 01 Mar 2025 12:00:00 GMT",
+                                body_hash="h2", max_age_s=max_age_s, left=left,
+                                retrying=retrying)
+
+
+def test_a_poll_that_left_items_records_no_validators_and_comes_due_soon():
+    t = T0 + timedelta(hours=1)
+    # even with a server asking for hours of caching: the listing is not what is awaited
+    s = unfinished(succeed(SourceState(), T0), t, left=7, max_age_s=4 * 3600)
+    assert (s.etag, s.last_modified, s.body_hash) == (None, None, None)
+    assert s.next_poll_at == t + timedelta(seconds=limits.BACKLOG_DELAY_S)
+    assert s.last_success_at == t and s.consecutive_failures == 0
+    # the poll that takes the rest records them, and the usual interval follows
+    u = t + timedelta(seconds=limits.BACKLOG_DELAY_S)
+    done = decide.after_success(s, now=u, interval_s=INTERVAL, seed="src", candidates=60,
+                                etag='"e2"', body_hash="h2")
+    assert done.etag == '"e2"' and done.body_hash == "h2"
+    assert done.next_poll_at >= u + timedelta(seconds=INTERVAL * (1 - decide.INTERVAL_JITTER))
+
+
+def test_a_poll_with_items_to_retry_records_no_validators_but_keeps_its_interval():
+    t = T0 + timedelta(hours=1)
+    s = unfinished(succeed(SourceState(), T0), t, retrying=1)
+    assert (s.etag, s.last_modified, s.body_hash) == (None, None, None)
+    assert s.next_poll_at >= t + timedelta(seconds=INTERVAL * (1 - decide.INTERVAL_JITTER))
+
+
+def test_the_quick_poll_for_items_left_is_never_later_than_the_usual_one():
+    t = T0 + timedelta(hours=1)
+    s = decide.after_success(SourceState(), now=t, interval_s=1, seed="src", candidates=60,
+                             left=3)
+    assert s.next_poll_at <= decide.next_poll(now=t, interval_s=1, seed="src")
+
+
 def test_not_modified_counts_as_success_and_keeps_old_validators():
     s = fail(succeed(SourceState(), T0), T0 + timedelta(hours=1))
     t = T0 + timedelta(hours=3)

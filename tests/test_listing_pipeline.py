@@ -169,3 +169,13 @@ def test_a_page_holding_several_statements_is_split_into_documents(tmp_path, sit
     assert [d.title for d in docs] == [t for t, _ in parts]
     assert len({d.id for d in docs}) == 3
     assert all("#part-" in d.url for d in docs)
+    # the issue's item is seen: a changed feed (a new issue) fetches only the new page
+    issue_13 = Article("issue-13", "Issue 13", ["The thirteenth issue of the paper."],
+                       T0 + timedelta(days=7))
+    site.pages["/feed/"] = Page(rss_feed("Paper", site.base, [issue_13, issue]),
+                                "application/rss+xml")
+    site.pages["/issue-13/"] = Page("""<html><body><main><h1>Issue 13</h1><h2>On the harvest</h2>
+""" + "".join(f"<p>{p}</p>" for p in paragraphs(14)) + "</main></body></html>")
+    (_, later), = poll(config)
+    assert later.ok and later.new_documents == 1 and later.left == 0, later
+    assert len(site.requests_for("/issue-12/")) == 1

@@ -239,16 +239,18 @@ def test_a_poll_whose_parses_keep_overrunning_is_cut_short_and_backs_off(tmp_pat
     """Six new items whose pages all overrun: the poll stops after MAX_OVERRUNS_PER_POLL of
     them, leaves the rest unseen for the next poll, fails as parse_timeout (so the source backs
     off), and the source's parses are deferred from then on. A healthy source beside it is
-    polled as usual."""
+    polled as usual. Once the pages parse again, the next poll takes all six although the
+    feed's bytes and ETag never changed (the cut poll recorded no validators)."""
     monkeypatch.setattr(limits, "EXTRACT_TIMEOUT_S", PIPELINE_DEADLINE_S)
     # the pipeline imports `extract` from its module at each call; the worker imports this
     # replacement by its module path
+    real_extract = extract_module.extract
     monkeypatch.setattr(extract_module, "extract", hostile_parsers.hanging_extract)
     day = datetime(2024, 5, 1, 9, tzinfo=UTC)
     slow_items = [article(i, f"Slow statement {i}", day + timedelta(hours=i))
                   for i in range(1, 7)]
     site.pages["/slow/feed"] = Page(rss_feed("Slow", site.base, slow_items),
-                                    "application/rss+xml")
+                                    "application/rss+xml", etag='"slow-1"')
     for a in slow_items:
         site.pages[f"/{a.slug}/"] = Page(wordpress_page("Slow", a, site.base).encode()
                                          + hostile_parsers.HANG_MARK)
@@ -285,8 +287,23 @@ def test_a_poll_whose_parses_keep_overrunning_is_cut_short_and_backs_off(tmp_pat
         assert st.next_poll_at > now
         # the two that overran are recorded as failed attempts; the other four were not touched
         assert len(store.seen_keys("slow", keys)) == limits.MAX_OVERRUNS_PER_POLL
+        assert st.etag is None and st.body_hash is None
     finally:
         store.close()
+
+    monkeypatch.setattr(extract_module, "extract", real_extract)
+    (_, again), = poll(config, ["slow"], clock=lambda: now)
+    # the two that overran were stored from the feed's text; the four untouched ones now
+    left = len(slow_items) - limits.MAX_OVERRUNS_PER_POLL
+    assert again.ok and again.new_documents == left and again.left == 0, again
+    store = store_of(config)
+    try:
+        titles = {d.title for d in store.iter_documents() if d.source_id == "slow"}
+    finally:
+        store.close()
+    assert titles == {a.title for a in slow_items}
+    asked = [r.headers.get("if-none-match") for r in site.requests_for("/slow/feed")]
+    assert asked == [None, None], asked
 
 
 # --- shutdown -------------------------------------------------------------------------------

@@ -166,19 +166,20 @@ def test_a_page_of_nested_divs_costs_only_its_own_item(tmp_path, site):
 def test_a_failing_item_page_is_retried_a_bounded_number_of_times_alone(tmp_path, site):
     """Rows 10 and 38: one item whose page fails (and whose feed entry has no text) is
     skipped without failing the poll or its neighbours, retried at later polls, and given up
-    after a bounded number of attempts."""
+    after a bounded number of attempts. The feed never changes (same bytes, same ETag): a poll
+    that leaves an item to retry records no validators, so the next poll reads the listing
+    again; once the item is given up, the feed is asked conditionally again (304)."""
     good = [article(i, f"Statement {i}", T0.replace(day=i)) for i in (1, 3)]
     for a in good:
         site.pages[f"/{a.slug}/"] = Page(wordpress_page("Red", a, site.base))
     site.pages["/broken/"] = Page("server exploded", "text/plain", status=500)
     items = "".join(_item(a.title, link=site.url(f"/{a.slug}/"), guid=a.slug) for a in good)
     items += _item("Broken item", link=site.url("/broken/"), guid="broken")
+    site.pages["/feed/"] = Page(_rss(items), "application/rss+xml", etag='"feed-1"')
 
     config = load(tmp_path, _source(site))
     outcomes = []
-    for n in range(MAX_ITEM_ATTEMPTS + 2):
-        # new bytes each time, so the feed is parsed again rather than skipped as unchanged
-        site.pages["/feed/"] = Page(_rss(items, channel=f"version {n}"), "application/rss+xml")
+    for _ in range(MAX_ITEM_ATTEMPTS + 2):
         (_, outcome), = poll(config)
         outcomes.append(outcome)
 
@@ -188,6 +189,11 @@ def test_a_failing_item_page_is_retried_a_bounded_number_of_times_alone(tmp_path
     # 500 is not retried within a poll, so each attempt is one request
     assert len(site.requests_for("/broken/")) == MAX_ITEM_ATTEMPTS
     assert all(len(site.requests_for(f"/{a.slug}/")) == 1 for a in good)
+    # the listing was read in full while the item waited for its next attempt, and answered
+    # 304 once it was given up
+    asked = [r.headers.get("if-none-match") for r in site.requests_for("/feed/")]
+    assert asked == [None] * MAX_ITEM_ATTEMPTS + ['"feed-1"'] * 2, asked
+    assert [o.not_modified for o in outcomes] == [False] * MAX_ITEM_ATTEMPTS + [True] * 2
 
 
 # --- row 12: markup in feed content -------------------------------------------------------------
@@ -455,27 +461,72 @@ def test_guids_that_change_on_every_fetch_add_no_documents(tmp_path, site):
 
 def test_a_flood_of_new_items_is_taken_a_bounded_batch_per_poll(tmp_path, site):
     """Row 34: when a feed suddenly lists more new items than one poll takes (a rebuilt feed,
-    churned ids), one poll stores at most the cap and the rest follow at the next poll."""
+    churned ids), one poll stores at most the cap and the rest follow at the next poll, which
+    comes due within BACKLOG_DELAY_S. The feed's bytes and ETag do not change between the two
+    polls: the first records no validators, so the second reads the listing again."""
     cap = limits.MAX_NEW_ITEMS_PER_POLL
     total = cap + 7
+    now = datetime.now(UTC)
 
-    def build(n: int, channel: str) -> None:
+    def build(n: int, etag: str) -> None:
         items = "".join(_item(f"Statement {i}", guid=f"g{i}", body=_body(i))
                         for i in range(n, 0, -1))
-        site.pages["/feed/"] = Page(_rss(items, channel=channel), "application/rss+xml")
+        site.pages["/feed/"] = Page(_rss(items), "application/rss+xml", etag=etag)
 
-    build(1, "baseline")
+    build(1, '"baseline"')
     config = load(tmp_path, _source(site, extra="    backfill: 1\n"))
-    assert poll(config)[0][1].new_documents == 1
-    build(total, "flood")
-    (_, flood), = poll(config)
-    build(total, "flood, fetched again")
-    (_, rest), = poll(config)
+    assert poll(config, clock=lambda: now)[0][1].new_documents == 1
+    build(total, '"flood"')
+    (_, flood), = poll(config, clock=lambda: now)
+    cut = _state(config)
+    (_, rest), = poll(config, clock=lambda: now)
+    done = _state(config)
+    (_, after), = poll(config, clock=lambda: now)
 
     assert flood.ok and flood.new_documents == cap, flood
     assert rest.ok and rest.new_documents == total - 1 - cap, rest
+    assert flood.left == total - 1 - cap and rest.left == 0
+    # nothing recorded that would let the next poll skip the listing, and due again soon
+    assert (cut.etag, cut.last_modified, cut.body_hash) == (None, None, None)
+    assert cut.next_poll_at == now + timedelta(seconds=limits.BACKLOG_DELAY_S)
+    # all taken: validators recorded and the source's usual interval (30 min, less jitter)
+    assert done.etag == '"flood"' and done.body_hash is not None
+    assert done.next_poll_at >= now + timedelta(minutes=28)
+    assert after.ok and after.not_modified
+    asked = [r.headers.get("if-none-match") for r in site.requests_for("/feed/")]
+    assert asked == [None, '"baseline"', None, '"flood"'], asked
     titles = [d.title for d in _docs(config)]
     assert len(titles) == len(set(titles)) == total
+
+
+def test_items_left_when_the_poll_budget_runs_out_are_taken_from_the_same_feed(
+        tmp_path, site, monkeypatch):
+    """Row 34: a poll whose time budget (POLL_BUDGET_S) ran out leaves its remaining items
+    unseen; the next poll takes them although the feed's bytes and ETag did not change."""
+    now = datetime.now(UTC)
+
+    def build(n: int) -> None:
+        items = "".join(_item(f"Statement {i}", guid=f"g{i}", body=_body(i))
+                        for i in range(n, 0, -1))
+        site.pages["/feed/"] = Page(_rss(items), "application/rss+xml", etag=f'"{n}"')
+
+    build(1)
+    config = load(tmp_path, _source(site, extra="    backfill: 1\n"))
+    assert poll(config, clock=lambda: now)[0][1].new_documents == 1
+    build(4)
+    # a budget already spent when the first item comes up: the poll takes nothing
+    monkeypatch.setattr(limits, "POLL_BUDGET_S", -1)
+    (_, spent), = poll(config, clock=lambda: now)
+    cut = _state(config)
+    monkeypatch.undo()
+    (_, rest), = poll(config, clock=lambda: now)
+
+    assert spent.ok and spent.new_documents == 0, spent
+    assert rest.ok and rest.new_documents == 3, rest
+    assert spent.left == 3 and rest.left == 0
+    assert (cut.etag, cut.body_hash) == (None, None)
+    assert cut.next_poll_at == now + timedelta(seconds=limits.BACKLOG_DELAY_S)
+    assert sorted(d.title for d in _docs(config)) == [f"Statement {i}" for i in range(1, 5)]
 
 
 # --- row 36: missing and unparseable dates ------------------------------------------------------
