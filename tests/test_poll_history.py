@@ -8,6 +8,7 @@ web server read over HTTP.
 
 from __future__ import annotations
 
+from dataclasses import replace as dataclass_replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -186,3 +187,33 @@ def test_the_default_bound_holds_over_many_batched_writes(database_url: str):
         assert store.source_state("s0").polls == total
     finally:
         store.close()
+
+
+def test_the_summary_dates_a_long_failure_from_the_stored_first_failure():
+    """Polls are newest first. A run of failures longer than the polls shown began before the
+    oldest shown: its start is the source's stored first failure, not the oldest row."""
+    from collector.health import summarise_polls
+    from collector.store import SourceState
+
+    def polls(*oks: bool) -> list[PollRecord]:
+        return [PollRecord("s", T0 - i * STEP, ok=ok) for i, ok in enumerate(oks)]
+
+    assert summarise_polls(polls(True, False, True)) == \
+        summarise_polls(polls(True, False, True), None)
+    s = summarise_polls(polls(True, False, True))
+    assert (s.shown, s.failed, s.failing, s.failing_since) == (3, 1, 0, None)
+    s = summarise_polls(polls(False, False, True, False))
+    assert (s.failed, s.failing, s.failing_since) == (3, 2, T0 - STEP)
+    began = T0 - timedelta(days=3)
+    state = SourceState(id="s", name="s", url="http://127.0.0.1:9/", kind="feed",
+                        resolved_kind=None, resolved_url=None, resolved_reason=None, etag=None,
+                        last_modified=None, body_hash=None, next_poll_at=None,
+                        last_poll_at=T0, last_success_at=None, last_items_at=None,
+                        first_failure_at=began, consecutive_failures=40,
+                        consecutive_empty=0, last_error="x", last_error_kind="timeout",
+                        health="broken", polls=90)
+    s = summarise_polls(polls(False, False), state)
+    assert (s.failing, s.failing_since) == (2, began)
+    # a stored first failure newer than the run shown (another streak) is not used
+    s = summarise_polls(polls(False, False), dataclass_replace(state, first_failure_at=T0))
+    assert s.failing_since == T0 - STEP
