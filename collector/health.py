@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -19,7 +20,7 @@ from urllib.parse import urlsplit
 from . import decide
 
 if TYPE_CHECKING:  # the store imports the digest code, which imports this module
-    from .store import SourceState
+    from .store import PollRecord, SourceState
 
 #: Every word a surface may show, worst first: the order of the sources page and of counts.
 STATES = ("quarantined", "broken", "failing", "degraded", "stale", "unknown", "healthy",
@@ -59,6 +60,33 @@ def counts(states: Iterable[str]) -> list[tuple[str, int]]:
     """(state, number) for every state present, worst first."""
     c = Counter(states)
     return [(s, c[s]) for s in sorted(c, key=lambda s: (rank(s), s))]
+
+
+@dataclass(frozen=True)
+class HistorySummary:
+    """What a source's latest polls say at a glance: how many of them failed, and, when the
+    newest ones failed, since when it has been failing."""
+
+    shown: int
+    failed: int
+    failing: int                      # failed polls in a row, counted from the newest
+    failing_since: datetime | None    # the first failure of that run
+
+
+def summarise_polls(polls: Sequence[PollRecord], st: SourceState | None = None
+                    ) -> HistorySummary:
+    """The summary of `polls` (newest first). A run of failures longer than the polls shown
+    dates from the source's stored first failure (`st`), which the history may not reach."""
+    failing = 0
+    for p in polls:
+        if p.ok:
+            break
+        failing += 1
+    since = polls[failing - 1].polled_at if failing else None
+    if (failing and failing == len(polls) and st is not None and st.first_failure_at
+            and st.first_failure_at < polls[-1].polled_at):
+        since = st.first_failure_at
+    return HistorySummary(len(polls), sum(1 for p in polls if not p.ok), failing, since)
 
 
 # --- errors in words -------------------------------------------------------------------------

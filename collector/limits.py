@@ -61,6 +61,12 @@ MAX_CRAWL_DELAY_S = 30.0
 MAX_ADDRESSES_TRIED = 4
 #: Polls' outcomes finishing within this long of each other are written in one transaction.
 OUTCOME_GATHER_S = 0.02
+#: Poll outcomes kept per source for its page's health history: the oldest beyond this are
+#: deleted as each new one is written, so the table stays bounded however long the service runs.
+POLL_HISTORY_PER_SOURCE = 200
+#: Characters of a failed poll's raw error kept in its history row (the source keeps the last
+#: error whole).
+POLL_HISTORY_ERROR_CHARS = 500
 #: Status line plus headers of one response: real servers send a few KiB; a server streaming
 #: endless headers is cut off here.
 MAX_RESPONSE_HEAD_BYTES = 64 * 1024

@@ -46,7 +46,7 @@ from .errors import CollectorError, ExtractError, FetchError, NotModified, Parse
 from .fetch import Fetcher, FetchPolicy
 from .health import decide_state
 from .models import Candidate, Extracted, Fetched, PollOutcome
-from .store import NewDocument, Primary, SourceState, Store, StoredDocument
+from .store import NewDocument, PollRecord, Primary, SourceState, Store, StoredDocument
 from .store.corpus import Corpus
 
 log = logging.getLogger("collector.pipeline")
@@ -270,8 +270,7 @@ class Pipeline:
                     self.store.seen_keys, source.id, [c.key for c in listing.candidates],
                     retry_below=MAX_ITEM_ATTEMPTS)
                 await listing.settle(done)
-            await self._save_success(source, state, listing, now, owner, left=counts["left"],
-                                     retrying=counts["retrying"])
+            await self._save_success(source, state, listing, now, owner, counts)
             return PollOutcome(source.id, ok=True, new_documents=counts["new"],
                                duplicates=counts["dup"], skipped=counts["skipped"],
                                method=method, elapsed_s=time.monotonic() - started,
@@ -284,7 +283,8 @@ class Pipeline:
             retry_after = getattr(exc, "retry_after", None)
             saved = False
             try:
-                await self._save_failure(source, state, message, kind, retry_after, now, owner)
+                await self._save_failure(source, state, message, kind, retry_after, now, owner,
+                                         counts)
                 saved = True
             except CollectorError as store_exc:  # pragma: no cover - database gone
                 log.error("source %s: could not save its failure: %s", source.id, store_exc)
@@ -818,8 +818,8 @@ class Pipeline:
         return float(source.schedule.nominal_interval_s)
 
     async def _save(self, source: Source, before: SourceState, after: decide.SourceState,
-                    now: datetime, owner: str | None, *, follow_cron: bool = True,
-                    **extra: Any) -> None:
+                    now: datetime, owner: str | None, record: PollRecord, *,
+                    follow_cron: bool = True, **extra: Any) -> None:
         if (follow_cron and source.schedule.cron and after.consecutive_failures == 0
                 and after.next_poll_at is not None):
             after = dataclasses.replace(after, next_poll_at=max(after.next_poll_at,
@@ -829,7 +829,17 @@ class Pipeline:
         # deep-copy each datetime (about 1 % of a poll's CPU when most answers are 304s).
         values = {f.name: getattr(after, f.name) for f in _STATE_FIELDS}
         values.update(extra, health=health, polls=before.polls + 1)
-        await self._writer.save(source.id, values, owner)
+        await self._writer.save(source.id, values, owner, record)
+
+    def _record(self, source: Source, now: datetime, *, ok: bool, not_modified: bool = False,
+                counts: dict[str, int] | None = None, kind: str | None = None,
+                message: str | None = None) -> PollRecord:
+        """The poll as the source's history keeps it; its duration by the pipeline's clock."""
+        counts = counts or {}
+        return PollRecord(source.id, now, ok=ok, not_modified=not_modified, error_kind=kind,
+                          error=message, new_documents=counts.get("new", 0),
+                          duplicates=counts.get("dup", 0),
+                          elapsed_s=(self.clock() - now).total_seconds())
 
     async def _save_not_modified(self, source: Source, state: SourceState,
                                  fetched: Fetched | None, now: datetime,
@@ -839,13 +849,17 @@ class Pipeline:
             etag=fetched.etag if fetched else None,
             last_modified=fetched.last_modified if fetched else None,
             max_age_s=_max_age(fetched, now))
-        await self._save(source, state, after, now, owner, **_moved(source, fetched))
+        await self._save(source, state, after, now, owner,
+                         self._record(source, now, ok=True, not_modified=True),
+                         **_moved(source, fetched))
         log.debug("source %s: not modified", source.id)
 
     async def _save_success(self, source: Source, state: SourceState, listing: Listing,
-                            now: datetime, owner: str | None = None, *, left: int = 0,
-                            retrying: int = 0) -> None:
+                            now: datetime, owner: str | None = None,
+                            counts: dict[str, int] | None = None) -> None:
         fetched = listing.fetched
+        left = counts.get("left", 0) if counts else 0
+        retrying = counts.get("retrying", 0) if counts else 0
         after = decide.after_success(
             decide_state(state), now=now, interval_s=self._interval(source), seed=source.id,
             candidates=len(listing.candidates),
@@ -854,12 +868,15 @@ class Pipeline:
             body_hash=hashlib.sha256(fetched.content).hexdigest() if fetched else None,
             max_age_s=_max_age(fetched, now), left=left, retrying=retrying)
         # items left over are taken soon even on a cron schedule: the same poll, continued
-        await self._save(source, state, after, now, owner, follow_cron=not left,
+        await self._save(source, state, after, now, owner,
+                         self._record(source, now, ok=True, counts=counts),
+                         follow_cron=not left,
                          **_moved(source, fetched))
 
     async def _save_failure(self, source: Source, state: SourceState, message: str, kind: str,
                             retry_after: float | None, now: datetime,
-                            owner: str | None = None) -> None:
+                            owner: str | None = None,
+                            counts: dict[str, int] | None = None) -> None:
         after = decide.after_failure(
             decide_state(state), now=now, interval_s=self._interval(source), seed=source.id,
             error=message, kind=kind, retry_after_s=retry_after)
@@ -868,7 +885,9 @@ class Pipeline:
             # The new address of a permanent move failed: the next poll starts again from the
             # configured URL (which redirects again if the move still holds).
             extra = {"resolved_kind": None, "resolved_url": None, "resolved_reason": None}
-        await self._save(source, state, after, now, owner, **extra)
+        await self._save(source, state, after, now, owner,
+                         self._record(source, now, ok=False, counts=counts, kind=kind,
+                                      message=message), **extra)
         if decide.is_quarantined(after) and after.consecutive_crashes == limits.QUARANTINE_AFTER:
             # the poll that quarantined it (a manual poll of a quarantined source adds to the
             # count but quarantines nothing anew)
@@ -905,16 +924,19 @@ def _moved(source: Source, fetched: Fetched | None) -> dict[str, Any]:
 class _OutcomeWriter:
     """Writes polls' outcomes, gathering those that finish together into one transaction and
     one thread hop (at 64 polls at once, a hop and a transaction per 304 cost more CPU than
-    the request did). Each caller still waits for its own write and gets its own error."""
+    the request did), with each poll's row of its source's history. Each caller still waits
+    for its own write and gets its own error."""
 
     def __init__(self, store: Store):
         self._store = store
-        self._pending: list[tuple[str, dict[str, Any], str | None, asyncio.Future[None]]] = []
+        self._pending: list[tuple[str, dict[str, Any], str | None, PollRecord,
+                                  asyncio.Future[None]]] = []
         self._task: asyncio.Future[None] | None = None
 
-    async def save(self, source_id: str, values: dict[str, Any], owner: str | None) -> None:
+    async def save(self, source_id: str, values: dict[str, Any], owner: str | None,
+                   record: PollRecord) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((source_id, values, owner, future))
+        self._pending.append((source_id, values, owner, record, future))
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._drain())
         await future
@@ -926,14 +948,16 @@ class _OutcomeWriter:
             await asyncio.sleep(limits.OUTCOME_GATHER_S)
             batch, self._pending = self._pending, []
             try:
-                await asyncio.to_thread(self._store.save_polls,
-                                        [(sid, values, owner) for sid, values, owner, _ in batch])
+                await asyncio.to_thread(
+                    self._store.save_polls,
+                    [(sid, values, owner) for sid, values, owner, _, _ in batch],
+                    [record for *_, record, _ in batch])
             except Exception:
                 # one bad write must not fail the others: write them one at a time
-                for sid, values, owner, future in batch:
+                for sid, values, owner, record, future in batch:
                     try:
                         await asyncio.to_thread(self._store.save_poll, sid, values,
-                                                release_owner=owner)
+                                                release_owner=owner, record=record)
                     except Exception as exc:
                         if not future.done():
                             future.set_exception(exc)

@@ -17,7 +17,8 @@ from sqlalchemy import text
 from collector import isolate, limits
 from collector.config import Source
 from collector.errors import ConfigError
-from collector.store import Store, head_revision
+from collector.store import PollRecord, Store, head_revision
+from collector.store.browse import poll_history
 from tests.helpers import load, poll
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
@@ -220,11 +221,14 @@ def test_outcomes_written_together_fail_only_on_their_own(store: Store):
     store.claim(T0, owner="w", lease_s=60, limit=3, ids=["s0", "s1", "s2"])
     writer = _OutcomeWriter(store)
 
+    def polled(sid: str) -> PollRecord:
+        return PollRecord(sid, T0, ok=True, new_documents=1)
+
     async def main() -> list[object]:
         return await asyncio.gather(
-            writer.save("s0", {"polls": 5}, "w"),
-            writer.save("s1", {"no_such_column": 1}, "w"),
-            writer.save("s2", {"polls": 7}, "w"),
+            writer.save("s0", {"polls": 5}, "w", polled("s0")),
+            writer.save("s1", {"no_such_column": 1}, "w", polled("s1")),
+            writer.save("s2", {"polls": 7}, "w", polled("s2")),
             return_exceptions=True)
 
     got = asyncio.run(main())
@@ -233,6 +237,8 @@ def test_outcomes_written_together_fail_only_on_their_own(store: Store):
     assert store.source_state("s0").polls == 5 and store.source_state("s2").polls == 7
     assert _lease(store, "s0") == (None, None) and _lease(store, "s2") == (None, None)
     assert _lease(store, "s1")[0] == "w"
+    # each poll's history row went with its outcome: the failed one left none
+    assert [len(poll_history(store, sid)) for sid in ("s0", "s1", "s2")] == [1, 0, 1]
 
 
 def test_batched_outcomes_free_only_their_owners_leases_and_the_last_one_wins(store: Store):

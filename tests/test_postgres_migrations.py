@@ -261,3 +261,36 @@ def test_the_originals_migration_counts_generations_and_keeps_the_locations(data
                                     "WHERE name = 'index_generation'")) == 0
     finally:
         store.close()
+
+
+def test_the_poll_history_table_is_added_and_dropped_with_the_sources_kept(database_url):
+    from collector.store import PollRecord
+    from collector.store.browse import poll_history
+
+    store = Store(database_url)
+    try:
+        upgrade_to(store, "0005")
+        fill_first_schema(store)
+        assert store.upgrade() == head_revision()
+        assert poll_history(store, "reddawn") == []          # no history before 0006
+        when = datetime(2024, 5, 2, 9, 0, tzinfo=UTC)
+        store.save_poll("reddawn", {"polls": 4, "last_error": "HTTP 500", "last_error_kind":
+                                    "http_status"}, release_owner=None,
+                        record=PollRecord("reddawn", when, ok=False, error_kind="http_status",
+                                          error="HTTP 500 from https://reddawn.example/feed/",
+                                          elapsed_s=1.5))
+        (row,) = poll_history(store, "reddawn")
+        assert (row.polled_at, row.ok, row.error_kind, row.new_documents, row.elapsed_s) == \
+            (when, False, "http_status", 0, 1.5)
+        cfg = alembic_config()
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0005")
+        assert current_revision(store) == "0005"
+        with store.engine.connect() as conn:
+            assert conn.scalar(text("SELECT polls FROM sources WHERE id = 'reddawn'")) == 4
+            assert conn.scalar(text("SELECT count(*) FROM documents")) == 2
+        assert store.upgrade() == head_revision()
+        assert poll_history(store, "reddawn") == []
+    finally:
+        store.close()

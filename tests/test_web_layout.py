@@ -2,7 +2,8 @@
 
 At 390 px and 1280 px (and the 360 / 1440 px ends of the supported range): nothing is wider
 than the viewport, the search button is visible and not covered, each filter changes the rows,
-the organisation page is reached by a mouse click, and axe-core (npm, installed by .ci/run into
+the organisation page is reached by a mouse click, its poll history marks failures by word,
+weight and shape (not colour alone), and axe-core (npm, installed by .ci/run into
 build/node) finds no serious or critical accessibility violation, in light and dark mode.
 Screenshots go to bench/out/screens/ (not part of the repository).
 """
@@ -90,6 +91,20 @@ def world(tmp_path: Path) -> Iterator[tuple[Any, dict[str, Any], Path]]:
                         last_success_at=T0 - timedelta(days=4))
     store.update_source("reddawn", health="healthy", polls=3, last_poll_at=T0,
                         last_success_at=T0)
+    # a poll history with failures whose raw errors are long single words (a URL), so the
+    # organisation page's poll table is measured at its widest
+    from collector.store import PollRecord
+
+    long_url = "http://127.0.0.1:9/feed/" + "harbour-districts-committee-" * 8
+    store.save_polls([], [
+        PollRecord("reddawn", T0 + timedelta(minutes=30 * i), ok=i % 3 != 1,
+                   not_modified=i % 3 == 2, new_documents=i if i % 3 == 0 else 0,
+                   duplicates=1 if i == 3 else 0, elapsed_s=0.25 * i,
+                   error_kind=None if i % 3 != 1 else ("http_status" if i < 5 else "refused"),
+                   error=None if i % 3 != 1 else (f"HTTP 500 Internal Server Error from {long_url}"
+                                                   if i < 5 else
+                                                   f"connection refused by {long_url}"))
+        for i in range(8)])
     with running(config, store, clock=lambda: T0 + timedelta(hours=10)) as srv:
         yield srv, docs, tmp_path / "chromium-profile"
     store.close()
@@ -232,6 +247,54 @@ def test_the_organisation_page_is_reached_by_a_click(world):
                 assert await b.js("location.pathname") == "/o/vanguard"
 
     run(main())
+
+
+POLLS = """(() => {
+  const rows = [...document.querySelectorAll('table.polls tbody tr')];
+  return {caption: (document.querySelector('table.polls caption') || {}).innerText,
+          heads: [...document.querySelectorAll('table.polls thead th')].map(
+            t => t.getAttribute('scope')),
+          rows: rows.map(tr => {
+            const cell = tr.querySelector('.result');
+            const first = tr.querySelector('td');
+            const bar = getComputedStyle(tr).boxShadow + getComputedStyle(first).boxShadow;
+            return {failed: tr.classList.contains('failed'), text: cell.innerText,
+                    weight: getComputedStyle(cell).fontWeight,
+                    bar: bar.includes('inset'),
+                    visible: tr.getBoundingClientRect().height > 0};
+          })};
+})()"""
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_the_poll_history_marks_failures_in_words_and_shape_at_every_width(world, dark):
+    """Failed polls say "Failed" in bold with a bar at the row's edge, not by colour alone; the
+    table keeps its caption and column headers (read out on phones through data-label)."""
+    srv, _docs, profile = world
+
+    async def main() -> list[str]:
+        problems = []
+        async with Browser(profile) as b:
+            for width in (360, *WIDTHS, 1440):
+                await b.viewport(width, dark=dark)
+                await b.goto(srv.url + "/o/reddawn")
+                got = await b.js(POLLS)
+                if not (got["caption"] or "").startswith("Latest polls of Red Dawn"):
+                    problems.append(f"{width}px: caption {got['caption']!r}")
+                if got["heads"] != ["col"] * 5:
+                    problems.append(f"{width}px: headers {got['heads']}")
+                if len(got["rows"]) != 8 or sum(r["failed"] for r in got["rows"]) != 3:
+                    problems.append(f"{width}px: rows {got['rows']}")
+                for r in got["rows"]:
+                    marked = ("Failed" in r["text"] and int(r["weight"]) >= 700 and r["bar"])
+                    if r["failed"] != marked or not r["visible"]:
+                        problems.append(f"{width}px: row {r}")
+                    if not r["failed"] and "Failed" in r["text"]:
+                        problems.append(f"{width}px: row {r}")
+            assert b.console == []
+        return problems
+
+    assert run(main()) == []
 
 
 @pytest.mark.skipif(not AXE_JS.exists(), reason=f"axe-core is not installed at {AXE_JS} "

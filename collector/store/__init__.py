@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import StoreError
 from .engine import head_revision, make_engine
+from .history import append_history
 from .tables import (
     Counter,
     DigestState,
@@ -47,6 +48,7 @@ from .views import (
     Inserted,
     LocationView,
     NewDocument,
+    PollRecord,
     Primary,
     SourceState,
     StoredDocument,
@@ -285,14 +287,18 @@ class Store:
         self.save_poll(source_id, values, release_owner=None)
 
     def save_poll(self, source_id: str, values: dict[str, Any], *,
-                  release_owner: str | None) -> None:
+                  release_owner: str | None, record: PollRecord | None = None) -> None:
         """Write a poll's outcome (fetch/schedule/health state) in one UPDATE; with
         `release_owner`, the same statement frees the source's lease if that owner still
-        holds it (a lease taken over by another worker after expiry is left alone)."""
-        self.save_polls([(source_id, values, release_owner)])
+        holds it (a lease taken over by another worker after expiry is left alone). With
+        `record`, the poll joins the source's history in the same transaction."""
+        self.save_polls([(source_id, values, release_owner)],
+                        history=[record] if record is not None else ())
 
-    def save_polls(self, outcomes: Sequence[tuple[str, dict[str, Any], str | None]]) -> None:
-        """`save_poll` for several sources in one transaction (all written or none).
+    def save_polls(self, outcomes: Sequence[tuple[str, dict[str, Any], str | None]],
+                   history: Sequence[PollRecord] = ()) -> None:
+        """`save_poll` for several sources in one transaction (all written or none), with
+        the `history` rows of those polls (`history.append_history`).
 
         Consecutive outcomes that set the same fields share one statement executed with many
         parameter sets: a statement per source cost more CPU than a 304 did to fetch. Order is
@@ -312,11 +318,12 @@ class Store:
                 runs[-1][1].append(params)
             else:
                 runs.append((shape, [params]))
-        if not runs:
+        if not runs and not history:
             return
         with self._writing() as conn:
             for (names, release), rows in runs:
                 conn.execute(_save_template(names, release), rows)
+            append_history(conn, history)
 
     # -- seen items ----------------------------------------------------------------------------
 
@@ -786,3 +793,4 @@ def _save_template(names: tuple[str, ...], release: bool) -> Any:
         sets["lease_owner"] = case((mine, None), else_=c.lease_owner)
         sets["lease_until"] = case((mine, None), else_=c.lease_until)
     return update(_SOURCES).where(c.id == bindparam("w_id")).values(**sets)
+

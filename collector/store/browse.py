@@ -4,7 +4,7 @@ Filters: the organisations (source ids) that published a statement - as its orig
 anywhere it was found again -, its language, and a date range; sorting by publication date
 (falling back to the collection date when a statement has none) or by collection date. Also
 the few counts the status surfaces need (statements kept out of digests as a first poll's
-baseline, failed items of a source).
+baseline, failed items of a source), and a source's latest polls.
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ from typing import Any, Literal
 
 from sqlalchemy import and_, exists, func, select
 
-from . import SourceState, Store, StoredDocument, _doc_view, _state_view
-from .tables import DocumentRow, Location, SeenItem, SourceRow
+from . import PollRecord, SourceState, Store, StoredDocument, _doc_view, _state_view
+from .tables import DocumentRow, Location, PollRow, SeenItem, SourceRow
 
 Sort = Literal["published", "collected"]
 
 #: Failed items of one source shown on its page: the latest are what someone acts on.
 MAX_ITEM_ERRORS = 20
+#: Polls of one source shown on its page: a day or more at the usual intervals, and a table
+#: that stays short on a phone.
+MAX_POLLS_SHOWN = 20
 
 
 @dataclass(frozen=True)
@@ -120,3 +123,13 @@ def source_states_light(store: Store) -> list[SourceState]:
     cheap enough for a health probe whatever the number of documents."""
     with store.session(read=True) as s:
         return [_state_view(r) for r in s.scalars(select(SourceRow).order_by(SourceRow.id))]
+
+
+def poll_history(store: Store, source_id: str, limit: int = MAX_POLLS_SHOWN) -> list[PollRecord]:
+    """The latest polls of a source, newest first."""
+    with store.session(read=True) as s:
+        return [PollRecord(r.source_id, r.polled_at, bool(r.ok), bool(r.not_modified),
+                           r.error_kind, r.error, r.new_documents or 0, r.duplicates or 0,
+                           r.elapsed_s or 0.0)
+                for r in s.scalars(select(PollRow).where(PollRow.source_id == source_id)
+                                   .order_by(PollRow.id.desc()).limit(max(limit, 0)))]

@@ -11,6 +11,23 @@ from .tables import DocumentRow
 
 
 @dataclass(frozen=True)
+class PollRecord:
+    """One poll of a source as its health history keeps it. `error` is the raw error (the
+    store keeps its first `POLL_HISTORY_ERROR_CHARS` characters); `elapsed_s` the poll's
+    duration by the pipeline's clock."""
+
+    source_id: str
+    polled_at: datetime
+    ok: bool
+    not_modified: bool = False
+    error_kind: str | None = None
+    error: str | None = None
+    new_documents: int = 0
+    duplicates: int = 0
+    elapsed_s: float = 0.0
+
+
+@dataclass(frozen=True)
 class SourceState:
     id: str
     name: str

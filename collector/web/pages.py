@@ -3,7 +3,8 @@
     /            latest statements (filters: org, tag, lang, from, to; sort=published|collected)
     /search?q=   full-text search, with the same filters
     /sources     every source, worst health first, with counts by state at the top
-    /o/<id>      one organisation: its health, its last errors and its statements
+    /o/<id>      one organisation: its health, its latest polls, its last errors and its
+                 statements
 
 Each handler reads the configuration through the server at request time (a reload changes
 it), asks the store in a thread, and renders a template; `collector.server` registers the
@@ -24,7 +25,7 @@ from aiohttp import web
 from .. import health as health_module
 from .. import status as status_module
 from ..config import Source
-from ..store import SourceState, StoredDocument, browse
+from ..store import PollRecord, SourceState, StoredDocument, browse
 from ..store.search import MAX_LIMIT, MAX_QUERY_CHARS
 from ..store.search import search as search_documents
 
@@ -62,6 +63,35 @@ class Row:
     date: str
     date_iso: str
     also: tuple[Org, ...]
+
+
+@dataclass(frozen=True)
+class Poll:
+    """One row of an organisation's poll history, in words."""
+
+    at: datetime
+    ok: bool
+    result: str                       # "Succeeded", "Unchanged" or "Failed"
+    found: str
+    elapsed: str
+    error_words: str | None
+    error: str | None                 # the raw error, shown on request
+
+
+def _poll_view(p: PollRecord, url: str) -> Poll:
+    if not p.ok:
+        result = "Failed"
+    elif p.not_modified:
+        result = "Unchanged"
+    else:
+        result = "Succeeded"
+    found = "" if p.not_modified and p.ok else (
+        f"{p.new_documents} new, {p.duplicates} duplicate{'s' if p.duplicates != 1 else ''}")
+    if not p.ok and not (p.new_documents or p.duplicates):
+        found = ""
+    words = health_module.describe_error(p.error_kind, p.error, url) if not p.ok else None
+    raw = f"{p.error_kind or 'error'}: {p.error}" if not p.ok and p.error else None
+    return Poll(p.polled_at, p.ok, result, found, f"{p.elapsed_s:.1f} s", words, raw)
 
 
 @dataclass(frozen=True)
@@ -305,11 +335,16 @@ class Pages:
                                        sort=sort,
                                        limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
         items = await asyncio.to_thread(browse.item_errors, srv.store, source_id)
+        history = await asyncio.to_thread(browse.poll_history, srv.store, source_id)
+        polls = [_poll_view(p, (state.resolved_url if state else None) or source.url)
+                 for p in history]
+        summary = health_module.summarise_polls(history, state) if history else None
         rows = await self._rows(docs[:PAGE_SIZE], sort)
         params: dict[str, str] = {"sort": sort} if sort != "published" else {}
         return srv.render(
             "organisation.html.j2", active="sources", source=source, report=report,
-            rows=rows, page=page, item_errors=items, date_label=DATE_LABELS[sort],
+            rows=rows, page=page, item_errors=items, polls=polls, poll_summary=summary,
+            date_label=DATE_LABELS[sort],
             caption=f"Statements of {source.name}, newest first by {SORTS[sort]} (page {page})",
             **self._page_links(f"/o/{source_id}", page, len(docs) > PAGE_SIZE, params))
 
