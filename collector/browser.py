@@ -396,6 +396,15 @@ class Browser:
 
         tab: Page | None = None
         closing: set[asyncio.Future[None]] = set()
+        #: second pages, met by their first request or by the context's "page" event, which
+        #: ever comes first (the event may come after the render has finished)
+        popups: set[Page] = set()
+
+        def refuse_popup(other: Page) -> None:
+            if other not in popups:
+                popups.add(other)
+                refusals.popups = len(popups)
+                closing.add(asyncio.ensure_future(_quietly(other.close())))
 
         async def on_request(route: Route) -> None:
             nonlocal served_main
@@ -407,6 +416,8 @@ class Browser:
                 origin = None
             if origin is not tab:
                 refusals.requests.append(f"{url}: not from the page itself (a pop-up or worker)")
+                if origin is not None:
+                    refuse_popup(origin)
                 await route.abort("blockedbyclient")
                 return
             if not served_main and req.is_navigation_request() and url == main_url:
@@ -447,8 +458,7 @@ class Browser:
 
         def on_page(other: Page) -> None:
             if other is not tab:
-                refusals.popups += 1
-                closing.add(asyncio.ensure_future(_quietly(other.close())))
+                refuse_popup(other)
 
         def on_download(download: Any) -> None:
             refusals.downloads += 1
