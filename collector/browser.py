@@ -198,8 +198,13 @@ class Browser:
                  page_timeout_s: float = limits.BROWSER_PAGE_TIMEOUT_S,
                  max_rss_bytes: int = limits.BROWSER_MAX_RSS_BYTES,
                  block_types: frozenset[str] = BLOCKED_TYPES,
-                 extra_args: tuple[str, ...] = ()) -> None:
+                 extra_args: tuple[str, ...] = (),
+                 quiet_s: float = limits.BROWSER_QUIET_S,
+                 settle_s: float = limits.BROWSER_SETTLE_S) -> None:
         self.fetcher = fetcher
+        #: after `load`, the page is taken once no request has been open for `quiet_s`, or
+        #: `settle_s` after `load` at the latest
+        self.quiet_s, self.settle_s = quiet_s, settle_s
         self.extra_args = extra_args
         self.executable = executable
         self.page_timeout_s = page_timeout_s
@@ -473,7 +478,7 @@ class Browser:
         # scripts that fetch their content after `load`: wait until none of the page's
         # requests (all of which pass through `on_request`) has been open for a moment, but
         # only so long (a page that polls forever is taken as it stands)
-        await network.quiet(limits.BROWSER_QUIET_S, limits.BROWSER_SETTLE_S)
+        await network.quiet(self.quiet_s, self.settle_s)
         return await tab.content(), tab.url
 
     def _refusal(self, url: str, method: str, resource_type: str) -> str | None:

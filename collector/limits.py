@@ -186,8 +186,10 @@ BROWSER_START_TIMEOUT_S = 30.0
 BROWSER_CLOSE_TIMEOUT_S = 5.0
 #: After `load`, how long to wait for the network to go quiet (scripts fetching content).
 BROWSER_SETTLE_S = 3.0
-#: The network is quiet when none of the page's requests has been open this long.
-BROWSER_QUIET_S = 0.25
+#: The network is quiet when none of the page's requests has been open this long (the
+#: convention of browser automation's "network idle"; a worker or a script started by `load`
+#: gets that long to make its first request).
+BROWSER_QUIET_S = 0.5
 
 # --- channels (collector.channels) ------------------------------------------------------------
 #: Older preview pages of a Telegram channel read on the first poll, at most.
