@@ -15,7 +15,10 @@ The file has four sections, all optional but `sources`:
 
 Environment variables override `settings:` (see `ENVIRONMENT`); a bad value of one is an
 error naming the variable. The frozen results this module builds are defined in schema.py;
-the YAML text is read by yamlread.py.
+the YAML text is read by yamlread.py. This module validates the top level, `settings:`,
+`defaults:`, `filters:` and `digests:` and reads the environment; the `sources:` entries are
+validated in config_sources.py, with the tools (problems, typed fields, value checks) of
+config_fields.py.
 """
 
 from __future__ import annotations
@@ -29,13 +32,23 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import limits
+from .config_fields import (
+    _DOTS_AND_DIGITS,
+    _ID,
+    _IPV4,
+    _check_url,
+    _Fields,
+    _item_fields,
+    _item_line,
+    _Problems,
+    shown,
+)
+from .config_sources import _DEFAULT_KEYS, _rules, _schedule, _source
 from .errors import ConfigError
 from .schema import (
     DIGEST_CHANNELS,
-    IMAP_SECURITY,
     RENDER_MODES,
     SOURCE_KINDS,
-    TELEGRAM_BASE,
     Config,
     Digest,
     FetchSettings,
@@ -98,69 +111,6 @@ ENVIRONMENT = {
     "COLLECTOR_LOG_FORMAT": "log lines as text (default) or json (read by the command line)",
 }
 
-_TELEGRAM_CHANNEL = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-
-
-# URLs httpx certainly accepts, checked without it (a tenth of the time, which counts for
-# 10,000 sources): lowercase http(s), a host of ASCII letters, digits, dots and hyphens that is
-# not an IDNA A-label, a short port, printable ASCII without backslash after it. A host of
-# digits and dots only must be an IPv4 address httpx's `ipaddress` accepts (no leading zeros).
-# Every other URL is asked of httpx.
-_PLAIN_URL = re.compile(r"https?://(?P<host>[A-Za-z0-9.-]+)(?::[0-9]{0,5})?"
-                        r"(?:[/?#][!-\[\]-~]*)?\Z")
-_DOTS_AND_DIGITS = re.compile(r"[0-9.]+\Z")
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}\Z")
-_PLAIN_URL_MAX = 4096
-
-
-#: Characters of a value echoed in a message; a longer one is cut (a 7 MB URL once was echoed
-#: whole). Control characters are shown escaped, so a value cannot rewrite the terminal.
-SHOWN_CHARS = 100
-#: The longest message, a net under values that reach a message some other way.
-_MESSAGE_CHARS = 1000
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def shown(value: object, limit: int = SHOWN_CHARS) -> str:
-    """`value` as a message shows it: control characters escaped, and cut after `limit`
-    characters with the full length said."""
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text):,} characters)"
-
-
-def _check_url(url: str) -> str | None:
-    """None when `url` is an absolute http(s) URL with a host; otherwise the problem."""
-    if isinstance(url, str) and len(url) <= _PLAIN_URL_MAX and (m := _PLAIN_URL.match(url)):
-        host = m.group("host")
-        if not host.lower().startswith("xn--") and (
-                not _DOTS_AND_DIGITS.match(host) or _IPV4.match(host)):
-            return None
-    return _check_url_httpx(url)
-
-
-def _check_url_httpx(url: str) -> str | None:
-    import httpx
-
-    if not isinstance(url, str) or not url.strip():
-        return "must be a non-empty URL"
-    if "\\" in url or any(ord(c) < 33 for c in url):
-        return f"'{shown(url)}' contains a backslash, a space or a control character"
-    try:
-        parsed = httpx.URL(url)
-        host = parsed.host      # decodes an IDNA A-label, which may fail
-    except Exception as exc:  # httpx raises InvalidURL, idna raises IDNAError, and friends
-        return f"'{shown(url)}' is not a valid URL ({shown(exc)})"
-    if parsed.scheme not in ("http", "https"):
-        return f"'{shown(url)}' must start with http:// or https://"
-    if not host:
-        return f"'{shown(url)}' has no host"
-    return None
-
-
 DEFAULT_BIND = "127.0.0.1:8080"
 SMTP_SECURITY = ("starttls", "tls", "none")
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
@@ -191,162 +141,6 @@ def bind_problem(bind: str) -> str | None:
         return f"has '{shown(host)}', which is not a host name or an IP address"
     return None
 
-
-def _check_selector(css: str) -> str | None:
-    from selectolax.lexbor import LexborHTMLParser
-
-    try:
-        LexborHTMLParser("<p></p>").css(css)
-    except Exception as exc:
-        return f"'{shown(css)}' is not a valid CSS selector ({shown(exc)})"
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# The validator
-# ---------------------------------------------------------------------------------------------
-
-
-class _Problems:
-    """Collects problems as 'file:line: message', and problems of environment variables as
-    'environment variable NAME: message' (listed first)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.items: list[tuple[int, str]] = []
-        self.env_items: list[str] = []
-
-    def add_env(self, name: str, value: str, message: str) -> None:
-        self.env_items.append(f"environment variable {name}: '{shown(value)}' {message}")
-
-    def add(self, line: int, message: str) -> None:
-        if len(message) > _MESSAGE_CHARS:
-            message = f"{message[:_MESSAGE_CHARS]}… (message cut at {_MESSAGE_CHARS} characters)"
-        self.items.append((line, message))
-
-    def messages(self) -> list[str]:
-        ordered = sorted(self.items, key=lambda x: x[0])
-        return self.env_items + [f"{self.path}:{line}: {msg}" for line, msg in ordered]
-
-    def __bool__(self) -> bool:
-        return bool(self.items or self.env_items)
-
-
-def _key_line(node: Any, key: Any, default: int) -> int:
-    """The line of `key` in a mapping read from YAML (yamlread.YamlMap); `default` else."""
-    lines = getattr(node, "key_lines", None)
-    return lines.get(key, default) if lines is not None else default
-
-
-def _item_line(seq: Any, index: int, default: int) -> int:
-    """The line of item `index` of a sequence read from YAML (yamlread.YamlList)."""
-    lines = getattr(seq, "item_lines", None)
-    return (lines[index] or default) if lines is not None and index < len(lines) else default
-
-
-class _Fields:
-    """Typed access to one YAML mapping, recording problems with their lines."""
-
-    def __init__(self, node: Any, where: str, line: int, problems: _Problems,
-                 allowed: tuple[str, ...]):
-        self.node = node if isinstance(node, Mapping) else {}
-        self.where = where
-        self.line = line
-        self.p = problems
-        if not isinstance(node, Mapping):
-            problems.add(line, f"{where} must be a mapping of keys to values")
-            return
-        for key in node:
-            if key not in allowed:
-                hint = _close_match(str(key), allowed)
-                problems.add(_key_line(node, key, line),
-                             f"{where}: unknown key '{shown(key)}'{hint}")
-
-    def has(self, key: str) -> bool:
-        return key in self.node
-
-    def line_of(self, key: str) -> int:
-        return _key_line(self.node, key, self.line)
-
-    def err(self, key: str, message: str) -> None:
-        self.p.add(self.line_of(key), f"{self.where}: {key} {message}")
-
-    def text(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
-        if key not in self.node or self.node[key] is None:
-            if required:
-                self.p.add(self.line, f"{self.where}: '{key}' is required")
-            return default
-        value = self.node[key]
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            self.err(key, "must be a text value")
-            return default
-        return str(value)
-
-    def flag(self, key: str, default: bool) -> bool:
-        if key not in self.node:
-            return default
-        value = self.node[key]
-        if not isinstance(value, bool):
-            self.err(key, "must be true or false")
-            return default
-        return value
-
-    def whole(self, key: str, default: int, *, minimum: int = 0,
-              maximum: int | None = None) -> int:
-        if key not in self.node:
-            return default
-        value = self.node[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum or (
-                maximum is not None and value > maximum):
-            self.err(key, f"must be a whole number ≥ {minimum}" if maximum is None
-                     else f"must be a whole number from {minimum} to {maximum}")
-            return default
-        return value
-
-    def str_list(self, key: str) -> tuple[str, ...]:
-        if key not in self.node or self.node[key] is None:
-            return ()
-        value = self.node[key]
-        if isinstance(value, str):
-            return (value,)
-        if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
-            self.err(key, "must be a list of text values")
-            return ()
-        return tuple(str(v) for v in value)
-
-    def duration(self, key: str, default: int, *, minimum: int = 0) -> int:
-        if key not in self.node:
-            return default
-        try:
-            seconds = parse_duration(self.node[key])
-        except ValueError as exc:
-            self.err(key, shown(exc, 200))
-            return default
-        if seconds < minimum:
-            self.err(key, f"must be at least {format_duration(minimum)}")
-            return default
-        return seconds
-
-
-def _close_match(word: str, allowed: tuple[str, ...]) -> str:
-    import difflib
-
-    match = difflib.get_close_matches(word, allowed, n=1)
-    return f" (did you mean '{match[0]}'?)" if match else f" (known keys: {', '.join(allowed)})"
-
-
-_SCHEDULE_KEYS = ("every", "cron", "timezone")
-_POLITENESS_KEYS = ("allow_private_addresses", "robots", "verify_tls")
-_SOURCE_KEYS = (
-    "id", "name", "url", "kind", *_SCHEDULE_KEYS, "enabled", "tags", "content_selector",
-    "selectors", "pagination_depth", "split", "include", "exclude", "backfill", "original",
-    "language", *_POLITENESS_KEYS, "render", "channel", "imap",
-)
-_DEFAULT_KEYS = ("kind", *_SCHEDULE_KEYS, "enabled", "tags", "backfill", "pagination_depth",
-                 "language", *_POLITENESS_KEYS, "render")
-_IMAP_KEYS = ("host", "port", "user", "folder", "security", "password_env", "move_to")
-#: A language code as sources.yaml takes it: ISO 639-1, optionally with a region (`pt-BR`).
-_LANGUAGE = re.compile(r"^[A-Za-z]{2}(-[A-Za-z]{2})?$")
 _DIGEST_KEYS = ("id", "channel", "schedule", "timezone", "title", "sources", "tags", "include",
                 "exclude", "to", "urls", "full_text", "paragraphs", "health_after", "group_by")
 #: How a digest may group its statements (`group_by`); none keeps them in order of arrival.
@@ -356,200 +150,6 @@ _SETTINGS_KEYS = ("data_dir", "database_url", "bind", "contact", "public_url", "
 _FETCH_KEYS = ("concurrency", "per_host_concurrency", "per_host_delay", "poll_concurrency",
                "deadline", "parse_workers")
 _SMTP_KEYS = ("host", "port", "security", "username", "from", "timeout", "ca_file")
-_RULE_KEYS = ("keywords", "keyword", "regex", "in", "language")
-_RULE_FIELDS = ("title", "text", "url", "any")
-
-
-def _schedule(f: _Fields, inherited: Schedule) -> Schedule:
-    tz = f.text("timezone", inherited.timezone) or "UTC"
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        f.err("timezone", f"'{shown(tz)}' is not a known time zone (e.g. Europe/Berlin)")
-        tz = "UTC"
-    if f.has("every") and f.has("cron"):
-        f.p.add(f.line_of("cron"), f"{f.where}: give either 'every' or 'cron', not both")
-        return inherited
-    if f.has("every"):
-        seconds = f.duration("every", -1, minimum=limits.MIN_INTERVAL_S)
-        return Schedule(interval_s=seconds, timezone=tz) if seconds > 0 else inherited
-    if f.has("cron"):
-        expr = f.text("cron") or ""
-        try:
-            cron_trigger(expr, tz)
-        except (ValueError, TypeError) as exc:
-            f.err("cron", f"'{shown(expr)}' is not a cron expression "
-                          f"(minute hour day month weekday): {shown(exc)}")
-            return inherited
-        return Schedule(cron=expr, timezone=tz)
-    if f.has("timezone") and inherited.cron:
-        return Schedule(cron=inherited.cron, timezone=tz)
-    return inherited
-
-
-def _rules(f: _Fields, key: str) -> tuple[FilterRule, ...]:
-    if not f.has(key) or f.node[key] is None:
-        return ()
-    raw = f.node[key]
-    if not isinstance(raw, list):
-        f.err(key, "must be a list of rules like {keywords: [strike, union], in: title}")
-        return ()
-    out = []
-    for i, item in enumerate(raw):
-        line = _item_line(raw, i, f.line_of(key))
-        if isinstance(item, str):
-            out.append(FilterRule(keywords=(item,)))
-            continue
-        rf = _Fields(item, f"{f.where}: {key}[{i}]", line, f.p, _RULE_KEYS)
-        keywords = rf.str_list("keywords") + rf.str_list("keyword")
-        regex = rf.text("regex")
-        on = rf.text("in", "any") or "any"
-        language = rf.text("language")
-        if on not in _RULE_FIELDS:
-            rf.err("in", f"must be one of {', '.join(_RULE_FIELDS)}")
-            on = "any"
-        if regex is not None:
-            try:
-                re.compile(regex)
-            except (re.error, RecursionError, OverflowError) as exc:
-                # (Python's pattern parser recurses per group: thousands of nested
-                # parentheses exhaust its stack)
-                why = "nested too deeply" if isinstance(exc, RecursionError) else shown(exc)
-                rf.err("regex", f"'{shown(regex)}' is not a valid regular expression ({why})")
-                regex = None
-        if not keywords and regex is None and language is None:
-            rf.p.add(line, f"{rf.where}: a rule needs 'keywords', 'regex' or 'language'")
-            continue
-        out.append(FilterRule(keywords=tuple(k.lower() for k in keywords), regex=regex, on=on,
-                              language=language.lower() if language else None))
-    return tuple(out)
-
-
-def _item_fields(node: Any, what: str, index: int, line: int, problems: _Problems,
-                 keys: tuple[str, ...]) -> _Fields | None:
-    """The fields of one list item, named by its id in messages when it has one."""
-    label = f"{what} '{shown(node['id'])}'" if isinstance(node, Mapping) and "id" in node \
-        else f"{what}s[{index}]"
-    f = _Fields(node, label, line, problems, keys)
-    return f if isinstance(node, Mapping) else None
-
-
-def _source(node: Any, index: int, line: int, defaults: dict[str, Any], base_schedule: Schedule,
-            problems: _Problems) -> Source | None:
-    f = _item_fields(node, "source", index, line, problems, _SOURCE_KEYS)
-    if f is None:
-        return None
-    sid = f.text("id", required=True)
-    if sid is not None and not _ID.match(sid):
-        f.err("id", "must be 1–64 lowercase letters, digits, '-' or '_', starting with a "
-                    "letter or digit")
-    kind = f.text("kind", defaults.get("kind", "auto")) or "auto"
-    if kind not in SOURCE_KINDS:
-        f.err("kind", f"must be one of {', '.join(SOURCE_KINDS)}")
-    channel, imap = _channel_keys(f, kind)
-    url = f.text("url", required=kind not in ("telegram", "imap"))
-    if url is not None and (problem := _check_url(url)):
-        f.err("url", problem)
-    if url is None and kind == "telegram" and channel:
-        url = f"{TELEGRAM_BASE}/s/{channel}"
-    if url is None and kind == "imap" and imap is not None:
-        url = f"imap://{imap.user}@{imap.host}:{imap.port}/{imap.folder}"
-    render = f.text("render", defaults.get("render", "plain")) or "plain"
-    if render not in RENDER_MODES:
-        f.err("render", f"must be one of {', '.join(RENDER_MODES)}")
-    schedule = _schedule(f, base_schedule)
-    content_selector = f.text("content_selector")
-    if content_selector and (problem := _check_selector(content_selector)):
-        f.err("content_selector", problem)
-    selectors = None
-    if f.has("selectors"):
-        sf = _Fields(f.node["selectors"], f"{f.where}: selectors", f.line_of("selectors"),
-                     problems, ("items", "link", "title", "date"))
-        values = {k: sf.text(k) for k in ("items", "link", "title", "date")}
-        for k, v in values.items():
-            if v and (problem := _check_selector(v)):
-                sf.err(k, problem)
-        selectors = Selectors(**values)
-    split = None
-    if f.has("split"):
-        spf = _Fields(f.node["split"], f"{f.where}: split", f.line_of("split"), problems,
-                      ("selector", "headings"))
-        sel, head = spf.text("selector"), spf.text("headings")
-        for k, v in (("selector", sel), ("headings", head)):
-            if v and (problem := _check_selector(v)):
-                spf.err(k, problem)
-        if bool(sel) == bool(head):
-            problems.add(spf.line, f"{spf.where}: give exactly one of 'selector' or 'headings'")
-        split = Split(selector=sel, headings=head)
-    language = f.text("language", defaults.get("language"))
-    if language is not None and not _LANGUAGE.match(language):
-        f.err("language", "must be a two-letter language code such as en, fr or pt-BR")
-    if sid is None or url is None:
-        return None
-    return Source(
-        id=sid,
-        name=f.text("name", sid) or sid,
-        url=url,
-        kind=kind,
-        schedule=schedule,
-        enabled=f.flag("enabled", defaults.get("enabled", True)),
-        tags=f.str_list("tags") or tuple(defaults.get("tags", ())),
-        content_selector=content_selector,
-        selectors=selectors,
-        pagination_depth=f.whole("pagination_depth", defaults.get("pagination_depth", 0)),
-        split=split,
-        include=_rules(f, "include"),
-        exclude=_rules(f, "exclude"),
-        backfill=f.whole("backfill", defaults.get("backfill", limits.DEFAULT_BACKFILL)),
-        allow_private_addresses=f.flag("allow_private_addresses",
-                                       defaults.get("allow_private_addresses", False)),
-        robots=f.flag("robots", defaults.get("robots", True)),
-        verify_tls=f.flag("verify_tls", defaults.get("verify_tls", True)),
-        render=render,
-        channel=channel,
-        imap=imap,
-        original=f.flag("original", False),
-        # the primary subtag: links and documents name their language by it
-        language=language.split("-")[0].lower() if language else None,
-        line=line,
-    )
-
-
-def _channel_keys(f: _Fields, kind: str) -> tuple[str | None, Imap | None]:
-    """`channel` (kind: telegram) and `imap` (kind: imap): required by their kind only."""
-    channel = f.text("channel", required=kind == "telegram")
-    if channel is not None:
-        channel = channel.removeprefix("@")
-        if kind != "telegram":
-            f.err("channel", "is only for kind: telegram")
-        elif not _TELEGRAM_CHANNEL.match(channel):
-            f.err("channel", f"'{channel}' is not a channel name (5–32 letters, digits or "
-                             f"'_', starting with a letter)")
-    if not f.has("imap"):
-        if kind == "imap":
-            f.err("kind", "kind: imap needs an 'imap:' block with host, user and folder")
-        return channel, None
-    if kind != "imap":
-        f.err("imap", "is only for kind: imap")
-    mf = _Fields(f.node["imap"], f"{f.where}: imap", f.line_of("imap"), f.p, _IMAP_KEYS)
-    if not isinstance(f.node["imap"], Mapping):
-        return channel, None
-    host, user = mf.text("host", required=True), mf.text("user", required=True)
-    security = mf.text("security", "tls") or "tls"
-    if security not in IMAP_SECURITY:
-        mf.err("security", f"must be one of {', '.join(IMAP_SECURITY)}")
-    port = mf.whole("port", 993 if security == "tls" else 143)
-    if not 0 < port < 65536:
-        mf.err("port", "must be a port number (1–65535)")
-    password_env = mf.text("password_env", "COLLECTOR_IMAP_PASSWORD") or ""
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", password_env):
-        mf.err("password_env", "must name an environment variable (the password is never "
-                               "written in the file)")
-    if host is None or user is None:
-        return channel, None
-    return channel, Imap(host=host, user=user, folder=mf.text("folder", "INBOX") or "INBOX",
-                         port=port, security=security, password_env=password_env,
-                         move_to=mf.text("move_to"))
 
 
 def _digest(node: Any, index: int, line: int, known_sources: set[str],

@@ -16,46 +16,41 @@
              a listing that crashed the parse worker on limits.QUARANTINE_AFTER polls in a
              row quarantines the source (collector.decide).
 
-`Pipeline` holds what lives across polls (store, fetcher, browser, corpus, the near-duplicate
-index);
+`Pipeline` holds what lives across polls (store, fetcher, browser, parse pool, and the storing
+stage, `storing.Storing`: dedup, store, corpus files and the near-duplicate index, which takes
+every extracted text from here);
 `poll(source)` never raises for a source's own failures: it returns a PollOutcome.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import dataclasses
-import functools
 import hashlib
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from . import channels, decide, dedup, documents, isolate, limits, metrics
+from . import channels, decide, documents, isolate, limits, metrics
 from .browser import Browser, rendered
 from .config import Config, Source
 from .discover.feed import parse_feed
-from .document import document_id, render
 from .documents import items as document_items
 from .errors import CollectorError, ExtractError, FetchError, NotModified, ParseError, StoreError
 from .fetch import Fetcher, FetchPolicy
 from .health import decide_state
 from .models import Candidate, Extracted, Fetched, PollOutcome
-from .store import NewDocument, PollRecord, Primary, SourceState, Store, StoredDocument
-from .store.corpus import Corpus
+from .store import PollRecord, SourceState, Store
+from .storing import Storing
 
 log = logging.getLogger("collector.pipeline")
 
 #: An item whose page failed this many polls in a row is given up (recorded, not retried).
 MAX_ITEM_ATTEMPTS = 3
-#: Flags of a text that is not the whole statement (a feed summary, an implausibly short
-#: extract): it never replaces a whole text of the same statement.
-_PARTIAL = frozenset({"partial", "short"})
 
 
 def utcnow() -> datetime:
@@ -92,30 +87,6 @@ def policy_for(source: Source, *, expected: str = "any",
     return FetchPolicy(**values)
 
 
-def _words(blocks: Sequence[str]) -> int:
-    return sum(len(b.split()) for b in blocks)
-
-
-@dataclass(frozen=True)
-class _Item:
-    """One extracted text on its way into the store, with everything dedup needs."""
-
-    source: Source
-    cand: Candidate     # the listing's item (its other addresses: `documents.items.places`)
-    key: str
-    url: str
-    ukey: str           # url_key of the URL fetched
-    ckey: str           # url_key of its canonical URL
-    names_key: str | None   # url_key of another site's page it declares canonical
-    title: str
-    text: str
-    blocks: tuple[str, ...]
-    chash: str
-    sig: bytes
-    ex: Extracted
-    now: datetime
-
-
 class Pipeline:
     """Everything one worker needs to poll sources; shared by the scheduler and the CLI."""
 
@@ -135,21 +106,10 @@ class Pipeline:
         self._overruns: dict[str, int] = {}
         self.store = store
         self.fetcher = fetcher
-        self.corpus = Corpus(config.settings.documents_dir)
         self.clock = clock
-        self.index = dedup.NearDuplicateIndex()
-        self._indexed_seq = -1
-        self._index_lock = asyncio.Lock()
-        self._sources = {s.id: s for s in config.sources}
-        #: a line of an existing document changed: index.jsonl is rewritten at the round's end
-        self._index_stale = False
-        self._corpus_thread = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="corpus")
-        # its thread ends with the pipeline (its work is always awaited before that)
-        weakref.finalize(self, self._corpus_thread.shutdown, wait=False)
-        self._write_lock = asyncio.Lock()
+        #: the storing stage: dedup, the store's writes, the corpus and the near-duplicate index
+        self.storing = Storing(config, store, clock=clock, selects=selects)
         self._writer = _OutcomeWriter(store)
-        self._selects = selects
         #: the shared browser; Chromium starts only when a source first needs it
         self.browser = Browser(fetcher)
 
@@ -160,9 +120,8 @@ class Pipeline:
             self.parses.close()
 
     def close_files(self) -> None:
-        """End the corpus writer's thread once the last write (the index at shutdown) is done:
-        a stopping service then leaves no idle thread behind."""
-        self._corpus_thread.shutdown(wait=True)
+        """End the corpus writer's thread once the last write is done (`Storing.close_files`)."""
+        self.storing.close_files()
 
     async def _parse(self, source: Source, fn: Callable[..., Any], *args: Any,
                      **kwargs: Any) -> Any:
@@ -199,30 +158,20 @@ class Pipeline:
             return fetched
         return await rendered(self.browser, source.render, fetched, policy)
 
-    # -- start-up ------------------------------------------------------------------------------
+    # -- start-up and round end (the storing stage's) ------------------------------------------
 
     async def load_index(self) -> int:
-        """Add the signatures of documents stored since the last call (all, the first time)."""
-        def load() -> list[tuple[int, bytes]]:
-            return list(self.store.signatures_after(self._indexed_seq))
-
-        async with self._index_lock:
-            rows = await asyncio.to_thread(load)
-            if rows:
-                self.index.add_many(rows)
-                self._indexed_seq = max(seq for seq, _ in rows)
-            return len(rows)
+        """Add the signatures of documents stored since the last call (`Storing.load_index`)."""
+        return await self.storing.load_index()
 
     async def reconcile_corpus(self) -> int:
-        """Repair the corpus after a stop: write the files of documents stored but not
-        written (a kill between the two), and rewrite index.jsonl if it does not agree with
-        the database (`flush_index`). Returns how many files were written."""
-        docs = await asyncio.to_thread(self.store.unwritten_documents)
-        if docs:
-            await self._write_files(docs)
-        if await self.flush_index(check=True):
-            log.info("index.jsonl did not agree with the database: rewritten")
-        return len(docs)
+        """Repair the corpus after a stop (`Storing.reconcile_corpus`)."""
+        return await self.storing.reconcile_corpus()
+
+    async def flush_index(self, *, check: bool = False) -> bool:
+        """Rewrite index.jsonl when it is out of date (`Storing.flush_index`)."""
+        return await self.storing.flush_index(check=check)
+
 
     # -- one poll ------------------------------------------------------------------------------
 
@@ -460,7 +409,8 @@ class Pipeline:
             if not ok:
                 await self._mark(source, cand, "filtered", why, key=piece_key)
                 continue
-            result = await self._store(source, cand, piece_key, url, extracted, backfill)
+            result = await self.storing.store_text(source, cand, piece_key, url, extracted,
+                                                   backfill)
             new += result == "new"
             dup += result == "duplicate"
         if all(piece_key != cand.key for piece_key, _, _ in pieces):
@@ -549,19 +499,6 @@ class Pipeline:
         """Rules for an item's own address: a page, or a document (PDF, DOCX, ODT)."""
         return dataclasses.replace(self._policy(source, "page"), documents=True)
 
-    async def _add_places(self, source: Source, cand: Candidate, key: str, doc_id: str,
-                          url: str, ex: Extracted) -> None:
-        """Record the statement's other addresses (`documents.items.places`)."""
-        for place, how in document_items.places(cand, ex, url):
-            try:
-                place_key = dedup.url_key(place)
-            except ParseError:
-                continue
-            await asyncio.to_thread(self.store.add_location, doc_id, source_id=source.id,
-                                    url=place, url_key=place_key, how=how,
-                                    seen_key=f"{key}#{how}:{place}", now=self.clock())
-            self._index_stale = True   # the document's line gains a location
-
     async def _extract(self, html: str, url: str, headers: dict[str, str],
                        source: Source, item_title: str | None = None) -> Extracted:
         """The page's extraction; `item_title` (the feed item's) stands in for a page whose
@@ -586,231 +523,6 @@ class Pipeline:
             frag_url = f"{url.partition('#')[0]}#part-{frag_key}"
             out.append((f"{cand.key}#{frag_key}", extracted, frag_url))
         return out
-
-    async def _store(self, source: Source, cand: Candidate, key: str, url: str,
-                     ex: Extracted, backfill: bool) -> str:
-        """Deduplicate and store one extracted text; returns the dedup action taken."""
-        base, _, fragment = url.partition("#")
-        names_key = None
-        if not base.startswith(("http://", "https://")):
-            # a channel's own identity (a message in a mailbox): not a web page, nothing to
-            # canonicalise; its key is a digest, as short as a key column wants
-            canonical = url
-            ukey = ckey = "channel:" + hashlib.sha256(url.encode("utf-8")).hexdigest()[:48]
-        elif fragment.startswith(("item-", "part-")):
-            # a synthetic identity (a link-less feed item, one piece of a split page): the
-            # fragment is part of it, and the page's declared canonical URL is not
-            suffix = f"#{fragment}"
-            canonical = dedup.canonical_url(base) + suffix
-            ukey = ckey = dedup.url_key(base) + suffix
-        else:
-            canonical = dedup.canonical_url(url, declared=ex.canonical_url)
-            ukey = dedup.url_key(url)
-            ckey = dedup.url_key(canonical)
-            names_key = dedup.names_other(url, ex.canonical_url)
-        text = render(ex.title, ex.blocks)
-        from .document import parse as parse_document
-
-        parsed = parse_document(text)
-        title, blocks = parsed.title, parsed.blocks
-        item = _Item(source=source, cand=cand, key=key, url=url, ukey=ukey, ckey=ckey,
-                     names_key=names_key,
-                     title=title, text=text, blocks=tuple(blocks),
-                     chash=dedup.content_fingerprint(title, blocks),
-                     sig=dedup.signature(blocks), ex=ex, now=self.clock())
-        async with self._write_lock:
-            # Twice at most: when another writer (a `collector poll` beside the service, a
-            # second worker) stored the same document between this look-up and the insert,
-            # the insert finds it, and the second pass takes it as a duplicate or an update.
-            raced = False
-            while True:
-                action = await self._apply(item)
-                if action == "unchanged" and raced:
-                    # the same document stored by another writer a moment ago
-                    return "duplicate"
-                if action != "new":
-                    return action
-                doc = NewDocument(
-                    id=document_id(canonical), source_id=source.id, url=url,
-                    canonical_url=canonical, url_key=ckey, title=title, text=text,
-                    published_at=ex.published, content_hash=item.chash, signature=item.sig,
-                    method=ex.method, language=ex.language, author=ex.author,
-                    word_count=_words(blocks), flags=ex.flags, backfill=backfill,
-                    names_key=names_key)
-                digests = self._digests_for(source, ex, url)
-                inserted = await asyncio.to_thread(
-                    self.store.insert_document, doc, seen_key=key, digests=digests,
-                    now=item.now, extra_url_key=ukey)
-                stored = inserted.document
-                if inserted.created:
-                    await self._add_places(source, cand, key, stored.id, url, ex)
-                    self.index.add(stored.seq, item.sig)
-                    self._indexed_seq = max(self._indexed_seq, stored.seq)
-                    break
-                if raced:  # pragma: no cover - stored, then gone, then stored again
-                    raise StoreError(f"document {doc.id} could not be stored: it keeps "
-                                     "changing under another writer")
-                log.info("source %s: document %s was stored by another writer first",
-                         source.id, doc.id)
-                raced = True
-        await self._write_files([stored], appended=[(stored, inserted.generation)])
-        log.info("source %s: new document %s %s", source.id, stored.id, title[:80],
-                 extra={"source": source.id, "document": stored.id, "url": stored.url})
-        return "new"
-
-    async def _apply(self, item: _Item) -> str:
-        """Look `item` up and apply the dedup decision, except storing a new document:
-        "unchanged", "update", "duplicate", or "new" (the caller inserts it)."""
-        await self.load_index()
-        match = await asyncio.to_thread(self.store.document_by_url_key, item.ckey)
-        if match is None and item.ukey != item.ckey:
-            match = await asyncio.to_thread(self.store.document_by_url_key, item.ukey)
-        # a URL recorded as another location of a document never rewrites its text
-        by_url = match[0] if match and match[1] else None
-        by_location = match[0] if match and not match[1] else None
-        by_hash = await asyncio.to_thread(self.store.document_by_content_hash, item.chash)
-        near = self.index.query(item.sig) if match is None and by_hash is None else []
-        decision = dedup.decide(
-            content_hash=item.chash,
-            by_url=dedup.StoredMatch(by_url.seq, by_url.content_hash) if by_url else None,
-            by_hash=by_hash.seq if by_hash else None, near=near,
-            by_location=by_location.seq if by_location else None)
-        source, now = item.source, item.now
-        if decision.action == "unchanged":
-            known = by_url or by_location
-            await asyncio.to_thread(self.store.mark_seen, source.id, item.key, url=item.url,
-                                    status="duplicate", now=now, detail="unchanged",
-                                    document_id=known.id if known else None)
-            return "unchanged"
-        if decision.action == "update":
-            assert by_url is not None
-            await self._update(by_url, item)
-            await asyncio.to_thread(self.store.mark_seen, source.id, item.key, url=item.url,
-                                    status="duplicate", now=now, detail="updated",
-                                    document_id=by_url.id)
-            return "update"
-        if decision.action == "duplicate":
-            assert decision.doc_id is not None
-            stored = await asyncio.to_thread(self.store.document_by_seq, decision.doc_id)
-            if stored is not None:
-                await self._duplicate(stored, item, "exact" if by_hash is not None else "near")
-                return "duplicate"
-            # the index was out of date (the document is gone): stored as new
-        return "new"
-
-    async def _duplicate(self, stored: StoredDocument, item: _Item, how: str) -> None:
-        """Record `item` as another location of `stored`, and let the original's text win
-        (dedup.choose_original): when `item` is the original, the document takes its text and
-        title as a new revision, and its location becomes the document's own."""
-        versions = await asyncio.to_thread(self.store.versions, stored.id)
-        self._index_stale = True   # the document's line gains a location
-        await asyncio.to_thread(self.store.add_location, stored.id, source_id=item.source.id,
-                                url=item.url, url_key=item.ukey, how=how, seen_key=item.key,
-                                now=item.now, published_at=item.ex.published,
-                                names_key=item.names_key)
-        await self._add_places(item.source, item.cand, item.key, stored.id, item.url, item.ex)
-        own = next((v for v in versions if v.how == "original"), None)
-        own_source = own.source_id if own else stored.source_id
-        keys = {dedup.url_key(stored.url)} | ({own.url_key} if own else set())
-        existing = dedup.Version(
-            keys=frozenset(keys), names=own.names_key if own else None,
-            published=own.published_at if own else stored.published_at,
-            marked_original=self._marked_original(own_source), words=stored.word_count,
-            partial=bool(_PARTIAL & set(stored.flags)))
-        incoming = dedup.Version(
-            keys=frozenset({item.ukey, item.ckey}), names=item.names_key,
-            published=item.ex.published, marked_original=item.source.original,
-            words=_words(item.blocks), partial=bool(_PARTIAL & set(item.ex.flags)))
-        named = {v.names_key for v in versions if v.names_key}
-        choice = dedup.choose_original(existing, incoming, named=named)
-        if choice.keep == "incoming":
-            log.info("document %s: taking the text of %s (%s)", stored.id, item.url,
-                     choice.reason)
-            await self._update(stored, item, primary=Primary(url_key=item.ukey,
-                                                             demoted_how=how))
-
-    def _marked_original(self, source_id: str) -> bool:
-        source = self._sources.get(source_id)
-        return source is not None and source.original
-
-    async def _update(self, doc: StoredDocument, item: _Item, *,
-                      primary: Primary | None = None) -> None:
-        ex = item.ex
-        updated = await asyncio.to_thread(
-            self.store.update_document, doc.id, title=item.title, text=item.text,
-            content_hash=item.chash, signature=item.sig, word_count=_words(item.blocks),
-            method=ex.method, published_at=ex.published, now=item.now, primary=primary)
-        self.index.add(doc.seq, item.sig)   # replaces the document's old signature
-        # the document's line in index.jsonl changed: rewritten at the end of the round
-        self._index_stale = True
-        await self._write_files([updated])
-
-    def _digests_for(self, source: Source, ex: Extracted, url: str) -> list[str]:
-        out = []
-        for digest in self.config.digests:
-            if self._selects is not None:
-                if self._selects(digest, source, ex, url):
-                    out.append(digest.id)
-                continue
-            from .notify.select import selects
-
-            if selects(digest, source_id=source.id, tags=source.tags, title=ex.title,
-                       text="\n".join(ex.blocks), url=url, language=ex.language):
-                out.append(digest.id)
-        return out
-
-    async def _write_files(self, docs: list[StoredDocument], *,
-                           appended: Sequence[tuple[StoredDocument, int | None]] = ()) -> None:
-        """Write the corpus files of `docs`, and append the index lines of new documents
-        (with the index generation of their insert). A changed line of an existing document
-        (an update, a new location) is left to `flush_index` at the end of the round."""
-        def write() -> None:
-            for d in docs:
-                self.corpus.write(d.seq, d.id, d.text)
-            if appended:
-                locs = self.store.locations([d.id for d, _ in appended])
-                for d, generation in appended:
-                    self.corpus.append_index([self.store.index_record(d, locs[d.id])],
-                                             generation)
-            self.store.mark_written(d.id for d in docs)
-
-        await self._in_corpus_thread(write)
-
-    async def _in_corpus_thread(self, fn: Callable[[], Any]) -> Any:
-        """Run corpus writing on this pipeline's own thread: writes to the corpus directory
-        take turns there (and wait there for another process's rewrite of the index), so the
-        shared thread pool stays free for the database work of the other polls."""
-        return await asyncio.get_running_loop().run_in_executor(self._corpus_thread, fn)
-
-    def _flush_index_sync(self, *, check: bool) -> bool:
-        if check:
-            generation = self.store.index_generation()
-            if self.corpus.agrees(generation):
-                self.corpus.adopt_empty(generation)
-                return False
-        with self.store.index_snapshot() as (generation, records):
-            self.corpus.rewrite_index(records, generation)
-        return True
-
-    async def flush_index(self, *, check: bool = False) -> bool:
-        """Rewrite index.jsonl (in full, atomically, from one database snapshot) when lines of
-        existing documents changed since the last flush (an update, a new location), or, with
-        `check` (at start-up), when it does not show what the database holds: a process was
-        killed before its rewrite, or the index was cut or lost. Telling that costs a counter
-        read and a small file read, whatever the size of the corpus. True if it rewrote.
-
-        Only this process's changes make a round end rewrite: processes sharing a data
-        directory each rewrite after their own, instead of all rewriting after every
-        other's."""
-        stale, self._index_stale = self._index_stale, False
-        if not (stale or check):
-            return False
-        try:
-            return await self._in_corpus_thread(functools.partial(
-                self._flush_index_sync, check=check and not stale))
-        except BaseException:
-            self._index_stale = self._index_stale or stale
-            raise
 
     # -- source state --------------------------------------------------------------------------
 

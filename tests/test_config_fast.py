@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collector import config, limits, yamlread
-from collector.config import _check_url, _check_url_httpx, load_config, parse_config
+from collector.config import load_config, parse_config
+from collector.config_fields import _check_url, _check_url_httpx
 from collector.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -33,9 +33,10 @@ ARTICLE = (ROOT / "tests" / "fixtures" / "extract" / "news_article.html").read_b
 HEAVY = ("sqlalchemy", "numpy", "httpx", "httpcore", "jinja2", "aiohttp", "apscheduler",
          "alembic", "ruamel", "psycopg", "asyncio", "multiprocessing", "ssl", "_ssl")
 #: Collector modules of the main process (fetching, storing, scheduling, the command line).
-PARENT_ONLY = ("collector.cli", "collector.pipeline", "collector.fetch", "collector.scheduler",
-               "collector.store", "collector.config", "collector.isolate", "collector.dedup",
-               "collector.server", "collector.notify")
+PARENT_ONLY = ("collector.cli", "collector.pipeline", "collector.storing", "collector.fetch",
+               "collector.scheduler", "collector.store", "collector.config",
+               "collector.config_sources", "collector.config_fields", "collector.isolate",
+               "collector.dedup", "collector.server", "collector.notify")
 
 
 def rss_feed(items: int = 14) -> bytes:

@@ -1,0 +1,359 @@
+"""Store one extracted text: the storing stage of a poll.
+
+    extracted text ──► dedup (same URL: unchanged/update; same text or near-duplicate: a new
+                       location, the original's text winning)
+                   ──► store (document + location + seen item + digest outbox in one
+                       transaction)
+                   ──► corpus file + index line (index.jsonl rewritten at a round's end when
+                       lines of existing documents changed)
+
+`Storing` owns what this stage keeps across polls: the store, the corpus directory and its
+writer thread, the near-duplicate index and the write lock. `Pipeline` (pipeline.py) polls
+sources and hands every extracted text to `Storing.store_text`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import hashlib
+import logging
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from . import dedup
+from .config import Config, Source
+from .document import document_id, render
+from .documents import items as document_items
+from .errors import ParseError, StoreError
+from .models import Candidate, Extracted
+from .store import NewDocument, Primary, Store, StoredDocument
+from .store.corpus import Corpus
+
+# a poll's lines: logged under the name they always had
+log = logging.getLogger("collector.pipeline")
+
+#: Flags of a text that is not the whole statement (a feed summary, an implausibly short
+#: extract): it never replaces a whole text of the same statement.
+_PARTIAL = frozenset({"partial", "short"})
+
+
+def _words(blocks: Sequence[str]) -> int:
+    return sum(len(b.split()) for b in blocks)
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One extracted text on its way into the store, with everything dedup needs."""
+
+    source: Source
+    cand: Candidate     # the listing's item (its other addresses: `documents.items.places`)
+    key: str
+    url: str
+    ukey: str           # url_key of the URL fetched
+    ckey: str           # url_key of its canonical URL
+    names_key: str | None   # url_key of another site's page it declares canonical
+    title: str
+    text: str
+    blocks: tuple[str, ...]
+    chash: str
+    sig: bytes
+    ex: Extracted
+    now: datetime
+
+
+class Storing:
+    """The storing stage, shared by every poll of a pipeline: dedup, store, corpus files."""
+
+    def __init__(self, config: Config, store: Store, *, clock: Callable[[], datetime],
+                 selects: Callable[[Any, Source, Extracted, str], bool] | None = None):
+        self.config = config
+        self.store = store
+        self.corpus = Corpus(config.settings.documents_dir)
+        self.clock = clock
+        self.index = dedup.NearDuplicateIndex()
+        self._indexed_seq = -1
+        self._index_lock = asyncio.Lock()
+        self._sources = {s.id: s for s in config.sources}
+        #: a line of an existing document changed: index.jsonl is rewritten at the round's end
+        self._index_stale = False
+        self._corpus_thread = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="corpus")
+        # its thread ends with this stage (its work is always awaited before that)
+        weakref.finalize(self, self._corpus_thread.shutdown, wait=False)
+        self._write_lock = asyncio.Lock()
+        self._selects = selects
+
+    def close_files(self) -> None:
+        """End the corpus writer's thread once the last write (the index at shutdown) is done:
+        a stopping service then leaves no idle thread behind."""
+        self._corpus_thread.shutdown(wait=True)
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    async def load_index(self) -> int:
+        """Add the signatures of documents stored since the last call (all, the first time)."""
+        def load() -> list[tuple[int, bytes]]:
+            return list(self.store.signatures_after(self._indexed_seq))
+
+        async with self._index_lock:
+            rows = await asyncio.to_thread(load)
+            if rows:
+                self.index.add_many(rows)
+                self._indexed_seq = max(seq for seq, _ in rows)
+            return len(rows)
+
+    async def reconcile_corpus(self) -> int:
+        """Repair the corpus after a stop: write the files of documents stored but not
+        written (a kill between the two), and rewrite index.jsonl if it does not agree with
+        the database (`flush_index`). Returns how many files were written."""
+        docs = await asyncio.to_thread(self.store.unwritten_documents)
+        if docs:
+            await self._write_files(docs)
+        if await self.flush_index(check=True):
+            log.info("index.jsonl did not agree with the database: rewritten")
+        return len(docs)
+
+    # -- one extracted text --------------------------------------------------------------------
+
+    async def _add_places(self, source: Source, cand: Candidate, key: str, doc_id: str,
+                          url: str, ex: Extracted) -> None:
+        """Record the statement's other addresses (`documents.items.places`)."""
+        for place, how in document_items.places(cand, ex, url):
+            try:
+                place_key = dedup.url_key(place)
+            except ParseError:
+                continue
+            await asyncio.to_thread(self.store.add_location, doc_id, source_id=source.id,
+                                    url=place, url_key=place_key, how=how,
+                                    seen_key=f"{key}#{how}:{place}", now=self.clock())
+            self._index_stale = True   # the document's line gains a location
+
+    async def store_text(self, source: Source, cand: Candidate, key: str, url: str,
+                         ex: Extracted, backfill: bool) -> str:
+        """Deduplicate and store one extracted text; returns the dedup action taken."""
+        base, _, fragment = url.partition("#")
+        names_key = None
+        if not base.startswith(("http://", "https://")):
+            # a channel's own identity (a message in a mailbox): not a web page, nothing to
+            # canonicalise; its key is a digest, as short as a key column wants
+            canonical = url
+            ukey = ckey = "channel:" + hashlib.sha256(url.encode("utf-8")).hexdigest()[:48]
+        elif fragment.startswith(("item-", "part-")):
+            # a synthetic identity (a link-less feed item, one piece of a split page): the
+            # fragment is part of it, and the page's declared canonical URL is not
+            suffix = f"#{fragment}"
+            canonical = dedup.canonical_url(base) + suffix
+            ukey = ckey = dedup.url_key(base) + suffix
+        else:
+            canonical = dedup.canonical_url(url, declared=ex.canonical_url)
+            ukey = dedup.url_key(url)
+            ckey = dedup.url_key(canonical)
+            names_key = dedup.names_other(url, ex.canonical_url)
+        text = render(ex.title, ex.blocks)
+        from .document import parse as parse_document
+
+        parsed = parse_document(text)
+        title, blocks = parsed.title, parsed.blocks
+        item = _Item(source=source, cand=cand, key=key, url=url, ukey=ukey, ckey=ckey,
+                     names_key=names_key,
+                     title=title, text=text, blocks=tuple(blocks),
+                     chash=dedup.content_fingerprint(title, blocks),
+                     sig=dedup.signature(blocks), ex=ex, now=self.clock())
+        async with self._write_lock:
+            # Twice at most: when another writer (a `collector poll` beside the service, a
+            # second worker) stored the same document between this look-up and the insert,
+            # the insert finds it, and the second pass takes it as a duplicate or an update.
+            raced = False
+            while True:
+                action = await self._apply(item)
+                if action == "unchanged" and raced:
+                    # the same document stored by another writer a moment ago
+                    return "duplicate"
+                if action != "new":
+                    return action
+                doc = NewDocument(
+                    id=document_id(canonical), source_id=source.id, url=url,
+                    canonical_url=canonical, url_key=ckey, title=title, text=text,
+                    published_at=ex.published, content_hash=item.chash, signature=item.sig,
+                    method=ex.method, language=ex.language, author=ex.author,
+                    word_count=_words(blocks), flags=ex.flags, backfill=backfill,
+                    names_key=names_key)
+                digests = self._digests_for(source, ex, url)
+                inserted = await asyncio.to_thread(
+                    self.store.insert_document, doc, seen_key=key, digests=digests,
+                    now=item.now, extra_url_key=ukey)
+                stored = inserted.document
+                if inserted.created:
+                    await self._add_places(source, cand, key, stored.id, url, ex)
+                    self.index.add(stored.seq, item.sig)
+                    self._indexed_seq = max(self._indexed_seq, stored.seq)
+                    break
+                if raced:  # pragma: no cover - stored, then gone, then stored again
+                    raise StoreError(f"document {doc.id} could not be stored: it keeps "
+                                     "changing under another writer")
+                log.info("source %s: document %s was stored by another writer first",
+                         source.id, doc.id)
+                raced = True
+        await self._write_files([stored], appended=[(stored, inserted.generation)])
+        log.info("source %s: new document %s %s", source.id, stored.id, title[:80],
+                 extra={"source": source.id, "document": stored.id, "url": stored.url})
+        return "new"
+
+    async def _apply(self, item: _Item) -> str:
+        """Look `item` up and apply the dedup decision, except storing a new document:
+        "unchanged", "update", "duplicate", or "new" (the caller inserts it)."""
+        await self.load_index()
+        match = await asyncio.to_thread(self.store.document_by_url_key, item.ckey)
+        if match is None and item.ukey != item.ckey:
+            match = await asyncio.to_thread(self.store.document_by_url_key, item.ukey)
+        # a URL recorded as another location of a document never rewrites its text
+        by_url = match[0] if match and match[1] else None
+        by_location = match[0] if match and not match[1] else None
+        by_hash = await asyncio.to_thread(self.store.document_by_content_hash, item.chash)
+        near = self.index.query(item.sig) if match is None and by_hash is None else []
+        decision = dedup.decide(
+            content_hash=item.chash,
+            by_url=dedup.StoredMatch(by_url.seq, by_url.content_hash) if by_url else None,
+            by_hash=by_hash.seq if by_hash else None, near=near,
+            by_location=by_location.seq if by_location else None)
+        source, now = item.source, item.now
+        if decision.action == "unchanged":
+            known = by_url or by_location
+            await asyncio.to_thread(self.store.mark_seen, source.id, item.key, url=item.url,
+                                    status="duplicate", now=now, detail="unchanged",
+                                    document_id=known.id if known else None)
+            return "unchanged"
+        if decision.action == "update":
+            assert by_url is not None
+            await self._update(by_url, item)
+            await asyncio.to_thread(self.store.mark_seen, source.id, item.key, url=item.url,
+                                    status="duplicate", now=now, detail="updated",
+                                    document_id=by_url.id)
+            return "update"
+        if decision.action == "duplicate":
+            assert decision.doc_id is not None
+            stored = await asyncio.to_thread(self.store.document_by_seq, decision.doc_id)
+            if stored is not None:
+                await self._duplicate(stored, item, "exact" if by_hash is not None else "near")
+                return "duplicate"
+            # the index was out of date (the document is gone): stored as new
+        return "new"
+
+    async def _duplicate(self, stored: StoredDocument, item: _Item, how: str) -> None:
+        """Record `item` as another location of `stored`, and let the original's text win
+        (dedup.choose_original): when `item` is the original, the document takes its text and
+        title as a new revision, and its location becomes the document's own."""
+        versions = await asyncio.to_thread(self.store.versions, stored.id)
+        self._index_stale = True   # the document's line gains a location
+        await asyncio.to_thread(self.store.add_location, stored.id, source_id=item.source.id,
+                                url=item.url, url_key=item.ukey, how=how, seen_key=item.key,
+                                now=item.now, published_at=item.ex.published,
+                                names_key=item.names_key)
+        await self._add_places(item.source, item.cand, item.key, stored.id, item.url, item.ex)
+        own = next((v for v in versions if v.how == "original"), None)
+        own_source = own.source_id if own else stored.source_id
+        keys = {dedup.url_key(stored.url)} | ({own.url_key} if own else set())
+        existing = dedup.Version(
+            keys=frozenset(keys), names=own.names_key if own else None,
+            published=own.published_at if own else stored.published_at,
+            marked_original=self._marked_original(own_source), words=stored.word_count,
+            partial=bool(_PARTIAL & set(stored.flags)))
+        incoming = dedup.Version(
+            keys=frozenset({item.ukey, item.ckey}), names=item.names_key,
+            published=item.ex.published, marked_original=item.source.original,
+            words=_words(item.blocks), partial=bool(_PARTIAL & set(item.ex.flags)))
+        named = {v.names_key for v in versions if v.names_key}
+        choice = dedup.choose_original(existing, incoming, named=named)
+        if choice.keep == "incoming":
+            log.info("document %s: taking the text of %s (%s)", stored.id, item.url,
+                     choice.reason)
+            await self._update(stored, item, primary=Primary(url_key=item.ukey,
+                                                             demoted_how=how))
+
+    def _marked_original(self, source_id: str) -> bool:
+        source = self._sources.get(source_id)
+        return source is not None and source.original
+
+    async def _update(self, doc: StoredDocument, item: _Item, *,
+                      primary: Primary | None = None) -> None:
+        ex = item.ex
+        updated = await asyncio.to_thread(
+            self.store.update_document, doc.id, title=item.title, text=item.text,
+            content_hash=item.chash, signature=item.sig, word_count=_words(item.blocks),
+            method=ex.method, published_at=ex.published, now=item.now, primary=primary)
+        self.index.add(doc.seq, item.sig)   # replaces the document's old signature
+        # the document's line in index.jsonl changed: rewritten at the end of the round
+        self._index_stale = True
+        await self._write_files([updated])
+
+    def _digests_for(self, source: Source, ex: Extracted, url: str) -> list[str]:
+        out = []
+        for digest in self.config.digests:
+            if self._selects is not None:
+                if self._selects(digest, source, ex, url):
+                    out.append(digest.id)
+                continue
+            from .notify.select import selects
+
+            if selects(digest, source_id=source.id, tags=source.tags, title=ex.title,
+                       text="\n".join(ex.blocks), url=url, language=ex.language):
+                out.append(digest.id)
+        return out
+
+    async def _write_files(self, docs: list[StoredDocument], *,
+                           appended: Sequence[tuple[StoredDocument, int | None]] = ()) -> None:
+        """Write the corpus files of `docs`, and append the index lines of new documents
+        (with the index generation of their insert). A changed line of an existing document
+        (an update, a new location) is left to `flush_index` at the end of the round."""
+        def write() -> None:
+            for d in docs:
+                self.corpus.write(d.seq, d.id, d.text)
+            if appended:
+                locs = self.store.locations([d.id for d, _ in appended])
+                for d, generation in appended:
+                    self.corpus.append_index([self.store.index_record(d, locs[d.id])],
+                                             generation)
+            self.store.mark_written(d.id for d in docs)
+
+        await self._in_corpus_thread(write)
+
+    async def _in_corpus_thread(self, fn: Callable[[], Any]) -> Any:
+        """Run corpus writing on this stage's own thread: writes to the corpus directory
+        take turns there (and wait there for another process's rewrite of the index), so the
+        shared thread pool stays free for the database work of the other polls."""
+        return await asyncio.get_running_loop().run_in_executor(self._corpus_thread, fn)
+
+    def _flush_index_sync(self, *, check: bool) -> bool:
+        if check:
+            generation = self.store.index_generation()
+            if self.corpus.agrees(generation):
+                self.corpus.adopt_empty(generation)
+                return False
+        with self.store.index_snapshot() as (generation, records):
+            self.corpus.rewrite_index(records, generation)
+        return True
+
+    async def flush_index(self, *, check: bool = False) -> bool:
+        """Rewrite index.jsonl (in full, atomically, from one database snapshot) when lines of
+        existing documents changed since the last flush (an update, a new location), or, with
+        `check` (at start-up), when it does not show what the database holds: a process was
+        killed before its rewrite, or the index was cut or lost. Telling that costs a counter
+        read and a small file read, whatever the size of the corpus. True if it rewrote.
+
+        Only this process's changes make a round end rewrite: processes sharing a data
+        directory each rewrite after their own, instead of all rewriting after every
+        other's."""
+        stale, self._index_stale = self._index_stale, False
+        if not (stale or check):
+            return False
+        try:
+            return await self._in_corpus_thread(functools.partial(
+                self._flush_index_sync, check=check and not stale))
+        except BaseException:
+            self._index_stale = self._index_stale or stale
+            raise
