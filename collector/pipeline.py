@@ -459,11 +459,12 @@ class Pipeline:
                 page_error = exc
         if doc_kind is not None:  # the item is a document (PDF, DOCX, ODT) itself
             assert url is not None
-            return [(cand.key, await document_items.parse_fetched(source, cand, fetched,
-                                                                   doc_kind), url)]
+            return [(cand.key, await document_items.parse_fetched(self.parses, source, cand,
+                                                                   fetched, doc_kind), url)]
         if page is not None and html is not None and url is not None:
             pointed = await document_items.pointed_document(
-                self.fetcher, self._document_policy(source), source, cand, html, url, page)
+                self.parses, self.fetcher, self._document_policy(source), source, cand, html,
+                url, page)
             if pointed is not None:
                 return [pointed]
         if source.split is not None and html is not None:
@@ -567,11 +568,10 @@ class Pipeline:
         log.debug("source %s: not modified", source.id)
 
     async def _save_success(self, source: Source, state: SourceState, listing: Listing,
-                            now: datetime, owner: str | None = None,
-                            counts: dict[str, int] | None = None) -> None:
+                            now: datetime, owner: str | None,
+                            counts: dict[str, int]) -> None:
         fetched = listing.fetched
-        left = counts.get("left", 0) if counts else 0
-        retrying = counts.get("retrying", 0) if counts else 0
+        left, retrying = counts["left"], counts["retrying"]
         after = decide.after_success(
             decide_state(state), now=now, interval_s=self._interval(source), seed=source.id,
             candidates=len(listing.candidates),

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from . import browser, isolate, limits, metrics, sdnotify, webguard
+from . import browser, limits, metrics, sdnotify, webguard
 from .config import Config, Source
 from .fetch import Fetcher, user_agent
 from .models import PollOutcome
@@ -357,7 +357,7 @@ class Service:
         1. no new job starts (the scheduler pauses); ticks claim nothing more; the SMTP
            exchange in progress is abandoned (its digest stays pending);
         2. polls in flight get SHUTDOWN_GRACE_S, then are cancelled; queued parses are
-           dropped and running parse workers killed (the isolator is closed);
+           dropped and running parse workers killed (the pipeline's parse pool is closed);
         3. the jobs still running get UNWIND_S, then are cancelled;
         4. the HTTP server closes; index.jsonl is brought up to date; the fetcher closes.
 
@@ -374,7 +374,6 @@ class Service:
         # Dropping queued parses and killing a busy worker waits for no one: their callers
         # were cancelled above (a poll that survived gets an error, not a hang).
         await asyncio.to_thread(self.worker.pipeline.close)
-        await asyncio.to_thread(isolate.default_isolator().close)
         jobs = set(self._jobs.values())
         if jobs:
             _done, late = await asyncio.wait(jobs, timeout=UNWIND_S)
