@@ -204,38 +204,89 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .store.corpus import Corpus
+    from . import export, selection
+    from .store.query import source_ids
 
     config = _config(args)
+    filtered = any(v is not None and v != [] for v in (
+        args.source, args.tag, args.language, args.since, args.until, args.after_seq))
+    if args.format is None:
+        if args.directory is None or args.output is not None or filtered or args.text:
+            print("collector export: without --format, give only the directory DIR to write "
+                  "the corpus into (filters, --text and -o go with --format jsonl, csv or "
+                  "parquet)", file=sys.stderr)
+            return 2
+        return _export_directory(config, Path(args.directory))
+    if args.directory is not None:
+        print(f"collector export: --format {args.format} writes a file: give it with -o FILE "
+              "(or -o - for standard output), not as DIR", file=sys.stderr)
+        return 2
+    export.check_format(args.format)
+    target = args.output or "-"
+    if target == "-" and args.format in export.BINARY and sys.stdout.isatty():
+        print(f"collector export: --format {args.format} is binary; give -o FILE or redirect "
+              "standard output", file=sys.stderr)
+        return 2
     store = _store(config)
-    out = Corpus(Path(args.directory))
-    n = 0
     try:
         store.upgrade()
-        records = []
-        batch: list[Any] = []
+        try:
+            chosen = selection.build(
+                sources=args.source or (), tag=args.tag, language=args.language,
+                since=args.since, until=args.until, after_seq=args.after_seq,
+                tags={s.id: s.tags for s in config.sources},
+                known={s.id for s in config.sources} | source_ids(store))
+        except selection.SelectionError as exc:
+            print(f"collector export: --{exc.parameter.replace('_', '-')}: {exc}",
+                  file=sys.stderr)
+            return 2
+        job = export.Job(store, chosen, text=args.text)
+        tty = sys.stderr.isatty()
 
-        def flush() -> None:
-            locs = store.locations([d.id for d in batch])
-            for d in batch:
-                out.write(d.seq, d.id, d.text)
-                records.append(store.index_record(d, locs[d.id]))
-            batch.clear()
+        def progress(t: export.Tally) -> None:
+            if tty:
+                print(f"\r{t.count} documents", end="", file=sys.stderr, flush=True)
 
-        for doc in store.iter_documents():
-            batch.append(doc)
-            n += 1
-            if len(batch) >= 500:
-                flush()
-                if sys.stderr.isatty():
-                    print(f"\r{n} documents", end="", file=sys.stderr, flush=True)
-        flush()
-        out.rewrite_index(records)
+        if target == "-":
+            tally = export.export(job, args.format, sys.stdout.buffer, progress)
+            sys.stdout.buffer.flush()
+        else:
+            with export.output_file(Path(target)) as fh:
+                tally = export.export(job, args.format, fh, progress)
     finally:
         store.close()
-    if sys.stderr.isatty():
+    if tty:
         print(file=sys.stderr)
-    print(f"exported {n} documents to {args.directory}")
+    where = "standard output" if target == "-" else target
+    if tally.last_seq is None:
+        last = chosen.after_seq
+        print(f"exported 0 documents ({args.format}) to {where}"
+              + (f"; last seq {last} (continue with --after-seq {last})"
+                 if last is not None else ""), file=sys.stderr)
+    else:
+        print(f"exported {tally.count} documents ({args.format}) to {where}; last seq "
+              f"{tally.last_seq} (continue with --after-seq {tally.last_seq})", file=sys.stderr)
+    return 0
+
+
+def _export_directory(config: Config, directory: Path) -> int:
+    from .export import export_directory
+
+    store = _store(config)
+    tty = sys.stderr.isatty()
+
+    def progress(n: int) -> None:
+        if tty:
+            print(f"\r{n} documents", end="", file=sys.stderr, flush=True)
+
+    try:
+        store.upgrade()
+        n = export_directory(store, directory, progress)
+    finally:
+        store.close()
+    if tty:
+        print(file=sys.stderr)
+    print(f"exported {n} documents to {directory}")
     return 0
 
 
@@ -484,8 +535,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.set_defaults(func=cmd_status)
 
-    s = sub.add_parser("export", parents=[common], help="write the corpus anew into DIR")
-    s.add_argument("directory", metavar="DIR")
+    s = sub.add_parser("export", parents=[common],
+                       help="write the corpus anew into DIR, or export it as JSON Lines, CSV "
+                            "or Parquet (--format)")
+    s.add_argument("directory", metavar="DIR", nargs="?",
+                   help="without --format: the directory to write the corpus into")
+    s.add_argument("--format", metavar="FORMAT",
+                   help="jsonl, csv or parquet (docs/codebook.md describes every field)")
+    s.add_argument("-o", "--output", metavar="FILE",
+                   help="with --format: the file to write (- or nothing: standard output)")
+    s.add_argument("--text", action="store_true", help="csv: add each statement's text")
+    s.add_argument("--source", action="append", metavar="ID",
+                   help="only statements this source published (repeatable: any of them)")
+    s.add_argument("--tag", help="only statements of sources with this tag")
+    s.add_argument("--language", metavar="CODE", help="only statements in this language")
+    s.add_argument("--since", metavar="DATE",
+                   help="published (else collected) on or after DATE (2024-05-01) or TIME "
+                        "(2024-05-01T12:00:00Z)")
+    s.add_argument("--until", metavar="DATE",
+                   help="published (else collected) on or before DATE, or before TIME")
+    s.add_argument("--after-seq", metavar="N",
+                   help="only statements with a sequence number above N (incremental exports:"
+                        " the last one is printed on standard error)")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("digest", parents=[common], help="preview or send one digest now")

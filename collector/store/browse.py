@@ -56,7 +56,9 @@ def _date_column(sort: Sort) -> Any:
     return DocumentRow.collected_at
 
 
-def _where(filters: Filters, sort: Sort) -> list[Any]:
+def where(filters: Filters, sort: Sort = "published") -> list[Any]:
+    """The SQL conditions of `filters` on the documents table (`sort` names the date the
+    range is on)."""
     conditions: list[Any] = []
     if filters.sources is not None:
         ids = list(filters.sources)
@@ -78,7 +80,7 @@ def list_documents(store: Store, filters: Filters, *, sort: Sort = "published", 
     if filters.empty or limit <= 0:
         return []
     column = _date_column(sort)
-    q = (select(DocumentRow).where(*_where(filters, sort))
+    q = (select(DocumentRow).where(*where(filters, sort))
          .order_by(column.desc(), DocumentRow.seq.desc()).limit(limit).offset(max(offset, 0)))
     with store.session(read=True) as s:
         return [_doc_view(r) for r in s.scalars(q)]
@@ -91,7 +93,7 @@ def matching_seqs(store: Store, seqs: Sequence[int], filters: Filters,
         return set()
     with store.session(read=True) as s:
         return {int(r) for r in s.scalars(select(DocumentRow.seq).where(
-            DocumentRow.seq.in_(list(seqs)), *_where(filters, sort)))}
+            DocumentRow.seq.in_(list(seqs)), *where(filters, sort)))}
 
 
 def languages(store: Store) -> list[str]:

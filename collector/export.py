@@ -1,0 +1,265 @@
+"""`collector export`: the corpus as data, in the format asked for.
+
+    (no --format)     the corpus directory anew: one FORMAT.md file per statement and
+                      index.jsonl, as the service writes them
+    --format jsonl    one JSON object per line: the index.jsonl record with the text
+    --format csv      one row per statement, metadata only (`--text` adds the text)
+    --format parquet  one row per statement, typed columns, with the text (pyarrow, the
+                      optional extra `parquet`)
+
+Every file format writes the same records (`collector.store.query`, built by the store's
+index.jsonl record builder), selected by `collector.selection`, read in batches of
+`query.BATCH` so that memory stays flat whatever the corpus size. A format is a writer in
+`WRITERS`: a function given the batches, the binary output and the job. Every field is
+described in docs/codebook.md (a test holds the two together).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import CollectorError
+from .selection import Selection
+from .store import Store, query
+from .store.corpus import Corpus
+
+#: Every field of an exported record, in order, and its kind: `string`, `int`, `bool`, `time`
+#: (ISO 8601 in UTC with a Z; a timestamp in Parquet), `strings` (a list of strings) or
+#: `locations` (a list of {source, url, seen, how}). All but `text` are index.jsonl's.
+FIELDS: dict[str, str] = {
+    "file": "string", "id": "string", "seq": "int", "title": "string", "source": "string",
+    "url": "string", "canonical_url": "string", "published": "time", "collected": "time",
+    "updated": "time", "revision": "int", "content_hash": "string", "method": "string",
+    "language": "string", "author": "string", "words": "int", "backfill": "bool",
+    "flags": "strings", "locations": "locations", "text": "string",
+}
+TEXT = "text"
+
+Batches = Iterable[list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Job:
+    """What is exported: from which store, which statements, and (CSV) whether with text."""
+
+    store: Store
+    selection: Selection
+    text: bool = False
+
+
+Writer = Callable[[Batches, IO[bytes], Job], None]
+
+
+@dataclass
+class Tally:
+    """What an export wrote so far: statements, and the sequence number of the last one."""
+
+    count: int = 0
+    last_seq: int | None = None
+
+
+def columns(first: dict[str, Any] | None, *, text: bool = True) -> list[str]:
+    """The columns of a tabular export: the known fields, then any the record builder added
+    that this module does not know yet (exported as text)."""
+    names = [f for f in FIELDS if text or f != TEXT]
+    if first is not None:
+        names += [k for k in first if k not in FIELDS]
+    return names
+
+
+# --- JSON Lines ------------------------------------------------------------------------------
+
+
+def write_jsonl(batches: Batches, out: IO[bytes], job: Job) -> None:
+    for batch in batches:
+        out.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in batch)
+                  .encode("utf-8"))
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def csv_cell(value: Any) -> str:
+    """A value as a CSV cell: empty for null, true/false, lists and objects as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def write_csv(batches: Batches, out: IO[bytes], job: Job) -> None:
+    """RFC 4180 CSV in UTF-8 (no byte-order mark), CRLF line ends, fields quoted when they
+    hold a comma, a quote or a line break; a header row first."""
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    try:
+        writer = csv.writer(text)
+        names: list[str] | None = None
+        for batch in batches:
+            if names is None:
+                names = columns(batch[0] if batch else None, text=job.text)
+                writer.writerow(names)
+            writer.writerows([csv_cell(r.get(n)) for n in names] for r in batch)
+        if names is None:
+            writer.writerow(columns(None, text=job.text))
+        text.flush()
+    finally:
+        text.detach()  # the caller owns `out`
+
+
+# --- Parquet ---------------------------------------------------------------------------------
+
+PARQUET_MISSING = ("the Parquet format needs pyarrow, which is not installed: "
+                   "pip install 'collector[parquet]' (or pip install pyarrow)")
+
+
+def _pyarrow() -> tuple[Any, Any]:
+    # pyarrow is an optional extra: imported only by a Parquet export
+    try:
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError:
+        raise CollectorError(PARQUET_MISSING) from None
+    return pyarrow, pyarrow.parquet
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def parquet_schema(pa: Any, names: list[str]) -> Any:
+    stamp = pa.timestamp("us", tz="UTC")
+    kinds = {"string": pa.string(), "int": pa.int64(), "bool": pa.bool_(), "time": stamp,
+             "strings": pa.list_(pa.string()),
+             "locations": pa.list_(pa.struct([("source", pa.string()), ("url", pa.string()),
+                                              ("seen", stamp), ("how", pa.string())]))}
+    return pa.schema([(n, kinds[FIELDS.get(n, "string")]) for n in names])
+
+
+def _parquet_value(kind: str | None, value: Any) -> Any:
+    if kind == "time":
+        return _time(value)
+    if kind == "locations":
+        return [{**loc, "seen": _time(loc.get("seen"))} for loc in value or []]
+    if kind is None and value is not None and not isinstance(value, str):
+        return csv_cell(value)  # a field this module does not know yet: as text
+    return value
+
+
+def write_parquet(batches: Batches, out: IO[bytes], job: Job) -> None:
+    """One row group per batch, zstd-compressed, with the text."""
+    pa, pq = _pyarrow()
+    writer = None
+    try:
+        for batch in batches:
+            if writer is None:
+                names = columns(batch[0])
+                schema = parquet_schema(pa, names)
+                writer = pq.ParquetWriter(out, schema, compression="zstd")
+            rows = {n: [_parquet_value(FIELDS.get(n), r.get(n)) for r in batch] for n in names}
+            writer.write_table(pa.table(rows, schema=schema))
+        if writer is None:
+            writer = pq.ParquetWriter(out, parquet_schema(pa, columns(None)),
+                                      compression="zstd")
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+#: The file formats, by name. A format is one writer; the name is what --format takes.
+WRITERS: dict[str, Writer] = {
+    "jsonl": write_jsonl,
+    "csv": write_csv,
+    "parquet": write_parquet,
+}
+#: Formats whose output is not text (refused on a terminal).
+BINARY = frozenset({"parquet"})
+
+
+def check_format(fmt: str) -> None:
+    """CollectorError for an unknown format, or one whose library is missing."""
+    if fmt not in WRITERS:
+        raise CollectorError(f"unknown export format {fmt!r} (formats: "
+                             f"{', '.join(WRITERS)})")
+    if fmt == "parquet":
+        _pyarrow()
+
+
+def export(job: Job, fmt: str, out: IO[bytes],
+           progress: Callable[[Tally], None] | None = None) -> Tally:
+    """Write the selected statements to `out` in `fmt`; what was written."""
+    check_format(fmt)
+    tally = Tally()
+
+    def counted() -> Iterator[list[dict[str, Any]]]:
+        sel = job.selection
+        for batch in query.batches(job.store, sel.filters, sel.after_seq):
+            yield batch
+            # counted once the writer has taken the batch
+            tally.count += len(batch)
+            tally.last_seq = int(batch[-1]["seq"])
+            if progress is not None:
+                progress(tally)
+
+    WRITERS[fmt](counted(), out, job)
+    return tally
+
+
+@contextlib.contextmanager
+def output_file(path: Path) -> Iterator[IO[bytes]]:
+    """A file that appears at `path` whole or not at all: written beside it under a temporary
+    name, synced and renamed when the export succeeded."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def export_directory(store: Store, directory: Path,
+                     progress: Callable[[int], None] | None = None) -> int:
+    """The corpus directory anew from the database (the default `collector export DIR`):
+    every statement's file, then index.jsonl; the number of statements."""
+    out = Corpus(directory)
+    n = 0
+    records: list[dict[str, Any]] = []
+    for doc_batch in _document_batches(store):
+        locs = store.locations([d.id for d in doc_batch])
+        for d in doc_batch:
+            out.write(d.seq, d.id, d.text)
+            records.append(store.index_record(d, locs[d.id]))
+        n += len(doc_batch)
+        if progress is not None:
+            progress(n)
+    out.rewrite_index(records)
+    return n
+
+
+def _document_batches(store: Store, size: int = 500) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for doc in store.iter_documents():
+        batch.append(doc)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
