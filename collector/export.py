@@ -44,6 +44,8 @@ FIELDS: dict[str, str] = {
     "flags": "strings", "locations": "locations", "text": "string",
 }
 TEXT = "text"
+#: Fields that may be null: a statement without a stated date, language or author.
+NULLABLE = frozenset({"published", "language", "author"})
 
 Batches = Iterable[list[dict[str, Any]]]
 

@@ -8,6 +8,7 @@
     /feeds/<id>.atom  a feed digest's Atom file, or `all` for the combined feed
     /healthz          200 when the database answers and the scheduler ticks, else 503 + reason
     /metrics          Prometheus text format (collector.metrics plus gauges read from the store)
+    /api/v1/          the read-only JSON API and its OpenAPI description (collector.web.api)
 
 Pages are plain server-rendered HTML (Jinja2 with autoescape on, whatever a template is
 called), with no script and a Content-Security-Policy that allows none. Every response, error
@@ -50,6 +51,8 @@ from .errors import CollectorError, StoreError
 from .store import Store
 from .store.browse import source_states_light
 from .store.search import MAX_QUERY_CHARS
+from .web.api import Api
+from .web.api import register as register_api
 from .web.pages import MAX_PAGE, Pages
 from .web.pages import register as register_pages
 
@@ -316,6 +319,7 @@ class HttpServer:
     def _make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._errors])
         register_pages(app, Pages(self))
+        register_api(app, Api(self))
         app.router.add_get("/d/{doc_id}", self.document)
         app.router.add_get("/feeds/{feed}", self.feed)
         app.router.add_get("/healthz", self.healthz)
