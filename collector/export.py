@@ -82,10 +82,19 @@ def columns(first: dict[str, Any] | None, *, text: bool = True) -> list[str]:
 # --- JSON Lines ------------------------------------------------------------------------------
 
 
+#: Characters JSON leaves raw that line-splitting readers (str.splitlines, some JSON Lines
+#: tools) take for line breaks: written escaped, so one record is always one line.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def jsonl_line(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False).translate(_LINE_BREAKS) + "\n"
+
+
 def write_jsonl(batches: Batches, out: IO[bytes], job: Job) -> None:
+    """UTF-8 JSON, one record a line (LF)."""
     for batch in batches:
-        out.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in batch)
-                  .encode("utf-8"))
+        out.write("".join(jsonl_line(r) for r in batch).encode("utf-8"))
 
 
 # --- CSV -------------------------------------------------------------------------------------
