@@ -86,3 +86,34 @@ def populate(store: Store) -> list[StoredDocument]:
                           content_hash="hash-a2", signature=None, word_count=5,
                           method="feed", published_at=None, now=T0 + 9 * day)
     return docs
+
+
+def database(store):
+    """What the database holds: the index.jsonl records (the same snapshot index.jsonl is
+    rewritten from) with each statement's text, read straight from its row."""
+    with store.index_snapshot() as (_generation, records):
+        out = list(records)
+    for r in out:
+        r["text"] = store.document_by_id(r["id"]).text
+    return out
+
+
+def expected_ids(store, *, sources=None, language=None, since=None, until=None, after=None):
+    """The filters worked out in Python over every row and location of the database."""
+    out = []
+    docs = list(store.iter_documents())
+    locs = store.locations([d.id for d in docs])
+    for d in docs:
+        when = d.published_at or d.collected_at
+        if sources is not None and not {loc.source_id for loc in locs[d.id]} & set(sources):
+            continue
+        if language is not None and d.language != language:
+            continue
+        if since is not None and when < since:
+            continue
+        if until is not None and when >= until:
+            continue
+        if after is not None and d.seq <= after:
+            continue
+        out.append(d.id)
+    return out

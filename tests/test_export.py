@@ -23,6 +23,7 @@ from collector.cli import main
 from collector.store import query
 from collector.store.browse import Filters
 from tests import corpus_world as world
+from tests.corpus_world import database, expected_ids
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,16 +34,6 @@ def corpus(tmp_path):
     docs = world.populate(store)
     yield config, store, docs
     store.close()
-
-
-def database(store):
-    """What the database holds: the index.jsonl records (the same snapshot index.jsonl is
-    rewritten from) with each statement's text, read straight from its row."""
-    with store.index_snapshot() as (_generation, records):
-        out = list(records)
-    for r in out:
-        r["text"] = store.document_by_id(r["id"]).text
-    return out
 
 
 def run_export(config, capsys, *args):
@@ -148,27 +139,6 @@ def test_standard_output_and_an_empty_selection(corpus, tmp_path):
 
 
 # --- filters ----------------------------------------------------------------------------------
-
-
-def expected_ids(store, *, sources=None, language=None, since=None, until=None, after=None):
-    """The filters worked out in Python over every row and location of the database."""
-    out = []
-    docs = list(store.iter_documents())
-    locs = store.locations([d.id for d in docs])
-    for d in docs:
-        when = d.published_at or d.collected_at
-        if sources is not None and not {loc.source_id for loc in locs[d.id]} & set(sources):
-            continue
-        if language is not None and d.language != language:
-            continue
-        if since is not None and when < since:
-            continue
-        if until is not None and when >= until:
-            continue
-        if after is not None and d.seq <= after:
-            continue
-        out.append(d.id)
-    return out
 
 
 @pytest.mark.parametrize(("args", "expect"), [
