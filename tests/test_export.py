@@ -110,32 +110,30 @@ def test_parquet_read_back_with_pyarrow(corpus, capsys, tmp_path):
                 assert row[name] == value, name
 
 
-def test_standard_output_and_an_empty_selection(corpus, tmp_path):
+def test_standard_output_and_an_empty_selection(corpus, tmp_path, capsysbinary):
     config, store, docs = corpus
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
-    base = [sys.executable, "-m", "collector.cli", "--config", str(config.path), "export"]
-    done = subprocess.run([*base, "--format", "jsonl", "-o", "-"], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "collector.cli", "--config", str(config.path),
+                           "export", "--format", "jsonl", "-o", "-"], capture_output=True,
                           env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert [json.loads(line) for line in done.stdout.splitlines()] == database(store)
-    done = subprocess.run([*base, "--format", "parquet", "--language", "fr"],
-                          capture_output=True, env=env, timeout=120)
-    assert done.returncode == 0, done.stderr
-    table = pq.read_table(io.BytesIO(done.stdout))
+    base = ["--config", str(config.path), "export"]
+    assert main([*base, "--format", "parquet", "--language", "fr"]) == 0
+    table = pq.read_table(io.BytesIO(capsysbinary.readouterr().out))
     assert sorted(table.column("id").to_pylist()) == sorted(
         d.id for d in docs if d.language == "fr")
     # nothing selected: a valid file with the columns and no rows, in every format
     for fmt in export.WRITERS:
-        done = subprocess.run([*base, "--format", fmt, "--language", "xx"],
-                              capture_output=True, env=env, timeout=120)
-        assert done.returncode == 0, done.stderr
-        assert b"exported 0 documents" in done.stderr
+        assert main([*base, "--format", fmt, "--language", "xx"]) == 0
+        out, err = capsysbinary.readouterr()
+        assert b"exported 0 documents" in err
         if fmt == "parquet":
-            assert pq.read_table(io.BytesIO(done.stdout)).num_rows == 0
+            assert pq.read_table(io.BytesIO(out)).num_rows == 0
         elif fmt == "csv":
-            assert done.stdout.decode().splitlines() == [",".join(export.FIELDS)[:-len(",text")]]
+            assert out.decode().splitlines() == [",".join(export.FIELDS)[:-len(",text")]]
         else:
-            assert done.stdout == b""
+            assert out == b""
 
 
 # --- filters ----------------------------------------------------------------------------------
