@@ -11,6 +11,7 @@ web page's default order).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,6 +20,8 @@ from .store.browse import Filters
 
 #: The longest language code a filter takes (the column's width).
 MAX_LANGUAGE_CHARS = 16
+#: A whole number as people type it (ASCII digits only: int() takes other scripts' digits).
+WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")
 
 
 class SelectionError(ValueError):
@@ -57,7 +60,7 @@ def parse_when(value: str, parameter: str, *, end: bool) -> datetime:
 
 def parse_seq(value: str, parameter: str = "after_seq") -> int:
     text = value.strip()
-    if not text.lstrip("-").isdigit() or len(text) > 18 or int(text) < -1:
+    if not WHOLE_NUMBER.fullmatch(text) or int(text) < -1:
         raise SelectionError(parameter, f"{parameter} must be a whole number (a sequence "
                                         f"number, -1 or more), not {_echo(value)}")
     return int(text)

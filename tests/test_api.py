@@ -6,6 +6,7 @@ document that a validator accepts and that the answers follow."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import socket
@@ -19,6 +20,8 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openapi_spec_validator import validate as validate_openapi
 
 from collector.errors import CollectorError
@@ -223,6 +226,12 @@ BAD = [
     ("/documents", {"text": "maybe"}, "text"),
     ("/documents", {"sorce": "odd"}, "sorce"),
     ("/documents", [("limit", "2"), ("limit", "3")], "limit"),
+    ("/documents", {"limit": "\u00b2"}, "limit"),
+    ("/documents", {"after_seq": "--1"}, "after_seq"),
+    ("/documents", {"after_seq": "\u0665"}, "after_seq"),
+    ("/documents", {"after_seq": "-2"}, "after_seq"),
+    ("/documents", {"cursor": base64.urlsafe_b64encode(b"s1:--1").decode()}, "cursor"),
+    ("/documents", {"cursor": "\u00e9t\u00e9"}, "cursor"),
     ("/sources", {"page": "2"}, "page"),
 ]
 
@@ -237,6 +246,17 @@ def test_bad_parameters_get_400_naming_them(api):
         assert error["status"] == 400 and error["parameter"] == parameter, params
         assert parameter in error["message"], params
         errors.validate(r.json())
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(sorted(api_module.LIST_PARAMETERS)), value=st.text(max_size=40))
+def test_any_value_of_any_parameter_gets_an_answer_not_a_crash(api, name, value):
+    client, _store, _docs = api
+    r = client.get("/documents", params={name: value})
+    assert r.status_code in (200, 400), (name, value, r.text)
+    if r.status_code == 400:
+        assert r.json()["error"]["parameter"] == name
 
 
 def test_unknown_paths_and_writes_get_json_errors(api):

@@ -38,7 +38,7 @@ from aiohttp import web
 
 from .. import status as status_module
 from ..errors import CollectorError, StoreError
-from ..selection import Selection, SelectionError
+from ..selection import WHOLE_NUMBER, Selection, SelectionError
 from ..selection import build as build_selection
 from ..store import query
 from ..store.browse import count_baseline
@@ -118,8 +118,7 @@ def decode_cursor(cursor: str) -> int:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
     number = raw[len(_CURSOR_PREFIX):]
-    if not raw.startswith(_CURSOR_PREFIX) or not number.lstrip("-").isdigit() \
-            or len(number) > 18:
+    if not raw.startswith(_CURSOR_PREFIX) or not WHOLE_NUMBER.fullmatch(number):
         raise ApiError(400, "cursor is not one this API gave out (use next_cursor of a "
                             "previous page as it is)", "cursor")
     return int(number)
@@ -137,7 +136,7 @@ def _flag(value: str, parameter: str) -> bool:
 def _limit(value: str | None) -> int:
     if value is None:
         return DEFAULT_LIMIT
-    if not value.strip().isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+    if not WHOLE_NUMBER.fullmatch(value.strip()) or not 1 <= int(value) <= MAX_LIMIT:
         raise ApiError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}", "limit")
     return int(value)
 
