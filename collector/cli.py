@@ -223,7 +223,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 2
     export.check_format(args.format)
     target = args.output or "-"
-    if target == "-" and args.format in export.BINARY and sys.stdout.isatty():
+    if target == "-" and export.WRITERS[args.format].binary and sys.stdout.isatty():
         print(f"collector export: --format {args.format} is binary; give -o FILE or redirect "
               "standard output", file=sys.stderr)
         return 2

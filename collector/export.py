@@ -9,8 +9,9 @@
 
 Every file format writes the same records (`collector.store.query`, built by the store's
 index.jsonl record builder), selected by `collector.selection`, read in batches of
-`query.BATCH` so that memory stays flat whatever the corpus size. A format is a writer in
-`WRITERS`: a function given the batches, the binary output and the job. Every field is
+`query.BATCH` so that memory stays flat whatever the corpus size. A format is one entry of
+`WRITERS`: a writer, a function given the batches of records, the binary output and the job
+(whose store gives whatever else a format needs), and whether its output is binary. Every field is
 described in docs/codebook.md (a test holds the two together).
 """
 
@@ -189,14 +190,20 @@ def write_parquet(batches: Batches, out: IO[bytes], job: Job) -> None:
             writer.close()
 
 
-#: The file formats, by name. A format is one writer; the name is what --format takes.
-WRITERS: dict[str, Writer] = {
-    "jsonl": write_jsonl,
-    "csv": write_csv,
-    "parquet": write_parquet,
+@dataclass(frozen=True)
+class Format:
+    """A file format: its writer, and whether its output is binary (refused on a terminal)."""
+
+    write: Writer
+    binary: bool = False
+
+
+#: The file formats, by the name --format takes: one line each.
+WRITERS: dict[str, Format] = {
+    "jsonl": Format(write_jsonl),
+    "csv": Format(write_csv),
+    "parquet": Format(write_parquet, binary=True),
 }
-#: Formats whose output is not text (refused on a terminal).
-BINARY = frozenset({"parquet"})
 
 
 def check_format(fmt: str) -> None:
@@ -224,7 +231,7 @@ def export(job: Job, fmt: str, out: IO[bytes],
             if progress is not None:
                 progress(tally)
 
-    WRITERS[fmt](counted(), out, job)
+    WRITERS[fmt].write(counted(), out, job)
     return tally
 
 

@@ -241,7 +241,7 @@ def test_a_failed_export_leaves_no_file(corpus, capsys, tmp_path, monkeypatch):
         for _ in batches:
             raise OSError("disk full")
 
-    monkeypatch.setitem(export.WRITERS, "jsonl", broken)
+    monkeypatch.setitem(export.WRITERS, "jsonl", export.Format(broken))
     with pytest.raises(OSError):
         main(["--config", str(config.path), "export", "--format", "jsonl", "-o", str(out)])
     assert list(tmp_path.glob("*out.jsonl*")) == []
@@ -274,3 +274,17 @@ def test_the_codebook_lists_exactly_the_fields_exported(corpus, capsys, tmp_path
         assert names[:-1] == list(next(index))  # index.jsonl: every field but the text
     locations = [r[0].strip("`") for r in codebook_rows("Locations")]
     assert locations == list(records[0]["locations"][0])
+
+
+def test_parquet_is_not_written_to_a_terminal(corpus):
+    config, _store, _docs = corpus
+    leader, follower = os.openpty()
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
+        done = subprocess.run([sys.executable, "-m", "collector.cli", "--config",
+                               str(config.path), "export", "--format", "parquet"],
+                              stdout=follower, stderr=subprocess.PIPE, env=env, timeout=120)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert done.returncode == 2 and b"is binary; give -o FILE" in done.stderr
