@@ -248,8 +248,15 @@ def cmd_export(args: argparse.Namespace) -> int:
                 print(f"\r{t.count} documents", end="", file=sys.stderr, flush=True)
 
         if target == "-":
-            tally = export.export(job, args.format, sys.stdout.buffer, progress)
-            sys.stdout.buffer.flush()
+            try:
+                tally = export.export(job, args.format, sys.stdout.buffer, progress)
+                sys.stdout.buffer.flush()
+            except BrokenPipeError:
+                # the reader went away (`| head`): say so once, without a traceback
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                print("\ncollector export: standard output was closed before the end",
+                      file=sys.stderr)
+                return 1
         else:
             with export.output_file(Path(target)) as fh:
                 tally = export.export(job, args.format, fh, progress)
@@ -258,14 +265,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if tty:
         print(file=sys.stderr)
     where = "standard output" if target == "-" else target
-    if tally.last_seq is None:
-        last = chosen.after_seq
-        print(f"exported 0 documents ({args.format}) to {where}"
-              + (f"; last seq {last} (continue with --after-seq {last})"
-                 if last is not None else ""), file=sys.stderr)
-    else:
-        print(f"exported {tally.count} documents ({args.format}) to {where}; last seq "
-              f"{tally.last_seq} (continue with --after-seq {tally.last_seq})", file=sys.stderr)
+    print(export.summary(tally, args.format, where, chosen.after_seq), file=sys.stderr)
     return 0
 
 

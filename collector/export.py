@@ -235,6 +235,15 @@ def export(job: Job, fmt: str, out: IO[bytes],
     return tally
 
 
+def summary(tally: Tally, fmt: str, where: str, after_seq: int | None) -> str:
+    """The closing line: how many statements went where, and the sequence number an
+    incremental export continues from (the one it started after, when it found nothing)."""
+    last = tally.last_seq if tally.last_seq is not None else after_seq
+    return (f"exported {tally.count} documents ({fmt}) to {where}"
+            + (f"; last seq {last} (continue with --after-seq {last})"
+               if last is not None else ""))
+
+
 @contextlib.contextmanager
 def output_file(path: Path) -> Iterator[IO[bytes]]:
     """A file that appears at `path` whole or not at all: written beside it under a temporary

@@ -288,3 +288,21 @@ def test_parquet_is_not_written_to_a_terminal(corpus):
         os.close(follower)
         os.close(leader)
     assert done.returncode == 2 and b"is binary; give -o FILE" in done.stderr
+
+
+def test_a_reader_that_went_away_gets_no_traceback(corpus):
+    """`collector export --format jsonl | head`, with the reader gone before the first write
+    (a pipe with no reader: the write fails at once, however much the pipe would hold)."""
+    config, _store, _docs = corpus
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "collector.cli", "--config",
+                               str(config.path), "export", "--format", "jsonl"],
+                              stdout=write_end, stderr=subprocess.PIPE, env=env, timeout=120)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 1, done.stderr
+    assert b"standard output was closed before the end" in done.stderr
+    assert b"Traceback" not in done.stderr and b"Exception ignored" not in done.stderr
