@@ -24,6 +24,7 @@ config_fields.py.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -303,7 +304,7 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
 def _watch_settings(wf: _Fields) -> WatchSettings:
     """`settings: watch`: `after` (a list of ages after collection, ascending; [] turns
     watching off), `batch` (checks per round) and `every` (how often a round runs)."""
-    after = limits.WATCH_AFTER_S
+    after: tuple[int, ...] = limits.WATCH_AFTER_S
     if wf.has("after"):
         node = wf.node["after"]
         if node is None:
@@ -322,7 +323,7 @@ def _watch_settings(wf: _Fields) -> WatchSettings:
                 if any(a < limits.MIN_INTERVAL_S for a in ages):
                     wf.err("after", "ages must be at least "
                                     f"{format_duration(limits.MIN_INTERVAL_S)}")
-                elif any(b <= a for a, b in zip(ages, ages[1:], strict=False)):
+                elif any(b <= a for a, b in itertools.pairwise(ages)):
                     wf.err("after", "ages must grow from one to the next (e.g. 1d, 7d, 30d)")
                 else:
                     after = tuple(ages)

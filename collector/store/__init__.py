@@ -35,7 +35,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..errors import StoreError
 from .engine import head_revision, make_engine
 from .history import append_history
-from .watch import keep_revision, record_edit
 from .tables import (
     Counter,
     DigestState,
@@ -58,6 +57,7 @@ from .views import (
     _doc_view,
     _state_view,
 )
+from .watch import keep_revision, record_edit
 
 #: The counter that grows with every change index.jsonl shows (migration 0005).
 INDEX_GENERATION = "index_generation"
