@@ -174,8 +174,8 @@ def world(tmp_path, site, soft_site, smtp_server):
 
 def test_each_transition_is_found_and_reported_once_by_email_and_in_the_feeds(
         world, site, soft_site, smtp_server):
-    config, arts, quiet, valley = world
-    clock = Clock(T0 + 12 * 3600 * timedelta(seconds=1))
+    config, arts, _quiet, _valley = world
+    clock = Clock(T0 + timedelta(hours=12))
     assert watch_round(config, clock).checked == []      # nothing due before its first age
 
     edited = dataclasses.replace(arts[0], paragraphs=[*arts[0].paragraphs[:-1],
@@ -314,3 +314,30 @@ def test_a_source_watch_switch_must_be_true_or_false(tmp_path):
     watch: sometimes
 """)
     assert "source 'reddawn': watch must be true or false" in str(err.value)
+
+
+def test_revisions_keep_every_earlier_text_and_the_page_escapes_the_diff(tmp_path):
+    from collector.document import render
+    from tests.test_server_helpers import T0 as ST0
+    from tests.test_server_helpers import add_doc, make_world
+
+    config, store = make_world(tmp_path)
+    try:
+        doc = add_doc(store, "reddawn", "strike", "Dockers strike", ["The dockers walked out."])
+        for n, para in enumerate(["The dockers <script>alert(1)</script> walked out.",
+                                  "The dockers & crane drivers walked out."], start=1):
+            text = render("Dockers strike", [para])
+            store.update_document(doc.id, title="Dockers strike", text=text,
+                                  content_hash=f"h{n}", signature=None, word_count=5,
+                                  method="feed", published_at=None,
+                                  now=ST0 + timedelta(hours=n))
+        with running(config, store) as srv:
+            html = httpx.get(f"{srv.url}/d/{doc.id}").text
+    finally:
+        store.close()
+    page = LexborHTMLParser(html)
+    assert [h.text() for h in page.css(".revision h3")] == [
+        "Revision 3 (current)", "Revision 2", "Revision 1"]
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert page.css(".diff ins")[0].text().strip() == "& crane drivers"
+    assert page.css_first("script") is None
