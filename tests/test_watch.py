@@ -341,3 +341,51 @@ def test_revisions_keep_every_earlier_text_and_the_page_escapes_the_diff(tmp_pat
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert page.css(".diff ins")[0].text().strip() == "& crane drivers"
     assert page.css_first("script") is None
+
+
+def test_collector_watch_checks_what_is_due_and_says_what_it_found(tmp_path, site):
+    from tests.test_cli import cli
+
+    arts = [article(n, f"Statement number {n}", T0) for n in (1, 2)]
+    publish(site, "Red Dawn", arts)
+    config = load(tmp_path, f"""sources:
+  - id: reddawn
+    url: {site.url('/feed/')}
+    kind: feed
+    backfill: 10
+""")
+    poll(config, clock=Clock(datetime.now(UTC) - 2 * DAY))   # collected two days ago
+    del site.pages["/statement-2/"]
+    r = cli("watch", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert any(line.startswith("vanished") and site.url("/statement-2/") in line
+               and "HTTP 404" in line for line in lines), r.stdout
+    assert lines[-1].startswith("checked 2 statements in ")
+    assert "1 unchanged, 0 edited, 1 vanished" in lines[-1]
+
+
+def test_the_service_runs_a_round_at_most_every_watch_every(world, site):
+    config, _arts, _quiet, _valley = world
+    clock = Clock(T0 + DAY - timedelta(minutes=30))
+
+    async def main() -> list[int]:
+        store = Store(config.settings.database_url)
+        worker = Worker(config, store, clock=clock)
+        asked = []
+        try:
+            await worker.start()
+            for now in (T0 + DAY - timedelta(minutes=30),   # a round: nothing due yet
+                        T0 + DAY + timedelta(minutes=10),   # due, but within the hour
+                        T0 + DAY + timedelta(minutes=31)):  # an hour later: checked
+                clock.now = now
+                before = len(site.requests)
+                await worker.watch_tick()
+                asked.append(len([r for r in site.requests[before:]
+                                  if r.path.startswith("/statement-")]))
+        finally:
+            await worker.close()
+            store.close()
+        return asked
+
+    assert asyncio.run(main()) == [0, 0, 5]
