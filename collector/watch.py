@@ -44,6 +44,9 @@ log = logging.getLogger("collector.watch")
 
 #: Statuses that say a statement is gone from its address.
 GONE = frozenset({404, 410})
+#: Stored texts taken from a feed, not from the page: the page's text is no measure of an
+#: edit (it is compared only to tell a "not found" page from the statement's page).
+FEED_METHODS = frozenset({"feed", "summary"})
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,8 @@ class Watcher:
         self._sources = {s.id: s for s in config.sources}
 
     def watched_sources(self) -> list[str]:
-        return [s.id for s in self.config.sources if s.watch]
+        """Sources whose statements are checked: enabled, and not opted out."""
+        return [s.id for s in self.config.sources if s.watch and s.enabled]
 
     async def run_round(self, *, limit: int | None = None,
                         progress: Callable[[CheckResult], None] | None = None) -> RoundReport:
@@ -222,6 +226,10 @@ class Watcher:
                                 probe=probe, listings=_listings(source))
         if v.kind == "unknown":
             return _Found("error", v.reason)
+        if v.kind == "edited" and target.method in FEED_METHODS:
+            return _Found("same", "the page is there (the stored text came from the feed and "
+                                  "is not compared with it)", status=fetched.status,
+                          final_url=fetched.final_url)
         return _Found(v.kind, v.reason, status=fetched.status, final_url=fetched.final_url,
                       extracted=extracted)
 

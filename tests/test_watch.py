@@ -389,3 +389,25 @@ def test_the_service_runs_a_round_at_most_every_watch_every(world, site):
         return asked
 
     assert asyncio.run(main()) == [0, 0, 5]
+
+
+def test_a_text_taken_from_the_feed_is_not_compared_with_the_page_but_removal_counts(
+        world, site):
+    from sqlalchemy import update
+
+    from collector.store.tables import DocumentRow
+
+    config, arts, _quiet, _valley = world
+    store = store_of(config)
+    try:
+        with store.session() as s:
+            s.execute(update(DocumentRow).where(DocumentRow.url.like("%/statement-%"))
+                      .values(method="feed"))
+    finally:
+        store.close()
+    other = dataclasses.replace(arts[0], paragraphs=["An entirely different page text."] * 3)
+    site.pages["/statement-1/"] = Page(wordpress_page("Red Dawn", other, site.base))
+    del site.pages["/statement-2/"]
+    found = results(watch_round(config, Clock(T0 + DAY + timedelta(hours=1))))
+    assert found["statement-1"] == "ok"
+    assert found["statement-2"] == "vanished"

@@ -47,6 +47,7 @@ class WatchTarget:
     content_hash: str
     collected_at: datetime
     revision: int
+    method: str         # where the stored text came from (page, feed, summary, pdf, ...)
     checks: int
     errors: int
     vanished: bool
@@ -137,7 +138,7 @@ def claim(store: Store, now: datetime, *, source_ids: Sequence[str], limit: int,
             out.append(WatchTarget(document_id=d.id, source_id=d.source_id, url=d.url,
                                    title=d.title, text=d.text, content_hash=d.content_hash,
                                    collected_at=d.collected_at, revision=d.revision or 1,
-                                   checks=w.checks or 0, errors=w.errors or 0,
+                                   method=d.method, checks=w.checks or 0, errors=w.errors or 0,
                                    vanished=w.vanished_at is not None))
         return out
 
