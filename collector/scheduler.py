@@ -22,6 +22,7 @@ from typing import Any
 
 from . import browser, limits, metrics, sdnotify, webguard
 from .config import Config, Source
+from .errors import CollectorError
 from .fetch import Fetcher, user_agent
 from .models import PollOutcome
 from .pipeline import Pipeline, utcnow
@@ -204,7 +205,11 @@ class Worker:
         if self.stopping or (self.last_watch_at is not None and now < self.last_watch_at + every):
             return
         self.last_watch_at = now
-        report = await self._track(self.watcher.run_round())
+        try:
+            report = await self._track(self.watcher.run_round())
+        except CollectorError as exc:   # the database is gone: the next round tries again
+            log.error("watch: the round stopped: %s", exc)
+            return
         if report.checked:
             log.info("watch: %d statement(s) checked: %d edited, %d vanished, %d restored, "
                      "%d failed (checked again later)", len(report.checked),

@@ -144,6 +144,8 @@ class Watcher:
             errors = target.errors + 1
             checks, nxt = watch_rules.after_error(target.collected_at, after, target.checks,
                                                   errors, now)
+            if errors >= limits.WATCH_MAX_RETRIES:
+                errors = 0      # given up: the next scheduled check starts a new streak
             await asyncio.to_thread(store_watch.save_check, self.store, target.document_id, now,
                                     result="error", checks=checks, next_check_at=nxt,
                                     errors=errors, error=found.reason)

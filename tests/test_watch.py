@@ -411,3 +411,29 @@ def test_a_text_taken_from_the_feed_is_not_compared_with_the_page_but_removal_co
     found = results(watch_round(config, Clock(T0 + DAY + timedelta(hours=1))))
     assert found["statement-1"] == "ok"
     assert found["statement-2"] == "vanished"
+
+
+def test_a_check_that_keeps_failing_gives_way_to_the_next_age(world, site):
+    from collector import limits
+    from collector.store import watch as store_watch
+
+    config, _arts, _quiet, _valley = world
+    site.pages["/statement-2/"] = Page("down", "text/plain", status=503,
+                                       headers={"Retry-After": "0"})
+    clock = Clock(T0 + DAY + timedelta(hours=1))
+    retry = timedelta(seconds=limits.WATCH_RETRY_S)
+    for _ in range(limits.WATCH_MAX_RETRIES):
+        assert results(watch_round(config, clock)).get("statement-2") == "error"
+        clock.now += retry
+    # given up on this age: nothing until the 7-day check, which starts a new streak
+    assert "statement-2" not in results(watch_round(config, clock))
+    store = store_of(config)
+    try:
+        doc = next(d for d in store.iter_documents() if d.url.endswith("/statement-2/"))
+        view = store_watch.watch_view(store, doc.id)
+    finally:
+        store.close()
+    assert view is not None and view.vanished_at is None
+    assert view.next_check_at == T0 + 7 * DAY and view.last_result == "error"
+    clock.now = T0 + 7 * DAY + timedelta(minutes=1)
+    assert results(watch_round(config, clock))["statement-2"] == "error"
