@@ -429,7 +429,7 @@ def test_a_check_that_keeps_failing_gives_way_to_the_next_age(world, site):
     assert "statement-2" not in results(watch_round(config, clock))
     store = store_of(config)
     try:
-        doc = next(d for d in store.iter_documents() if d.url.endswith("/statement-2/"))
+        doc = next(d for d in list(store.iter_documents()) if d.url.endswith("/statement-2/"))
         view = store_watch.watch_view(store, doc.id)
     finally:
         store.close()
