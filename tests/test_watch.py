@@ -297,10 +297,10 @@ def test_watching_off_checks_nothing(tmp_path, site, soft_site, smtp_server):
     ("batch: 0", "whole number"),
     ("often: 1h", "unknown key 'often'"),
 ])
-def test_bad_watch_settings_name_the_key_and_line(tmp_path, site, soft_site, smtp_server,
-                                                  watch, message):
+def test_bad_watch_settings_name_the_key_and_line(tmp_path, watch, message):
     with pytest.raises(ConfigError) as err:
-        make_config(tmp_path, site, soft_site, smtp_server, watch=watch)
+        load(tmp_path, "sources:\n  - id: a\n    url: https://a.org/\n",
+             settings_extra=f"  watch:\n    {watch}\n")
     text = str(err.value)
     assert "settings: watch" in text and message in text
     assert re.search(r"sources\.yaml:\d+", text)
