@@ -124,3 +124,18 @@ def test_the_diff_marks_deleted_and_inserted_words_and_shortens_long_unchanged_r
     assert ops == ["gap", "same", "del", "ins", "same"]
     assert segs[0].text == "[88 unchanged words]"
     assert segs[2].text.strip() == "old" and segs[3].text.strip() == "new"
+
+
+def test_page_view_runs_in_a_lean_parse_worker():
+    from collector.isolate import Isolator
+    from collector.parse_worker import loaded_modules
+    from tests.test_isolate_lean import HEAVY, PARENT_ONLY, loaded_from
+
+    iso = Isolator(1, memory_mb=None)
+    try:
+        view = iso.call(page_view, "<title>Not found</title><h1>Gone</h1>", timeout_s=60)
+        modules = iso.call(loaded_modules, timeout_s=60)
+    finally:
+        iso.close()
+    assert view.title == "Not found" and says_not_found(view)
+    assert loaded_from(modules, HEAVY + PARENT_ONLY) == []
