@@ -1,4 +1,5 @@
-"""The `collector` command: run, poll, check, status, export, digest, extract, sources, db."""
+"""The `collector` command: run, poll, watch, check, status, export, digest, extract, sources,
+db."""
 
 from __future__ import annotations
 
@@ -174,6 +175,54 @@ def cmd_poll(args: argparse.Namespace) -> int:
     failed = sum(1 for _, o in results if not o.ok)
     if results and failed == len(results):
         return 1
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """One watch round now: the stored statements due for a re-check (collector.watch)."""
+    import asyncio
+
+    from .pollreport import Progress
+    from .scheduler import Worker
+    from .watch import describe
+
+    config = _config(args)
+    if not config.settings.watch.after_s:
+        print("watching is off (settings: watch: after is empty)")
+        return 0
+    if args.quiet:
+        logging.getLogger().setLevel(logging.WARNING)
+    store = _store(config)
+    started = time.monotonic()
+    limit = args.limit or config.settings.watch.batch
+    progress = Progress(sys.stderr, limit, enabled=sys.stderr.isatty() and not args.quiet)
+
+    def shown(result: Any) -> None:
+        # a line for each statement found changed (or not checked); a counter for the rest
+        if result.result != "ok" and not args.quiet:
+            progress.clear()
+            print(describe(result), flush=True)
+        progress.update(result.url)
+
+    async def main() -> Any:
+        worker = Worker(config, store)
+        try:
+            await worker.start()
+            return await worker.watcher.run_round(limit=limit, progress=shown)
+        finally:
+            await worker.close()
+
+    try:
+        with progress:
+            report = asyncio.run(main())
+    finally:
+        store.close()
+    n = len(report.checked)
+    print(f"checked {n} statement{'s' if n != 1 else ''} in "
+          f"{time.monotonic() - started:.1f} s: {report.count('ok')} unchanged, "
+          f"{report.count('edited')} edited, {report.count('vanished')} vanished, "
+          f"{report.count('restored')} restored, {report.count('gone')} still gone, "
+          f"{report.count('error')} failed (checked again later)")
     return 0
 
 
@@ -522,6 +571,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="no progress and no log lines below warnings; print failures and the "
                         "closing line only")
     s.set_defaults(func=cmd_poll)
+
+    s = sub.add_parser("watch", parents=[common],
+                       help="re-check the stored statements that are due now (edited, vanished)")
+    s.add_argument("--limit", type=int, default=0, metavar="N",
+                   help="check at most N statements (default: settings: watch: batch)")
+    s.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress and no log lines below warnings; the closing line only")
+    s.set_defaults(func=cmd_watch)
 
     s = sub.add_parser("check", parents=[common],
                        help="validate sources.yaml; with --source/--url, a dry run of one source")

@@ -24,6 +24,7 @@ config_fields.py.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -60,6 +61,7 @@ from .schema import (
     SmtpConfig,
     Source,
     Split,
+    WatchSettings,
     cron_trigger,
     format_duration,
     parse_duration,
@@ -84,6 +86,7 @@ __all__ = [
     "SmtpConfig",
     "Source",
     "Split",
+    "WatchSettings",
     "format_duration",
     "load_config",
     "parse_config",
@@ -146,9 +149,10 @@ _DIGEST_KEYS = ("id", "channel", "schedule", "timezone", "title", "sources", "ta
 #: How a digest may group its statements (`group_by`); none keeps them in order of arrival.
 DIGEST_GROUPINGS = ("organisation", "tag")
 _SETTINGS_KEYS = ("data_dir", "database_url", "bind", "contact", "public_url", "template_dir",
-                  "smtp", "fetch", "tick", "http_max_connections")
+                  "smtp", "fetch", "tick", "http_max_connections", "watch")
 _FETCH_KEYS = ("concurrency", "per_host_concurrency", "per_host_delay", "poll_concurrency",
                "deadline", "parse_workers")
+_WATCH_KEYS = ("after", "batch", "every")
 _SMTP_KEYS = ("host", "port", "security", "username", "from", "timeout", "ca_file")
 
 
@@ -283,8 +287,11 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
         deadline_s=float(ff.duration("deadline", int(limits.REQUEST_DEADLINE_S), minimum=1)),
         parse_workers=_parse_workers(ff),
     )
+    wf = _Fields(f.node.get("watch") or {} if f.has("watch") else {}, "settings: watch",
+                 f.line_of("watch"), problems, _WATCH_KEYS)
     return Settings(
         data_dir=data_dir, database_url=db_url, bind=bind, fetch=fetch,
+        watch=_watch_settings(wf),
         tick_s=float(f.duration("tick", limits.TICK_S, minimum=1)),
         http_max_connections=f.whole("http_max_connections", 0, minimum=1) or None,
         contact=env.get("COLLECTOR_CONTACT") or f.text("contact"),
@@ -292,6 +299,37 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
         template_dir=template_path,
         smtp=smtp,
     )
+
+
+def _watch_settings(wf: _Fields) -> WatchSettings:
+    """`settings: watch`: `after` (a list of ages after collection, ascending; [] turns
+    watching off), `batch` (checks per round) and `every` (how often a round runs)."""
+    after: tuple[int, ...] = limits.WATCH_AFTER_S
+    if wf.has("after"):
+        node = wf.node["after"]
+        if node is None:
+            node = []
+        if not isinstance(node, list):
+            wf.err("after", "must be a list of ages such as [1d, 7d, 30d, 90d]")
+        else:
+            ages: list[int] = []
+            for value in node:
+                try:
+                    ages.append(parse_duration(value))
+                except ValueError as exc:
+                    wf.err("after", shown(exc, 200))
+                    break
+            else:
+                if any(a < limits.MIN_INTERVAL_S for a in ages):
+                    wf.err("after", "ages must be at least "
+                                    f"{format_duration(limits.MIN_INTERVAL_S)}")
+                elif any(b <= a for a, b in itertools.pairwise(ages)):
+                    wf.err("after", "ages must grow from one to the next (e.g. 1d, 7d, 30d)")
+                else:
+                    after = tuple(ages)
+    return WatchSettings(
+        after_s=after, batch=wf.whole("batch", limits.WATCH_BATCH, minimum=1),
+        every_s=wf.duration("every", limits.WATCH_EVERY_S, minimum=limits.MIN_INTERVAL_S))
 
 
 def _parse_workers(ff: _Fields) -> int | None:
@@ -339,7 +377,8 @@ def parse_config(text: str, path: Path, *, data_dir: Path | None = None,
         else:
             defaults["render"] = render
     for key, getter in (("enabled", defaults_f.flag), ("allow_private_addresses", defaults_f.flag),
-                        ("robots", defaults_f.flag), ("verify_tls", defaults_f.flag)):
+                        ("robots", defaults_f.flag), ("verify_tls", defaults_f.flag),
+                        ("watch", defaults_f.flag)):
         if defaults_f.has(key):
             defaults[key] = getter(key, True)
     for key in ("backfill", "pagination_depth"):

@@ -33,7 +33,7 @@ from sqlalchemy import text
 from . import limits, metrics
 from .config import Config, Digest, Schedule
 from .errors import DeliveryError
-from .notify import DigestItem
+from .notify import ChangeNote, DigestItem
 from .notify.atom import render_atom, write_atomic
 from .notify.email import Abort, SmtpSettings, send
 from .notify.render import DigestAbout, render_email, render_parts
@@ -43,6 +43,7 @@ from .status import baseline_note
 from .store import Store, StoredDocument
 from .store.browse import count_baseline
 from .store.outbox import StoreOutbox, digest_item
+from .store.watch import last_change_id, latest_changes
 
 log = logging.getLogger("collector.digests")
 
@@ -165,7 +166,7 @@ class DigestRunner:
                             template_dir=self.config.settings.template_dir, now=self.clock(),
                             sender=self.smtp.sender, recipients=digest.to, title=digest.title,
                             tz=ZoneInfo(digest.schedule.timezone), group_by=digest.group_by,
-                            about=self.about(digest))
+                            about=self.about(digest), changes=batch.changes)
 
     def _run_email(self, digest: Digest) -> RunReport:
         transport = self.transport
@@ -189,7 +190,8 @@ class DigestRunner:
                                        template_dir=self.config.settings.template_dir,
                                        now=self.clock(), title=digest.title,
                                        tz=ZoneInfo(digest.schedule.timezone),
-                                       group_by=digest.group_by, about=self.about(digest))
+                                       group_by=digest.group_by, about=self.about(digest),
+                                       changes=batch.changes)
             notifier = apprise.Apprise()
             for url in digest.apprise_urls:
                 notifier.add(url)
@@ -208,7 +210,8 @@ class DigestRunner:
             return f"digest {digest.id}: nothing new"
         items = self._latest_items(digest.id)
         data = render_atom(f"digest:{digest.id}", digest.title, items,
-                           self_url=self._self_url(digest.id))
+                           self_url=self._self_url(digest.id),
+                           changes=self._latest_changes(digest.id))
         write_atomic(path, data)
         if batch is not None:
             self.outbox.delivered(digest.id, batch, now=now)
@@ -223,16 +226,22 @@ class DigestRunner:
                                for loc in locs[d.id] if loc.how not in ("original", "alias")])
                 for d in docs]
 
+    def _latest_changes(self, digest_id: str | None) -> list[ChangeNote]:
+        names = {s.id: s.name for s in self.config.sources}
+        return latest_changes(self.store, digest_id, limits.FEED_MAX_ENTRIES, names)
+
     def publish_combined(self) -> bool:
         """Rewrite feeds/all.atom when documents arrived, or one it shows was corrected,
         since the last time."""
-        shown = self.store.feed_fingerprint(limits.FEED_MAX_ENTRIES)
+        shown = (*self.store.feed_fingerprint(limits.FEED_MAX_ENTRIES),
+                 (-1, last_change_id(self.store)))
         path = self.feed_path(COMBINED_FEED)
         if shown == self._combined_shown and path.exists():
             return False
         items = self._latest_items(None)
         write_atomic(path, render_atom("all", "All statements", items,
-                                       self_url=self._self_url(COMBINED_FEED)))
+                                       self_url=self._self_url(COMBINED_FEED),
+                                       changes=self._latest_changes(None)))
         self._combined_shown = shown
         return True
 
@@ -249,14 +258,17 @@ class DigestRunner:
         if digest.channel == "feed":
             items = self._latest_items(digest.id)
             return Preview(text=render_atom(f"digest:{digest.id}", digest.title, items,
-                                            self_url=self._self_url(digest.id)).decode("utf-8"))
+                                            self_url=self._self_url(digest.id),
+                                            changes=self._latest_changes(digest.id)
+                                            ).decode("utf-8"))
         if digest.channel == "apprise":
             body, _html = render_parts(digest.id, batch.items, batch.health_notes,
                                        full_text=digest.full_text, paragraphs=digest.paragraphs,
                                        template_dir=self.config.settings.template_dir,
                                        now=now, title=digest.title,
                                        tz=ZoneInfo(digest.schedule.timezone),
-                                       group_by=digest.group_by, about=self.about(digest))
+                                       group_by=digest.group_by, about=self.about(digest),
+                                       changes=batch.changes)
             return Preview(text=body)
         message = self._render(digest, batch)
         return Preview(text=readable(message), message=bytes(message))

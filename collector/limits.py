@@ -222,3 +222,20 @@ MAX_DOCUMENT_CHARS = 2_000_000
 OCR_PAGE_TIMEOUT_S = 20.0
 #: Pages of a scan that are OCRed at most.
 MAX_OCR_PAGES = 20
+
+# --- watching stored statements (collector.watch) ---------------------------------------------
+#: Ages after collection at which a statement's URL is checked again: the first day catches
+#: quick corrections and take-downs, later checks grow sparse as pages settle.
+WATCH_AFTER_S = (86400, 7 * 86400, 30 * 86400, 90 * 86400)
+#: Statements re-checked in one round at most: a large corpus collected in a burst is checked
+#: over several rounds instead of flooding its sites at once.
+WATCH_BATCH = 200
+#: How often the service runs a watch round.
+WATCH_EVERY_S = 3600
+#: A check that fails (network error, 5xx, timeout) is tried again this much later, at most
+#: this many times in a row before the scheduled check counts as done.
+WATCH_RETRY_S = 6 * 3600
+WATCH_MAX_RETRIES = 4
+#: A watch round's claim on a statement: longer than any round (its fetches are bounded by
+#: the request deadline), so two workers never check one statement at once.
+WATCH_LEASE_S = 15 * 60

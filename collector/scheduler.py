@@ -1,4 +1,5 @@
-"""The service: APScheduler wiring, one tick job that polls due sources, and the digest jobs.
+"""The service: APScheduler wiring, one tick job that polls due sources, the digest jobs, and
+the watch job that re-checks stored statements (collector.watch) every `settings: watch: every`.
 
 Schedule state lives in the database (each source's `next_poll_at`); the single tick job asks
 the store which sources are due and claims them (a lease, so several workers can share one
@@ -16,16 +17,18 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import browser, limits, metrics, sdnotify, webguard
 from .config import Config, Source
+from .errors import CollectorError
 from .fetch import Fetcher, user_agent
 from .models import PollOutcome
 from .pipeline import Pipeline, utcnow
 from .reload import Reloader
 from .store import SourceState, Store
+from .watch import Watcher
 
 log = logging.getLogger("collector.service")
 
@@ -90,6 +93,9 @@ class Worker:
             user_agent=user_agent(config.settings.contact), global_concurrency=fs.concurrency,
             per_host_concurrency=fs.per_host_concurrency, per_host_delay_s=fs.per_host_delay_s)
         self.pipeline = Pipeline(config, store, self.fetcher, clock=clock)
+        #: re-checks of stored statements (`settings: watch`), through the same pipeline
+        self.watcher = Watcher(config, self.pipeline)
+        self.last_watch_at: datetime | None = None
         self._sources = {s.id: s for s in config.sources}
         self._busy = asyncio.Lock()
         self.lease_s = lease_s()
@@ -105,6 +111,7 @@ class Worker:
         self.config = config
         self._sources = {s.id: s for s in config.sources}
         self.pipeline.config = config
+        self.watcher.reconfigure(config)
 
     async def start(self) -> None:
         """Migrate, register sources, repair the corpus after a crash, load the dedup index."""
@@ -189,6 +196,25 @@ class Worker:
                 running = set(pending)
             await self.pipeline.flush_index()
             self.last_tick_at = self.clock()
+
+    async def watch_tick(self) -> None:
+        """Run a watch round (collector.watch) when `settings: watch: every` has passed since
+        the last one; never raises for a statement's failures."""
+        now = self.clock()
+        every = timedelta(seconds=self.config.settings.watch.every_s)
+        if self.stopping or (self.last_watch_at is not None and now < self.last_watch_at + every):
+            return
+        self.last_watch_at = now
+        try:
+            report = await self._track(self.watcher.run_round())
+        except CollectorError as exc:   # the database is gone: the next round tries again
+            log.error("watch: the round stopped: %s", exc)
+            return
+        if report.checked:
+            log.info("watch: %d statement(s) checked: %d edited, %d vanished, %d restored, "
+                     "%d failed (checked again later)", len(report.checked),
+                     report.count("edited"), report.count("vanished"),
+                     report.count("restored"), report.count("error"))
 
     def _track(self, coro: Any) -> asyncio.Future[Any]:
         task = asyncio.ensure_future(coro)
@@ -326,6 +352,8 @@ class Service:
         scheduler.add_job(self._job, IntervalTrigger(seconds=tick),
                           args=("digests", digests.tick), id="digests",
                           next_run_time=datetime.now(UTC), **common)
+        scheduler.add_job(self._job, IntervalTrigger(seconds=tick),
+                          args=("watch", self.worker.watch_tick), id="watch", **common)
         watchdog = sdnotify.watchdog_interval_s()
         if watchdog:
             # systemd's watchdog: ping while the loop runs and the database answers

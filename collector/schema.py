@@ -141,6 +141,9 @@ class Source:
     #: preferred language of a statement offered in several (a table row's EN | FR | ES links),
     #: as an ISO 639-1 code
     language: str | None = None
+    #: re-check this source's stored statements at their URLs (`watch: false` opts out;
+    #: collector.watch)
+    watch: bool = True
     line: int = 0
 
 
@@ -190,6 +193,18 @@ class FetchSettings:
 
 
 @dataclass(frozen=True)
+class WatchSettings:
+    """Re-checks of stored statements at their URLs (`settings: watch`, collector.watch)."""
+
+    #: ages after collection at which a statement is checked again, ascending; () = never
+    after_s: tuple[int, ...] = limits.WATCH_AFTER_S
+    #: statements checked at most in one round (a big corpus does not flood the sites)
+    batch: int = limits.WATCH_BATCH
+    #: how often the service runs a round
+    every_s: int = limits.WATCH_EVERY_S
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -199,6 +214,7 @@ class Settings:
     template_dir: Path | None = None
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    watch: WatchSettings = field(default_factory=WatchSettings)
     tick_s: float = limits.TICK_S
     #: cap on open HTTP connections; None derives it from the file limit (collector.webguard)
     http_max_connections: int | None = None

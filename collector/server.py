@@ -51,6 +51,7 @@ from .errors import CollectorError, StoreError
 from .store import Store
 from .store.browse import source_states_light
 from .store.search import MAX_QUERY_CHARS
+from .web import history
 from .web.api import Api
 from .web.api import register as register_api
 from .web.pages import MAX_PAGE, Pages
@@ -442,8 +443,9 @@ class HttpServer:
             blocks = ()
         places = [_Place(self._organisation(loc.source_id), loc.url, loc.seen_at, loc.how)
                   for loc in locations.get(doc.id, []) if loc.how != "alias"]
+        story = await asyncio.to_thread(history.build, self.store, doc.id)
         return self._html("document.html.j2", doc=doc, blocks=blocks, locations=places,
-                          organisation=self._organisation(doc.source_id),
+                          history=story, organisation=self._organisation(doc.source_id),
                           file_name=file_name(doc.seq, doc.id))
 
     async def feed(self, request: web.Request) -> web.StreamResponse:

@@ -31,7 +31,7 @@ from .document import document_id, render
 from .documents import items as document_items
 from .errors import ParseError, StoreError
 from .models import Candidate, Extracted
-from .store import NewDocument, Primary, Store, StoredDocument
+from .store import EditNotice, NewDocument, Primary, Store, StoredDocument
 from .store.corpus import Corpus
 
 # a poll's lines: logged under the name they always had
@@ -290,6 +290,33 @@ class Storing:
         # the document's line in index.jsonl changed: rewritten at the end of the round
         self._index_stale = True
         await self._write_files([updated])
+
+    def text_of(self, ex: Extracted) -> str:
+        """The stored form of an extracted text (as `store_text` would store it)."""
+        return render(ex.title, ex.blocks)
+
+    async def revise(self, doc: StoredDocument, ex: Extracted, *,
+                     edit: EditNotice | None = None) -> StoredDocument | None:
+        """Take `ex` as the new text of `doc` found at its own address (a re-check,
+        collector.watch): a new revision through the same update as a poll's, with `edit`
+        recorded beside it. None when the text is the one stored."""
+        from .document import parse as parse_document
+
+        text = render(ex.title, ex.blocks)
+        if text == doc.text:
+            return None
+        parsed = parse_document(text)
+        async with self._write_lock:
+            updated = await asyncio.to_thread(
+                self.store.update_document, doc.id, title=parsed.title, text=text,
+                content_hash=dedup.content_fingerprint(parsed.title, parsed.blocks),
+                signature=dedup.signature(parsed.blocks), word_count=_words(parsed.blocks),
+                method=ex.method, published_at=ex.published, now=self.clock(), edit=edit)
+            if updated.signature is not None:
+                self.index.add(doc.seq, updated.signature)
+            self._index_stale = True
+            await self._write_files([updated])
+        return updated
 
     def _digests_for(self, source: Source, ex: Extracted, url: str) -> list[str]:
         out = []

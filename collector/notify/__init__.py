@@ -61,4 +61,29 @@ class SourceHealthNote:
             raise ValueError(f"health note state must be broken or recovered, not {self.state!r}")
 
 
-__all__ = ["DigestItem", "SourceHealthNote"]
+@dataclass(frozen=True)
+class ChangeNote:
+    """A stored statement found changed at its address by a re-check (collector.watch):
+    `edited` (a new revision of its text), `removed` (gone: 404/410, a redirect to the home
+    page, a "not found" page) or `restored` (back after it was gone), with the evidence."""
+
+    event_id: int                             # stable: a feed entry's id is made from it
+    kind: str                                 # "edited" | "removed" | "restored"
+    document_id: str
+    title: str
+    source_id: str
+    source_name: str
+    url: str                                  # the statement's address
+    at: datetime                              # when the check found it
+    revision: int = 1                         # the statement's revision after the change
+    status: int | None = None                 # the HTTP status the check got
+    final_url: str | None = None              # where the request ended (after redirects)
+    reason: str = ""                          # the evidence in words
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("edited", "removed", "restored"):
+            raise ValueError(f"change kind must be edited, removed or restored, "
+                             f"not {self.kind!r}")
+
+
+__all__ = ["ChangeNote", "DigestItem", "SourceHealthNote"]

@@ -5,6 +5,10 @@ revision's id never changes, and each correction of the stored text (revision 2,
 an id of its own, because many readers ignore `updated` and would never show a correction that
 kept its id. A feed holds one entry per statement, for its latest revision; `updated` is the
 document's last change, for the readers that do track it. All times are written in UTC.
+
+Statements a re-check found edited, removed or restored (collector.watch) are entries of
+their own, one per transition, with an id made from the transition's: a reader shows each
+once, and a feed rewritten later carries the same entry, never a second one.
 Characters XML 1.0 cannot carry (NUL and most C0 controls, lone surrogates, U+FFFE/U+FFFF) are
 dropped before writing, so the output is well-formed whatever the input held.
 """
@@ -23,7 +27,7 @@ from xml.etree import ElementTree as ET
 
 from collector import limits
 from collector.errors import DeliveryError
-from collector.notify import DigestItem
+from collector.notify import ChangeNote, DigestItem
 from collector.notify.render import safe_url
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -56,6 +60,23 @@ def entry_id(document_id: str, revision: int = 1) -> str:
     return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, name)}"
 
 
+def change_entry_id(event_id: int) -> str:
+    """The Atom id of one transition of a statement (edited, removed, restored)."""
+    return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, f'change:{event_id}')}"
+
+
+_CHANGE_TITLES = {"edited": "Edited", "removed": "Removed", "restored": "Back again"}
+
+
+def _change_html(change: ChangeNote) -> str:
+    parts = [f"<p>{html.escape(xml_text(change.reason), quote=False)}</p>"]
+    if change.status:
+        parts.append(f"<p>HTTP status: {change.status}</p>")
+    if change.final_url and change.final_url != change.url and safe_url(change.final_url):
+        parts.append(f"<p>Now leads to: {html.escape(xml_text(change.final_url))}</p>")
+    return "\n".join(parts)
+
+
 def feed_id(feed_key: str) -> str:
     return f"urn:uuid:{uuid.uuid5(ID_NAMESPACE, 'feed:' + feed_key)}"
 
@@ -84,7 +105,8 @@ def _content_html(blocks: Sequence[str]) -> str:
 def render_atom(feed_id_key: str, title: str, items: Sequence[DigestItem], *,
                 self_url: str, updated: datetime | None = None,
                 alternate_url: str | None = None,
-                max_entries: int = limits.FEED_MAX_ENTRIES) -> bytes:
+                max_entries: int = limits.FEED_MAX_ENTRIES,
+                changes: Sequence[ChangeNote] = ()) -> bytes:
     """The Atom document (UTF-8 bytes) of a feed holding `items`, newest first.
 
     `updated` is the feed's own last change; when None it is the newest entry's (or the Unix
@@ -96,6 +118,7 @@ def render_atom(feed_id_key: str, title: str, items: Sequence[DigestItem], *,
     if updated is None:
         stamps = [i.updated_at if i.updated_at.tzinfo else i.updated_at.replace(tzinfo=UTC)
                   for i in ordered]
+        stamps += [c.at if c.at.tzinfo else c.at.replace(tzinfo=UTC) for c in changes]
         updated = max(stamps) if stamps else datetime(1970, 1, 1, tzinfo=UTC)
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
     _sub(feed, "id", feed_id(feed_id_key))
@@ -125,6 +148,18 @@ def render_atom(feed_id_key: str, title: str, items: Sequence[DigestItem], *,
         for tag in item.tags:
             _sub(entry, "category", term=tag)
         _sub(entry, "content", _content_html(item.blocks), type="html")
+    for change in changes[:max_entries]:
+        entry = _sub(feed, "entry")
+        _sub(entry, "id", change_entry_id(change.event_id))
+        _sub(entry, "title", f"{_CHANGE_TITLES[change.kind]}: {change.title}")
+        _sub(entry, "updated", rfc3339(change.at))
+        if safe_url(change.url):
+            _sub(entry, "link", rel="alternate", href=change.url, type="text/html")
+        if change.source_name:
+            _sub(_sub(entry, "author"), "name", change.source_name)
+        _sub(entry, "category", term=change.source_id, label=change.source_name)
+        _sub(entry, "category", term=change.kind)
+        _sub(entry, "content", _change_html(change), type="html")
     ET.indent(feed, space=" ")
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
 

@@ -35,7 +35,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from collector import limits
 from collector.errors import ConfigError
-from collector.notify import DigestItem, SourceHealthNote
+from collector.notify import ChangeNote, DigestItem, SourceHealthNote
 
 #: The built-in templates; a user's template directory is searched first.
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -154,6 +154,34 @@ class NoteView:
     error: str
 
 
+@dataclass(frozen=True)
+class ChangeView:
+    """A statement found edited, removed or restored, as a digest shows it."""
+
+    kind: str                     # edited | removed | restored
+    label: str                    # "Edited", "Removed", "Back again"
+    title: str
+    source_name: str
+    url: str                      # "" when not a safe http(s) URL
+    at: str
+    reason: str
+    status: str                   # "HTTP 404", "" when none
+    final_url: str                # "" when none, unsafe, or the statement's own URL
+    stored_url: str = ""
+
+
+_CHANGE_LABELS = {"edited": "Edited", "removed": "Removed", "restored": "Back again"}
+
+
+def _change_view(c: ChangeNote, tz: tzinfo, public_url: str) -> ChangeView:
+    final = safe_url(c.final_url) if c.final_url and c.final_url != c.url else ""
+    return ChangeView(kind=c.kind, label=_CHANGE_LABELS[c.kind], title=c.title,
+                      source_name=c.source_name, url=safe_url(c.url),
+                      at=_local(c.at, tz).strftime("%Y-%m-%d %H:%M"), reason=c.reason,
+                      status=f"HTTP {c.status}" if c.status else "", final_url=final,
+                      stored_url=stored_url(public_url, c.document_id))
+
+
 def _local(dt: datetime, tz: tzinfo) -> datetime:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
@@ -227,8 +255,14 @@ def _render(env: jinja2.Environment, name: str, context: dict) -> str:
 
 
 def subject_for(title: str, items: Sequence[DigestItem],
-                health_notes: Sequence[SourceHealthNote]) -> str:
-    if len(items) == 1:
+                health_notes: Sequence[SourceHealthNote],
+                changes: Sequence[ChangeNote] = ()) -> str:
+    if not items and changes:
+        kinds = {c.kind for c in changes}
+        what = " and ".join(k for k in ("edited", "removed", "restored") if k in kinds)
+        n = len(changes)
+        subject = f"{title}: {n} statement{'s' if n != 1 else ''} {what}"
+    elif len(items) == 1:
         subject = f"{title}: {items[0].source_name}: {items[0].title}"
     elif items:
         subject = f"{title}: {len(items)} new statements"
@@ -242,7 +276,8 @@ def render_parts(digest_id: str, items: Sequence[DigestItem],
                  paragraphs: int = limits.DIGEST_DEFAULT_PARAGRAPHS,
                  template_dir: Path | None = None, now: datetime,
                  title: str | None = None, tz: tzinfo = UTC, group_by: str | None = None,
-                 about: DigestAbout | None = None) -> tuple[str, str]:
+                 about: DigestAbout | None = None,
+                 changes: Sequence[ChangeNote] = ()) -> tuple[str, str]:
     """The text and HTML bodies of a digest, times in `tz` (the digest's time zone)."""
     views = [_item_view(i, full_text=full_text, paragraphs=paragraphs, tz=tz) for i in items]
     groups = _groups(views, group_by)
@@ -264,6 +299,7 @@ def render_parts(digest_id: str, items: Sequence[DigestItem],
         "grouped": bool(group_by) and bool(groups),
         "about": about or DigestAbout(digest_id, title or digest_id, "", "", str(tz)),
         "health_notes": [_note_view(n, tz) for n in health_notes],
+        "changes": [_change_view(c, tz, public) for c in changes],
         "full_text": full_text,
         "now": _local(now, tz).strftime("%Y-%m-%d %H:%M %Z"),
     }
@@ -278,16 +314,19 @@ def render_email(digest_id: str, items: Sequence[DigestItem],
                  template_dir: Path | None, now: datetime, sender: str,
                  recipients: Sequence[str], title: str | None = None,
                  tz: tzinfo = UTC, group_by: str | None = None,
-                 about: DigestAbout | None = None) -> EmailMessage:
+                 about: DigestAbout | None = None,
+                 changes: Sequence[ChangeNote] = ()) -> EmailMessage:
     """The digest message for one run; the same digest, run key and content give the same
     Message-ID and bodies."""
     if not recipients:
         raise ConfigError([f"digest '{digest_id}': no recipients"])
     text, html = render_parts(digest_id, items, health_notes, full_text=full_text,
                               paragraphs=paragraphs, template_dir=template_dir, now=now,
-                              title=title, tz=tz, group_by=group_by, about=about)
+                              title=title, tz=tz, group_by=group_by, about=about,
+                              changes=changes)
     msg = EmailMessage(policy=policy.SMTP)
-    msg["Subject"] = subject_for(header_value(title or digest_id), items, health_notes)
+    msg["Subject"] = subject_for(header_value(title or digest_id), items, health_notes,
+                                 changes)
     msg["From"] = _address_header(sender)
     msg["To"] = ", ".join(_address_header(r) for r in recipients)
     # in the digest's time zone, like the times in its body

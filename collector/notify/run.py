@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from collector import limits
 from collector.errors import ConfigError, DeliveryError
-from collector.notify import DigestItem, SourceHealthNote
+from collector.notify import ChangeNote, DigestItem, SourceHealthNote
 from collector.notify.atom import render_atom, write_atomic
 
 
@@ -37,10 +37,12 @@ class Batch:
     run_key: str
     items: tuple[DigestItem, ...]
     health_notes: tuple[SourceHealthNote, ...] = field(default=())
+    #: statements found edited, removed or restored since (collector.watch)
+    changes: tuple[ChangeNote, ...] = field(default=())
 
     @property
     def is_empty(self) -> bool:
-        return not self.items and not self.health_notes
+        return not self.items and not self.health_notes and not self.changes
 
 
 class Outbox(Protocol):

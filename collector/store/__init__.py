@@ -45,6 +45,7 @@ from .tables import (
     SourceRow,
 )
 from .views import (
+    EditNotice,
     Inserted,
     LocationView,
     NewDocument,
@@ -56,6 +57,7 @@ from .views import (
     _doc_view,
     _state_view,
 )
+from .watch import keep_revision, record_edit
 
 #: The counter that grows with every change index.jsonl shows (migration 0005).
 INDEX_GENERATION = "index_generation"
@@ -585,7 +587,8 @@ class Store:
                         signature: bytes | None, word_count: int, method: str,
                         published_at: datetime | None, source_id: str | None = None,
                         url: str | None = None, now: datetime,
-                        primary: Primary | None = None) -> StoredDocument:
+                        primary: Primary | None = None,
+                        edit: EditNotice | None = None) -> StoredDocument:
         """Replace the text of a document edited in place (or a fuller copy); id and seq stay.
 
         Only a text that differs from the stored one is a change: it moves `updated_at` and
@@ -597,6 +600,9 @@ class Store:
         document's own (its URL and source are the document's, and the date it states), and
         the former own location and its aliases become an ordinary location of the kind
         `primary.demoted_how`. All in one transaction.
+
+        The text replaced is kept as a revision (`watch.keep_revision`); with `edit` (a
+        re-check found the change) an `edited` transition is recorded for its digests too.
         """
         with self.session() as s:
             # the row lock (PostgreSQL) makes concurrent changes of one document take turns,
@@ -605,6 +611,8 @@ class Store:
             if row is None:
                 raise StoreError(f"unknown document {doc_id}")
             changed = row.text != text
+            if changed:
+                keep_revision(s, row, now)
             row.title, row.text, row.content_hash = title, text, content_hash
             row.signature, row.word_count, row.method = signature, word_count, method
             if published_at and not row.published_at:
@@ -616,6 +624,9 @@ class Store:
             if changed:
                 row.updated_at = now
                 row.revision = (row.revision or 1) + 1
+                if edit is not None:
+                    record_edit(s, row, now, reason=edit.reason, final_url=edit.final_url,
+                                digests=edit.digests)
             row.file_written = False
             self._next_generation(s)
             return _doc_view(row)

@@ -29,6 +29,7 @@ from ..notify.health import SourceHealth, health_notes
 from ..notify.retry import RetryState, after_failure
 from ..notify.run import Batch
 from . import Store, StoredDocument, _doc_view
+from . import watch as store_watch
 from .tables import DigestState, DocumentRow, OutboxEntry, SourceRow
 
 
@@ -79,24 +80,29 @@ class StoreOutbox:
                     .where(OutboxEntry.digest_id == digest_id, OutboxEntry.run_key == st.run_key,
                            OutboxEntry.delivered_at.is_(None)).order_by(DocumentRow.seq)))
                 notes = _notes_from_json(st.run_notes)
-                if docs or notes:
-                    return Batch(st.run_key, tuple(self._items(s, docs)), notes)
+                changes = store_watch.changes_of_run(s, digest_id, st.run_key,
+                                                     self.source_names)
+                if docs or notes or changes:
+                    return Batch(st.run_key, tuple(self._items(s, docs)), notes, changes)
                 st.run_key, st.run_notes = None, None
             docs = list(s.scalars(
                 select(DocumentRow).join(OutboxEntry, OutboxEntry.document_id == DocumentRow.id)
                 .where(OutboxEntry.digest_id == digest_id, OutboxEntry.delivered_at.is_(None),
                        OutboxEntry.run_key.is_(None)).order_by(DocumentRow.seq).limit(limit)))
             notes = self._health_notes(s, digest_id, st, now)
-            if not docs and not notes:
-                return None
             run_key = uuid.uuid4().hex
+            # transitions found by the watch go out with the documents, under the same key
+            changes = store_watch.claim_changes(s, digest_id, run_key, limit,
+                                                self.source_names)
+            if not docs and not notes and not changes:
+                return None
             if docs:
                 s.execute(update(OutboxEntry).where(
                     OutboxEntry.digest_id == digest_id,
                     OutboxEntry.document_id.in_([d.id for d in docs]))
                     .values(run_key=run_key, revision=_document_revision()))
             st.run_key, st.run_notes = run_key, _notes_to_json(notes)
-            return Batch(run_key, tuple(self._items(s, docs)), notes)
+            return Batch(run_key, tuple(self._items(s, docs)), notes, changes)
 
     def delivered(self, digest_id: str, batch: Batch, *, now: datetime) -> None:
         with self.store.session() as s:
@@ -104,6 +110,7 @@ class StoreOutbox:
                                                 OutboxEntry.run_key == batch.run_key,
                                                 OutboxEntry.delivered_at.is_(None))
                       .values(delivered_at=now))
+            store_watch.deliver_changes(s, digest_id, batch.run_key, now)
             st = _state(s, digest_id)
             reported = json.loads(st.health_reported or "{}")
             for note in batch.health_notes:
@@ -197,9 +204,10 @@ class StoreOutbox:
             docs = list(s.scalars(q))
             notes = _notes_from_json(st.run_notes) if st is not None and st.run_key else \
                 self._health_notes(s, digest_id, st, now)
-            if not docs and not notes:
+            changes = store_watch.pending_changes(s, digest_id, limit, self.source_names)
+            if not docs and not notes and not changes:
                 return None
-            return Batch("preview", tuple(self._items(s, docs)), notes)
+            return Batch("preview", tuple(self._items(s, docs)), notes, changes)
 
     def _items(self, s: Any, rows: list[DocumentRow]) -> list[DigestItem]:
         views = [_doc_view(r) for r in rows]

@@ -236,3 +236,85 @@ class DigestState(Base):
     sent_runs: Mapped[int] = mapped_column(Integer, default=0)
     # JSON {source id: "broken"}: what this digest last told its readers about source health
     health_reported: Mapped[str | None] = mapped_column(Text)
+
+
+class RevisionRow(Base):
+    """A text a document held before it changed in place (collector.store.watch): written by
+    `Store.update_document` in the transaction that replaces it, so a statement's history
+    keeps every earlier text, its title and hash, and the time it was the current one."""
+
+    __tablename__ = "document_revisions"
+    __table_args__ = (UniqueConstraint("document_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    #: when this text became the stored one, and when the next one replaced it
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WatchRow(Base):
+    """The re-check schedule of one stored statement and what its checks found
+    (collector.watch). Made for each document when a watch round first meets it."""
+
+    __tablename__ = "watch_state"
+
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    #: scheduled checks done (of `settings: watch: after`); the next is the one after them
+    checks: Mapped[int] = mapped_column(Integer, default=0)
+    #: None once the schedule is over (or the statement cannot be checked)
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: ok | edited | vanished | restored | error | skipped
+    last_result: Mapped[str | None] = mapped_column(String(16))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    #: failed checks in a row (network, 5xx): retried before the scheduled check counts
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    #: set while the statement is gone from its URL, with the evidence of the check that said so
+    vanished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    vanished_status: Mapped[int | None] = mapped_column(Integer)
+    vanished_url: Mapped[str | None] = mapped_column(Text)
+    vanished_reason: Mapped[str | None] = mapped_column(Text)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WatchEvent(Base):
+    """A transition a check found: `edited` (a new revision), `removed` or `restored`, with
+    its evidence. Written with the change itself, and with one `WatchOutbox` row per digest
+    that carries the statement, in one transaction."""
+
+    __tablename__ = "watch_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"),
+                                             index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: the document's revision after the event (an edit's new revision)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[int | None] = mapped_column(Integer)
+    final_url: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class WatchOutbox(Base):
+    """A watch event waiting to go out in one digest: claimed and marked delivered with the
+    digest's documents, under the same run key (collector.store.outbox)."""
+
+    __tablename__ = "watch_outbox"
+    __table_args__ = (UniqueConstraint("digest_id", "event_id"),
+                      Index("ix_watch_outbox_pending", "digest_id", "delivered_at"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    digest_id: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[int] = mapped_column(ForeignKey("watch_events.id", ondelete="CASCADE"))
+    run_key: Mapped[str | None] = mapped_column(String(64))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -168,3 +168,13 @@ def _state_view(row: Any, documents: int = 0, duplicates: int = 0) -> SourceStat
         last_error_kind=row.last_error_kind, health=row.health or "new", polls=row.polls or 0,
         documents=documents, duplicates=duplicates,
     )
+
+
+@dataclass(frozen=True)
+class EditNotice:
+    """A change of text a re-check found (collector.watch): `Store.update_document` records it
+    as an `edited` transition for `digests`, in the transaction of the new revision."""
+
+    reason: str
+    final_url: str | None = None
+    digests: tuple[str, ...] = ()
