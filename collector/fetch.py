@@ -30,7 +30,7 @@ import re
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -169,8 +169,14 @@ class Fetcher:
                  resolver: Resolver | None = None,
                  allowed_networks: Iterable[str] = (),
                  ssl_context: ssl.SSLContext | None = None,
-                 robots_ttl_s: float = limits.ROBOTS_TTL_S) -> None:
+                 robots_ttl_s: float = limits.ROBOTS_TTL_S,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
         self.user_agent = user_agent
+        # the time of the per-host spacing: its decisions are taken on `clock` and waited out
+        # with `sleep` (a test drives both to check them whatever the machine's load)
+        self._clock = clock
+        self._sleep = sleep
         self._global = asyncio.Semaphore(max(1, global_concurrency))
         self._per_host = max(1, per_host_concurrency)
         self._delay = max(0.0, per_host_delay_s)
@@ -228,16 +234,16 @@ class Fetcher:
         try:
             async with h.sem:
                 if spaced:
-                    now = time.monotonic()
+                    now = self._clock()
                     wait = h.next_start - now
                     h.next_start = max(now, h.next_start) + h.delay_s
                     if wait > 0:
-                        await asyncio.sleep(wait)
+                        await self._sleep(wait)
                 async with self._global:
                     yield
         finally:
             h.users -= 1
-            if h.users == 0 and h.next_start <= time.monotonic():
+            if h.users == 0 and h.next_start <= self._clock():
                 # Forget idle hosts so thousands of sources do not grow this map forever.
                 self._hosts.pop(host, None)
 

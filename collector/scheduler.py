@@ -54,8 +54,36 @@ UNWIND_S = 1.0
 EXIT_BY_S = STOP_BUDGET_S - 1.0
 
 
+#: the ids of this process's Workers between `start` and `close`
+_LIVE_WORKERS: set[str] = set()
+
+
 def worker_id() -> str:
+    """`host:pid:random`: the owner written on the leases this process takes."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def owner_dead(owner: str) -> bool:
+    """Whether the process that wrote lease owner `owner` (a `worker_id`) is surely gone: it
+    ran on this host and no process has its pid. An owner on another host, one in another
+    form, or a pid in use (perhaps reused by an unrelated process) counts as alive: its
+    leases run out by themselves, so the doubt costs a wait, never a double poll."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        # this pid in an earlier life (a container restarted gives its process the same pid
+        # again), or a Worker of this process that has been closed
+        return owner not in _LIVE_WORKERS
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
 
 
 def format_outcome(source: Source, o: PollOutcome) -> str:
@@ -108,12 +136,17 @@ class Worker:
 
     async def start(self) -> None:
         """Migrate, register sources, repair the corpus after a crash, load the dedup index."""
+        _LIVE_WORKERS.add(self.id)
         await asyncio.to_thread(self.store.upgrade)
         await asyncio.to_thread(self.store.sync_sources, self.config.sources, self.clock())
         if self.store.is_sqlite:
-            # one process per SQLite database (enforced by `collector run`): leases left by a
-            # process that was killed are stale
-            await asyncio.to_thread(self.store.clear_leases)
+            # leases left by a process of this host that was killed are stale; those of a
+            # process still running (a `collector run` beside this one-shot `collector poll`,
+            # or the other way round) are not, and are left to it
+            freed = await asyncio.to_thread(self.store.clear_leases, owner_dead)
+            if freed:
+                log.info("freed the leases of %d stopped worker(s): %s", len(freed),
+                         ", ".join(freed))
         repaired = await self.pipeline.reconcile_corpus()
         if repaired:
             log.info("wrote %d corpus files left unwritten by an earlier stop", repaired)
@@ -123,6 +156,7 @@ class Worker:
             log.error("%s", note)
 
     async def close(self) -> None:
+        _LIVE_WORKERS.discard(self.id)
         try:
             await self.pipeline.flush_index()
         except Exception:  # the database is gone: `collector export` rebuilds the index

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -240,11 +240,17 @@ class Store:
                                      lease_until=now + timedelta(seconds=lease_s)))
             return [_state_view(r) for r in rows]
 
-    def clear_leases(self) -> None:
-        """Free every lease (a single-instance SQLite service starting after a crash)."""
+    def clear_leases(self, dead: Callable[[str], bool]) -> list[str]:
+        """Free the leases of every owner that `dead` says is gone (a process killed while it
+        held them); live owners keep theirs. The owners freed."""
         with self.session() as s:
-            s.execute(update(SourceRow).where(SourceRow.lease_owner.is_not(None))
-                      .values(lease_owner=None, lease_until=None))
+            owners = s.scalars(select(SourceRow.lease_owner).distinct()
+                               .where(SourceRow.lease_owner.is_not(None))).all()
+            gone = [o for o in owners if o is not None and dead(o)]
+            if gone:
+                s.execute(update(SourceRow).where(SourceRow.lease_owner.in_(gone))
+                          .values(lease_owner=None, lease_until=None))
+            return gone
 
     def release(self, source_id: str, owner: str) -> None:
         table = _SOURCES
