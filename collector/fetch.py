@@ -40,12 +40,12 @@ import brotli
 import httpx
 
 from . import __version__, limits
-from .decide import parse_retry_after
+from .decide import parse_max_age, parse_retry_after
 from .documents import CONTENT_TYPES as DOCUMENT_TYPES
 from .documents import kind_of as document_kind
 from .errors import FetchError, NotModified
 from .models import Fetched
-from .robots import RobotsCache
+from .robots import RobotsAnswer, RobotsCache
 from .sniff import sniff
 from .transport import AddressGuard, Blocked, DnsFailed, GuardedTransport, Resolver
 from .transport import address_problem as address_problem  # re-exported for callers
@@ -265,21 +265,28 @@ class Fetcher:
         raise FetchError(f"{host} asked us to wait (429/503); {left:.0f} s left, not fetching "
                          f"{url}", kind="rate_limited", url=url, retry_after=left)
 
-    async def _fetch_robots(self, robots_url: str, policy: FetchPolicy
-                            ) -> tuple[int | None, bytes, str]:
-        """For RobotsCache: (status or None on network failure, body, error text)."""
+    async def _fetch_robots(self, robots_url: str, policy: FetchPolicy, etag: str | None,
+                            last_modified: str | None) -> RobotsAnswer:
+        """For RobotsCache: one request for robots.txt, conditional when validators are given.
+        A host that cannot be reached at all raises (that is the page's failure too)."""
         sub = replace(policy, robots=False, max_bytes=limits.MAX_ROBOTS_BYTES, expected="any",
                       deadline_s=min(policy.deadline_s, limits.ROBOTS_DEADLINE_S), accept=None)
         try:
-            got = await self.fetch(robots_url, policy=sub)
+            got = await self.fetch(robots_url, etag=etag, last_modified=last_modified,
+                                   policy=sub)
+        except NotModified as exc:
+            return RobotsAnswer(304, etag=exc.headers.get("etag"),
+                                last_modified=exc.headers.get("last-modified"),
+                                max_age_s=_max_age(exc.headers))
         except FetchError as exc:
             if exc.kind in _NETWORK_KINDS:
                 # The host cannot be reached at all: report that, not a robots.txt verdict.
                 raise
             if exc.kind == "too_large":
-                return None, b"", str(exc)
-            return exc.status, b"", str(exc)
-        return got.status, got.content, ""
+                return RobotsAnswer(None, error=str(exc))
+            return RobotsAnswer(exc.status, error=str(exc))
+        return RobotsAnswer(got.status, got.content, etag=got.etag,
+                            last_modified=got.last_modified, max_age_s=_max_age(got.headers))
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
                     policy: FetchPolicy = FetchPolicy()) -> Fetched:
@@ -398,7 +405,7 @@ class Fetcher:
             return location
         if code == 304:
             if conditional:
-                raise NotModified(url)
+                raise NotModified(url, {k.lower(): v for k, v in resp.headers.items()})
             # Trusting this would pin the source forever: nothing was asked conditionally.
             raise FetchError(f"HTTP 304 to a request without validators from {current}",
                              kind="bad_304", url=url, status=code)
@@ -420,6 +427,11 @@ class Fetcher:
             raise FetchError(f"HTTP {code} {phrase} from {current}".replace("  ", " "),
                              kind="http_status", url=url, status=code)
         return None
+
+
+def _max_age(headers: dict[str, str]) -> float | None:
+    """The freshness lifetime a response asks for (Cache-Control max-age, or Expires)."""
+    return parse_max_age(headers, datetime.now(UTC))
 
 
 # --- checks and classification --------------------------------------------------------------

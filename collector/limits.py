@@ -33,8 +33,15 @@ MAX_NEW_ITEMS_PER_POLL = 50
 POLL_BUDGET_S = 5 * 60
 #: Retry-After values are honoured up to this bound (some servers say ten years).
 MAX_RETRY_AFTER_S = 24 * 3600
-#: robots.txt is cached this long per host.
+#: robots.txt is cached this long per host, at most (RFC 9309), and when the server gives no
+#: Cache-Control max-age (or Expires).
 ROBOTS_TTL_S = 24 * 3600
+#: ... and at least this long, whatever max-age says (max-age=0 would fetch it before every
+#: request).
+ROBOTS_MIN_TTL_S = 60
+#: Fetched or renewed robots.txt entries are written to the database this many at a time (and
+#: at the end of each poll round).
+ROBOTS_SAVE_BATCH = 500
 #: Requests one auto-discovery may make (the page, its feed links, usual feed paths, robots.txt,
 #: sitemaps): enough for every method, bounded so a hostile page cannot make us crawl.
 MAX_DISCOVERY_FETCHES = 16

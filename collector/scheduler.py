@@ -26,6 +26,7 @@ from .models import PollOutcome
 from .pipeline import Pipeline, utcnow
 from .reload import Reloader
 from .store import SourceState, Store
+from .store.robots import StoredRobots
 
 log = logging.getLogger("collector.service")
 
@@ -117,6 +118,8 @@ class Worker:
         self.fetcher = fetcher or Fetcher(
             user_agent=user_agent(config.settings.contact), global_concurrency=fs.concurrency,
             per_host_concurrency=fs.per_host_concurrency, per_host_delay_s=fs.per_host_delay_s)
+        # robots.txt answers outlive the process: a restart refetches none still fresh
+        self.fetcher.robots.attach(StoredRobots(store))
         self.pipeline = Pipeline(config, store, self.fetcher, clock=clock)
         self._sources = {s.id: s for s in config.sources}
         self._busy = asyncio.Lock()
@@ -162,6 +165,7 @@ class Worker:
         except Exception:  # the database is gone: `collector export` rebuilds the index
             log.exception("could not rewrite index.jsonl at shutdown")
         self.pipeline.close()
+        await self.fetcher.robots.flush()
         await asyncio.to_thread(self.pipeline.close_files)
         await self.pipeline.browser.aclose()
         await self.fetcher.aclose()
@@ -184,6 +188,7 @@ class Worker:
 
         results = list(await asyncio.gather(*(self._track(bounded(st)) for st in claimed)))
         await self.pipeline.flush_index()
+        await self.fetcher.robots.flush()
         return results
 
     async def tick(self) -> None:
@@ -222,6 +227,7 @@ class Worker:
                 _done, pending = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 running = set(pending)
             await self.pipeline.flush_index()
+            await self.fetcher.robots.flush()
             self.last_tick_at = self.clock()
 
     def _track(self, coro: Any) -> asyncio.Future[Any]:

@@ -1,0 +1,66 @@
+"""robots.txt in the database: the store's side of collector.robots.RobotsStore.
+
+Every saved entry is read in one query when a process first checks robots.txt (entries keep
+only the rules that apply to collector, a few hundred bytes per host); entries fetched or
+renewed are written back in batches, one transaction each, whatever their number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from ..robots import Saved
+from . import Store
+from .tables import RobotsRow
+
+#: Entries expired this long ago are dropped when a batch is written (a host no longer polled).
+FORGET_AFTER = timedelta(days=30)
+#: Rows per statement when writing a batch.
+_CHUNK = 500
+
+
+def _when(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+class StoredRobots:
+    """collector.robots.RobotsStore on a Store."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def load(self) -> dict[str, Saved]:
+        with self.store.session(read=True) as s:
+            rows = s.execute(select(RobotsRow.origin, RobotsRow.agent, RobotsRow.status,
+                                    RobotsRow.rules, RobotsRow.etag, RobotsRow.last_modified,
+                                    RobotsRow.fetched_at, RobotsRow.expires_at)).all()
+        return {r.origin: Saved(r.origin, r.agent, r.status, r.rules, r.etag, r.last_modified,
+                                r.fetched_at.timestamp(), r.expires_at.timestamp())
+                for r in rows}
+
+    def save(self, entries: Sequence[Saved]) -> None:
+        """Write `entries` (replacing what is saved for their origins) in one transaction."""
+        if not entries:
+            return
+        try:
+            self._save({e.origin: e for e in entries})
+        except IntegrityError:
+            # another worker (PostgreSQL) saved one of these origins between our delete and
+            # insert: once more, deleting its row this time
+            self._save({e.origin: e for e in entries})
+
+    def _save(self, latest: dict[str, Saved]) -> None:
+        origins = list(latest)
+        oldest = datetime.now(UTC) - FORGET_AFTER
+        with self.store.session() as s:
+            for i in range(0, len(origins), _CHUNK):
+                s.execute(delete(RobotsRow).where(RobotsRow.origin.in_(origins[i:i + _CHUNK])))
+            s.execute(delete(RobotsRow).where(RobotsRow.expires_at < oldest))
+            s.add_all(RobotsRow(origin=e.origin, agent=e.agent, status=e.status, rules=e.rules,
+                                etag=e.etag, last_modified=e.last_modified,
+                                fetched_at=_when(e.fetched_at), expires_at=_when(e.expires_at))
+                      for e in latest.values())
