@@ -1,4 +1,5 @@
-"""The only user of httpx: polite, bounded, address-checked HTTP GETs.
+"""The only user of httpx for the sites watched (collector.archive talks to the Wayback Machine
+with it too): polite, bounded, address-checked HTTP GETs.
 
 What this module owns:
 

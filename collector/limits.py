@@ -229,3 +229,20 @@ MAX_DOCUMENT_CHARS = 2_000_000
 OCR_PAGE_TIMEOUT_S = 20.0
 #: Pages of a scan that are OCRed at most.
 MAX_OCR_PAGES = 20
+
+#: Wayback Machine capture requests per minute, by default (`settings: wayback: per_minute`);
+#: the Save Page Now API allows a few a minute per account.
+WAYBACK_PER_MINUTE = 4
+#: A URL captured this recently is not captured again (`settings: wayback: skip_within`).
+WAYBACK_SKIP_WITHIN_S = 3600
+#: Archive outbox entries claimed by one run, at most.
+ARCHIVE_BATCH = 20
+#: A claimed archive entry is held this long: a process that dies with it frees it then.
+ARCHIVE_CLAIM_S = 300
+#: A capture's status is asked this long after the request was accepted, then again as long.
+ARCHIVE_STATUS_AFTER_S = 60
+#: Retries of an archive entry back off from this to ARCHIVE_MAX_BACKOFF_S, doubling.
+ARCHIVE_BACKOFF_S = 60
+ARCHIVE_MAX_BACKOFF_S = 6 * 3600
+#: An entry whose capture failed this many times is kept, marked failed, and not sent again.
+ARCHIVE_MAX_ATTEMPTS = 10

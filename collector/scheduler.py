@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import browser, limits, metrics, sdnotify, webguard
+from .archive import Archiver
 from .config import Config, Source
 from .fetch import Fetcher, user_agent
 from .models import PollOutcome
@@ -294,6 +295,9 @@ class Service:
         #: the scheduled job running under each name (one at a time)
         self._jobs: dict[str, asyncio.Task[Any]] = {}
         self.reloader: Any = None
+        #: the archive job, when a source or digest says `archive: wayback`
+        self.archiver: Archiver | None = (Archiver(config, store, clock=clock)
+                                          if config.archives else None)
 
     def stop(self) -> None:
         if self.stop_requested_at is None:
@@ -366,6 +370,11 @@ class Service:
         scheduler.add_job(self._job, IntervalTrigger(seconds=tick),
                           args=("digests", digests.tick), id="digests",
                           next_run_time=datetime.now(UTC), **common)
+        if self.archiver is not None:
+            # statements to the Wayback Machine (collector.archive)
+            scheduler.add_job(self._job, IntervalTrigger(seconds=tick),
+                              args=("archive", self.archiver.run), id="archive",
+                              next_run_time=datetime.now(UTC), **common)
         watchdog = sdnotify.watchdog_interval_s()
         if watchdog:
             # systemd's watchdog: ping while the loop runs and the database answers
@@ -425,6 +434,8 @@ class Service:
             scheduler.shutdown(wait=False)
         if server is not None:
             await server.stop()
+        if self.archiver is not None:
+            await self.archiver.aclose()
         await self.worker.close()
 
     async def _watchdog(self) -> None:

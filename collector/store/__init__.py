@@ -36,6 +36,7 @@ from ..errors import StoreError
 from .engine import head_revision, make_engine
 from .history import append_history
 from .tables import (
+    ArchiveEntry,
     Counter,
     DigestState,
     DocumentRow,
@@ -433,14 +434,16 @@ class Store:
             return _doc_view(row) if row else None
 
     def add_document(self, doc: NewDocument, *, seen_key: str, digests: Sequence[str],
-                     now: datetime, extra_url_key: str | None = None) -> StoredDocument:
+                     now: datetime, extra_url_key: str | None = None,
+                     archive: bool = False) -> StoredDocument:
         """`insert_document`, returning the stored document (the new one, or the one another
         writer stored under the same id first)."""
         return self.insert_document(doc, seen_key=seen_key, digests=digests, now=now,
-                                    extra_url_key=extra_url_key).document
+                                    extra_url_key=extra_url_key, archive=archive).document
 
     def insert_document(self, doc: NewDocument, *, seen_key: str, digests: Sequence[str],
-                        now: datetime, extra_url_key: str | None = None) -> Inserted:
+                        now: datetime, extra_url_key: str | None = None,
+                        archive: bool = False) -> Inserted:
         """Insert-or-find: store a new document with its first location, seen item and outbox
         entries (created=True); or, when a document with the same id was stored by another
         writer after the caller looked (a `collector poll` beside the service, two workers),
@@ -479,6 +482,9 @@ class Store:
                     for digest_id in digests:
                         s.add(OutboxEntry(digest_id=digest_id, document_id=doc.id,
                                           created_at=now))
+                if archive:  # to the Wayback Machine (store/archive.py)
+                    s.add(ArchiveEntry(document_id=doc.id, revision=1, url=doc.url,
+                                       created_at=now))
                 generation = self._next_generation(s)
                 return Inserted(_doc_view(DocumentRow(**values)), True, generation)
         except _AlreadyStored:
@@ -591,7 +597,8 @@ class Store:
                         signature: bytes | None, word_count: int, method: str,
                         published_at: datetime | None, source_id: str | None = None,
                         url: str | None = None, now: datetime,
-                        primary: Primary | None = None) -> StoredDocument:
+                        primary: Primary | None = None, archive: bool = False
+                        ) -> StoredDocument:
         """Replace the text of a document edited in place (or a fuller copy); id and seq stay.
 
         Only a text that differs from the stored one is a change: it moves `updated_at` and
@@ -622,6 +629,9 @@ class Store:
             if changed:
                 row.updated_at = now
                 row.revision = (row.revision or 1) + 1
+                if archive:  # the edited page is captured again
+                    s.add(ArchiveEntry(document_id=row.id, revision=row.revision, url=row.url,
+                                       created_at=now))
             row.file_written = False
             self._next_generation(s)
             return _doc_view(row)
