@@ -31,7 +31,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -86,11 +86,13 @@ class Wayback:
 
     def __init__(self, settings: WaybackSettings, *, timeout_s: float = 30.0):
         self.settings = settings
-        self._client = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False,
-                                         trust_env=False)
+        self._timeout_s = timeout_s
+        self._client: httpx.AsyncClient | None = None   # made at the first request
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     def _headers(self) -> dict[str, str]:
         s = self.settings
@@ -125,6 +127,9 @@ class Wayback:
 
     async def _request(self, method: str, path: str, **kw: Any) -> Answer | dict[str, Any]:
         where = f"{self.settings.url}{path}"
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout_s, follow_redirects=False,
+                                             trust_env=False)
         try:
             resp = await self._client.request(method, where, headers=self._headers(), **kw)
         except httpx.HTTPError as exc:
@@ -184,6 +189,8 @@ class Archiver:
                  clock: Callable[[], datetime] = utcnow):
         self.store = store
         self.clock = clock
+        # `settings: wayback:` is read at start (like every setting); which sources and
+        # digests archive follows reloads (`reconfigure`)
         self.settings = config.settings.wayback
         self.client = Wayback(self.settings)
         cap = max(1.0, self.settings.per_minute / 4)
@@ -192,7 +199,16 @@ class Archiver:
         self._refilled: datetime | None = None
         self._paused_until: datetime | None = None
         self._outages = 0                     # consecutive runs that found the archive down
-        self._no_keys = missing_keys_note(config)
+        self.config = config
+        self._no_keys: str | None = None
+        self.reconfigure(config)
+
+    def reconfigure(self, config: Config) -> None:
+        """A (reloaded) configuration: whether anything archives, and whether keys are
+        missing for it (said in the log once per configuration)."""
+        self.config = config
+        self._no_keys = missing_keys_note(
+            replace(config, settings=replace(config.settings, wayback=self.settings)))
         if self._no_keys:
             log.error("%s", self._no_keys)
 
@@ -215,7 +231,9 @@ class Archiver:
     async def run(self) -> RunReport:
         now = self.clock()
         report = RunReport()
-        if self._no_keys:   # said at start; the entries wait
+        if not self.config.archives or self._no_keys:
+            # nothing archives now (entries queued under an earlier configuration wait for
+            # one that archives again), or the keys are missing (said in the log)
             return report
         if self._paused_until is not None and now < self._paused_until:
             report.paused_until = self._paused_until

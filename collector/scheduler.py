@@ -295,9 +295,8 @@ class Service:
         #: the scheduled job running under each name (one at a time)
         self._jobs: dict[str, asyncio.Task[Any]] = {}
         self.reloader: Any = None
-        #: the archive job, when a source or digest says `archive: wayback`
-        self.archiver: Archiver | None = (Archiver(config, store, clock=clock)
-                                          if config.archives else None)
+        #: the archive job: sends what sources and digests with `archive: wayback` queue
+        self.archiver = Archiver(config, store, clock=clock)
 
     def stop(self) -> None:
         if self.stop_requested_at is None:
@@ -333,7 +332,8 @@ class Service:
                     await server.start()
                 self.reloader = Reloader(
                     self.config, sync=lambda c, now: self.store.sync_sources(c.sources, now),
-                    clock=self.clock, parts=[self.worker, digests], server=server)
+                    clock=self.clock, parts=[self.worker, digests, self.archiver],
+                    server=server)
                 self._schedule(scheduler, digests)
                 scheduler.start()
                 log.info("collector running: %d sources, %d digests, worker %s",
@@ -370,11 +370,11 @@ class Service:
         scheduler.add_job(self._job, IntervalTrigger(seconds=tick),
                           args=("digests", digests.tick), id="digests",
                           next_run_time=datetime.now(UTC), **common)
-        if self.archiver is not None:
-            # statements to the Wayback Machine (collector.archive)
-            scheduler.add_job(self._job, IntervalTrigger(seconds=tick),
-                              args=("archive", self.archiver.run), id="archive",
-                              next_run_time=datetime.now(UTC), **common)
+        # statements to the Wayback Machine (collector.archive); nothing while no source or
+        # digest archives
+        scheduler.add_job(self._job, IntervalTrigger(seconds=tick),
+                          args=("archive", self.archiver.run), id="archive",
+                          next_run_time=datetime.now(UTC), **common)
         watchdog = sdnotify.watchdog_interval_s()
         if watchdog:
             # systemd's watchdog: ping while the loop runs and the database answers
@@ -434,8 +434,7 @@ class Service:
             scheduler.shutdown(wait=False)
         if server is not None:
             await server.stop()
-        if self.archiver is not None:
-            await self.archiver.aclose()
+        await self.archiver.aclose()
         await self.worker.close()
 
     async def _watchdog(self) -> None:

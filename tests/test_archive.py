@@ -6,6 +6,10 @@ retried with backoff) and nothing is sent twice (not after a restart either)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,10 +18,11 @@ import pytest
 
 from collector import limits
 from collector.archive import Archiver, RunReport, missing_keys_note
+from collector.config import load_config
 from collector.errors import ConfigError
 from collector.store import Store
 from collector.store import archive as outbox
-from tests.helpers import load, poll
+from tests.helpers import load, poll, terminate, write_config
 from tests.pages import article, rss_feed, wordpress_page
 from tests.wayback import KEY, SECRET, WaybackServer
 from tests.webserver import Page, SiteServer
@@ -281,3 +286,25 @@ def test_without_keys_nothing_is_sent_and_everything_is_kept(tmp_path, site, way
     assert [e.url for e in _entries(keyless) if e.sent_at is None] == kept
     config = _config(tmp_path, site, wayback)         # the keys set: the entry goes out
     assert _run(config, at=T0).sent == 1
+
+
+def test_the_service_polls_and_archives(tmp_path, site, wayback):
+    """`collector run`: the statement is stored by a tick and sent by the archive job."""
+    kept = _site(site, "kept", 1)
+    path = write_config(tmp_path, f"sources:\n  - id: kept\n    url: {site.url('/kept/feed/')}\n"
+                                  "    kind: feed\n    archive: wayback\n",
+                        settings_extra=f"  tick: 1s\n  wayback:\n    url: {wayback.url}\n"
+                                       "    per_minute: 60\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")} | ENV
+    proc = subprocess.Popen([sys.executable, "-m", "collector.cli", "--config", str(path),
+                             "run", "--no-http"], cwd=tmp_path, env=env,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not wayback.saves() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+    finally:
+        _elapsed, err = terminate(proc, timeout_s=20)
+    assert wayback.saves() == kept, err
+    entries = _entries(load_config(path, env=ENV))
+    assert [(e.url, e.job_id is not None) for e in entries] == [(kept[0], True)]
