@@ -27,6 +27,7 @@ the next process tries again, with the saved copy as fallback.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -198,6 +199,13 @@ def parse(text: str) -> RobotsFile:
     return RobotsFile(tuple(groups))
 
 
+@functools.lru_cache(maxsize=1024)
+def _parse_kept(rules: str) -> RobotsFile:
+    """`parse` of saved rules, shared: many hosts run the same software with the same
+    robots.txt (a RobotsFile is immutable)."""
+    return parse(rules)
+
+
 @dataclass
 class _Entry:
     robots: RobotsFile | None          # None: unreachable and nothing older to fall back on
@@ -281,6 +289,13 @@ class RobotsCache:
         if entry is not None and entry.expires > self._clock():
             self._entries.move_to_end(origin)
             return entry
+        if entry is None and self._saved is not None:
+            # a fresh saved entry needs no fetch, so no lock either
+            entry = self._from_saved(self._saved.get(origin), user_agent)
+            if entry is not None and entry.expires > self._clock():
+                self._remember(origin, entry)
+                return entry
+            entry = None
         lock = self._locks.setdefault(origin, asyncio.Lock())
         try:
             async with lock:
@@ -311,7 +326,7 @@ class RobotsCache:
     def _from_saved(self, saved: Saved | None, user_agent: str) -> _Entry | None:
         if saved is None or saved.agent != product_token(user_agent):
             return None   # rules kept for another product token do not answer for this one
-        return _Entry(parse(saved.rules), saved.expires_at, status=saved.status,
+        return _Entry(_parse_kept(saved.rules), saved.expires_at, status=saved.status,
                       etag=saved.etag, last_modified=saved.last_modified)
 
     def _lifetime(self, max_age_s: float | None) -> float:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..robots import Saved
@@ -21,6 +22,7 @@ from .tables import RobotsRow
 FORGET_AFTER = timedelta(days=30)
 #: Rows per statement when writing a batch.
 _CHUNK = 500
+_TABLE = cast(Table, RobotsRow.__table__)
 
 
 def _when(t: float) -> datetime:
@@ -34,13 +36,13 @@ class StoredRobots:
         self.store = store
 
     def load(self) -> dict[str, Saved]:
+        c = _TABLE.c
         with self.store.session(read=True) as s:
-            rows = s.execute(select(RobotsRow.origin, RobotsRow.agent, RobotsRow.status,
-                                    RobotsRow.rules, RobotsRow.etag, RobotsRow.last_modified,
-                                    RobotsRow.fetched_at, RobotsRow.expires_at)).all()
-        return {r.origin: Saved(r.origin, r.agent, r.status, r.rules, r.etag, r.last_modified,
-                                r.fetched_at.timestamp(), r.expires_at.timestamp())
-                for r in rows}
+            rows = s.execute(select(c.origin, c.agent, c.status, c.rules, c.etag,
+                                    c.last_modified, c.fetched_at, c.expires_at)).all()
+        return {origin: Saved(origin, agent, status, rules, etag, modified, fetched.timestamp(),
+                              expires.timestamp())
+                for origin, agent, status, rules, etag, modified, fetched, expires in rows}
 
     def save(self, entries: Sequence[Saved]) -> None:
         """Write `entries` (replacing what is saved for their origins) in one transaction."""
@@ -56,11 +58,13 @@ class StoredRobots:
     def _save(self, latest: dict[str, Saved]) -> None:
         origins = list(latest)
         oldest = datetime.now(UTC) - FORGET_AFTER
+        rows = [{"origin": e.origin, "agent": e.agent, "status": e.status, "rules": e.rules,
+                 "etag": e.etag, "last_modified": e.last_modified,
+                 "fetched_at": _when(e.fetched_at), "expires_at": _when(e.expires_at)}
+                for e in latest.values()]
         with self.store.session() as s:
             for i in range(0, len(origins), _CHUNK):
-                s.execute(delete(RobotsRow).where(RobotsRow.origin.in_(origins[i:i + _CHUNK])))
-            s.execute(delete(RobotsRow).where(RobotsRow.expires_at < oldest))
-            s.add_all(RobotsRow(origin=e.origin, agent=e.agent, status=e.status, rules=e.rules,
-                                etag=e.etag, last_modified=e.last_modified,
-                                fetched_at=_when(e.fetched_at), expires_at=_when(e.expires_at))
-                      for e in latest.values())
+                s.execute(delete(_TABLE).where(_TABLE.c.origin.in_(origins[i:i + _CHUNK])))
+            s.execute(delete(_TABLE).where(_TABLE.c.expires_at < oldest))
+            # one multi-row INSERT (executemany), no unit of work
+            s.execute(insert(_TABLE), rows)
