@@ -72,12 +72,12 @@ def main() -> None:
                 async def never(*_a: object) -> robots.RobotsAnswer:
                     raise AssertionError("a fresh saved entry was fetched again")
 
-                async def check_all() -> None:
+                async def check_all(kept: StoredRobots) -> None:
                     cache = robots.RobotsCache(never, store=kept)
                     for e in batch:
                         assert await cache.allowed(e.origin + "/news/", "collector/1.0")
                 t0 = time.perf_counter()
-                asyncio.run(check_all())
+                asyncio.run(check_all(kept))
                 figures["first check"] = time.perf_counter() - t0
             store.close()
     n = args.hosts
