@@ -128,6 +128,9 @@ class Worker:
         #: when the last complete tick finished (for /healthz)
         self.last_tick_at: datetime | None = None
         self.in_flight: set[asyncio.Task[Any]] = set()
+        #: sources this worker is polling now: never claimed again by it meanwhile, even when
+        #: a slow poll outlives its lease
+        self.polling: set[str] = set()
         #: set when the service stops: ticks claim nothing more
         self.stopping = False
 
@@ -175,7 +178,8 @@ class Worker:
                        progress: Callable[[Source, PollOutcome], None] | None = None,
                        due_only: bool = False) -> list[tuple[Source, PollOutcome]]:
         """Claim and poll the given enabled sources (only those due, if `due_only`)."""
-        wanted = [i for i in ids if i in self._sources and self._sources[i].enabled]
+        wanted = [i for i in ids if i in self._sources and self._sources[i].enabled
+                  and i not in self.polling]
         if not wanted:
             return []
         claimed = await asyncio.to_thread(
@@ -213,7 +217,8 @@ class Worker:
                     # read at each claim, so that a reload during a long tick applies at once;
                     # the snapshot keeps ids and Sources of one claim together
                     sources = self._sources
-                    enabled = [i for i, s in sources.items() if s.enabled]
+                    enabled = [i for i, s in sources.items()
+                               if s.enabled and i not in self.polling]
                     claimed = await asyncio.to_thread(
                         self.store.claim, self.clock(), owner=self.id,
                         lease_s=self.lease_s,
@@ -221,6 +226,7 @@ class Worker:
                         ids=enabled, due_only=True)
                     exhausted = len(claimed) < free
                     claimed_total += len(claimed)
+                    self.polling.update(st.id for st in claimed)
                     running.update(self._track(self._poll_one(sources[st.id], st, None))
                                    for st in claimed)
                 if not running:
@@ -241,6 +247,7 @@ class Worker:
                         progress: Callable[[Source, PollOutcome], None] | None
                         ) -> tuple[Source, PollOutcome]:
         released = False
+        self.polling.add(source.id)
         try:
             outcome, released = await self.pipeline.poll_claimed(source, state=state,
                                                                  owner=self.id)
@@ -254,6 +261,7 @@ class Worker:
             if not released:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(self.store.release, source.id, self.id)
+            self.polling.discard(source.id)
         metrics.record_poll(source.id, outcome.ok, outcome.error_kind, outcome.elapsed_s,
                             outcome.new_documents)
         # exactly one line per source per poll

@@ -5,16 +5,20 @@ not take the other's sources: that would poll one source from two processes at o
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
-from collector.scheduler import owner_dead, worker_id
+from collector.scheduler import Worker, owner_dead, worker_id
 from collector.store import Store
 from tests.helpers import load, poll, store_of
 from tests.webserver import Page, SiteServer
@@ -36,6 +40,8 @@ def _owner(store: Store, sid: str) -> str | None:
         return conn.scalar(text("SELECT lease_owner FROM sources WHERE id = :i"), {"i": sid})
 
 
+@pytest.mark.skipif(bool(os.environ.get("COLLECTOR_TEST_DATABASE_URL")),
+                    reason="on PostgreSQL a start frees no lease: they run out by themselves")
 def test_a_poll_frees_the_leases_of_dead_processes_only(tmp_path: Path, site: SiteServer):
     for name in ("live", "dead", "elsewhere"):
         site.pages[f"/{name}.xml"] = Page(FEED, "application/rss+xml")
@@ -84,3 +90,98 @@ def test_owner_dead_judges_this_hosts_pids():
     assert not owner_dead("other-host:12345:abcdef")
     assert not owner_dead("w1")                          # not a worker id: left to expire
     assert not owner_dead(f"{host}:notapid:abcdef")
+
+
+class _HoldingSite:
+    """Feeds at /<id>.xml; a path in `held` is answered only once its event is set."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, threading.Event] = {}
+        self.requests: list[str] = []
+        self.arrived = threading.Condition()
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                with site.arrived:
+                    site.requests.append(self.path)
+                    site.arrived.notify_all()
+                event = site.held.get(self.path)
+                if event is not None:
+                    event.wait(30)
+                body = FEED.encode() if self.path.endswith(".xml") else b"nothing"
+                self.send_response(200 if self.path.endswith(".xml") else 404)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def wait_for(self, check, timeout_s: float = 30) -> bool:
+        with self.arrived:
+            return self.arrived.wait_for(lambda: check(self.requests), timeout_s)
+
+    def stop(self) -> None:
+        for event in self.held.values():
+            event.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_a_poll_that_outlives_its_lease_is_not_claimed_again_by_its_own_worker(
+        tmp_path: Path):
+    """A tick goes on claiming while its polls run; a slow poll's lease may run out meanwhile
+    (a loaded machine, a short lease). The source must not be claimed again by the worker that
+    is still polling it: the claim takes the next due source instead."""
+    site = _HoldingSite()
+    try:
+        site.held = {"/a.xml": threading.Event(), "/b.xml": threading.Event()}
+        config = load(tmp_path, "sources:\n" + "".join(
+            f"  - id: {n}\n    url: {site.base}/{n}.xml\n    kind: feed\n    robots: false\n"
+            for n in ("a", "b", "c")),
+            settings_extra="    poll_concurrency: 2\n")
+        t0 = datetime(2031, 1, 1, tzinfo=UTC)
+        clock = [t0]
+        store = store_of(config)
+        store.sync_sources(config.sources, t0)
+        with store.engine.begin() as conn:     # a, then b, then c: the order claims take
+            for hours, sid in ((3, "a"), (2, "b"), (1, "c")):
+                conn.execute(text("UPDATE sources SET next_poll_at = :t WHERE id = :i"),
+                             {"t": (t0 - timedelta(hours=hours)).replace(tzinfo=None),
+                              "i": sid})
+
+        async def main() -> list[str]:
+            worker = Worker(config, store, clock=lambda: clock[0])
+            worker.lease_s = 60
+            await worker.start()
+            tick = asyncio.ensure_future(worker.tick())
+            try:
+                assert await asyncio.to_thread(
+                    site.wait_for, lambda r: {"/a.xml", "/b.xml"} <= set(r))
+                # both polls hang; their leases run out
+                clock[0] = t0 + timedelta(seconds=120)
+                site.held["/b.xml"].set()
+                # b's slot is free again: the tick claims the next due source
+                assert await asyncio.to_thread(
+                    site.wait_for, lambda r: "/c.xml" in r or r.count("/a.xml") > 1)
+                site.held["/a.xml"].set()
+                await asyncio.wait_for(tick, 60)
+            finally:
+                await worker.close()
+            return list(site.requests)
+
+        requests = asyncio.run(main())
+        assert requests.count("/a.xml") == 1, requests
+        assert requests.count("/c.xml") == 1
+        store.close()
+    finally:
+        site.stop()
