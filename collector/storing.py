@@ -297,6 +297,8 @@ class Storing:
                   digests: list[str] | None = None) -> bool:
         """Whether this statement goes to the Wayback Machine: its source says
         `archive: wayback`, or a digest that selects it does."""
+        if not url.startswith(("http://", "https://")):
+            return False   # a mail or a channel post has no page the archive could fetch
         if source.archive == "wayback":
             return True
         archiving = {d.id for d in self.config.digests if d.archive == "wayback"}

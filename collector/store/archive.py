@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, select, update
 
 from . import Store
 from .tables import ArchiveEntry
@@ -104,20 +104,6 @@ def captured(store: Store, entry_id: int, *, snapshot: str | None, now: datetime
 def still_capturing(store: Store, entry_id: int, *, at: datetime, now: datetime) -> None:
     with store.session() as s:
         s.execute(update(A).where(A.id == entry_id).values(next_attempt_at=at, checked_at=now))
-
-
-def counts(store: Store) -> dict[str, int]:
-    """Entries by state: pending (not sent yet), sent (capture not confirmed), archived,
-    failed."""
-    out = {"pending": 0, "sent": 0, "archived": 0, "failed": 0}
-    with store.session(read=True) as s:
-        rows = s.execute(select(A.result, A.sent_at.is_(None), func.count())
-                         .group_by(A.result, A.sent_at.is_(None))).all()
-    for result, unsent, n in rows:
-        key = {"success": "archived", "failed": "failed"}.get(result or "",
-                                                              "pending" if unsent else "sent")
-        out[key] += n
-    return out
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ FORGET_AFTER = timedelta(days=30)
 #: Rows per statement when writing a batch.
 _CHUNK = 500
 _TABLE = cast(Table, RobotsRow.__table__)
+_ORIGIN_MAX = 300
 
 
 def _when(t: float) -> datetime:
@@ -48,6 +49,8 @@ class StoredRobots:
         """Write `entries` (replacing what is saved for their origins) in one transaction."""
         if not entries:
             return
+        # an origin longer than the column (a host name is at most 253 characters) is not kept
+        entries = [e for e in entries if len(e.origin) <= _ORIGIN_MAX]
         try:
             self._save({e.origin: e for e in entries})
         except IntegrityError:
@@ -56,6 +59,8 @@ class StoredRobots:
             self._save({e.origin: e for e in entries})
 
     def _save(self, latest: dict[str, Saved]) -> None:
+        if not latest:
+            return
         origins = list(latest)
         oldest = datetime.now(UTC) - FORGET_AFTER
         rows = [{"origin": e.origin, "agent": e.agent, "status": e.status, "rules": e.rules,
