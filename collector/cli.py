@@ -123,6 +123,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     if note := missing_note(config.sources):
         print(f"warning: {note}")
+    from .archive import missing_keys_note
+
+    if note := missing_keys_note(config):
+        print(f"warning: {note}")
     return 0
 
 

@@ -44,7 +44,7 @@ from .config_fields import (
     _Problems,
     shown,
 )
-from .config_sources import _DEFAULT_KEYS, _rules, _schedule, _source
+from .config_sources import _DEFAULT_KEYS, _archive, _rules, _schedule, _source
 from .errors import ConfigError
 from .schema import (
     DIGEST_CHANNELS,
@@ -62,6 +62,7 @@ from .schema import (
     Source,
     Split,
     WatchSettings,
+    WaybackSettings,
     cron_trigger,
     format_duration,
     parse_duration,
@@ -112,6 +113,9 @@ ENVIRONMENT = {
     "COLLECTOR_SMTP_FROM": "sender address of digests",
     "COLLECTOR_SMTP_CA_FILE": "extra CA certificate to trust for the SMTP server (a private CA)",
     "COLLECTOR_LOG_FORMAT": "log lines as text (default) or json (read by the command line)",
+    "COLLECTOR_WAYBACK_ACCESS_KEY": "access key of the Internet Archive account that saves "
+                                    "statements to the Wayback Machine (`archive: wayback`)",
+    "COLLECTOR_WAYBACK_SECRET": "its secret (only ever read from the environment)",
 }
 
 DEFAULT_BIND = "127.0.0.1:8080"
@@ -145,11 +149,13 @@ def bind_problem(bind: str) -> str | None:
     return None
 
 _DIGEST_KEYS = ("id", "channel", "schedule", "timezone", "title", "sources", "tags", "include",
-                "exclude", "to", "urls", "full_text", "paragraphs", "health_after", "group_by")
+                "exclude", "to", "urls", "full_text", "paragraphs", "health_after", "group_by",
+                "archive")
 #: How a digest may group its statements (`group_by`); none keeps them in order of arrival.
 DIGEST_GROUPINGS = ("organisation", "tag")
 _SETTINGS_KEYS = ("data_dir", "database_url", "bind", "contact", "public_url", "template_dir",
-                  "smtp", "fetch", "tick", "http_max_connections", "watch")
+                  "smtp", "fetch", "tick", "http_max_connections", "watch", "wayback")
+_WAYBACK_KEYS = ("url", "per_minute", "skip_within")
 _FETCH_KEYS = ("concurrency", "per_host_concurrency", "per_host_delay", "poll_concurrency",
                "deadline", "parse_workers")
 _WATCH_KEYS = ("after", "batch", "every")
@@ -219,7 +225,8 @@ def _digest(node: Any, index: int, line: int, known_sources: set[str],
         sources=sources, tags=f.str_list("tags"), include=_rules(f, "include"),
         exclude=_rules(f, "exclude"), to=to, apprise_urls=urls,
         full_text=f.flag("full_text", False), paragraphs=f.whole("paragraphs", 3, minimum=1),
-        health_after_s=f.duration("health_after", 24 * 3600), group_by=group_by, line=line,
+        health_after_s=f.duration("health_after", 24 * 3600), group_by=group_by,
+        archive=_archive(f), line=line,
     )
 
 
@@ -298,6 +305,7 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
         public_url=env.get("COLLECTOR_PUBLIC_URL") or f.text("public_url"),
         template_dir=template_path,
         smtp=smtp,
+        wayback=_wayback(f, env, problems),
     )
 
 
@@ -330,6 +338,19 @@ def _watch_settings(wf: _Fields) -> WatchSettings:
     return WatchSettings(
         after_s=after, batch=wf.whole("batch", limits.WATCH_BATCH, minimum=1),
         every_s=wf.duration("every", limits.WATCH_EVERY_S, minimum=limits.MIN_INTERVAL_S))
+def _wayback(f: _Fields, env: Mapping[str, str], problems: _Problems) -> WaybackSettings:
+    """`settings: wayback:` and the account's keys from the environment."""
+    wf = _Fields(f.node.get("wayback") or {} if f.has("wayback") else {}, "settings: wayback",
+                 f.line_of("wayback"), problems, _WAYBACK_KEYS)
+    url = wf.text("url", WaybackSettings.url) or WaybackSettings.url
+    if problem := _check_url(url):
+        wf.err("url", problem)
+    return WaybackSettings(
+        url=url.rstrip("/"),
+        per_minute=wf.whole("per_minute", limits.WAYBACK_PER_MINUTE, minimum=1, maximum=60),
+        skip_within_s=wf.duration("skip_within", limits.WAYBACK_SKIP_WITHIN_S),
+        access_key=env.get("COLLECTOR_WAYBACK_ACCESS_KEY") or None,
+        secret=env.get("COLLECTOR_WAYBACK_SECRET") or None)
 
 
 def _parse_workers(ff: _Fields) -> int | None:
@@ -388,6 +409,8 @@ def parse_config(text: str, path: Path, *, data_dir: Path | None = None,
         defaults["tags"] = defaults_f.str_list("tags")
     if defaults_f.has("language"):
         defaults["language"] = defaults_f.text("language")
+    if defaults_f.has("archive"):
+        defaults["archive"] = _archive(defaults_f)
 
     filters_f = _Fields(root.get("filters") or {}, "filters", top.line_of("filters"), problems,
                         ("include", "exclude"))

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from . import limits
 from .config_fields import _ID, _check_url, _Fields, _item_fields, _item_line, _Problems, shown
 from .schema import (
+    ARCHIVES,
     IMAP_SECURITY,
     RENDER_MODES,
     SOURCE_KINDS,
@@ -45,10 +46,10 @@ _POLITENESS_KEYS = ("allow_private_addresses", "robots", "verify_tls")
 _SOURCE_KEYS = (
     "id", "name", "url", "kind", *_SCHEDULE_KEYS, "enabled", "tags", "content_selector",
     "selectors", "pagination_depth", "split", "include", "exclude", "backfill", "original",
-    "language", *_POLITENESS_KEYS, "render", "channel", "imap", "watch",
+    "language", *_POLITENESS_KEYS, "render", "channel", "imap", "watch", "archive",
 )
 _DEFAULT_KEYS = ("kind", *_SCHEDULE_KEYS, "enabled", "tags", "backfill", "pagination_depth",
-                 "language", *_POLITENESS_KEYS, "render", "watch")
+                 "language", *_POLITENESS_KEYS, "render", "watch", "archive")
 _IMAP_KEYS = ("host", "port", "user", "folder", "security", "password_env", "move_to")
 #: A language code as sources.yaml takes it: ISO 639-1, optionally with a region (`pt-BR`).
 _LANGUAGE = re.compile(r"^[A-Za-z]{2}(-[A-Za-z]{2})?$")
@@ -81,6 +82,18 @@ def _schedule(f: _Fields, inherited: Schedule) -> Schedule:
     if f.has("timezone") and inherited.cron:
         return Schedule(cron=inherited.cron, timezone=tz)
     return inherited
+
+
+def _archive(f: _Fields, inherited: str | None = None) -> str | None:
+    """`archive:` of a source, a digest or the defaults: `wayback`, or `none` (not archived,
+    whatever the defaults say)."""
+    value = f.text("archive")
+    if value is None:
+        return inherited
+    if value not in ARCHIVES:
+        f.err("archive", f"must be one of {', '.join(ARCHIVES)}, not '{shown(value)}'")
+        return inherited
+    return None if value == "none" else value
 
 
 def _rules(f: _Fields, key: str) -> tuple[FilterRule, ...]:
@@ -200,6 +213,7 @@ def _source(node: Any, index: int, line: int, defaults: dict[str, Any], base_sch
         watch=f.flag("watch", defaults.get("watch", kind not in ("telegram", "imap"))),
         # the primary subtag: links and documents name their language by it
         language=language.split("-")[0].lower() if language else None,
+        archive=_archive(f, defaults.get("archive")),
         line=line,
     )
 

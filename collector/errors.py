@@ -45,8 +45,10 @@ class FetchError(CollectorError):
 class NotModified(FetchError):
     """The resource has not changed since the last fetch (HTTP 304 or identical body)."""
 
-    def __init__(self, url: str | None = None):
+    def __init__(self, url: str | None = None, headers: dict[str, str] | None = None):
         super().__init__("not modified", kind="not_modified", url=url, status=304)
+        #: the 304's headers (lower-case names), when it came from the server
+        self.headers = headers or {}
 
 
 class ParseError(CollectorError):

@@ -1,4 +1,5 @@
-"""The only user of httpx: polite, bounded, address-checked HTTP GETs.
+"""The only user of httpx for the sites watched (collector.archive talks to the Wayback Machine
+with it too): polite, bounded, address-checked HTTP GETs.
 
 What this module owns:
 
@@ -30,7 +31,7 @@ import re
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -40,12 +41,12 @@ import brotli
 import httpx
 
 from . import __version__, limits
-from .decide import parse_retry_after
+from .decide import parse_max_age, parse_retry_after
 from .documents import CONTENT_TYPES as DOCUMENT_TYPES
 from .documents import kind_of as document_kind
 from .errors import FetchError, NotModified
 from .models import Fetched
-from .robots import RobotsCache
+from .robots import RobotsAnswer, RobotsCache
 from .sniff import sniff
 from .transport import AddressGuard, Blocked, DnsFailed, GuardedTransport, Resolver
 from .transport import address_problem as address_problem  # re-exported for callers
@@ -169,8 +170,14 @@ class Fetcher:
                  resolver: Resolver | None = None,
                  allowed_networks: Iterable[str] = (),
                  ssl_context: ssl.SSLContext | None = None,
-                 robots_ttl_s: float = limits.ROBOTS_TTL_S) -> None:
+                 robots_ttl_s: float = limits.ROBOTS_TTL_S,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
         self.user_agent = user_agent
+        # the time of the per-host spacing: its decisions are taken on `clock` and waited out
+        # with `sleep` (a test drives both to check them whatever the machine's load)
+        self._clock = clock
+        self._sleep = sleep
         self._global = asyncio.Semaphore(max(1, global_concurrency))
         self._per_host = max(1, per_host_concurrency)
         self._delay = max(0.0, per_host_delay_s)
@@ -228,16 +235,16 @@ class Fetcher:
         try:
             async with h.sem:
                 if spaced:
-                    now = time.monotonic()
+                    now = self._clock()
                     wait = h.next_start - now
                     h.next_start = max(now, h.next_start) + h.delay_s
                     if wait > 0:
-                        await asyncio.sleep(wait)
+                        await self._sleep(wait)
                 async with self._global:
                     yield
         finally:
             h.users -= 1
-            if h.users == 0 and h.next_start <= time.monotonic():
+            if h.users == 0 and h.next_start <= self._clock():
                 # Forget idle hosts so thousands of sources do not grow this map forever.
                 self._hosts.pop(host, None)
 
@@ -259,21 +266,28 @@ class Fetcher:
         raise FetchError(f"{host} asked us to wait (429/503); {left:.0f} s left, not fetching "
                          f"{url}", kind="rate_limited", url=url, retry_after=left)
 
-    async def _fetch_robots(self, robots_url: str, policy: FetchPolicy
-                            ) -> tuple[int | None, bytes, str]:
-        """For RobotsCache: (status or None on network failure, body, error text)."""
+    async def _fetch_robots(self, robots_url: str, policy: FetchPolicy, etag: str | None,
+                            last_modified: str | None) -> RobotsAnswer:
+        """For RobotsCache: one request for robots.txt, conditional when validators are given.
+        A host that cannot be reached at all raises (that is the page's failure too)."""
         sub = replace(policy, robots=False, max_bytes=limits.MAX_ROBOTS_BYTES, expected="any",
                       deadline_s=min(policy.deadline_s, limits.ROBOTS_DEADLINE_S), accept=None)
         try:
-            got = await self.fetch(robots_url, policy=sub)
+            got = await self.fetch(robots_url, etag=etag, last_modified=last_modified,
+                                   policy=sub)
+        except NotModified as exc:
+            return RobotsAnswer(304, etag=exc.headers.get("etag"),
+                                last_modified=exc.headers.get("last-modified"),
+                                max_age_s=_max_age(exc.headers))
         except FetchError as exc:
             if exc.kind in _NETWORK_KINDS:
                 # The host cannot be reached at all: report that, not a robots.txt verdict.
                 raise
             if exc.kind == "too_large":
-                return None, b"", str(exc)
-            return exc.status, b"", str(exc)
-        return got.status, got.content, ""
+                return RobotsAnswer(None, error=str(exc))
+            return RobotsAnswer(exc.status, error=str(exc))
+        return RobotsAnswer(got.status, got.content, etag=got.etag,
+                            last_modified=got.last_modified, max_age_s=_max_age(got.headers))
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
                     policy: FetchPolicy = FetchPolicy()) -> Fetched:
@@ -392,7 +406,7 @@ class Fetcher:
             return location
         if code == 304:
             if conditional:
-                raise NotModified(url)
+                raise NotModified(url, {k.lower(): v for k, v in resp.headers.items()})
             # Trusting this would pin the source forever: nothing was asked conditionally.
             raise FetchError(f"HTTP 304 to a request without validators from {current}",
                              kind="bad_304", url=url, status=code)
@@ -414,6 +428,11 @@ class Fetcher:
             raise FetchError(f"HTTP {code} {phrase} from {current}".replace("  ", " "),
                              kind="http_status", url=url, status=code)
         return None
+
+
+def _max_age(headers: dict[str, str]) -> float | None:
+    """The freshness lifetime a response asks for (Cache-Control max-age, or Expires)."""
+    return parse_max_age(headers, datetime.now(UTC))
 
 
 # --- checks and classification --------------------------------------------------------------

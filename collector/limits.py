@@ -33,8 +33,15 @@ MAX_NEW_ITEMS_PER_POLL = 50
 POLL_BUDGET_S = 5 * 60
 #: Retry-After values are honoured up to this bound (some servers say ten years).
 MAX_RETRY_AFTER_S = 24 * 3600
-#: robots.txt is cached this long per host.
+#: robots.txt is cached this long per host, at most (RFC 9309), and when the server gives no
+#: Cache-Control max-age (or Expires).
 ROBOTS_TTL_S = 24 * 3600
+#: ... and at least this long, whatever max-age says (max-age=0 would fetch it before every
+#: request).
+ROBOTS_MIN_TTL_S = 60
+#: Fetched or renewed robots.txt entries are written to the database this many at a time (and
+#: at the end of each poll round).
+ROBOTS_SAVE_BATCH = 500
 #: Requests one auto-discovery may make (the page, its feed links, usual feed paths, robots.txt,
 #: sitemaps): enough for every method, bounded so a hostile page cannot make us crawl.
 MAX_DISCOVERY_FETCHES = 16
@@ -239,3 +246,19 @@ WATCH_MAX_RETRIES = 4
 #: A watch round's claim on a statement: longer than any round (its fetches are bounded by
 #: the request deadline), so two workers never check one statement at once.
 WATCH_LEASE_S = 15 * 60
+#: Wayback Machine capture requests per minute, by default (`settings: wayback: per_minute`);
+#: the Save Page Now API allows a few a minute per account.
+WAYBACK_PER_MINUTE = 4
+#: A URL captured this recently is not captured again (`settings: wayback: skip_within`).
+WAYBACK_SKIP_WITHIN_S = 3600
+#: Archive outbox entries claimed by one run, at most.
+ARCHIVE_BATCH = 20
+#: A claimed archive entry is held this long: a process that dies with it frees it then.
+ARCHIVE_CLAIM_S = 300
+#: A capture's status is asked this long after the request was accepted, then again as long.
+ARCHIVE_STATUS_AFTER_S = 60
+#: Retries of an archive entry back off from this to ARCHIVE_MAX_BACKOFF_S, doubling.
+ARCHIVE_BACKOFF_S = 60
+ARCHIVE_MAX_BACKOFF_S = 6 * 3600
+#: An entry whose capture failed this many times is kept, marked failed, and not sent again.
+ARCHIVE_MAX_ATTEMPTS = 10

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import browser, limits, metrics, sdnotify, webguard
+from .archive import Archiver
 from .config import Config, Source
 from .errors import CollectorError
 from .fetch import Fetcher, user_agent
@@ -29,6 +30,7 @@ from .pipeline import Pipeline, utcnow
 from .reload import Reloader
 from .store import SourceState, Store
 from .watch import Watcher
+from .store.robots import StoredRobots
 
 log = logging.getLogger("collector.service")
 
@@ -57,8 +59,36 @@ UNWIND_S = 1.0
 EXIT_BY_S = STOP_BUDGET_S - 1.0
 
 
+#: the ids of this process's Workers between `start` and `close`
+_LIVE_WORKERS: set[str] = set()
+
+
 def worker_id() -> str:
+    """`host:pid:random`: the owner written on the leases this process takes."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def owner_dead(owner: str) -> bool:
+    """Whether the process that wrote lease owner `owner` (a `worker_id`) is surely gone: it
+    ran on this host and no process has its pid. An owner on another host, one in another
+    form, or a pid in use (perhaps reused by an unrelated process) counts as alive: its
+    leases run out by themselves, so the doubt costs a wait, never a double poll."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        # this pid in an earlier life (a container restarted gives its process the same pid
+        # again), or a Worker of this process that has been closed
+        return owner not in _LIVE_WORKERS
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
 
 
 def format_outcome(source: Source, o: PollOutcome) -> str:
@@ -92,6 +122,8 @@ class Worker:
         self.fetcher = fetcher or Fetcher(
             user_agent=user_agent(config.settings.contact), global_concurrency=fs.concurrency,
             per_host_concurrency=fs.per_host_concurrency, per_host_delay_s=fs.per_host_delay_s)
+        # robots.txt answers outlive the process: a restart refetches none still fresh
+        self.fetcher.robots.attach(StoredRobots(store))
         self.pipeline = Pipeline(config, store, self.fetcher, clock=clock)
         #: re-checks of stored statements (`settings: watch`), through the same pipeline
         self.watcher = Watcher(config, self.pipeline)
@@ -102,6 +134,9 @@ class Worker:
         #: when the last complete tick finished (for /healthz)
         self.last_tick_at: datetime | None = None
         self.in_flight: set[asyncio.Task[Any]] = set()
+        #: sources this worker is polling now: never claimed again by it meanwhile, even when
+        #: a slow poll outlives its lease
+        self.polling: set[str] = set()
         #: set when the service stops: ticks claim nothing more
         self.stopping = False
 
@@ -115,12 +150,17 @@ class Worker:
 
     async def start(self) -> None:
         """Migrate, register sources, repair the corpus after a crash, load the dedup index."""
+        _LIVE_WORKERS.add(self.id)
         await asyncio.to_thread(self.store.upgrade)
         await asyncio.to_thread(self.store.sync_sources, self.config.sources, self.clock())
         if self.store.is_sqlite:
-            # one process per SQLite database (enforced by `collector run`): leases left by a
-            # process that was killed are stale
-            await asyncio.to_thread(self.store.clear_leases)
+            # leases left by a process of this host that was killed are stale; those of a
+            # process still running (a `collector run` beside this one-shot `collector poll`,
+            # or the other way round) are not, and are left to it
+            freed = await asyncio.to_thread(self.store.clear_leases, owner_dead)
+            if freed:
+                log.info("freed the leases of %d stopped worker(s): %s", len(freed),
+                         ", ".join(freed))
         repaired = await self.pipeline.reconcile_corpus()
         if repaired:
             log.info("wrote %d corpus files left unwritten by an earlier stop", repaired)
@@ -130,11 +170,13 @@ class Worker:
             log.error("%s", note)
 
     async def close(self) -> None:
+        _LIVE_WORKERS.discard(self.id)
         try:
             await self.pipeline.flush_index()
         except Exception:  # the database is gone: `collector export` rebuilds the index
             log.exception("could not rewrite index.jsonl at shutdown")
         self.pipeline.close()
+        await self.fetcher.robots.flush()
         await asyncio.to_thread(self.pipeline.close_files)
         await self.pipeline.browser.aclose()
         await self.fetcher.aclose()
@@ -143,7 +185,8 @@ class Worker:
                        progress: Callable[[Source, PollOutcome], None] | None = None,
                        due_only: bool = False) -> list[tuple[Source, PollOutcome]]:
         """Claim and poll the given enabled sources (only those due, if `due_only`)."""
-        wanted = [i for i in ids if i in self._sources and self._sources[i].enabled]
+        wanted = [i for i in ids if i in self._sources and self._sources[i].enabled
+                  and i not in self.polling]
         if not wanted:
             return []
         claimed = await asyncio.to_thread(
@@ -157,6 +200,7 @@ class Worker:
 
         results = list(await asyncio.gather(*(self._track(bounded(st)) for st in claimed)))
         await self.pipeline.flush_index()
+        await self.fetcher.robots.flush()
         return results
 
     async def tick(self) -> None:
@@ -180,7 +224,8 @@ class Worker:
                     # read at each claim, so that a reload during a long tick applies at once;
                     # the snapshot keeps ids and Sources of one claim together
                     sources = self._sources
-                    enabled = [i for i, s in sources.items() if s.enabled]
+                    enabled = [i for i, s in sources.items()
+                               if s.enabled and i not in self.polling]
                     claimed = await asyncio.to_thread(
                         self.store.claim, self.clock(), owner=self.id,
                         lease_s=self.lease_s,
@@ -188,6 +233,7 @@ class Worker:
                         ids=enabled, due_only=True)
                     exhausted = len(claimed) < free
                     claimed_total += len(claimed)
+                    self.polling.update(st.id for st in claimed)
                     running.update(self._track(self._poll_one(sources[st.id], st, None))
                                    for st in claimed)
                 if not running:
@@ -195,6 +241,7 @@ class Worker:
                 _done, pending = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 running = set(pending)
             await self.pipeline.flush_index()
+            await self.fetcher.robots.flush()
             self.last_tick_at = self.clock()
 
     async def watch_tick(self) -> None:
@@ -226,6 +273,7 @@ class Worker:
                         progress: Callable[[Source, PollOutcome], None] | None
                         ) -> tuple[Source, PollOutcome]:
         released = False
+        self.polling.add(source.id)
         try:
             outcome, released = await self.pipeline.poll_claimed(source, state=state,
                                                                  owner=self.id)
@@ -239,6 +287,7 @@ class Worker:
             if not released:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(self.store.release, source.id, self.id)
+            self.polling.discard(source.id)
         metrics.record_poll(source.id, outcome.ok, outcome.error_kind, outcome.elapsed_s,
                             outcome.new_documents)
         # exactly one line per source per poll
@@ -280,6 +329,8 @@ class Service:
         #: the scheduled job running under each name (one at a time)
         self._jobs: dict[str, asyncio.Task[Any]] = {}
         self.reloader: Any = None
+        #: the archive job: sends what sources and digests with `archive: wayback` queue
+        self.archiver = Archiver(config, store, clock=clock)
 
     def stop(self) -> None:
         if self.stop_requested_at is None:
@@ -315,7 +366,8 @@ class Service:
                     await server.start()
                 self.reloader = Reloader(
                     self.config, sync=lambda c, now: self.store.sync_sources(c.sources, now),
-                    clock=self.clock, parts=[self.worker, digests], server=server)
+                    clock=self.clock, parts=[self.worker, digests, self.archiver],
+                    server=server)
                 self._schedule(scheduler, digests)
                 scheduler.start()
                 log.info("collector running: %d sources, %d digests, worker %s",
@@ -354,6 +406,11 @@ class Service:
                           next_run_time=datetime.now(UTC), **common)
         scheduler.add_job(self._job, IntervalTrigger(seconds=tick),
                           args=("watch", self.worker.watch_tick), id="watch", **common)
+        # statements to the Wayback Machine (collector.archive); nothing while no source or
+        # digest archives
+        scheduler.add_job(self._job, IntervalTrigger(seconds=tick),
+                          args=("archive", self.archiver.run), id="archive",
+                          next_run_time=datetime.now(UTC), **common)
         watchdog = sdnotify.watchdog_interval_s()
         if watchdog:
             # systemd's watchdog: ping while the loop runs and the database answers
@@ -413,6 +470,7 @@ class Service:
             scheduler.shutdown(wait=False)
         if server is not None:
             await server.stop()
+        await self.archiver.aclose()
         await self.worker.close()
 
     async def _watchdog(self) -> None:

@@ -24,6 +24,9 @@ RENDER_MODES = ("plain", "browser", "auto")
 TELEGRAM_BASE = "https://t.me"
 IMAP_SECURITY = ("tls", "starttls", "none")
 DIGEST_CHANNELS = ("email", "feed", "apprise")
+#: where a source's or a digest's statements may be archived (`archive:`); "none" turns off an
+#: archive a source would inherit from `defaults:`
+ARCHIVES = ("wayback", "none")
 
 _DURATION_PART = re.compile(r"(\d+)\s*([smhdw])")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -144,6 +147,8 @@ class Source:
     #: re-check this source's stored statements at their URLs (`watch: false` opts out;
     #: collector.watch)
     watch: bool = True
+    #: "wayback": each statement's URL is sent to the Wayback Machine (collector.archive)
+    archive: str | None = None
     line: int = 0
 
 
@@ -163,6 +168,8 @@ class Digest:
     paragraphs: int = 3
     health_after_s: int = 24 * 3600
     group_by: str | None = None               # None, "organisation" or "tag"
+    #: "wayback": every statement this digest selects is archived (collector.archive)
+    archive: str | None = None
     line: int = 0
 
 
@@ -202,6 +209,18 @@ class WatchSettings:
     batch: int = limits.WATCH_BATCH
     #: how often the service runs a round
     every_s: int = limits.WATCH_EVERY_S
+class WaybackSettings:
+    """The Wayback Machine's Save Page Now API (`settings: wayback:`); keys from the
+    environment only."""
+
+    url: str = "https://web.archive.org"
+    #: capture requests sent per minute, at most
+    per_minute: int = limits.WAYBACK_PER_MINUTE
+    #: a URL captured this recently is not captured again (the archive's
+    #: `if_not_archived_within`): a request sent again after a crash makes no second capture
+    skip_within_s: int = limits.WAYBACK_SKIP_WITHIN_S
+    access_key: str | None = None
+    secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +237,7 @@ class Settings:
     tick_s: float = limits.TICK_S
     #: cap on open HTTP connections; None derives it from the file limit (collector.webguard)
     http_max_connections: int | None = None
+    wayback: WaybackSettings = field(default_factory=WaybackSettings)
 
     @property
     def documents_dir(self) -> Path:
@@ -248,6 +268,12 @@ class Config:
             if d.id == digest_id:
                 return d
         raise KeyError(digest_id)
+
+    @property
+    def archives(self) -> bool:
+        """Whether any source or digest archives its statements."""
+        return any(s.archive == "wayback" for s in self.sources) or any(
+            d.archive == "wayback" for d in self.digests)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -186,7 +186,8 @@ class Storing:
                 digests = self._digests_for(source, ex, url)
                 inserted = await asyncio.to_thread(
                     self.store.insert_document, doc, seen_key=key, digests=digests,
-                    now=item.now, extra_url_key=ukey)
+                    now=item.now, extra_url_key=ukey,
+                    archive=self._archived(source, ex, url, digests))
                 stored = inserted.document
                 if inserted.created:
                     await self._add_places(source, cand, key, stored.id, url, ex)
@@ -285,7 +286,8 @@ class Storing:
         updated = await asyncio.to_thread(
             self.store.update_document, doc.id, title=item.title, text=item.text,
             content_hash=item.chash, signature=item.sig, word_count=_words(item.blocks),
-            method=ex.method, published_at=ex.published, now=item.now, primary=primary)
+            method=ex.method, published_at=ex.published, now=item.now, primary=primary,
+            archive=self._archived(item.source, ex, item.url))
         self.index.add(doc.seq, item.sig)   # replaces the document's old signature
         # the document's line in index.jsonl changed: rewritten at the end of the round
         self._index_stale = True
@@ -317,6 +319,20 @@ class Storing:
             self._index_stale = True
             await self._write_files([updated])
         return updated
+    def _archived(self, source: Source, ex: Extracted, url: str,
+                  digests: list[str] | None = None) -> bool:
+        """Whether this statement goes to the Wayback Machine: its source says
+        `archive: wayback`, or a digest that selects it does."""
+        if not url.startswith(("http://", "https://")):
+            return False   # a mail or a channel post has no page the archive could fetch
+        if source.archive == "wayback":
+            return True
+        archiving = {d.id for d in self.config.digests if d.archive == "wayback"}
+        if not archiving:
+            return False
+        if digests is None:
+            digests = self._digests_for(source, ex, url)
+        return bool(archiving.intersection(digests))
 
     def _digests_for(self, source: Source, ex: Extracted, url: str) -> list[str]:
         out = []

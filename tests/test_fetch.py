@@ -325,12 +325,35 @@ def test_global_concurrency_is_bounded(server):
     assert server.max_in_flight == 1
 
 
+class _SpacingClock:
+    """The spacing's clock, advanced only by the waits the fetcher asks for: each request's
+    start is the limiter's decision, whatever the machine's load does to the real waits."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.starts: list[float] = []      # when each request was let go, in this clock
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        start = self.now + seconds
+        self.now = max(self.now, start)
+        await asyncio.sleep(0)
+        self.starts.append(start)
+
+
 def test_requests_to_one_host_are_spaced(server):
     delay = 0.3
-    _many(server, 4, "/feed", per_host_concurrency=4, per_host_delay_s=delay)
-    starts = sorted(r.at for r in server.requests if r.path == "/feed")
+    clock = _SpacingClock()
+    _many(server, 4, "/feed", per_host_concurrency=4, per_host_delay_s=delay, clock=clock,
+          sleep=clock.sleep)
+    # robots.txt, then the four: the first goes at once, each other waits for the one before
+    # it plus the delay
+    assert sorted(r.path for r in server.requests) == ["/feed"] * 4 + ["/robots.txt"]
+    starts = [100.0, *sorted(clock.starts)]
     gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert len(gaps) == 3 and min(gaps) >= delay * 0.8
+    assert len(gaps) == 4 and min(gaps) >= delay - 1e-9
 
 
 # --- timeouts say what was waited for ----------------------------------------------------------

@@ -155,9 +155,10 @@ def test_host_that_cannot_be_reached_reports_the_network_error():
 
 def test_cache_expires_and_falls_back_to_the_old_copy_on_errors():
     clock = [0.0]
-    answers = [(200, b"User-agent: *\nDisallow: /x\n", ""), (500, b"", "HTTP 500")]
+    answers = [robots.RobotsAnswer(200, b"User-agent: *\nDisallow: /x\n"),
+               robots.RobotsAnswer(500, error="HTTP 500")]
 
-    async def fake_fetch(url, policy):
+    async def fake_fetch(url, policy, etag, last_modified):
         return answers.pop(0)
 
     async def go():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,6 +36,7 @@ from ..errors import StoreError
 from .engine import head_revision, make_engine
 from .history import append_history
 from .tables import (
+    ArchiveEntry,
     Counter,
     DigestState,
     DocumentRow,
@@ -242,11 +243,17 @@ class Store:
                                      lease_until=now + timedelta(seconds=lease_s)))
             return [_state_view(r) for r in rows]
 
-    def clear_leases(self) -> None:
-        """Free every lease (a single-instance SQLite service starting after a crash)."""
+    def clear_leases(self, dead: Callable[[str], bool]) -> list[str]:
+        """Free the leases of every owner that `dead` says is gone (a process killed while it
+        held them); live owners keep theirs. The owners freed."""
         with self.session() as s:
-            s.execute(update(SourceRow).where(SourceRow.lease_owner.is_not(None))
-                      .values(lease_owner=None, lease_until=None))
+            owners = s.scalars(select(SourceRow.lease_owner).distinct()
+                               .where(SourceRow.lease_owner.is_not(None))).all()
+            gone = [o for o in owners if o is not None and dead(o)]
+            if gone:
+                s.execute(update(SourceRow).where(SourceRow.lease_owner.in_(gone))
+                          .values(lease_owner=None, lease_until=None))
+            return gone
 
     def release(self, source_id: str, owner: str) -> None:
         table = _SOURCES
@@ -429,14 +436,16 @@ class Store:
             return _doc_view(row) if row else None
 
     def add_document(self, doc: NewDocument, *, seen_key: str, digests: Sequence[str],
-                     now: datetime, extra_url_key: str | None = None) -> StoredDocument:
+                     now: datetime, extra_url_key: str | None = None,
+                     archive: bool = False) -> StoredDocument:
         """`insert_document`, returning the stored document (the new one, or the one another
         writer stored under the same id first)."""
         return self.insert_document(doc, seen_key=seen_key, digests=digests, now=now,
-                                    extra_url_key=extra_url_key).document
+                                    extra_url_key=extra_url_key, archive=archive).document
 
     def insert_document(self, doc: NewDocument, *, seen_key: str, digests: Sequence[str],
-                        now: datetime, extra_url_key: str | None = None) -> Inserted:
+                        now: datetime, extra_url_key: str | None = None,
+                        archive: bool = False) -> Inserted:
         """Insert-or-find: store a new document with its first location, seen item and outbox
         entries (created=True); or, when a document with the same id was stored by another
         writer after the caller looked (a `collector poll` beside the service, two workers),
@@ -475,6 +484,9 @@ class Store:
                     for digest_id in digests:
                         s.add(OutboxEntry(digest_id=digest_id, document_id=doc.id,
                                           created_at=now))
+                if archive:  # to the Wayback Machine (store/archive.py)
+                    s.add(ArchiveEntry(document_id=doc.id, revision=1, url=doc.url,
+                                       created_at=now))
                 generation = self._next_generation(s)
                 return Inserted(_doc_view(DocumentRow(**values)), True, generation)
         except _AlreadyStored:
@@ -587,8 +599,8 @@ class Store:
                         signature: bytes | None, word_count: int, method: str,
                         published_at: datetime | None, source_id: str | None = None,
                         url: str | None = None, now: datetime,
-                        primary: Primary | None = None,
-                        edit: EditNotice | None = None) -> StoredDocument:
+                        primary: Primary | None = None, edit: EditNotice | None = None,
+                        archive: bool = False) -> StoredDocument:
         """Replace the text of a document edited in place (or a fuller copy); id and seq stay.
 
         Only a text that differs from the stored one is a change: it moves `updated_at` and
@@ -627,6 +639,9 @@ class Store:
                 if edit is not None:
                     record_edit(s, row, now, reason=edit.reason, final_url=edit.final_url,
                                 digests=edit.digests)
+                if archive:  # the edited page is captured again
+                    s.add(ArchiveEntry(document_id=row.id, revision=row.revision, url=row.url,
+                                       created_at=now))
             row.file_written = False
             self._next_generation(s)
             return _doc_view(row)

@@ -318,3 +318,45 @@ class WatchOutbox(Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("watch_events.id", ondelete="CASCADE"))
     run_key: Mapped[str | None] = mapped_column(String(64))
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RobotsRow(Base):
+    """One origin's robots.txt for its RFC 9309 lifetime (collector.robots, store/robots.py):
+    the rules that apply to `agent` (our product token) as robots.txt text, the answer's
+    status, its validators for the revalidation, and when it was fetched and expires."""
+
+    __tablename__ = "robots_txt"
+
+    origin: Mapped[str] = mapped_column(String(300), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    rules: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ArchiveEntry(Base):
+    """A statement's URL waiting to be saved by an archive (the Wayback Machine), written with
+    the document (or its new revision) in one transaction (store/archive.py)."""
+
+    __tablename__ = "archive_outbox"
+    __table_args__ = (UniqueConstraint("document_id", "revision"),
+                      Index("ix_archive_outbox_due", "sent_at", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # set once the archive accepted the request (its job id); then the capture's outcome
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    job_id: Mapped[str | None] = mapped_column(String(128))
+    result: Mapped[str | None] = mapped_column(String(16))       # success | failed
+    snapshot: Mapped[str | None] = mapped_column(Text)           # the capture's address
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
