@@ -29,8 +29,8 @@ from .models import PollOutcome
 from .pipeline import Pipeline, utcnow
 from .reload import Reloader
 from .store import SourceState, Store
-from .watch import Watcher
 from .store.robots import StoredRobots
+from .watch import Watcher
 
 log = logging.getLogger("collector.service")
 

@@ -209,6 +209,9 @@ class WatchSettings:
     batch: int = limits.WATCH_BATCH
     #: how often the service runs a round
     every_s: int = limits.WATCH_EVERY_S
+
+
+@dataclass(frozen=True)
 class WaybackSettings:
     """The Wayback Machine's Save Page Now API (`settings: wayback:`); keys from the
     environment only."""
