@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from bisect import bisect_left
 from operator import mul
 from pathlib import Path
 
@@ -84,9 +83,21 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
     rows: list[list[float]] = []
     lengths = sorted([len(blocks[i]) for i in good_at])
     typical = lengths[len(lengths) // 2]
+    # `todo` is in order: the nearest prose blocks are found by walking along `good_at`
+    # (conditionals rather than min(): this loop runs for every judged block of every page)
+    at = 0
+    n_good = len(good_at)
+    far = 1 << 30
     for k, i in enumerate(todo):
+        while at < n_good and good_at[at] < i:
+            at += 1
+        after = good_at[at] - i if at < n_good else far
+        before = i - good_at[at - 1] if at else far
+        gap = after if after < before else before
         text = blocks[i]
         chars = len(text)
+        words = text.count(" ") + 1
+        relative = chars / typical
         kind = kinds[i]
         last = text[-1]
         frame = frames[i]
@@ -96,7 +107,7 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
         rows.append([
             1.0,
             math.log1p(chars) / 6.0,
-            min(text.count(" ") + 1, 100) / 100.0,
+            (words if words < 100 else 100) / 100.0,
             links[i],
             1.0 if goods[i] else 0.0,
             1.0 if last in _SENTENCE_END else 0.0,
@@ -115,23 +126,15 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
             1.0 if i > 0 and goods[i - 1] else 0.0,
             1.0 if i + 1 < n and goods[i + 1] else 0.0,
             1.0 if chars < 30 else 0.0,
-            min(_gap(good_at, i), 5) / 5.0,
+            (gap if gap < 5 else 5) / 5.0,
             frame[2] / total if total else 0.0,
             parent[2] / parent_total if parent_total else 0.0,
             1.0 if in_sibling[k] else 0.0,
             1.0 if repeated[k] else 0.0,
             1.0 if chars < 200 and _YEAR.search(text) else 0.0,
-            min(chars / typical, 3.0) / 3.0,
+            (relative if relative < 3.0 else 3.0) / 3.0,
         ])
     return rows
-
-
-def _gap(good_at: list[int], i: int) -> int:
-    """How many blocks away the nearest prose block is."""
-    at = bisect_left(good_at, i)
-    after = good_at[at] - i if at < len(good_at) else 1 << 30
-    before = i - good_at[at - 1] if at else 1 << 30
-    return min(after, before)
 
 
 class Model:

@@ -174,7 +174,7 @@ def _is_boiler(line: str) -> bool:
 
 
 # Element kinds for the walk: one dictionary lookup per element decides what to do with it.
-_K_SKIP, _K_BREAK, _K_BLOCK, _K_PRE, _K_LINK, _K_INLINE = range(6)
+_K_SKIP, _K_BREAK, _K_BLOCK, _K_PRE, _K_LINK, _K_INLINE = range(6)  # inline kinds last
 #: Added to a kind when the element's attributes must be read for furniture first.
 _K_CHECK = 8
 
@@ -384,7 +384,10 @@ class Walk:
         records = self.records
         stack = self.stack
         blocks = self.blocks
-        for child in node.iter(include_text=True):
+        following = node.first_child  # siblings by link: cheaper than node.iter()
+        while following is not None:
+            child = following
+            following = child.next
             tag = child.tag_id
             if tag == _TEXT_ID:
                 text = child.text_content
@@ -399,8 +402,21 @@ class Walk:
                 if _is_furniture(child, tag, self):
                     continue
                 kind -= _K_CHECK
-            if kind == _K_INLINE:
-                self.walk(child, in_link)
+            if kind >= _K_LINK:  # a link or another inline element
+                inner = child.first_child
+                if inner is None:
+                    continue
+                linked = in_link or kind == _K_LINK
+                if inner.next is None and inner.tag_id == _TEXT_ID:
+                    # an inline element holding one text (most links, spans, emphasis): read
+                    # here rather than by a call of its own
+                    text = inner.text_content
+                    if text and (line or not text.isspace()):
+                        append(text)
+                        if linked:
+                            self.link_chars += len(text.strip())
+                else:
+                    self.walk(child, linked)
             elif kind == _K_BLOCK:
                 if line:
                     self.flush()
@@ -430,8 +446,6 @@ class Walk:
                         score = prose - _ALPHA * frame[3] - _BETA * frame[4]
                         if score > self.best[0]:
                             self.best = (score, frame)
-            elif kind == _K_LINK:
-                self.walk(child, True)
             elif kind == _K_BREAK:
                 if line:
                     self.flush()
