@@ -35,6 +35,8 @@ _DATELINE = re.compile(r"^[^\W\d_a-z]{2,}(?:[ -][^\W\d_a-z]{2,})*,\s")
 #: A year of this era, or a day.month. / month/day pair: what datelines and bylines carry.
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|\d\d?[./]\d\d?[./]")
 _SENTENCE_END = frozenset(".!?。！？…\"”»’)")
+#: Captions shorter than this, without a sentence, are judged like other short blocks.
+_CREDIT_CHARS = 40
 
 
 def judged(good: bool, links: float) -> bool:
@@ -52,7 +54,11 @@ def exempt(blocks: list[str], good_at: list[int], kinds: list[str]) -> set[int]:
     last paragraph, without a sentence's final punctuation). `good_at`: the positions of the
     prose blocks (at least one); `kinds`: the blocks' kinds, from `extract_walk` (only those
     of the blocks that can be judged need be filled in)."""
-    out = {i for i, kind in enumerate(kinds) if kind in ("caption", "quote")}
+    # a caption is the document's own, but a short one without a sentence is most often a
+    # photo credit ("© Name/Agency"): those are judged
+    out = {i for i, kind in enumerate(kinds)
+           if kind == "quote" or (kind == "caption" and (
+               len(blocks[i]) >= _CREDIT_CHARS or blocks[i][-1] in _SENTENCE_END))}
     # a sentence in a paragraph of its own is the article's, however short
     out.update(i for i, kind in enumerate(kinds)
                if kind == "paragraph" and blocks[i][-1] in _SENTENCE_END and " " in blocks[i])

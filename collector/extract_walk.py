@@ -617,6 +617,8 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
         line = clean(text)
         if not line:
             continue
+        if "©" in line:
+            line = _cut_credit(line)
         if len(line) < 40 and _is_boiler(line):
             emptied = section >= 0
             continue
@@ -639,6 +641,22 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
         out.pop()
         kinds.pop()
     return out
+
+
+#: The longest photo credit cut from the end of a line ("… at the harbour. © Name/Agency").
+_CREDIT_MAX_CHARS = 60
+_CREDIT_SEPARATORS = " |/–-—·,;(["
+
+
+def _cut_credit(line: str) -> str:
+    """A line less the photo credit at its end: from a copyright sign that is not at the start,
+    when what follows it is short and not a sentence (a caption's or picture's credit set in
+    the same block as its text)."""
+    at = line.rfind("©")
+    if at <= 0 or len(line) - at > _CREDIT_MAX_CHARS or line[-1] in ".!?。！？":
+        return line
+    head = line[:at].rstrip(_CREDIT_SEPARATORS)
+    return head if len(head) >= 2 * (len(line) - at) else line
 
 
 def _orphan(line: str) -> bool:
@@ -698,6 +716,26 @@ def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
     return todo, rows
 
 
+def _tail_sections(w: Walk, keep: list[int]) -> range:
+    """Positions (in `keep`) of sections that open with a heading after the container's last
+    prose block: with no prose of their own, what such a heading introduces is the page's
+    ("More on this topic", "Newsletter", "Latest articles" over a list of teasers). A heading
+    with a date or number in it is a signature or dateline set as a heading, and stays."""
+    goods = w.goods
+    last = len(keep) - 1
+    while last >= 0 and not goods[keep[last]]:
+        last -= 1
+    if last < 0:
+        return range(0)
+    frames = w.frames
+    blocks = w.blocks
+    for k in range(last + 1, len(keep)):
+        # (a heading with a date or number in it is a signature or dateline set as one)
+        if frames[keep[k]][0] in _HEADING_IDS and _orphan(blocks[keep[k]].strip()):
+            return range(k, len(keep))
+    return range(0)
+
+
 def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
     w = Walk(furniture, root)
     w.enter(root.tag_id)
@@ -710,6 +748,8 @@ def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
         # furniture left inside the container (bylines, credits, teasers): by the classifier
         todo, rows = block_rows(w, keep)
         drop = {k for k, row in zip(todo, rows, strict=True) if not model.keep(row)}
+    if keep:
+        drop.update(_tail_sections(w, keep))
     return w, finish([w.blocks[i] for i in keep], [w.links[i] for i in keep],
                      [w.goods[i] for i in keep], [w.frames[i][0] for i in keep], drop)
 
