@@ -28,8 +28,10 @@ FEATURES = (
     "heading", "item", "caption", "cell", "quote", "position", "before_prose", "after_prose",
     "capitals", "has_bar", "has_copyright", "prev_prose", "next_prose",
     "short", "gap", "element_prose", "parent_prose", "in_sibling", "repeated", "has_year",
-    "relative_length",
+    "relative_length", "ends_question", "label_start", "has_slash",
 )
+#: A line that opens with a short label and a colon ("Photo: …", "Updated: …", "Source: …").
+_LABEL = re.compile(r"^[^\W\d_][\w.-]*(?: [\w.-]+){0,2} ?:\s")
 #: A dateline opens with a place in capitals and a comma ("LISBON, 14 March 2024").
 _DATELINE = re.compile(r"^[^\W\d_a-z]{2,}(?:[ -][^\W\d_a-z]{2,})*,\s")
 #: A year of this era, or a day.month. / month/day pair: what datelines and bylines carry.
@@ -37,13 +39,6 @@ _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|\d\d?[./]\d\d?[./]")
 _SENTENCE_END = frozenset(".!?。！？…\"”»’)")
 #: Captions shorter than this, without a sentence, are judged like other short blocks.
 _CREDIT_CHARS = 40
-
-
-def judged(good: bool, links: float) -> bool:
-    """Whether the classifier judges a block: prose is the article's (judging it too cost a
-    fifth of the extractor's time for no gain on the tuning parts), and link lists are
-    dropped anyway."""
-    return not good and links <= 0.5
 
 
 def exempt(blocks: list[str], good_at: list[int], kinds: list[str]) -> set[int]:
@@ -139,6 +134,9 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
             1.0 if repeated[k] else 0.0,
             1.0 if chars < 200 and _YEAR.search(text) else 0.0,
             (relative if relative < 3.0 else 3.0) / 3.0,
+            1.0 if last == "?" else 0.0,
+            1.0 if chars < 200 and _LABEL.match(text) else 0.0,
+            1.0 if chars < 200 and "/" in text else 0.0,
         ])
     return rows
 

@@ -693,8 +693,12 @@ def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
     blocks = w.blocks
     goods = w.goods
     links = w.links
-    judged = extract_blocks.judged
-    todo = [k for k, i in enumerate(keep) if judged(goods[i], links[i])]
+    frames_of = w.frames
+    # judged: blocks that are not prose (judging prose too cost a fifth of the extractor's
+    # time for no gain on the tuning parts) and not link lists (dropped anyway); and headings,
+    # even of prose length (a teaser's headline, a call to subscribe set as a heading)
+    todo = [k for k, i in enumerate(keep)
+            if (not goods[i] and links[i] <= 0.5) or frames_of[i][0] in _HEADING_IDS]
     good_at = [k for k, i in enumerate(keep) if goods[i]]
     if not todo or not good_at:
         return [], []  # a page without prose is not judged
