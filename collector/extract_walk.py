@@ -80,6 +80,8 @@ _WEAK_MAX_SHARE = 0.2
 _STRONG_MAX_SHARE = 0.5
 #: Elements holding one of these are the article, whatever their class says.
 _MAIN_MARKERS = "h1, main, [role=main], [itemprop=articleBody]"
+#: A furniture tag holding one of these is (broken markup) the page's main content.
+_HOLDS_ARTICLE = "article, " + _MAIN_MARKERS
 _CLASS_TOKEN = re.compile(r"^[a-z][a-z0-9_-]*$")
 #: Whole class tokens that mark furniture but whose parts are too generic alone.
 _FURNITURE_TOKENS = frozenset({
@@ -384,6 +386,7 @@ class Walk:
         records = self.records
         stack = self.stack
         blocks = self.blocks
+        verdicts = _NAMES_VERDICTS
         following = node.first_child  # siblings by link: cheaper than node.iter()
         while following is not None:
             child = following
@@ -399,9 +402,17 @@ class Walk:
                 continue
             kind = kinds.get(tag, default)
             if kind >= _K_CHECK:
-                if _is_furniture(child, tag, self):
-                    continue
                 kind -= _K_CHECK
+                if tag in _FURNITURE_TAG_IDS:
+                    if child.css_first(_HOLDS_ARTICLE) is None:
+                        continue
+                else:
+                    attrs = child.attributes
+                    # most elements have no attributes or one class naming nothing (known
+                    # from the cache): decided here without a call
+                    if attrs and (len(attrs) > 1 or verdicts.get(attrs.get("class") or "", 1))  \
+                            and _is_furniture(child, tag, attrs, self):
+                        continue
             if kind >= _K_LINK:  # a link or another inline element
                 inner = child.first_child
                 if inner is None:
@@ -472,12 +483,9 @@ _HEADING_IDS = _tag_ids(_HEADINGS)
 _SCOPE_IDS = _tag_ids(frozenset({"main"}))
 
 
-def _is_furniture(node: LexborNode, tag: int, walk: Walk) -> bool:
-    if tag in _FURNITURE_TAG_IDS:
-        return node.css_first("article, " + _MAIN_MARKERS) is None
-    attrs = node.attributes
-    if not attrs:
-        return False
+def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
+                  walk: Walk) -> bool:
+    """Whether an element (not of a furniture tag) with these attributes is furniture."""
     # most elements carry only class and id: skip the rarer attributes' tests for them
     if not attrs.keys() <= _CLASS_ID:
         role = attrs.get("role")
