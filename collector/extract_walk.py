@@ -277,7 +277,7 @@ class Walk:
     def flush(self) -> None:
         """End the current line: it becomes a block of the innermost open element."""
         line = self.line
-        text = ("".join(line) if len(line) > 1 else line[0]).strip()
+        text = "".join(line).strip()  # (a single string is joined without a copy)
         line.clear()  # the same list object: walk() holds it
         link_chars, self.link_chars = self.link_chars, 0
         if not text:
@@ -622,7 +622,9 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
         if (share > 0.5 and not good) or (dropped and i in dropped):
             emptied = section >= 0
             continue
-        line = clean(text)
+        # `clean`, whose fast path is inline here: most blocks are plain text already
+        line = text if text.isascii() and text.isprintable() and "  " not in text \
+            else clean(text)
         if not line:
             continue
         if "©" in line:
