@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from bisect import bisect_left
 from operator import mul
 from pathlib import Path
 
@@ -29,20 +28,17 @@ FEATURES = (
     "heading", "item", "caption", "cell", "quote", "position", "before_prose", "after_prose",
     "capitals", "has_bar", "has_copyright", "prev_prose", "next_prose",
     "short", "gap", "element_prose", "parent_prose", "in_sibling", "repeated", "has_year",
-    "relative_length",
+    "relative_length", "ends_question", "label_start", "has_slash",
 )
+#: A line that opens with a short label and a colon ("Photo: …", "Updated: …", "Source: …").
+_LABEL = re.compile(r"^[^\W\d_][\w.-]*(?: [\w.-]+){0,2} ?:\s")
 #: A dateline opens with a place in capitals and a comma ("LISBON, 14 March 2024").
 _DATELINE = re.compile(r"^[^\W\d_a-z]{2,}(?:[ -][^\W\d_a-z]{2,})*,\s")
 #: A year of this era, or a day.month. / month/day pair: what datelines and bylines carry.
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|\d\d?[./]\d\d?[./]")
 _SENTENCE_END = frozenset(".!?。！？…\"”»’)")
-
-
-def judged(good: bool, links: float) -> bool:
-    """Whether the classifier judges a block: prose is the article's (judging it too cost a
-    fifth of the extractor's time for no gain on the tuning parts), and link lists are
-    dropped anyway."""
-    return not good and links <= 0.5
+#: Captions shorter than this, without a sentence, are judged like other short blocks.
+_CREDIT_CHARS = 40
 
 
 def exempt(blocks: list[str], good_at: list[int], kinds: list[str]) -> set[int]:
@@ -53,7 +49,11 @@ def exempt(blocks: list[str], good_at: list[int], kinds: list[str]) -> set[int]:
     last paragraph, without a sentence's final punctuation). `good_at`: the positions of the
     prose blocks (at least one); `kinds`: the blocks' kinds, from `extract_walk` (only those
     of the blocks that can be judged need be filled in)."""
-    out = {i for i, kind in enumerate(kinds) if kind in ("caption", "quote")}
+    # a caption is the document's own, but a short one without a sentence is most often a
+    # photo credit ("© Name/Agency"): those are judged
+    out = {i for i, kind in enumerate(kinds)
+           if kind == "quote" or (kind == "caption" and (
+               len(blocks[i]) >= _CREDIT_CHARS or blocks[i][-1] in _SENTENCE_END))}
     # a sentence in a paragraph of its own is the article's, however short
     out.update(i for i, kind in enumerate(kinds)
                if kind == "paragraph" and blocks[i][-1] in _SENTENCE_END and " " in blocks[i])
@@ -84,9 +84,21 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
     rows: list[list[float]] = []
     lengths = sorted([len(blocks[i]) for i in good_at])
     typical = lengths[len(lengths) // 2]
+    # `todo` is in order: the nearest prose blocks are found by walking along `good_at`
+    # (conditionals rather than min(): this loop runs for every judged block of every page)
+    at = 0
+    n_good = len(good_at)
+    far = 1 << 30
     for k, i in enumerate(todo):
+        while at < n_good and good_at[at] < i:
+            at += 1
+        after = good_at[at] - i if at < n_good else far
+        before = i - good_at[at - 1] if at else far
+        gap = after if after < before else before
         text = blocks[i]
         chars = len(text)
+        words = text.count(" ") + 1
+        relative = chars / typical
         kind = kinds[i]
         last = text[-1]
         frame = frames[i]
@@ -96,7 +108,7 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
         rows.append([
             1.0,
             math.log1p(chars) / 6.0,
-            min(text.count(" ") + 1, 100) / 100.0,
+            (words if words < 100 else 100) / 100.0,
             links[i],
             1.0 if goods[i] else 0.0,
             1.0 if last in _SENTENCE_END else 0.0,
@@ -115,23 +127,18 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
             1.0 if i > 0 and goods[i - 1] else 0.0,
             1.0 if i + 1 < n and goods[i + 1] else 0.0,
             1.0 if chars < 30 else 0.0,
-            min(_gap(good_at, i), 5) / 5.0,
+            (gap if gap < 5 else 5) / 5.0,
             frame[2] / total if total else 0.0,
             parent[2] / parent_total if parent_total else 0.0,
             1.0 if in_sibling[k] else 0.0,
             1.0 if repeated[k] else 0.0,
             1.0 if chars < 200 and _YEAR.search(text) else 0.0,
-            min(chars / typical, 3.0) / 3.0,
+            (relative if relative < 3.0 else 3.0) / 3.0,
+            1.0 if last == "?" else 0.0,
+            1.0 if chars < 200 and _LABEL.match(text) else 0.0,
+            1.0 if chars < 200 and "/" in text else 0.0,
         ])
     return rows
-
-
-def _gap(good_at: list[int], i: int) -> int:
-    """How many blocks away the nearest prose block is."""
-    at = bisect_left(good_at, i)
-    after = good_at[at] - i if at < len(good_at) else 1 << 30
-    before = i - good_at[at - 1] if at else 1 << 30
-    return min(after, before)
 
 
 class Model:

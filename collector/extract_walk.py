@@ -80,6 +80,8 @@ _WEAK_MAX_SHARE = 0.2
 _STRONG_MAX_SHARE = 0.5
 #: Elements holding one of these are the article, whatever their class says.
 _MAIN_MARKERS = "h1, main, [role=main], [itemprop=articleBody]"
+#: A furniture tag holding one of these is (broken markup) the page's main content.
+_HOLDS_ARTICLE = "article, " + _MAIN_MARKERS
 _CLASS_TOKEN = re.compile(r"^[a-z][a-z0-9_-]*$")
 #: Whole class tokens that mark furniture but whose parts are too generic alone.
 _FURNITURE_TOKENS = frozenset({
@@ -174,7 +176,7 @@ def _is_boiler(line: str) -> bool:
 
 
 # Element kinds for the walk: one dictionary lookup per element decides what to do with it.
-_K_SKIP, _K_BREAK, _K_BLOCK, _K_PRE, _K_LINK, _K_INLINE = range(6)
+_K_SKIP, _K_BREAK, _K_BLOCK, _K_PRE, _K_LINK, _K_INLINE = range(6)  # inline kinds last
 #: Added to a kind when the element's attributes must be read for furniture first.
 _K_CHECK = 8
 
@@ -275,7 +277,7 @@ class Walk:
     def flush(self) -> None:
         """End the current line: it becomes a block of the innermost open element."""
         line = self.line
-        text = ("".join(line) if len(line) > 1 else line[0]).strip()
+        text = "".join(line).strip()  # (a single string is joined without a copy)
         line.clear()  # the same list object: walk() holds it
         link_chars, self.link_chars = self.link_chars, 0
         if not text:
@@ -384,7 +386,11 @@ class Walk:
         records = self.records
         stack = self.stack
         blocks = self.blocks
-        for child in node.iter(include_text=True):
+        verdicts = _NAMES_VERDICTS
+        following = node.first_child  # siblings by link: cheaper than node.iter()
+        while following is not None:
+            child = following
+            following = child.next
             tag = child.tag_id
             if tag == _TEXT_ID:
                 text = child.text_content
@@ -396,11 +402,32 @@ class Walk:
                 continue
             kind = kinds.get(tag, default)
             if kind >= _K_CHECK:
-                if _is_furniture(child, tag, self):
-                    continue
                 kind -= _K_CHECK
-            if kind == _K_INLINE:
-                self.walk(child, in_link)
+                if tag in _FURNITURE_TAG_IDS:
+                    if child.css_first(_HOLDS_ARTICLE) is None:
+                        continue
+                else:
+                    attrs = child.attributes
+                    # most elements have no attributes or one class naming nothing (known
+                    # from the cache): decided here without a call
+                    if attrs and (len(attrs) > 1 or verdicts.get(attrs.get("class") or "", 1))  \
+                            and _is_furniture(child, tag, attrs, self):
+                        continue
+            if kind >= _K_LINK:  # a link or another inline element
+                inner = child.first_child
+                if inner is None:
+                    continue
+                linked = in_link or kind == _K_LINK
+                if inner.next is None and inner.tag_id == _TEXT_ID:
+                    # an inline element holding one text (most links, spans, emphasis): read
+                    # here rather than by a call of its own
+                    text = inner.text_content
+                    if text and (line or not text.isspace()):
+                        append(text)
+                        if linked:
+                            self.link_chars += len(text.strip())
+                else:
+                    self.walk(child, linked)
             elif kind == _K_BLOCK:
                 if line:
                     self.flush()
@@ -430,8 +457,6 @@ class Walk:
                         score = prose - _ALPHA * frame[3] - _BETA * frame[4]
                         if score > self.best[0]:
                             self.best = (score, frame)
-            elif kind == _K_LINK:
-                self.walk(child, True)
             elif kind == _K_BREAK:
                 if line:
                     self.flush()
@@ -458,12 +483,9 @@ _HEADING_IDS = _tag_ids(_HEADINGS)
 _SCOPE_IDS = _tag_ids(frozenset({"main"}))
 
 
-def _is_furniture(node: LexborNode, tag: int, walk: Walk) -> bool:
-    if tag in _FURNITURE_TAG_IDS:
-        return node.css_first("article, " + _MAIN_MARKERS) is None
-    attrs = node.attributes
-    if not attrs:
-        return False
+def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
+                  walk: Walk) -> bool:
+    """Whether an element (not of a furniture tag) with these attributes is furniture."""
     # most elements carry only class and id: skip the rarer attributes' tests for them
     if not attrs.keys() <= _CLASS_ID:
         role = attrs.get("role")
@@ -600,9 +622,13 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
         if (share > 0.5 and not good) or (dropped and i in dropped):
             emptied = section >= 0
             continue
-        line = clean(text)
+        # `clean`, whose fast path is inline here: most blocks are plain text already
+        line = text if text.isascii() and text.isprintable() and "  " not in text \
+            else clean(text)
         if not line:
             continue
+        if "©" in line:
+            line = _cut_credit(line)
         if len(line) < 40 and _is_boiler(line):
             emptied = section >= 0
             continue
@@ -625,6 +651,22 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
         out.pop()
         kinds.pop()
     return out
+
+
+#: The longest photo credit cut from the end of a line ("… at the harbour. © Name/Agency").
+_CREDIT_MAX_CHARS = 60
+_CREDIT_SEPARATORS = " |/–-—·,;(["
+
+
+def _cut_credit(line: str) -> str:
+    """A line less the photo credit at its end: from a copyright sign that is not at the start,
+    when what follows it is short and not a sentence (a caption's or picture's credit set in
+    the same block as its text)."""
+    at = line.rfind("©")
+    if at <= 0 or len(line) - at > _CREDIT_MAX_CHARS or line[-1] in ".!?。！？":
+        return line
+    head = line[:at].rstrip(_CREDIT_SEPARATORS)
+    return head if len(head) >= 2 * (len(line) - at) else line
 
 
 def _orphan(line: str) -> bool:
@@ -661,8 +703,12 @@ def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
     blocks = w.blocks
     goods = w.goods
     links = w.links
-    judged = extract_blocks.judged
-    todo = [k for k, i in enumerate(keep) if judged(goods[i], links[i])]
+    frames_of = w.frames
+    # judged: blocks that are not prose (judging prose too cost a fifth of the extractor's
+    # time for no gain on the tuning parts) and not link lists (dropped anyway); and headings,
+    # even of prose length (a teaser's headline, a call to subscribe set as a heading)
+    todo = [k for k, i in enumerate(keep)
+            if (not goods[i] and links[i] <= 0.5) or frames_of[i][0] in _HEADING_IDS]
     good_at = [k for k, i in enumerate(keep) if goods[i]]
     if not todo or not good_at:
         return [], []  # a page without prose is not judged
@@ -684,6 +730,26 @@ def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
     return todo, rows
 
 
+def _tail_sections(w: Walk, keep: list[int]) -> range:
+    """Positions (in `keep`) of sections that open with a heading after the container's last
+    prose block: with no prose of their own, what such a heading introduces is the page's
+    ("More on this topic", "Newsletter", "Latest articles" over a list of teasers). A heading
+    with a date or number in it is a signature or dateline set as a heading, and stays."""
+    goods = w.goods
+    last = len(keep) - 1
+    while last >= 0 and not goods[keep[last]]:
+        last -= 1
+    if last < 0:
+        return range(0)
+    frames = w.frames
+    blocks = w.blocks
+    for k in range(last + 1, len(keep)):
+        # (a heading with a date or number in it is a signature or dateline set as one)
+        if frames[keep[k]][0] in _HEADING_IDS and _orphan(blocks[keep[k]].strip()):
+            return range(k, len(keep))
+    return range(0)
+
+
 def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
     w = Walk(furniture, root)
     w.enter(root.tag_id)
@@ -696,6 +762,8 @@ def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
         # furniture left inside the container (bylines, credits, teasers): by the classifier
         todo, rows = block_rows(w, keep)
         drop = {k for k, row in zip(todo, rows, strict=True) if not model.keep(row)}
+    if keep:
+        drop.update(_tail_sections(w, keep))
     return w, finish([w.blocks[i] for i in keep], [w.links[i] for i in keep],
                      [w.goods[i] for i in keep], [w.frames[i][0] for i in keep], drop)
 

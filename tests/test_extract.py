@@ -102,6 +102,36 @@ def test_caption_is_a_block_and_image_alt_text_is_not():
     assert not any("ALT TEXT" in b for b in blocks)
 
 
+def test_a_photo_credit_after_a_copyright_sign_is_cut_from_its_caption():
+    html = page(prose_html() + '<figure><img src="x.jpg" alt="">'
+                "<figcaption>The market hall seen from the square in the spring of 1962 "
+                "© Jane Doe/Town Archive</figcaption></figure>")
+    assert body_of(html)[-1] == "The market hall seen from the square in the spring of 1962"
+
+
+def test_a_copyright_sign_inside_a_sentence_keeps_the_line():
+    line = "The emblem © was registered by the campaign in 1990 and is still in use."
+    assert body_of(page(prose_html() + f"<p>{line}</p>"))[-1] == line
+
+
+def test_a_section_under_a_heading_after_the_last_paragraph_is_furniture():
+    teasers = "".join(f"<p>Teaser headline number {i}</p>" for i in range(4))
+    html = page(prose_html() + "<h2>More on this topic</h2>" + teasers)
+    blocks = body_of(html)
+    assert blocks[-1] == PROSE[-1]
+    assert not any("Teaser" in b or "More on" in b for b in blocks)
+
+
+def test_a_heading_between_paragraphs_keeps_its_section():
+    html = page(f"<p>{PROSE[0]}</p><h2>What comes next</h2><p>{PROSE[1]}</p>")
+    assert body_of(html) == [PROSE[0], "What comes next", PROSE[1]]
+
+
+def test_a_signature_set_as_a_heading_after_the_last_paragraph_stays():
+    html = page(prose_html() + "<h4>The campaign committee – 10/07/2023</h4>")
+    assert body_of(html)[-1] == "The campaign committee – 10/07/2023"
+
+
 def test_signature_and_dateline_are_blocks():
     html = page('<p class="dateline">LEEDS, 3 May 2024</p>' + prose_html()
                 + '<p class="signature">— The campaign committee</p>')
