@@ -26,6 +26,8 @@ from openapi_spec_validator import validate as validate_openapi
 
 from collector.errors import CollectorError
 from collector.server import HttpServer
+from collector.store import watch as watch_store
+from collector.store.watch import Evidence
 from collector.web import api as api_module
 from collector.web.openapi import MAX_LIMIT
 from tests import corpus_world as world
@@ -181,14 +183,39 @@ def test_one_document_with_its_locations_and_revisions(api):
     assert r.status_code == 200
     body = r.json()
     record = next(x for x in database(store) if x["id"] == docs[0].id)
-    assert {k: v for k, v in body.items() if k != "revisions"} == record
+    assert {k: v for k, v in body.items() if k not in ("revisions", "watch", "events")} == record
     assert [loc["how"] for loc in body["locations"]] == ["original", "exact"]
-    assert body["revisions"] == [{"revision": 2, "current": True, "updated": record["updated"],
-                                  "content_hash": "hash-a2"}]
+    first, current = body["revisions"]
+    # the text it held before the correction is kept, with the time it was replaced
+    assert (first["revision"], first["current"], first["replaced"]) == (
+        1, False, current["updated"])
+    assert first["text"] == docs[0].text and first["content_hash"] == docs[0].content_hash
+    assert (current["revision"], current["current"], current["replaced"]) == (2, True, None)
+    assert current["updated"] == record["updated"] and current["content_hash"] == "hash-a2"
+    assert current["text"] == record["text"]
+    assert body["watch"] is None and body["events"] == []
     openapi_validator(client.get("/openapi.json").json(), "DocumentDetail").validate(body)
     for missing in ("0000000000000000", "not-an-id!", "x" * 65):
         r = client.get(f"/documents/{missing}")
         assert r.status_code == 404 and r.json()["error"]["status"] == 404
+
+
+def test_a_vanished_document_shows_when_and_the_evidence(api):
+    client, store, docs = api
+    now = world.T0 + timedelta(days=20)
+    watch_store.seed(store, 86400, now)
+    gone = Evidence(404, "http://127.0.0.1:9/v/c/", "the server answered 404 Not Found")
+    assert watch_store.save_check(store, docs[2].id, now, result="vanished", checks=1,
+                                  next_check_at=None, vanished=gone) is not None
+    body = client.get(f"/documents/{docs[2].id}").json()
+    iso = now.isoformat().replace("+00:00", "Z")
+    assert body["watch"]["vanished"] == iso and body["watch"]["checks"] == 1
+    assert body["watch"]["evidence"] == {"status": 404, "final_url": "http://127.0.0.1:9/v/c/",
+                                         "reason": "the server answered 404 Not Found"}
+    assert [(e["kind"], e["at"], e["status"]) for e in body["events"]] == [("removed", iso, 404)]
+    openapi_validator(client.get("/openapi.json").json(), "DocumentDetail").validate(body)
+    # one still there: checked, nothing found
+    assert client.get(f"/documents/{docs[3].id}").json()["watch"]["vanished"] is None
 
 
 # --- sources -----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from . import Store, _doc_view
+from . import Store, _doc_view, _iso, watch
 from .browse import Filters, where
 from .tables import DocumentRow, SourceRow
 
@@ -69,9 +69,10 @@ def batches(store: Store, filters: Filters, after: int | None = None, *, batch: 
 
 
 def document_detail(store: Store, doc_id: str) -> dict[str, Any] | None:
-    """One statement as the API shows it: its index record with its text, and its revisions
-    (today the current one, with the number of earlier ones; the list is where earlier texts
-    go once they are kept). None for an unknown id."""
+    """One statement as the API shows it: its index record with its text; its revisions, each
+    text it held, oldest first and the current one last (`store.watch.revisions`); what the
+    re-checks of its address found (`watch`: null until the first check) and the transitions
+    they reported (`events`). None for an unknown id."""
     with store.session(read=True) as s:
         row = s.get(DocumentRow, doc_id)
         if row is None:
@@ -79,8 +80,22 @@ def document_detail(store: Store, doc_id: str) -> dict[str, Any] | None:
         doc = _doc_view(row)
         record = store._records_in(s, [doc])[0]
     record["text"] = doc.text
-    record["revisions"] = [{"revision": doc.revision, "current": True,
-                            "updated": record["updated"], "content_hash": doc.content_hash}]
+    record["revisions"] = [
+        {"revision": r.revision, "current": r.replaced_at is None, "updated": _iso(r.stored_at),
+         "replaced": _iso(r.replaced_at), "title": r.title, "content_hash": r.content_hash,
+         "text": r.text}
+        for r in watch.revisions(store, doc_id)]
+    seen = watch.watch_view(store, doc_id)
+    record["watch"] = None if seen is None else {
+        "checks": seen.checks, "last_check": _iso(seen.last_check_at),
+        "next_check": _iso(seen.next_check_at), "last_result": seen.last_result,
+        "vanished": _iso(seen.vanished_at),
+        "evidence": None if seen.evidence is None else {
+            "status": seen.evidence.status, "final_url": seen.evidence.final_url,
+            "reason": seen.evidence.reason}}
+    record["events"] = [{"kind": e.kind, "at": _iso(e.at), "revision": e.revision,
+                         "status": e.status, "final_url": e.final_url, "reason": e.reason}
+                        for e in watch.events(store, doc_id)]
     return record
 
 

@@ -163,16 +163,56 @@ def document() -> dict[str, Any]:
                     "properties": {name: _field(name) for name in FIELDS}},
                 "Revision": {
                     "type": "object",
-                    "required": ["revision", "current", "updated", "content_hash"],
+                    "description": "a text the statement held; the current one last",
+                    "required": ["revision", "current", "updated", "replaced", "title",
+                                 "content_hash", "text"],
                     "properties": {"revision": {"type": "integer", "minimum": 1},
-                                   "current": {"type": "boolean"}, "updated": _TIME,
-                                   "content_hash": {"type": "string"}}},
+                                   "current": {"type": "boolean"},
+                                   "updated": _TIME | {"description": "when this text became "
+                                                                      "the stored one"},
+                                   "replaced": {"type": ["string", "null"],
+                                                "format": "date-time",
+                                                "description": "when the next text replaced "
+                                                               "it; null for the current"},
+                                   "title": {"type": "string"},
+                                   "content_hash": {"type": "string"},
+                                   "text": {"type": "string"}}},
+                "Watch": {
+                    "type": ["object", "null"],
+                    "description": "what the re-checks of its address found (docs/evidence.md"
+                                   "#watching); null before the first check",
+                    "required": ["checks", "last_check", "next_check", "last_result",
+                                 "vanished", "evidence"],
+                    "properties": {
+                        "checks": {"type": "integer", "minimum": 0},
+                        "last_check": {"type": ["string", "null"], "format": "date-time"},
+                        "next_check": {"type": ["string", "null"], "format": "date-time"},
+                        "last_result": {"type": ["string", "null"]},
+                        "vanished": {"type": ["string", "null"], "format": "date-time",
+                                     "description": "since when it is gone; null while "
+                                                    "it is there"},
+                        "evidence": {"type": ["object", "null"], "properties": {
+                            "status": {"type": ["integer", "null"]},
+                            "final_url": {"type": ["string", "null"]},
+                            "reason": {"type": "string"}}}}},
+                "Event": {
+                    "type": "object",
+                    "required": ["kind", "at", "revision", "status", "final_url", "reason"],
+                    "properties": {
+                        "kind": {"type": "string", "enum": ["edited", "removed", "restored"]},
+                        "at": _TIME, "revision": {"type": "integer"},
+                        "status": {"type": ["integer", "null"]},
+                        "final_url": {"type": ["string", "null"]},
+                        "reason": {"type": ["string", "null"]}}},
                 "DocumentDetail": {
                     "allOf": [{"$ref": "#/components/schemas/Document"}, {
-                        "type": "object", "required": [TEXT, "revisions"],
-                        "properties": {"revisions": {
-                            "type": "array",
-                            "items": {"$ref": "#/components/schemas/Revision"}}}}]},
+                        "type": "object", "required": [TEXT, "revisions", "watch", "events"],
+                        "properties": {
+                            "revisions": {"type": "array",
+                                          "items": {"$ref": "#/components/schemas/Revision"}},
+                            "watch": {"$ref": "#/components/schemas/Watch"},
+                            "events": {"type": "array",
+                                       "items": {"$ref": "#/components/schemas/Event"}}}}]},
                 "DocumentList": {
                     "type": "object",
                     "required": ["documents", "has_more", "next_cursor"],
