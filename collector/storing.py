@@ -28,9 +28,11 @@ from typing import Any
 from . import dedup
 from .config import Config, Source
 from .document import document_id, render
+from .document import parse as parse_document
 from .documents import items as document_items
 from .errors import ParseError, StoreError
 from .models import Candidate, Extracted
+from .notify.select import selects
 from .store import EditNotice, NewDocument, Primary, Store, StoredDocument
 from .store.corpus import Corpus
 
@@ -155,8 +157,6 @@ class Storing:
             ckey = dedup.url_key(canonical)
             names_key = dedup.names_other(url, ex.canonical_url)
         text = render(ex.title, ex.blocks)
-        from .document import parse as parse_document
-
         parsed = parse_document(text)
         title, blocks = parsed.title, parsed.blocks
         item = _Item(source=source, cand=cand, key=key, url=url, ukey=ukey, ckey=ckey,
@@ -302,8 +302,6 @@ class Storing:
         """Take `ex` as the new text of `doc` found at its own address (a re-check,
         collector.watch): a new revision through the same update as a poll's, with `edit`
         recorded beside it. None when the text is the one stored."""
-        from .document import parse as parse_document
-
         text = render(ex.title, ex.blocks)
         if text == doc.text:
             return None
@@ -341,8 +339,6 @@ class Storing:
                 if self._selects(digest, source, ex, url):
                     out.append(digest.id)
                 continue
-            from .notify.select import selects
-
             if selects(digest, source_id=source.id, tags=source.tags, title=ex.title,
                        text="\n".join(ex.blocks), url=url, language=ex.language):
                 out.append(digest.id)
