@@ -49,6 +49,7 @@ from .schema import (
     DIGEST_CHANNELS,
     RENDER_MODES,
     SOURCE_KINDS,
+    CaptureSettings,
     Config,
     Digest,
     FetchSettings,
@@ -146,9 +147,10 @@ _DIGEST_KEYS = ("id", "channel", "schedule", "timezone", "title", "sources", "ta
 #: How a digest may group its statements (`group_by`); none keeps them in order of arrival.
 DIGEST_GROUPINGS = ("organisation", "tag")
 _SETTINGS_KEYS = ("data_dir", "database_url", "bind", "contact", "public_url", "template_dir",
-                  "smtp", "fetch", "tick", "http_max_connections")
+                  "smtp", "fetch", "tick", "http_max_connections", "capture")
 _FETCH_KEYS = ("concurrency", "per_host_concurrency", "per_host_delay", "poll_concurrency",
                "deadline", "parse_workers")
+_CAPTURE_KEYS = ("enabled", "dir", "rotate_mb", "keep_days", "keep_mb")
 _SMTP_KEYS = ("host", "port", "security", "username", "from", "timeout", "ca_file")
 
 
@@ -291,7 +293,23 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
         public_url=env.get("COLLECTOR_PUBLIC_URL") or f.text("public_url"),
         template_dir=template_path,
         smtp=smtp,
+        capture=_capture(f, base, problems),
     )
+
+
+def _capture(f: _Fields, base: Path, problems: _Problems) -> CaptureSettings:
+    """`settings: capture`: WARC capture on or off, its directory, rotation and retention."""
+    cf = _Fields(f.node.get("capture") or {} if f.has("capture") else {}, "settings: capture",
+                 f.line_of("capture"), problems, _CAPTURE_KEYS)
+    mb = 1024 * 1024
+    directory = cf.text("dir")
+    keep_days = cf.whole("keep_days", 0, minimum=1) if cf.has("keep_days") else 0
+    keep_mb = cf.whole("keep_mb", 0, minimum=1) if cf.has("keep_mb") else 0
+    return CaptureSettings(
+        enabled=cf.flag("enabled", True),
+        dir=(base / directory) if directory else None,
+        rotate_bytes=cf.whole("rotate_mb", 1024, minimum=1) * mb,
+        keep_days=keep_days or None, keep_bytes=keep_mb * mb or None)
 
 
 def _parse_workers(ff: _Fields) -> int | None:
@@ -339,7 +357,8 @@ def parse_config(text: str, path: Path, *, data_dir: Path | None = None,
         else:
             defaults["render"] = render
     for key, getter in (("enabled", defaults_f.flag), ("allow_private_addresses", defaults_f.flag),
-                        ("robots", defaults_f.flag), ("verify_tls", defaults_f.flag)):
+                        ("robots", defaults_f.flag), ("verify_tls", defaults_f.flag),
+                        ("capture", defaults_f.flag)):
         if defaults_f.has(key):
             defaults[key] = getter(key, True)
     for key in ("backfill", "pagination_depth"):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -26,11 +27,12 @@ from datetime import datetime
 from typing import Any
 
 from . import dedup
+from .capture import CaptureError, CaptureMeta, Warcs, text_hash
 from .config import Config, Source
 from .document import document_id, render
 from .documents import items as document_items
 from .errors import ParseError, StoreError
-from .models import Candidate, Extracted
+from .models import Candidate, CaptureRef, Extracted, Provenance
 from .store import NewDocument, Primary, Store, StoredDocument
 from .store.corpus import Corpus
 
@@ -87,6 +89,10 @@ class Storing:
         weakref.finalize(self, self._corpus_thread.shutdown, wait=False)
         self._write_lock = asyncio.Lock()
         self._selects = selects
+        capture = config.settings.capture
+        #: the WARC files (None when capture is off in the settings)
+        self.warcs = Warcs(config.settings.warc_dir, max_file_bytes=capture.rotate_bytes,
+                           clock=clock) if capture.enabled else None
 
     def close_files(self) -> None:
         """End the corpus writer's thread once the last write (the index at shutdown) is done:
@@ -183,6 +189,8 @@ class Storing:
                     method=ex.method, language=ex.language, author=ex.author,
                     word_count=_words(blocks), flags=ex.flags, backfill=backfill,
                     names_key=names_key)
+                provenance, ref = await self._capture(item, doc.id)
+                doc = dataclasses.replace(doc, provenance=provenance, capture=ref)
                 digests = self._digests_for(source, ex, url)
                 inserted = await asyncio.to_thread(
                     self.store.insert_document, doc, seen_key=key, digests=digests,
@@ -279,13 +287,39 @@ class Storing:
         source = self._sources.get(source_id)
         return source is not None and source.original
 
+    async def _capture(self, item: _Item, statement_id: str
+                       ) -> tuple[Provenance, CaptureRef | None]:
+        """The provenance of `item`'s text, and its fetch written to the WARC files when
+        capture is on (in the settings and for its source) and the text came from a fetch.
+        Written before the database row that points at it (collector.capture)."""
+        fetched = item.ex.fetched
+        digest = text_hash(item.text)
+        ref = None
+        if fetched is not None and fetched.wire is not None and self.warcs is not None \
+                and item.source.capture:
+            meta = CaptureMeta(source_id=item.source.id, requested_url=fetched.url,
+                               statement_id=statement_id, text_hash=digest)
+            try:
+                ref = await asyncio.to_thread(self.warcs.write, fetched.wire, meta)
+            except CaptureError as exc:
+                log.warning("source %s: %s; the statement is stored without it",
+                            item.source.id, exc)
+        if fetched is None:
+            return Provenance(text_hash=digest), None
+        return Provenance(text_hash=digest, requested_url=fetched.url,
+                          final_url=fetched.final_url, status=fetched.status,
+                          fetched_at=fetched.fetched_at,
+                          warc_record_id=ref.response_id if ref else None), ref
+
     async def _update(self, doc: StoredDocument, item: _Item, *,
                       primary: Primary | None = None) -> None:
         ex = item.ex
+        provenance, ref = await self._capture(item, doc.id)
         updated = await asyncio.to_thread(
             self.store.update_document, doc.id, title=item.title, text=item.text,
             content_hash=item.chash, signature=item.sig, word_count=_words(item.blocks),
-            method=ex.method, published_at=ex.published, now=item.now, primary=primary)
+            method=ex.method, published_at=ex.published, now=item.now, primary=primary,
+            provenance=provenance, capture=ref)
         self.index.add(doc.seq, item.sig)   # replaces the document's old signature
         # the document's line in index.jsonl changed: rewritten at the end of the round
         self._index_stale = True
