@@ -31,6 +31,7 @@ import hashlib
 import io
 import os
 import re
+import sys
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -44,6 +45,11 @@ from warcio.warcwriter import WARCWriter
 from . import __version__
 from .models import CaptureRef, Wire
 
+#: Test hook for the crash tests (tests/test_capture_crash.py) only: "mid-record" stops a
+#: write after half of its bytes reached the disk, "before-commit" once they all have but
+#: before the committed length is written; the process then says so on stderr and waits
+#: (for the SIGKILL).
+_FAULT = os.environ.get("COLLECTOR_CAPTURE_FAULT", "")
 _NAME = re.compile(r"^collector-(\d{8})-(\d{3,})\.warc\.gz$")
 _COMMITTED_DIR = ".committed"
 _LOCK = ".lock"
@@ -185,22 +191,28 @@ class Warcs:
         day = self.clock().astimezone(UTC).strftime("%Y%m%d")
         try:
             with self._locked():
-                name, offset = self._target(day)
+                name, base = self._target(day)
                 path = self.dir / name
+                buf = io.BytesIO()
+                writer = WARCWriter(buf, gzip=True, warc_version="WARC/1.1")
+                if base == 0:
+                    writer.write_record(writer.create_warcinfo_record(name, {
+                        "software": f"collector/{__version__}",
+                        "format": "WARC File Format 1.1",
+                        "conformsTo": "https://iipc.github.io/warc-specifications/"
+                                      "specifications/warc-format/warc-1.1/"}))
+                offset = base + buf.tell()
+                ids = _write_exchange(writer, wire, meta)
+                data = buf.getvalue()
                 with open(path, "ab") as f:
-                    writer = WARCWriter(f, gzip=True, warc_version="WARC/1.1")
-                    if offset == 0:
-                        writer.write_record(writer.create_warcinfo_record(name, {
-                            "software": f"collector/{__version__}",
-                            "format": "WARC File Format 1.1",
-                            "conformsTo": "https://iipc.github.io/warc-specifications/"
-                                          "specifications/warc-format/warc-1.1/"}))
-                        f.flush()
-                        offset = f.tell()
-                    ids = _write_exchange(writer, wire, meta)
+                    if _FAULT:
+                        _fault_point(f, data)
+                    f.write(data)
                     f.flush()
                     os.fsync(f.fileno())
-                    end = f.tell()
+                end = base + len(data)
+                if _FAULT == "before-commit":
+                    _pause("records written, length not committed")
                 self._commit(name, end)
         except OSError as exc:
             raise CaptureError(f"cannot write the capture of {wire.url} to "
@@ -306,6 +318,20 @@ def _write_exchange(writer: WARCWriter, wire: Wire, meta: CaptureMeta) -> dict[s
     return {"response_id": response_id,
             "request_id": request.rec_headers.get_header("WARC-Record-ID"),
             "metadata_id": metadata.rec_headers.get_header("WARC-Record-ID")}
+
+
+def _fault_point(f: IO[bytes], data: bytes) -> None:
+    if _FAULT == "mid-record":
+        f.write(data[: len(data) // 2])
+        f.flush()
+        os.fsync(f.fileno())
+        _pause("half a record written")
+
+
+def _pause(what: str) -> None:
+    sys.stderr.write(f"capture fault point: {what}\n")
+    sys.stderr.flush()
+    threading.Event().wait()
 
 
 def complete_length(path: Path | str) -> int:

@@ -34,6 +34,7 @@ from .documents import items as document_items
 from .errors import ParseError, StoreError
 from .models import Candidate, CaptureRef, Extracted, Provenance
 from .store import NewDocument, Primary, Store, StoredDocument
+from .store.capture import clear_files
 from .store.corpus import Corpus
 
 # a poll's lines: logged under the name they always had
@@ -123,6 +124,24 @@ class Storing:
         if await self.flush_index(check=True):
             log.info("index.jsonl did not agree with the database: rewritten")
         return len(docs)
+
+    def maintain_captures(self, *, recover: bool = False) -> list[str]:
+        """WARC upkeep (blocking; run in a thread): with `recover` (at start-up), cut every file
+        back to its last complete record; then delete the files beyond the retention, their
+        pointers cleared first. Returns the names of the files deleted."""
+        if self.warcs is None:
+            return []
+        if recover:
+            for name in self.warcs.recover():
+                log.warning("capture: %s ended in an incomplete record (a stop mid-write); "
+                            "cut back to its last complete one", name)
+        capture = self.config.settings.capture
+        gone = self.warcs.prune(keep_days=capture.keep_days, keep_bytes=capture.keep_bytes,
+                                clear=lambda names: clear_files(self.store, names))
+        if gone:
+            log.info("capture: deleted %d WARC file(s) past the retention: %s", len(gone),
+                     ", ".join(gone))
+        return gone
 
     # -- one extracted text --------------------------------------------------------------------
 
