@@ -10,7 +10,6 @@ import gzip
 import io
 import json
 import os
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -24,8 +23,8 @@ from warcio.archiveiterator import ArchiveIterator
 from collector import capture
 from collector.store import capture as stored_captures
 from tests.helpers import load, poll, store_of
-from tests.test_server_helpers import running
 from tests.pages import article, rss_feed, wordpress_page
+from tests.test_server_helpers import running
 from tests.webserver import Page
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
