@@ -45,11 +45,12 @@ from warcio.warcwriter import WARCWriter
 from . import __version__
 from .models import CaptureRef, Wire
 
-#: Test hook for the crash tests (tests/test_capture_crash.py) only: "mid-record" stops a
-#: write after half of its bytes reached the disk, "before-commit" once they all have but
-#: before the committed length is written; the process then says so on stderr and waits
-#: (for the SIGKILL).
-_FAULT = os.environ.get("COLLECTOR_CAPTURE_FAULT", "")
+#: Test hook for the crash tests (tests/test_capture_crash.py) only: "mid-record@N" stops
+#: the process's Nth write after half of its bytes reached the disk, "before-commit@N" once
+#: they all have but before the committed length is written; the process then says so on
+#: stderr and waits (for the SIGKILL).
+_FAULT, _, _FAULT_AT = os.environ.get("COLLECTOR_CAPTURE_FAULT", "").partition("@")
+_writes = 0
 _NAME = re.compile(r"^collector-(\d{8})-(\d{3,})\.warc\.gz$")
 _COMMITTED_DIR = ".committed"
 _LOCK = ".lock"
@@ -204,14 +205,17 @@ class Warcs:
                 offset = base + buf.tell()
                 ids = _write_exchange(writer, wire, meta)
                 data = buf.getvalue()
+                global _writes
+                _writes += 1
+                fault = _FAULT if _FAULT and str(_writes) == _FAULT_AT else ""
                 with open(path, "ab") as f:
-                    if _FAULT:
+                    if fault == "mid-record":
                         _fault_point(f, data)
                     f.write(data)
                     f.flush()
                     os.fsync(f.fileno())
                 end = base + len(data)
-                if _FAULT == "before-commit":
+                if fault == "before-commit":
                     _pause("records written, length not committed")
                 self._commit(name, end)
         except OSError as exc:
@@ -321,11 +325,10 @@ def _write_exchange(writer: WARCWriter, wire: Wire, meta: CaptureMeta) -> dict[s
 
 
 def _fault_point(f: IO[bytes], data: bytes) -> None:
-    if _FAULT == "mid-record":
-        f.write(data[: len(data) // 2])
-        f.flush()
-        os.fsync(f.fileno())
-        _pause("half a record written")
+    f.write(data[: len(data) // 2])
+    f.flush()
+    os.fsync(f.fileno())
+    _pause("half a record written")
 
 
 def _pause(what: str) -> None:
