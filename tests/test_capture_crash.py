@@ -22,8 +22,8 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from collector import capture
-from collector.store import capture as stored_captures
 from collector.config import load_config
+from collector.store import capture as stored_captures
 from tests.helpers import store_of, write_config
 from tests.pages import article, rss_feed, wordpress_page
 from tests.webserver import Page
