@@ -44,6 +44,8 @@ from warcio.warcwriter import WARCWriter
 
 from . import __version__
 from .models import CaptureRef, Wire
+from .store import Store
+from .store import capture as stored_captures
 
 #: Test hook for the crash tests (tests/test_capture_crash.py) only: "mid-record@N" stops
 #: the process's Nth write after half of its bytes reached the disk, "before-commit@N" once
@@ -290,6 +292,18 @@ class Warcs:
                 with contextlib.suppress(FileNotFoundError):
                     self._committed_path(name).unlink()
         return gone
+
+
+def export_statements(store: Store, warcs: Warcs, doc_ids: Sequence[str] | None,
+                      out: BinaryIO) -> tuple[int, int]:
+    """Write the captured records of the statements `doc_ids` (every statement with None) to
+    `out` as one .warc.gz: each capture of each (every revision's, oldest first) copied byte
+    for byte from the daily files. Captures whose file the retention deleted are left out.
+    Returns (statements with at least one capture written, captures written)."""
+    views = stored_captures.captures(store, doc_ids)
+    kept = [v for v in views if v.pointer is not None]
+    written = warcs.export((v.pointer for v in kept if v.pointer is not None), out)
+    return len({v.document_id for v in kept}), written
 
 
 def _write_exchange(writer: WARCWriter, wire: Wire, meta: CaptureMeta) -> dict[str, str]:

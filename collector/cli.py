@@ -208,6 +208,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     config = _config(args)
     store = _store(config)
+    if args.format == "warc":
+        return _export_warc(config, store, Path(args.directory))
     out = Corpus(Path(args.directory))
     n = 0
     try:
@@ -236,6 +238,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     if sys.stderr.isatty():
         print(file=sys.stderr)
     print(f"exported {n} documents to {args.directory}")
+    return 0
+
+
+def _export_warc(config: Any, store: Any, path: Path) -> int:
+    """`collector export --format warc FILE`: the captured records of every statement."""
+    from .capture import Warcs, export_statements
+
+    try:
+        store.upgrade()
+        with open(path, "wb") as out:
+            statements, captures = export_statements(
+                store, Warcs(config.settings.warc_dir), None, out)
+    finally:
+        store.close()
+    print(f"exported {captures} captures of {statements} statements to {path}")
     return 0
 
 
@@ -485,7 +502,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_status)
 
     s = sub.add_parser("export", parents=[common], help="write the corpus anew into DIR")
-    s.add_argument("directory", metavar="DIR")
+    s.add_argument("directory", metavar="DIR", help="with --format warc: the file to write")
+    s.add_argument("--format", choices=("corpus", "warc"), default="corpus",
+                   help="corpus (text files and index.jsonl, the default) or warc (the "
+                        "captured records of every statement, in one .warc.gz)")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("digest", parents=[common], help="preview or send one digest now")

@@ -265,3 +265,41 @@ def test_bad_capture_settings_name_the_key_and_line(tmp_path, site):
     assert "settings: capture: enabled must be true or false" in text
     assert "capture must be true or false" in text and "source" in text
     assert "line" in text or ":" in text
+
+
+def test_export_warc_copies_each_statements_records_byte_for_byte(tmp_path, site, monkeypatch,
+                                                                   capsys):
+    from collector.cli import main
+
+    _site(site, 3)
+    config = _config(tmp_path, site)
+    poll(config)
+    store = store_of(config)
+    caps = stored_captures.captures(store)
+    warcs = capture.Warcs(config.settings.warc_dir)
+    # a chosen statement: its records alone
+    one = caps[1]
+    out = tmp_path / "one.warc.gz"
+    with open(out, "wb") as f:
+        assert capture.export_statements(store, warcs, [one.document_id], f) == (1, 1)
+    data = out.read_bytes()
+    assert data.endswith(warcs.read(one.pointer))
+    types = [r[0] for r in _records(data)]
+    assert types == ["warcinfo", "request", "response", "metadata"]
+    store.close()
+
+    # every statement, through the command line
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COLLECTOR_CONFIG", raising=False)
+    monkeypatch.delenv("COLLECTOR_DATA", raising=False)
+    assert main(["export", "--format", "warc", "all.warc.gz"]) == 0
+    assert "exported 3 captures of 3 statements" in capsys.readouterr().out
+    everything = (tmp_path / "all.warc.gz").read_bytes()
+    for c in caps:
+        assert warcs.read(c.pointer) in everything
+    check = subprocess.run([str(WARCIO), "check", str(tmp_path / "all.warc.gz")],
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    ids = [r[1].get_header("WARC-Record-ID") for r in _records(everything)
+           if r[0] == "response"]
+    assert sorted(ids) == sorted(c.response_id for c in caps)
