@@ -128,22 +128,27 @@ class Warcs:
         return int(text) if text.isdigit() and len(raw) == _WIDTH + 1 else None
 
     def _commit(self, name: str, length: int) -> None:
+        # Not synced: the length is where the search for the last complete record starts,
+        # and a stale one (a power cut) only makes that search longer.
         fd = os.open(self._committed_path(name), os.O_RDWR | os.O_CREAT, 0o644)
         try:
             os.pwrite(fd, b"%0*d\n" % (_WIDTH, length), 0)
-            os.fsync(fd)
         finally:
             os.close(fd)
 
     def _repair(self, name: str) -> int:
-        """Cut file `name` back to its committed length (found by reading the file when it is
-        not recorded); returns that length. Lock held."""
+        """Cut file `name` back to its last complete record, searched from its committed
+        length (from the start when that is not recorded); returns the file's length then.
+        Lock held."""
         path = self.dir / name
         size = path.stat().st_size
         good = self.committed_length(name)
+        if good == size:
+            return good
         if good is None or good > size:
-            good = complete_length(path)
-            self._commit(name, good)
+            good = 0
+        good = complete_length(path, good)
+        self._commit(name, good)
         if size > good:
             with open(path, "r+b") as f:
                 f.truncate(good)
@@ -210,16 +215,23 @@ class Warcs:
                 global _writes
                 _writes += 1
                 fault = _FAULT if _FAULT and str(_writes) == _FAULT_AT else ""
-                with open(path, "ab") as f:
+                f = open(path, "ab")   # noqa: SIM115 - synced and closed below
+                try:
                     if fault == "mid-record":
                         _fault_point(f, data)
                     f.write(data)
                     f.flush()
-                    os.fsync(f.fileno())
-                end = base + len(data)
-                if fault == "before-commit":
-                    _pause("records written, length not committed")
-                self._commit(name, end)
+                    end = base + len(data)
+                    if fault == "before-commit":
+                        _pause("records written, length not committed")
+                    self._commit(name, end)
+                except BaseException:
+                    f.close()
+                    raise
+            # synced outside the lock: captures of other polls append meanwhile, and one
+            # fsync then covers several of them
+            with f:
+                os.fsync(f.fileno())
         except OSError as exc:
             raise CaptureError(f"cannot write the capture of {wire.url} to "
                                f"{self.dir}: {exc}") from exc
@@ -351,10 +363,10 @@ def _pause(what: str) -> None:
     threading.Event().wait()
 
 
-def complete_length(path: Path | str) -> int:
-    """The length of the longest run of complete gzip members at the start of a file: where a
-    file cut mid-record (a killed writer) ends being whole."""
-    good = 0
+def complete_length(path: Path | str, start: int = 0) -> int:
+    """The end of the longest run of complete gzip members from `start` (a member boundary)
+    on: where a file cut mid-record (a killed writer) stops being whole."""
+    good = start
     with open(path, "rb") as f:
         data = _Members(f)
         while True:

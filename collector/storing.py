@@ -189,6 +189,13 @@ class Storing:
                      title=title, text=text, blocks=tuple(blocks),
                      chash=dedup.content_fingerprint(title, blocks),
                      sig=dedup.signature(blocks), ex=ex, now=self.clock())
+        # A text no stored document has (by URL or by text, the usual case of a new item) is
+        # captured before the write lock, so that the captures of concurrent polls overlap
+        # (collector.capture syncs several in one go); a text that turns out to be stored
+        # after all (another writer, a near-duplicate) leaves its records unreferenced.
+        early = None
+        if self._captured(item) and await asyncio.to_thread(self._looks_new, item):
+            early = await self._capture(item, document_id(canonical))
         async with self._write_lock:
             # Twice at most: when another writer (a `collector poll` beside the service, a
             # second worker) stored the same document between this look-up and the insert,
@@ -208,7 +215,8 @@ class Storing:
                     method=ex.method, language=ex.language, author=ex.author,
                     word_count=_words(blocks), flags=ex.flags, backfill=backfill,
                     names_key=names_key)
-                provenance, ref = await self._capture(item, doc.id)
+                provenance, ref = early or await self._capture(item, doc.id)
+                early = None
                 doc = dataclasses.replace(doc, provenance=provenance, capture=ref)
                 digests = self._digests_for(source, ex, url)
                 inserted = await asyncio.to_thread(
@@ -306,6 +314,19 @@ class Storing:
         source = self._sources.get(source_id)
         return source is not None and source.original
 
+    def _captured(self, item: _Item) -> bool:
+        """Whether `item`'s fetch is to be written to the WARC files."""
+        fetched = item.ex.fetched
+        return (fetched is not None and fetched.wire is not None and self.warcs is not None
+                and item.source.capture)
+
+    def _looks_new(self, item: _Item) -> bool:
+        """No stored document has `item`'s URL or text (blocking: run in a thread)."""
+        return (self.store.document_by_url_key(item.ckey) is None
+                and (item.ukey == item.ckey
+                     or self.store.document_by_url_key(item.ukey) is None)
+                and self.store.document_by_content_hash(item.chash) is None)
+
     async def _capture(self, item: _Item, statement_id: str
                        ) -> tuple[Provenance, CaptureRef | None]:
         """The provenance of `item`'s text, and its fetch written to the WARC files when
@@ -314,8 +335,8 @@ class Storing:
         fetched = item.ex.fetched
         digest = text_hash(item.text)
         ref = None
-        if fetched is not None and fetched.wire is not None and self.warcs is not None \
-                and item.source.capture:
+        if self._captured(item):
+            assert fetched is not None and fetched.wire is not None and self.warcs is not None
             meta = CaptureMeta(source_id=item.source.id, requested_url=fetched.url,
                                statement_id=statement_id, text_hash=digest)
             try:
