@@ -305,3 +305,77 @@ def test_export_warc_copies_each_statements_records_byte_for_byte(tmp_path, site
     ids = [r[1].get_header("WARC-Record-ID") for r in _records(everything)
            if r[0] == "response"]
     assert sorted(ids) == sorted(c.response_id for c in caps)
+
+
+class _RawServer:
+    """Answers every request on a connection with the next of `answers`, as raw bytes (a
+    chunked body, kept alive), recording nothing else."""
+
+    def __init__(self, answers: list[bytes]):
+        import socket
+        import threading
+
+        self.answers = answers
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn:
+            conn.settimeout(10)
+            for answer in self.answers:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    data = conn.recv(4096)
+                    if not data:
+                        return
+                    head += data
+                conn.sendall(answer)
+
+    def close(self) -> None:
+        self.sock.close()
+        self.thread.join(5)
+
+
+def test_the_wire_is_recorded_as_sent_chunks_and_all_on_a_kept_alive_connection(tmp_path):
+    import asyncio
+
+    from collector.fetch import Fetcher, FetchPolicy
+
+    html = b"<html><body><p>" + b"The dockers walked out. " * 40 + b"</p></body></html>"
+    gz = gzip.compress(html, mtime=0)
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(gz[i:i + 100]), gz[i:i + 100])
+                       for i in range(0, len(gz), 100)) + b"0\r\n\r\n"
+    first = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\n" + chunked)
+    second = (b"HTTP/1.1 200 Fine\r\ncontent-type: text/html\r\nContent-Length: "
+              + str(len(html)).encode() + b"\r\nX-Odd-Case: Yes\r\n\r\n" + html)
+    server = _RawServer([first, second])
+    policy = FetchPolicy(allow_private=True, robots=False, capture=True)
+
+    async def main():
+        async with Fetcher(per_host_delay_s=0) as fetcher:
+            base = f"http://127.0.0.1:{server.port}"
+            return [await fetcher.fetch(f"{base}/a", policy=policy),
+                    await fetcher.fetch(f"{base}/b", policy=policy)]
+
+    try:
+        a, b = asyncio.run(main())
+    finally:
+        server.close()
+    assert a.content == b.content == html               # decoded for extraction
+    assert a.wire.response == first and b.wire.response == second   # as received
+    assert a.wire.request.startswith(b"GET /a HTTP/1.1\r\n")
+    assert b.wire.request.startswith(b"GET /b HTTP/1.1\r\n")
+    assert a.wire.decoded_digest == "sha256:" + hashlib.sha256(html).hexdigest()
+    assert a.wire.ip == "127.0.0.1" and a.fetched_at is not None
+    # and written to a WARC file, warcio reads the chunked, gzipped body back as the page
+    warcs = capture.Warcs(tmp_path)
+    ref = warcs.write(a.wire, capture.CaptureMeta("s", a.url, "x", "sha256:00"))
+    bodies = [r.content_stream().read() for r in ArchiveIterator(io.BytesIO(warcs.read(ref)))
+              if r.rec_type == "response"]
+    assert bodies == [html]
+    uncaptured = FetchPolicy(allow_private=True, robots=False)
+    assert uncaptured.capture is False
