@@ -25,6 +25,8 @@ before the last are not captured (the metadata record names the URL first asked 
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import fcntl
 import hashlib
@@ -33,6 +35,7 @@ import os
 import re
 import sys
 import threading
+import weakref
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -59,6 +62,8 @@ _LOCK = ".lock"
 #: width of the committed length as written (fixed: rewritten in place)
 _WIDTH = 20
 DEFAULT_MAX_FILE_BYTES = 1024 ** 3
+#: most captures written by one append and sync
+MAX_BATCH = 64
 
 
 def text_hash(text: str) -> str:
@@ -87,6 +92,48 @@ class WarcFile:
 class CaptureError(Exception):
     """A WARC file could not be written (disk full, permissions): the statement is stored
     without its capture."""
+
+
+class CaptureQueue:
+    """The asynchronous front of `Warcs` for a poller: captures asked for while a write is in
+    progress are written together by the next one (one append, one sync), on a thread of its
+    own, so concurrent polls share the cost of a sync and keep the shared thread pool free."""
+
+    def __init__(self, warcs: Warcs) -> None:
+        self.warcs = warcs
+        self._thread = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="capture")
+        weakref.finalize(self, self._thread.shutdown, wait=False)
+        self._pending: list[tuple[Wire, CaptureMeta, asyncio.Future[CaptureRef]]] = []
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def write(self, wire: Wire, meta: CaptureMeta) -> CaptureRef:
+        """The capture written and synced (CaptureError if it could not be)."""
+        future: asyncio.Future[CaptureRef] = asyncio.get_running_loop().create_future()
+        self._pending.append((wire, meta, future))
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.create_task(self._drain())
+        return await asyncio.shield(future)
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            try:
+                refs = await loop.run_in_executor(
+                    self._thread, self.warcs.write_many, [(w, m) for w, m, _ in batch])
+            except Exception as exc:
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (*_, future), ref in zip(batch, refs, strict=True):
+                if not future.done():
+                    future.set_result(ref)
+
+    def close(self) -> None:
+        """End the capture thread once the write in progress is done."""
+        self._thread.shutdown(wait=True)
 
 
 class Warcs:
@@ -167,20 +214,20 @@ class Warcs:
 
     # -- files ---------------------------------------------------------------------------------
 
-    def files(self) -> list[WarcFile]:
-        """The WARC files, oldest first."""
+    def files(self, day: str | None = None) -> list[WarcFile]:
+        """The WARC files (of one day, YYYYMMDD), oldest first."""
         out = []
         with contextlib.suppress(FileNotFoundError):
             for entry in os.scandir(self.dir):
                 m = _NAME.match(entry.name)
-                if m and entry.is_file():
+                if m and (day is None or m.group(1) == day) and entry.is_file():
                     out.append(WarcFile(entry.name, m.group(1), int(m.group(2)),
                                         entry.stat().st_size))
         return sorted(out, key=lambda f: (f.day, f.number))
 
     def _target(self, day: str) -> tuple[str, int]:
         """The file to append to today, and its committed length (lock held)."""
-        today = [f for f in self.files() if f.day == day]
+        today = self.files(day)
         if today:
             last = today[-1]
             length = self._repair(last.name)
@@ -194,9 +241,16 @@ class Warcs:
     # -- writing -------------------------------------------------------------------------------
 
     def write(self, wire: Wire, meta: CaptureMeta) -> CaptureRef:
-        """Append the capture of one exchange (`Fetched.wire`); synced to disk and committed
-        when this returns."""
+        """Append the capture of one exchange (`Fetched.wire`); synced to disk when this
+        returns."""
+        return self.write_many([(wire, meta)])[0]
+
+    def write_many(self, captures: Sequence[tuple[Wire, CaptureMeta]]) -> list[CaptureRef]:
+        """Append several captures in one write and one sync (to one file: a batch may take
+        it past the rotation size); all synced to disk when this returns."""
+        global _writes
         day = self.clock().astimezone(UTC).strftime("%Y%m%d")
+        refs: list[tuple[int, int, dict[str, str]]] = []
         try:
             with self._locked():
                 name, base = self._target(day)
@@ -209,12 +263,15 @@ class Warcs:
                         "format": "WARC File Format 1.1",
                         "conformsTo": "https://iipc.github.io/warc-specifications/"
                                       "specifications/warc-format/warc-1.1/"}))
-                offset = base + buf.tell()
-                ids = _write_exchange(writer, wire, meta)
+                fault = ""
+                for wire, meta in captures:
+                    start = buf.tell()
+                    ids = _write_exchange(writer, wire, meta)
+                    refs.append((base + start, buf.tell() - start, ids))
+                    _writes += 1
+                    if _FAULT and str(_writes) == _FAULT_AT:
+                        fault = _FAULT
                 data = buf.getvalue()
-                global _writes
-                _writes += 1
-                fault = _FAULT if _FAULT and str(_writes) == _FAULT_AT else ""
                 f = open(path, "ab")   # noqa: SIM115 - synced and closed below
                 try:
                     if fault == "mid-record":
@@ -233,9 +290,12 @@ class Warcs:
             with f:
                 os.fsync(f.fileno())
         except OSError as exc:
-            raise CaptureError(f"cannot write the capture of {wire.url} to "
+            urls = ", ".join(wire.url for wire, _ in captures[:3])
+            more = f" and {len(captures) - 3} more" if len(captures) > 3 else ""
+            raise CaptureError(f"cannot write the capture of {urls}{more} to "
                                f"{self.dir}: {exc}") from exc
-        return CaptureRef(file=name, offset=offset, length=end - offset, **ids)
+        return [CaptureRef(file=name, offset=offset, length=length, **ids)
+                for offset, length, ids in refs]
 
     # -- reading -------------------------------------------------------------------------------
 

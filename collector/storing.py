@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from . import dedup
-from .capture import CaptureError, CaptureMeta, Warcs, text_hash
+from .capture import CaptureError, CaptureMeta, CaptureQueue, Warcs, text_hash
 from .config import Config, Source
 from .document import document_id, render
 from .documents import items as document_items
@@ -94,11 +94,14 @@ class Storing:
         #: the WARC files (None when capture is off in the settings)
         self.warcs = Warcs(config.settings.warc_dir, max_file_bytes=capture.rotate_bytes,
                            clock=clock) if capture.enabled else None
+        self._captures = CaptureQueue(self.warcs) if self.warcs is not None else None
 
     def close_files(self) -> None:
-        """End the corpus writer's thread once the last write (the index at shutdown) is done:
-        a stopping service then leaves no idle thread behind."""
+        """End the corpus writer's thread once the last write (the index at shutdown) is done,
+        and the capture thread: a stopping service then leaves no idle thread behind."""
         self._corpus_thread.shutdown(wait=True)
+        if self._captures is not None:
+            self._captures.close()
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -317,8 +320,8 @@ class Storing:
     def _captured(self, item: _Item) -> bool:
         """Whether `item`'s fetch is to be written to the WARC files."""
         fetched = item.ex.fetched
-        return (fetched is not None and fetched.wire is not None and self.warcs is not None
-                and item.source.capture)
+        return (fetched is not None and fetched.wire is not None
+                and self._captures is not None and item.source.capture)
 
     def _looks_new(self, item: _Item) -> bool:
         """No stored document has `item`'s URL or text (blocking: run in a thread)."""
@@ -336,11 +339,12 @@ class Storing:
         digest = text_hash(item.text)
         ref = None
         if self._captured(item):
-            assert fetched is not None and fetched.wire is not None and self.warcs is not None
+            assert fetched is not None and fetched.wire is not None \
+                and self._captures is not None
             meta = CaptureMeta(source_id=item.source.id, requested_url=fetched.url,
                                statement_id=statement_id, text_hash=digest)
             try:
-                ref = await asyncio.to_thread(self.warcs.write, fetched.wire, meta)
+                ref = await self._captures.write(fetched.wire, meta)
             except CaptureError as exc:
                 log.warning("source %s: %s; the statement is stored without it",
                             item.source.id, exc)
