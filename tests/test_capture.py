@@ -379,3 +379,34 @@ def test_the_wire_is_recorded_as_sent_chunks_and_all_on_a_kept_alive_connection(
     assert bodies == [html]
     uncaptured = FetchPolicy(allow_private=True, robots=False)
     assert uncaptured.capture is False
+
+
+def test_captures_asked_for_together_share_one_append_and_sync(tmp_path, monkeypatch):
+    import asyncio
+
+    warcs = capture.Warcs(tmp_path, clock=lambda: T0)
+    batches: list[int] = []
+    write_many = warcs.write_many
+
+    def counted(captures):
+        batches.append(len(captures))
+        return write_many(captures)
+
+    monkeypatch.setattr(warcs, "write_many", counted)
+    meta = capture.CaptureMeta("s", "http://x.test/", "abc", "sha256:00")
+
+    async def main():
+        queue = capture.CaptureQueue(warcs)
+        try:
+            first = await queue.write(_wire(), meta)
+            together = await asyncio.gather(*(queue.write(_wire(), meta) for _ in range(9)))
+        finally:
+            queue.close()
+        return [first, *together]
+
+    refs = asyncio.run(main())
+    assert batches == [1, 9]
+    assert len({r.offset for r in refs}) == 10
+    for ref in refs:
+        assert [r[0] for r in _records(warcs.read(ref))] == ["request", "response", "metadata"]
+    assert refs[-1].offset + refs[-1].length == (tmp_path / refs[0].file).stat().st_size
