@@ -34,7 +34,7 @@ from .documents import items as document_items
 from .errors import ParseError, StoreError
 from .models import Candidate, CaptureRef, Extracted, Provenance
 from .store import NewDocument, Primary, Store, StoredDocument
-from .store.capture import clear_files
+from .store.capture import clear_files, is_known
 from .store.corpus import Corpus
 
 # a poll's lines: logged under the name they always had
@@ -325,10 +325,7 @@ class Storing:
 
     def _looks_new(self, item: _Item) -> bool:
         """No stored document has `item`'s URL or text (blocking: run in a thread)."""
-        return (self.store.document_by_url_key(item.ckey) is None
-                and (item.ukey == item.ckey
-                     or self.store.document_by_url_key(item.ukey) is None)
-                and self.store.document_by_content_hash(item.chash) is None)
+        return not is_known(self.store, sorted({item.ckey, item.ukey}), item.chash)
 
     async def _capture(self, item: _Item, statement_id: str
                        ) -> tuple[Provenance, CaptureRef | None]:

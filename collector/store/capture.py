@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..models import CaptureRef, Provenance
-from .tables import CaptureRow, DocumentRow
+from .tables import CaptureRow, DocumentRow, Location
 
 if TYPE_CHECKING:  # the Store imports this module
     from . import Store
@@ -106,6 +106,16 @@ def provenance_record(p: Provenance | None) -> dict[str, Any] | None:
     return {"requested_url": p.requested_url, "final_url": p.final_url,
             "status": p.status, "fetched": fetched, "warc_record_id": p.warc_record_id,
             "text_hash": p.text_hash}
+
+
+def is_known(store: Store, url_keys: Sequence[str], content_hash: str) -> bool:
+    """Whether a stored document has one of `url_keys` (as any of its locations) or the text
+    `content_hash`: one read, for the choice of capturing a text before the write lock."""
+    with store.session(read=True) as s:
+        by_url = select(Location.id).where(Location.url_key.in_(list(url_keys))).limit(1)
+        by_text = select(DocumentRow.id).where(DocumentRow.content_hash == content_hash) \
+            .limit(1)
+        return (s.scalar(by_url) is not None) or (s.scalar(by_text) is not None)
 
 
 def set_provenance(s: Session, row: DocumentRow, p: Provenance | None) -> None:
