@@ -293,7 +293,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             print(f"collector export: --{exc.parameter.replace('_', '-')}: {exc}",
                   file=sys.stderr)
             return 2
-        job = export.Job(store, chosen, text=args.text)
+        job = export.Job(store, chosen, text=args.text, warc_dir=config.settings.warc_dir)
         tty = sys.stderr.isatty()
 
         def progress(t: export.Tally) -> None:
@@ -602,7 +602,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("directory", metavar="DIR", nargs="?",
                    help="without --format: the directory to write the corpus into")
     s.add_argument("--format", metavar="FORMAT",
-                   help="jsonl, csv or parquet (docs/codebook.md describes every field)")
+                   help="jsonl, csv, parquet or warc (docs/codebook.md describes every "
+                        "field; warc: the captured records, docs/evidence.md)")
     s.add_argument("-o", "--output", metavar="FILE",
                    help="with --format: the file to write (- or nothing: standard output)")
     s.add_argument("--text", action="store_true", help="csv: add each statement's text")

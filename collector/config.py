@@ -50,6 +50,7 @@ from .schema import (
     DIGEST_CHANNELS,
     RENDER_MODES,
     SOURCE_KINDS,
+    CaptureSettings,
     Config,
     Digest,
     FetchSettings,
@@ -154,11 +155,13 @@ _DIGEST_KEYS = ("id", "channel", "schedule", "timezone", "title", "sources", "ta
 #: How a digest may group its statements (`group_by`); none keeps them in order of arrival.
 DIGEST_GROUPINGS = ("organisation", "tag")
 _SETTINGS_KEYS = ("data_dir", "database_url", "bind", "contact", "public_url", "template_dir",
-                  "smtp", "fetch", "tick", "http_max_connections", "watch", "wayback")
+                  "smtp", "fetch", "tick", "http_max_connections", "watch", "wayback",
+                  "capture")
 _WAYBACK_KEYS = ("url", "per_minute", "skip_within")
 _FETCH_KEYS = ("concurrency", "per_host_concurrency", "per_host_delay", "poll_concurrency",
                "deadline", "parse_workers")
 _WATCH_KEYS = ("after", "batch", "every")
+_CAPTURE_KEYS = ("enabled", "dir", "rotate_mb", "keep_days", "keep_mb")
 _SMTP_KEYS = ("host", "port", "security", "username", "from", "timeout", "ca_file")
 
 
@@ -306,6 +309,7 @@ def _settings(node: Any, line: int, base: Path, data_override: Path | None,
         template_dir=template_path,
         smtp=smtp,
         wayback=_wayback(f, env, problems),
+        capture=_capture(f, base, problems),
     )
 
 
@@ -338,6 +342,8 @@ def _watch_settings(wf: _Fields) -> WatchSettings:
     return WatchSettings(
         after_s=after, batch=wf.whole("batch", limits.WATCH_BATCH, minimum=1),
         every_s=wf.duration("every", limits.WATCH_EVERY_S, minimum=limits.MIN_INTERVAL_S))
+
+
 def _wayback(f: _Fields, env: Mapping[str, str], problems: _Problems) -> WaybackSettings:
     """`settings: wayback:` and the account's keys from the environment."""
     wf = _Fields(f.node.get("wayback") or {} if f.has("wayback") else {}, "settings: wayback",
@@ -351,6 +357,21 @@ def _wayback(f: _Fields, env: Mapping[str, str], problems: _Problems) -> Wayback
         skip_within_s=wf.duration("skip_within", limits.WAYBACK_SKIP_WITHIN_S),
         access_key=env.get("COLLECTOR_WAYBACK_ACCESS_KEY") or None,
         secret=env.get("COLLECTOR_WAYBACK_SECRET") or None)
+
+
+def _capture(f: _Fields, base: Path, problems: _Problems) -> CaptureSettings:
+    """`settings: capture`: WARC capture on or off, its directory, rotation and retention."""
+    cf = _Fields(f.node.get("capture") or {} if f.has("capture") else {}, "settings: capture",
+                 f.line_of("capture"), problems, _CAPTURE_KEYS)
+    mb = 1024 * 1024
+    directory = cf.text("dir")
+    keep_days = cf.whole("keep_days", 0, minimum=1) if cf.has("keep_days") else 0
+    keep_mb = cf.whole("keep_mb", 0, minimum=1) if cf.has("keep_mb") else 0
+    return CaptureSettings(
+        enabled=cf.flag("enabled", True),
+        dir=(base / directory) if directory else None,
+        rotate_bytes=cf.whole("rotate_mb", 1024, minimum=1) * mb,
+        keep_days=keep_days or None, keep_bytes=keep_mb * mb or None)
 
 
 def _parse_workers(ff: _Fields) -> int | None:
@@ -399,7 +420,7 @@ def parse_config(text: str, path: Path, *, data_dir: Path | None = None,
             defaults["render"] = render
     for key, getter in (("enabled", defaults_f.flag), ("allow_private_addresses", defaults_f.flag),
                         ("robots", defaults_f.flag), ("verify_tls", defaults_f.flag),
-                        ("watch", defaults_f.flag)):
+                        ("watch", defaults_f.flag), ("capture", defaults_f.flag)):
         if defaults_f.has(key):
             defaults[key] = getter(key, True)
     for key in ("backfill", "pagination_depth"):

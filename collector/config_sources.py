@@ -46,10 +46,10 @@ _POLITENESS_KEYS = ("allow_private_addresses", "robots", "verify_tls")
 _SOURCE_KEYS = (
     "id", "name", "url", "kind", *_SCHEDULE_KEYS, "enabled", "tags", "content_selector",
     "selectors", "pagination_depth", "split", "include", "exclude", "backfill", "original",
-    "language", *_POLITENESS_KEYS, "render", "channel", "imap", "watch", "archive",
+    "language", *_POLITENESS_KEYS, "render", "channel", "imap", "watch", "archive", "capture",
 )
 _DEFAULT_KEYS = ("kind", *_SCHEDULE_KEYS, "enabled", "tags", "backfill", "pagination_depth",
-                 "language", *_POLITENESS_KEYS, "render", "watch", "archive")
+                 "language", *_POLITENESS_KEYS, "render", "watch", "archive", "capture")
 _IMAP_KEYS = ("host", "port", "user", "folder", "security", "password_env", "move_to")
 #: A language code as sources.yaml takes it: ISO 639-1, optionally with a region (`pt-BR`).
 _LANGUAGE = re.compile(r"^[A-Za-z]{2}(-[A-Za-z]{2})?$")
@@ -211,6 +211,7 @@ def _source(node: Any, index: int, line: int, defaults: dict[str, Any], base_sch
         original=f.flag("original", False),
         # statements that arrive whole from a channel (a post, a mail) have no page to check
         watch=f.flag("watch", defaults.get("watch", kind not in ("telegram", "imap"))),
+        capture=f.flag("capture", defaults.get("capture", True)),
         # the primary subtag: links and documents name their language by it
         language=language.split("-")[0].lower() if language else None,
         archive=_archive(f, defaults.get("archive")),

@@ -6,6 +6,9 @@
     --format csv      one row per statement, metadata only (`--text` adds the text)
     --format parquet  one row per statement, typed columns, with the text (pyarrow, the
                       optional extra `parquet`)
+    --format warc     the captured records (request, response, metadata) of the selected
+                      statements, every revision's, copied byte for byte from the daily WARC
+                      files into one .warc.gz (collector.capture)
 
 Every file format writes the same records (`collector.store.query`, built by the store's
 index.jsonl record builder), selected by `collector.selection`, read in batches of
@@ -29,24 +32,27 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from .capture import Warcs, export_statements
 from .errors import CollectorError
 from .selection import Selection
 from .store import Store, query
 from .store.corpus import Corpus
 
 #: Every field of an exported record, in order, and its kind: `string`, `int`, `bool`, `time`
-#: (ISO 8601 in UTC with a Z; a timestamp in Parquet), `strings` (a list of strings) or
-#: `locations` (a list of {source, url, seen, how}). All but `text` are index.jsonl's.
+#: (ISO 8601 in UTC with a Z; a timestamp in Parquet), `strings` (a list of strings),
+#: `locations` (a list of {source, url, seen, how}) or `provenance` (an object: how the text
+#: was obtained, docs/evidence.md). All but `text` are index.jsonl's.
 FIELDS: dict[str, str] = {
     "file": "string", "id": "string", "seq": "int", "title": "string", "source": "string",
     "url": "string", "canonical_url": "string", "published": "time", "collected": "time",
     "updated": "time", "revision": "int", "content_hash": "string", "method": "string",
     "language": "string", "author": "string", "words": "int", "backfill": "bool",
-    "flags": "strings", "locations": "locations", "text": "string",
+    "flags": "strings", "locations": "locations", "provenance": "provenance", "text": "string",
 }
 TEXT = "text"
 #: Fields that may be null: a statement without a stated date, language or author.
-NULLABLE = frozenset({"published", "language", "author"})
+#: And a statement stored before provenance was recorded.
+NULLABLE = frozenset({"published", "language", "author", "provenance"})
 
 Batches = Iterable[list[dict[str, Any]]]
 
@@ -58,6 +64,8 @@ class Job:
     store: Store
     selection: Selection
     text: bool = False
+    #: where the captured WARC files are (`Settings.warc_dir`): the warc format reads them
+    warc_dir: Path | None = None
 
 
 Writer = Callable[[Batches, IO[bytes], Job], None]
@@ -156,7 +164,11 @@ def parquet_schema(pa: Any, names: list[str]) -> Any:
     kinds = {"string": pa.string(), "int": pa.int64(), "bool": pa.bool_(), "time": stamp,
              "strings": pa.list_(pa.string()),
              "locations": pa.list_(pa.struct([("source", pa.string()), ("url", pa.string()),
-                                              ("seen", stamp), ("how", pa.string())]))}
+                                              ("seen", stamp), ("how", pa.string())])),
+             "provenance": pa.struct([("requested_url", pa.string()),
+                                      ("final_url", pa.string()), ("status", pa.int64()),
+                                      ("fetched", stamp), ("warc_record_id", pa.string()),
+                                      ("text_hash", pa.string())])}
     return pa.schema([(n, kinds[FIELDS.get(n, "string")]) for n in names])
 
 
@@ -165,6 +177,8 @@ def _parquet_value(kind: str | None, value: Any) -> Any:
         return _time(value)
     if kind == "locations":
         return [{**loc, "seen": _time(loc.get("seen"))} for loc in value or []]
+    if kind == "provenance" and value is not None:
+        return {**value, "fetched": _time(value.get("fetched"))}
     if kind is None and value is not None and not isinstance(value, str):
         return csv_cell(value)  # a field this module does not know yet: as text
     return value
@@ -190,6 +204,19 @@ def write_parquet(batches: Batches, out: IO[bytes], job: Job) -> None:
             writer.close()
 
 
+# --- WARC ------------------------------------------------------------------------------------
+
+
+def write_warc(batches: Batches, out: IO[bytes], job: Job) -> None:
+    """The captured records of the selected statements, in one .warc.gz after a warcinfo
+    record; statements captured by none (a feed's own text, capture off, files the retention
+    deleted) are counted but add no record."""
+    if job.warc_dir is None:
+        raise CollectorError("the warc format needs the directory of the captured WARC files")
+    ids = [r["id"] for batch in batches for r in batch]
+    export_statements(job.store, Warcs(job.warc_dir), ids, out)
+
+
 @dataclass(frozen=True)
 class Format:
     """A file format: its writer, and whether its output is binary (refused on a terminal)."""
@@ -203,6 +230,7 @@ WRITERS: dict[str, Format] = {
     "jsonl": Format(write_jsonl),
     "csv": Format(write_csv),
     "parquet": Format(write_parquet, binary=True),
+    "warc": Format(write_warc, binary=True),
 }
 
 

@@ -45,10 +45,10 @@ from .decide import parse_max_age, parse_retry_after
 from .documents import CONTENT_TYPES as DOCUMENT_TYPES
 from .documents import kind_of as document_kind
 from .errors import FetchError, NotModified
-from .models import Fetched
+from .models import Fetched, Wire
 from .robots import RobotsAnswer, RobotsCache
 from .sniff import sniff
-from .transport import AddressGuard, Blocked, DnsFailed, GuardedTransport, Resolver
+from .transport import AddressGuard, Blocked, DnsFailed, GuardedTransport, Recorder, Resolver
 from .transport import address_problem as address_problem  # re-exported for callers
 
 Expected = Literal["feed", "page", "any"]
@@ -93,6 +93,9 @@ class FetchPolicy:
     #: per-host concurrency still applies)
     spaced: bool = True
     documents: bool = False            # also take PDF, DOCX and ODT bodies (a document is due)
+    #: keep the last hop's exchange as it went over the wire (`Fetched.wire`, for WARC
+    #: capture); off, nothing is copied
+    capture: bool = False
 
 
 def user_agent(contact: str | None = None) -> str:
@@ -357,11 +360,16 @@ class Fetcher:
             nonlocal phase
             phase = _PHASES.get(event, phase)
 
+        extensions: dict[str, Any] = {
+            "timeout": httpx.Timeout(policy.phase_timeout_s).as_dict(), "trace": trace}
+        recorder = None
+        if policy.capture:
+            recorder = extensions["capture"] = Recorder()
+        sent_at = datetime.now(UTC)
+
         try:
             async with asyncio.timeout(remaining):
-                request = httpx.Request("GET", parsed, headers=headers, extensions={
-                    "timeout": httpx.Timeout(policy.phase_timeout_s).as_dict(),
-                    "trace": trace})
+                request = httpx.Request("GET", parsed, headers=headers, extensions=extensions)
                 resp = await transport.handle_async_request(request)
                 try:
                     phase = "headers"
@@ -388,10 +396,16 @@ class Fetcher:
                              url=url) from exc
         _check_content(content, resp.headers.get("content-type", ""), current, url, policy)
         hdrs = {k.lower(): v for k, v in resp.headers.items()}
+        wire = None
+        if recorder is not None:
+            wire = Wire(url=current, status=resp.status_code, request=recorder.request,
+                        response=bytes(recorder.response), fetched_at=sent_at,
+                        decoded_digest="sha256:" + hashlib.sha256(content).hexdigest(),
+                        decoded_length=len(content), ip=recorder.ip)
         return Fetched(url=url, final_url=current, status=resp.status_code, headers=hdrs,
                        content=content, etag=hdrs.get("etag"),
                        last_modified=hdrs.get("last-modified"),
-                       elapsed_s=time.monotonic() - start)
+                       elapsed_s=time.monotonic() - start, wire=wire, fetched_at=sent_at)
 
     def _check_status(self, resp: httpx.Response, current: str, url: str,
                       conditional: bool) -> str | None:

@@ -11,6 +11,25 @@ from datetime import datetime
 
 
 @dataclass(frozen=True)
+class Wire:
+    """One HTTP exchange as it went over the wire, kept when a fetch is captured (WARC):
+    the request as sent, and the response as received (status line, headers and body still
+    in its content and transfer codings), from the last hop of the redirects."""
+
+    url: str                      # the URL of that hop
+    status: int
+    request: bytes
+    response: bytes
+    #: when the request of that hop was sent (UTC)
+    fetched_at: datetime
+    #: "sha256:<hex>" of the body once its content codings are undone
+    decoded_digest: str
+    decoded_length: int
+    #: the address the connection went to
+    ip: str | None = None
+
+
+@dataclass(frozen=True)
 class Fetched:
     """A completed HTTP fetch (2xx, body read within the limits)."""
 
@@ -24,6 +43,10 @@ class Fetched:
     elapsed_s: float = 0.0
     #: set when every redirect hop was permanent (301/308): where the resource now lives
     moved_to: str | None = None
+    #: the exchange as fetched, when the policy asked for capture (FetchPolicy.capture)
+    wire: Wire | None = field(default=None, repr=False, compare=False)
+    #: when the request of the last hop was sent (UTC)
+    fetched_at: datetime | None = None
 
     @property
     def content_type(self) -> str:
@@ -66,6 +89,9 @@ class Extracted:
     #: other places this text stands, as (url, how): the article page that only linked to its
     #: document ("page"), a listing row's other languages or formats ("variant")
     locations: tuple[tuple[str, str], ...] = ()
+    #: the fetch the text came from (its page or document), when one was made; set in the
+    #: main process after the parse, never sent to a parse worker
+    fetched: Fetched | None = field(default=None, repr=False, compare=False)
 
     @property
     def word_count(self) -> int:
@@ -89,3 +115,29 @@ class PollOutcome:
     #: new items of the listing this poll did not take (the per-poll cap, the time budget):
     #: they are taken by the next poll, due again soon (limits.BACKLOG_DELAY_S)
     left: int = 0
+
+
+@dataclass(frozen=True)
+class CaptureRef:
+    """Where one captured fetch lies in the WARC files: the file, the byte range of its
+    records (request, response, metadata; each a gzip member) and their record ids."""
+
+    file: str
+    offset: int
+    length: int
+    response_id: str
+    request_id: str
+    metadata_id: str
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """How a statement's stored text was obtained: the fetch (None for a text carried by a
+    feed or a channel, which fetched no page of its own), its capture, and the text's hash."""
+
+    text_hash: str                      # "sha256:<hex>" of the stored text (UTF-8)
+    requested_url: str | None = None
+    final_url: str | None = None
+    status: int | None = None
+    fetched_at: datetime | None = None
+    warc_record_id: str | None = None   # the response record, when captured

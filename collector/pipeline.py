@@ -437,6 +437,7 @@ class Pipeline:
         html: str | None = None
         url = cand.url
         doc_kind: str | None = None
+        fetched: Fetched | None = None
         if cand.page_html is not None:
             html = cand.page_html
             try:
@@ -458,9 +459,9 @@ class Pipeline:
             except (FetchError, ExtractError) as exc:
                 page_error = exc
         if doc_kind is not None:  # the item is a document (PDF, DOCX, ODT) itself
-            assert url is not None
-            return [(cand.key, await document_items.parse_fetched(self.parses, source, cand,
-                                                                   fetched, doc_kind), url)]
+            assert url is not None and fetched is not None
+            ex = await document_items.parse_fetched(self.parses, source, cand, fetched, doc_kind)
+            return [(cand.key, dataclasses.replace(ex, fetched=fetched), url)]
         if page is not None and html is not None and url is not None:
             pointed = await document_items.pointed_document(
                 self.parses, self.fetcher, self._document_policy(source), source, cand, html,
@@ -468,7 +469,9 @@ class Pipeline:
             if pointed is not None:
                 return [pointed]
         if source.split is not None and html is not None:
-            return await self._split(source, cand, html, url or source.url)
+            pieces = await self._split(source, cand, html, url or source.url)
+            return [(key, dataclasses.replace(ex, fetched=fetched), piece_url)
+                    for key, ex, piece_url in pieces]
         feed_html = cand.content_html or cand.summary_html
         if page is None and not feed_html:
             if page_error is not None:
@@ -494,11 +497,14 @@ class Pipeline:
             # An item with no link of its own: its identity is the feed's URL plus a fragment
             # made from its stable key, so two such items never collapse into one document.
             url = f"{source.url}#item-{hashlib.sha256(cand.key.encode()).hexdigest()[:16]}"
-        return [(cand.key, chosen, url)]
+        return [(cand.key, dataclasses.replace(chosen, fetched=fetched), url)]
 
     def _document_policy(self, source: Source) -> FetchPolicy:
-        """Rules for an item's own address: a page, or a document (PDF, DOCX, ODT)."""
-        return dataclasses.replace(self._policy(source, "page"), documents=True)
+        """Rules for an item's own address: a page, or a document (PDF, DOCX, ODT); captured
+        as fetched (WARC) unless capture is off, in the settings or for the source."""
+        return dataclasses.replace(self._policy(source, "page"), documents=True,
+                                   capture=self.config.settings.capture.enabled
+                                   and source.capture)
 
     async def _extract(self, html: str, url: str, headers: dict[str, str],
                        source: Source, item_title: str | None = None) -> Extracted:

@@ -54,6 +54,8 @@ STOP_BUDGET_S = 8.0
 SHUTDOWN_GRACE_S = 2.0
 #: Cancelled polls and the scheduler's jobs get this long to unwind.
 UNWIND_S = 1.0
+#: how often the WARC retention runs (it runs at start-up too)
+CAPTURE_MAINTENANCE_S = 3600
 #: Threads still busy this long after SIGTERM (a blocking call that ignored its abort) are
 #: left behind: the process exits without them (`collector run`), inside STOP_BUDGET_S.
 EXIT_BY_S = STOP_BUDGET_S - 1.0
@@ -161,6 +163,7 @@ class Worker:
             if freed:
                 log.info("freed the leases of %d stopped worker(s): %s", len(freed),
                          ", ".join(freed))
+        await self.maintain_captures(recover=True)
         repaired = await self.pipeline.reconcile_corpus()
         if repaired:
             log.info("wrote %d corpus files left unwritten by an earlier stop", repaired)
@@ -168,6 +171,10 @@ class Worker:
         log.info("near-duplicate index holds %d documents", loaded)
         if note := browser.missing_note(self.config.sources):
             log.error("%s", note)
+
+    async def maintain_captures(self, *, recover: bool = False) -> None:
+        """WARC upkeep: the crash repair (at start-up) and the retention (collector.capture)."""
+        await asyncio.to_thread(self.pipeline.storing.maintain_captures, recover=recover)
 
     async def close(self) -> None:
         _LIVE_WORKERS.discard(self.id)
@@ -411,6 +418,10 @@ class Service:
         scheduler.add_job(self._job, IntervalTrigger(seconds=tick),
                           args=("archive", self.archiver.run), id="archive",
                           next_run_time=datetime.now(UTC), **common)
+        # the retention of the WARC files (collector.capture): hourly, besides the start-up
+        scheduler.add_job(self._job, IntervalTrigger(seconds=CAPTURE_MAINTENANCE_S),
+                          args=("captures", self.worker.maintain_captures), id="captures",
+                          **common)
         watchdog = sdnotify.watchdog_interval_s()
         if watchdog:
             # systemd's watchdog: ping while the loop runs and the database answers

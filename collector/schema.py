@@ -149,6 +149,8 @@ class Source:
     watch: bool = True
     #: "wayback": each statement's URL is sent to the Wayback Machine (collector.archive)
     archive: str | None = None
+    #: capture this source's statements in WARC files (when capture is on in the settings)
+    capture: bool = True
     line: int = 0
 
 
@@ -227,6 +229,22 @@ class WaybackSettings:
 
 
 @dataclass(frozen=True)
+class CaptureSettings:
+    """WARC capture of the fetches that become statements (`settings: capture`;
+    collector.capture, docs/evidence.md)."""
+
+    enabled: bool = True
+    #: where the WARC files go; None: `<data_dir>/warc`
+    dir: Path | None = None
+    #: a day's file is closed and the next one begun past this size
+    rotate_bytes: int = 1024 * 1024 * 1024
+    #: files older than this many days are deleted (None: kept whatever their age)
+    keep_days: int | None = None
+    #: the oldest files are deleted while all of them take more than this (None: no bound)
+    keep_bytes: int | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -241,6 +259,11 @@ class Settings:
     #: cap on open HTTP connections; None derives it from the file limit (collector.webguard)
     http_max_connections: int | None = None
     wayback: WaybackSettings = field(default_factory=WaybackSettings)
+    capture: CaptureSettings = field(default_factory=CaptureSettings)
+
+    @property
+    def warc_dir(self) -> Path:
+        return self.capture.dir or self.data_dir / "warc"
 
     @property
     def documents_dir(self) -> Path:

@@ -49,6 +49,7 @@ from .document import file_name
 from .document import parse as parse_document
 from .errors import CollectorError, StoreError
 from .store import Store
+from .store import capture as stored_captures
 from .store.browse import source_states_light
 from .store.search import MAX_QUERY_CHARS
 from .web import history
@@ -444,9 +445,10 @@ class HttpServer:
         places = [_Place(self._organisation(loc.source_id), loc.url, loc.seen_at, loc.how)
                   for loc in locations.get(doc.id, []) if loc.how != "alias"]
         story = await asyncio.to_thread(history.build, self.store, doc.id)
+        capture = await asyncio.to_thread(stored_captures.latest, self.store, doc.id)
         return self._html("document.html.j2", doc=doc, blocks=blocks, locations=places,
                           history=story, organisation=self._organisation(doc.source_id),
-                          file_name=file_name(doc.seq, doc.id))
+                          file_name=file_name(doc.seq, doc.id), capture=capture)
 
     async def feed(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["feed"]

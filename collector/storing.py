@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -26,14 +27,16 @@ from datetime import datetime
 from typing import Any
 
 from . import dedup
+from .capture import CaptureError, CaptureMeta, CaptureQueue, Warcs, text_hash
 from .config import Config, Source
 from .document import document_id, render
 from .document import parse as parse_document
 from .documents import items as document_items
 from .errors import ParseError, StoreError
-from .models import Candidate, Extracted
+from .models import Candidate, CaptureRef, Extracted, Provenance
 from .notify.select import selects
 from .store import EditNotice, NewDocument, Primary, Store, StoredDocument
+from .store.capture import clear_files, is_known
 from .store.corpus import Corpus
 
 # a poll's lines: logged under the name they always had
@@ -89,11 +92,18 @@ class Storing:
         weakref.finalize(self, self._corpus_thread.shutdown, wait=False)
         self._write_lock = asyncio.Lock()
         self._selects = selects
+        capture = config.settings.capture
+        #: the WARC files (None when capture is off in the settings)
+        self.warcs = Warcs(config.settings.warc_dir, max_file_bytes=capture.rotate_bytes,
+                           clock=clock) if capture.enabled else None
+        self._captures = CaptureQueue(self.warcs) if self.warcs is not None else None
 
     def close_files(self) -> None:
-        """End the corpus writer's thread once the last write (the index at shutdown) is done:
-        a stopping service then leaves no idle thread behind."""
+        """End the corpus writer's thread once the last write (the index at shutdown) is done,
+        and the capture thread: a stopping service then leaves no idle thread behind."""
         self._corpus_thread.shutdown(wait=True)
+        if self._captures is not None:
+            self._captures.close()
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -119,6 +129,24 @@ class Storing:
         if await self.flush_index(check=True):
             log.info("index.jsonl did not agree with the database: rewritten")
         return len(docs)
+
+    def maintain_captures(self, *, recover: bool = False) -> list[str]:
+        """WARC upkeep (blocking; run in a thread): with `recover` (at start-up), cut every file
+        back to its last complete record; then delete the files beyond the retention, their
+        pointers cleared first. Returns the names of the files deleted."""
+        if self.warcs is None:
+            return []
+        if recover:
+            for name in self.warcs.recover():
+                log.warning("capture: %s ended in an incomplete record (a stop mid-write); "
+                            "cut back to its last complete one", name)
+        capture = self.config.settings.capture
+        gone = self.warcs.prune(keep_days=capture.keep_days, keep_bytes=capture.keep_bytes,
+                                clear=lambda names: clear_files(self.store, names))
+        if gone:
+            log.info("capture: deleted %d WARC file(s) past the retention: %s", len(gone),
+                     ", ".join(gone))
+        return gone
 
     # -- one extracted text --------------------------------------------------------------------
 
@@ -164,6 +192,13 @@ class Storing:
                      title=title, text=text, blocks=tuple(blocks),
                      chash=dedup.content_fingerprint(title, blocks),
                      sig=dedup.signature(blocks), ex=ex, now=self.clock())
+        # A text no stored document has (by URL or by text, the usual case of a new item) is
+        # captured before the write lock, so that the captures of concurrent polls overlap
+        # (collector.capture syncs several in one go); a text that turns out to be stored
+        # after all (another writer, a near-duplicate) leaves its records unreferenced.
+        early = None
+        if self._captured(item) and await asyncio.to_thread(self._looks_new, item):
+            early = await self._capture(item, document_id(canonical))
         async with self._write_lock:
             # Twice at most: when another writer (a `collector poll` beside the service, a
             # second worker) stored the same document between this look-up and the insert,
@@ -183,6 +218,9 @@ class Storing:
                     method=ex.method, language=ex.language, author=ex.author,
                     word_count=_words(blocks), flags=ex.flags, backfill=backfill,
                     names_key=names_key)
+                provenance, ref = early or await self._capture(item, doc.id)
+                early = None
+                doc = dataclasses.replace(doc, provenance=provenance, capture=ref)
                 digests = self._digests_for(source, ex, url)
                 inserted = await asyncio.to_thread(
                     self.store.insert_document, doc, seen_key=key, digests=digests,
@@ -280,14 +318,51 @@ class Storing:
         source = self._sources.get(source_id)
         return source is not None and source.original
 
+    def _captured(self, item: _Item) -> bool:
+        """Whether `item`'s fetch is to be written to the WARC files."""
+        fetched = item.ex.fetched
+        return (fetched is not None and fetched.wire is not None
+                and self._captures is not None and item.source.capture)
+
+    def _looks_new(self, item: _Item) -> bool:
+        """No stored document has `item`'s URL or text (blocking: run in a thread)."""
+        return not is_known(self.store, sorted({item.ckey, item.ukey}), item.chash)
+
+    async def _capture(self, item: _Item, statement_id: str
+                       ) -> tuple[Provenance, CaptureRef | None]:
+        """The provenance of `item`'s text, and its fetch written to the WARC files when
+        capture is on (in the settings and for its source) and the text came from a fetch.
+        Written before the database row that points at it (collector.capture)."""
+        fetched = item.ex.fetched
+        digest = text_hash(item.text)
+        ref = None
+        if self._captured(item):
+            assert fetched is not None and fetched.wire is not None \
+                and self._captures is not None
+            meta = CaptureMeta(source_id=item.source.id, requested_url=fetched.url,
+                               statement_id=statement_id, text_hash=digest)
+            try:
+                ref = await self._captures.write(fetched.wire, meta)
+            except CaptureError as exc:
+                log.warning("source %s: %s; the statement is stored without it",
+                            item.source.id, exc)
+        if fetched is None:
+            return Provenance(text_hash=digest), None
+        return Provenance(text_hash=digest, requested_url=fetched.url,
+                          final_url=fetched.final_url, status=fetched.status,
+                          fetched_at=fetched.fetched_at,
+                          warc_record_id=ref.response_id if ref else None), ref
+
     async def _update(self, doc: StoredDocument, item: _Item, *,
                       primary: Primary | None = None) -> None:
         ex = item.ex
+        provenance, ref = await self._capture(item, doc.id)
         updated = await asyncio.to_thread(
             self.store.update_document, doc.id, title=item.title, text=item.text,
             content_hash=item.chash, signature=item.sig, word_count=_words(item.blocks),
             method=ex.method, published_at=ex.published, now=item.now, primary=primary,
-            archive=self._archived(item.source, ex, item.url))
+            archive=self._archived(item.source, ex, item.url),
+            provenance=provenance, capture=ref)
         self.index.add(doc.seq, item.sig)   # replaces the document's old signature
         # the document's line in index.jsonl changed: rewritten at the end of the round
         self._index_stale = True

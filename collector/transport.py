@@ -21,6 +21,9 @@ extension (httpcore's convention: an async callable taking an event name and a d
 when each phase starts, so a timeout can say what was being waited for:
 `connection.connect_tcp.started` (skipped for a kept-alive connection),
 `http11.send_request_headers.started` and `http11.receive_response_headers.started`.
+A `capture` extension (a `Recorder`) asks for the exchange's bytes as they went over the wire:
+the request as sent and the response as received, framing and codings included (for WARC
+capture); without it nothing is copied.
 """
 
 from __future__ import annotations
@@ -47,6 +50,18 @@ Networks = Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
 _READ_HIGH_WATER = 256 * 1024
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
+class Recorder:
+    """The bytes of one exchange, filled in by the transport when given as the request's
+    `capture` extension: `request` as sent, `response` as received (status line, headers and
+    body up to the end of the message, in its transfer and content codings), `ip` the address
+    connected to."""
+
+    def __init__(self) -> None:
+        self.request = b""
+        self.response = bytearray()
+        self.ip: str | None = None
 
 
 class Blocked(Exception):
@@ -263,6 +278,9 @@ class _Connection:
                                   max_incomplete_event_size=limits.MAX_RESPONSE_HEAD_BYTES)
         self.idle_since = 0.0
         self.reused = False
+        #: where the bytes read are copied while a captured exchange runs (else None)
+        self.tee: bytearray | None = None
+        self.ip: str | None = None
 
     def reusable_at(self, now: float, keepalive_s: float) -> bool:
         # Anything buffered while idle (or the end of the stream) means the server closed or
@@ -278,7 +296,10 @@ class _Connection:
             except h11.RemoteProtocolError as exc:
                 raise httpx.RemoteProtocolError(str(exc)) from exc
             if event is h11.NEED_DATA:
-                self.h11.receive_data(await self.protocol.read(timeout))
+                data = await self.protocol.read(timeout)
+                if self.tee is not None:
+                    self.tee += data
+                self.h11.receive_data(data)
                 continue
             return event
 
@@ -305,11 +326,19 @@ class _Body(httpx.AsyncByteStream):
             if isinstance(event, h11.Data):
                 yield bytes(event.data)
             elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+                tee = self._conn.tee
+                if tee is not None:
+                    # bytes read past the end of this message are not part of it
+                    extra = len(self._conn.h11.trailing_data[0])
+                    if extra:
+                        del tee[-extra:]
+                    self._conn.tee = None
                 return
 
     async def aclose(self) -> None:
         if not self._closed:
             self._closed = True
+            self._conn.tee = None
             self._owner._release(self._conn)
 
 
@@ -345,6 +374,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         head = h11.Request(method=request.method, target=url.raw_path,
                            headers=request.headers.raw)
         trace = request.extensions.get("trace")
+        recorder: Recorder | None = request.extensions.get("capture")
         for attempt in (1, 2):
             conn = self._checkout(key)
             if conn is None:
@@ -354,14 +384,19 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             try:
                 if trace is not None:
                     await trace("http11.send_request_headers.started", {"request": request})
-                await conn.protocol.write(conn.h11.send(head) + conn.h11.send(h11.EndOfMessage()),
-                                          write_t)
+                sent = conn.h11.send(head) + conn.h11.send(h11.EndOfMessage())
+                if recorder is not None:
+                    recorder.request, recorder.response = sent, bytearray()
+                    recorder.ip = conn.ip
+                    conn.tee = recorder.response
+                await conn.protocol.write(sent, write_t)
                 if trace is not None:
                     await trace("http11.receive_response_headers.started", {"request": request})
                 event = await conn.next_event(read_t)
                 while isinstance(event, h11.InformationalResponse):
                     event = await conn.next_event(read_t)
             except BaseException:
+                conn.tee = None
                 conn.close()
                 raise
             if isinstance(event, h11.ConnectionClosed):
@@ -403,7 +438,9 @@ class GuardedTransport(httpx.AsyncBaseTransport):
                 if isinstance(exc, ssl.SSLError):
                     break  # the certificate will not change with the address
                 continue
-            return _Connection(key, protocol)
+            conn = _Connection(key, protocol)
+            conn.ip = ip
+            return conn
         assert last is not None
         raise last
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from collector.config import Config
 from collector.document import document_id, render
+from collector.models import Provenance
 from collector.store import NewDocument, Store, StoredDocument
 from tests.helpers import load
 
@@ -45,12 +46,18 @@ def add(store: Store, source_id: str, slug: str, title: str, paragraphs: list[st
         language: str | None = "en", published: datetime | None = T0,
         now: datetime = T0, author: str | None = None) -> StoredDocument:
     url = f"http://127.0.0.1:9/{source_id}/{slug}/"
+    # a page's text tells how it was fetched; a feed's own text (the odd source) only its hash
+    provenance = Provenance(text_hash=f"sha256:{slug * 64}"[:71]) if source_id == "odd" else \
+        Provenance(text_hash=f"sha256:{slug * 64}"[:71], requested_url=url + "?from=feed",
+                   final_url=url, status=200, fetched_at=now - timedelta(seconds=2),
+                   warc_record_id=f"<urn:uuid:00000000-0000-4000-8000-{slug * 12}>")
     doc = NewDocument(id=document_id(url), source_id=source_id, url=url, canonical_url=url,
                       url_key=url, title=title, text=render(title, paragraphs),
                       published_at=published, content_hash=f"hash-{slug}", signature=None,
                       method="feed", language=language, author=author,
                       word_count=sum(len(p.split()) for p in paragraphs),
-                      flags=("short",) if len(paragraphs) == 1 else (), backfill=False)
+                      flags=("short",) if len(paragraphs) == 1 else (), backfill=False,
+                      provenance=provenance)
     return store.add_document(doc, seen_key=url, digests=[], now=now)
 
 

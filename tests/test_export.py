@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from collector import export
 from collector.cli import main
@@ -106,6 +107,10 @@ def test_parquet_read_back_with_pyarrow(corpus, capsys, tmp_path):
             elif kind == "locations":
                 assert [{**loc, "seen": loc["seen"].astimezone(UTC).isoformat()
                          .replace("+00:00", "Z")} for loc in row[name]] == value
+            elif kind == "provenance" and value is not None:
+                fetched = row[name]["fetched"]
+                assert {**row[name], "fetched": fetched and fetched.astimezone(UTC).isoformat()
+                        .replace("+00:00", "Z")} == value
             else:
                 assert row[name] == value, name
 
@@ -132,6 +137,9 @@ def test_standard_output_and_an_empty_selection(corpus, tmp_path, capsysbinary):
             assert pq.read_table(io.BytesIO(out)).num_rows == 0
         elif fmt == "csv":
             assert out.decode().splitlines() == [",".join(export.FIELDS)[:-len(",text")]]
+        elif fmt == "warc":
+            # a WARC file with its warcinfo record and nothing else
+            assert [r.rec_type for r in ArchiveIterator(io.BytesIO(out))] == ["warcinfo"]
         else:
             assert out == b""
 
@@ -250,7 +258,8 @@ def test_a_failed_export_leaves_no_file(corpus, capsys, tmp_path, monkeypatch):
 # --- the codebook -----------------------------------------------------------------------------
 
 KIND_WORDS = {"string": "string", "int": "integer", "bool": "boolean", "time": "time",
-              "strings": "list of strings", "locations": "list of locations"}
+              "strings": "list of strings", "locations": "list of locations",
+              "provenance": "provenance"}
 
 
 def codebook_rows(heading):

@@ -69,7 +69,7 @@ async def pointed_document(pool: Isolator, fetcher: Fetcher, policy: FetchPolicy
                              fallback_title=cand.title or page.title)
     if ex.published is None and page.published is not None:
         ex = dataclasses.replace(ex, published=page.published)
-    ex = dataclasses.replace(ex, locations=((url, "page"), *ex.locations))
+    ex = dataclasses.replace(ex, locations=((url, "page"), *ex.locations), fetched=fetched)
     return cand.key, ex, fetched.final_url
 
 

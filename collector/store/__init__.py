@@ -33,6 +33,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import StoreError
+from ..models import CaptureRef, Provenance
+from . import capture as _capture
 from .engine import head_revision, make_engine
 from .history import append_history
 from .tables import (
@@ -466,7 +468,7 @@ class Store:
                     content_hash=doc.content_hash, signature=doc.signature, method=doc.method,
                     language=doc.language, author=doc.author, word_count=doc.word_count,
                     flags=",".join(doc.flags) or None, backfill=doc.backfill, file_written=False,
-                    revision=1)
+                    revision=1, **_capture.provenance_values(doc.provenance))
                 inserted = s.scalar(self._insert_new(DocumentRow, ["id"]).values(**values)
                                     .returning(DocumentRow.id))
                 if inserted is None:
@@ -487,6 +489,8 @@ class Store:
                 if archive:  # to the Wayback Machine (store/archive.py)
                     s.add(ArchiveEntry(document_id=doc.id, revision=1, url=doc.url,
                                        created_at=now))
+                if doc.capture is not None:
+                    _capture.add_capture(s, doc.id, 1, doc.capture, now)
                 generation = self._next_generation(s)
                 return Inserted(_doc_view(DocumentRow(**values)), True, generation)
         except _AlreadyStored:
@@ -600,7 +604,8 @@ class Store:
                         published_at: datetime | None, source_id: str | None = None,
                         url: str | None = None, now: datetime,
                         primary: Primary | None = None, edit: EditNotice | None = None,
-                        archive: bool = False) -> StoredDocument:
+                        archive: bool = False, provenance: Provenance | None = None,
+                        capture: CaptureRef | None = None) -> StoredDocument:
         """Replace the text of a document edited in place (or a fuller copy); id and seq stay.
 
         Only a text that differs from the stored one is a change: it moves `updated_at` and
@@ -642,6 +647,10 @@ class Store:
                 if archive:  # the edited page is captured again
                     s.add(ArchiveEntry(document_id=row.id, revision=row.revision, url=row.url,
                                        created_at=now))
+            if provenance is not None:
+                _capture.set_provenance(s, row, provenance)
+            if capture is not None:
+                _capture.add_capture(s, doc_id, row.revision or 1, capture, now)
             row.file_written = False
             self._next_generation(s)
             return _doc_view(row)
@@ -796,6 +805,7 @@ class Store:
             "flags": list(doc.flags),
             "locations": [{"source": loc.source_id, "url": loc.url, "seen": _iso(loc.seen_at),
                            "how": loc.how} for loc in locations if loc.how != "alias"],
+            "provenance": _capture.provenance_record(doc.provenance),
         }
 
 

@@ -159,6 +159,14 @@ class DocumentRow(Base):
     # 1 when first stored, +1 each time the stored text changes in place (an edit at the same
     # URL, a fuller copy replacing it): feed entries of a corrected statement get new ids
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # provenance of the stored text (migration 0007; docs/evidence.md): the fetch it came
+    # from, the WARC response record of its capture, and the SHA-256 of the text
+    fetch_url: Mapped[str | None] = mapped_column(Text)
+    fetch_final_url: Mapped[str | None] = mapped_column(Text)
+    fetch_status: Mapped[int | None] = mapped_column(Integer)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    warc_record_id: Mapped[str | None] = mapped_column(String(80))
+    text_hash: Mapped[str | None] = mapped_column(String(80))
 
 
 class Location(Base):
@@ -360,3 +368,26 @@ class ArchiveEntry(Base):
     result: Mapped[str | None] = mapped_column(String(16))       # success | failed
     snapshot: Mapped[str | None] = mapped_column(Text)           # the capture's address
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+
+
+class CaptureRow(Base):
+    """One captured fetch of a document's text (collector.capture): the byte range of its
+    records in a WARC file. `warc_file` is cleared when retention deletes the file; the row
+    (and its record ids) stays."""
+
+    __tablename__ = "captures"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"),
+                                             index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    warc_file: Mapped[str | None] = mapped_column(String(64), index=True)
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
+    warc_length: Mapped[int | None] = mapped_column(BigInteger)
+    response_id: Mapped[str] = mapped_column(String(80))
+    request_id: Mapped[str] = mapped_column(String(80))
+    metadata_id: Mapped[str] = mapped_column(String(80))

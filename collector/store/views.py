@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ..models import CaptureRef, Provenance
 from .tables import DocumentRow
 
 
@@ -77,6 +78,8 @@ class StoredDocument:
     signature: bytes | None = None
     #: 1 when first stored, +1 each time the stored text changed in place
     revision: int = 1
+    #: how the stored text was obtained (None for documents stored before it was recorded)
+    provenance: Provenance | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,9 @@ class NewDocument:
     backfill: bool
     #: url_key of another page the page declares canonical (it says it is a copy of that one)
     names_key: str | None = None
+    #: how the text was obtained, and where its fetch was captured (collector.capture)
+    provenance: Provenance | None = None
+    capture: CaptureRef | None = None
 
 
 def _doc_view(row: DocumentRow) -> StoredDocument:
@@ -152,6 +158,10 @@ def _doc_view(row: DocumentRow) -> StoredDocument:
         author=row.author, word_count=row.word_count, backfill=row.backfill,
         flags=tuple(f for f in (row.flags or "").split(",") if f), signature=row.signature,
         revision=row.revision or 1,
+        provenance=None if row.text_hash is None else Provenance(
+            text_hash=row.text_hash, requested_url=row.fetch_url,
+            final_url=row.fetch_final_url, status=row.fetch_status, fetched_at=row.fetched_at,
+            warc_record_id=row.warc_record_id),
     )
 
 

@@ -27,6 +27,7 @@ _KINDS: dict[str, dict[str, Any]] = {
     "time": _TIME,
     "strings": {"type": "array", "items": {"type": "string"}},
     "locations": {"type": "array", "items": {"$ref": "#/components/schemas/Location"}},
+    "provenance": {"$ref": "#/components/schemas/Provenance"},
 }
 _DESCRIPTIONS = {
     "file": "the statement's file name in the corpus directory",
@@ -38,6 +39,8 @@ _DESCRIPTIONS = {
     "updated": "when its text last changed",
     "revision": "1 when first stored, +1 at each change of its text",
     "text": "the statement in the corpus format (headline, blank line, blocks)",
+    "provenance": "how the stored text was obtained (null for statements stored before "
+                  "provenance was recorded)",
 }
 
 
@@ -155,6 +158,19 @@ def document() -> dict[str, Any]:
                         "seen": _TIME,
                         "how": {"type": "string", "description": "original, exact, near, "
                                                                  "page or variant"}}},
+                "Provenance": {
+                    "type": "object",
+                    "description": "the fetch the stored text came from, the WARC record of "
+                                   "its capture and the text's hash (docs/evidence.md)",
+                    "required": ["requested_url", "final_url", "status", "fetched",
+                                 "warc_record_id", "text_hash"],
+                    "properties": {
+                        "requested_url": {"type": ["string", "null"]},
+                        "final_url": {"type": ["string", "null"]},
+                        "status": {"type": ["integer", "null"]},
+                        "fetched": {"type": ["string", "null"], "format": "date-time"},
+                        "warc_record_id": {"type": ["string", "null"]},
+                        "text_hash": {"type": "string"}}},
                 "Document": {
                     "type": "object",
                     "description": "an index.jsonl record (docs/codebook.md); text with "

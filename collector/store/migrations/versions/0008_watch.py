@@ -8,7 +8,7 @@ digest and event, delivered like the document outbox. Existing documents get the
 `watch_state` row when a watch round first meets them; their earlier texts were not kept.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
