@@ -33,7 +33,7 @@ from .document import document_id, render
 from .document import parse as parse_document
 from .documents import items as document_items
 from .errors import ParseError, StoreError
-from .models import Candidate, CaptureRef, Extracted, Provenance
+from .models import Candidate, CaptureRef, Extracted, Fetched, Provenance
 from .notify.select import selects
 from .store import EditNotice, NewDocument, Primary, Store, StoredDocument
 from .store.capture import clear_files, is_known
@@ -320,9 +320,11 @@ class Storing:
 
     def _captured(self, item: _Item) -> bool:
         """Whether `item`'s fetch is to be written to the WARC files."""
-        fetched = item.ex.fetched
+        return self._captures_fetch(item.source, item.ex.fetched)
+
+    def _captures_fetch(self, source: Source, fetched: Fetched | None) -> bool:
         return (fetched is not None and fetched.wire is not None
-                and self._captures is not None and item.source.capture)
+                and self._captures is not None and source.capture)
 
     def _looks_new(self, item: _Item) -> bool:
         """No stored document has `item`'s URL or text (blocking: run in a thread)."""
@@ -333,19 +335,22 @@ class Storing:
         """The provenance of `item`'s text, and its fetch written to the WARC files when
         capture is on (in the settings and for its source) and the text came from a fetch.
         Written before the database row that points at it (collector.capture)."""
-        fetched = item.ex.fetched
-        digest = text_hash(item.text)
+        return await self._capture_fetch(item.source, item.ex.fetched, item.text, statement_id)
+
+    async def _capture_fetch(self, source: Source, fetched: Fetched | None, text: str,
+                             statement_id: str) -> tuple[Provenance, CaptureRef | None]:
+        digest = text_hash(text)
         ref = None
-        if self._captured(item):
+        if self._captures_fetch(source, fetched):
             assert fetched is not None and fetched.wire is not None \
                 and self._captures is not None
-            meta = CaptureMeta(source_id=item.source.id, requested_url=fetched.url,
+            meta = CaptureMeta(source_id=source.id, requested_url=fetched.url,
                                statement_id=statement_id, text_hash=digest)
             try:
                 ref = await self._captures.write(fetched.wire, meta)
             except CaptureError as exc:
                 log.warning("source %s: %s; the statement is stored without it",
-                            item.source.id, exc)
+                            source.id, exc)
         if fetched is None:
             return Provenance(text_hash=digest), None
         return Provenance(text_hash=digest, requested_url=fetched.url,
@@ -376,22 +381,30 @@ class Storing:
                      edit: EditNotice | None = None) -> StoredDocument | None:
         """Take `ex` as the new text of `doc` found at its own address (a re-check,
         collector.watch): a new revision through the same update as a poll's, with `edit`
-        recorded beside it. None when the text is the one stored."""
+        recorded beside it. Like a poll's new text, the fetch it came from is captured (its
+        provenance replaces the old one) and, when the source archives, the edited page goes to
+        the archive again. None when the text is the one stored."""
         text = render(ex.title, ex.blocks)
         if text == doc.text:
             return None
         parsed = parse_document(text)
+        source = self._sources.get(doc.source_id)
+        provenance, ref = (await self._capture_fetch(source, ex.fetched, text, doc.id)
+                           if source is not None else (None, None))
+        archive = source is not None and self._archived(source, ex, doc.url)
         async with self._write_lock:
             updated = await asyncio.to_thread(
                 self.store.update_document, doc.id, title=parsed.title, text=text,
                 content_hash=dedup.content_fingerprint(parsed.title, parsed.blocks),
                 signature=dedup.signature(parsed.blocks), word_count=_words(parsed.blocks),
-                method=ex.method, published_at=ex.published, now=self.clock(), edit=edit)
+                method=ex.method, published_at=ex.published, now=self.clock(), edit=edit,
+                archive=archive, provenance=provenance, capture=ref)
             if updated.signature is not None:
                 self.index.add(doc.seq, updated.signature)
             self._index_stale = True
             await self._write_files([updated])
         return updated
+
     def _archived(self, source: Source, ex: Extracted, url: str,
                   digests: list[str] | None = None) -> bool:
         """Whether this statement goes to the Wayback Machine: its source says

@@ -21,6 +21,7 @@ A statement that vanished and answers again with its text is `restored` (reporte
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable
@@ -232,8 +233,10 @@ class Watcher:
             return _Found("same", "the page is there (the stored text came from the feed and "
                                   "is not compared with it)", status=fetched.status,
                           final_url=fetched.final_url)
+        # the fetch goes with the text: an edit is captured and its provenance kept
         return _Found(v.kind, v.reason, status=fetched.status, final_url=fetched.final_url,
-                      extracted=extracted)
+                      extracted=None if extracted is None
+                      else dataclasses.replace(extracted, fetched=fetched))
 
     async def _probe(self, source: Source, url: str,
                      probes: dict[str, asyncio.Task[watch_rules.Probe | None]]

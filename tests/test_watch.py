@@ -21,6 +21,7 @@ from collector.digests import DigestRunner
 from collector.errors import ConfigError
 from collector.scheduler import Worker
 from collector.store import Store
+from collector.store import capture as stored_captures
 from collector.watch import RoundReport
 from tests.helpers import load, poll, store_of
 from tests.pages import article, rss_feed, wordpress_page
@@ -195,6 +196,17 @@ def test_each_transition_is_found_and_reported_once_by_email_and_in_the_feeds(
                      "statement-3": "vanished", "statement-4": "vanished",
                      "statement-5": "vanished", "statement-7": "vanished"}
     assert len(site.requests_for("/quiet/statement-6/")) == quiet_requests   # opted out
+    # the edit's fetch is captured like a poll's, and its provenance is the statement's now
+    store = store_of(config)
+    try:
+        doc = next(d for d in store.iter_documents() if d.url.endswith("/statement-1/"))
+        caps = stored_captures.captures(store, [doc.id])
+        assert doc.revision == 2 and [c.revision for c in caps] == [1, 2]
+        assert doc.provenance is not None
+        assert doc.provenance.warc_record_id == caps[-1].response_id
+        assert doc.provenance.status == 200 and doc.provenance.fetched_at is not None
+    finally:
+        store.close()
 
     run_digests(config, clock)
     assert len(smtp_server.messages) == 1
