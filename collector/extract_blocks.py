@@ -47,7 +47,7 @@ def exempt(blocks: list[str], good_at: list[int], kinds: list[str]) -> set[int]:
     first paragraph (a place in capitals and a comma, or a date alone: "LISBON, 14 March
     2024", "May 20, 2024") and a signature (up to three short closing lines right after the
     last paragraph, without a sentence's final punctuation). `good_at`: the positions of the
-    prose blocks (at least one); `kinds`: the blocks' kinds, from `extract_walk` (only those
+    prose blocks (at least one); `kinds`: the blocks' kinds, from `extract_clean` (only those
     of the blocks that can be judged need be filled in)."""
     # a caption is the document's own, but a short one without a sentence is most often a
     # photo credit ("© Name/Agency"): those are judged
