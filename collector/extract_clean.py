@@ -142,6 +142,12 @@ def _kind(frame: list) -> str:
     return "paragraph" if frame[0] == _P_ID else ""
 
 
+#: Prose blocks a container must hold for its first and last to be judged.
+_EDGE_MIN_PROSE = 4
+#: The kinds of those blocks that are judged: paragraphs and text set in other elements.
+_EDGE_KINDS = frozenset({"paragraph", ""})
+
+
 def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
     """The chosen blocks the classifier judges (positions in `keep`) and their rows."""
     blocks = w.blocks
@@ -154,7 +160,7 @@ def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
     todo = [k for k, i in enumerate(keep)
             if (not goods[i] and links[i] <= 0.5) or frames_of[i][0] in _HEADING_IDS]
     good_at = [k for k, i in enumerate(keep) if goods[i]]
-    if not todo or not good_at:
+    if not good_at or (not todo and len(good_at) < _EDGE_MIN_PROSE):
         return [], []  # a page without prose is not judged
     kept = [blocks[i] for i in keep]
     n = len(keep)
@@ -166,6 +172,22 @@ def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
     exempt = extract_blocks.exempt(kept, good_at, kinds)
     if exempt:
         todo = [k for k in todo if k not in exempt]
+    if len(good_at) >= _EDGE_MIN_PROSE:
+        # the body's first and last prose blocks are judged too, sentences or not: calls to
+        # subscribe, authors' bios, disclaimers and newsletter prompts are set as paragraphs
+        # (captions and quotations stay the document's own, as `exempt` has it)
+        edges = []
+        for k in {good_at[0], good_at[-1]}.difference(todo):
+            frame = w.frames[keep[k]]
+            kind = _kind(frame)
+            if kind in _EDGE_KINDS:
+                frames[k] = frame
+                kinds[k] = kind
+                edges.append(k)
+        if edges:
+            todo = sorted([*todo, *edges])
+    if not todo:
+        return [], []
     first, last = w.span
     seen = Counter(blocks)
     rows = extract_blocks.features(
