@@ -38,7 +38,7 @@ OUT.unlink(missing_ok=True)
 
 import extract as bench  # noqa: E402
 
-from collector import extract_blocks, extract_walk  # noqa: E402
+from collector import extract_blocks, extract_clean, extract_walk  # noqa: E402
 from collector.parse_worker import precheck_html  # noqa: E402
 
 STEPS = 3000
@@ -62,7 +62,7 @@ def page_rows(html: str) -> list[tuple[str, list[float]]]:
     keep = w.chosen()
     if not keep:
         return []
-    todo, rows = extract_walk.block_rows(w, keep)
+    todo, rows = extract_clean.block_rows(w, keep)
     return [(bench.squash(extract_walk.clean(w.blocks[keep[k]])), row)
             for k, row in zip(todo, rows, strict=True)]
 

@@ -1,10 +1,11 @@
 """HTML → Extracted: the article's title, publication date and body blocks. Pure: no I/O.
 
 The stages live in their own modules: `extract_walk` (the blocks of the page and which of
-them are the body), `extract_meta` (what the head declares; title, canonical URL, language,
-author) and `extract_dates` (the publication date). This module runs them in order and owns
-the public entry points: `extract`, `html_to_blocks`, `choose` and the `collector extract`
-command. No per-site rules; see docs/extraction.md.
+them are the body), `extract_clean` (the body's blocks judged and cleaned), `extract_meta`
+(what the head declares; title, canonical URL, language, author) and `extract_dates` (the
+publication date). This module runs them in order and owns the public entry points:
+`extract`, `html_to_blocks`, `choose` and the `collector extract` command. No per-site
+rules; see docs/extraction.md.
 """
 
 from __future__ import annotations
@@ -20,19 +21,10 @@ from . import limits
 from .document import clean_line, print_extracted, render
 from .encoding import html_to_utf8
 from .errors import ExtractError
+from .extract_clean import finish, selector_blocks, walk_page
 from .extract_dates import find_date, headline_date
 from .extract_meta import Head, author, canonical_url, find_title, language, norm
-from .extract_walk import (
-    PARSE_OPTIONS,
-    TAG_ID,
-    Walk,
-    body_root,
-    clean,
-    count_words,
-    finish,
-    selector_blocks,
-    walk_page,
-)
+from .extract_walk import PARSE_OPTIONS, TAG_ID, Walk, body_root, clean, count_words
 from .models import Extracted
 from .parse_worker import precheck_html
 

@@ -29,6 +29,7 @@ FEATURES = (
     "capitals", "has_bar", "has_copyright", "prev_prose", "next_prose",
     "short", "gap", "element_prose", "parent_prose", "in_sibling", "repeated", "has_year",
     "relative_length", "ends_question", "label_start", "has_slash",
+    "edge_first", "edge_last", "from_end", "short_with_link",
 )
 #: A line that opens with a short label and a colon ("Photo: …", "Updated: …", "Source: …").
 _LABEL = re.compile(r"^[^\W\d_][\w.-]*(?: [\w.-]+){0,2} ?:\s")
@@ -47,7 +48,7 @@ def exempt(blocks: list[str], good_at: list[int], kinds: list[str]) -> set[int]:
     first paragraph (a place in capitals and a comma, or a date alone: "LISBON, 14 March
     2024", "May 20, 2024") and a signature (up to three short closing lines right after the
     last paragraph, without a sentence's final punctuation). `good_at`: the positions of the
-    prose blocks (at least one); `kinds`: the blocks' kinds, from `extract_walk` (only those
+    prose blocks (at least one); `kinds`: the blocks' kinds, from `extract_clean` (only those
     of the blocks that can be judged need be filled in)."""
     # a caption is the document's own, but a short one without a sentence is most often a
     # photo credit ("© Name/Agency"): those are judged
@@ -137,6 +138,12 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
             1.0 if last == "?" else 0.0,
             1.0 if chars < 200 and _LABEL.match(text) else 0.0,
             1.0 if chars < 200 and "/" in text else 0.0,
+            # the container's first or last prose blocks, judged too (a subscription prompt,
+            # an author's bio or a disclaimer set as a paragraph at the body's edge)
+            1.0 if i == first_good else 0.0,
+            1.0 if i == last_good else 0.0,
+            (n - 1 - i if n - 1 - i < 5 else 5) / 5.0,
+            1.0 if chars < 300 and links[i] > 0.0 else 0.0,
         ])
     return rows
 

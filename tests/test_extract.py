@@ -111,7 +111,18 @@ def test_a_photo_credit_after_a_copyright_sign_is_cut_from_its_caption():
 
 def test_a_copyright_sign_inside_a_sentence_keeps_the_line():
     line = "The emblem © was registered by the campaign in 1990 and is still in use."
-    assert body_of(page(prose_html() + f"<p>{line}</p>"))[-1] == line
+    html = page("".join(f"<p>{p}</p>" for p in PROSE[:-1]) + f"<p>{line}</p><p>{PROSE[-1]}</p>")
+    assert line in body_of(html)
+
+
+def test_the_last_paragraph_of_a_body_is_judged_even_as_a_sentence():
+    # a rights notice set as the closing paragraph: the classifier judges the body's first and
+    # last paragraphs (of four prose blocks or more) even when they end as sentences
+    notice = ("© 2022, Example News. This article is the copyrighted property of Example News. "
+              "Written permission is required to reproduce it.")
+    assert body_of(page(prose_html() * 2 + f"<p>{notice}</p>")) == PROSE * 2
+    # the same paragraph between others is not at an edge, and a sentence there stays
+    assert notice in body_of(page(prose_html() + f"<p>{notice}</p>" + prose_html()))
 
 
 def test_a_section_under_a_heading_after_the_last_paragraph_is_furniture():

@@ -1,0 +1,249 @@
+"""After the walk: the chosen container's blocks judged and cleaned.
+
+The classifier (collector/extract_blocks.py) judges the container's blocks that are not prose
+(bylines, credits, teasers, calls to subscribe); sections that open with a heading after the
+last prose block are dropped; then `finish` drops link lists, button labels, empty and
+repeated lines and headings left with nothing under them, and cuts photo credits set at the
+end of a line. `walk_page` puts the walk and this stage together. See docs/extraction.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from . import extract_blocks
+from .errors import ExtractError
+from .extract_walk import _HEADING_IDS, TAG_ID, Walk, _tag_ids, clean
+
+#: Lines that are button labels or furniture captions even inside the article.
+_BOILER = re.compile(
+    r"^(?:share|share this|share on \w+|tweet|print|email|e-mail|facebook|twitter|linkedin|"
+    r"whatsapp|pinterest|reddit|telegram|advertisement|sponsored|read more|continue reading|"
+    r"related|related articles|related posts|related stories|tags|tags:|filed under|posted in|"
+    r"categories|comments?|leave a comment|leave a reply|no comments|\d+ comments?|"
+    r"like this:|like loading\.\.\.|click to share.*|share this:|share this article|"
+    r"skip to (?:main )?content|back to top|previous|next|previous post|next post|"
+    r"subscribe|sign up|newsletter|copy link|listen|save|bookmark)$",
+    re.IGNORECASE,
+)
+#: The same for ASCII lines, lower-cased: the fixed labels as a set, the rest as a pattern.
+_BOILER_LABELS = frozenset({
+    "share", "share this", "tweet", "print", "email", "e-mail", "facebook", "twitter",
+    "linkedin", "whatsapp", "pinterest", "reddit", "telegram", "advertisement", "sponsored",
+    "read more", "continue reading", "related", "related articles", "related posts",
+    "related stories", "tags", "tags:", "filed under", "posted in", "categories", "comment",
+    "comments", "leave a comment", "leave a reply", "no comments", "like this:",
+    "like loading...", "share this:", "share this article", "skip to content",
+    "skip to main content", "back to top", "previous", "next", "previous post", "next post",
+    "subscribe", "sign up", "newsletter", "copy link", "listen", "save", "bookmark",
+})
+_BOILER_ASCII = re.compile(r"(?:share on \w+|\d+ comments?|click to share.*)$")
+
+
+def _is_boiler(line: str) -> bool:
+    """A button label or furniture caption ("Share", "Read more", "3 comments")."""
+    label = line.rstrip(" :»›→")
+    if label.isascii():
+        label = label.lower()
+        return label in _BOILER_LABELS or _BOILER_ASCII.match(label) is not None
+    return _BOILER.match(label) is not None
+
+
+def finish(blocks: list[str], links: list[float], goods: list[bool],
+           tags: list[int] | None = None, dropped: set[int] | None = None) -> list[str]:
+    """Clean the chosen blocks: drop link lists, button labels, empty and repeated lines, the
+    blocks at the positions `dropped` (judged furniture), and headings or labels left with
+    nothing of theirs after them."""
+    out: list[str] = []
+    kinds: list[int] = []
+    section = -1          # where in `out` the last heading stands while nothing follows it
+    emptied = False       # and whether what followed it was all dropped
+    for i, (text, share, good) in enumerate(zip(blocks, links, goods, strict=True)):
+        if (share > 0.5 and not good) or (dropped and i in dropped):
+            emptied = section >= 0
+            continue
+        # `clean`, whose fast path is inline here: most blocks are plain text already
+        line = text if text.isascii() and text.isprintable() and "  " not in text \
+            else clean(text)
+        if not line:
+            continue
+        if "©" in line:
+            line = _cut_credit(line)
+        if len(line) < 40 and _is_boiler(line):
+            emptied = section >= 0
+            continue
+        kind = tags[i] if tags is not None else 0
+        if kind in _HEADING_IDS:
+            if emptied and _orphan(out[section]):
+                # the section under the previous heading was all furniture ("Also
+                # interesting" over a list of teasers): its heading goes with it
+                del out[section]
+                del kinds[section]
+            section, emptied = len(out), False
+        else:
+            section, emptied = -1, False
+        out.append(line)
+        kinds.append(kind)
+    # a heading or a "label:" introduces what follows it; at the very end of the body what it
+    # introduced was furniture ("Related news", "More on this topic:") and it is too (a
+    # closing line with a date in it is a signature or dateline, set as a heading or not)
+    while out and (out[-1].endswith(":") or kinds[-1] in _HEADING_IDS) and _orphan(out[-1]):
+        out.pop()
+        kinds.pop()
+    return out
+
+
+#: The longest photo credit cut from the end of a line ("… at the harbour. © Name/Agency").
+_CREDIT_MAX_CHARS = 60
+_CREDIT_SEPARATORS = " |/–-—·,;(["
+
+
+def _cut_credit(line: str) -> str:
+    """A line less the photo credit at its end: from a copyright sign that is not at the start,
+    when what follows it is short and not a sentence (a caption's or picture's credit set in
+    the same block as its text)."""
+    at = line.rfind("©")
+    if at <= 0 or len(line) - at > _CREDIT_MAX_CHARS or line[-1] in ".!?。！？":
+        return line
+    head = line[:at].rstrip(_CREDIT_SEPARATORS)
+    return head if len(head) >= 2 * (len(line) - at) else line
+
+
+def _orphan(line: str) -> bool:
+    """Whether a heading or label may be dropped with the section it introduced: short, and no
+    date or number in it (a signature or dateline set as a heading carries one)."""
+    return len(line) < 80 and not any(c.isdigit() for c in line)
+
+
+_BLOCKQUOTE_ID = TAG_ID["blockquote"]
+_P_ID = TAG_ID["p"]
+#: Block kinds the classifier tells apart, by tag.
+_BLOCK_KINDS = {
+    **dict.fromkeys(_HEADING_IDS, "heading"),
+    **dict.fromkeys(_tag_ids(frozenset({"li", "dd", "dt"})), "item"),
+    **dict.fromkeys(_tag_ids(frozenset({"figcaption", "caption"})), "caption"),
+    **dict.fromkeys(_tag_ids(frozenset({"td", "th"})), "cell"),
+    **dict.fromkeys(_tag_ids(frozenset({"blockquote"})), "quote"),
+}
+
+
+def _kind(frame: list) -> str:
+    """The kind of block an element's text is, for the classifier's exemptions."""
+    kind = _BLOCK_KINDS.get(frame[0])
+    if kind is not None:
+        return kind
+    parent = frame[5]
+    if parent is not None and parent[0] == _BLOCKQUOTE_ID:
+        return "quote"
+    return "paragraph" if frame[0] == _P_ID else ""
+
+
+#: Prose blocks a container must hold for its first and last to be judged.
+_EDGE_MIN_PROSE = 4
+#: The kinds of those blocks that are judged: paragraphs and text set in other elements.
+_EDGE_KINDS = frozenset({"paragraph", ""})
+
+
+def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
+    """The chosen blocks the classifier judges (positions in `keep`) and their rows."""
+    blocks = w.blocks
+    goods = w.goods
+    links = w.links
+    frames_of = w.frames
+    # judged: blocks that are not prose (judging prose too cost a fifth of the extractor's
+    # time for no gain on the tuning parts) and not link lists (dropped anyway); and headings,
+    # even of prose length (a teaser's headline, a call to subscribe set as a heading)
+    todo = [k for k, i in enumerate(keep)
+            if (not goods[i] and links[i] <= 0.5) or frames_of[i][0] in _HEADING_IDS]
+    good_at = [k for k, i in enumerate(keep) if goods[i]]
+    if not good_at or (not todo and len(good_at) < _EDGE_MIN_PROSE):
+        return [], []  # a page without prose is not judged
+    kept = [blocks[i] for i in keep]
+    n = len(keep)
+    frames: list[Any] = [None] * n
+    kinds = [""] * n
+    for k in todo:
+        frames[k] = frame = w.frames[keep[k]]
+        kinds[k] = _kind(frame)
+    exempt = extract_blocks.exempt(kept, good_at, kinds)
+    if exempt:
+        todo = [k for k in todo if k not in exempt]
+    if len(good_at) >= _EDGE_MIN_PROSE:
+        # the body's first and last prose blocks are judged too, sentences or not: calls to
+        # subscribe, authors' bios, disclaimers and newsletter prompts are set as paragraphs
+        # (captions and quotations stay the document's own, as `exempt` has it)
+        edges = []
+        for k in {good_at[0], good_at[-1]}.difference(todo):
+            frame = w.frames[keep[k]]
+            kind = _kind(frame)
+            if kind in _EDGE_KINDS:
+                frames[k] = frame
+                kinds[k] = kind
+                edges.append(k)
+        if edges:
+            todo = sorted([*todo, *edges])
+    if not todo:
+        return [], []
+    first, last = w.span
+    seen = Counter(blocks)
+    rows = extract_blocks.features(
+        kept, [links[i] for i in keep], [goods[i] for i in keep], frames, kinds, todo, good_at,
+        [not first <= keep[k] < last for k in todo], [seen[kept[k]] > 1 for k in todo])
+    return todo, rows
+
+
+def _tail_sections(w: Walk, keep: list[int]) -> range:
+    """Positions (in `keep`) of sections that open with a heading after the container's last
+    prose block: with no prose of their own, what such a heading introduces is the page's
+    ("More on this topic", "Newsletter", "Latest articles" over a list of teasers). A heading
+    with a date or number in it is a signature or dateline set as a heading, and stays."""
+    goods = w.goods
+    last = len(keep) - 1
+    while last >= 0 and not goods[keep[last]]:
+        last -= 1
+    if last < 0:
+        return range(0)
+    frames = w.frames
+    blocks = w.blocks
+    for k in range(last + 1, len(keep)):
+        # (a heading with a date or number in it is a signature or dateline set as one)
+        if frames[keep[k]][0] in _HEADING_IDS and _orphan(blocks[keep[k]].strip()):
+            return range(k, len(keep))
+    return range(0)
+
+
+def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
+    w = Walk(furniture, root)
+    w.enter(root.tag_id)
+    w.walk(root)
+    w.leave()
+    keep = w.chosen()
+    model = extract_blocks.MODEL
+    drop: set[int] = set()
+    if model is not None and keep:
+        # furniture left inside the container (bylines, credits, teasers): by the classifier
+        todo, rows = block_rows(w, keep)
+        drop = {k for k, row in zip(todo, rows, strict=True) if not model.keep(row)}
+    if keep:
+        drop.update(_tail_sections(w, keep))
+    return w, finish([w.blocks[i] for i in keep], [w.links[i] for i in keep],
+                     [w.goods[i] for i in keep], [w.frames[i][0] for i in keep], drop)
+
+
+def selector_blocks(tree: LexborHTMLParser, selector: str) -> list[str]:
+    try:
+        nodes = tree.css(selector)
+    except Exception as exc:  # lexbor raises a bare ValueError/SelectolaxError on bad CSS
+        raise ExtractError(f"content selector {selector!r} is not valid CSS: {exc}") from exc
+    out: list[str] = []
+    for node in nodes:
+        w = Walk(True, node)
+        w.enter(node.tag_id)
+        w.walk(node)
+        w.leave()
+        out.extend(finish(w.blocks, w.links, w.goods))
+    return out
