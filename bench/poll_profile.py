@@ -11,10 +11,10 @@ from os.wait4), peak RSS of the largest process and of the tree.
     .venv/bin/python -m bench.poll_profile --n 1000 --cprofile /tmp/prof   # + cProfile files
     .venv/bin/python -m bench.poll_profile --n 1000 --tree /tmp/base       # another checkout
 
-`--cprofile DIR` runs the main process under cProfile (`DIR/cold.prof`, `DIR/warm.prof`) and
-prints its top functions by cumulative and by own time; the parse worker is a separate
-process and is not in these files (profile it with py-spy --subprocesses, or see
-bench/memory.py for memory). cProfile slows the process down: compare CPU seconds only
+`--cprofile DIR` runs the main process under cProfile with a CPU clock (`DIR/cold0.prof`,
+`DIR/warm0.prof`, ...) and prints its top functions by cumulative and by own time; the parse
+worker is a separate process and is not in these files (profile it with py-spy
+--subprocesses). cProfile slows the process down: compare CPU seconds only
 between runs without it.
 """
 
@@ -30,6 +30,20 @@ import tempfile
 from pathlib import Path
 
 from bench.poll import PY, ROOT, collector_config, run_measured
+
+#: Runs `collector.cli` under cProfile with a CPU-time clock; argv: output file, cli args.
+_PROFILED = """
+import cProfile, runpy, sys, time
+out = sys.argv[1]
+sys.argv = ["collector", *sys.argv[2:]]
+profile = cProfile.Profile(time.process_time)
+try:
+    profile.runcall(runpy.run_module, "collector.cli", run_name="__main__", alter_sys=True)
+except SystemExit:
+    pass
+finally:
+    profile.dump_stats(out)
+"""
 
 
 def _top(path: Path, sort: str, n: int) -> str:
@@ -82,10 +96,12 @@ def main(argv: list[str] | None = None) -> int:
             data = work / "data"
 
             def run(cycle: str, i: int) -> None:
-                argv = [PY]
+                args_ = ["--config", str(config), "poll"]
                 if prof:
-                    argv += ["-m", "cProfile", "-o", str(prof / f"{cycle}{i}.prof")]
-                argv += ["-m", "collector.cli", "--config", str(config), "poll"]
+                    # CPU time, not wall time: a poll mostly waits for answers
+                    argv = [PY, "-c", _PROFILED, str(prof / f"{cycle}{i}.prof"), *args_]
+                else:
+                    argv = [PY, "-m", "collector.cli", *args_]
                 farm.reset_stats()
                 m = run_measured("collector", cycle, argv, cwd=tree, limit_s=args.limit,
                                  log=work / "run.log")
