@@ -70,6 +70,8 @@ class Listing:
     #: called with the keys stored (or given up) once the candidates are processed (a mailbox
     #: marks those messages read)
     settle: Callable[[set[str]], Awaitable[None]] | None = None
+    #: the hash of the fetched body (computed once: a full-text feed is tens of KB)
+    body_hash: str | None = None
 
 
 def policy_for(source: Source, *, expected: str = "any",
@@ -290,7 +292,7 @@ class Pipeline:
         candidates = await self._candidates(source, kind, fetched)
         if kind == "page" and source.pagination_depth > 0 and state.polls == 0:
             candidates += await self._older_pages(source, fetched, {c.key for c in candidates})
-        return Listing(candidates, fetched, method=kind)
+        return Listing(candidates, fetched, method=kind, body_hash=body_hash)
 
     async def _older_pages(self, source: Source, first: Fetched, known: set[str]
                            ) -> list[Candidate]:
@@ -603,7 +605,8 @@ class Pipeline:
             candidates=len(listing.candidates),
             etag=fetched.etag if fetched else None,
             last_modified=fetched.last_modified if fetched else None,
-            body_hash=hashlib.sha256(fetched.content).hexdigest() if fetched else None,
+            body_hash=listing.body_hash or (hashlib.sha256(fetched.content).hexdigest()
+                                            if fetched else None),
             max_age_s=_max_age(fetched, now), left=left, retrying=retrying)
         # items left over are taken soon even on a cron schedule: the same poll, continued
         await self._save(source, state, after, now, owner,
