@@ -56,6 +56,49 @@ def _top(path: Path, sort: str, n: int) -> str:
     return text[text.find("   ncalls"):]
 
 
+#: Where a sampled thread is waiting, not working (py-spy cannot always tell): a pool thread
+#: waiting for work, a condition, the parse worker's pipe, the event loop's poll, the store's
+#: write lock.
+_IDLE = {"_worker (thread.py)", "Condition.wait (threading.py)", "_Worker._wait (isolate.py)",
+         "EpollSelector.select (selectors.py)", "Store.session (__init__.py)",
+         "Store._writing (__init__.py)", "read_exactly (parse_worker.py)"}
+
+
+def spy_summary(path: Path, top: int) -> str:
+    """Samples per process (pid and command as py-spy names them), then the functions with
+    the most samples on the stack (inclusive) and at its top (own), over all processes;
+    samples of a waiting thread (`_IDLE`) left out."""
+    from collections import Counter
+
+    per_proc: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        frames = stack.split(";")
+        names = [f.split(" (")[0] + " (" + f.split(" (")[-1].split(":")[0].rsplit("/", 1)[-1]
+                 + ")" if " (" in f else f for f in frames[1:]]
+        if names and names[-1] in _IDLE:
+            continue
+        total += n
+        per_proc[frames[0][:60]] += n
+        for name in set(names):
+            inclusive[name] += n
+        if names:
+            own[names[-1]] += n
+    out = [f"{total} samples, waiting threads left out"]
+    out += [f"{n:7d} {100 * n / total:5.1f} %  {k}" for k, n in per_proc.most_common(8)]
+    out.append("-- inclusive --")
+    out += [f"{n:7d} {100 * n / total:5.1f} %  {k}" for k, n in inclusive.most_common(top)]
+    out.append("-- own --")
+    out += [f"{n:7d} {100 * n / total:5.1f} %  {k}" for k, n in own.most_common(top)]
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=1000)
@@ -69,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cold", type=int, default=1, help="cold runs, each from an empty store")
     p.add_argument("--tree", default=str(ROOT), help="checkout of collector to run")
     p.add_argument("--cprofile", help="directory for cProfile files of the main process")
+    p.add_argument("--pyspy", help="directory for py-spy samples (raw, every process of the "
+                   "tree, CPU only; py-spy must be installed and allowed to trace)")
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--limit", type=float, default=900.0)
     p.add_argument("--json", help="write the measurements to this file")
@@ -84,8 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run([PY, "-m", "compileall", "-q", str(tree / "collector")], check=True,
                    capture_output=True, timeout=300)
     prof = Path(args.cprofile) if args.cprofile else None
-    if prof:
-        prof.mkdir(parents=True, exist_ok=True)
+    spy = Path(args.pyspy) if args.pyspy else None
+    for d in (prof, spy):
+        if d:
+            d.mkdir(parents=True, exist_ok=True)
     results = []
     work = Path(tempfile.mkdtemp(prefix="poll-profile-"))
     try:
@@ -102,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
                     argv = [PY, "-c", _PROFILED, str(prof / f"{cycle}{i}.prof"), *args_]
                 else:
                     argv = [PY, "-m", "collector.cli", *args_]
+                if spy:
+                    argv = [str(Path(PY).parent / "py-spy"), "record", "--subprocesses",
+                            "--rate", "250", "--format", "raw", "--output",
+                            str(spy / f"{cycle}{i}.txt"), "--", *argv]
                 farm.reset_stats()
                 m = run_measured("collector", cycle, argv, cwd=tree, limit_s=args.limit,
                                  log=work / "run.log")
@@ -135,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
             for sort in ("cumulative", "tottime"):
                 print(f"\n## {f.name} by {sort}\n")
                 print(_top(f, sort, args.top))
+    if spy:
+        for f in sorted(spy.glob("*.txt")):
+            print(f"\n## {f.name}: py-spy samples\n")
+            print(spy_summary(f, args.top))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
     return 0
