@@ -82,7 +82,7 @@ finally:
             lines.append(f"\\n-- top {top} by {kind} --")
             for stat in snap.statistics(kind)[:top]:
                 lines.append(f"{stat.size / 2**20:7.2f} MB {stat.count:8d} blocks")
-                frames = stat.traceback.format(limit=-6 if kind == "traceback" else 1)
+                frames = stat.traceback.format(limit=8 if kind == "traceback" else 1)
                 lines.extend("    " + x for x in frames if x.strip())
     with open(out, "w") as f:
         f.write("\\n".join(lines) + "\\n")
