@@ -55,3 +55,32 @@ def test_the_poll_command_does_not_load_the_browser_library():
     got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True)
     assert got.stdout.strip() == "False"
+
+
+def test_polling_many_sources_holds_one_task_per_slot_and_polls_every_source(tmp_path, site):
+    """`poll_ids` runs `poll_concurrency` tasks that take the claimed sources in turn, not a
+    task per source; every source is polled once and the results keep the claim order."""
+    items = [article(1, "One", T0)]
+    for i in range(7):
+        site.pages[f"/f{i}/"] = Page(rss_feed(f"S{i}", site.base, items), "application/rss+xml")
+    sources = "".join(f"  - id: s{i}\n    url: {site.url(f'/f{i}/')}\n    kind: feed\n"
+                      for i in range(7))
+    config = load(tmp_path, "sources:\n" + sources, settings_extra="    poll_concurrency: 2\n")
+    in_flight: list[int] = []
+
+    async def main() -> list:
+        store = Store(config.settings.database_url)
+        worker = Worker(config, store)
+        try:
+            await worker.start()
+            return await worker.poll_ids(
+                [s.id for s in config.sources],
+                progress=lambda _s, _o: in_flight.append(len(worker.in_flight)))
+        finally:
+            await worker.close()
+            store.close()
+
+    results = asyncio.run(main())
+    assert sorted(src.id for src, _ in results) == [f"s{i}" for i in range(7)]
+    assert all(outcome.ok for _, outcome in results)
+    assert len(in_flight) == 7 and max(in_flight) <= 2
