@@ -1,5 +1,6 @@
 """What a one-shot `collector poll` leaves out because nothing would use it: the metrics of
-its polls (nothing serves them afterwards) and the browser library (no source renders)."""
+its polls (nothing serves them afterwards), the browser library and the mailbox reader (loaded
+when a source first needs them)."""
 
 from __future__ import annotations
 
@@ -49,12 +50,12 @@ def test_a_worker_told_not_to_records_no_metrics_and_one_by_default_does(tmp_pat
     assert polls() == before + 1
 
 
-def test_the_poll_command_does_not_load_the_browser_library():
+def test_the_poll_command_loads_neither_the_browser_library_nor_imap():
     code = ("import sys, collector.cli, collector.pipeline, collector.scheduler; "
-            "print('playwright' in sys.modules)")
+            "print('playwright' in sys.modules, 'imaplib' in sys.modules)")
     got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True)
-    assert got.stdout.strip() == "False"
+    assert got.stdout.split() == ["False", "False"]
 
 
 def test_polling_many_sources_holds_one_task_per_slot_and_polls_every_source(tmp_path, site):
