@@ -4,7 +4,9 @@ Site `i` listens on its own loopback address (127.20.0.0 + i + 1; all of 127/8 i
 Linux), so per-host politeness limits apply as they would on the real web. Every site serves:
 
     /feed          RSS 2.0 with `items` entries, ETag and Last-Modified; 304 to a matching
-                   conditional GET
+                   conditional GET; on a `content_share` of the sites every item also carries
+                   its full text (`content:encoded`, about 2.5 KB of HTML: a feed of 20 items is
+                   about 63 KB), and with `gzip` a feed is sent gzipped to a client that asks
     /a/<k>         the article page of item k
     /robots.txt    allows everything
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import gzip
 import ipaddress
 import random
 import socket
@@ -83,7 +86,8 @@ class Farm:
 
     def __init__(self, n: int, *, seed: int = 1, fault_share: float = 0.08,
                  latency: tuple[float, float] = (0.05, 0.3), items: int = 20,
-                 change_share: float = 0.05, hang_s: float = 5.0, port: int = 0) -> None:
+                 change_share: float = 0.05, hang_s: float = 5.0, port: int = 0,
+                 content_share: float = 0.0, gzip: bool = False) -> None:
         if n < 1 or n > 60_000:
             raise ValueError("the farm holds 1 to 60,000 sites")
         self.n = n
@@ -92,6 +96,7 @@ class Farm:
         self.change_share = change_share
         self.hang_s = hang_s
         self.port = port
+        self.gzip = gzip
         self.cycle = 0
         self.stats = Stats()
         self._seed = seed
@@ -102,11 +107,15 @@ class Farm:
         order = sorted(faulty)
         fault_of = {idx: FAULTS[k % len(FAULTS)] for k, idx in enumerate(order)}
         self.sites = [Site(i, site_ip(i), fault_of.get(i)) for i in range(n)]
+        # which sites publish their items' full text (drawn apart from the faults' draw, so
+        # adding it leaves every other property of a seed's farm as it was)
+        full_rng = random.Random(seed * 31 + 5)
+        self._full = {i for i in range(n) if full_rng.random() < content_share}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._servers: list[asyncio.base_events.Server] = []
         self._conns: set[asyncio.Task[None]] = set()
-        self._feeds: dict[int, tuple[tuple[int, int], bytes]] = {}
+        self._feeds: dict[int, tuple[tuple[int, int], bytes, bytes | None]] = {}
         self._lock = threading.Lock()
         self._oversized = (b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>big"
                            b"</title>" + b"<!-- padding -->" * (OVERSIZED_BYTES // 16)
@@ -302,8 +311,13 @@ class Farm:
         if h.get("if-none-match") == etag or (
                 "if-none-match" not in h and h.get("if-modified-since") == modified):
             return 304, {"ETag": etag, "Last-Modified": modified}, b"", keep
-        return 200, {"Content-Type": "application/rss+xml; charset=utf-8", "ETag": etag,
-                     "Last-Modified": modified}, self._feed(site), keep
+        hdrs = {"Content-Type": "application/rss+xml; charset=utf-8", "ETag": etag,
+                "Last-Modified": modified}
+        plain, packed = self._feed(site)
+        if packed is not None and "gzip" in h.get("accept-encoding", "").lower():
+            hdrs["Content-Encoding"] = "gzip"
+            return 200, hdrs, packed, keep
+        return 200, hdrs, plain, keep
 
     # --- content ----------------------------------------------------------------------------
 
@@ -313,17 +327,23 @@ class Farm:
         line = _POOL[(site * 7_919 + k * 104_729) % len(_POOL)]
         return " ".join(line[:words])
 
-    def _feed(self, site: Site) -> bytes:
+    def _feed(self, site: Site) -> tuple[bytes, bytes | None]:
+        """The feed's body, and its gzipped form when the farm serves gzip (both made once
+        per version: the farm must stay cheap)."""
         key = (site.index, site.version)
         body = self._feeds.get(site.index)
         if body is None or body[0] != key:
-            body = self._feeds[site.index] = (key, self._make_feed(site))
-        return body[1]
+            plain = self._make_feed(site)
+            packed = gzip.compress(plain, 6, mtime=0) if self.gzip else None
+            body = self._feeds[site.index] = (key, plain, packed)
+        return body[1], body[2]
 
     def _make_feed(self, site: Site) -> bytes:
         base = f"http://{site.ip}:{self.port}"
         newest = site.version + self.items - 1
-        out = ['<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>',
+        full = site.index in self._full
+        ns = ' xmlns:content="http://purl.org/rss/1.0/modules/content/"' if full else ""
+        out = [f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"{ns}><channel>',
                f"<title>Site {site.index}</title><link>{base}/</link>",
                "<description>Statements</description>"]
         for k in range(newest, newest - self.items, -1):
@@ -332,9 +352,18 @@ class Farm:
                 title += " & more <b>unclosed"   # raw & and an unclosed tag: not well-formed
             summary = self._text(site.index, k + 7, 60)
             date = email.utils.formatdate(EPOCH + 3600 * k, usegmt=True)
+            body = ""
+            if full:
+                # a WordPress-like post: paragraphs with links and emphasis, as CDATA
+                paras = "".join(
+                    f"<p>{self._text(site.index, k * 13 + j, 50).capitalize()}, <a href=\""
+                    f"{base}/a/{k}#r{j}\">more</a> <em>{self._text(site.index, j, 4)}</em>.</p>"
+                    for j in range(5))
+                body = f"<content:encoded><![CDATA[{paras}]]></content:encoded>"
             out.append(f"<item><title>{title}</title><link>{base}/a/{k}</link>"
                        f"<guid isPermaLink=\"false\">s{site.index}-{k}</guid>"
-                       f"<pubDate>{date}</pubDate><description>{summary}.</description></item>")
+                       f"<pubDate>{date}</pubDate><description>{summary}.</description>"
+                       f"{body}</item>")
         out.append("</channel></rss>\n")
         return "\n".join(out).encode()
 

@@ -319,11 +319,12 @@ def reader_summary_main(args: argparse.Namespace) -> int:
 # --- the benchmark --------------------------------------------------------------------------
 
 def bench(n: int, contenders: list[Contender], *, work_root: Path, limit_s: float,
-          hang_s: float, seed: int) -> list[Measure]:
+          hang_s: float, seed: int, content_share: float = 0.0,
+          gzip: bool = False) -> list[Measure]:
     from bench.farm import Farm
 
     results: list[Measure] = []
-    with Farm(n, hang_s=hang_s, seed=seed) as farm:
+    with Farm(n, hang_s=hang_s, seed=seed, content_share=content_share, gzip=gzip) as farm:
         urls = farm.feed_urls()
         print(f"farm: {n} sites on {farm.sites[0].ip}..{farm.sites[-1].ip} port {farm.port}; "
               f"faults {dict(farm.faults())}\n\n{HEADER}", flush=True)
@@ -383,6 +384,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="contenders to run: collector, reader, httpx")
     p.add_argument("--hang-s", type=float, default=2.0)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--content-share", type=float, default=0.0,
+                   help="share of the sites whose feed items carry their full text")
+    p.add_argument("--gzip", action="store_true", help="the farm gzips feeds on request")
     p.add_argument("--limit", type=float, default=1800.0, help="time limit of one child (s)")
     p.add_argument("--json", help="write all measurements to this file")
     args = p.parse_args(argv)
@@ -417,7 +421,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 contenders += [Reader(w) for w in args.reader_workers]
             print(f"\nN = {n}", flush=True)
             everything += bench(n, contenders, work_root=work_root, limit_s=args.limit,
-                                hang_s=args.hang_s, seed=args.seed)
+                                hang_s=args.hang_s, seed=args.seed,
+                                content_share=args.content_share, gzip=args.gzip)
             for m in everything:
                 if m.note:
                     print(f"  {m.name} {m.cycle}: {m.note}")

@@ -47,19 +47,9 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from playwright.async_api import Browser as PwBrowser
-from playwright.async_api import (
-    BrowserContext,
-    Page,
-    Playwright,
-    Route,
-    WebSocketRoute,
-    async_playwright,
-)
-from playwright.async_api import Error as PwError
 from selectolax.lexbor import LexborHTMLParser
 
 from . import limits
@@ -69,6 +59,19 @@ from .errors import FetchError
 from .fetch import Fetcher, FetchPolicy
 from .models import Fetched
 from .transport import AddressGuard, Blocked, DnsFailed
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser as PwBrowser
+    from playwright.async_api import BrowserContext, Page, Playwright, Route, WebSocketRoute
+
+
+def _playwright() -> Any:
+    """playwright.async_api, imported when a browser is first needed, not with this module:
+    every poll imports this module, most never render a page, and the import costs about
+    7 MB of resident memory and 0.15-0.8 s of CPU (`python -m bench.memory imports`)."""
+    from playwright import async_api
+
+    return async_api
 
 log = logging.getLogger("collector.browser")
 
@@ -259,7 +262,7 @@ class Browser:
         try:
             endpoint = await self._endpoint(process, profile)
             if self._pw is None:
-                self._pw = await async_playwright().start()
+                self._pw = await _playwright().async_playwright().start()
             browser = await asyncio.wait_for(self._pw.chromium.connect_over_cdp(endpoint),
                                              limits.BROWSER_START_TIMEOUT_S)
         except BaseException:
@@ -300,7 +303,7 @@ class Browser:
         _killpg(inst.process)
         await asyncio.to_thread(inst.process.wait)
         self.kills += counted
-        with contextlib.suppress(PwError, OSError, asyncio.TimeoutError):
+        with contextlib.suppress(_playwright().Error, OSError, asyncio.TimeoutError):
             await asyncio.wait_for(inst.browser.close(), 2.0)
         shutil.rmtree(inst.profile, ignore_errors=True)
         if self._current is inst:
@@ -332,7 +335,7 @@ class Browser:
             await self._kill(inst, "shutdown")
         pw, self._pw = self._pw, None
         if pw is not None:
-            with contextlib.suppress(PwError, OSError, asyncio.TimeoutError):
+            with contextlib.suppress(_playwright().Error, OSError, asyncio.TimeoutError):
                 await asyncio.wait_for(pw.stop(), 5.0)
 
     # -- one page ------------------------------------------------------------------------------
@@ -360,7 +363,7 @@ class Browser:
                 raise FetchError(f"{page.final_url} did not finish rendering within "
                                  f"{self.page_timeout_s:.0f} s", kind="browser_timeout",
                                  url=page.url) from None
-            except PwError as exc:
+            except _playwright().Error as exc:
                 await self._close_or_kill(inst, context, "it failed while rendering")
                 why = inst.dead or str(exc).splitlines()[0]
                 raise FetchError(f"the browser failed rendering {page.final_url}: {why}",
@@ -387,7 +390,7 @@ class Browser:
             return
         try:
             await asyncio.wait_for(context.close(), limits.BROWSER_CLOSE_TIMEOUT_S)
-        except (TimeoutError, PwError):
+        except (TimeoutError, _playwright().Error):
             async with self._lock:
                 await self._kill(inst, why)
 
@@ -417,7 +420,7 @@ class Browser:
             url = req.url
             try:
                 origin = req.frame.page
-            except PwError:           # a worker's request: it has no frame
+            except _playwright().Error:           # a worker's request: it has no frame
                 origin = None
             if origin is not tab:
                 refusals.requests.append(f"{url}: not from the page itself (a pop-up or worker)")
@@ -530,7 +533,7 @@ class _Network:
 
 
 async def _quietly(coro: Any) -> None:
-    with contextlib.suppress(PwError):
+    with contextlib.suppress(_playwright().Error):
         await coro
 
 

@@ -161,7 +161,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     progress = Progress(sys.stderr, len(ids), enabled=sys.stderr.isatty() and not args.quiet)
 
     async def main() -> list[Any]:
-        worker = Worker(config, store)
+        worker = Worker(config, store, metrics=False)  # nothing serves them after the poll
         try:
             await worker.start()
             return await worker.poll_ids(ids, progress=lambda src, _o: progress.update(src.id),

@@ -70,6 +70,9 @@ class Candidate:
     page_html: str | None = None
     #: other addresses of the same statement (a listing row's other languages or formats)
     alternates: tuple[str, ...] = ()
+    #: only `key`, `url` and `published` are read (a feed scanned for what is new): the rest
+    #: comes from parsing the feed again for this item (collector.discover.feed.parse_feed)
+    identity_only: bool = False
 
 
 @dataclass(frozen=True)

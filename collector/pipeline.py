@@ -70,6 +70,8 @@ class Listing:
     #: called with the keys stored (or given up) once the candidates are processed (a mailbox
     #: marks those messages read)
     settle: Callable[[set[str]], Awaitable[None]] | None = None
+    #: the hash of the fetched body (computed once: a full-text feed is tens of KB)
+    body_hash: str | None = None
 
 
 def policy_for(source: Source, *, expected: str = "any",
@@ -213,7 +215,8 @@ class Pipeline:
                 return PollOutcome(source.id, ok=True, not_modified=True, method=method,
                                    elapsed_s=time.monotonic() - started), True
             counts["skipped"] += listing.skipped
-            await self._process(source, state, listing.candidates, counts, now)
+            await self._process(source, state, listing.candidates, counts, now,
+                                listing.fetched)
             if listing.settle is not None:
                 done = await asyncio.to_thread(
                     self.store.seen_keys, source.id, [c.key for c in listing.candidates],
@@ -289,7 +292,7 @@ class Pipeline:
         candidates = await self._candidates(source, kind, fetched)
         if kind == "page" and source.pagination_depth > 0 and state.polls == 0:
             candidates += await self._older_pages(source, fetched, {c.key for c in candidates})
-        return Listing(candidates, fetched, method=kind)
+        return Listing(candidates, fetched, method=kind, body_hash=body_hash)
 
     async def _older_pages(self, source: Source, first: Fetched, known: set[str]
                            ) -> list[Candidate]:
@@ -318,14 +321,38 @@ class Pipeline:
         return out
 
     async def _candidates(self, source: Source, kind: str, fetched: Fetched) -> list[Candidate]:
+        # a feed is scanned for its items' identities first: most polls of a changed feed
+        # find few new items, and the cold poll of a source stores none (`backfill: 0`), so
+        # the full parse, most of a full-text feed's cost, is kept for the items taken
+        # (`_complete`)
         return await candidates_for(self.fetcher, source, kind, fetched, now=self.clock(),
                                     deadline_s=self.config.settings.fetch.deadline_s,
-                                    parses=self.parses)
+                                    parses=self.parses, scan=True)
+
+    async def _complete(self, source: Source, fetched: Fetched | None,
+                        listed: list[Candidate], batch: list[Candidate]) -> list[Candidate]:
+        """The items of `batch` in full, where the listing was only scanned for identities:
+        parsed again, only these (collector.discover.feed.parse_feed with `keys`)."""
+        if not any(c.identity_only for c in batch):
+            return batch
+        if fetched is None:  # pragma: no cover - a scan always comes from a fetched feed
+            raise ParseError(f"source {source.id}: scanned items without their feed")
+        keys = [c.key for c in batch]
+        full = await self._parse(source, parse_feed, fetched.content, fetched.final_url,
+                                 headers=fetched.headers, now=self.clock(), keys=keys,
+                                 listed=[c.key for c in listed])
+        by_key = {c.key: c for c in full}
+        missing = [k for k in keys if k not in by_key]
+        if missing:
+            raise ParseError(f"{fetched.final_url}: {len(missing)} items found by the scan "
+                             f"are missing from the full parse (first: {missing[0]})")
+        return [by_key[k] for k in keys]
 
     # -- items ---------------------------------------------------------------------------------
 
     async def _process(self, source: Source, state: SourceState, candidates: list[Candidate],
-                       counts: dict[str, int], now: datetime) -> None:
+                       counts: dict[str, int], now: datetime,
+                       fetched: Fetched | None = None) -> None:
         keys = [c.key for c in candidates]
         seen = await asyncio.to_thread(self.store.seen_keys, source.id, keys,
                                        retry_below=MAX_ITEM_ATTEMPTS)
@@ -348,7 +375,8 @@ class Pipeline:
         started = time.monotonic()
         # the newest items first if there are too many for one poll, but stored oldest first,
         # so that sequence numbers follow publication
-        batch = list(reversed(fresh[:limits.MAX_NEW_ITEMS_PER_POLL]))
+        batch = await self._complete(source, fetched, candidates,
+                                     list(reversed(fresh[:limits.MAX_NEW_ITEMS_PER_POLL])))
         # the rest stay unseen: this poll records no validators, so the next one (due soon,
         # decide.after_success) reads the listing again even if it has not changed
         counts["left"] = len(fresh) - len(batch)
@@ -583,7 +611,8 @@ class Pipeline:
             candidates=len(listing.candidates),
             etag=fetched.etag if fetched else None,
             last_modified=fetched.last_modified if fetched else None,
-            body_hash=hashlib.sha256(fetched.content).hexdigest() if fetched else None,
+            body_hash=listing.body_hash or (hashlib.sha256(fetched.content).hexdigest()
+                                            if fetched else None),
             max_age_s=_max_age(fetched, now), left=left, retrying=retrying)
         # items left over are taken soon even on a cron schedule: the same poll, continued
         await self._save(source, state, after, now, owner,
@@ -690,9 +719,11 @@ class _OutcomeWriter:
 
 async def candidates_for(fetcher: Fetcher, source: Source, kind: str, fetched: Fetched, *,
                          now: datetime, deadline_s: float | None = None,
-                         parses: isolate.Isolator | None = None) -> list[Candidate]:
+                         parses: isolate.Isolator | None = None,
+                         scan: bool = False) -> list[Candidate]:
     """The items a fetched listing (feed, listing page or sitemap) offers, in listing order.
-    Parsed in `parses` (default: the process-wide pool), queued under the source."""
+    Parsed in `parses` (default: the process-wide pool), queued under the source. With
+    `scan`, a feed's items may come back `identity_only` (collector.discover.feed)."""
     pool = parses or isolate.default_isolator()
 
     async def bounded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -700,6 +731,9 @@ async def candidates_for(fetcher: Fetcher, source: Source, kind: str, fetched: F
                               queue_key=source.id, **kwargs)
 
     if kind == "feed":
+        if scan:
+            return await bounded(parse_feed, fetched.content, fetched.final_url,
+                                 headers=fetched.headers, now=now, scan=True)
         return await bounded(parse_feed, fetched.content, fetched.final_url,
                              headers=fetched.headers, now=now)
     if kind == "social":

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..config import Source
 from ..models import Candidate
-from . import imap, social, telegram
+from . import social, telegram
 from .post import ChannelListing, title_of
 
 if TYPE_CHECKING:  # the pipeline imports this package; only its type is needed here
@@ -24,8 +24,7 @@ if TYPE_CHECKING:  # the pipeline imports this package; only its type is needed 
 #: Source kinds whose listing is read here rather than fetched as a feed, page or sitemap.
 KINDS = ("telegram", "imap")
 
-__all__ = ["KINDS", "ChannelListing", "imap", "listing", "preview", "social", "telegram",
-           "title_of"]
+__all__ = ["KINDS", "ChannelListing", "listing", "preview", "social", "telegram", "title_of"]
 
 
 async def listing(pipeline: Pipeline, source: Source, state: SourceState) -> ChannelListing:
@@ -33,6 +32,10 @@ async def listing(pipeline: Pipeline, source: Source, state: SourceState) -> Cha
     if source.kind == "telegram":
         return await telegram.read(pipeline, source, state)
     if source.kind == "imap":
+        # here, not at the top: every poll imports this package and few read a mailbox;
+        # imaplib and the email package cost 2.5 MB (`python -m bench.memory imports`)
+        from . import imap
+
         return await imap.read(pipeline, source, state)
     raise ValueError(f"source {source.id}: {source.kind} is not a channel kind")
 
@@ -43,5 +46,7 @@ async def preview(pipeline: Pipeline, source: Source) -> list[Candidate]:
     if source.kind == "telegram":
         return await telegram.preview(pipeline, source)
     if source.kind == "imap":
+        from . import imap  # see `listing`
+
         return await imap.preview(pipeline, source)
     raise ValueError(f"source {source.id}: {source.kind} is not a channel kind")

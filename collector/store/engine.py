@@ -10,6 +10,8 @@ from sqlalchemy import Engine, create_engine, event
 
 #: SQLite waits this long for a lock before "database is locked" (RELIABILITY row 43).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: Page cache of one SQLite connection, KiB (SQLite's default is 2,000)
+SQLITE_CACHE_KIB = 512
 
 _MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 _REVISION_RE = re.compile(r"^(down_revision|revision)\s*=\s*(None|['\"]([^'\"]+)['\"])",
@@ -51,6 +53,11 @@ def make_engine(url: str) -> Engine:
             cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
+            # each pooled connection keeps its own page cache (SQLite's default: 2 MB); with a
+            # connection per thread of the to_thread pool, a large store's caches filled to
+            # most of that apiece in a poll of 5,000 sources; the OS page cache holds the file
+            # anyway (docs/benchmarks-poll.md, Profile)
+            cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
             cur.close()
 
         @event.listens_for(engine, "begin")

@@ -1,0 +1,148 @@
+"""Where `collector poll`'s memory goes: RSS after each import, and tracemalloc at the peak.
+
+`imports`: a fresh interpreter imports, one after the other, what a poll loads (the libraries
+first, then collector's modules in the order the poll reaches them) and prints the resident
+set (VmRSS) after each, with the growth it caused:
+
+    .venv/bin/python -m bench.memory imports
+
+`poll`: starts the farm of bench/poll.py, runs a cold and then a warm `collector poll` in a
+child that traces its allocations (tracemalloc, 25 frames), and prints for each cycle the
+peak of traced memory, the peak RSS (VmHWM) and the top allocations by traceback of the
+snapshot taken when traced memory was highest (sampled every 0.5 s). Tracing slows the child
+several times: its figures say where the memory is, not how fast the poll runs.
+
+    .venv/bin/python -m bench.memory poll --n 5000 --content-share 0.6 --gzip --top 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.poll import PY, ROOT, collector_config
+
+#: What a poll imports, in the order it gets there: the libraries, then collector's modules.
+IMPORTS = ("yaml", "sqlalchemy", "sqlalchemy.orm", "alembic", "httpx", "h11", "brotli",
+           "selectolax.lexbor", "apscheduler", "numpy", "feedparser",
+           "collector.config", "collector.store", "collector.fetch", "collector.extract",
+           "collector.pipeline", "collector.scheduler", "collector.cli")
+
+_IMPORTS_CHILD = """
+import importlib, sys, time
+def rss():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+before = rss()
+print(f"{'(interpreter)':28} {before:7.1f} MB")
+for name in sys.argv[1:]:
+    t = time.perf_counter()
+    importlib.import_module(name)
+    now = rss()
+    print(f"{name:28} {now:7.1f} MB  +{now - before:5.1f}  {time.perf_counter() - t:6.3f} s")
+    before = now
+print(f"modules loaded: {len(sys.modules)}")
+"""
+
+#: Runs `collector.cli` with tracemalloc; argv: report file, top N, cli args.
+_TRACED_CHILD = """
+import sys, threading, tracemalloc, runpy, linecache
+out, top = sys.argv[1], int(sys.argv[2])
+sys.argv = ["collector", *sys.argv[3:]]
+tracemalloc.start(25)
+best = [0, None]
+stop = threading.Event()
+def sample():
+    while not stop.wait(0.5):
+        current, _peak = tracemalloc.get_traced_memory()
+        if current > best[0] * 1.03:
+            best[0], best[1] = current, tracemalloc.take_snapshot()
+threading.Thread(target=sample, daemon=True).start()
+try:
+    runpy.run_module("collector.cli", run_name="__main__", alter_sys=True)
+except SystemExit:
+    pass
+finally:
+    stop.set()
+    _cur, peak = tracemalloc.get_traced_memory()
+    with open("/proc/self/status") as f:
+        hwm = next(int(x.split()[1]) / 1024 for x in f if x.startswith("VmHWM:"))
+    lines = [f"traced peak {peak / 2**20:.1f} MB; VmHWM {hwm:.1f} MB; "
+             f"snapshot at {best[0] / 2**20:.1f} MB traced"]
+    snap = best[1]
+    if snap is not None:
+        snap = snap.filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+        for kind in ("filename", "traceback"):
+            lines.append(f"\\n-- top {top} by {kind} --")
+            for stat in snap.statistics(kind)[:top]:
+                lines.append(f"{stat.size / 2**20:7.2f} MB {stat.count:8d} blocks")
+                frames = stat.traceback.format(limit=8 if kind == "traceback" else 1)
+                lines.extend("    " + x for x in frames if x.strip())
+    with open(out, "w") as f:
+        f.write("\\n".join(lines) + "\\n")
+"""
+
+
+def imports_main(args: argparse.Namespace) -> int:
+    got = subprocess.run([PY, "-c", _IMPORTS_CHILD, *args.modules], cwd=args.tree,
+                         capture_output=True, text=True, timeout=300)
+    print(got.stdout + got.stderr)
+    return got.returncode
+
+
+def poll_main(args: argparse.Namespace) -> int:
+    import resource
+    import shutil
+
+    from bench.farm import Farm
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    work = Path(tempfile.mkdtemp(prefix="poll-memory-"))
+    try:
+        with Farm(args.n, hang_s=2.0, seed=1, content_share=args.content_share,
+                  gzip=args.gzip, change_share=args.change_share) as farm:
+            config = work / "sources.yaml"
+            collector_config(config, farm.feed_urls(), concurrency=None, backfill=0)
+            subprocess.run([PY, "-m", "collector.cli", "--config", str(config), "db",
+                            "upgrade"], cwd=args.tree, check=True, capture_output=True,
+                           timeout=300)
+            for cycle in (0, 1):
+                farm.set_cycle(cycle)
+                report = work / f"report{cycle}.txt"
+                subprocess.run([PY, "-c", _TRACED_CHILD, str(report), str(args.top),
+                                "--config", str(config), "poll", "--quiet"], cwd=args.tree,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               timeout=args.limit, env={**os.environ})
+                print(f"\n=== {'cold' if cycle == 0 else 'warm'} cycle, N = {args.n}")
+                print(report.read_text(encoding="utf-8") if report.exists() else "no report")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--tree", default=str(ROOT), help="checkout of collector to run")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    i = sub.add_parser("imports")
+    i.add_argument("modules", nargs="*", default=list(IMPORTS))
+    q = sub.add_parser("poll")
+    q.add_argument("--n", type=int, default=5000)
+    q.add_argument("--content-share", type=float, default=0.6)
+    q.add_argument("--gzip", action="store_true")
+    q.add_argument("--change-share", type=float, default=0.2)
+    q.add_argument("--top", type=int, default=15)
+    q.add_argument("--limit", type=float, default=1800.0)
+    args = p.parse_args(argv)
+    return imports_main(args) if args.cmd == "imports" else poll_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
