@@ -108,6 +108,23 @@ _AUTHORS = [f"{_rng.choice(_VOCAB).capitalize()} {_rng.choice(_VOCAB).capitalize
 _CATEGORIES = [_rng.choice(_VOCAB).capitalize() for _ in range(200)]
 
 
+def _stylesheet(rng: random.Random) -> str:
+    """A theme's inline CSS (WordPress inlines its global styles, about 20 KB)."""
+    props = ("margin", "padding", "color", "font-size", "line-height", "border", "display",
+             "max-width", "background-color", "letter-spacing", "gap", "font-weight")
+    rules = []
+    for _ in range(260):
+        sel = f".wp-block-{rng.choice(_VOCAB)}-{rng.choice(_VOCAB)}"
+        body = ";".join(f"{rng.choice(props)}:var(--wp--preset--{rng.choice(_VOCAB)}--"
+                        f"{rng.randint(1, 90)})" for _ in range(rng.randint(1, 4)))
+        rules.append(f"{sel}{{{body}}}")
+    return "\n".join(rules)
+
+
+#: Inline stylesheets of a few themes; a site uses one.
+_THEMES = [_stylesheet(_rng) for _ in range(8)]
+
+
 def _pick(pool: list[str], *key: int) -> str:
     h = 1469598103934665603
     for k in key:
@@ -271,7 +288,7 @@ def _atom(site: SiteShape, posts: range, malformed: bool, blocks: int | None,
 
 
 def article_body(site: SiteShape, k: int, newest: int) -> bytes:
-    """The page of post k, as a WordPress theme renders it (about 40-90 KB)."""
+    """The page of post k, as a WordPress theme renders it (about 45 KB)."""
     b = site.base
     t = escape(title(site, k))
     nav = "".join(f'<li class="menu-item"><a href="{b}/category/{c.lower()}/">{c}</a></li>'
@@ -314,6 +331,7 @@ href="{b}/feed/">
 "NewsArticle","headline":"{t}","datePublished":"{_iso(k)}","author":{{"@type":"Person",\
 "name":"{_pick(_AUTHORS, site.seed, k)}"}}}}</script>
 <script>{escape(inline, quote=False)}</script>
+<style id="global-styles-inline-css">{_THEMES[site.index % len(_THEMES)]}</style>
 </head>
 <body class="post-template-default single single-post postid-{1000 + k}">
 <a class="skip-link screen-reader-text" href="#content">Skip to content</a>
