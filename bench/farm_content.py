@@ -264,9 +264,10 @@ def _atom(site: SiteShape, posts: range, malformed: bool, blocks: int | None,
            f'\t<link rel="self" type="application/atom+xml" href="{b}/feed/atom/" />',
            '\t<generator uri="https://wordpress.org/" version="6.4.3">WordPress</generator>']
     for k in posts:
-        t = escape(title(site, k))
+        t = f"<![CDATA[{escape(title(site, k))}]]>"
         if malformed and k == posts[0]:
-            t += " & more <b>unclosed"
+            # outside CDATA, where a raw & and an unclosed tag are not well-formed
+            t = escape(title(site, k)) + " & more <b>unclosed"
         link = b + post_path(site, k)
         cats = "".join(f'\n\t\t<category scheme="{b}" term="'
                        f'{_pick(_CATEGORIES, site.seed, k, c)}" />' for c in range(1 + k % 3))
@@ -276,7 +277,7 @@ def _atom(site: SiteShape, posts: range, malformed: bool, blocks: int | None,
                        f"{post_html(site, k, blocks=blocks)}]]></content>")
         out.append(
             f"\t<entry>\n\t\t<author>\n\t\t\t<name>{_pick(_AUTHORS, site.seed, k)}</name>\n"
-            f"\t\t</author>\n\t\t<title type=\"html\"><![CDATA[{t}]]></title>\n"
+            f"\t\t</author>\n\t\t<title type=\"html\">{t}</title>\n"
             f'\t\t<link rel="alternate" type="text/html" href="{link}" />\n'
             f"\t\t<id>{b}/?p={1000 + k}</id>\n\t\t<updated>{_iso(k)}</updated>\n"
             f"\t\t<published>{_iso(k)}</published>{cats}\n"

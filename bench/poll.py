@@ -418,9 +418,14 @@ def reader_summary_main(args: argparse.Namespace) -> int:
     reader = make_reader(args.db)
     feeds = list(reader.get_feeds())
     failed = sum(1 for f in feeds if f.last_exception)
+    kinds: dict[str, int] = {}
+    for f in feeds:
+        if f.last_exception:
+            kinds[f.last_exception.type_name] = kinds.get(f.last_exception.type_name, 0) + 1
     entries = reader.get_entry_counts().total
     reader.close()
-    print(json.dumps({"feeds": len(feeds), "failed": failed, "entries": entries}))
+    print(json.dumps({"feeds": len(feeds), "failed": failed, "entries": entries,
+                      "failures": kinds}))
     return 0
 
 
@@ -608,6 +613,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from bench.farm import raise_fd_limit
 
+    def terminated(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)   # unwinds: the running contender's group is killed,
+                                         # the farm stopped, the work directory removed
+
+    signal.signal(signal.SIGTERM, terminated)
     raise_fd_limit()
     pins = pinning_for(args.unpinned, args.farm_cpu, args.contender_cpu)
     if pins.farm:

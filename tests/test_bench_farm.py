@@ -13,6 +13,7 @@ import feedparser
 import httpx
 import pytest
 
+from bench import farm_content as content
 from bench.farm import PROFILES, Farm, FarmProcess
 
 N = 100
@@ -68,6 +69,12 @@ def test_faults_answer_as_described(farm: Farm) -> None:
         assert new.status_code == 200
         broken = c.get(farm.url(_index(farm, "malformed")))
         assert broken.status_code == 200 and feedparser.parse(broken.content).bozo
+    for atom in (False, True):     # malformed in both formats, yet readable
+        shape = content.SiteShape(0, "http://127.0.0.1", full=True, atom=atom, items=10)
+        parsed = feedparser.parse(content.feed_body(shape, 9, malformed=True))
+        assert parsed.bozo and len(parsed.entries) == 10
+        assert not feedparser.parse(content.feed_body(shape, 9)).bozo
+    with _client() as c:
         big = c.get(farm.url(_index(farm, "big")), headers={"Accept-Encoding": "gzip"})
         assert big.status_code == 200 and "content-encoding" not in big.headers
         assert len(big.content) >= 2 * 1024 * 1024 and "etag" not in big.headers
