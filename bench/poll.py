@@ -478,7 +478,7 @@ def bench(n: int, contenders: list[Contender], *, work_root: Path, limit_s: floa
                     st = farm.reset_stats()
                     m.n = n
                     m.kind = c.kind
-                    m.farm = {"requests": st["requests"], **st["by_status"],
+                    m.farm = {"answered": st["requests"], **st["by_status"],
                               "changed_sites": state["changed"]}
                     m.by_kind = st["by_kind"]
                     m.farm_cpu_s = st["farm_cpu_s"]
