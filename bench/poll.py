@@ -45,6 +45,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = str(ROOT / ".venv" / "bin" / "python")
@@ -445,7 +446,7 @@ class Pinning:
 
 def bench(n: int, contenders: list[Contender], *, work_root: Path, limit_s: float,
           hang_s: float | None, seed: int, farm_profile: str = "hard",
-          pinning: Pinning | None = None, info: dict[str, object] | None = None
+          pinning: Pinning | None = None, info: dict[str, Any] | None = None
           ) -> list[Measure]:
     from bench.farm import FarmProcess
 
@@ -463,7 +464,7 @@ def bench(n: int, contenders: list[Contender], *, work_root: Path, limit_s: floa
               f"{sizes['median_gzip_bytes'] / 1024:.1f} KB gzipped; {pins.describe()}\n\n"
               f"{HEADER}", flush=True)
         if info is not None:
-            info.setdefault("farms", []).append(  # type: ignore[union-attr]
+            info.setdefault("farms", []).append(
                 {"n": n, "profile": farm_profile, "ready_s": round(ready_s, 1),
                  "faults": farm.faults(), **sizes})
         for c in contenders:
@@ -624,7 +625,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.sched_setaffinity(0, pins.farm)     # this process samples memory beside the farm
     robots = (args.robots or ("on" if args.farm == "hard" else "off")) == "on"
     only = set(args.only or ["collector", "reader", "httpx", "aiohttp"])
-    info: dict[str, object] = {
+    info: dict[str, Any] = {
         "argv": sys.argv, "commit": _git_head(), "farm": args.farm, "pinning": pins.describe(),
         "cpus": os.cpu_count(), "robots": robots, "limit_s": args.limit, "seed": args.seed,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
