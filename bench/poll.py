@@ -87,7 +87,8 @@ def _tree(root: int) -> list[int]:
             continue
         ppid = int(stat[stat.rfind(b")") + 2:].split()[1])
         children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [root]
+    out: list[int] = []
+    todo = [root]
     while todo and len(out) < 10_000:
         pid = todo.pop()
         out.append(pid)
