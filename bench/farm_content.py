@@ -28,8 +28,10 @@ POST_SPACING_S = 6 * 3600
 
 #: Size of the vocabulary and the exponent of its Zipf law: together they set how well the
 #: text compresses (tuned so that a feed shrinks about as much under gzip as a real one).
-VOCAB_SIZE = 700
-ZIPF_S = 1.45
+VOCAB_SIZE = 1000
+ZIPF_S = 1.35
+#: Sentences in the pool post text is made of.
+PROSE_SENTENCES = 40_000
 _rng = random.Random(18)
 _ONSETS = ("b", "c", "d", "f", "g", "h", "j", "l", "m", "n", "p", "r", "s", "t", "v", "w",
            "st", "tr", "pl", "ch", "sh", "br", "cr", "gr", "pr", "th", "sp", "")
@@ -47,6 +49,24 @@ _CUM: list[float] = list(itertools.accumulate(1.0 / (r + 1) ** ZIPF_S
                                               for r in range(len(_VOCAB))))
 _FUNCTION = ("the", "of", "and", "to", "in", "a", "is", "that", "for", "on", "with", "as",
              "was", "by", "it", "at", "from", "this", "be", "are", "have", "has", "its")
+
+
+_M64 = 0xFFFFFFFFFFFFFFFF
+
+
+def _mix(*key: int) -> int:
+    """A well-spread 64-bit hash of small integers (splitmix64's finaliser per key)."""
+    h = 0x9E3779B97F4A7C15
+    for k in key:
+        h = (h ^ (k & _M64)) * 0xBF58476D1CE4E5B9 & _M64
+        h ^= h >> 31
+        h = (h * 0x94D049BB133111EB) & _M64
+        h ^= h >> 29
+    return h
+
+
+def _pick(pool: list[str], *key: int) -> str:
+    return pool[_mix(*key) % len(pool)]
 
 
 def _sentence(rng: random.Random) -> str:
@@ -77,18 +97,7 @@ def _inline(rng: random.Random, text: str) -> str:
     return " ".join(words)
 
 
-def _block(rng: random.Random) -> str:
-    """One block of post HTML: mostly paragraphs, sometimes a heading, quote, list or image."""
-    r = rng.random()
-    if r < 0.72:
-        return f"<p>{_inline(rng, _para_text(rng))}</p>"
-    if r < 0.80:
-        return f"<h2>{_sentence(rng).rstrip('.?;')}</h2>"
-    if r < 0.86:
-        return f"<blockquote><p>{_para_text(rng)}</p></blockquote>"
-    if r < 0.92:
-        items = "".join(f"<li>{_sentence(rng)}</li>" for _ in range(rng.randint(3, 6)))
-        return f"<ul>{items}</ul>"
+def _figure(rng: random.Random) -> str:
     name = f"{rng.choice(_VOCAB)}-{rng.choice(_VOCAB)}-{rng.randint(100, 99999)}"
     base = f"/wp-content/uploads/2025/{rng.randint(1, 12):02d}/{name}"
     return (f'<figure class="wp-block-image size-large"><img decoding="async" width="1024" '
@@ -99,8 +108,33 @@ def _block(rng: random.Random) -> str:
             f"</figcaption></figure>")
 
 
-#: Blocks of post HTML; a post is a run of them picked by (site, post).
-_BLOCKS = [_block(_rng) for _ in range(6000)]
+#: Sentences of post text, some with a link or emphasis. A post's blocks are put together
+#: from sentences picked by (site, post, block, position): the pool is large enough that two
+#: posts rarely share a sentence, so no two posts look alike to a near-duplicate check.
+_PROSE = [_inline(_rng, s) if _rng.random() < 0.35 else s
+          for s in (_sentence(_rng) for _ in range(PROSE_SENTENCES))]
+_PLAIN = [s for s in (_sentence(_rng) for _ in range(PROSE_SENTENCES // 4))]
+_FIGURES = [_figure(_rng) for _ in range(2000)]
+
+
+def _block(seed: int, k: int, j: int) -> str:
+    """Block j of post k: mostly paragraphs, sometimes a heading, quote, list or image."""
+    h = _mix(seed, k, j)
+    r = h % 100
+    if r < 72:
+        return "<p>" + " ".join(_pick(_PROSE, seed, k, j, m)
+                                for m in range(2 + (h >> 8) % 6)) + "</p>"
+    if r < 80:
+        return f"<h2>{_pick(_PLAIN, seed, k, j).rstrip('.?;')}</h2>"
+    if r < 86:
+        return "<blockquote><p>" + " ".join(_pick(_PLAIN, seed, k, j, m)
+                                            for m in range(2 + (h >> 8) % 5)) + "</p></blockquote>"
+    if r < 92:
+        return "<ul>" + "".join(f"<li>{_pick(_PLAIN, seed, k, j, m)}</li>"
+                                for m in range(3 + (h >> 8) % 4)) + "</ul>"
+    return _pick(_FIGURES, seed, k, j)
+
+
 #: Sentences for titles, summaries, comments and widget entries.
 _SENTENCES = [_sentence(_rng) for _ in range(6000)]
 _AUTHORS = [f"{_rng.choice(_VOCAB).capitalize()} {_rng.choice(_VOCAB).capitalize()}"
@@ -123,13 +157,6 @@ def _stylesheet(rng: random.Random) -> str:
 
 #: Inline stylesheets of a few themes; a site uses one.
 _THEMES = [_stylesheet(_rng) for _ in range(8)]
-
-
-def _pick(pool: list[str], *key: int) -> str:
-    h = 1469598103934665603
-    for k in key:
-        h = ((h ^ (k & 0xFFFFFFFFFFFF)) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    return pool[h % len(pool)]
 
 
 class SiteShape:
@@ -172,15 +199,8 @@ def post_number(path: str) -> int | None:
 
 
 def post_html(site: SiteShape, k: int, *, blocks: int | None = None) -> str:
-    n = blocks if blocks is not None else 2 + int(_pick_num(site.seed, k, 13) % 10)
-    return "\n".join(_pick(_BLOCKS, site.seed, k, j) for j in range(n))
-
-
-def _pick_num(*key: int) -> int:
-    h = 1469598103934665603
-    for k in key:
-        h = ((h ^ (k & 0xFFFFFFFFFFFF)) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-    return h
+    n = blocks if blocks is not None else 2 + int(_mix(site.seed, k, 13) % 9)
+    return "\n".join(_block(site.seed, k, j) for j in range(n))
 
 
 def summary(site: SiteShape, k: int) -> str:

@@ -6,6 +6,7 @@ HTTP on loopback."""
 from __future__ import annotations
 
 import gzip
+import re
 import time
 from collections import Counter
 
@@ -148,3 +149,18 @@ def test_easy_profile_kept() -> None:
         assert "content-encoding" not in got.headers
         assert gzip.compress(got.content) != got.content
         assert farm.faults()["healthy"] == 23
+
+
+def test_posts_are_not_near_duplicates_of_each_other() -> None:
+    """Posts are put together from a large pool of sentences: two posts of different sites
+    share few 3-word shingles, so collector's near-duplicate check keeps every new post."""
+    def shingles(html: str) -> set[str]:
+        words = re.sub(r"<[^>]+>", " ", html).split()
+        return {" ".join(words[i:i + 3]) for i in range(len(words) - 2)}
+
+    posts = [shingles(content.post_html(content.SiteShape(i, "", full=True, atom=False,
+                                                          items=10), 30 + i % 5))
+             for i in range(60)]
+    worst = max(len(a & b) / min(len(a), len(b))
+                for i, a in enumerate(posts) for b in posts[i + 1:])
+    assert worst < 0.45
