@@ -1,7 +1,9 @@
 """Content of the hard farm (bench/farm.py, profile "hard"): WordPress-like feeds and pages.
 
 Everything is drawn from pools built once from a fixed seed, so a site's feed and pages depend
-only on (site, version) and serving stays cheap. The text is pseudo-English (words made of
+only on (site, version) and serving stays cheap. Post text is put together sentence by
+sentence from a large pool, so that two posts rarely share a sentence (a near-duplicate check
+keeps them all). The text is pseudo-English (words made of
 syllables, Zipf-distributed, so that gzip compresses it about as much as real prose), wrapped
 in the markup a WordPress theme and its feeds carry:
 
