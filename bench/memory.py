@@ -12,7 +12,7 @@ peak of traced memory, the peak RSS (VmHWM) and the top allocations by traceback
 snapshot taken when traced memory was highest (sampled every 0.5 s). Tracing slows the child
 several times: its figures say where the memory is, not how fast the poll runs.
 
-    .venv/bin/python -m bench.memory poll --n 5000 --content-share 0.6 --gzip --top 15
+    .venv/bin/python -m bench.memory poll --n 5000 --farm hard --top 15
 """
 
 from __future__ import annotations
@@ -106,8 +106,7 @@ def poll_main(args: argparse.Namespace) -> int:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     work = Path(tempfile.mkdtemp(prefix="poll-memory-"))
     try:
-        with Farm(args.n, hang_s=2.0, seed=1, content_share=args.content_share,
-                  gzip=args.gzip, change_share=args.change_share) as farm:
+        with Farm(args.n, profile=args.farm, seed=1) as farm:
             config = work / "sources.yaml"
             collector_config(config, farm.feed_urls(), concurrency=None, backfill=0)
             subprocess.run([PY, "-m", "collector.cli", "--config", str(config), "db",
@@ -135,9 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     i.add_argument("modules", nargs="*", default=list(IMPORTS))
     q = sub.add_parser("poll")
     q.add_argument("--n", type=int, default=5000)
-    q.add_argument("--content-share", type=float, default=0.6)
-    q.add_argument("--gzip", action="store_true")
-    q.add_argument("--change-share", type=float, default=0.2)
+    q.add_argument("--farm", choices=("easy", "hard"), default="hard",
+                   help="the farm's profile (bench/farm.py)")
     q.add_argument("--top", type=int, default=15)
     q.add_argument("--limit", type=float, default=1800.0)
     args = p.parse_args(argv)

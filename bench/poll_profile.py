@@ -7,7 +7,7 @@ same state: steadier than one run, and what a before/after comparison needs). Pe
 time, CPU seconds of the whole process tree (user+sys of the child and its reaped children,
 from os.wait4), peak RSS of the largest process and of the tree.
 
-    .venv/bin/python -m bench.poll_profile --n 1000 --content-share 0.6 --gzip --warm 3
+    .venv/bin/python -m bench.poll_profile --n 1000 --farm hard --warm 3
     .venv/bin/python -m bench.poll_profile --n 1000 --cprofile /tmp/prof   # + cProfile files
     .venv/bin/python -m bench.poll_profile --n 1000 --tree /tmp/base       # another checkout
 
@@ -103,10 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--concurrency", type=int, default=None)
-    p.add_argument("--content-share", type=float, default=0.0)
-    p.add_argument("--gzip", action="store_true")
-    p.add_argument("--change-share", type=float, default=0.05)
-    p.add_argument("--hang-s", type=float, default=2.0)
+    p.add_argument("--farm", choices=("easy", "hard"), default="hard",
+                   help="the farm's profile (bench/farm.py)")
+    p.add_argument("--change-share", type=float, default=None,
+                   help="share of sites that publish before the warm cycle (the profile's)")
+    p.add_argument("--hang-s", type=float, default=None, help="a hang's length (the profile's)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--warm", type=int, default=1, help="warm runs, each from the cold state")
     p.add_argument("--cold", type=int, default=1, help="cold runs, each from an empty store")
@@ -136,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     work = Path(tempfile.mkdtemp(prefix="poll-profile-"))
     try:
-        with Farm(args.n, hang_s=args.hang_s, seed=args.seed, content_share=args.content_share,
-                  gzip=args.gzip, change_share=args.change_share) as farm:
+        with Farm(args.n, profile=args.farm, hang_s=args.hang_s, seed=args.seed,
+                  change_share=args.change_share) as farm:
             config = work / "sources.yaml"
             collector_config(config, farm.feed_urls(), concurrency=args.concurrency, backfill=0)
             data = work / "data"
