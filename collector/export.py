@@ -20,12 +20,9 @@ described in docs/codebook.md (a test holds the two together).
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,7 +33,7 @@ from .capture import Warcs, export_statements
 from .errors import CollectorError
 from .selection import Selection
 from .store import Store, query
-from .store.corpus import Corpus
+from .store.corpus import Corpus, atomic_file
 
 #: Every field of an exported record, in order, and its kind: `string`, `int`, `bool`, `time`
 #: (ISO 8601 in UTC with a Z; a timestamp in Parquet), `strings` (a list of strings),
@@ -272,22 +269,8 @@ def summary(tally: Tally, fmt: str, where: str, after_seq: int | None) -> str:
                if last is not None else ""))
 
 
-@contextlib.contextmanager
-def output_file(path: Path) -> Iterator[IO[bytes]]:
-    """A file that appears at `path` whole or not at all: written beside it under a temporary
-    name, synced and renamed when the export succeeded."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+#: The file of `-o FILE`: it appears whole or not at all.
+output_file = atomic_file
 
 
 def export_directory(store: Store, directory: Path,

@@ -5,14 +5,11 @@ document that a validator accepts and that the answers follow."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
 import socket
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -313,22 +310,6 @@ def test_the_openapi_document_is_valid(api):
 # --- access ------------------------------------------------------------------------------------
 
 
-@contextmanager
-def serving(config, store, bind: str) -> Iterator[HttpServer]:
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    server = HttpServer(config, store, bind=bind)
-    try:
-        asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=10)
-        yield server
-    finally:
-        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
-
-
 def test_tokens_are_required_when_set(corpus, monkeypatch):
     config, _store, _docs = corpus
     monkeypatch.setenv(api_module.TOKENS_ENV, " " + ", ".join(TOKENS) + ", ")
@@ -388,14 +369,14 @@ def test_without_tokens_only_loopback_clients_are_answered(corpus, monkeypatch, 
     if address is None:
         pytest.skip("this machine has no non-loopback address")
     with caplog.at_level(logging.WARNING, logger="collector.api"), \
-            serving(config, store, f"{address}:0") as srv, \
+            running(config, store, bind=f"{address}:0") as srv, \
             httpx.Client(base_url=srv.url, timeout=10) as client:
         r = client.get("/api/v1/documents")
         assert r.status_code == 403 and api_module.TOKENS_ENV in r.json()["error"]["message"]
         assert client.get("/").status_code == 200   # the pages are served as before
     assert any("loopback clients only" in rec.getMessage() for rec in caplog.records)
     monkeypatch.setenv(api_module.TOKENS_ENV, TOKENS[0])
-    with serving(config, store, f"{address}:0") as srv, \
+    with running(config, store, bind=f"{address}:0") as srv, \
             httpx.Client(base_url=srv.url, timeout=10) as client:
         assert client.get("/api/v1/documents").status_code == 401
         r = client.get("/api/v1/documents", headers={"Authorization": f"Bearer {TOKENS[0]}"})

@@ -70,12 +70,14 @@ def add_many(store: Store, n: int, *, source_id: str = "reddawn") -> list[Stored
 
 
 @contextmanager
-def running(config: Config, store: Store, **kwargs: Any) -> Iterator[HttpServer]:
-    """The real server on an ephemeral port of 127.0.0.1, its event loop in a thread."""
+def running(config: Config, store: Store, bind: str = "127.0.0.1:0",
+            **kwargs: Any) -> Iterator[HttpServer]:
+    """The real server on an ephemeral port (of 127.0.0.1 unless `bind` says otherwise), its
+    event loop in a thread."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    server = HttpServer(config, store, bind="127.0.0.1:0", **kwargs)
+    server = HttpServer(config, store, bind=bind, **kwargs)
     try:
         asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=10)
         yield server
