@@ -21,6 +21,7 @@ is bounded (`--limit`).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import platform
 import signal
@@ -33,7 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.farm import Farm, Site
+from aiohttp import web
+
+from bench.farm import Farm
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,15 +84,13 @@ class RecordingFarm(Farm):
         with self._lock:
             return list(self.hits)
 
-    async def _answer(self, site: Site, head: bytes, w: Any) -> bool:
-        import asyncio
-
-        lines = head.decode("latin-1").split("\r\n")
-        parts = lines[0].split(" ")
-        path = parts[1] if len(parts) > 1 else "/"
-        agent = next((ln.split(":", 1)[1].strip() for ln in lines[1:]
-                      if ln.lower().startswith("user-agent:")), "")
-        hit = Hit(site.index, path, agent, time.time())
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        transport = request.transport
+        local = transport.get_extra_info("sockname") if transport is not None else None
+        site = self._by_ip.get(local[0]) if local else None
+        path = request.path
+        agent = request.headers.get("User-Agent", "")
+        hit = Hit(site.index if site is not None else -1, path, agent, time.time())
         with self._lock:
             self.hits.append(hit)
         hold = self._hold_agent
@@ -98,10 +99,13 @@ class RecordingFarm(Farm):
             deadline = time.monotonic() + self.hold_max_s
             while not self._release.is_set() and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
-            return False
-        keep = await super()._answer(site, head, w)
+            # the connection is closed without an answer
+            if request.transport is not None:
+                request.transport.abort()
+            raise ConnectionResetError("held, then hung up")
+        response = await super()._handle(request)
         hit.end = time.time()
-        return keep
+        return response
 
 
 # --- configuration and workers --------------------------------------------------------------

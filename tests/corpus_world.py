@@ -4,6 +4,8 @@ stored through the real store in a real database (SQLite file, or PostgreSQL on 
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,10 +49,11 @@ def add(store: Store, source_id: str, slug: str, title: str, paragraphs: list[st
         now: datetime = T0, author: str | None = None) -> StoredDocument:
     url = f"http://127.0.0.1:9/{source_id}/{slug}/"
     # a page's text tells how it was fetched; a feed's own text (the odd source) only its hash
-    provenance = Provenance(text_hash=f"sha256:{slug * 64}"[:71]) if source_id == "odd" else \
-        Provenance(text_hash=f"sha256:{slug * 64}"[:71], requested_url=url + "?from=feed",
-                   final_url=url, status=200, fetched_at=now - timedelta(seconds=2),
-                   warc_record_id=f"<urn:uuid:00000000-0000-4000-8000-{slug * 12}>")
+    digest = "sha256:" + hashlib.sha256(url.encode()).hexdigest()
+    provenance = Provenance(text_hash=digest) if source_id == "odd" else \
+        Provenance(text_hash=digest, requested_url=url + "?from=feed", final_url=url,
+                   status=200, fetched_at=now - timedelta(seconds=2),
+                   warc_record_id=f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, url)}>")
     doc = NewDocument(id=document_id(url), source_id=source_id, url=url, canonical_url=url,
                       url_key=url, title=title, text=render(title, paragraphs),
                       published_at=published, content_hash=f"hash-{slug}", signature=None,

@@ -199,7 +199,8 @@ def test_each_transition_is_found_and_reported_once_by_email_and_in_the_feeds(
     # the edit's fetch is captured like a poll's, and its provenance is the statement's now
     store = store_of(config)
     try:
-        doc = next(d for d in store.iter_documents() if d.url.endswith("/statement-1/"))
+        # the whole list: a generator left open would hold a server-side cursor (PostgreSQL)
+        doc = next(d for d in list(store.iter_documents()) if d.url.endswith("/statement-1/"))
         caps = stored_captures.captures(store, [doc.id])
         assert doc.revision == 2 and [c.revision for c in caps] == [1, 2]
         assert doc.provenance is not None
