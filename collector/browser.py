@@ -302,6 +302,10 @@ class Browser:
         inst.dead = inst.dead or why
         _killpg(inst.process)
         await asyncio.to_thread(inst.process.wait)
+        # SIGKILL reaches the group's other processes asynchronously: the next browser starts
+        # once the killed one's memory is given back (bounded; a process in the kernel's
+        # uninterruptible sleep may take a moment)
+        await asyncio.to_thread(wait_group_gone, inst.process.pid, limits.BROWSER_KILL_WAIT_S)
         self.kills += counted
         with contextlib.suppress(_playwright().Error, OSError, asyncio.TimeoutError):
             await asyncio.wait_for(inst.browser.close(), 2.0)
@@ -542,6 +546,33 @@ def _killpg(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+def _group_members(pgid: int) -> Iterator[tuple[str, str]]:
+    """(/proc path, state letter) of every process in process group `pgid` (Linux /proc)."""
+    with os.scandir("/proc") as entries:   # closed even when the caller stops early
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(entry.path, "stat").read_text()
+                fields = stat[stat.rindex(")") + 2:].split()
+                pg, state = int(fields[2]), fields[0]   # field 5 of stat: the process group
+            except (OSError, ValueError, IndexError):
+                continue
+            if pg == pgid:
+                yield entry.path, state
+
+
+def wait_group_gone(pgid: int, timeout_s: float) -> bool:
+    """Wait until no live process is left in group `pgid` (zombies waiting for init to reap
+    them are dead), at most `timeout_s`; whether the group is gone."""
+    deadline = time.monotonic() + timeout_s
+    while any(state not in ("Z", "X") for _path, state in list(_group_members(pgid))):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def group_rss(pgid: int) -> int:
     """Memory of every process in process group `pgid` (Linux /proc), in bytes.
 
@@ -552,17 +583,9 @@ def group_rss(pgid: int) -> int:
     """
     total = 0
     page = os.sysconf("SC_PAGE_SIZE")
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-            fields = stat[stat.rindex(")") + 2:].split()
-            if int(fields[2]) != pgid:        # field 5 of stat: the process group
-                continue
-            total += _pss(entry.path, page)
-        except (OSError, ValueError, IndexError):
-            continue
+    for path, _state in _group_members(pgid):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += _pss(path, page)
     return total
 
 

@@ -187,6 +187,8 @@ BROWSER_MAX_PAGES = 4
 BROWSER_MAX_RSS_BYTES = 1536 * 1024 * 1024
 #: How often that memory is measured.
 BROWSER_MEMORY_CHECK_S = 1.0
+#: After a browser's group is sent SIGKILL, how long its processes are waited for at most.
+BROWSER_KILL_WAIT_S = 5.0
 #: Time for Chromium to start and accept the DevTools connection.
 BROWSER_START_TIMEOUT_S = 30.0
 #: Time for a page to close; a browser that cannot close a page is killed.
