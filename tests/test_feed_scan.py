@@ -91,6 +91,36 @@ FEEDS = {
         + "".join(f'<item rdf:about="http://example.org/r/{k}"><title>R{k}</title>'
                   f"<link>http://example.org/r/{k}</link></item>" for k in range(3))
         + "</rdf:RDF>").encode(),
+    "guid in cdata, relative guid, atom link beside link": rss(
+        '<item><title>C</title><guid><![CDATA[http://example.org/c/1]]></guid></item>'
+        '<item><title>R</title><guid isPermaLink="true">post-2</guid></item>'
+        '<item xmlns:atom="http://www.w3.org/2005/Atom"><title>A</title>'
+        '<link>http://example.org/a/3</link>'
+        '<atom:link rel="alternate" type="text/html" href="http://example.org/b/3"/>'
+        '<guid>g3</guid></item>'),
+    "attribute values holding > and />": (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>A</title>" + "".join(
+            f'<entry><title type="text">T{k}</title><category term="a>b/>c"/>'
+            f'<link rel="alternate" href="http://example.org/q?x={k}&amp;y=%3E"/>'
+            f"<id>urn:q:{k}</id><published>2024-02-0{k + 1}T00:00:00Z</published></entry>"
+            for k in range(3)) + "</feed>").encode(),
+    "identities inside an entry's source": (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>S</title>" + "".join(
+            f"<entry><title>S{k}</title><source><id>urn:origin</id>"
+            '<link href="http://origin.example/"/><updated>2020-01-01T00:00:00Z</updated>'
+            f'</source><link href="http://example.org/s/{k}"/></entry>' for k in range(3))
+        + "</feed>").encode(),
+    "a link nested in another element": rss("".join(
+        f'<item><title>M{k}</title><group xmlns="urn:x"><link>http://example.org/m/{k}</link>'
+        f"</group><guid>m{k}</guid></item>" for k in range(3))),
+    "utf-8 bytes labelled latin-1": (
+        '<?xml version="1.0" encoding="iso-8859-1"?><rss version="2.0"><channel>'
+        "<title>L</title>" + "".join(f"<item><guid>caf\u00e9-{k}</guid><title>L{k}</title>"
+                                     "</item>" for k in range(3))
+        + "</channel></rss>").encode("utf-8"),
+    "undeclared prefix": rss("".join(item(k, body=f"<x:y>{k}</x:y>") for k in range(3))),
     "internal dtd": ('<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x "<b>y</b>">]>'
                      '<rss version="2.0"><channel><title>D</title>'
                      + "".join(item(k) for k in range(3)) + "</channel></rss>").encode(),
@@ -174,3 +204,33 @@ def test_an_item_end_tag_hidden_in_cdata_or_a_comment_does_not_cut_an_item():
     assert feedmod._item_spans(b"<rss><channel><item><item></item></item></channel>") is None
     assert feedmod._item_spans(b"<rss><channel><item/></channel>") is None
     assert feedmod._item_spans(b"<rss><channel><item><title>x</title></channel>") is None
+
+
+def test_the_skeleton_is_read_for_well_formed_utf8_feeds_and_refused_when_in_doubt():
+    """The scan reads a skeleton of the feed where that is safe (else the tests above prove
+    nothing of it), and the whole feed where an identity could read otherwise."""
+    def skeleton_scan(name: str) -> object:
+        return feedmod._scan(FEEDS[name], URL, HEADERS, NOW)
+
+    for name in ("guid and link", "full text in CDATA with item tags inside", "only links",
+                 "only guids", "atom", "rss 1.0", "comments holding items",
+                 "channel elements between items", "entities in guid and link",
+                 "relative links and xml:base",
+                 "guid in cdata, relative guid, atom link beside link",
+                 "attribute values holding > and />"):
+        assert skeleton_scan(name) is not None, name
+    for name in ("malformed", "no guid and no link", "repeated guid", "internal dtd",
+                 "utf-16", "windows-1252", "identities inside an entry's source",
+                 "a link nested in another element", "utf-8 bytes labelled latin-1",
+                 "undeclared prefix"):
+        assert skeleton_scan(name) is None, name
+
+
+def test_the_skeleton_keeps_only_the_identity_of_each_item():
+    body = FEEDS["full text in CDATA with item tags inside"]
+    spans = feedmod._item_spans(body)
+    assert spans is not None
+    skeleton = feedmod._skeleton(body, spans)
+    assert skeleton is not None and len(skeleton) < len(body) / 2
+    assert b"content:encoded" not in skeleton and b"<description>" not in skeleton
+    assert skeleton.count(b"<guid") == 5 and skeleton.count(b"<pubDate>") == 5

@@ -13,6 +13,7 @@ import hashlib
 import re
 from datetime import UTC, datetime
 from typing import Any
+from xml.parsers import expat
 
 from ..errors import ParseError
 from ..models import Candidate
@@ -205,6 +206,104 @@ def _item_spans(body: bytes) -> list[tuple[int, int]] | None:
     return spans if start < 0 else None
 
 
+#: The children of an item that make its identity as a scan reads it: its GUID or id, its links
+#: and its dates (by local name, in any namespace, as feedparser reads them).
+_IDENTITY_TAGS = frozenset({b"guid", b"id", b"link", b"pubDate", b"published", b"updated",
+                            b"date", b"created", b"issued", b"modified"})
+#: Inside an item: CDATA, a comment or a processing instruction (passed over whole), or a tag:
+#: group 1 the "/" of an end tag, 2 its name, 3 the "/" of an empty element. Attribute values
+#: may hold ">".
+_ITEM_TOKEN = re.compile(rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<\?.*?\?>"
+                         rb"|<(/?)([A-Za-z_][\w.:-]*)(?:[^>\"']|\"[^\"]*\"|'[^']*')*?(/?)>", re.S)
+_DECLARED_CHARSET = re.compile(r"charset\s*=", re.I)
+
+
+def _plain_utf8(body: bytes, content_type: str | None) -> bool:
+    """Whether the body is valid UTF-8 and declares no other encoding (in its XML declaration
+    or the Content-Type): then feedparser decodes any part of it as it decodes the whole."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    declared = _XML_ENCODING.match(body[:200]) is not None \
+        or _DECLARED_CHARSET.search(content_type or "") is not None
+    return not declared or _declares_utf8(body, content_type)
+
+
+def _well_formed(body: bytes) -> bool:
+    """Whether the body is well-formed, namespace-correct XML (what feedparser's strict parser
+    needs; with less it falls back to its lenient one, which may read the items otherwise).
+    No DTD reaches here (`_item_spans` refuses them)."""
+    parser = expat.ParserCreate(namespace_separator=" ")
+    try:
+        parser.Parse(body, True)
+    except expat.ExpatError:
+        return False
+    return True
+
+
+def _skeleton(body: bytes, spans: list[tuple[int, int]]) -> bytes | None:
+    """A copy of the feed keeping of each item only its own tags and the children that make its
+    identity (`_IDENTITY_TAGS`, whole); the rest of the feed as it is. None when an identity
+    tag lies deeper than an item's child (inside `source`, or anywhere else feedparser might
+    take it for the item's own): only the whole feed can say what it means there."""
+    pieces: list[bytes] = []
+    at = 0
+    for begin, end in spans:
+        pieces.append(body[at:begin])
+        depth = 0
+        kept_from = -1
+        for m in _ITEM_TOKEN.finditer(body, begin, end):
+            name = m.group(2)
+            if name is None:
+                continue  # CDATA, a comment or a processing instruction
+            if m.group(1):  # an end tag
+                depth -= 1
+                if depth == 1 and kept_from >= 0:
+                    pieces.append(body[kept_from:m.end()])
+                    kept_from = -1
+                elif depth == 0:
+                    pieces.append(m.group(0))
+                continue
+            empty = bool(m.group(3))
+            if depth == 0:
+                pieces.append(m.group(0))  # the item's start tag, with its attributes
+            elif name.rpartition(b":")[2] in _IDENTITY_TAGS:
+                if depth == 1:
+                    if empty:
+                        pieces.append(m.group(0))
+                    else:
+                        kept_from = m.start()
+                elif kept_from < 0:
+                    return None
+            if not empty:
+                depth += 1
+        at = end
+    pieces.append(body[at:])
+    return b"".join(pieces)
+
+
+def _scan(body: bytes, url: str, headers: dict[str, str] | None,
+          now: datetime | None) -> list[Candidate] | None:
+    """The items' identities, read by feedparser from the feed's skeleton (`_skeleton`): it
+    parses a tenth of a full-text feed's elements. None when the skeleton cannot be trusted to
+    read as the whole feed does: not well-formed, not plainly UTF-8, items not cut for certain,
+    an identity tag out of place. feedparser reads the skeleton, so every key, link and date is
+    its own reading, not a second parser's."""
+    content_type = next((v for k, v in (headers or {}).items()
+                         if k.lower() == "content-type"), None)
+    spans = _item_spans(body)
+    if not spans or not _plain_utf8(body, content_type) or not _well_formed(body):
+        return None
+    skeleton = _skeleton(body, spans)
+    if skeleton is None:
+        return None
+    scanned = _identities(_feedparser(skeleton, url, headers, full=False), now)
+    if scanned is None or len(scanned) != len(spans):
+        return None
+    return scanned
+
+
 def _only(body: bytes, url: str, headers: dict[str, str] | None, now: datetime | None,
           keys: list[str], listed: list[str] | None) -> list[Candidate] | None:
     """The candidates of `keys` parsed in full from a copy of `body` without the other
@@ -217,7 +316,8 @@ def _only(body: bytes, url: str, headers: dict[str, str] | None, now: datetime |
     if not spans:
         return None
     if listed is None:
-        scanned = _identities(_feedparser(body, url, headers, full=False), now)
+        scanned = _scan(body, url, headers, now) \
+            or _identities(_feedparser(body, url, headers, full=False), now)
         if scanned is None:
             return None
         listed = [c.key for c in scanned]
@@ -263,7 +363,9 @@ def parse_feed(body: bytes, url: str, *, headers: dict[str, str] | None = None,
         wanted = set(keys)
         return [c for c in parse_feed(body, url, headers=headers, now=now) if c.key in wanted]
     if scan:
-        scanned = _identities(_feedparser(body, url, headers, full=False), now)
+        scanned = _scan(body, url, headers, now)
+        if scanned is None:
+            scanned = _identities(_feedparser(body, url, headers, full=False), now)
         if scanned is not None:
             return scanned
     return _candidates(_feedparser(body, url, headers, full=True).get("entries") or [], now)
