@@ -42,7 +42,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -296,103 +297,97 @@ class Ceiling(Contender):
 
 # --- the ceiling loop (runs as a child) -----------------------------------------------------
 
-async def _ceiling(urls: list[str], state_path: Path, concurrency: int, deadline_s: float,
-                   cap: int) -> dict[str, int]:
+#: One GET of the ceiling loop: an async context manager giving the answer's status, headers
+#: and body chunks; the two clients differ only in this.
+Get = Callable[[str, dict[str, str]],
+               AbstractAsyncContextManager[tuple[int, Mapping[str, str], AsyncIterator[bytes]]]]
+
+
+async def _ceiling_loop(urls: list[str], state_path: Path, concurrency: int, deadline_s: float,
+                        cap: int, get: Get, errors: tuple[type[BaseException], ...]
+                        ) -> dict[str, int]:
+    """Every URL once, C at a time: a conditional GET from the state file's validators,
+    `feedparser.parse` on every 200, the outcomes counted, the validators written back."""
     import feedparser
-    import httpx
 
     state: dict[str, list[str | None]] = {}
     if state_path.exists():
         state = json.loads(state_path.read_text(encoding="utf-8"))
     counts: dict[str, int] = {}
     sem = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=0)
+    failures: tuple[type[BaseException], ...] = (*errors, TimeoutError, ValueError)
 
-    async with httpx.AsyncClient(limits=limits, follow_redirects=True, trust_env=False,
-                                 timeout=httpx.Timeout(10.0)) as client:
-        async def one(url: str) -> None:
-            etag, modified = state.get(url, [None, None])
-            headers = {}
-            if etag:
-                headers["If-None-Match"] = etag
-            if modified:
-                headers["If-Modified-Since"] = modified
-            async with sem:
-                try:
-                    async with asyncio.timeout(deadline_s), \
-                            client.stream("GET", url, headers=headers) as resp:
-                        if resp.status_code == 304:
-                            outcome = "304"
-                        elif resp.status_code != 200:
-                            outcome = f"http_{resp.status_code}"
-                        else:
-                            body = bytearray()
-                            async for chunk in resp.aiter_bytes():
-                                body += chunk
-                                if len(body) > cap:
-                                    raise ValueError("too large")
-                            parsed = feedparser.parse(bytes(body))
-                            outcome = "ok" if parsed.entries else "no_entries"
-                            state[url] = [resp.headers.get("etag"),
-                                          resp.headers.get("last-modified")]
-                except (httpx.HTTPError, TimeoutError, ValueError) as exc:
-                    outcome = type(exc).__name__
-            counts[outcome] = counts.get(outcome, 0) + 1
+    async def one(url: str) -> None:
+        etag, modified = state.get(url, [None, None])
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if modified:
+            headers["If-Modified-Since"] = modified
+        async with sem:
+            try:
+                async with asyncio.timeout(deadline_s), \
+                        get(url, headers) as (status, answer_headers, chunks):
+                    if status == 304:
+                        outcome = "304"
+                    elif status != 200:
+                        outcome = f"http_{status}"
+                    else:
+                        body = bytearray()
+                        async for chunk in chunks:
+                            body += chunk
+                            if len(body) > cap:
+                                raise ValueError("too large")
+                        parsed = feedparser.parse(bytes(body))
+                        outcome = "ok" if parsed.entries else "no_entries"
+                        state[url] = [answer_headers.get("etag"),
+                                      answer_headers.get("last-modified")]
+            except failures as exc:
+                outcome = type(exc).__name__
+        counts[outcome] = counts.get(outcome, 0) + 1
 
-        await asyncio.gather(*(one(u) for u in urls))
+    await asyncio.gather(*(one(u) for u in urls))
     state_path.write_text(json.dumps(state), encoding="utf-8")
     return counts
+
+
+async def _ceiling(urls: list[str], state_path: Path, concurrency: int, deadline_s: float,
+                   cap: int) -> dict[str, int]:
+    """The loop on httpx's client: 10 s timeouts, no connection reuse, redirects followed."""
+    import httpx
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=0)
+    async with httpx.AsyncClient(limits=limits, follow_redirects=True, trust_env=False,
+                                 timeout=httpx.Timeout(10.0)) as client:
+        @asynccontextmanager
+        async def get(url: str, headers: dict[str, str]
+                      ) -> AsyncIterator[tuple[int, Mapping[str, str], AsyncIterator[bytes]]]:
+            async with client.stream("GET", url, headers=headers) as resp:
+                yield resp.status_code, resp.headers, resp.aiter_bytes()
+
+        return await _ceiling_loop(urls, state_path, concurrency, deadline_s, cap, get,
+                                   (httpx.HTTPError,))
 
 
 async def _ceiling_aiohttp(urls: list[str], state_path: Path, concurrency: int,
                            deadline_s: float, cap: int) -> dict[str, int]:
-    """The httpx ceiling's loop on aiohttp's client: same headers, deadline, cap, timeouts
-    (10 s to connect and per read), no connection reuse, redirects followed (aiohttp's
-    default of 10), no cookies."""
+    """The same loop on aiohttp's client: same headers, deadline, cap, timeouts (10 s to
+    connect and per read), no connection reuse, redirects followed (aiohttp's default of
+    10), no cookies."""
     import aiohttp
-    import feedparser
 
-    state: dict[str, list[str | None]] = {}
-    if state_path.exists():
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-    counts: dict[str, int] = {}
-    sem = asyncio.Semaphore(concurrency)
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=True)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10.0, sock_read=10.0)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout,
                                      cookie_jar=aiohttp.DummyCookieJar()) as client:
-        async def one(url: str) -> None:
-            etag, modified = state.get(url, [None, None])
-            headers = {}
-            if etag:
-                headers["If-None-Match"] = etag
-            if modified:
-                headers["If-Modified-Since"] = modified
-            async with sem:
-                try:
-                    async with asyncio.timeout(deadline_s), \
-                            client.get(url, headers=headers) as resp:
-                        if resp.status == 304:
-                            outcome = "304"
-                        elif resp.status != 200:
-                            outcome = f"http_{resp.status}"
-                        else:
-                            body = bytearray()
-                            async for chunk in resp.content.iter_chunked(65536):
-                                body += chunk
-                                if len(body) > cap:
-                                    raise ValueError("too large")
-                            parsed = feedparser.parse(bytes(body))
-                            outcome = "ok" if parsed.entries else "no_entries"
-                            state[url] = [resp.headers.get("etag"),
-                                          resp.headers.get("last-modified")]
-                except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-                    outcome = type(exc).__name__
-            counts[outcome] = counts.get(outcome, 0) + 1
+        @asynccontextmanager
+        async def get(url: str, headers: dict[str, str]
+                      ) -> AsyncIterator[tuple[int, Mapping[str, str], AsyncIterator[bytes]]]:
+            async with client.get(url, headers=headers) as resp:
+                yield resp.status, resp.headers, resp.content.iter_chunked(65536)
 
-        await asyncio.gather(*(one(u) for u in urls))
-    state_path.write_text(json.dumps(state), encoding="utf-8")
-    return counts
+        return await _ceiling_loop(urls, state_path, concurrency, deadline_s, cap, get,
+                                   (aiohttp.ClientError,))
 
 
 def ceiling_main(args: argparse.Namespace) -> int:
