@@ -228,9 +228,9 @@ def test_the_skeleton_is_read_for_well_formed_utf8_feeds_and_refused_when_in_dou
 
 def test_the_skeleton_keeps_only_the_identity_of_each_item():
     body = FEEDS["full text in CDATA with item tags inside"]
-    spans = feedmod._item_spans(body)
-    assert spans is not None
-    skeleton = feedmod._skeleton(body, spans)
+    found = feedmod._item_tags(body)
+    assert found is not None
+    skeleton = feedmod._skeleton(body, found[1])
     assert skeleton is not None and len(skeleton) < len(body) / 2
     assert b"content:encoded" not in skeleton and b"<description>" not in skeleton
     assert skeleton.count(b"<guid") == 5 and skeleton.count(b"<pubDate>") == 5

@@ -175,46 +175,79 @@ def _identities(parsed: Any, now: datetime | None) -> list[Candidate] | None:
     return out
 
 
-#: The markup that can hide an item's tags (CDATA, comments, processing instructions) and an
-#: item's own start and end tags, unprefixed.
-_ITEM_MARKUP = re.compile(
-    rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<\?.*?\?>|<(/?)(?:item|entry)(?=[\s>/])[^>]*>", re.S)
+#: A start or end tag at a "<": group 1 the "/" of an end tag, 2 its name, 3 the "/" of an empty
+#: element. Attribute values may hold ">" but never "<" (XML forbids it), so no attempt reads
+#: past the next "<".
+_TAG = re.compile(rb"<(/?)([A-Za-z_][\w.:-]*)(?:[^<>\"']|\"[^<\"]*\"|'[^<']*')*?(/?)>")
+#: What a "<" opens besides a tag, passed over whole (its content may look like tags): CDATA, a
+#: comment, a processing instruction.
+_SKIPPED = ((b"<![CDATA[", b"]]>"), (b"<!--", b"-->"), (b"<?", b"?>"))
+_ITEM_NAMES = (b"item", b"entry")
 
 
-def _item_spans(body: bytes) -> list[tuple[int, int]] | None:
-    """The byte spans of the items (RSS `item`, Atom `entry`) of a well-formed feed in an
-    ASCII-compatible encoding, in order; None when they cannot be told for certain (an
-    internal DTD, whose entities may hold markup; an item inside an item; an empty-element
-    item; an unclosed one)."""
+def _tags(body: bytes) -> list[re.Match[bytes]] | None:
+    """The start and end tags of the body, in order, passing over CDATA sections, comments and
+    processing instructions (found with `bytes.find`, so their length costs little); None when
+    one of those is not closed."""
+    out: list[re.Match[bytes]] = []
+    find = body.find
+    at = find(b"<")
+    while at >= 0:
+        for opening, closing in _SKIPPED:
+            if body.startswith(opening, at):
+                stop = find(closing, at + len(opening))
+                if stop < 0:
+                    return None
+                at = stop + len(closing)
+                break
+        else:
+            m = _TAG.match(body, at)
+            if m is None:
+                at += 1
+            else:
+                out.append(m)
+                at = m.end()
+        at = find(b"<", at)
+    return out
+
+
+def _item_tags(body: bytes) -> tuple[list[tuple[int, int]], list[re.Match[bytes]]] | None:
+    """The byte spans of the items (RSS `item`, Atom `entry`, unprefixed) of a well-formed feed
+    in an ASCII-compatible encoding, in order, and every tag of the feed; None when the items
+    cannot be told for certain (an internal DTD, whose entities may hold markup; an item
+    inside an item; an empty-element item; an unclosed one; an unclosed CDATA section)."""
     if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+        return None
+    tags = _tags(body)
+    if tags is None:
         return None
     spans: list[tuple[int, int]] = []
     start = -1
-    for m in _ITEM_MARKUP.finditer(body):
-        closing = m.group(1)
-        if closing is None:
-            continue  # CDATA, a comment or a processing instruction
-        if closing:
+    for m in tags:
+        if m.group(2) not in _ITEM_NAMES:
+            continue
+        if m.group(1):
             if start < 0:
                 return None
             spans.append((start, m.end()))
             start = -1
-        elif start >= 0 or m.group(0).endswith(b"/>"):
+        elif start >= 0 or m.group(3):
             return None
         else:
             start = m.start()
-    return spans if start < 0 else None
+    return (spans, tags) if start < 0 else None
+
+
+def _item_spans(body: bytes) -> list[tuple[int, int]] | None:
+    """The items' spans of `_item_tags`."""
+    found = _item_tags(body)
+    return found[0] if found is not None else None
 
 
 #: The children of an item that make its identity as a scan reads it: its GUID or id, its links
 #: and its dates (by local name, in any namespace, as feedparser reads them).
 _IDENTITY_TAGS = frozenset({b"guid", b"id", b"link", b"pubDate", b"published", b"updated",
                             b"date", b"created", b"issued", b"modified"})
-#: Inside an item: CDATA, a comment or a processing instruction (passed over whole), or a tag:
-#: group 1 the "/" of an end tag, 2 its name, 3 the "/" of an empty element. Attribute values
-#: may hold ">".
-_ITEM_TOKEN = re.compile(rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<\?.*?\?>"
-                         rb"|<(/?)([A-Za-z_][\w.:-]*)(?:[^>\"']|\"[^\"]*\"|'[^']*')*?(/?)>", re.S)
 _DECLARED_CHARSET = re.compile(r"charset\s*=", re.I)
 
 
@@ -233,7 +266,7 @@ def _plain_utf8(body: bytes, content_type: str | None) -> bool:
 def _well_formed(body: bytes) -> bool:
     """Whether the body is well-formed, namespace-correct XML (what feedparser's strict parser
     needs; with less it falls back to its lenient one, which may read the items otherwise).
-    No DTD reaches here (`_item_spans` refuses them)."""
+    No DTD reaches here (`_item_tags` refuses them)."""
     parser = expat.ParserCreate(namespace_separator=" ")
     try:
         parser.Parse(body, True)
@@ -242,43 +275,43 @@ def _well_formed(body: bytes) -> bool:
     return True
 
 
-def _skeleton(body: bytes, spans: list[tuple[int, int]]) -> bytes | None:
+def _skeleton(body: bytes, tags: list[re.Match[bytes]]) -> bytes | None:
     """A copy of the feed keeping of each item only its own tags and the children that make its
-    identity (`_IDENTITY_TAGS`, whole); the rest of the feed as it is. None when an identity
-    tag lies deeper than an item's child (inside `source`, or anywhere else feedparser might
-    take it for the item's own): only the whole feed can say what it means there."""
+    identity (`_IDENTITY_TAGS`, whole); the rest of the feed as it is. `tags` are the feed's
+    tags (`_item_tags`: items neither nested nor unclosed). None when an identity tag lies
+    deeper than an item's child (inside `source`, or anywhere else feedparser might take it
+    for the item's own): only the whole feed can say what it means there."""
     pieces: list[bytes] = []
     at = 0
-    for begin, end in spans:
-        pieces.append(body[at:begin])
-        depth = 0
-        kept_from = -1
-        for m in _ITEM_TOKEN.finditer(body, begin, end):
-            name = m.group(2)
-            if name is None:
-                continue  # CDATA, a comment or a processing instruction
-            if m.group(1):  # an end tag
-                depth -= 1
-                if depth == 1 and kept_from >= 0:
-                    pieces.append(body[kept_from:m.end()])
-                    kept_from = -1
-                elif depth == 0:
+    depth = 0        # 0 outside the items; 1 among an item's children; more inside a child
+    kept_from = -1   # where the identity child being read began
+    for m in tags:
+        name = m.group(2)
+        if depth == 0:
+            if name in _ITEM_NAMES and not m.group(1):
+                pieces.append(body[at:m.end()])
+                depth = 1
+            continue
+        if m.group(1):  # an end tag
+            depth -= 1
+            if depth == 0:  # the item's
+                pieces.append(m.group(0))
+                at = m.end()
+            elif depth == 1 and kept_from >= 0:
+                pieces.append(body[kept_from:m.end()])
+                kept_from = -1
+            continue
+        empty = bool(m.group(3))
+        if name.rpartition(b":")[2] in _IDENTITY_TAGS:
+            if depth == 1:
+                if empty:
                     pieces.append(m.group(0))
-                continue
-            empty = bool(m.group(3))
-            if depth == 0:
-                pieces.append(m.group(0))  # the item's start tag, with its attributes
-            elif name.rpartition(b":")[2] in _IDENTITY_TAGS:
-                if depth == 1:
-                    if empty:
-                        pieces.append(m.group(0))
-                    else:
-                        kept_from = m.start()
-                elif kept_from < 0:
-                    return None
-            if not empty:
-                depth += 1
-        at = end
+                else:
+                    kept_from = m.start()
+            elif kept_from < 0:
+                return None
+        if not empty:
+            depth += 1
     pieces.append(body[at:])
     return b"".join(pieces)
 
@@ -286,16 +319,19 @@ def _skeleton(body: bytes, spans: list[tuple[int, int]]) -> bytes | None:
 def _scan(body: bytes, url: str, headers: dict[str, str] | None,
           now: datetime | None) -> list[Candidate] | None:
     """The items' identities, read by feedparser from the feed's skeleton (`_skeleton`): it
-    parses a tenth of a full-text feed's elements. None when the skeleton cannot be trusted to
+    parses a fifth of a full-text feed's elements. None when the skeleton cannot be trusted to
     read as the whole feed does: not well-formed, not plainly UTF-8, items not cut for certain,
     an identity tag out of place. feedparser reads the skeleton, so every key, link and date is
     its own reading, not a second parser's."""
     content_type = next((v for k, v in (headers or {}).items()
                          if k.lower() == "content-type"), None)
-    spans = _item_spans(body)
-    if not spans or not _plain_utf8(body, content_type) or not _well_formed(body):
+    if not _plain_utf8(body, content_type) or not _well_formed(body):
         return None
-    skeleton = _skeleton(body, spans)
+    found = _item_tags(body)
+    if found is None or not found[0]:
+        return None
+    spans, tags = found
+    skeleton = _skeleton(body, tags)
     if skeleton is None:
         return None
     scanned = _identities(_feedparser(skeleton, url, headers, full=False), now)
