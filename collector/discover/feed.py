@@ -178,7 +178,8 @@ def _identities(parsed: Any, now: datetime | None) -> list[Candidate] | None:
 #: A start or end tag at a "<": group 1 the "/" of an end tag, 2 its name, 3 the "/" of an empty
 #: element. Attribute values may hold ">" but never "<" (XML forbids it), so no attempt reads
 #: past the next "<".
-_TAG = re.compile(rb"<(/?)([A-Za-z_][\w.:-]*)(?:[^<>\"']|\"[^<\"]*\"|'[^<']*')*?(/?)>")
+_TAG = re.compile(rb"<(/?)([A-Za-z_][\w.:-]*)"
+                  rb"[^<>\"'/]*(?:(?:\"[^<\"]*\"|'[^<']*'|/(?!>))[^<>\"'/]*)*(/?)>")
 #: What a "<" opens besides a tag, passed over whole (its content may look like tags): CDATA, a
 #: comment, a processing instruction.
 _SKIPPED = ((b"<![CDATA[", b"]]>"), (b"<!--", b"-->"), (b"<?", b"?>"))
