@@ -187,11 +187,10 @@ class Storing:
         text = render(ex.title, ex.blocks)
         parsed = parse_document(text)
         title, blocks = parsed.title, parsed.blocks
+        chash, sig = dedup.fingerprints(title, blocks)
         item = _Item(source=source, cand=cand, key=key, url=url, ukey=ukey, ckey=ckey,
-                     names_key=names_key,
-                     title=title, text=text, blocks=tuple(blocks),
-                     chash=dedup.content_fingerprint(title, blocks),
-                     sig=dedup.signature(blocks), ex=ex, now=self.clock())
+                     names_key=names_key, title=title, text=text, blocks=tuple(blocks),
+                     chash=chash, sig=sig, ex=ex, now=self.clock())
         # A text no stored document has (by URL or by text, the usual case of a new item) is
         # captured before the write lock, so that the captures of concurrent polls overlap
         # (collector.capture syncs several in one go); a text that turns out to be stored
@@ -392,11 +391,11 @@ class Storing:
         provenance, ref = (await self._capture_fetch(source, ex.fetched, text, doc.id)
                            if source is not None else (None, None))
         archive = source is not None and self._archived(source, ex, doc.url)
+        chash, sig = dedup.fingerprints(parsed.title, parsed.blocks)
         async with self._write_lock:
             updated = await asyncio.to_thread(
                 self.store.update_document, doc.id, title=parsed.title, text=text,
-                content_hash=dedup.content_fingerprint(parsed.title, parsed.blocks),
-                signature=dedup.signature(parsed.blocks), word_count=_words(parsed.blocks),
+                content_hash=chash, signature=sig, word_count=_words(parsed.blocks),
                 method=ex.method, published_at=ex.published, now=self.clock(), edit=edit,
                 archive=archive, provenance=provenance, capture=ref)
             if updated.signature is not None:
