@@ -13,6 +13,7 @@ the first document with its content fingerprint.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,19 +54,36 @@ _MARK = (update(_DOCS).where(_DOCS.c.id == bindparam("w_id"),
          .values(file_written=True))
 
 
+#: +1 to the counter `c_name`, returning its new value
+_BUMP = (update(_COUNTERS).where(_COUNTERS.c.name == bindparam("c_name"))
+         .values(value=_COUNTERS.c.value + 1).returning(_COUNTERS.c.value))
+
+
 class AlreadyStored(Exception):
     """Raised inside the insert's transaction to roll it back: the document exists already."""
 
 
-def _dialect_insert(store: Store, table: Table) -> Any:
-    return sqlite_insert(table) if store.is_sqlite else pg_insert(table)
+@functools.cache
+def _statements(sqlite: bool) -> tuple[Any, Any]:
+    """The insert of a document row (nothing when its id exists; returning the id) and the
+    upsert of a seen item, in the dialect of the database; made once, executed with the
+    values as parameters (a statement made with its values costs more CPU to make and to
+    look up in SQLAlchemy's cache than it takes to run)."""
+    dialect_insert = sqlite_insert if sqlite else pg_insert
+    doc = dialect_insert(_DOCS).on_conflict_do_nothing(index_elements=["id"]) \
+        .returning(_DOCS.c.id)
+    seen = dialect_insert(_SEEN)
+    seen = seen.on_conflict_do_update(
+        index_elements=["source_id", "key_hash"],
+        set_={"status": seen.excluded.status, "detail": seen.excluded.detail,
+              "document_id": seen.excluded.document_id,
+              "attempts": func.coalesce(_SEEN.c.attempts, 0) + 1})
+    return doc, seen
 
 
 def bump(conn: Any, name: str) -> int | None:
     """+1 to the counter `name` in the caller's transaction; its new value (None: no row)."""
-    c = _COUNTERS.c
-    value = conn.execute(update(_COUNTERS).where(c.name == name).values(value=c.value + 1)
-                         .returning(c.value)).scalar()
+    value = conn.execute(_BUMP, {"c_name": name}).scalar()
     return None if value is None else int(value)
 
 
@@ -76,6 +94,7 @@ def insert_new(store: Store, doc: NewDocument, *, seen_key: str, digests: Sequen
     """`Store.insert_document` (see there), with the files of `written` ((id, revision)
     pairs) marked written in the same transaction. Raises AlreadyStored (nothing written,
     the marks included) when another writer stored the document first."""
+    insert_doc, upsert_seen = _statements(store.is_sqlite)
     with store._writing() as conn:
         seq = bump(conn, "document_seq")
         if seq is None:
@@ -91,9 +110,7 @@ def insert_new(store: Store, doc: NewDocument, *, seen_key: str, digests: Sequen
             language=doc.language, author=doc.author, word_count=doc.word_count,
             flags=",".join(doc.flags) or None, backfill=doc.backfill, file_written=False,
             revision=1, **_capture.provenance_values(doc.provenance))
-        inserted = conn.execute(_dialect_insert(store, _DOCS)
-                                .on_conflict_do_nothing(index_elements=["id"])
-                                .values(**values).returning(_DOCS.c.id)).scalar()
+        inserted = conn.execute(insert_doc, values).scalar()
         if inserted is None:
             raise AlreadyStored
         locations = [dict(document_id=doc.id, source_id=doc.source_id, url=doc.url,
@@ -105,24 +122,19 @@ def insert_new(store: Store, doc: NewDocument, *, seen_key: str, digests: Sequen
                                   url_key=extra_url_key, seen_at=now, how="alias",
                                   published_at=None, names_key=None))
         conn.execute(insert(_LOCATIONS), locations)
-        seen = _dialect_insert(store, _SEEN).values(
+        conn.execute(upsert_seen, dict(
             source_id=doc.source_id, key_hash=key_hash, key=seen_key[:2000], url=doc.url,
             first_seen_at=now, status="document", detail=None, attempts=1,
-            document_id=doc.id)
-        conn.execute(seen.on_conflict_do_update(
-            index_elements=["source_id", "key_hash"],
-            set_={"status": seen.excluded.status, "detail": seen.excluded.detail,
-                  "document_id": seen.excluded.document_id,
-                  "attempts": func.coalesce(_SEEN.c.attempts, 0) + 1}))
+            document_id=doc.id))
         if not doc.backfill and digests:
             conn.execute(insert(_OUTBOX), [dict(digest_id=d, document_id=doc.id,
                                                 created_at=now, revision=1) for d in digests])
         if archive:  # to the Wayback Machine (store/archive.py)
-            conn.execute(insert(_ARCHIVE).values(document_id=doc.id, revision=1, url=doc.url,
-                                                 created_at=now, attempts=0))
+            conn.execute(insert(_ARCHIVE), dict(document_id=doc.id, revision=1, url=doc.url,
+                                                created_at=now, attempts=0))
         if doc.capture is not None:
             ref = doc.capture
-            conn.execute(insert(_CAPTURES).values(
+            conn.execute(insert(_CAPTURES), dict(
                 document_id=doc.id, revision=1, captured_at=now, warc_file=ref.file,
                 warc_offset=ref.offset, warc_length=ref.length,
                 response_id=ref.response_id, request_id=ref.request_id,
