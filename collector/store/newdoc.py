@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import DBAPIError
 
+from ..errors import StoreError
 from . import capture as _capture
 from .tables import (
     ArchiveEntry,
@@ -169,22 +170,30 @@ class Found:
     by_hash: StoredDocument | None
 
 
-def by_url_key(s: Session, url_key: str) -> tuple[StoredDocument, bool] | None:
-    """`Store.document_by_url_key` in the caller's session."""
-    rows = s.execute(select(Location.document_id, Location.how)
-                     .where(Location.url_key == url_key)).all()
+_SIGNATURES = (select(_DOCS.c.seq, _DOCS.c.signature)
+               .where(_DOCS.c.seq > bindparam("after"), _DOCS.c.signature.is_not(None))
+               .order_by(_DOCS.c.seq))
+_AT_KEY = select(_LOCATIONS.c.document_id, _LOCATIONS.c.how) \
+    .where(_LOCATIONS.c.url_key == bindparam("key"))
+_BY_ID = select(_DOCS).where(_DOCS.c.id == bindparam("id"))
+_BY_HASH = select(_DOCS).where(_DOCS.c.content_hash == bindparam("hash")) \
+    .order_by(_DOCS.c.seq).limit(1)
+
+
+def by_url_key(conn: Any, url_key: str) -> tuple[StoredDocument, bool] | None:
+    """`Store.document_by_url_key` on the caller's connection (or session)."""
+    rows = conn.execute(_AT_KEY, {"key": url_key}).all()
     if not rows:
         return None
     own = [doc_id for doc_id, how in rows if how in ("original", "alias")]
     doc_id = own[0] if own else rows[0][0]
-    row = s.get(DocumentRow, doc_id)
+    row = conn.execute(_BY_ID, {"id": doc_id}).first()
     return (_doc_view(row), bool(own)) if row else None
 
 
-def by_content_hash(s: Session, content_hash: str) -> StoredDocument | None:
-    """`Store.document_by_content_hash` in the caller's session."""
-    row = s.scalar(select(DocumentRow).where(DocumentRow.content_hash == content_hash)
-                   .order_by(DocumentRow.seq).limit(1))
+def by_content_hash(conn: Any, content_hash: str) -> StoredDocument | None:
+    """`Store.document_by_content_hash` on the caller's connection (or session)."""
+    row = conn.execute(_BY_HASH, {"hash": content_hash}).first()
     return _doc_view(row) if row else None
 
 
@@ -192,15 +201,15 @@ def lookup(store: Store, *, after_seq: int, url_keys: Sequence[str],
            content_hash: str) -> Found:
     """The signatures stored after `after_seq`, the document under the first of `url_keys`
     that has one, and the document with `content_hash`: one read transaction."""
-    with store.session(read=True) as s:
-        signatures = [(int(seq), bytes(sig)) for seq, sig in s.execute(
-            select(DocumentRow.seq, DocumentRow.signature)
-            .where(DocumentRow.seq > after_seq, DocumentRow.signature.is_not(None))
-            .order_by(DocumentRow.seq)) if sig is not None]
-        found = None
-        for key in dict.fromkeys(url_keys):
-            found = by_url_key(s, key)
-            if found is not None:
-                break
-        return Found(signatures, found, by_content_hash(s, content_hash))
-
+    try:
+        with store._read_engine.connect() as conn:
+            signatures = [(int(seq), bytes(sig)) for seq, sig in
+                          conn.execute(_SIGNATURES, {"after": after_seq}) if sig is not None]
+            found = None
+            for key in dict.fromkeys(url_keys):
+                found = by_url_key(conn, key)
+                if found is not None:
+                    break
+            return Found(signatures, found, by_content_hash(conn, content_hash))
+    except DBAPIError as exc:
+        raise StoreError(f"database error: {exc.orig}") from exc
