@@ -17,6 +17,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
@@ -147,7 +148,9 @@ def insert_new(store: Store, doc: NewDocument, *, seen_key: str, digests: Sequen
         if generation is None:  # a database upgraded by hand without 0005's row
             conn.execute(insert(_COUNTERS).values(name=generation_counter, value=1))
             generation = 1
-        return Inserted(_doc_view(DocumentRow(**values)), True, generation)
+        # the row as stored, viewed without making an ORM object of it
+        return Inserted(_doc_view(cast(DocumentRow, SimpleNamespace(**values))), True,
+                        generation)
 
 
 def mark_written(store: Store, written: Sequence[tuple[str, int]]) -> None:
