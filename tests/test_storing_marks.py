@@ -16,6 +16,7 @@ from sqlalchemy import event
 
 from collector.models import Candidate, Extracted
 from collector.store import Store
+from collector.store.capture import is_known
 from collector.storing import Storing
 from tests.helpers import load
 
@@ -133,5 +134,32 @@ def test_a_mark_for_an_older_text_leaves_a_newer_text_unwritten(tmp_path) -> Non
 
     try:
         asyncio.run(main())
+    finally:
+        store.close()
+
+
+def test_a_text_is_known_by_any_url_key_of_its_locations_or_by_its_fingerprint(
+        tmp_path) -> None:
+    config = config_of(tmp_path)
+    store = Store(config.settings.database_url)
+    store.upgrade()
+    store.sync_sources(config.sources, T0)
+
+    async def main() -> None:
+        storing = Storing(config, store, clock=lambda: T0)
+        assert await store_new(storing, 1) == "new"
+        await storing.flush_index()
+        storing.close_files()
+
+    try:
+        asyncio.run(main())
+        doc = store.latest_documents(1)[0]
+        own = "//example.org/news/statement-1"
+        assert is_known(store, [own], "0" * 64)
+        assert is_known(store, ["example.org/other", own], "0" * 64)
+        assert is_known(store, ["example.org/a", "example.org/b", own], "0" * 64)
+        assert is_known(store, ["example.org/other"], doc.content_hash)
+        assert not is_known(store, ["example.org/other", "example.org/b"], "0" * 64)
+        assert not is_known(store, [], "0" * 64)
     finally:
         store.close()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -110,19 +110,22 @@ def provenance_record(p: Provenance | None) -> dict[str, Any] | None:
             "text_hash": p.text_hash}
 
 
-_KNOWN_URL = select(Location.id).where(
-    Location.url_key.in_(bindparam("keys", expanding=True))).limit(1)
-_KNOWN_TEXT = select(DocumentRow.id).where(DocumentRow.content_hash == bindparam("hash")) \
-    .limit(1)
+#: a location with one of two URL keys, or a document with the text: one statement, made
+#: once (an expanding IN is compiled anew at every execution)
+_KNOWN = select(or_(
+    exists().where(Location.url_key.in_([bindparam("key1"), bindparam("key2")])),
+    exists().where(DocumentRow.content_hash == bindparam("hash"))))
 
 
 def is_known(store: Store, url_keys: Sequence[str], content_hash: str) -> bool:
     """Whether a stored document has one of `url_keys` (as any of its locations) or the text
     `content_hash`: one read, for the choice of capturing a text before the write lock."""
+    keys = list(url_keys) or [""]
+    pairs = [(keys[i], keys[min(i + 1, len(keys) - 1)]) for i in range(0, len(keys), 2)]
     try:
         with store._read_engine.connect() as conn:
-            return (conn.execute(_KNOWN_URL, {"keys": list(url_keys)}).first() is not None
-                    or conn.execute(_KNOWN_TEXT, {"hash": content_hash}).first() is not None)
+            return any(conn.execute(_KNOWN, {"key1": a, "key2": b, "hash": content_hash})
+                       .scalar() for a, b in pairs)
     except DBAPIError as exc:
         raise StoreError(f"database error: {exc.orig}") from exc
 
