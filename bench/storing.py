@@ -142,9 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for _ in range(args.rounds):
         out = subprocess.run(
-            [sys.executable, "-m", "bench.storing", "--child", "--n", str(args.n),
+            # this file run as a script: `collector` comes from the tree measured
+            [sys.executable, str(Path(__file__).resolve()), "--child", "--n", str(args.n),
              "--prior", str(args.prior), "--concurrency", str(args.concurrency)],
-            cwd=ROOT, env={"PYTHONPATH": f"{Path(args.tree).resolve()}:{ROOT}",
+            cwd=ROOT, env={"PYTHONPATH": str(Path(args.tree).resolve()),
                            "PATH": "/usr/bin:/bin"},
             check=True, capture_output=True, text=True, timeout=900)
         row = json.loads(out.stdout.strip().splitlines()[-1])
