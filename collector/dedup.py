@@ -108,6 +108,7 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
 _AMP_CACHE = re.compile(r"^/(?:[cv]/)(s/)?(.+)$")
 _INDEX_HTML = re.compile(r"/index\.html?$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _bad_url(url: str, why: str) -> ParseError:
@@ -169,7 +170,7 @@ def _split(url: str) -> tuple[str, str, int | None, str, str, str]:
     if "\\" in raw:
         # Browsers read a backslash as a slash, Python's parser does not: refuse the difference.
         raise _bad_url(url, "contains a backslash")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in raw):
+    if _CONTROL.search(raw):
         raise _bad_url(url, "contains control characters")
     try:
         parts = urlsplit(raw)
@@ -327,10 +328,24 @@ def content_fingerprint(title: str, blocks: Sequence[str]) -> str:
     block boundaries do not either (a re-wrapped paragraph is the same text). Only when the body
     has no words at all does the title stand in, so title-only documents are not all equal.
     """
-    body = " ".join(w for block in blocks for w in words(block))
+    return _fingerprint(title, [w for block in blocks for w in words(block)])
+
+
+def _fingerprint(title: str, tokens: Sequence[str]) -> str:
+    body = " ".join(tokens)
     if not body:
         body = "title:" + " ".join(words(title))
     return hashlib.sha256(("v1\n" + body).encode("utf-8")).hexdigest()
+
+
+def fingerprints(title: str, blocks: Sequence[str]) -> tuple[str, bytes]:
+    """`content_fingerprint(title, blocks)` and `signature(blocks)` of one text, its words
+    folded once for both (the folding is most of the cost of each)."""
+    tokens = [w for block in blocks for w in words(block)]
+    shingles = shingle_hashes(tokens)
+    sig = Signature(values=minhash(shingles), shingles=len(shingles),
+                    short=len(tokens) < NEAR_DUP_MIN_WORDS)
+    return _fingerprint(title, tokens), sig.to_bytes()
 
 
 # --- decisions ----------------------------------------------------------------------------

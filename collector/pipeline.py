@@ -371,7 +371,6 @@ class Pipeline:
             await asyncio.to_thread(self.store.mark_seen_many, source.id,
                                     [(c.key, c.url) for c in rest], status="baseline", now=now)
             fresh = take
-        await self.load_index()
         started = time.monotonic()
         # the newest items first if there are too many for one poll, but stored oldest first,
         # so that sequence numbers follow publication

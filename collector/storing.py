@@ -35,7 +35,7 @@ from .documents import items as document_items
 from .errors import ParseError, StoreError
 from .models import Candidate, CaptureRef, Extracted, Fetched, Provenance
 from .notify.select import selects
-from .store import EditNotice, NewDocument, Primary, Store, StoredDocument
+from .store import EditNotice, LocationView, NewDocument, Primary, Store, StoredDocument, newdoc
 from .store.capture import clear_files, is_known
 from .store.corpus import Corpus
 
@@ -91,6 +91,10 @@ class Storing:
         # its thread ends with this stage (its work is always awaited before that)
         weakref.finalize(self, self._corpus_thread.shutdown, wait=False)
         self._write_lock = asyncio.Lock()
+        #: (id -> revision) of new documents whose corpus files are written and durable but
+        #: not yet marked so: marked by the next insert's transaction, or at the round's end
+        #: (`flush_index`); a crash before that costs only rewriting those files at start-up
+        self._unmarked: dict[str, int] = {}
         self._selects = selects
         capture = config.settings.capture
         #: the WARC files (None when capture is off in the settings)
@@ -102,6 +106,7 @@ class Storing:
         """End the corpus writer's thread once the last write (the index at shutdown) is done,
         and the capture thread: a stopping service then leaves no idle thread behind."""
         self._corpus_thread.shutdown(wait=True)
+        self._mark_unmarked()
         if self._captures is not None:
             self._captures.close()
 
@@ -187,11 +192,10 @@ class Storing:
         text = render(ex.title, ex.blocks)
         parsed = parse_document(text)
         title, blocks = parsed.title, parsed.blocks
+        chash, sig = dedup.fingerprints(title, blocks)
         item = _Item(source=source, cand=cand, key=key, url=url, ukey=ukey, ckey=ckey,
-                     names_key=names_key,
-                     title=title, text=text, blocks=tuple(blocks),
-                     chash=dedup.content_fingerprint(title, blocks),
-                     sig=dedup.signature(blocks), ex=ex, now=self.clock())
+                     names_key=names_key, title=title, text=text, blocks=tuple(blocks),
+                     chash=chash, sig=sig, ex=ex, now=self.clock())
         # A text no stored document has (by URL or by text, the usual case of a new item) is
         # captured before the write lock, so that the captures of concurrent polls overlap
         # (collector.capture syncs several in one go); a text that turns out to be stored
@@ -222,12 +226,14 @@ class Storing:
                 early = None
                 doc = dataclasses.replace(doc, provenance=provenance, capture=ref)
                 digests = self._digests_for(source, ex, url)
+                written = list(self._unmarked.items())
                 inserted = await asyncio.to_thread(
                     self.store.insert_document, doc, seen_key=key, digests=digests,
                     now=item.now, extra_url_key=ukey,
-                    archive=self._archived(source, ex, url, digests))
+                    archive=self._archived(source, ex, url, digests), written=written)
                 stored = inserted.document
                 if inserted.created:
+                    self._forget_marked(written)
                     await self._add_places(source, cand, key, stored.id, url, ex)
                     self.index.add(stored.seq, item.sig)
                     self._indexed_seq = max(self._indexed_seq, stored.seq)
@@ -238,7 +244,7 @@ class Storing:
                 log.info("source %s: document %s was stored by another writer first",
                          source.id, doc.id)
                 raced = True
-        await self._write_files([stored], appended=[(stored, inserted.generation)])
+        await self._write_new(stored, inserted.generation)
         log.info("source %s: new document %s %s", source.id, stored.id, title[:80],
                  extra={"source": source.id, "document": stored.id, "url": stored.url})
         return "new"
@@ -246,14 +252,19 @@ class Storing:
     async def _apply(self, item: _Item) -> str:
         """Look `item` up and apply the dedup decision, except storing a new document:
         "unchanged", "update", "duplicate", or "new" (the caller inserts it)."""
-        await self.load_index()
-        match = await asyncio.to_thread(self.store.document_by_url_key, item.ckey)
-        if match is None and item.ukey != item.ckey:
-            match = await asyncio.to_thread(self.store.document_by_url_key, item.ukey)
+        # one read: the signatures stored since the index's last refresh (by anyone), and the
+        # documents under the text's URLs and with its fingerprint
+        async with self._index_lock:
+            found = await asyncio.to_thread(
+                self.store.lookup, after_seq=self._indexed_seq, url_keys=[item.ckey, item.ukey],
+                content_hash=item.chash)
+            if found.signatures:
+                self.index.add_many(found.signatures)
+                self._indexed_seq = max(self._indexed_seq, found.signatures[-1][0])
+        match, by_hash = found.by_url, found.by_hash
         # a URL recorded as another location of a document never rewrites its text
         by_url = match[0] if match and match[1] else None
         by_location = match[0] if match and not match[1] else None
-        by_hash = await asyncio.to_thread(self.store.document_by_content_hash, item.chash)
         near = self.index.query(item.sig) if match is None and by_hash is None else []
         decision = dedup.decide(
             content_hash=item.chash,
@@ -392,11 +403,11 @@ class Storing:
         provenance, ref = (await self._capture_fetch(source, ex.fetched, text, doc.id)
                            if source is not None else (None, None))
         archive = source is not None and self._archived(source, ex, doc.url)
+        chash, sig = dedup.fingerprints(parsed.title, parsed.blocks)
         async with self._write_lock:
             updated = await asyncio.to_thread(
                 self.store.update_document, doc.id, title=parsed.title, text=text,
-                content_hash=dedup.content_fingerprint(parsed.title, parsed.blocks),
-                signature=dedup.signature(parsed.blocks), word_count=_words(parsed.blocks),
+                content_hash=chash, signature=sig, word_count=_words(parsed.blocks),
                 method=ex.method, published_at=ex.published, now=self.clock(), edit=edit,
                 archive=archive, provenance=provenance, capture=ref)
             if updated.signature is not None:
@@ -449,6 +460,32 @@ class Storing:
 
         await self._in_corpus_thread(write)
 
+    async def _write_new(self, doc: StoredDocument, generation: int | None) -> None:
+        """Write the corpus file of a document just inserted and append its index line (with
+        the index generation of its insert). Its line shows it as inserted: with its own
+        location alone (an alias is not shown; locations added after the insert have
+        generations of their own, and make the round end rewrite the index). The file is
+        marked written later (`_unmarked`), once it is durable."""
+        def write() -> None:
+            self.corpus.write(doc.seq, doc.id, doc.text)
+            own = LocationView(doc.source_id, doc.url, doc.collected_at, "original")
+            self.corpus.append_index([self.store.index_record(doc, [own])], generation)
+
+        await self._in_corpus_thread(write)
+        self._unmarked[doc.id] = doc.revision
+
+    def _forget_marked(self, written: Sequence[tuple[str, int]]) -> None:
+        for doc_id, revision in written:
+            if self._unmarked.get(doc_id) == revision:
+                del self._unmarked[doc_id]
+
+    def _mark_unmarked(self) -> None:
+        """Mark the files of `_unmarked` written (blocking)."""
+        written = list(self._unmarked.items())
+        if written:
+            newdoc.mark_written(self.store, written)
+            self._forget_marked(written)
+
     async def _in_corpus_thread(self, fn: Callable[[], Any]) -> Any:
         """Run corpus writing on this stage's own thread: writes to the corpus directory
         take turns there (and wait there for another process's rewrite of the index), so the
@@ -475,6 +512,11 @@ class Storing:
         Only this process's changes make a round end rewrite: processes sharing a data
         directory each rewrite after their own, instead of all rewriting after every
         other's."""
+        if self._unmarked:
+            written = list(self._unmarked.items())
+            await self._in_corpus_thread(functools.partial(newdoc.mark_written, self.store,
+                                                           written))
+            self._forget_marked(written)
         stale, self._index_stale = self._index_stale, False
         if not (stale or check):
             return False

@@ -106,3 +106,16 @@ def test_without_a_state_a_rewrite_keeps_lines_of_documents_its_snapshot_lacks(t
     assert seqs(corpus) == [1, 2]
     assert not corpus.agrees(2)           # line 2's change is unknown: no claim made for it
     assert corpus.index_state().generation == 1
+
+
+def test_an_append_cuts_off_a_line_a_kill_left_without_its_newline(tmp_path) -> None:
+    corpus = Corpus(tmp_path)
+    corpus.append_index([line(1)])
+    corpus.append_index([line(2)])
+    with open(corpus.index_path, "a", encoding="utf-8") as fh:
+        fh.write('{"id": "cut')                 # a line a kill cut short
+    corpus.append_index([line(3)])
+    assert seqs(corpus) == [1, 2, 3]
+    corpus.index_path.write_text('{"id": "only a cut line', encoding="utf-8")
+    corpus.append_index([line(4)])
+    assert seqs(corpus) == [4]

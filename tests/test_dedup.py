@@ -364,3 +364,15 @@ def test_bulk_rebuild_names_the_document_with_a_corrupt_signature() -> None:
     idx = NearDuplicateIndex()
     with pytest.raises(ParseError, match="document 5"):
         idx.add_many([(4, signature(STATEMENT)), (5, b"MH\x01broken")])
+
+
+@pytest.mark.parametrize("title, blocks", [
+    ("Title", STATEMENT),
+    ("Only a title", []),
+    ("Short", ["Ünïcode ＷＩＤＴＨ text, with 東京都 words."]),
+    ("", ["", "  "]),
+])
+def test_fingerprints_in_one_pass_equal_the_two_separate_ones(title: str,
+                                                              blocks: list[str]) -> None:
+    assert dedup.fingerprints(title, blocks) == (content_fingerprint(title, blocks),
+                                                 signature(blocks))

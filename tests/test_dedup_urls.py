@@ -166,6 +166,7 @@ def test_declared_canonical_is_normalised_too() -> None:
     "", "   ", "ftp://example.org/a", "javascript:alert(1)", "file:///etc/passwd", "/relative/path",
     "https://", "https://user:pw@example.org/a", "http://INTERNAL:8888\\@example.org/",
     "https://example.org:99999/a", "https://exa mple.org/a", "https://example.org/a\x00b",
+    "https://example.org/a\x1fb", "https://example.org/a\x7fb",
 ])
 def test_bad_urls_raise_parse_error(bad: str) -> None:
     with pytest.raises(ParseError):

@@ -74,15 +74,15 @@ def test_second_writer_finds_the_document_the_first_committed(tmp_path):
 
 
 class _Interleaved(Store):
-    """A store whose first content-hash look-up (the last look-up before an insert) lets
-    another writer run to completion before it returns."""
+    """A store whose first dedup look-up (the last read before an insert) lets another
+    writer run to completion before it returns."""
 
     def __init__(self, url: str, before_insert: Any):
         super().__init__(url)
         self._before_insert = before_insert
 
-    def document_by_content_hash(self, content_hash: str) -> Any:
-        found = super().document_by_content_hash(content_hash)
+    def lookup(self, **kwargs: Any) -> Any:
+        found = super().lookup(**kwargs)
         hook, self._before_insert = self._before_insert, None
         if hook is not None:
             hook()

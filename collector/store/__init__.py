@@ -27,14 +27,13 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import StoreError
 from ..models import CaptureRef, Provenance
 from . import capture as _capture
+from . import newdoc
 from .engine import head_revision, make_engine
 from .history import append_history
 from .tables import (
@@ -409,7 +408,7 @@ class Store:
 
     def signatures_after(self, seq: int) -> Iterator[tuple[int, bytes]]:
         """(sequence number, near-duplicate signature) of documents stored after `seq`."""
-        with self.engine.connect() as conn:
+        with self._read_engine.connect() as conn:
             result = conn.execution_options(yield_per=5000).execute(
                 select(DocumentRow.seq, DocumentRow.signature)
                 .where(DocumentRow.seq > seq, DocumentRow.signature.is_not(None))
@@ -422,20 +421,11 @@ class Store:
         """The document published under `url_key`, and whether that is its own URL (True) or
         one of its other locations (a duplicate found elsewhere: False)."""
         with self.session(read=True) as s:
-            rows = s.execute(select(Location.document_id, Location.how)
-                             .where(Location.url_key == url_key)).all()
-            if not rows:
-                return None
-            own = [doc_id for doc_id, how in rows if how in ("original", "alias")]
-            doc_id = own[0] if own else rows[0][0]
-            row = s.get(DocumentRow, doc_id)
-            return (_doc_view(row), bool(own)) if row else None
+            return newdoc.by_url_key(s, url_key)
 
     def document_by_content_hash(self, content_hash: str) -> StoredDocument | None:
         with self.session(read=True) as s:
-            row = s.scalar(select(DocumentRow).where(DocumentRow.content_hash == content_hash)
-                           .order_by(DocumentRow.seq).limit(1))
-            return _doc_view(row) if row else None
+            return newdoc.by_content_hash(s, content_hash)
 
     def add_document(self, doc: NewDocument, *, seen_key: str, digests: Sequence[str],
                      now: datetime, extra_url_key: str | None = None,
@@ -447,11 +437,14 @@ class Store:
 
     def insert_document(self, doc: NewDocument, *, seen_key: str, digests: Sequence[str],
                         now: datetime, extra_url_key: str | None = None,
-                        archive: bool = False) -> Inserted:
+                        archive: bool = False,
+                        written: Sequence[tuple[str, int]] = ()) -> Inserted:
         """Insert-or-find: store a new document with its first location, seen item and outbox
         entries (created=True); or, when a document with the same id was stored by another
         writer after the caller looked (a `collector poll` beside the service, two workers),
-        write nothing and return that document (created=False).
+        write nothing and return that document (created=False). `written`: (id, revision)
+        of documents whose corpus files are written, marked so in the same transaction
+        (`newdoc.insert_new`), unless it inserts nothing.
 
         The insert is `INSERT ... ON CONFLICT (id) DO NOTHING` in the dialect of the database:
         on PostgreSQL it waits for a concurrent insert of the same id to commit or roll back
@@ -459,41 +452,11 @@ class Store:
         nothing the whole transaction (the sequence number it drew included) is rolled back.
         """
         try:
-            with self.session() as s:
-                seq = self._allocate_seq(s)
-                values = dict(
-                    id=doc.id, seq=seq, source_id=doc.source_id, url=doc.url,
-                    canonical_url=doc.canonical_url, title=doc.title, text=doc.text,
-                    published_at=doc.published_at, collected_at=now, updated_at=now,
-                    content_hash=doc.content_hash, signature=doc.signature, method=doc.method,
-                    language=doc.language, author=doc.author, word_count=doc.word_count,
-                    flags=",".join(doc.flags) or None, backfill=doc.backfill, file_written=False,
-                    revision=1, **_capture.provenance_values(doc.provenance))
-                inserted = s.scalar(self._insert_new(DocumentRow, ["id"]).values(**values)
-                                    .returning(DocumentRow.id))
-                if inserted is None:
-                    raise _AlreadyStored
-                s.add(Location(document_id=doc.id, source_id=doc.source_id, url=doc.url,
-                               url_key=doc.url_key, seen_at=now, how="original",
-                               published_at=doc.published_at, names_key=doc.names_key))
-                if extra_url_key and extra_url_key != doc.url_key:
-                    # the URL fetched, when the page named another canonical URL
-                    s.add(Location(document_id=doc.id, source_id=doc.source_id, url=doc.url,
-                                   url_key=extra_url_key, seen_at=now, how="alias"))
-                self._mark_seen(s, doc.source_id, seen_key, doc.url, "document", now, None,
-                                doc.id)
-                if not doc.backfill:
-                    for digest_id in digests:
-                        s.add(OutboxEntry(digest_id=digest_id, document_id=doc.id,
-                                          created_at=now))
-                if archive:  # to the Wayback Machine (store/archive.py)
-                    s.add(ArchiveEntry(document_id=doc.id, revision=1, url=doc.url,
-                                       created_at=now))
-                if doc.capture is not None:
-                    _capture.add_capture(s, doc.id, 1, doc.capture, now)
-                generation = self._next_generation(s)
-                return Inserted(_doc_view(DocumentRow(**values)), True, generation)
-        except _AlreadyStored:
+            return newdoc.insert_new(self, doc, seen_key=seen_key, digests=digests, now=now,
+                                 extra_url_key=extra_url_key, archive=archive,
+                                 written=written, generation_counter=INDEX_GENERATION,
+                                 key_hash=key_hash(seen_key))
+        except newdoc.AlreadyStored:
             pass
         except IntegrityError as exc:
             raise StoreError(f"document {doc.id} could not be stored: {exc.orig}") from exc
@@ -503,22 +466,11 @@ class Store:
                              "another writer and is gone again")
         return Inserted(existing, False, None)
 
-    def _insert_new(self, table: Any, keys: list[str]) -> Any:
-        """An INSERT that does nothing when a row with the same `keys` exists."""
-        if self.is_sqlite:
-            return sqlite_insert(table).on_conflict_do_nothing(index_elements=keys)
-        return pg_insert(table).on_conflict_do_nothing(index_elements=keys)
-
-    def _allocate_seq(self, s: Session) -> int:
-        """The next sequence number, atomically (a counter row; numbers are never reused)."""
-        value = s.scalar(update(Counter).where(Counter.name == "document_seq")
-                         .values(value=Counter.value + 1).returning(Counter.value))
-        if value is None:
-            top = s.scalar(select(func.max(DocumentRow.seq)))
-            value = 1 if top is None else top + 2
-            s.add(Counter(name="document_seq", value=value))
-            s.flush()
-        return int(value) - 1
+    def lookup(self, *, after_seq: int, url_keys: Sequence[str],
+               content_hash: str) -> newdoc.Found:
+        """What dedup reads before it decides, in one read transaction (`newdoc.lookup`)."""
+        return newdoc.lookup(self, after_seq=after_seq, url_keys=url_keys,
+                             content_hash=content_hash)
 
     @staticmethod
     def _next_generation(s: Session) -> int:
@@ -674,6 +626,8 @@ class Store:
         row.published_at = new_own[0].published_at or row.published_at
 
     def mark_written(self, doc_ids: Iterable[str]) -> None:
+        """Mark the corpus files of `doc_ids` written (see `newdoc.mark_written` for a mark
+        that holds only for the revision written)."""
         ids = list(doc_ids)
         if ids:
             with self.session() as s:
@@ -807,10 +761,6 @@ class Store:
                            "how": loc.how} for loc in locations if loc.how != "alias"],
             "provenance": _capture.provenance_record(doc.provenance),
         }
-
-
-class _AlreadyStored(Exception):
-    """Raised inside a write transaction to roll it back: the document exists already."""
 
 
 def _iso(value: datetime | None) -> str | None:

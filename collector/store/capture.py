@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, exists, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from ..errors import StoreError
 from ..models import CaptureRef, Provenance
 from .tables import CaptureRow, DocumentRow, Location
 
@@ -108,14 +110,24 @@ def provenance_record(p: Provenance | None) -> dict[str, Any] | None:
             "text_hash": p.text_hash}
 
 
+#: a location with one of two URL keys, or a document with the text: one statement, made
+#: once (an expanding IN is compiled anew at every execution)
+_KNOWN = select(or_(
+    exists().where(Location.url_key.in_([bindparam("key1"), bindparam("key2")])),
+    exists().where(DocumentRow.content_hash == bindparam("hash"))))
+
+
 def is_known(store: Store, url_keys: Sequence[str], content_hash: str) -> bool:
     """Whether a stored document has one of `url_keys` (as any of its locations) or the text
     `content_hash`: one read, for the choice of capturing a text before the write lock."""
-    with store.session(read=True) as s:
-        by_url = select(Location.id).where(Location.url_key.in_(list(url_keys))).limit(1)
-        by_text = select(DocumentRow.id).where(DocumentRow.content_hash == content_hash) \
-            .limit(1)
-        return (s.scalar(by_url) is not None) or (s.scalar(by_text) is not None)
+    keys = list(url_keys) or [""]
+    pairs = [(keys[i], keys[min(i + 1, len(keys) - 1)]) for i in range(0, len(keys), 2)]
+    try:
+        with store._read_engine.connect() as conn:
+            return any(conn.execute(_KNOWN, {"key1": a, "key2": b, "hash": content_hash})
+                       .scalar() for a, b in pairs)
+    except DBAPIError as exc:
+        raise StoreError(f"database error: {exc.orig}") from exc
 
 
 def set_provenance(s: Session, row: DocumentRow, p: Provenance | None) -> None:

@@ -8,7 +8,7 @@ organisations, language, and a date range on the publication date, falling back 
 collection date when a statement gives none.
 
 Sequence numbers are committed in order: every insert draws its number by updating one counter
-row (`Store._allocate_seq`), which PostgreSQL locks until the inserting transaction ends, and
+row (`store.newdoc.insert_new`), which PostgreSQL locks until the inserting transaction ends, and
 SQLite has one writer at a time. So whoever sees number N also sees every number below N that
 will ever exist, and "everything after N" loses nothing and repeats nothing, however documents
 are inserted meanwhile. A document corrected in place keeps its number: reading "after N"
