@@ -473,11 +473,12 @@ def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
             verdict = max(verdict, _names_verdict(ident))
     if not verdict:
         return False
-    if node.css_first(_MAIN_MARKERS) is not None:
-        return False
     if verdict == 1 and walk.scoped:
         # layout words inside the page's declared main content or article ("widget",
         # "promo" on the boxes a review round-up is made of) do not make it furniture
+        # (decided before the search below, which costs a pass over the element)
+        return False
+    if node.css_first(_MAIN_MARKERS) is not None:
         return False
     # a furniture word on a wrapper that holds most of the page ("pagination-first",
     # "read-more" on the article's own box) does not make the article furniture
