@@ -493,7 +493,14 @@ _SMALL_CHARS = 1000
 def _small(node: LexborNode, share: float, walk: Walk) -> bool:
     """Whether the element holds less than `share` of the page's text."""
     chars = len(node.text_lexbor())
-    return chars < _SMALL_CHARS or chars < share * walk.page_chars
+    if chars < _SMALL_CHARS:
+        return True
+    if walk._page_chars < 0 and chars < share * (chars + sum(map(len, walk.blocks))):
+        # the page holds at least this element's text and the blocks read before it (they
+        # come from other text nodes, and only lose characters to stripping): often enough
+        # to decide without measuring the whole page
+        return True
+    return chars < share * walk.page_chars
 
 
 #: class or id string → 0 (neutral), 1 (weak furniture words), 2 (strong furniture words);
