@@ -358,8 +358,11 @@ class Walk:
             following = child.next
             tag = child.tag_id
             if tag == _TEXT_ID:
-                text = child.text_content
                 # white space before a line's first word would be stripped: don't keep it
+                # (lexbor tells ASCII white space without the text being read)
+                if not line and child.is_empty_text_node:
+                    continue
+                text = child.text_content
                 if text and (line or not text.isspace()):
                     append(text)
                     if in_link:
