@@ -481,11 +481,11 @@ def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
         # "promo" on the boxes a review round-up is made of) do not make it furniture
         # (decided before the search below, which costs a pass over the element)
         return False
-    if node.css_first(_MAIN_MARKERS) is not None:
-        return False
     # a furniture word on a wrapper that holds most of the page ("pagination-first",
     # "read-more" on the article's own box) does not make the article furniture
-    return _small(node, _WEAK_MAX_SHARE if verdict == 1 else _STRONG_MAX_SHARE, walk)
+    if not _small(node, _WEAK_MAX_SHARE if verdict == 1 else _STRONG_MAX_SHARE, walk):
+        return False
+    return node.css_first(_MAIN_MARKERS) is None
 
 
 #: An element with less text than this is small beside any page that has an article: the
