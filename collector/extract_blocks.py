@@ -32,6 +32,8 @@ FEATURES = (
     "edge_first", "edge_last", "from_end", "short_with_link",
 )
 #: A line that opens with a short label and a colon ("Photo: …", "Updated: …", "Source: …").
+#: (`features` tries it only on blocks holding a ":"; so does `_YEAR` below, only on blocks
+#: holding a 1, a 2, a dot or a slash: keep those tests in step with the patterns.)
 _LABEL = re.compile(r"^[^\W\d_][\w.-]*(?: [\w.-]+){0,2} ?:\s")
 #: A dateline opens with a place in capitals and a comma ("LISBON, 14 March 2024").
 _DATELINE = re.compile(r"^[^\W\d_a-z]{2,}(?:[ -][^\W\d_a-z]{2,})*,\s")
@@ -133,10 +135,13 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
             parent[2] / parent_total if parent_total else 0.0,
             1.0 if in_sibling[k] else 0.0,
             1.0 if repeated[k] else 0.0,
-            1.0 if chars < 200 and _YEAR.search(text) else 0.0,
+            # (a year needs a 1 or a 2, a numeric date a dot or a slash: most blocks are
+            # decided without the pattern)
+            1.0 if chars < 200 and ("1" in text or "2" in text or "." in text or "/" in text)
+            and _YEAR.search(text) else 0.0,
             (relative if relative < 3.0 else 3.0) / 3.0,
             1.0 if last == "?" else 0.0,
-            1.0 if chars < 200 and _LABEL.match(text) else 0.0,
+            1.0 if chars < 200 and ":" in text and _LABEL.match(text) else 0.0,
             1.0 if chars < 200 and "/" in text else 0.0,
             # the container's first or last prose blocks, judged too (a subscription prompt,
             # an author's bio or a disclaimer set as a paragraph at the body's edge)

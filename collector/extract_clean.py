@@ -230,8 +230,9 @@ def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
         drop = {k for k, row in zip(todo, rows, strict=True) if not model.keep(row)}
     if keep:
         drop.update(_tail_sections(w, keep))
-    return w, finish([w.blocks[i] for i in keep], [w.links[i] for i in keep],
-                     [w.goods[i] for i in keep], [w.frames[i][0] for i in keep], drop)
+    return w, finish([*map(w.blocks.__getitem__, keep)], [*map(w.links.__getitem__, keep)],
+                     [*map(w.goods.__getitem__, keep)],
+                     [f[0] for f in map(w.frames.__getitem__, keep)], drop)
 
 
 def selector_blocks(tree: LexborHTMLParser, selector: str) -> list[str]:

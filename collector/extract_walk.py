@@ -358,8 +358,11 @@ class Walk:
             following = child.next
             tag = child.tag_id
             if tag == _TEXT_ID:
-                text = child.text_content
                 # white space before a line's first word would be stripped: don't keep it
+                # (lexbor tells ASCII white space without the text being read)
+                if not line and child.is_empty_text_node:
+                    continue
+                text = child.text_content
                 if text and (line or not text.isspace()):
                     append(text)
                     if in_link:
@@ -473,15 +476,16 @@ def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
             verdict = max(verdict, _names_verdict(ident))
     if not verdict:
         return False
-    if node.css_first(_MAIN_MARKERS) is not None:
-        return False
     if verdict == 1 and walk.scoped:
         # layout words inside the page's declared main content or article ("widget",
         # "promo" on the boxes a review round-up is made of) do not make it furniture
+        # (decided before the search below, which costs a pass over the element)
         return False
     # a furniture word on a wrapper that holds most of the page ("pagination-first",
     # "read-more" on the article's own box) does not make the article furniture
-    return _small(node, _WEAK_MAX_SHARE if verdict == 1 else _STRONG_MAX_SHARE, walk)
+    if not _small(node, _WEAK_MAX_SHARE if verdict == 1 else _STRONG_MAX_SHARE, walk):
+        return False
+    return node.css_first(_MAIN_MARKERS) is None
 
 
 #: An element with less text than this is small beside any page that has an article: the
@@ -492,7 +496,14 @@ _SMALL_CHARS = 1000
 def _small(node: LexborNode, share: float, walk: Walk) -> bool:
     """Whether the element holds less than `share` of the page's text."""
     chars = len(node.text_lexbor())
-    return chars < _SMALL_CHARS or chars < share * walk.page_chars
+    if chars < _SMALL_CHARS:
+        return True
+    if walk._page_chars < 0 and chars < share * (chars + sum(map(len, walk.blocks))):
+        # the page holds at least this element's text and the blocks read before it (they
+        # come from other text nodes, and only lose characters to stripping): often enough
+        # to decide without measuring the whole page
+        return True
+    return chars < share * walk.page_chars
 
 
 #: class or id string → 0 (neutral), 1 (weak furniture words), 2 (strong furniture words);
