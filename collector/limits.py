@@ -123,6 +123,11 @@ PARSE_DEFER_S = 24 * 3600
 #: Parses of one poll that may overrun before the poll is cut short: the remaining items wait
 #: for the next poll, and the poll counts as failed (`parse_timeout`), so the source backs off.
 MAX_OVERRUNS_PER_POLL = 2
+#: A poll does not start while this many parses (queued or running) hold their input: when
+#: parsing, not the network, is the bottleneck, more polls in flight only hold more fetched
+#: bodies waiting for a worker (Isolator.room). At 256 polls in flight on one core, 254 feed
+#: bodies (20 MB) waited so; enough stay queued to keep the workers busy.
+PARSE_BACKLOG = 32
 #: Links examined on one listing page; real listings have a few hundred, more is a link farm.
 MAX_LISTING_LINKS = 5000
 #: URLs taken from one sitemap file (the protocol's own limit is 50,000 per file).
