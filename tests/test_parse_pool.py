@@ -441,3 +441,67 @@ def test_parse_workers_sizes_the_pipelines_pool(tmp_path):
         default.close()
     finally:
         store.close()
+
+
+def test_room_waits_until_fewer_parses_than_the_limit_are_unanswered(tmp_path):
+    """`Isolator.room` (the gate before a poll starts, limits.PARSE_BACKLOG) holds its caller
+    while the backlog is at the limit and lets it go when a parse is answered."""
+    log, gate = str(tmp_path / "log"), str(tmp_path / "gate")
+    iso = Isolator(1, memory_mb=None)
+
+    async def scenario() -> list[str]:
+        held = [asyncio.create_task(iso.run(pt.hold, log, f"t{i}", gate, timeout_s=600))
+                for i in range(3)]
+        await asyncio.sleep(0)  # each run has submitted its task
+        assert iso.backlog == 3
+        await asyncio.wait_for(iso.room(4), 5)  # below the limit: no wait
+        waiter = asyncio.create_task(iso.room(3))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not waiter.done()
+        Path(gate).touch()
+        await asyncio.wait_for(waiter, 60)
+        assert iso.backlog < 3
+        return list(await asyncio.gather(*held))
+
+    try:
+        assert asyncio.run(scenario()) == ["t0", "t1", "t2"]
+    finally:
+        iso.close()
+
+
+def test_room_lets_one_waiter_go_per_answer_or_pass(tmp_path):
+    """Waiters are let go one per answered parse, in order (not all at once when the backlog
+    dips); `pass_room`, called when a gated poll ends, lets the next one check again, so a
+    waiter is never left behind a backlog that drained."""
+    log = str(tmp_path / "log")
+    gates = [str(tmp_path / "gate0"), str(tmp_path / "gate1")]
+    iso = Isolator(2, memory_mb=None)
+
+    async def yields() -> None:
+        for _ in range(5):
+            await asyncio.sleep(0)
+
+    async def scenario() -> None:
+        held = [asyncio.create_task(iso.run(pt.hold, log, f"t{i}", gates[i], timeout_s=600))
+                for i in range(2)]
+        await asyncio.sleep(0)
+        waiters = [asyncio.create_task(iso.room(2)) for _ in range(3)]
+        await yields()
+        assert not any(w.done() for w in waiters)
+        Path(gates[0]).touch()
+        await asyncio.wait_for(waiters[0], 60)
+        await yields()
+        assert not waiters[1].done() and not waiters[2].done()
+        Path(gates[1]).touch()
+        await asyncio.wait_for(waiters[1], 60)
+        await yields()
+        assert iso.backlog == 0 and not waiters[2].done()
+        iso.pass_room()
+        await asyncio.wait_for(waiters[2], 5)
+        await asyncio.gather(*held)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        iso.close()
