@@ -305,9 +305,6 @@ class Isolator:
         self._threads: list[threading.Thread] = []
         self._idle_threads = 0
         self._closed = False
-        #: tasks submitted by `run` and not yet answered, and the callers waiting in `room`
-        self._backlog = 0
-        self._room_waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
     @property
     def workers(self) -> int:
@@ -472,45 +469,8 @@ class Isolator:
             task = self._submit(fn, args, kwargs, timeout_s, queue_key)
         except ExtractError:
             raise asyncio.CancelledError("the parse isolator is closed") from None
-        self._backlog += 1
-        try:
-            result: T = await asyncio.wrap_future(task.future)
-        finally:
-            self._backlog -= 1
-            self.pass_room()
+        result: T = await asyncio.wrap_future(task.future)
         return result
-
-    @property
-    def backlog(self) -> int:
-        """Parses submitted by `run` and not yet answered (queued or running)."""
-        return self._backlog
-
-    async def room(self, limit: int) -> None:
-        """Wait until fewer than `limit` parses submitted by `run` are unanswered.
-
-        Each answered parse (and each `pass_room`) lets one waiting caller check again, in the
-        order they came, so that callers start at the pace the workers answer rather than all
-        at once when the backlog first dips below `limit`.
-        """
-        while self._backlog >= limit:
-            waiter = asyncio.get_running_loop().create_future()
-            self._room_waiters.append(waiter)
-            try:
-                await waiter
-            except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled():
-                    self.pass_room()  # woken, then cancelled: the turn goes to the next one
-                raise
-
-    def pass_room(self) -> None:
-        """Let the first caller waiting in `room` check the backlog again (callers that
-        start work gated by `room` call this when that work ends, whether or not it parsed
-        anything, so that no waiter is left behind a backlog that has drained)."""
-        while self._room_waiters:
-            waiter = self._room_waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
 
     # -- stopping ------------------------------------------------------------------------------
 

@@ -123,11 +123,6 @@ PARSE_DEFER_S = 24 * 3600
 #: Parses of one poll that may overrun before the poll is cut short: the remaining items wait
 #: for the next poll, and the poll counts as failed (`parse_timeout`), so the source backs off.
 MAX_OVERRUNS_PER_POLL = 2
-#: A poll does not start while this many parses (queued or running) hold their input: when
-#: parsing, not the network, is the bottleneck, more polls in flight only hold more fetched
-#: bodies waiting for a worker (Isolator.room). At 256 polls in flight on one core, 254 feed
-#: bodies (20 MB) waited so; enough stay queued to keep the workers busy.
-PARSE_BACKLOG = 32
 #: Allocations of at least this many bytes get pages of their own from glibc (M_MMAP_THRESHOLD,
 #: set by `collector` at start and given to its parse workers), which go back to the system
 #: when freed. glibc's own threshold starts at 128 KiB and rises to the largest block freed, so

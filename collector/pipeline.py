@@ -208,7 +208,6 @@ class Pipeline:
             self.parses.trust(source.id)
         self._overruns[source.id] = 0
         try:
-            await self.parses.room(limits.PARSE_BACKLOG)  # see limits.PARSE_BACKLOG
             listing = await self._listing(source, state)
             method = listing.method
             if listing.not_modified:
@@ -246,7 +245,6 @@ class Pipeline:
                                method=method, elapsed_s=time.monotonic() - started), saved
         finally:
             self._overruns.pop(source.id, None)
-            self.parses.pass_room()
 
     # -- listing -------------------------------------------------------------------------------
 
