@@ -4,6 +4,7 @@ db."""
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import json
 import logging
@@ -664,10 +665,28 @@ def _settle_heap() -> None:
     gc.freeze()
 
 
+#: mallopt's parameter number for the mmap threshold (glibc's malloc.h)
+_M_MMAP_THRESHOLD = -3
+
+
+def _fix_mmap_threshold() -> None:
+    """glibc's mmap threshold fixed at limits.MALLOC_MMAP_THRESHOLD (unless the user set
+    MALLOC_MMAP_THRESHOLD_): fetched bodies then take pages of their own, given back when
+    freed, instead of fragmenting the heap. Nothing happens without glibc."""
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ or not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return  # another C library (musl has no libc.so.6)
+    mallopt(_M_MMAP_THRESHOLD, limits.MALLOC_MMAP_THRESHOLD)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # Young collections every 700 allocations (the default) mostly find nothing to free here:
     # a poll allocates short-lived acyclic objects by the million.
     gc.set_threshold(limits.GC_YOUNG_THRESHOLD, 10, 10)
+    _fix_mmap_threshold()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.log_format not in LOG_FORMATS:

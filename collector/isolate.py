@@ -47,7 +47,7 @@ from .errors import ExtractError
 from .parse_worker import HEADER_BYTES, encode_message, precheck_html
 
 __all__ = ["Isolator", "ParseOverrun", "ParserCrash", "default_isolator", "extract_bounded",
-           "parse_workers", "precheck_html", "run_bounded"]
+           "parse_workers", "precheck_html", "run_bounded", "worker_environment"]
 
 T = TypeVar("T")
 
@@ -99,7 +99,8 @@ class _Worker:
             self.proc = subprocess.Popen(
                 [sys.executable, "-c", _BOOT, str(to_child_r), str(from_child_w),
                  str(self._memory_mb or 0), *(p for p in sys.path if isinstance(p, str))],
-                stdin=subprocess.DEVNULL, pass_fds=(to_child_r, from_child_w))
+                stdin=subprocess.DEVNULL, pass_fds=(to_child_r, from_child_w),
+                env=worker_environment())
         except (OSError, ValueError) as exc:
             for fd in (to_child_w, from_child_r):
                 os.close(fd)
@@ -539,6 +540,15 @@ def _stop_all_workers() -> None:
 
 _default: Isolator | None = None
 _default_lock = threading.Lock()
+
+
+def worker_environment() -> dict[str, str]:
+    """A parse worker's environment: the parent's, with glibc's mmap threshold fixed
+    (limits.MALLOC_MMAP_THRESHOLD; a value set by the user is kept), so that the bodies it
+    parses are given back to the system once parsed."""
+    env = dict(os.environ)
+    env.setdefault("MALLOC_MMAP_THRESHOLD_", str(limits.MALLOC_MMAP_THRESHOLD))
+    return env
 
 
 def parse_workers(cpus: int | None = None) -> int:

@@ -131,3 +131,49 @@ def test_closed_isolator_refuses_work():
 def test_extract_bounded_runs_extraction_in_the_default_isolator():
     result = asyncio.run(extract_bounded(ARTICLE, timeout_s=30))
     assert result.word_count > 100
+
+
+def test_workers_start_with_the_mmap_threshold_fixed(isolator, monkeypatch):
+    """A worker gives parsed bodies back to the system: glibc's mmap threshold is fixed in its
+    environment (limits.MALLOC_MMAP_THRESHOLD), unless the user chose one."""
+    got = asyncio.run(isolator.run(os.getenv, "MALLOC_MMAP_THRESHOLD_", timeout_s=30))
+    assert got == str(limits.MALLOC_MMAP_THRESHOLD)
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "4096")
+    from collector.isolate import worker_environment
+
+    assert worker_environment()["MALLOC_MMAP_THRESHOLD_"] == "4096"
+
+
+_MAPS_CHILD = """
+import sys
+from collector import cli
+def heap():
+    with open("/proc/self/maps") as f:
+        for line in f:
+            if line.rstrip().endswith("[heap]"):
+                start, end = line.split()[0].split("-")
+                return int(end, 16) - int(start, 16)
+    return 0
+if sys.argv[1] == "fixed":
+    cli._fix_mmap_threshold()
+before = heap()
+blocks = [bytearray(96 * 1024) for _ in range(32)]  # below glibc's default threshold (128 KiB)
+print((heap() - before) // 1024)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="needs Linux /proc")
+def test_collector_fixes_the_mmap_threshold_in_its_own_process():
+    """`collector` sets the threshold at start: blocks of 96 KiB then take mappings of their
+    own (given back when freed) instead of growing the heap."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_MMAP_THRESHOLD_"}
+    counts = {}
+    for mode in ("default", "fixed"):
+        got = subprocess.run([sys.executable, "-c", _MAPS_CHILD, mode], env=env,
+                             capture_output=True, text=True, timeout=60, check=True)
+        counts[mode] = int(got.stdout)
+    # KiB the heap grew by for 3 MiB of blocks
+    assert counts["fixed"] < 96 and counts["default"] >= 16 * 96

@@ -170,3 +170,12 @@ def test_cache_expires_and_falls_back_to_the_old_copy_on_errors():
         return first, second, third
     assert asyncio.run(go()) == (False, False, True)
     assert answers == []
+
+
+def test_hosts_with_the_same_rules_share_the_parsed_rules():
+    """Parsed rules are kept per host for the whole poll: the same rule stated by two hosts is
+    one object (thousands of WordPress sites state the same three), and still answers each."""
+    a = robots.parse("User-agent: *\nDisallow: /wp-admin/\nSitemap: https://a.example/s.xml\n")
+    b = robots.parse("User-agent: *\nDisallow: /wp-admin/\nSitemap: https://b.example/s.xml\n")
+    assert a.groups[0].rules[0] is b.groups[0].rules[0]
+    assert not b.allowed("/wp-admin/x", "collector/1") and b.allowed("/feed/", "collector/1")
