@@ -62,9 +62,14 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
     kinds: list[int] = []
     section = -1          # where in `out` the last heading stands while nothing follows it
     emptied = False       # and whether what followed it was all dropped
+    listed = False        # and all of it as link lists
     for i, (text, share, good) in enumerate(zip(blocks, links, goods, strict=True)):
-        if (share > 0.5 and not good) or (dropped and i in dropped):
+        if share > 0.5 and not good:
             emptied = section >= 0
+            continue
+        if dropped and i in dropped:
+            emptied = section >= 0
+            listed = False
             continue
         # `clean`, whose fast path is inline here: most blocks are plain text already
         line = text if text.isascii() and text.isprintable() and "  " not in text \
@@ -75,6 +80,7 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
             line = _cut_credit(line)
         if len(line) < 40 and _is_boiler(line):
             emptied = section >= 0
+            listed = False
             continue
         kind = tags[i] if tags is not None else 0
         if kind in _HEADING_IDS:
@@ -83,8 +89,13 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
                 # interesting" over a list of teasers): its heading goes with it
                 del out[section]
                 del kinds[section]
-            section, emptied = len(out), False
+            section, emptied, listed = len(out), False, True
         else:
+            if listed and emptied and _orphan(out[section]):
+                # a heading whose every line up to this one was dropped ("Read also" over a
+                # list of teaser links, in the middle of the article): it introduced those
+                del out[section]
+                del kinds[section]
             section, emptied = -1, False
         out.append(line)
         kinds.append(kind)

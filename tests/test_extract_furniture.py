@@ -1,0 +1,34 @@
+"""Furniture set inside the article's container, by kind of page structure (docs/extraction.md,
+"Clean-up"): each test is a small page of our own with one kind."""
+
+from __future__ import annotations
+
+from tests.test_extract import PROSE, body_of, page, prose_html
+
+
+def _links(*titles: str) -> str:
+    return "<ul>" + "".join(f'<li><a href="/n/{i}">{t}</a></li>'
+                            for i, t in enumerate(titles)) + "</ul>"
+
+
+def test_a_heading_over_a_list_of_teaser_links_mid_article_goes_with_the_list():
+    # "Read also" over links to other articles, between two paragraphs of the article
+    html = page(f"<p>{PROSE[0]}</p><h4>Read also</h4>"
+                + _links("Where the branch libraries stand", "Who pays for the hall")
+                + f"<p>{PROSE[1]}</p><p>{PROSE[2]}</p>")
+    assert body_of(html) == PROSE
+
+
+def test_a_heading_over_a_section_of_its_own_stays_though_a_link_list_follows_later():
+    # the heading introduces prose; a link list somewhere after that prose does not take it
+    html = page(f"<p>{PROSE[0]}</p><h2>What comes next</h2><p>{PROSE[1]}</p>"
+                + _links("Agenda of the meeting", "Minutes") + f"<p>{PROSE[2]}</p>")
+    assert body_of(html) == [PROSE[0], "What comes next", PROSE[1], PROSE[2]]
+
+
+def test_a_heading_whose_section_opens_with_a_judged_line_keeps_its_section():
+    # only link lists make the heading the list's: a heading followed by a line the
+    # classifier drops (a photo credit) and then prose is a section heading
+    html = page(prose_html() + "<h3>Breaking down barriers</h3><p>Photo: Town Archive</p>"
+                + prose_html())
+    assert "Breaking down barriers" in body_of(html)
