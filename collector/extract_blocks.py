@@ -47,7 +47,8 @@ def exempt(blocks: list[str], good_at: list[int], kinds: list[str]) -> set[int]:
     image captions, block quotations, paragraphs that end as sentences, a dateline before the
     first paragraph (a place in capitals and a comma, or a date alone: "LISBON, 14 March
     2024", "May 20, 2024") and a signature (up to three short closing lines right after the
-    last paragraph, without a sentence's final punctuation). `good_at`: the positions of the
+    last paragraph, without a sentence's final punctuation, that are not captions, "label: …"
+    lines or rights lines). `good_at`: the positions of the
     prose blocks (at least one); `kinds`: the blocks' kinds, from `extract_clean` (only those
     of the blocks that can be judged need be filled in)."""
     # a caption is the document's own, but a short one without a sentence is most often a
@@ -66,7 +67,10 @@ def exempt(blocks: list[str], good_at: list[int], kinds: list[str]) -> set[int]:
         text = blocks[i]
         if len(text) >= 80 or text[-1] in _SENTENCE_END:
             break
-        out.add(i)
+        # (a caption, a "label: …" line or a rights line there is a credit, a source or
+        # publication line or the site's notice: judged)
+        if not (kinds[i] == "caption" or "©" in text or _LABEL.match(text)):
+            out.add(i)
     return out
 
 

@@ -32,3 +32,14 @@ def test_a_heading_whose_section_opens_with_a_judged_line_keeps_its_section():
     html = page(prose_html() + "<h3>Breaking down barriers</h3><p>Photo: Town Archive</p>"
                 + prose_html())
     assert "Breaking down barriers" in body_of(html)
+
+
+def test_a_source_label_or_rights_line_after_the_last_paragraph_is_judged_not_a_signature():
+    # "Source: …" / "Published: …" labels and a rights line closing the body are the site's
+    for tail in ("Source: Town Wire", "© 2024 Town Media Ltd. All rights reserved"):
+        assert body_of(page(prose_html() * 2 + f"<p>{tail}</p>")) == PROSE * 2
+
+
+def test_a_closing_signature_line_stays():
+    html = page(prose_html() * 2 + "<p>Jane Doe, Secretary of the campaign</p>")
+    assert body_of(html)[-1] == "Jane Doe, Secretary of the campaign"
