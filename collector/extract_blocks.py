@@ -29,7 +29,7 @@ FEATURES = (
     "capitals", "has_bar", "has_copyright", "prev_prose", "next_prose",
     "short", "gap", "element_prose", "parent_prose", "in_sibling", "repeated", "has_year",
     "relative_length", "ends_question", "label_start", "has_slash",
-    "edge_first", "edge_last", "from_end", "short_with_link",
+    "edge_first", "edge_last", "from_end", "short_with_link", "run_after", "links_after",
 )
 #: A line that opens with a short label and a colon ("Photo: …", "Updated: …", "Source: …").
 _LABEL = re.compile(r"^[^\W\d_][\w.-]*(?: [\w.-]+){0,2} ?:\s")
@@ -100,6 +100,12 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
         after = good_at[at] - i if at < n_good else far
         before = i - good_at[at - 1] if at else far
         gap = after if after < before else before
+        # what follows: how many blocks until the next prose one (a heading or label over
+        # teasers, a credit before the next paragraph), and how much of the next three is links
+        run = 0
+        while run < 5 and i + 1 + run < n and not goods[i + 1 + run]:
+            run += 1
+        ahead = links[i + 1:i + 4]
         text = blocks[i]
         chars = len(text)
         words = text.count(" ") + 1
@@ -148,6 +154,8 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
             1.0 if i == last_good else 0.0,
             (n - 1 - i if n - 1 - i < 5 else 5) / 5.0,
             1.0 if chars < 300 and links[i] > 0.0 else 0.0,
+            run / 5.0,
+            sum(ahead) / 3.0,
         ])
     return rows
 

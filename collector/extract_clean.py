@@ -241,6 +241,11 @@ def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
         drop = {k for k, row in zip(todo, rows, strict=True) if not model.keep(row)}
     if keep:
         drop.update(_tail_sections(w, keep))
+        # a rights notice closing the body ("© 2022 Example News. All rights reserved."): a
+        # copyright sign at its start (one at the end of a caption is the picture's credit)
+        last = w.blocks[keep[-1]]
+        if "©" in last[:20] and len(last) < 300:
+            drop.add(len(keep) - 1)
     return w, finish([w.blocks[i] for i in keep], [w.links[i] for i in keep],
                      [w.goods[i] for i in keep], [w.frames[i][0] for i in keep], drop)
 

@@ -43,3 +43,12 @@ def test_a_source_label_or_rights_line_after_the_last_paragraph_is_judged_not_a_
 def test_a_closing_signature_line_stays():
     html = page(prose_html() * 2 + "<p>Jane Doe, Secretary of the campaign</p>")
     assert body_of(html)[-1] == "Jane Doe, Secretary of the campaign"
+
+
+def test_a_rights_notice_closing_the_body_is_dropped_even_as_a_sentence():
+    notice = "© 2024 Town Media Ltd. All rights reserved."
+    assert body_of(page(prose_html() + f"<p>{notice}</p>")) == PROSE
+    # a copyright sign further into the last line (a caption's credit) is not a notice
+    html = page(prose_html() + "<p>The market hall seen from the square in the spring of "
+                "1962, a view the campaign has printed on its leaflets © Jane Doe.</p>")
+    assert body_of(html)[-1].startswith("The market hall")
