@@ -227,6 +227,61 @@ def _tail_sections(w: Walk, keep: list[int]) -> range:
     return range(0)
 
 
+#: Characters of a link line that closes a teaser card ("Read more", "More »").
+_CARD_LINK_CHARS = 40
+
+
+def _card(w: Walk, keep: list[int], k: int) -> int:
+    """The length (in blocks) of the teaser card at position `k` of `keep`, or 0: a heading
+    over one block of text, closed by a short link line ("Read more"): one entry of a list of
+    other articles (headline, summary, link)."""
+    n = len(keep)
+    frames = w.frames
+    links = w.links
+    if k + 1 >= n or frames[keep[k]][0] not in _HEADING_IDS:
+        return 0
+    body = keep[k + 1]
+    if frames[body][0] in _HEADING_IDS or links[body] > 0.5:
+        return 0
+    if k + 2 < n:
+        after = keep[k + 2]
+        if (links[after] > 0.5 and len(w.blocks[after]) < _CARD_LINK_CHARS
+                and frames[after][0] not in _HEADING_IDS):
+            return 3
+    return 0
+
+
+def _teaser_cards(w: Walk, keep: list[int]) -> list[int]:
+    """Positions (in `keep`) of runs of two or more teaser cards one after the other (see
+    `_card`), with the heading that introduces the run ("More on this topic"), when the run
+    holds under a quarter of the container's prose: a run that is most of it is the article
+    (a round-up of products, a guide to places, each with its "Read more")."""
+    out: list[int] = []
+    k = 0
+    n = len(keep)
+    frames = w.frames
+    prose = -1
+    while k < n:
+        size = _card(w, keep, k) if frames[keep[k]][0] in _HEADING_IDS else 0
+        if not size:
+            k += 1
+            continue
+        start = k
+        cards = 0
+        while size:
+            cards += 1
+            k += size
+            size = _card(w, keep, k) if k < n else 0
+        if cards >= 2 and prose < 0:
+            prose = sum(len(w.blocks[i]) for i in keep if w.goods[i])
+        if cards >= 2 and 4 * sum(len(w.blocks[keep[j]]) for j in range(start, k)
+                                  if w.goods[keep[j]]) < prose:
+            if start and frames[keep[start - 1]][0] in _HEADING_IDS:
+                start -= 1
+            out.extend(range(start, k))
+    return out
+
+
 def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
     w = Walk(furniture, root)
     w.enter(root.tag_id)
@@ -241,6 +296,7 @@ def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
         drop = {k for k, row in zip(todo, rows, strict=True) if not model.keep(row)}
     if keep:
         drop.update(_tail_sections(w, keep))
+        drop.update(_teaser_cards(w, keep))
         # a rights notice closing the body ("© 2022 Example News. All rights reserved."): a
         # copyright sign at its start (one at the end of a caption is the picture's credit)
         last = w.blocks[keep[-1]]

@@ -52,3 +52,23 @@ def test_a_rights_notice_closing_the_body_is_dropped_even_as_a_sentence():
     html = page(prose_html() + "<p>The market hall seen from the square in the spring of "
                 "1962, a view the campaign has printed on its leaflets © Jane Doe.</p>")
     assert body_of(html)[-1].startswith("The market hall")
+
+
+def _cards(n: int) -> str:
+    return "".join(f"<h3>Other story number {i}</h3><p>{PROSE[i % 3][:120]}</p>"
+                   f'<div><a href="/s/{i}">Read more</a></div>' for i in range(n))
+
+
+def test_a_run_of_teaser_cards_inside_the_container_goes_with_its_heading():
+    # headline, summary, "Read more": other articles listed inside the article's box
+    html = page(prose_html() * 3 + "<h2>More on this topic</h2>" + _cards(2)
+                + f"<p>{PROSE[0]} Still the article.</p>")
+    blocks = body_of(html)
+    assert not any("Other story" in b or "More on this" in b for b in blocks)
+    assert blocks[-1] == f"{PROSE[0]} Still the article."
+
+
+def test_a_round_up_made_of_cards_is_the_article():
+    # the same shape holding most of the container's prose is the article itself
+    html = page(f"<p>{PROSE[0]}</p>" + _cards(4))
+    assert sum("Other story" in b for b in body_of(html)) == 4
