@@ -42,7 +42,8 @@ _SENTENCE_END = frozenset(".!?。！？…\"”»’)")
 _CREDIT_CHARS = 40
 
 
-def exempt(blocks: list[str], good_at: list[int], kinds: list[str]) -> set[int]:
+def exempt(blocks: list[str], good_at: list[int], kinds: list[str],
+           links: list[float] | None = None) -> set[int]:
     """Blocks that FORMAT.md counts as the document's own and the classifier leaves alone:
     image captions, block quotations, paragraphs that end as sentences, a dateline before the
     first paragraph (a place in capitals and a comma, or a date alone: "LISBON, 14 March
@@ -57,8 +58,12 @@ def exempt(blocks: list[str], good_at: list[int], kinds: list[str]) -> set[int]:
            if kind == "quote" or (kind == "caption" and (
                len(blocks[i]) >= _CREDIT_CHARS or blocks[i][-1] in _SENTENCE_END))}
     # a sentence in a paragraph of its own is the article's, however short
+    # (after the last prose block, one holding links is judged: "Tip: all our news are on
+    # this page", "Write to us at … or follow us on …")
+    last_good = good_at[-1]
     out.update(i for i, kind in enumerate(kinds)
-               if kind == "paragraph" and blocks[i][-1] in _SENTENCE_END and " " in blocks[i])
+               if kind == "paragraph" and blocks[i][-1] in _SENTENCE_END and " " in blocks[i]
+               and (i <= last_good or not links or not links[i]))
     for i in range(good_at[0]):
         text = blocks[i]
         if _YEAR.search(text) and (_DATELINE.match(text) or only_date(text)):

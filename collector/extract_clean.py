@@ -180,7 +180,7 @@ def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
     for k in todo:
         frames[k] = frame = w.frames[keep[k]]
         kinds[k] = _kind(frame)
-    exempt = extract_blocks.exempt(kept, good_at, kinds)
+    exempt = extract_blocks.exempt(kept, good_at, kinds, [links[i] for i in keep])
     if exempt:
         todo = [k for k in todo if k not in exempt]
     if len(good_at) >= _EDGE_MIN_PROSE:

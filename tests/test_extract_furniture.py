@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from selectolax.lexbor import LexborHTMLParser
+
+from collector.extract_clean import block_rows
+from collector.extract_walk import Walk
 from tests.test_extract import PROSE, body_of, page, prose_html
 
 
@@ -72,3 +76,28 @@ def test_a_round_up_made_of_cards_is_the_article():
     # the same shape holding most of the container's prose is the article itself
     html = page(f"<p>{PROSE[0]}</p>" + _cards(4))
     assert sum("Other story" in b for b in body_of(html)) == 4
+
+
+def _judged(html: str) -> list[str]:
+    """The container's blocks the classifier judges on this page."""
+    root = LexborHTMLParser(html).body
+    assert root is not None
+    w = Walk(True, root)
+    w.enter(root.tag_id)
+    w.walk(root)
+    w.leave()
+    keep = w.chosen()
+    todo, _rows = block_rows(w, keep)
+    return [w.blocks[keep[k]] for k in todo]
+
+
+def test_a_closing_sentence_with_links_after_the_last_paragraph_is_judged():
+    # "Tip: …" / "Write to us at … or follow us on …" below the article: judged, not kept as
+    # a sentence of the article's own
+    tip = 'Tip: all our news are on <a href="/all">this page</a>.'
+    assert "Tip: all our news are on this page." in _judged(page(prose_html() + f"<p>{tip}</p>"))
+    # the same sentence without links, or with links before the last paragraph, is not
+    plain = "Tip: all our news are in the town hall."
+    assert plain not in _judged(page(prose_html() + f"<p>{plain}</p>"))
+    assert not any(b.startswith("Tip") for b in _judged(
+        page(f"<p>{PROSE[0]}</p><p>{tip}</p>" + prose_html())))
