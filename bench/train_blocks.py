@@ -48,7 +48,7 @@ RATE = 0.5
 L2 = 1e-3
 GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6)
 F1_COST = 0.001
-WITH_COST = 0.004
+WITH_COST = 0.005
 
 
 def page_rows(html: str) -> list[tuple[str, list[float]]]:
