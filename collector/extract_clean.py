@@ -78,6 +78,8 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
             continue
         if "©" in line:
             line = _cut_credit(line)
+        if ": " in line and tags is not None and tags[i] in _CAPTION_IDS:
+            line = _cut_labelled_credit(line)
         if len(line) < 40 and _is_boiler(line):
             emptied = section >= 0
             listed = False
@@ -124,6 +126,22 @@ def _cut_credit(line: str) -> str:
     return head if len(head) >= 2 * (len(line) - at) else line
 
 
+#: A picture's credit closing a caption: a one- or two-word label and a colon ("Photo: Name /
+#: Agency", "(Source: Name)", at most `_CREDIT_MAX_CHARS` after the colon) after the caption's
+#: sentence, a bar, a dash or a parenthesis.
+_LABELLED_CREDIT = re.compile(
+    r"(?:(?<=[.!?…])\s+|\s+[|–—-]\s+|\s+(?=\())"
+    r"\(?[^\W\d_][\w-]*(?: [^\W\d_][\w-]*)?: [^:!?]{1,60}\)?$")
+
+
+def _cut_labelled_credit(line: str) -> str:
+    """A caption less the labelled credit at its end, when text of its own remains."""
+    match = _LABELLED_CREDIT.search(line)
+    if match is None or match.start() < 20:
+        return line
+    return line[:match.start()].rstrip(_CREDIT_SEPARATORS)
+
+
 def _orphan(line: str) -> bool:
     """Whether a heading or label may be dropped with the section it introduced: short, and no
     date or number in it (a signature or dateline set as a heading carries one)."""
@@ -131,6 +149,7 @@ def _orphan(line: str) -> bool:
 
 
 _BLOCKQUOTE_ID = TAG_ID["blockquote"]
+_CAPTION_IDS = _tag_ids(frozenset({"figcaption", "caption"}))
 _P_ID = TAG_ID["p"]
 #: Block kinds the classifier tells apart, by tag.
 _BLOCK_KINDS = {
@@ -302,8 +321,11 @@ def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
         last = w.blocks[keep[-1]]
         if "©" in last[:20] and len(last) < 300:
             drop.add(len(keep) - 1)
+    # (text in an element of a caption counts as the caption's)
+    tags = [frame[0] if frame[0] != _P_ID or frame[5] is None or frame[5][0] not in _CAPTION_IDS
+            else frame[5][0] for frame in [w.frames[i] for i in keep]]
     return w, finish([w.blocks[i] for i in keep], [w.links[i] for i in keep],
-                     [w.goods[i] for i in keep], [w.frames[i][0] for i in keep], drop)
+                     [w.goods[i] for i in keep], tags, drop)
 
 
 def selector_blocks(tree: LexborHTMLParser, selector: str) -> list[str]:

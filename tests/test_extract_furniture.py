@@ -101,3 +101,15 @@ def test_a_closing_sentence_with_links_after_the_last_paragraph_is_judged():
     assert plain not in _judged(page(prose_html() + f"<p>{plain}</p>"))
     assert not any(b.startswith("Tip") for b in _judged(
         page(f"<p>{PROSE[0]}</p><p>{tip}</p>" + prose_html())))
+
+
+def test_a_labelled_credit_closing_a_caption_is_cut():
+    caption = "The market hall seen from the square in the spring of 1962."
+    for credit in ("Photo: Jane Doe/Town Archive", "(Source: Town Archive)",
+                   "| Picture: Jane Doe"):
+        html = page(prose_html() + f'<figure><img src="x.jpg" alt="">'
+                    f"<figcaption>{caption} {credit}</figcaption></figure>" + prose_html())
+        assert caption in body_of(html)
+    # the same ending in a paragraph is the article's ("… Place: the town hall")
+    line = "The meeting opens at seven in the evening. Place: the old market hall"
+    assert line in body_of(page(prose_html() + f"<p>{line}</p>" + prose_html()))
