@@ -117,13 +117,13 @@ _CREDIT_SEPARATORS = " |/–-—·,;(["
 
 def _cut_credit(line: str) -> str:
     """A line less the photo credit at its end: from a copyright sign that is not at the start,
-    when what follows it is short and not a sentence (a caption's or picture's credit set in
-    the same block as its text)."""
+    when what follows it is short, not a sentence and not longer than the text before it (a
+    caption's or picture's credit set in the same block as its text)."""
     at = line.rfind("©")
     if at <= 0 or len(line) - at > _CREDIT_MAX_CHARS or line[-1] in ".!?。！？":
         return line
     head = line[:at].rstrip(_CREDIT_SEPARATORS)
-    return head if len(head) >= 2 * (len(line) - at) else line
+    return head if len(head) >= (len(line) - at) else line
 
 
 #: A picture's credit closing a caption: a one- or two-word label and a colon ("Photo: Name /

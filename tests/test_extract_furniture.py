@@ -113,3 +113,10 @@ def test_a_labelled_credit_closing_a_caption_is_cut():
     # the same ending in a paragraph is the article's ("… Place: the town hall")
     line = "The meeting opens at seven in the evening. Place: the old market hall"
     assert line in body_of(page(prose_html() + f"<p>{line}</p>" + prose_html()))
+
+
+def test_a_credit_after_a_copyright_sign_as_long_as_the_caption_is_cut():
+    html = page(prose_html() + '<figure><img src="x.jpg" alt=""><figcaption>'
+                "The market hall at dawn in the spring of 1962. – © Jane Doe – archive.example.org"
+                "</figcaption></figure>" + prose_html())
+    assert "The market hall at dawn in the spring of 1962." in body_of(html)
