@@ -107,9 +107,8 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
         gap = after if after < before else before
         # what follows: how many blocks until the next prose one (a heading or label over
         # teasers, a credit before the next paragraph), and how much of the next three is links
-        run = 0
-        while run < 5 and i + 1 + run < n and not goods[i + 1 + run]:
-            run += 1
+        nxt = at + 1 if after == 0 else at  # (a judged prose block: the one after it)
+        run = good_at[nxt] - i - 1 if nxt < n_good else n - 1 - i
         ahead = links[i + 1:i + 4]
         text = blocks[i]
         chars = len(text)
@@ -159,7 +158,7 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
             1.0 if i == last_good else 0.0,
             (n - 1 - i if n - 1 - i < 5 else 5) / 5.0,
             1.0 if chars < 300 and links[i] > 0.0 else 0.0,
-            run / 5.0,
+            (run if run < 5 else 5) / 5.0,
             sum(ahead) / 3.0,
         ])
     return rows
