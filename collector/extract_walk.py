@@ -339,8 +339,22 @@ class Walk:
                 pending_heading = None
         for s_first, s_last in ranges:
             keep.extend(range(s_first, s_last))
+        keep.extend(self.lead(first))
         keep.sort()
         return keep
+
+    def lead(self, first: int) -> list[int]:
+        """The article's lead set apart from its body: the first prose block between the
+        headline (the first h1) and the container's first block, unless it is a caption (a
+        standfirst in the article's header, a summary above the text)."""
+        if self.h1_span is None or self.h1_span[1] > first:
+            return []
+        goods = self.goods
+        frames = self.frames
+        for j in range(self.h1_span[1], first):
+            if goods[j]:
+                return [] if frames[j][0] in _CAPTION_IDS else [j]
+        return []
 
     def walk(self, node: LexborNode, in_link: bool = False) -> None:
         # the hot loop: one dictionary lookup per element, locals only, rare cases last
@@ -446,6 +460,8 @@ _CONTAINER_IDS = _tag_ids(_CONTAINERS)
 _HEADING_IDS = _tag_ids(_HEADINGS)
 #: The element that declares the page's main content.
 _SCOPE_IDS = _tag_ids(frozenset({"main"}))
+#: Captions: a picture's text, never the article's lead.
+_CAPTION_IDS = _tag_ids(frozenset({"figcaption", "caption"}))
 
 
 def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],

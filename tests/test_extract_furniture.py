@@ -120,3 +120,35 @@ def test_a_credit_after_a_copyright_sign_as_long_as_the_caption_is_cut():
                 "The market hall at dawn in the spring of 1962. – © Jane Doe – archive.example.org"
                 "</figcaption></figure>" + prose_html())
     assert "The market hall at dawn in the spring of 1962." in body_of(html)
+
+
+# --- container choice ---------------------------------------------------------------------------
+
+LEAD = ("Campaigners say closing the branch would leave the old market quarter without a"
+        " library for the first time since 1961.")
+
+
+def test_a_standfirst_in_the_article_header_is_the_articles_lead():
+    # headline, standfirst and share links in the article's header; the body in a box of its
+    # own: the standfirst is the first prose block after the headline, before the container
+    html = f"""<html><body><header class="site-header"><a href="/">Town news</a></header>
+<article><header class="entry-header"><h1>Save the market hall library</h1>
+<p class="standfirst">{LEAD}</p>
+<ul class="links"><li><a href="/s/1">Facebook</a></li><li><a href="/s/2">Email</a></li>
+<li><a href="/s/3">Copy the address of this page</a></li><li><a href="/s/4">Print this page</a></li>
+<li><a href="/s/5">Send us a correction</a></li></ul></header>
+<div class="entry"><div class="text"><p>{PROSE[0]}</p><p>{PROSE[1]}</p></div></div></article>
+<footer><p>Town news, 10 High Street</p></footer></body></html>"""
+    assert body_of(html) == [LEAD, *PROSE[:2]]
+
+
+def test_a_caption_between_the_headline_and_the_body_is_not_taken_as_the_lead():
+    caption = ("The market hall seen from the square in the spring of 1962, a year after the"
+               " library opened on its first floor")
+    html = f"""<html><body><article><header><h1>Save the market hall library</h1>
+<figure><figcaption>{caption}</figcaption></figure>
+<ul><li><a href="/s/1">Facebook</a></li><li><a href="/s/2">Email</a></li>
+<li><a href="/s/3">Copy the address of this page</a></li><li><a href="/s/4">Print this page</a></li>
+<li><a href="/s/5">Send us a correction</a></li></ul></header>
+<div class="entry"><div class="text">{prose_html()}</div></div></article></body></html>"""
+    assert body_of(html) == PROSE
