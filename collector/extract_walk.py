@@ -532,10 +532,28 @@ def _names_verdict(names: str) -> int:
             v = _TOKEN_VERDICTS[token] = _token_verdict(token)
         if v > verdict:
             verdict = v
+    if verdict == 1 and _names_content(names):
+        # a layout word beside a name for the article's text ("entry-content print-only",
+        # "article-content sticky-sidebar"): the element is the text, laid out
+        verdict = 0
     if len(_NAMES_VERDICTS) >= _MAX_VERDICTS:
         _NAMES_VERDICTS.clear()
     _NAMES_VERDICTS[names] = verdict
     return verdict
+
+
+#: Words that name the article's text in a class ("entry-content", "article-body").
+_CONTENT_PARTS = frozenset({"content", "article", "entry", "story", "body"})
+
+
+def _names_content(names: str) -> bool:
+    """Whether one of these class tokens names the article's text ("entry-content", not
+    "content-wrapper") and no furniture."""
+    for token in names.lower().split():
+        parts = token.replace("_", "-").split("-")
+        if parts[-1] in _CONTENT_PARTS and _SIGNAL_PARTS.isdisjoint(parts):
+            return True
+    return False
 
 
 def _token_verdict(token: str) -> int:

@@ -152,3 +152,25 @@ def test_a_caption_between_the_headline_and_the_body_is_not_taken_as_the_lead():
 <li><a href="/s/5">Send us a correction</a></li></ul></header>
 <div class="entry"><div class="text">{prose_html()}</div></div></article></body></html>"""
     assert body_of(html) == PROSE
+
+
+ABOUT = ("The Town Library Campaign was founded by residents of the market quarter in 2019 and"
+         " is run by volunteers who meet every second Tuesday in the community centre.")
+
+ABOUT2 = ("Anyone who lives or works in the town may join, and members receive a short letter"
+          " about the campaign's work and its meetings four times a year.")
+
+
+def test_a_layout_word_beside_a_name_for_the_articles_text_does_not_make_it_furniture():
+    # "print-only", "sticky-sidebar" describe how the text is laid out; "entry-content" says
+    # what it is
+    about = (f"<div class='about'><p>{ABOUT}</p><p>{ABOUT2}</p>"
+             + _links("Who we are and what we do", "Our volunteers and their work",
+                      "Meetings of the campaign", "Write to the campaign", "Our leaflets",
+                      "The petition and its signatures", "Press releases of the campaign",
+                      "Photographs of the market hall", "Donate to the campaign")
+             + "</div>")
+    for cls in ("entry-content print-only", "article-content sticky-sidebar-relative"):
+        html = f"""<html><body><div class="site"><h1>Save the market hall library</h1>
+<div class="{cls}">{prose_html()}</div>{about}</div></body></html>"""
+        assert body_of(html) == PROSE, cls
