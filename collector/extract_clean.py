@@ -318,9 +318,10 @@ def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
         drop.update(_tail_sections(w, keep))
         drop.update(_teaser_cards(w, keep))
         # a rights notice closing the body ("© 2022 Example News. All rights reserved."): a
-        # copyright sign at its start (one at the end of a caption is the picture's credit)
+        # copyright sign at its start (one at the end of a caption is the picture's credit),
+        # often with a word about the site after it (up to 600 characters)
         last = w.blocks[keep[-1]]
-        if "©" in last[:20] and len(last) < 300:
+        if "©" in last[:20] and len(last) < 600:
             drop.add(len(keep) - 1)
     # (text in an element of a caption counts as the caption's)
     tags = [frame[0] if frame[0] != _P_ID or frame[5] is None or frame[5][0] not in _CAPTION_IDS

@@ -174,3 +174,14 @@ def test_a_layout_word_beside_a_name_for_the_articles_text_does_not_make_it_furn
         html = f"""<html><body><div class="site"><h1>Save the market hall library</h1>
 <div class="{cls}">{prose_html()}</div>{about}</div></body></html>"""
         assert body_of(html) == PROSE, cls
+
+
+def test_a_long_rights_notice_with_the_sites_description_closing_the_body_is_dropped():
+    # "© 2024 Example. The independent portal compares …": a notice and a word about the site
+    notice = ("© 2024 Town Media Ltd. Town Media is the independent news service of the market"
+              " quarter: our reporters cover the council, the schools, the markets and the clubs"
+              " of the town, and every article is free to read. We are funded by our readers and"
+              " by the advertising on these pages, never by the council or by a party. All"
+              " rights reserved; reprints only with our written permission.")
+    assert 300 < len(notice) < 600
+    assert body_of(page(prose_html() + f"<p>{notice}</p>")) == PROSE
