@@ -302,6 +302,39 @@ def _teaser_cards(w: Walk, keep: list[int]) -> list[int]:
     return out
 
 
+#: Blocks the box of a closing paragraph may hold (the paragraph, a heading, a link).
+_BOX_BLOCKS = 3
+#: Elements whose text is the document's own (a quotation, a picture's caption).
+_OWN_IDS = _tag_ids(frozenset({"blockquote", "figure", "figcaption", "caption"}))
+
+
+def _closing_box(w: Walk, keep: list[int]) -> range:
+    """Positions (in `keep`) of a closing box: the last prose block set in a small element of
+    its own (at most `_BOX_BLOCKS` blocks, not in a quotation or figure) after two prose blocks
+    that share one parent, with whatever follows it. The article's paragraphs are siblings;
+    one boxed apart after them is the site's (an author's bio, a word about the site or
+    its publisher, a call to write in or to subscribe)."""
+    goods = w.goods
+    frames = w.frames
+    good_at = [k for k, i in enumerate(keep) if goods[i]]
+    if len(good_at) < _EDGE_MIN_PROSE:
+        return range(0)
+    k = good_at[-1]
+    frame = frames[keep[k]]
+    box = frame[5]
+    body = frames[keep[good_at[-2]]][5]
+    if box is None or box is body or frames[keep[good_at[-3]]][5] is not body \
+            or box[6] - box[1] > _BOX_BLOCKS:
+        return range(0)
+    for _ in range(3):  # the block's element, its parent and grandparent
+        if frame is None:
+            break
+        if frame[0] in _OWN_IDS:
+            return range(0)
+        frame = frame[5]
+    return range(k, len(keep))
+
+
 def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
     w = Walk(furniture, root)
     w.enter(root.tag_id)
@@ -323,6 +356,7 @@ def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
         last = w.blocks[keep[-1]]
         if "©" in last[:20] and len(last) < 600:
             drop.add(len(keep) - 1)
+        drop.update(_closing_box(w, keep))
     # (text in an element of a caption counts as the caption's)
     tags = [frame[0] if frame[0] != _P_ID or frame[5] is None or frame[5][0] not in _CAPTION_IDS
             else frame[5][0] for frame in [w.frames[i] for i in keep]]

@@ -185,3 +185,19 @@ def test_a_long_rights_notice_with_the_sites_description_closing_the_body_is_dro
               " rights reserved; reprints only with our written permission.")
     assert 300 < len(notice) < 600
     assert body_of(page(prose_html() + f"<p>{notice}</p>")) == PROSE
+
+
+BIO = ("Jane Doe has reported on the town's libraries, schools and markets since 2015 and"
+       " writes a weekly column on local history for this paper.")
+
+
+def test_a_closing_paragraph_boxed_apart_from_the_articles_paragraphs_is_the_sites():
+    # the article's paragraphs are siblings; an author's bio (or a word about the site) in a
+    # small box of its own after them is not the article
+    html = page(prose_html() + f"<p>{PROSE[0][:60]} and more of the same report here.</p>"
+                + f"<div class='box'><p>{BIO}</p></div>")
+    assert BIO not in body_of(html)
+    # a closing quotation is the article's own, boxed or not
+    html = page(prose_html() + f"<p>{PROSE[1][:60]} and more of the same report here.</p>"
+                + f"<blockquote><p>{BIO}</p></blockquote>")
+    assert body_of(html)[-1] == BIO
