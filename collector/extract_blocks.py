@@ -29,7 +29,7 @@ FEATURES = (
     "capitals", "has_bar", "has_copyright", "prev_prose", "next_prose",
     "short", "gap", "element_prose", "parent_prose", "in_sibling", "repeated", "has_year",
     "relative_length", "ends_question", "label_start", "has_slash",
-    "edge_first", "edge_last", "from_end", "short_with_link",
+    "edge_first", "edge_last", "from_end", "short_with_link", "run_after", "links_after",
 )
 #: A line that opens with a short label and a colon ("Photo: …", "Updated: …", "Source: …").
 #: (`features` tries it only on blocks holding a ":"; so does `_YEAR` below, only on blocks
@@ -44,12 +44,14 @@ _SENTENCE_END = frozenset(".!?。！？…\"”»’)")
 _CREDIT_CHARS = 40
 
 
-def exempt(blocks: list[str], good_at: list[int], kinds: list[str]) -> set[int]:
+def exempt(blocks: list[str], good_at: list[int], kinds: list[str],
+           links: list[float] | None = None) -> set[int]:
     """Blocks that FORMAT.md counts as the document's own and the classifier leaves alone:
     image captions, block quotations, paragraphs that end as sentences, a dateline before the
     first paragraph (a place in capitals and a comma, or a date alone: "LISBON, 14 March
     2024", "May 20, 2024") and a signature (up to three short closing lines right after the
-    last paragraph, without a sentence's final punctuation). `good_at`: the positions of the
+    last paragraph, without a sentence's final punctuation, that are not captions, "label: …"
+    lines or rights lines). `good_at`: the positions of the
     prose blocks (at least one); `kinds`: the blocks' kinds, from `extract_clean` (only those
     of the blocks that can be judged need be filled in)."""
     # a caption is the document's own, but a short one without a sentence is most often a
@@ -58,8 +60,12 @@ def exempt(blocks: list[str], good_at: list[int], kinds: list[str]) -> set[int]:
            if kind == "quote" or (kind == "caption" and (
                len(blocks[i]) >= _CREDIT_CHARS or blocks[i][-1] in _SENTENCE_END))}
     # a sentence in a paragraph of its own is the article's, however short
+    # (after the last prose block, one holding links is judged: "Tip: all our news are on
+    # this page", "Write to us at … or follow us on …")
+    last_good = good_at[-1]
     out.update(i for i, kind in enumerate(kinds)
-               if kind == "paragraph" and blocks[i][-1] in _SENTENCE_END and " " in blocks[i])
+               if kind == "paragraph" and blocks[i][-1] in _SENTENCE_END and " " in blocks[i]
+               and (i <= last_good or not links or not links[i]))
     for i in range(good_at[0]):
         text = blocks[i]
         if _YEAR.search(text) and (_DATELINE.match(text) or only_date(text)):
@@ -68,7 +74,10 @@ def exempt(blocks: list[str], good_at: list[int], kinds: list[str]) -> set[int]:
         text = blocks[i]
         if len(text) >= 80 or text[-1] in _SENTENCE_END:
             break
-        out.add(i)
+        # (a caption, a "label: …" line or a rights line there is a credit, a source or
+        # publication line or the site's notice: judged)
+        if not (kinds[i] == "caption" or "©" in text or _LABEL.match(text)):
+            out.add(i)
     return out
 
 
@@ -98,6 +107,11 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
         after = good_at[at] - i if at < n_good else far
         before = i - good_at[at - 1] if at else far
         gap = after if after < before else before
+        # what follows: how many blocks until the next prose one (a heading or label over
+        # teasers, a credit before the next paragraph), and how much of the next three is links
+        nxt = at + 1 if after == 0 else at  # (a judged prose block: the one after it)
+        run = good_at[nxt] - i - 1 if nxt < n_good else n - 1 - i
+        ahead = links[i + 1:i + 4]
         text = blocks[i]
         chars = len(text)
         words = text.count(" ") + 1
@@ -149,6 +163,8 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
             1.0 if i == last_good else 0.0,
             (n - 1 - i if n - 1 - i < 5 else 5) / 5.0,
             1.0 if chars < 300 and links[i] > 0.0 else 0.0,
+            (run if run < 5 else 5) / 5.0,
+            sum(ahead) / 3.0,
         ])
     return rows
 

@@ -2,7 +2,9 @@
 
 The classifier (collector/extract_blocks.py) judges the container's blocks that are not prose
 (bylines, credits, teasers, calls to subscribe); sections that open with a heading after the
-last prose block are dropped; then `finish` drops link lists, button labels, empty and
+last prose block, runs of teaser cards, a rights notice and a box set apart closing the body
+are dropped; then
+`finish` drops link lists, button labels, empty and
 repeated lines and headings left with nothing under them, and cuts photo credits set at the
 end of a line. `walk_page` puts the walk and this stage together. See docs/extraction.md.
 """
@@ -62,9 +64,14 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
     kinds: list[int] = []
     section = -1          # where in `out` the last heading stands while nothing follows it
     emptied = False       # and whether what followed it was all dropped
+    listed = False        # and all of it as link lists
     for i, (text, share, good) in enumerate(zip(blocks, links, goods, strict=True)):
-        if (share > 0.5 and not good) or (dropped and i in dropped):
+        if share > 0.5 and not good:
             emptied = section >= 0
+            continue
+        if dropped and i in dropped:
+            emptied = section >= 0
+            listed = False
             continue
         # `clean`, whose fast path is inline here: most blocks are plain text already
         line = text if text.isascii() and text.isprintable() and "  " not in text \
@@ -73,8 +80,11 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
             continue
         if "©" in line:
             line = _cut_credit(line)
+        if ": " in line and tags is not None and tags[i] in _CAPTION_IDS:
+            line = _cut_labelled_credit(line)
         if len(line) < 40 and _is_boiler(line):
             emptied = section >= 0
+            listed = False
             continue
         kind = tags[i] if tags is not None else 0
         if kind in _HEADING_IDS:
@@ -83,8 +93,13 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
                 # interesting" over a list of teasers): its heading goes with it
                 del out[section]
                 del kinds[section]
-            section, emptied = len(out), False
+            section, emptied, listed = len(out), False, True
         else:
+            if listed and emptied and _orphan(out[section]):
+                # a heading whose every line up to this one was dropped ("Read also" over a
+                # list of teaser links, in the middle of the article): it introduced those
+                del out[section]
+                del kinds[section]
             section, emptied = -1, False
         out.append(line)
         kinds.append(kind)
@@ -104,13 +119,29 @@ _CREDIT_SEPARATORS = " |/–-—·,;(["
 
 def _cut_credit(line: str) -> str:
     """A line less the photo credit at its end: from a copyright sign that is not at the start,
-    when what follows it is short and not a sentence (a caption's or picture's credit set in
-    the same block as its text)."""
+    when what follows it is short, not a sentence and not longer than the text before it (a
+    caption's or picture's credit set in the same block as its text)."""
     at = line.rfind("©")
     if at <= 0 or len(line) - at > _CREDIT_MAX_CHARS or line[-1] in ".!?。！？":
         return line
     head = line[:at].rstrip(_CREDIT_SEPARATORS)
-    return head if len(head) >= 2 * (len(line) - at) else line
+    return head if len(head) >= (len(line) - at) else line
+
+
+#: A picture's credit closing a caption: a one- or two-word label and a colon ("Photo: Name /
+#: Agency", "(Source: Name)", at most `_CREDIT_MAX_CHARS` after the colon) after the caption's
+#: sentence, a bar, a dash or a parenthesis.
+_LABELLED_CREDIT = re.compile(
+    r"(?:(?<=[.!?…])\s+|\s+[|–—-]\s+|\s+(?=\())"
+    r"\(?[^\W\d_][\w-]*(?: [^\W\d_][\w-]*)?: [^:!?]{1,60}\)?$")
+
+
+def _cut_labelled_credit(line: str) -> str:
+    """A caption less the labelled credit at its end, when text of its own remains."""
+    match = _LABELLED_CREDIT.search(line)
+    if match is None or match.start() < 20:
+        return line
+    return line[:match.start()].rstrip(_CREDIT_SEPARATORS)
 
 
 def _orphan(line: str) -> bool:
@@ -120,6 +151,7 @@ def _orphan(line: str) -> bool:
 
 
 _BLOCKQUOTE_ID = TAG_ID["blockquote"]
+_CAPTION_IDS = _tag_ids(frozenset({"figcaption", "caption"}))
 _P_ID = TAG_ID["p"]
 #: Block kinds the classifier tells apart, by tag.
 _BLOCK_KINDS = {
@@ -169,7 +201,7 @@ def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
     for k in todo:
         frames[k] = frame = w.frames[keep[k]]
         kinds[k] = _kind(frame)
-    exempt = extract_blocks.exempt(kept, good_at, kinds)
+    exempt = extract_blocks.exempt(kept, good_at, kinds, [links[i] for i in keep])
     if exempt:
         todo = [k for k in todo if k not in exempt]
     if len(good_at) >= _EDGE_MIN_PROSE:
@@ -216,6 +248,94 @@ def _tail_sections(w: Walk, keep: list[int]) -> range:
     return range(0)
 
 
+#: Characters of a link line that closes a teaser card ("Read more", "More »").
+_CARD_LINK_CHARS = 40
+
+
+def _card(w: Walk, keep: list[int], k: int) -> int:
+    """The length (in blocks) of the teaser card at position `k` of `keep`, or 0: a heading
+    over one block of text, closed by a short link line ("Read more"): one entry of a list of
+    other articles (headline, summary, link)."""
+    n = len(keep)
+    frames = w.frames
+    links = w.links
+    if k + 1 >= n or frames[keep[k]][0] not in _HEADING_IDS:
+        return 0
+    body = keep[k + 1]
+    if frames[body][0] in _HEADING_IDS or links[body] > 0.5:
+        return 0
+    if k + 2 < n:
+        after = keep[k + 2]
+        if (links[after] > 0.5 and len(w.blocks[after]) < _CARD_LINK_CHARS
+                and frames[after][0] not in _HEADING_IDS):
+            return 3
+    return 0
+
+
+def _teaser_cards(w: Walk, keep: list[int]) -> list[int]:
+    """Positions (in `keep`) of runs of two or more teaser cards one after the other (see
+    `_card`), with the heading that introduces the run ("More on this topic"), when the run
+    holds under a quarter of the container's prose: a run that is most of it is the article
+    (a round-up of products, a guide to places, each with its "Read more")."""
+    out: list[int] = []
+    k = 0
+    n = len(keep)
+    frames = w.frames
+    prose = -1
+    while k < n:
+        size = _card(w, keep, k) if frames[keep[k]][0] in _HEADING_IDS else 0
+        if not size:
+            k += 1
+            continue
+        start = k
+        cards = 0
+        while size:
+            cards += 1
+            k += size
+            size = _card(w, keep, k) if k < n else 0
+        if cards >= 2 and prose < 0:
+            prose = sum(len(w.blocks[i]) for i in keep if w.goods[i])
+        if cards >= 2 and 4 * sum(len(w.blocks[keep[j]]) for j in range(start, k)
+                                  if w.goods[keep[j]]) < prose:
+            if start and frames[keep[start - 1]][0] in _HEADING_IDS:
+                start -= 1
+            out.extend(range(start, k))
+    return out
+
+
+#: Blocks the box of a closing paragraph may hold (the paragraph, a heading, a link).
+_BOX_BLOCKS = 3
+#: Elements whose text is the document's own (a quotation, a picture's caption).
+_OWN_IDS = _tag_ids(frozenset({"blockquote", "figure", "figcaption", "caption"}))
+
+
+def _closing_box(w: Walk, keep: list[int]) -> range:
+    """Positions (in `keep`) of a closing box: the last prose block set in a small element of
+    its own (at most `_BOX_BLOCKS` blocks, not in a quotation or figure) after two prose blocks
+    that share one parent, with whatever follows it. The article's paragraphs are siblings;
+    one boxed apart after them is the site's (an author's bio, a word about the site or
+    its publisher, a call to write in or to subscribe)."""
+    goods = w.goods
+    frames = w.frames
+    good_at = [k for k, i in enumerate(keep) if goods[i]]
+    if len(good_at) < _EDGE_MIN_PROSE:
+        return range(0)
+    k = good_at[-1]
+    frame = frames[keep[k]]
+    box = frame[5]
+    body = frames[keep[good_at[-2]]][5]
+    if box is None or box is body or frames[keep[good_at[-3]]][5] is not body \
+            or box[6] - box[1] > _BOX_BLOCKS:
+        return range(0)
+    for _ in range(3):  # the block's element, its parent and grandparent
+        if frame is None:
+            break
+        if frame[0] in _OWN_IDS:
+            return range(0)
+        frame = frame[5]
+    return range(k, len(keep))
+
+
 def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
     w = Walk(furniture, root)
     w.enter(root.tag_id)
@@ -230,9 +350,19 @@ def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
         drop = {k for k, row in zip(todo, rows, strict=True) if not model.keep(row)}
     if keep:
         drop.update(_tail_sections(w, keep))
-    return w, finish([*map(w.blocks.__getitem__, keep)], [*map(w.links.__getitem__, keep)],
-                     [*map(w.goods.__getitem__, keep)],
-                     [f[0] for f in map(w.frames.__getitem__, keep)], drop)
+        drop.update(_teaser_cards(w, keep))
+        # a rights notice closing the body ("© 2022 Example News. All rights reserved."): a
+        # copyright sign at its start (one at the end of a caption is the picture's credit),
+        # often with a word about the site after it (up to 600 characters)
+        last = w.blocks[keep[-1]]
+        if "©" in last[:20] and len(last) < 600:
+            drop.add(len(keep) - 1)
+        drop.update(_closing_box(w, keep))
+    # (text in an element of a caption counts as the caption's)
+    tags = [frame[0] if frame[0] != _P_ID or frame[5] is None or frame[5][0] not in _CAPTION_IDS
+            else frame[5][0] for frame in [w.frames[i] for i in keep]]
+    return w, finish([w.blocks[i] for i in keep], [w.links[i] for i in keep],
+                     [w.goods[i] for i in keep], tags, drop)
 
 
 def selector_blocks(tree: LexborHTMLParser, selector: str) -> list[str]:

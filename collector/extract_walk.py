@@ -339,8 +339,22 @@ class Walk:
                 pending_heading = None
         for s_first, s_last in ranges:
             keep.extend(range(s_first, s_last))
+        keep.extend(self.lead(first))
         keep.sort()
         return keep
+
+    def lead(self, first: int) -> list[int]:
+        """The article's lead set apart from its body: the first prose block between the
+        headline (the first h1) and the container's first block, unless it is a caption (a
+        standfirst in the article's header, a summary above the text)."""
+        if self.h1_span is None or self.h1_span[1] > first:
+            return []
+        goods = self.goods
+        frames = self.frames
+        for j in range(self.h1_span[1], first):
+            if goods[j]:
+                return [] if frames[j][0] in _CAPTION_IDS else [j]
+        return []
 
     def walk(self, node: LexborNode, in_link: bool = False) -> None:
         # the hot loop: one dictionary lookup per element, locals only, rare cases last
@@ -449,6 +463,8 @@ _CONTAINER_IDS = _tag_ids(_CONTAINERS)
 _HEADING_IDS = _tag_ids(_HEADINGS)
 #: The element that declares the page's main content.
 _SCOPE_IDS = _tag_ids(frozenset({"main"}))
+#: Captions: a picture's text, never the article's lead.
+_CAPTION_IDS = _tag_ids(frozenset({"figcaption", "caption"}))
 
 
 def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
@@ -527,10 +543,28 @@ def _names_verdict(names: str) -> int:
             v = _TOKEN_VERDICTS[token] = _token_verdict(token)
         if v > verdict:
             verdict = v
+    if verdict == 1 and _names_content(names):
+        # a layout word beside a name for the article's text ("entry-content print-only",
+        # "article-content sticky-sidebar"): the element is the text, laid out
+        verdict = 0
     if len(_NAMES_VERDICTS) >= _MAX_VERDICTS:
         _NAMES_VERDICTS.clear()
     _NAMES_VERDICTS[names] = verdict
     return verdict
+
+
+#: Words that name the article's text in a class ("entry-content", "article-body").
+_CONTENT_PARTS = frozenset({"content", "article", "entry", "story", "body"})
+
+
+def _names_content(names: str) -> bool:
+    """Whether one of these class tokens names the article's text ("entry-content", not
+    "content-wrapper") and no furniture."""
+    for token in names.lower().split():
+        parts = token.replace("_", "-").split("-")
+        if parts[-1] in _CONTENT_PARTS and _SIGNAL_PARTS.isdisjoint(parts):
+            return True
+    return False
 
 
 def _token_verdict(token: str) -> int:

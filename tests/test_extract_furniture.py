@@ -1,0 +1,203 @@
+"""Furniture set inside the article's container, by kind of page structure (docs/extraction.md,
+"Clean-up"): each test is a small page of our own with one kind."""
+
+from __future__ import annotations
+
+from selectolax.lexbor import LexborHTMLParser
+
+from collector.extract_clean import block_rows
+from collector.extract_walk import Walk
+from tests.test_extract import PROSE, body_of, page, prose_html
+
+
+def _links(*titles: str) -> str:
+    return "<ul>" + "".join(f'<li><a href="/n/{i}">{t}</a></li>'
+                            for i, t in enumerate(titles)) + "</ul>"
+
+
+def test_a_heading_over_a_list_of_teaser_links_mid_article_goes_with_the_list():
+    # "Read also" over links to other articles, between two paragraphs of the article
+    html = page(f"<p>{PROSE[0]}</p><h4>Read also</h4>"
+                + _links("Where the branch libraries stand", "Who pays for the hall")
+                + f"<p>{PROSE[1]}</p><p>{PROSE[2]}</p>")
+    assert body_of(html) == PROSE
+
+
+def test_a_heading_over_a_section_of_its_own_stays_though_a_link_list_follows_later():
+    # the heading introduces prose; a link list somewhere after that prose does not take it
+    html = page(f"<p>{PROSE[0]}</p><h2>What comes next</h2><p>{PROSE[1]}</p>"
+                + _links("Agenda of the meeting", "Minutes") + f"<p>{PROSE[2]}</p>")
+    assert body_of(html) == [PROSE[0], "What comes next", PROSE[1], PROSE[2]]
+
+
+def test_a_heading_whose_section_opens_with_a_judged_line_keeps_its_section():
+    # only link lists make the heading the list's: a heading followed by a line the
+    # classifier drops (a photo credit) and then prose is a section heading
+    html = page(prose_html() + "<h3>Breaking down barriers</h3><p>Photo: Town Archive</p>"
+                + prose_html())
+    assert "Breaking down barriers" in body_of(html)
+
+
+def test_a_source_label_or_rights_line_after_the_last_paragraph_is_judged_not_a_signature():
+    # "Source: …" / "Published: …" labels and a rights line closing the body are the site's
+    for tail in ("Source: Town Wire", "© 2024 Town Media Ltd. All rights reserved"):
+        assert body_of(page(prose_html() * 2 + f"<p>{tail}</p>")) == PROSE * 2
+
+
+def test_a_closing_signature_line_stays():
+    html = page(prose_html() * 2 + "<p>Jane Doe, Secretary of the campaign</p>")
+    assert body_of(html)[-1] == "Jane Doe, Secretary of the campaign"
+
+
+def test_a_rights_notice_closing_the_body_is_dropped_even_as_a_sentence():
+    notice = "© 2024 Town Media Ltd. All rights reserved."
+    assert body_of(page(prose_html() + f"<p>{notice}</p>")) == PROSE
+    # a copyright sign further into the last line (a caption's credit) is not a notice
+    html = page(prose_html() + "<p>The market hall seen from the square in the spring of "
+                "1962, a view the campaign has printed on its leaflets © Jane Doe.</p>")
+    assert body_of(html)[-1].startswith("The market hall")
+
+
+def _cards(n: int) -> str:
+    return "".join(f"<h3>Other story number {i}</h3><p>{PROSE[i % 3][:120]}</p>"
+                   f'<div><a href="/s/{i}">Read more</a></div>' for i in range(n))
+
+
+def test_a_run_of_teaser_cards_inside_the_container_goes_with_its_heading():
+    # headline, summary, "Read more": other articles listed inside the article's box
+    html = page(prose_html() * 3 + "<h2>More on this topic</h2>" + _cards(2)
+                + f"<p>{PROSE[0]} Still the article.</p>")
+    blocks = body_of(html)
+    assert not any("Other story" in b or "More on this" in b for b in blocks)
+    assert blocks[-1] == f"{PROSE[0]} Still the article."
+
+
+def test_a_round_up_made_of_cards_is_the_article():
+    # the same shape holding most of the container's prose is the article itself
+    html = page(f"<p>{PROSE[0]}</p>" + _cards(4))
+    assert sum("Other story" in b for b in body_of(html)) == 4
+
+
+def _judged(html: str) -> list[str]:
+    """The container's blocks the classifier judges on this page."""
+    root = LexborHTMLParser(html).body
+    assert root is not None
+    w = Walk(True, root)
+    w.enter(root.tag_id)
+    w.walk(root)
+    w.leave()
+    keep = w.chosen()
+    todo, _rows = block_rows(w, keep)
+    return [w.blocks[keep[k]] for k in todo]
+
+
+def test_a_closing_sentence_with_links_after_the_last_paragraph_is_judged():
+    # "Tip: …" / "Write to us at … or follow us on …" below the article: judged, not kept as
+    # a sentence of the article's own
+    tip = 'Tip: all our news are on <a href="/all">this page</a>.'
+    assert "Tip: all our news are on this page." in _judged(page(prose_html() + f"<p>{tip}</p>"))
+    # the same sentence without links, or with links before the last paragraph, is not
+    plain = "Tip: all our news are in the town hall."
+    assert plain not in _judged(page(prose_html() + f"<p>{plain}</p>"))
+    assert not any(b.startswith("Tip") for b in _judged(
+        page(f"<p>{PROSE[0]}</p><p>{tip}</p>" + prose_html())))
+
+
+def test_a_labelled_credit_closing_a_caption_is_cut():
+    caption = "The market hall seen from the square in the spring of 1962."
+    for credit in ("Photo: Jane Doe/Town Archive", "(Source: Town Archive)",
+                   "| Picture: Jane Doe"):
+        html = page(prose_html() + f'<figure><img src="x.jpg" alt="">'
+                    f"<figcaption>{caption} {credit}</figcaption></figure>" + prose_html())
+        assert caption in body_of(html)
+    # the same ending in a paragraph is the article's ("… Place: the town hall")
+    line = "The meeting opens at seven in the evening. Place: the old market hall"
+    assert line in body_of(page(prose_html() + f"<p>{line}</p>" + prose_html()))
+
+
+def test_a_credit_after_a_copyright_sign_as_long_as_the_caption_is_cut():
+    html = page(prose_html() + '<figure><img src="x.jpg" alt=""><figcaption>'
+                "The market hall at dawn in the spring of 1962. – © Jane Doe – archive.example.org"
+                "</figcaption></figure>" + prose_html())
+    assert "The market hall at dawn in the spring of 1962." in body_of(html)
+
+
+# --- container choice ---------------------------------------------------------------------------
+
+LEAD = ("Campaigners say closing the branch would leave the old market quarter without a"
+        " library for the first time since 1961.")
+
+
+def test_a_standfirst_in_the_article_header_is_the_articles_lead():
+    # headline, standfirst and share links in the article's header; the body in a box of its
+    # own: the standfirst is the first prose block after the headline, before the container
+    html = f"""<html><body><header class="site-header"><a href="/">Town news</a></header>
+<article><header class="entry-header"><h1>Save the market hall library</h1>
+<p class="standfirst">{LEAD}</p>
+<ul class="links"><li><a href="/s/1">Facebook</a></li><li><a href="/s/2">Email</a></li>
+<li><a href="/s/3">Copy the address of this page</a></li><li><a href="/s/4">Print this page</a></li>
+<li><a href="/s/5">Send us a correction</a></li></ul></header>
+<div class="entry"><div class="text"><p>{PROSE[0]}</p><p>{PROSE[1]}</p></div></div></article>
+<footer><p>Town news, 10 High Street</p></footer></body></html>"""
+    assert body_of(html) == [LEAD, *PROSE[:2]]
+
+
+def test_a_caption_between_the_headline_and_the_body_is_not_taken_as_the_lead():
+    caption = ("The market hall seen from the square in the spring of 1962, a year after the"
+               " library opened on its first floor")
+    html = f"""<html><body><article><header><h1>Save the market hall library</h1>
+<figure><figcaption>{caption}</figcaption></figure>
+<ul><li><a href="/s/1">Facebook</a></li><li><a href="/s/2">Email</a></li>
+<li><a href="/s/3">Copy the address of this page</a></li><li><a href="/s/4">Print this page</a></li>
+<li><a href="/s/5">Send us a correction</a></li></ul></header>
+<div class="entry"><div class="text">{prose_html()}</div></div></article></body></html>"""
+    assert body_of(html) == PROSE
+
+
+ABOUT = ("The Town Library Campaign was founded by residents of the market quarter in 2019 and"
+         " is run by volunteers who meet every second Tuesday in the community centre.")
+
+ABOUT2 = ("Anyone who lives or works in the town may join, and members receive a short letter"
+          " about the campaign's work and its meetings four times a year.")
+
+
+def test_a_layout_word_beside_a_name_for_the_articles_text_does_not_make_it_furniture():
+    # "print-only", "sticky-sidebar" describe how the text is laid out; "entry-content" says
+    # what it is
+    about = (f"<div class='about'><p>{ABOUT}</p><p>{ABOUT2}</p>"
+             + _links("Who we are and what we do", "Our volunteers and their work",
+                      "Meetings of the campaign", "Write to the campaign", "Our leaflets",
+                      "The petition and its signatures", "Press releases of the campaign",
+                      "Photographs of the market hall", "Donate to the campaign")
+             + "</div>")
+    for cls in ("entry-content print-only", "article-content sticky-sidebar-relative"):
+        html = f"""<html><body><div class="site"><h1>Save the market hall library</h1>
+<div class="{cls}">{prose_html()}</div>{about}</div></body></html>"""
+        assert body_of(html) == PROSE, cls
+
+
+def test_a_long_rights_notice_with_the_sites_description_closing_the_body_is_dropped():
+    # "© 2024 Example. The independent portal compares …": a notice and a word about the site
+    notice = ("© 2024 Town Media Ltd. Town Media is the independent news service of the market"
+              " quarter: our reporters cover the council, the schools, the markets and the clubs"
+              " of the town, and every article is free to read. We are funded by our readers and"
+              " by the advertising on these pages, never by the council or by a party. All"
+              " rights reserved; reprints only with our written permission.")
+    assert 300 < len(notice) < 600
+    assert body_of(page(prose_html() + f"<p>{notice}</p>")) == PROSE
+
+
+BIO = ("Jane Doe has reported on the town's libraries, schools and markets since 2015 and"
+       " writes a weekly column on local history for this paper.")
+
+
+def test_a_closing_paragraph_boxed_apart_from_the_articles_paragraphs_is_the_sites():
+    # the article's paragraphs are siblings; an author's bio (or a word about the site) in a
+    # small box of its own after them is not the article
+    html = page(prose_html() + f"<p>{PROSE[0][:60]} and more of the same report here.</p>"
+                + f"<div class='box'><p>{BIO}</p></div>")
+    assert BIO not in body_of(html)
+    # a closing quotation is the article's own, boxed or not
+    html = page(prose_html() + f"<p>{PROSE[1][:60]} and more of the same report here.</p>"
+                + f"<blockquote><p>{BIO}</p></blockquote>")
+    assert body_of(html)[-1] == BIO
