@@ -174,6 +174,10 @@ class BadServer:
         self.stop()
 
     def start(self) -> BadServer:
+        # the bombs are made before anything is served (once per process): made on their
+        # first request, their CPU would count against a client's deadline on a busy machine
+        bomb("gzip")
+        bomb("br")
         self._loop = asyncio.new_event_loop()
         ready = threading.Event()
 

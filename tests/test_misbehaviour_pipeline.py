@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import trustme
 
+from collector import limits
 from collector.fetch import Fetcher
 from collector.scheduler import Worker
 from collector.store import Store
@@ -51,6 +52,10 @@ class Case:
     tls: bool = False
     url: str | None = None           # a URL not on a BadServer (DNS failure, refused)
     extra: str = ""                  # extra source keys (YAML lines)
+    #: its parse is CPU work by design (feedparser's e-mail pattern on a 16 KB author: about
+    #: 1 CPU s), bounded not by the network deadline but by the parse worker's own wall-time
+    #: bound, after which the worker is killed
+    parse_bound: bool = False
 
 
 REFUSED_URL = "http://127.0.0.1:9/feed"
@@ -99,7 +104,7 @@ CASES = [
     Case("same-guid", "/feed-same-guid", True),
     Case("no-guid-no-link", "/feed-no-ids", True),
     Case("future-date", "/feed-future", True),
-    Case("redos-author", "/feed-redos", True),
+    Case("redos-author", "/feed-redos", True, parse_bound=True),
     Case("billion-laughs", "/feed-laughs", True),
     Case("external-entities", "/feed-xxe", True),
     Case("charset-in-xml-only", "/feed-cp1251", True),
@@ -212,8 +217,11 @@ def test_refused_redirect_error_also_names_the_source_url(run):
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_no_poll_exceeds_the_deadline_bound(run, case):
-    """Hangs, drips, bombs and hostile XML all end within the deadline (plus local work)."""
-    assert run.outcomes[case.id].elapsed_s <= DEADLINE_S + MARGIN_S
+    """Hangs, drips, bombs and hostile XML all end within the deadline, plus local work; a
+    parse that is CPU work by design within its parse bound (the time a loaded machine takes
+    for a CPU second has no bound, the worker's kill has)."""
+    local = limits.EXTRACT_TIMEOUT_S if case.parse_bound else MARGIN_S
+    assert run.outcomes[case.id].elapsed_s <= DEADLINE_S + local
 
 
 @pytest.mark.parametrize("case", SUCCEEDING, ids=[c.id for c in SUCCEEDING])
