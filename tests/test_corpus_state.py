@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from collector.store.corpus import Corpus
 
@@ -96,12 +97,18 @@ def test_a_rewrite_from_an_older_snapshot_keeps_the_lines_appended_meanwhile(tmp
     assert corpus.agrees(5)
 
 
-def test_without_a_state_a_rewrite_keeps_lines_of_documents_its_snapshot_lacks(tmp_path) -> None:
-    corpus = Corpus(tmp_path)
+def two_lines_and_a_cut_one(directory: Path) -> Corpus:
+    """A corpus whose index holds lines 1 and 2, then a line a kill cut short."""
+    corpus = Corpus(directory)
     corpus.append_index([line(1)])
     corpus.append_index([line(2)])
     with open(corpus.index_path, "a", encoding="utf-8") as fh:
-        fh.write('{"id": "cut')                 # a line a kill cut short
+        fh.write('{"id": "cut')
+    return corpus
+
+
+def test_without_a_state_a_rewrite_keeps_lines_of_documents_its_snapshot_lacks(tmp_path) -> None:
+    corpus = two_lines_and_a_cut_one(tmp_path)
     corpus.rewrite_index([line(1)], 1)
     assert seqs(corpus) == [1, 2]
     assert not corpus.agrees(2)           # line 2's change is unknown: no claim made for it
@@ -109,11 +116,7 @@ def test_without_a_state_a_rewrite_keeps_lines_of_documents_its_snapshot_lacks(t
 
 
 def test_an_append_cuts_off_a_line_a_kill_left_without_its_newline(tmp_path) -> None:
-    corpus = Corpus(tmp_path)
-    corpus.append_index([line(1)])
-    corpus.append_index([line(2)])
-    with open(corpus.index_path, "a", encoding="utf-8") as fh:
-        fh.write('{"id": "cut')                 # a line a kill cut short
+    corpus = two_lines_and_a_cut_one(tmp_path)
     corpus.append_index([line(3)])
     assert seqs(corpus) == [1, 2, 3]
     corpus.index_path.write_text('{"id": "only a cut line', encoding="utf-8")

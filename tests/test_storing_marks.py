@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from collector.models import Candidate, Extracted
@@ -23,9 +25,18 @@ from tests.helpers import load
 T0 = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
 
 
-def config_of(tmp_path: Any) -> Any:
-    return load(tmp_path, "sources:\n  - id: s1\n    url: http://127.0.0.1:9/feed.xml\n"
-                          "    kind: feed\n")
+@pytest.fixture
+def world(tmp_path: Any) -> Iterator[tuple[Any, Store]]:
+    """A configuration of one feed source and its store (a SQLite file), closed after."""
+    config = load(tmp_path, "sources:\n  - id: s1\n    url: http://127.0.0.1:9/feed.xml\n"
+                            "    kind: feed\n")
+    store = Store(config.settings.database_url)
+    store.upgrade()
+    store.sync_sources(config.sources, T0)
+    try:
+        yield config, store
+    finally:
+        store.close()
 
 
 def item(n: int) -> tuple[Candidate, str, str, Extracted]:
@@ -47,11 +58,8 @@ async def store_new(storing: Storing, n: int) -> str:
 
 
 def test_a_new_document_is_one_write_transaction_and_its_file_is_marked_by_the_next(
-        tmp_path) -> None:
-    config = config_of(tmp_path)
-    store = Store(config.settings.database_url)
-    store.upgrade()
-    store.sync_sources(config.sources, T0)
+        world) -> None:
+    config, store = world
     writes: collections.Counter[str] = collections.Counter()
 
     @event.listens_for(store.engine, "begin")
@@ -76,17 +84,11 @@ def test_a_new_document_is_one_write_transaction_and_its_file_is_marked_by_the_n
         assert unwritten(store) == []
         storing.close_files()
 
-    try:
-        asyncio.run(main())
-    finally:
-        store.close()
+    asyncio.run(main())
 
 
-def test_a_stop_before_the_mark_loses_nothing(tmp_path) -> None:
-    config = config_of(tmp_path)
-    store = Store(config.settings.database_url)
-    store.upgrade()
-    store.sync_sources(config.sources, T0)
+def test_a_stop_before_the_mark_loses_nothing(world) -> None:
+    config, store = world
 
     async def main() -> None:
         storing = Storing(config, store, clock=lambda: T0)
@@ -105,17 +107,11 @@ def test_a_stop_before_the_mark_loses_nothing(tmp_path) -> None:
         storing.close_files()
         again.close_files()
 
-    try:
-        asyncio.run(main())
-    finally:
-        store.close()
+    asyncio.run(main())
 
 
-def test_a_mark_for_an_older_text_leaves_a_newer_text_unwritten(tmp_path) -> None:
-    config = config_of(tmp_path)
-    store = Store(config.settings.database_url)
-    store.upgrade()
-    store.sync_sources(config.sources, T0)
+def test_a_mark_for_an_older_text_leaves_a_newer_text_unwritten(world) -> None:
+    config, store = world
 
     async def main() -> None:
         storing = Storing(config, store, clock=lambda: T0)
@@ -132,18 +128,12 @@ def test_a_mark_for_an_older_text_leaves_a_newer_text_unwritten(tmp_path) -> Non
         assert unwritten(store) == ["Statement 1"]
         storing.close_files()
 
-    try:
-        asyncio.run(main())
-    finally:
-        store.close()
+    asyncio.run(main())
 
 
 def test_a_text_is_known_by_any_url_key_of_its_locations_or_by_its_fingerprint(
-        tmp_path) -> None:
-    config = config_of(tmp_path)
-    store = Store(config.settings.database_url)
-    store.upgrade()
-    store.sync_sources(config.sources, T0)
+        world) -> None:
+    config, store = world
 
     async def main() -> None:
         storing = Storing(config, store, clock=lambda: T0)
@@ -151,15 +141,12 @@ def test_a_text_is_known_by_any_url_key_of_its_locations_or_by_its_fingerprint(
         await storing.flush_index()
         storing.close_files()
 
-    try:
-        asyncio.run(main())
-        doc = store.latest_documents(1)[0]
-        own = "//example.org/news/statement-1"
-        assert is_known(store, [own], "0" * 64)
-        assert is_known(store, ["example.org/other", own], "0" * 64)
-        assert is_known(store, ["example.org/a", "example.org/b", own], "0" * 64)
-        assert is_known(store, ["example.org/other"], doc.content_hash)
-        assert not is_known(store, ["example.org/other", "example.org/b"], "0" * 64)
-        assert not is_known(store, [], "0" * 64)
-    finally:
-        store.close()
+    asyncio.run(main())
+    doc = store.latest_documents(1)[0]
+    own = "//example.org/news/statement-1"
+    assert is_known(store, [own], "0" * 64)
+    assert is_known(store, ["example.org/other", own], "0" * 64)
+    assert is_known(store, ["example.org/a", "example.org/b", own], "0" * 64)
+    assert is_known(store, ["example.org/other"], doc.content_hash)
+    assert not is_known(store, ["example.org/other", "example.org/b"], "0" * 64)
+    assert not is_known(store, [], "0" * 64)
