@@ -228,9 +228,19 @@ def test_the_skeleton_is_read_for_well_formed_utf8_feeds_and_refused_when_in_dou
 
 def test_the_skeleton_keeps_only_the_identity_of_each_item():
     body = FEEDS["full text in CDATA with item tags inside"]
-    found = feedmod._item_tags(body)
-    assert found is not None
-    skeleton = feedmod._skeleton(body, found[1])
+    skeleton = feedmod._skeleton(body, list(feedmod._tags(body)))
     assert skeleton is not None and len(skeleton) < len(body) / 2
     assert b"content:encoded" not in skeleton and b"<description>" not in skeleton
     assert skeleton.count(b"<guid") == 5 and skeleton.count(b"<pubDate>") == 5
+
+
+def test_a_feed_over_the_skeletons_size_is_scanned_whole():
+    """A feed of many megabytes is scanned by feedparser whole (the skeleton's tags would be
+    held at once), with the same identities."""
+    items = "".join(item(k, body="<extra>" + "x" * 2000 + "</extra>" * 1) for k in range(600))
+    body = rss(items)
+    assert len(body) > feedmod._SKELETON_MAX_BYTES
+    assert feedmod._scan(body, URL, HEADERS, NOW) is None
+    scanned = parse_feed(body, URL, headers=HEADERS, now=NOW, scan=True)
+    assert [c.key for c in scanned] == [c.key for c in _full(body)]
+    assert feedmod._scan(rss("".join(item(k) for k in range(3))), URL, HEADERS, NOW)

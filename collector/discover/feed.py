@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from xml.parsers import expat
@@ -184,13 +185,19 @@ _TAG = re.compile(rb"<(/?)([A-Za-z_][\w.:-]*)"
 #: comment, a processing instruction.
 _SKIPPED = ((b"<![CDATA[", b"]]>"), (b"<!--", b"-->"), (b"<?", b"?>"))
 _ITEM_NAMES = (b"item", b"entry")
+#: Above this size a feed is scanned whole: the skeleton's list of tags would hold one object
+#: per tag (a 10 MB feed of markup, hundreds of thousands), and such feeds are rare.
+_SKELETON_MAX_BYTES = 1 << 20
 
 
-def _tags(body: bytes) -> list[re.Match[bytes]] | None:
+class _Unclosed(Exception):
+    """A CDATA section, comment or processing instruction without its end."""
+
+
+def _tags(body: bytes) -> Iterator[re.Match[bytes]]:
     """The start and end tags of the body, in order, passing over CDATA sections, comments and
-    processing instructions (found with `bytes.find`, so their length costs little); None when
-    one of those is not closed."""
-    out: list[re.Match[bytes]] = []
+    processing instructions (found with `bytes.find`, so their length costs little); raises
+    `_Unclosed` when one of those has no end."""
     find = body.find
     at = find(b"<")
     while at >= 0:
@@ -198,7 +205,7 @@ def _tags(body: bytes) -> list[re.Match[bytes]] | None:
             if body.startswith(opening, at):
                 stop = find(closing, at + len(opening))
                 if stop < 0:
-                    return None
+                    raise _Unclosed
                 at = stop + len(closing)
                 break
         else:
@@ -206,22 +213,14 @@ def _tags(body: bytes) -> list[re.Match[bytes]] | None:
             if m is None:
                 at += 1
             else:
-                out.append(m)
+                yield m
                 at = m.end()
         at = find(b"<", at)
-    return out
 
 
-def _item_tags(body: bytes) -> tuple[list[tuple[int, int]], list[re.Match[bytes]]] | None:
-    """The byte spans of the items (RSS `item`, Atom `entry`, unprefixed) of a well-formed feed
-    in an ASCII-compatible encoding, in order, and every tag of the feed; None when the items
-    cannot be told for certain (an internal DTD, whose entities may hold markup; an item
-    inside an item; an empty-element item; an unclosed one; an unclosed CDATA section)."""
-    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
-        return None
-    tags = _tags(body)
-    if tags is None:
-        return None
+def _spans_of(tags: Iterable[re.Match[bytes]]) -> list[tuple[int, int]] | None:
+    """The byte spans of the items (RSS `item`, Atom `entry`, unprefixed) among `tags`, in
+    order; None when an item is inside an item, an empty element, or unclosed."""
     spans: list[tuple[int, int]] = []
     start = -1
     for m in tags:
@@ -236,13 +235,20 @@ def _item_tags(body: bytes) -> tuple[list[tuple[int, int]], list[re.Match[bytes]
             return None
         else:
             start = m.start()
-    return (spans, tags) if start < 0 else None
+    return spans if start < 0 else None
 
 
 def _item_spans(body: bytes) -> list[tuple[int, int]] | None:
-    """The items' spans of `_item_tags`."""
-    found = _item_tags(body)
-    return found[0] if found is not None else None
+    """The byte spans of the items of a well-formed feed in an ASCII-compatible encoding, in
+    order; None when they cannot be told for certain (an internal DTD, whose entities may hold
+    markup; an item inside an item; an empty-element item; an unclosed one; an unclosed CDATA
+    section, comment or processing instruction)."""
+    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+        return None
+    try:
+        return _spans_of(_tags(body))
+    except _Unclosed:
+        return None
 
 
 #: The children of an item that make its identity as a scan reads it: its GUID or id, its links
@@ -267,7 +273,7 @@ def _plain_utf8(body: bytes, content_type: str | None) -> bool:
 def _well_formed(body: bytes) -> bool:
     """Whether the body is well-formed, namespace-correct XML (what feedparser's strict parser
     needs; with less it falls back to its lenient one, which may read the items otherwise).
-    No DTD reaches here (`_item_tags` refuses them)."""
+    No DTD reaches here (`_scan` refuses them first)."""
     parser = expat.ParserCreate(namespace_separator=" ")
     try:
         parser.Parse(body, True)
@@ -279,9 +285,10 @@ def _well_formed(body: bytes) -> bool:
 def _skeleton(body: bytes, tags: list[re.Match[bytes]]) -> bytes | None:
     """A copy of the feed keeping of each item only its own tags and the children that make its
     identity (`_IDENTITY_TAGS`, whole); the rest of the feed as it is. `tags` are the feed's
-    tags (`_item_tags`: items neither nested nor unclosed). None when an identity tag lies
-    deeper than an item's child (inside `source`, or anywhere else feedparser might take it
-    for the item's own): only the whole feed can say what it means there."""
+    tags (`_tags`; `_spans_of` found its items neither nested nor unclosed). None when an
+    identity tag lies deeper than an item's child (inside `source`, or anywhere else
+    feedparser might take it for the item's own): only the whole feed can say what it means
+    there."""
     pieces: list[bytes] = []
     at = 0
     depth = 0        # 0 outside the items; 1 among an item's children; more inside a child
@@ -322,16 +329,20 @@ def _scan(body: bytes, url: str, headers: dict[str, str] | None,
     """The items' identities, read by feedparser from the feed's skeleton (`_skeleton`): it
     parses a fifth of a full-text feed's elements. None when the skeleton cannot be trusted to
     read as the whole feed does: not well-formed, not plainly UTF-8, items not cut for certain,
-    an identity tag out of place. feedparser reads the skeleton, so every key, link and date is
-    its own reading, not a second parser's."""
+    an identity tag out of place; or the body is over `_SKELETON_MAX_BYTES`. feedparser reads
+    the skeleton, so every key, link and date is its own reading, not a second parser's."""
     content_type = next((v for k, v in (headers or {}).items()
                          if k.lower() == "content-type"), None)
-    if not _plain_utf8(body, content_type) or not _well_formed(body):
+    if (len(body) > _SKELETON_MAX_BYTES or b"<!DOCTYPE" in body or b"<!ENTITY" in body
+            or not _plain_utf8(body, content_type) or not _well_formed(body)):
         return None
-    found = _item_tags(body)
-    if found is None or not found[0]:
+    try:
+        tags = list(_tags(body))
+    except _Unclosed:
         return None
-    spans, tags = found
+    spans = _spans_of(tags)
+    if not spans:
+        return None
     skeleton = _skeleton(body, tags)
     if skeleton is None:
         return None
