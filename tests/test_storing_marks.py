@@ -57,6 +57,14 @@ async def store_new(storing: Storing, n: int) -> str:
     return await storing.store_text(source, cand, key, url, ex, False)
 
 
+async def first_document(config: Any, store: Store) -> tuple[Storing, Any]:
+    """A storing stage over a reconciled corpus that has stored statement 1, and its row."""
+    storing = Storing(config, store, clock=lambda: T0)
+    await storing.reconcile_corpus()
+    assert await store_new(storing, 1) == "new"
+    return storing, store.latest_documents(1)[0]
+
+
 def test_a_new_document_is_one_write_transaction_and_its_file_is_marked_by_the_next(
         world) -> None:
     config, store = world
@@ -91,10 +99,7 @@ def test_a_stop_before_the_mark_loses_nothing(world) -> None:
     config, store = world
 
     async def main() -> None:
-        storing = Storing(config, store, clock=lambda: T0)
-        await storing.reconcile_corpus()
-        assert await store_new(storing, 1) == "new"
-        doc = store.latest_documents(1)[0]
+        storing, doc = await first_document(config, store)
         path = storing.corpus.path_for(doc.seq, doc.id)
         path.unlink()   # as if the stop came before the file reached the disk
         # stopped here: no round end, nothing flushed; the next process starts
@@ -114,10 +119,7 @@ def test_a_mark_for_an_older_text_leaves_a_newer_text_unwritten(world) -> None:
     config, store = world
 
     async def main() -> None:
-        storing = Storing(config, store, clock=lambda: T0)
-        await storing.reconcile_corpus()
-        assert await store_new(storing, 1) == "new"
-        doc = store.latest_documents(1)[0]
+        storing, doc = await first_document(config, store)
         # another writer gives the document a new text; its file is not written yet
         store.update_document(doc.id, title="Statement 1", text=doc.text + "\n\nAn addition.",
                               content_hash="x" * 64, signature=None, word_count=1,
