@@ -8,9 +8,9 @@ signatures and index live in `collector.neardup` and are re-exported here.
   made from the canonical URL) and the looser key under which two URLs count as the same page.
 - `content_fingerprint`: a hash of the body text with case, white space and punctuation folded;
   equal fingerprints mean the same text published under another URL.
-- `signature` + `NearDuplicateIndex` (collector.neardup): MinHash over word 3-shingles, with
-  banded LSH, so a republished statement with a new title, an added or removed paragraph or a
-  few edited words is found.
+- `signature` + `NearDuplicateIndex` (collector.neardup): one-permutation MinHash over word
+  3-shingles, with banded LSH, so a republished statement with a new title, an added or
+  removed paragraph or a few edited words is found.
 - `decide`, `choose_original` and `choose_primary`: what becomes of a fetched text given what
   the store already holds (new document, unchanged, edited in place, another location of a
   stored document), and which of two copies of a statement is the original whose text the
@@ -48,10 +48,12 @@ from collector.neardup import (  # noqa: F401
     SHINGLE_WORDS,
     NearDuplicateIndex,
     Signature,
+    StaleSignature,
     minhash,
     shingle_hashes,
     signature,
     signature_of,
+    signature_of_words,
     similarity,
     words,
 )
@@ -342,10 +344,7 @@ def fingerprints(title: str, blocks: Sequence[str]) -> tuple[str, bytes]:
     """`content_fingerprint(title, blocks)` and `signature(blocks)` of one text, its words
     folded once for both (the folding is most of the cost of each)."""
     tokens = [w for block in blocks for w in words(block)]
-    shingles = shingle_hashes(tokens)
-    sig = Signature(values=minhash(shingles), shingles=len(shingles),
-                    short=len(tokens) < NEAR_DUP_MIN_WORDS)
-    return _fingerprint(title, tokens), sig.to_bytes()
+    return _fingerprint(title, tokens), signature_of_words(tokens).to_bytes()
 
 
 # --- decisions ----------------------------------------------------------------------------

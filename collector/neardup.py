@@ -4,50 +4,38 @@ This module owns the similarity of texts and does no I/O:
 
 - `words`: a text's words with case, width, punctuation and white space folded (also the
   basis of `collector.dedup.content_fingerprint`);
-- `signature` / `Signature`: MinHash over word 3-shingles, as bytes for the store;
-- `NearDuplicateIndex`: banded LSH over sorted numpy arrays, so that a lookup touches a fixed
-  number of buckets however large the corpus grows. A republished statement with a new title,
-  an added or removed paragraph or a few edited words is found.
+- `signature` / `Signature`: one-permutation MinHash with densification over word
+  3-shingles, as bytes for the store;
+- `NearDuplicateIndex`: banded LSH over sorted arrays of band keys, so that a lookup touches
+  a fixed number of buckets however large the corpus grows. A republished statement with a
+  new title, an added or removed paragraph or a few edited words is found.
 
-`collector.dedup` decides what a match means; it re-exports the names used outside.
-docs/dedup.md gives the rules and the measurements behind the constants below.
+Pure Python (the `array`, `bisect`, `struct` and `zlib` modules): no numpy, whose import
+alone costs a process 15-17 MB resident. `collector.dedup` decides what a match means; it
+re-exports the names used outside. docs/dedup.md gives the rules and the measurements behind
+the constants below.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import struct
 import unicodedata
 import zlib
-from collections.abc import Iterable, Sequence, Sized
+from array import array
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from operator import eq
 
 from collector.errors import ParseError
-
-if TYPE_CHECKING:
-    import numpy as np
-else:
-    class _LazyNumpy:
-        """numpy, imported on first use: a poll that stores nothing new never needs it, and
-        its import (about 40 ms, 11 MB) then stays out of start-up."""
-
-        def __getattr__(self, name: str) -> Any:
-            import numpy
-
-            globals()["np"] = numpy
-            return getattr(numpy, name)
-
-    np = _LazyNumpy()
 
 # --- named limits (chosen by bench/dedup.py; see docs/dedup.md) ----------------------------
 #: Words per shingle. Three keeps unrelated texts on the same topic apart (their shared word
 #: triples are few) while one edited word destroys only three shingles.
 SHINGLE_WORDS = 3
-#: MinHash values per signature; the standard error of the similarity estimate is about
-#: sqrt(J(1-J)/n), 0.04 at J = 0.5.
+#: MinHash values (bins) per signature, a power of two; the standard error of the similarity
+#: estimate is about sqrt(J(1-J)/n), 0.04 at J = 0.5.
 NUM_PERM = 128
 #: LSH bands x rows (BANDS * ROWS <= NUM_PERM). 42 bands of 3 rows make a pair at J = 0.45 a
 #: candidate with probability 0.98 (32 x 4: 0.74, measured as lower recall on the hardest
@@ -63,9 +51,10 @@ NEAR_DUP_MIN_WORDS = 50
 #: A bucket holding more documents than this is not read in full by one lookup, so a degenerate
 #: corpus (thousands of identical boilerplate pages) cannot make lookups slow.
 MAX_BUCKET_CANDIDATES = 256
-#: Incremental additions collected in a dictionary before they are merged into the sorted
-#: band-key arrays.
-_PENDING_MERGE = 2048
+#: The index's band keys are spread over 2**_PARTITION_BITS sorted arrays by their top bits,
+#: so that an incremental `add` moves a few kilobytes (one partition) rather than the whole
+#: index, and a bulk build sorts one partition at a time.
+_PARTITION_BITS = 10
 
 # --- text ---------------------------------------------------------------------------------
 
@@ -89,96 +78,45 @@ def words(text: str) -> list[str]:
     return tokens
 
 
-# --- MinHash signatures -------------------------------------------------------------------
+# --- signatures ---------------------------------------------------------------------------
 
 _MAGIC = b"MH"
-_VERSION = 1
+#: 1: 128-permutation MinHash (numpy); 2: one-permutation MinHash with densification. A
+#: version-1 signature is refused with `StaleSignature`: its values cannot be compared with
+#: version 2's, so the store recomputes it from the stored text.
+_VERSION = 2
 _FLAG_SHORT = 1
 _HEADER = struct.Struct("<2sBBHI")  # magic, version, flags, num_perm, shingle count
-#: The MinHash functions' parameters: 2 x NUM_PERM integers in [0, 2**63 - 1) drawn once by
-#: numpy's PCG64 with seed 20240601 (`np.random.Generator(np.random.PCG64(20240601)).integers(
-#: 0, 2**63 - 1, size=(2, NUM_PERM), dtype=np.uint64)`; tests/test_dedup.py draws them again),
-#: as little-endian hex. Kept as data: numpy.random costs a poll 6.6 MB resident.
-_PERMS_HEX = (
-    "5a9ab0148d665a650abe7413b9de594adfcd73276e2c1a35e05e980afe7e38799a057081047345124a6fd876"
-    "d0d1673b4ab727975687a34c78d174bd980935451c32d5c639553d65561352dfc889b05d34621e534fd8362e"
-    "a63d39d7ae41f61280457cab8c56c25faf4ce4b9f24fa07ccaff3f535c87107a9e8c1f84533c6565a0c86ec0"
-    "18fa1606308ee8e233d13e18f0605159fb88854cfb09a3d2b128070172126a905c8ba55a9f61cf385cf96e2d"
-    "ed7515e14199380581ce705bcc0d9813bf057585a579c61e8af36981135fe802d074a7594717244081694253"
-    "9ab02e50aeb9165cae97190cc59e751f384ca213476768f0236d5476d4722f4e9f4038563f862fdec949ba15"
-    "08907d3fe815df1f949d1bcb86da6900d2ae8d27cee8946cf3cc9c7bf1681c340b8627deae18381e2e54cc02"
-    "ea7402561cc99f18a33fb67283f76c126770717b00908f20b4cb112657ccd5623be1e61f8c3c7a9ca1809744"
-    "217d65dc2a174b3885db4c353dcac02bf078b85b648e4c7115a728c55f82120bfacd01d10ecd2265bfdfbe24"
-    "f9968922cda5f8d8b99fa925cda7d16dc6ffee57064001c3589aad5467c61ccc98f01b097fb24e75c62df820"
-    "85dba9e60769e90f6f28ae1a4958444c8f210413d3886837bf9a7a926a4f1f7f154785abad75dd4d61d6e533"
-    "c8b3a13194c9bae1755be35a57b95da1786846677e265af26d634d77c749843a7836dd2f0c4e534971926b7c"
-    "13757fdbf451df6e0cb21e06767d097c462eeb3be715b55f44dbf67a2d1a4416d31b87bff002e657ffd66841"
-    "8100666f16b2d6f6e556ea34a47423211b2858730603bca08aabca6346997bc720cd784e6637889cfbcd844e"
-    "22bcb998baa34a7cd60056246a60621fce60b483e323ad0f93cab8e298ff270c008b89bb9192e721ec55826a"
-    "09c5ab199a2b44f60304b63ec073d19e71009974dcd85fbdef30db3304ce102cddd67e7518c2609237b42f01"
-    "e3e9a84d8a7b4b40a5f360a3629e5a58fa7848393aeb8954f7598435c841306b3af9c3d48781c07d2904abf9"
-    "b1af825228db7a6f197bd364d443d66a72d6f26e4acf6cac18731e47b80d0db73b2dfa506388230189b46617"
-    "8d5c3fa6ac3f072e22f4f04422fbeb6d4cec227f1a71695dd86bcf4532676b41b5c006a44c0a76738f84425a"
-    "4a94c45706f685adad329c237aa3779b5fdf257f9b51cb627c10bc603489fa9376257747c4553a74a9efb95e"
-    "eef87b05ba54bd2f2000b2342c4e5002892b937d42974b724bf199ca465b685bf5aac7f61aac4c5e5c5b486e"
-    "00a75c73e683b282cab6f20c571a86fc189dd84e196e182dbd013b3ce476f03fb4575c0714a10245cfcfb42c"
-    "69d3510184c3602648083dc887fe220148ee57ee4489f23e2adb91a81f58831ceca2abd6ccd28b00c1c42cee"
-    "4bd9735437910952582c3358db74c2c0ab4eff54faab353aa71cb01eba5972b100c10244f95c8c08cc59be59"
-    "5f43eb4b7bdb102854086c2cce7cea60329794816f70d9563df33ed9326e637c8a9a6c872423bb7084c528fd"
-    "8504863061e0c13addd0777375c1599c7458a34eb98da40dcb044e12b62edbb99d76bc34050d8a421a989d63"
-    "6f63753c23b91305e6c8d9f21768a161c6392e5fada7be121363e8f54519ce5e68865d5977d9d15e41a8424e"
-    "c60de73dd903899325ae307eeac32550f728730064b4cc8a590f4c2ad229273700410f296bdeb71fd6f7af11"
-    "213510d9db7f8f3ac3d426b61627d55aef6c8a4188abfb48fc9b25fe4ea916146a3379fc7cdb7449a4c88f8c"
-    "692ade217cecc862d1204b11c841520065e53846c8cd54e0eb774a30f63275f15e93023c97f4551868af3707"
-    "3da86dab389fa453f03ccf0370f3815ac364720a61d4050097051916a2958942309554a94debe9197fb6de07"
-    "b05fa75a7fa23edbf7ff755adc2599192bdfa5080f071aa0cb4173269350a5e6ccdfe4213689522a5103c553"
-    "d4b80dc8f885ba2a5bdd33184440fe6e3e9a6cef0598b76a1fa2e7a398377905358973ca95ed192ecc8cb099"
-    "47085863431befbac1075f3aa9b164a5b05aad1d4c0d196b8effea5e74aff289e5b1434697684a097230cd0e"
-    "a350f3e639c1002c4dc41c5f4bd5d1652356da8a928f4a3038c1824539318a6cb07fb5ba60131f303c19d55c"
-    "d24e4d32af1d6757fd3a634024dcfd90871fc310de45280929780516f8929a99d80cc13638d377c322016c76"
-    "5fb1dca8a4456852e76a546cdca57f3bc0cb963aaed99a5471a35cd298b0e80614a2c86d5dd61850b1331b20"
-    "515b1b2d4ba4e71a759ed212ce203caadccd4838d9345e72c3a210435899c6257bfc981af1310f10c759ed7a"
-    "5eaa924af8c97a2250c1e6be1409130d03895a9cd55993593bf01085aac0eb48f15a61fce7685a7ce2212828"
-    "3f723564c6d0b7544125bf67f5c234d44b8ede26e5aaa89b91927801a918e6c7bef6d2624e7dcc0b7a66fc65"
-    "99eca344f940c57c17529b991c021c20972252f0f4ad4c1a0e04dd932e2bad477400560a8c93d47381766930"
-    "6d42bd23f00ef3b9736bb334f608406ae7e2cf3b146d829db7412c48cc94f5288edffa2b29bc2fcb16a8067c"
-    "68c81543d3c57201e230a36b9e24a77c332ef3feee075a759f457b470eabf9352de63413fa458d25538caf2f"
-    "a248f5265f87b885428d42620bb7dfc6ac2690091dc9e84ddd86f264da76c67bb1626855d00c99f8911d2436"
-    "9c8ab836613ee85090388966565f4c002b7adc318367fb5eb5bf3ba07f76cb4cb4460d0b43680d7c16674b74"
-    "0028950bb4bc7ab34b837841211a1558a6d7374b10e6e28d5ef46702ab69504a97b34769f30dcf58e2558379"
-    "df7a65f850b1ec06746ea3956f0e6f76a299079874d1721b")
+_MASK = (1 << 64) - 1
+#: The value of every bin of an empty shingle set.
+_EMPTY = 0xFFFFFFFF
+#: One fixed odd multiplier per word position of a shingle (at most eight words).
+_SHINGLE_MULT = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
+                 0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53,
+                 0x27D4EB2F165667C5, 0x85EBCA77C2B2AE63)
 
 
-@functools.cache
-def _constants() -> SimpleNamespace:
-    """The hash constants, made on first use (they need numpy)."""
-    k1 = np.uint64(0x9E3779B97F4A7C15)
-    # One fixed multiply-add hash (a * x + b mod 2**64, `a` odd) per MinHash function, applied
-    # to already mixed 64-bit shingle hashes; fixed so that stored signatures stay comparable.
-    # Two operations per value instead of a full mixer: 2.5x faster, with no measurable bias.
-    perms = np.frombuffer(bytes.fromhex(_PERMS_HEX), dtype="<u8").astype(np.uint64).reshape(
-        2, NUM_PERM)
-    return SimpleNamespace(
-        M1=np.uint64(0xBF58476D1CE4E5B9), M2=np.uint64(0x94D049BB133111EB), K1=k1,
-        K2=np.uint64(0xC2B2AE3D27D4EB4F),
-        PERM_A=perms[0] * np.uint64(2) + np.uint64(1), PERM_B=perms[1],
-        BAND_SALT=(np.arange(LSH_BANDS, dtype=np.uint64) + np.uint64(1)) * k1)
+class StaleSignature(ParseError):
+    """A signature of an older version: valid once, but not comparable with today's. The
+    document's text is still there to compute it again."""
+
+
+def _mix(x: int) -> int:
+    """splitmix64 finaliser of a 64-bit integer."""
+    x ^= x >> 30
+    x = (x * 0xBF58476D1CE4E5B9) & _MASK
+    x ^= x >> 27
+    x = (x * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
 
 
 _MAX_WORD_CACHE = 200_000
 _word_hash_cache: dict[str, int] = {}
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser on a uint64 array (wrapping arithmetic is intended)."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * _constants().M1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _constants().M2
-    return x ^ (x >> np.uint64(31))
-
-
-def _word_hashes(tokens: list[str]) -> np.ndarray:
+def _word_hashes(tokens: list[str]) -> list[int]:
+    """A well-mixed 64-bit hash per word: CRC-32 and length, through splitmix64. No
+    per-process seed (Python's `hash` has one), so signatures stay comparable after restarts."""
     cache = _word_hash_cache
     if len(cache) > _MAX_WORD_CACHE:
         cache.clear()
@@ -186,81 +124,140 @@ def _word_hashes(tokens: list[str]) -> np.ndarray:
     for t in tokens:
         h = cache.get(t)
         if h is None:
-            h = zlib.crc32(t.encode("utf-8")) | (len(t) << 32)
-            cache[t] = h
+            h = cache[t] = _mix(zlib.crc32(t.encode("utf-8")) | (len(t) << 32))
         out.append(h)
-    return np.fromiter(out, dtype=np.uint64, count=len(out))
+    return out
 
 
-def shingle_hashes(tokens: list[str], k: int = SHINGLE_WORDS) -> np.ndarray:
-    """Distinct 64-bit hashes of the word k-grams of `tokens` (one gram if there are fewer)."""
+def shingle_hashes(tokens: list[str], k: int = SHINGLE_WORDS) -> list[int]:
+    """Distinct 64-bit hashes of the word k-grams of `tokens` (one gram if there are fewer),
+    in ascending order.
+
+    A gram's hash is its words' hashes times fixed odd multipliers, one per position, summed
+    modulo 2**64: one multiply-add per word instead of a mixer per gram (the words' hashes
+    are already mixed, and multiplication carries every bit upwards, so the top bits that
+    `minhash` reads are well spread)."""
+    if not 1 <= k <= len(_SHINGLE_MULT):
+        raise ValueError(f"shingles of 1 to {len(_SHINGLE_MULT)} words, not {k}")
     if not tokens:
-        return np.zeros(0, dtype=np.uint64)
+        return []
     h = _word_hashes(tokens)
-    if len(h) < k:
-        k = len(h)
-    c = _constants()
-    acc = _mix(h[: len(h) - k + 1] + c.K2)
-    for i in range(1, k):
-        acc = _mix(acc * c.K1 + h[i: len(h) - k + 1 + i])
-    acc.sort()   # sorted, then duplicates dropped: np.unique is 7-12x slower here (numpy 2)
-    return acc[np.concatenate(([True], acc[1:] != acc[:-1]))]
+    k = min(k, len(h))
+    if k == 3:
+        a, b, c = _SHINGLE_MULT[:3]
+        grams = {(x * a + y * b + z * c) & _MASK
+                 for x, y, z in zip(h, h[1:], h[2:], strict=False)}
+    else:
+        cols = [h[j:len(h) - k + 1 + j] for j in range(k)]
+        grams = {sum(x * m for x, m in zip(gram, _SHINGLE_MULT, strict=False)) & _MASK
+                 for gram in zip(*cols, strict=True)}
+    return sorted(grams)
 
 
-def minhash(shingles: np.ndarray, num_perm: int = NUM_PERM) -> np.ndarray:
-    """`num_perm` 32-bit MinHash values of a set of 64-bit shingle hashes."""
-    if len(shingles) == 0:
-        return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
-    values = np.full(num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
-    # Chunks bound the temporary matrix for very long texts.
-    c = _constants()
-    for start in range(0, len(shingles), 4096):
-        chunk = shingles[start:start + 4096]
-        hashed = chunk[:, None] * c.PERM_A[None, :num_perm] + c.PERM_B[None, :num_perm]
-        np.minimum(values, hashed.min(axis=0), out=values)
-    return (values >> np.uint64(32)).astype(np.uint32)
+def minhash(shingles: Sequence[int], num_perm: int = NUM_PERM) -> tuple[int, ...]:
+    """`num_perm` 32-bit one-permutation MinHash values of a set of 64-bit shingle hashes,
+    given distinct and in ascending order (as `shingle_hashes` returns them).
+
+    One hash per shingle instead of one per shingle and permutation (Li, Owen and Zhang,
+    2012): the top log2(num_perm) bits choose a bin, and a bin keeps the 32 bits below them of
+    its smallest hash (the first of the bin in ascending order: one binary search per bin). An
+    empty bin borrows the value of the first non-empty bin of its own fixed pseudo-random
+    sequence of bins ("optimal densification", Shrivastava 2017), so that two sets agree on a
+    bin with probability equal to their Jaccard similarity, as for k-permutation MinHash.
+    """
+    bits = num_perm.bit_length() - 1
+    if not 1 <= bits <= 16 or 1 << bits != num_perm:
+        raise ValueError("num_perm must be a power of two from 2 to 65536")
+    n = len(shingles)
+    if not n:
+        return (_EMPTY,) * num_perm
+    shift = 64 - bits
+    vshift = shift - 32
+    values = [-1] * num_perm
+    i = 0
+    for b in range(num_perm):
+        i = bisect_left(shingles, b << shift, i)
+        if i == n:
+            break
+        h = shingles[i]
+        if h >> shift == b:
+            values[b] = (h >> vshift) & 0xFFFFFFFF
+    if -1 not in values:
+        return tuple(values)
+    dense = list(values)
+    for b, v in enumerate(values):
+        if v < 0:
+            dense[b] = values[_donor(values, b, shift)]
+    return tuple(dense)
+
+
+def _donor(values: list[int], b: int, shift: int) -> int:
+    """The bin whose value empty bin `b` borrows: the first non-empty one of b's sequence of
+    bins, which depends on b alone (and, after many misses, the next non-empty bin)."""
+    size = len(values)
+    for attempt in range(1, 32 * size):
+        src = _mix((b << 32) | attempt) >> shift
+        if values[src] >= 0:
+            return src
+    return next(s % size for s in range(b + 1, b + size + 1) if values[s % size] >= 0)
 
 
 @dataclass(frozen=True)
 class Signature:
     """A decoded near-duplicate signature."""
 
-    values: np.ndarray      # NUM_PERM uint32
-    shingles: int           # size of the shingle set
-    short: bool             # too few words to take part in near-duplicate matching
+    values: tuple[int, ...]  # NUM_PERM 32-bit values
+    shingles: int            # size of the shingle set
+    short: bool              # too few words to take part in near-duplicate matching
 
     def to_bytes(self) -> bytes:
         header = _HEADER.pack(_MAGIC, _VERSION, _FLAG_SHORT if self.short else 0,
                               len(self.values), min(self.shingles, 0xFFFFFFFF))
-        return header + self.values.astype("<u4").tobytes()
+        return header + struct.pack(f"<{len(self.values)}I", *self.values)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Signature:
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise ParseError("near-duplicate signature must be bytes")
-        data = bytes(data)
-        if len(data) < _HEADER.size:
-            raise ParseError("near-duplicate signature is truncated")
-        magic, version, flags, num_perm, shingles = _HEADER.unpack_from(data)
-        if magic != _MAGIC or version != _VERSION:
-            raise ParseError("not a near-duplicate signature of this version")
-        if num_perm != NUM_PERM or len(data) != _HEADER.size + 4 * num_perm:
-            raise ParseError("near-duplicate signature has the wrong length")
-        values = np.frombuffer(data, dtype="<u4", offset=_HEADER.size).astype(np.uint32)
-        return cls(values=values, shingles=shingles, short=bool(flags & _FLAG_SHORT))
+        body, short, shingles = _check(data)
+        return cls(values=_VALUES.unpack(body), shingles=shingles, short=short)
 
 
-def signature_of(blocks: Sequence[str]) -> Signature:
-    tokens = [w for block in blocks for w in words(block)]
+_VALUES = struct.Struct(f"<{NUM_PERM}I")
+
+
+def _check(data: object) -> tuple[bytes, bool, int]:
+    """The values (as bytes), short flag and shingle count of a signature; ParseError if it
+    is not one of this version (StaleSignature if it is one of an older version)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ParseError("near-duplicate signature must be bytes")
+    data = bytes(data)
+    if len(data) < _HEADER.size:
+        raise ParseError("near-duplicate signature is truncated")
+    magic, version, flags, num_perm, shingles = _HEADER.unpack_from(data)
+    if magic == _MAGIC and 0 < version < _VERSION:
+        raise StaleSignature(f"near-duplicate signature of version {version}, made by an "
+                             f"earlier release: it must be computed again from the text")
+    if magic != _MAGIC or version != _VERSION:
+        raise ParseError("not a near-duplicate signature of this version")
+    if num_perm != NUM_PERM or len(data) != _HEADER.size + 4 * num_perm:
+        raise ParseError("near-duplicate signature has the wrong length")
+    return data[_HEADER.size:], bool(flags & _FLAG_SHORT), shingles
+
+
+def signature_of_words(tokens: list[str]) -> Signature:
+    """The signature of a body given as its folded words (`words` of each block, joined)."""
     shingles = shingle_hashes(tokens)
     return Signature(values=minhash(shingles), shingles=len(shingles),
                      short=len(tokens) < NEAR_DUP_MIN_WORDS)
 
 
+def signature_of(blocks: Sequence[str]) -> Signature:
+    return signature_of_words([w for block in blocks for w in words(block)])
+
+
 def signature(blocks: Sequence[str]) -> bytes:
     """The near-duplicate signature of a body (title excluded), as bytes for the store.
 
-    Format: "MH", version 1, flags (1 = short), num_perm (uint16), shingle count (uint32), then
+    Format: "MH", version 2, flags (1 = short), num_perm (uint16), shingle count (uint32), then
     num_perm little-endian uint32 MinHash values: 522 bytes.
     """
     return signature_of(blocks).to_bytes()
@@ -268,27 +265,45 @@ def signature(blocks: Sequence[str]) -> bytes:
 
 def similarity(a: bytes, b: bytes) -> float:
     """Estimated Jaccard similarity of the shingle sets behind two signatures."""
-    sa, sb = Signature.from_bytes(a), Signature.from_bytes(b)
-    return float(np.count_nonzero(sa.values == sb.values)) / len(sa.values)
+    va, vb = _VALUES.unpack(_check(a)[0]), _VALUES.unpack(_check(b)[0])
+    return sum(map(eq, va, vb)) / NUM_PERM
 
 
-def _band_keys(values: np.ndarray) -> np.ndarray:
-    """One 64-bit key per LSH band, salted with the band number so one sorted array holds all."""
-    rows = values[: LSH_BANDS * LSH_ROWS].astype(np.uint64).reshape(LSH_BANDS, LSH_ROWS)
-    c = _constants()
-    acc = c.BAND_SALT.copy()
-    for r in range(LSH_ROWS):
-        acc = _mix(acc * c.K2 + rows[:, r])
-    return acc
+# --- the index ----------------------------------------------------------------------------
+
+_BAND_BYTES = 4 * LSH_ROWS
+#: (start, end, CRC-32 start value) of each band's values in a signature's value bytes.
+_BANDS = tuple((band * _BAND_BYTES, (band + 1) * _BAND_BYTES, _mix(band + 1) & 0xFFFFFFFF)
+               for band in range(LSH_BANDS))
+_PART_SHIFT = 32 - _PARTITION_BITS
+_ROW_MASK = 0xFFFFFFFF
+
+
+def _band_keys(body: bytes) -> list[int]:
+    """One 32-bit key per LSH band: CRC-32 of the band's values, started from a value of its
+    own per band. Two different bands collide with probability 2**-32; at 100k documents a
+    lookup then meets about 0.001 documents that share no band, and each candidate's
+    similarity is checked anyway."""
+    crc = zlib.crc32
+    return [crc(body[lo:hi], salt) for lo, hi, salt in _BANDS]
+
+
+def _low16(body: bytes) -> array[int]:
+    """The low 16 bits of each value, which the index keeps: two different 32-bit values
+    agree there with probability 2**-16, which moves an estimated similarity by at most
+    1.5e-5, for half the memory."""
+    return array("H", [v & 0xFFFF for v in _VALUES.unpack(body)])
 
 
 class NearDuplicateIndex:
     """In-memory MinHash LSH index: doc id -> signature, queried for near-duplicates.
 
-    Band keys live in one sorted numpy array (searched with `searchsorted`) plus a small
-    dictionary of recent additions merged in every _PENDING_MERGE additions, so memory stays
-    near 12 bytes per band per document and a lookup costs LSH_BANDS binary searches whatever
-    the size.
+    Each document has a row: its id (`array('q')`), whether it is alive, and its signature's
+    values (their low 16 bits, in one `array('H')`). Each band of a long document puts one
+    entry (band key << 32 | row, 8 bytes) in one of 2**_PARTITION_BITS sorted `array('Q')`
+    chosen by the key's top bits, so memory stays near 8 bytes per band and 256 + 8 bytes per
+    document, and a lookup costs LSH_BANDS binary searches whatever the size. `add` inserts
+    into the partitions in place; `add_many` sorts whole batches and merges them in one pass.
     Removal marks a row dead; dead rows are compacted away once they are a quarter of the rows.
     Short signatures are kept (so `len` counts them) but never match.
     """
@@ -297,22 +312,12 @@ class NearDuplicateIndex:
         if not 0.0 < threshold <= 1.0:
             raise ValueError("threshold must be in (0, 1]")
         self.threshold = threshold
-        self._nrows = 0
         self._row_of: dict[int, int] = {}
+        self._ids: array[int] = array("q")
+        self._alive = bytearray()
+        self._sigs: array[int] = array("H")
         self._dead = 0
-        self._pending: dict[int, list[int]] = {}       # band key -> rows, not yet merged
-        self._pending_count = 0
-        self._arrays = False                           # made on first use (numpy)
-
-    def _ready(self) -> None:
-        if self._arrays:
-            return
-        self._arrays = True
-        self._sigs = np.zeros((0, NUM_PERM), dtype=np.uint32)
-        self._ids = np.zeros(0, dtype=np.int64)
-        self._alive = np.zeros(0, dtype=bool)
-        self._keys = np.zeros(0, dtype=np.uint64)      # sorted band keys
-        self._key_rows = np.zeros(0, dtype=np.int32)   # row of each key
+        self._parts: list[array[int]] = [array("Q") for _ in range(1 << _PARTITION_BITS)]
 
     def __len__(self) -> int:
         return len(self._row_of)
@@ -322,135 +327,85 @@ class NearDuplicateIndex:
 
     # -- building --------------------------------------------------------------------------
 
-    def _grow(self, extra: int) -> None:
-        need = self._nrows + extra
-        if need <= len(self._sigs):
-            return
-        cap = max(need, 2 * len(self._sigs), 1024)
-        sigs = np.zeros((cap, NUM_PERM), dtype=np.uint32)
-        sigs[: self._nrows] = self._sigs[: self._nrows]
-        ids = np.zeros(cap, dtype=np.int64)
-        ids[: self._nrows] = self._ids[: self._nrows]
-        alive = np.zeros(cap, dtype=bool)
-        alive[: self._nrows] = self._alive[: self._nrows]
-        self._sigs, self._ids, self._alive = sigs, ids, alive
+    def _new_row(self, doc_id: int, body: bytes) -> int:
+        if doc_id in self._row_of:
+            self._forget(doc_id)   # the last signature given for an id wins
+        row = len(self._ids)
+        self._ids.append(doc_id)
+        self._alive.append(1)
+        self._sigs.extend(_low16(body))
+        self._row_of[doc_id] = row
+        return row
 
     def add(self, doc_id: int, sig: bytes) -> None:
-        """Index `sig` under `doc_id`, replacing what that id had (an edited document)."""
-        self._ready()
-        decoded = Signature.from_bytes(sig)
-        if doc_id in self._row_of:
-            self.remove(doc_id)
-        self._grow(1)
-        row = self._nrows
-        self._nrows += 1
-        self._sigs[row] = decoded.values
-        self._ids[row] = doc_id
-        self._alive[row] = True
-        self._row_of[doc_id] = row
-        if decoded.short:
-            return
-        for key in _band_keys(decoded.values).tolist():
-            self._pending.setdefault(key, []).append(row)
-        self._pending_count += 1
-        # A merge copies the sorted arrays once (O(n) memory traffic, ~10 ms at 100k documents),
-        # so merging every PENDING_MERGE additions keeps both the dictionary and the cost small.
-        if self._pending_count >= _PENDING_MERGE:
-            self._merge()
+        """Index `sig` under `doc_id`, replacing what that id had (an edited document).
 
-    def add_many(self, items: Iterable[tuple[int, bytes]]) -> None:
-        """Index many (doc id, signature) pairs at once: the rebuild on start.
-
-        Works in batches so that memory stays near the size of the finished index. A malformed
-        signature raises ParseError naming its doc id; the batches before it stay indexed.
-        """
-        self._ready()
-        keys_parts: list[np.ndarray] = []
-        rows_parts: list[np.ndarray] = []
-        batch: list[tuple[int, bytes]] = []
-
-        def flush() -> None:
-            decoded = []
-            for doc_id, sig in batch:
-                try:
-                    decoded.append((doc_id, Signature.from_bytes(sig)))
-                except ParseError as exc:
-                    raise ParseError(f"document {doc_id}: {exc}") from exc
-            self._grow(len(decoded))
-            start = self._nrows
-            for doc_id, sig_ in decoded:
-                if doc_id in self._row_of:
-                    self._forget(doc_id)  # the last signature given for an id wins
-                row = self._nrows
-                self._nrows += 1
-                self._sigs[row] = sig_.values
-                self._ids[row] = doc_id
-                self._alive[row] = True
-                self._row_of[doc_id] = row
-            rows = np.arange(start, self._nrows, dtype=np.int32)
-            long_mask = np.array([not sig_.short for _, sig_ in decoded], dtype=bool)
-            if long_mask.any():
-                keys = self._band_keys_many(self._sigs[start: self._nrows][long_mask])
-                keys_parts.append(keys.ravel())
-                rows_parts.append(np.repeat(rows[long_mask], LSH_BANDS))
-            batch.clear()
-
-        if isinstance(items, Sized):
-            self._grow(len(items))  # one allocation instead of repeated doubling
-        for item in items:
-            batch.append(item)
-            if len(batch) >= 8192:
-                flush()
-        if batch:
-            flush()
-        if keys_parts:
-            keys, rows = np.concatenate(keys_parts), np.concatenate(rows_parts)
-            keys_parts.clear()
-            rows_parts.clear()
-            self._merge(keys, rows)
+        ParseError if `sig` is malformed; StaleSignature (a ParseError) if it is of an older
+        version."""
+        body, short, _ = _check(sig)
+        row = self._new_row(doc_id, body)
+        if not short:
+            parts = self._parts
+            for key in _band_keys(body):
+                insort(parts[key >> _PART_SHIFT], key << 32 | row)
         self._maybe_compact()
 
-    @staticmethod
-    def _band_keys_many(block: np.ndarray) -> np.ndarray:
-        rows = block[:, : LSH_BANDS * LSH_ROWS].astype(np.uint64).reshape(
-            len(block), LSH_BANDS, LSH_ROWS)
-        c = _constants()
-        acc = np.broadcast_to(c.BAND_SALT, (len(block), LSH_BANDS)).copy()
-        for r in range(LSH_ROWS):
-            acc = _mix(acc * c.K2 + rows[:, :, r])
-        return acc
+    def add_many(self, items: Iterable[tuple[int, bytes]]) -> list[int]:
+        """Index many (doc id, signature) pairs at once: the rebuild on start.
 
-    def _merge(self, extra_keys: np.ndarray | None = None,
-               extra_rows: np.ndarray | None = None) -> None:
-        """Insert pending (and `extra`) keys into the sorted arrays."""
-        parts_k: list[np.ndarray] = []
-        parts_r: list[np.ndarray] = []
-        if self._pending:
-            parts_k.append(np.fromiter(
-                (k for k, rs in self._pending.items() for _ in rs), dtype=np.uint64))
-            parts_r.append(np.fromiter(
-                (r for rs in self._pending.values() for r in rs), dtype=np.int32))
-        if extra_keys is not None and extra_rows is not None:
-            parts_k.append(extra_keys)
-            parts_r.append(extra_rows.astype(np.int32))
-        self._pending.clear()
-        self._pending_count = 0
-        if not parts_k:
-            return
-        keys = parts_k[0] if len(parts_k) == 1 else np.concatenate(parts_k)
-        rows = parts_r[0] if len(parts_r) == 1 else np.concatenate(parts_r)
-        del parts_k, parts_r
-        # The order among equal keys does not matter, so the faster unstable sort will do.
-        order = np.argsort(keys)
-        keys = keys[order]
-        rows = rows[order]
-        del order
-        if not len(self._keys):
-            self._keys, self._key_rows = keys, rows
-            return
-        at = np.searchsorted(self._keys, keys, side="right")
-        self._keys = np.insert(self._keys, at, keys)
-        self._key_rows = np.insert(self._key_rows, at, rows)
+        Returns the ids whose signatures are of an older version (`StaleSignature`), which are
+        not indexed: their signatures must be computed again from their texts and added. A
+        malformed signature raises ParseError naming its doc id; the batches before it stay
+        indexed.
+        """
+        stale: list[int] = []
+        fresh: list[array[int] | None] = [None] * len(self._parts)
+        batch: list[int] = []
+        done = 0
+        step = 1 << (64 - _PARTITION_BITS)
+
+        def flush() -> None:
+            # sorted once per batch, then cut into the partitions' ranges by binary search
+            batch.sort()
+            n, start = len(batch), 0
+            while start < n:
+                p = batch[start] >> (64 - _PARTITION_BITS)
+                end = bisect_left(batch, (p + 1) * step, start)
+                got = fresh[p]
+                if got is None:
+                    got = fresh[p] = array("Q")
+                got.extend(batch[start:end])
+                start = end
+            batch.clear()
+
+        try:
+            for doc_id, sig in items:
+                try:
+                    body, short, _ = _check(sig)
+                except StaleSignature:
+                    self._forget(doc_id)
+                    stale.append(doc_id)
+                    continue
+                except ParseError as exc:
+                    raise ParseError(f"document {doc_id}: {exc}") from exc
+                row = self._new_row(doc_id, body)
+                if not short:
+                    batch.extend([key << 32 | row for key in _band_keys(body)])
+                    done += 1
+                    if done % 8192 == 0:
+                        flush()
+        finally:
+            if batch:
+                flush()
+            for p, got in enumerate(fresh):
+                if got is not None:
+                    # two sorted runs (the partition and the new entries, themselves sorted
+                    # runs per batch): the sort merges them
+                    got.extend(self._parts[p])
+                    self._parts[p] = array("Q", sorted(got))
+                    fresh[p] = None
+        self._maybe_compact()
+        return stale
 
     def remove(self, doc_id: int) -> None:
         """Forget `doc_id`; unknown ids are ignored (removal is idempotent)."""
@@ -460,27 +415,34 @@ class NearDuplicateIndex:
     def _forget(self, doc_id: int) -> None:
         row = self._row_of.pop(doc_id, None)
         if row is not None:
-            self._alive[row] = False
+            self._alive[row] = 0
             self._dead += 1
 
     def _maybe_compact(self) -> None:
-        if self._dead > max(1024, self._nrows // 4):
+        if self._dead > max(1024, len(self._ids) // 4):
             self._compact()
 
     def _compact(self) -> None:
-        """Drop dead rows and their band keys, and renumber the rows that remain."""
-        self._merge()
-        keep = self._alive[self._key_rows]
-        self._keys, self._key_rows = self._keys[keep], self._key_rows[keep]
-        live = np.flatnonzero(self._alive[: self._nrows])
-        remap = np.full(max(self._nrows, 1), -1, dtype=np.int32)
-        remap[live] = np.arange(len(live), dtype=np.int32)
-        self._key_rows = remap[self._key_rows]
-        self._sigs = self._sigs[live].copy()
-        self._ids = self._ids[live].copy()
-        self._alive = np.ones(len(live), dtype=bool)
-        self._nrows = len(live)
-        self._row_of = {int(doc_id): row for row, doc_id in enumerate(self._ids.tolist())}
+        """Drop dead rows and their band entries, and renumber the rows that remain (in their
+        order, so every partition stays sorted)."""
+        alive = self._alive
+        remap = array("q", [-1]) * len(alive)
+        ids: array[int] = array("q")
+        sigs: array[int] = array("H")
+        old_sigs = self._sigs
+        for row, doc_id in enumerate(self._ids):
+            if alive[row]:
+                remap[row] = len(ids)
+                ids.append(doc_id)
+                sigs.extend(old_sigs[row * NUM_PERM:(row + 1) * NUM_PERM])
+        high = ~_ROW_MASK & _MASK
+        for p, part in enumerate(self._parts):
+            if part:
+                self._parts[p] = array("Q", [(e & high) | remap[e & _ROW_MASK] for e in part
+                                             if alive[e & _ROW_MASK]])
+        self._ids, self._sigs = ids, sigs
+        self._alive = bytearray(b"\x01") * len(ids)
+        self._row_of = {doc_id: row for row, doc_id in enumerate(ids)}
         self._dead = 0
 
     # -- querying --------------------------------------------------------------------------
@@ -490,32 +452,29 @@ class NearDuplicateIndex:
 
         A short signature (fewer than NEAR_DUP_MIN_WORDS words) matches nothing.
         """
-        self._ready()
-        decoded = Signature.from_bytes(sig)
-        if decoded.short:
+        body, short, _ = _check(sig)
+        if short:
             return []
-        keys = _band_keys(decoded.values)
-        found: list[np.ndarray] = []
-        if len(self._keys):
-            lo = np.searchsorted(self._keys, keys, side="left")
-            hi = np.searchsorted(self._keys, keys, side="right")
-            hi = np.minimum(hi, lo + MAX_BUCKET_CANDIDATES)
-            for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
-                if b > a:
-                    found.append(self._key_rows[a:b])
-        if self._pending:
-            for key in keys.tolist():
-                rs = self._pending.get(key)
-                if rs:
-                    found.append(np.asarray(rs[:MAX_BUCKET_CANDIDATES], dtype=np.int32))
-        if not found:
+        rows: set[int] = set()
+        parts = self._parts
+        for key in _band_keys(body):
+            part = parts[key >> _PART_SHIFT]
+            if not part:
+                continue
+            first = key << 32
+            lo = bisect_left(part, first)
+            hi = bisect_left(part, first + (1 << 32), lo,
+                             min(len(part), lo + MAX_BUCKET_CANDIDATES))
+            rows.update(e & _ROW_MASK for e in part[lo:hi])
+        if not rows:
             return []
-        rows = np.unique(np.concatenate(found))
-        rows = rows[self._alive[rows]]
-        if not len(rows):
-            return []
-        sims = np.count_nonzero(self._sigs[rows] == decoded.values, axis=1) / NUM_PERM
-        keep = sims >= self.threshold
-        rows, sims = rows[keep], sims[keep]
-        order = np.lexsort((self._ids[rows], -sims))
-        return [(int(self._ids[rows[i]]), float(sims[i])) for i in order]
+        mine = _low16(body)
+        alive, sigs, ids = self._alive, self._sigs, self._ids
+        found = []
+        for row in rows:
+            if alive[row]:
+                sim = sum(map(eq, mine, sigs[row * NUM_PERM:(row + 1) * NUM_PERM])) / NUM_PERM
+                if sim >= self.threshold:
+                    found.append((ids[row], sim))
+        found.sort(key=lambda pair: (-pair[1], pair[0]))
+        return found

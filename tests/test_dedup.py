@@ -376,15 +376,3 @@ def test_fingerprints_in_one_pass_equal_the_two_separate_ones(title: str,
                                                               blocks: list[str]) -> None:
     assert dedup.fingerprints(title, blocks) == (content_fingerprint(title, blocks),
                                                  signature(blocks))
-def test_minhash_parameters_are_numpys_pcg64_draw():
-    """The parameters kept as data in collector.neardup are the draw they were taken from, so
-    stored signatures stay comparable (numpy.random itself is not loaded by a poll)."""
-    import numpy as np
-
-    from collector import neardup
-
-    drawn = np.random.Generator(np.random.PCG64(20240601)).integers(
-        0, 2**63 - 1, size=(2, neardup.NUM_PERM), dtype=np.uint64)
-    c = neardup._constants()
-    assert np.array_equal(c.PERM_A, drawn[0] * np.uint64(2) + np.uint64(1))
-    assert np.array_equal(c.PERM_B, drawn[1])
