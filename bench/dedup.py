@@ -10,7 +10,8 @@ original queried against all others. Reported: precision and recall per transfor
 overall, a threshold sweep, and SimHash measured on the same set for comparison.
 
 Speed: synthetic corpora of 10k and 100k texts (sentences of the real texts drawn at random,
-real length distribution): signature time per text (own numpy MinHash and datasketch), index
+real length distribution): signature time per text (own one-permutation MinHash and
+datasketch's 128-permutation MinHash), index
 rebuild from stored signatures, incremental add, lookup time, and peak memory of the index.
 
     .venv/bin/python bench/dedup.py                 # everything (about 5 minutes)
@@ -251,7 +252,8 @@ def top_at(matches: list[tuple[int, float]], threshold: float) -> int | None:
 
 
 def simhash64(blocks: list[str]) -> int:
-    sh = dedup.shingle_hashes([w for b in blocks for w in dedup.words(b)])
+    sh = np.array(dedup.shingle_hashes([w for b in blocks for w in dedup.words(b)]),
+                  dtype=np.uint64)
     bits = np.unpackbits(sh.view(np.uint8).reshape(-1, 8), axis=1)  # n x 64
     votes = bits.sum(axis=0, dtype=np.int64) * 2 - len(sh)
     packed = np.packbits((votes > 0).astype(np.uint8))

@@ -38,6 +38,7 @@ from .notify.select import selects
 from .store import EditNotice, LocationView, NewDocument, Primary, Store, StoredDocument, newdoc
 from .store.capture import clear_files, is_known
 from .store.corpus import Corpus
+from .store.signatures import resign
 
 # a poll's lines: logged under the name they always had
 log = logging.getLogger("collector.pipeline")
@@ -49,6 +50,11 @@ _PARTIAL = frozenset({"partial", "short"})
 
 def _words(blocks: Sequence[str]) -> int:
     return sum(len(b.split()) for b in blocks)
+
+
+def _sign_text(text: str) -> bytes:
+    """The near-duplicate signature of a stored text (its body, as when it was stored)."""
+    return dedup.signature(parse_document(text).blocks)
 
 
 @dataclass(frozen=True)
@@ -120,9 +126,18 @@ class Storing:
         async with self._index_lock:
             rows = await asyncio.to_thread(load)
             if rows:
-                self.index.add_many(rows)
+                await self._add_to_index(rows)
                 self._indexed_seq = max(seq for seq, _ in rows)
             return len(rows)
+
+    async def _add_to_index(self, rows: list[tuple[int, bytes]]) -> None:
+        """Index stored signatures; those of an older version are made again from their
+        documents' texts and stored, once (`store.signatures.resign`)."""
+        stale = self.index.add_many(rows)
+        if stale:
+            log.info("%d stored near-duplicate signatures are of an older version: making "
+                     "them again from the stored texts", len(stale))
+            self.index.add_many(await asyncio.to_thread(resign, self.store, stale, _sign_text))
 
     async def reconcile_corpus(self) -> int:
         """Repair the corpus after a stop: write the files of documents stored but not
@@ -259,7 +274,7 @@ class Storing:
                 self.store.lookup, after_seq=self._indexed_seq, url_keys=[item.ckey, item.ukey],
                 content_hash=item.chash)
             if found.signatures:
-                self.index.add_many(found.signatures)
+                await self._add_to_index(found.signatures)
                 self._indexed_seq = max(self._indexed_seq, found.signatures[-1][0])
         match, by_hash = found.by_url, found.by_hash
         # a URL recorded as another location of a document never rewrites its text
