@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import struct
+import sys
 import unicodedata
 import zlib
 from array import array
@@ -54,7 +55,7 @@ MAX_BUCKET_CANDIDATES = 256
 #: The index's band keys are spread over 2**_PARTITION_BITS sorted arrays by their top bits,
 #: so that an incremental `add` moves a few kilobytes (one partition) rather than the whole
 #: index, and a bulk build sorts one partition at a time.
-_PARTITION_BITS = 10
+_PARTITION_BITS = 14
 
 # --- text ---------------------------------------------------------------------------------
 
@@ -271,11 +272,13 @@ def similarity(a: bytes, b: bytes) -> float:
 
 # --- the index ----------------------------------------------------------------------------
 
-_BAND_BYTES = 4 * LSH_ROWS
-#: (start, end, CRC-32 start value) of each band's values in a signature's value bytes.
-_BANDS = tuple((band * _BAND_BYTES, (band + 1) * _BAND_BYTES, _mix(band + 1) & 0xFFFFFFFF)
-               for band in range(LSH_BANDS))
+#: The bands' values in a signature's value bytes, and each band's CRC-32 start value.
+_BAND_SPLIT = struct.Struct(f"{4 * LSH_ROWS}s" * LSH_BANDS)
+_BAND_SALTS = tuple(_mix(band + 1) & 0xFFFFFFFF for band in range(LSH_BANDS))
 _PART_SHIFT = 32 - _PARTITION_BITS
+_ROW_BYTES = 2 * NUM_PERM
+#: The lowest bit of each 16-bit lane of a NUM_PERM-lane integer.
+_LANE_LOW_BITS = int.from_bytes(b"\x01\x00" * NUM_PERM, "little")
 _ROW_MASK = 0xFFFFFFFF
 
 
@@ -284,26 +287,30 @@ def _band_keys(body: bytes) -> list[int]:
     own per band. Two different bands collide with probability 2**-32; at 100k documents a
     lookup then meets about 0.001 documents that share no band, and each candidate's
     similarity is checked anyway."""
-    crc = zlib.crc32
-    return [crc(body[lo:hi], salt) for lo, hi, salt in _BANDS]
+    return list(map(zlib.crc32, _BAND_SPLIT.unpack_from(body), _BAND_SALTS))
 
 
-def _low16(body: bytes) -> array[int]:
-    """The low 16 bits of each value, which the index keeps: two different 32-bit values
-    agree there with probability 2**-16, which moves an estimated similarity by at most
-    1.5e-5, for half the memory."""
-    return array("H", [v & 0xFFFF for v in _VALUES.unpack(body)])
+if sys.byteorder == "little":
+    def _low16(body: bytes) -> bytes:
+        """The low 16 bits of each value (as native uint16 bytes), which the index keeps: two
+        different 32-bit values agree there with probability 2**-16, which moves an estimated
+        similarity by at most 1.5e-5, for half the memory."""
+        return memoryview(body).cast("H")[::2].tobytes()
+else:  # pragma: no cover - big-endian machines
+    def _low16(body: bytes) -> bytes:
+        return array("H", [v & 0xFFFF for v in _VALUES.unpack(body)]).tobytes()
 
 
 class NearDuplicateIndex:
     """In-memory MinHash LSH index: doc id -> signature, queried for near-duplicates.
 
     Each document has a row: its id (`array('q')`), whether it is alive, and its signature's
-    values (their low 16 bits, in one `array('H')`). Each band of a long document puts one
-    entry (band key << 32 | row, 8 bytes) in one of 2**_PARTITION_BITS sorted `array('Q')`
-    chosen by the key's top bits, so memory stays near 8 bytes per band and 256 + 8 bytes per
-    document, and a lookup costs LSH_BANDS binary searches whatever the size. `add` inserts
-    into the partitions in place; `add_many` sorts whole batches and merges them in one pass.
+    values (their low 16 bits, in one bytearray). Each band of a long document puts one entry
+    (band key << 32 | row, 8 bytes) in one of 2**_PARTITION_BITS sorted `array('Q')` chosen
+    by the key's top bits, so memory stays near 8 bytes per band and 256 + 9 bytes per
+    document (plus the id -> row dictionary), and a lookup costs LSH_BANDS binary searches
+    whatever the size. `add` inserts into one partition per band in place; `add_many` spreads
+    its entries over the partitions and sorts each touched partition once.
     Removal marks a row dead; dead rows are compacted away once they are a quarter of the rows.
     Short signatures are kept (so `len` counts them) but never match.
     """
@@ -315,7 +322,7 @@ class NearDuplicateIndex:
         self._row_of: dict[int, int] = {}
         self._ids: array[int] = array("q")
         self._alive = bytearray()
-        self._sigs: array[int] = array("H")
+        self._sigs = bytearray()   # NUM_PERM uint16 per row
         self._dead = 0
         self._parts: list[array[int]] = [array("Q") for _ in range(1 << _PARTITION_BITS)]
 
@@ -333,7 +340,7 @@ class NearDuplicateIndex:
         row = len(self._ids)
         self._ids.append(doc_id)
         self._alive.append(1)
-        self._sigs.extend(_low16(body))
+        self._sigs += _low16(body)
         self._row_of[doc_id] = row
         return row
 
@@ -359,25 +366,8 @@ class NearDuplicateIndex:
         indexed.
         """
         stale: list[int] = []
-        fresh: list[array[int] | None] = [None] * len(self._parts)
-        batch: list[int] = []
-        done = 0
-        step = 1 << (64 - _PARTITION_BITS)
-
-        def flush() -> None:
-            # sorted once per batch, then cut into the partitions' ranges by binary search
-            batch.sort()
-            n, start = len(batch), 0
-            while start < n:
-                p = batch[start] >> (64 - _PARTITION_BITS)
-                end = bisect_left(batch, (p + 1) * step, start)
-                got = fresh[p]
-                if got is None:
-                    got = fresh[p] = array("Q")
-                got.extend(batch[start:end])
-                start = end
-            batch.clear()
-
+        fresh: list[array[int]] = [array("Q") for _ in self._parts]
+        shift = 64 - _PARTITION_BITS
         try:
             for doc_id, sig in items:
                 try:
@@ -390,20 +380,17 @@ class NearDuplicateIndex:
                     raise ParseError(f"document {doc_id}: {exc}") from exc
                 row = self._new_row(doc_id, body)
                 if not short:
-                    batch.extend([key << 32 | row for key in _band_keys(body)])
-                    done += 1
-                    if done % 8192 == 0:
-                        flush()
+                    for key in _band_keys(body):
+                        entry = key << 32 | row
+                        fresh[entry >> shift].append(entry)
         finally:
-            if batch:
-                flush()
             for p, got in enumerate(fresh):
-                if got is not None:
-                    # two sorted runs (the partition and the new entries, themselves sorted
-                    # runs per batch): the sort merges them
+                if got:
+                    # the partition's entries (sorted) and the new ones: one sort, which
+                    # finds the sorted run and merges the rest into it
                     got.extend(self._parts[p])
                     self._parts[p] = array("Q", sorted(got))
-                    fresh[p] = None
+                    fresh[p] = array("Q")
         self._maybe_compact()
         return stale
 
@@ -428,13 +415,13 @@ class NearDuplicateIndex:
         alive = self._alive
         remap = array("q", [-1]) * len(alive)
         ids: array[int] = array("q")
-        sigs: array[int] = array("H")
+        sigs = bytearray()
         old_sigs = self._sigs
         for row, doc_id in enumerate(self._ids):
             if alive[row]:
                 remap[row] = len(ids)
                 ids.append(doc_id)
-                sigs.extend(old_sigs[row * NUM_PERM:(row + 1) * NUM_PERM])
+                sigs += old_sigs[row * _ROW_BYTES:(row + 1) * _ROW_BYTES]
         high = ~_ROW_MASK & _MASK
         for p, part in enumerate(self._parts):
             if part:
@@ -459,21 +446,29 @@ class NearDuplicateIndex:
         parts = self._parts
         for key in _band_keys(body):
             part = parts[key >> _PART_SHIFT]
-            if not part:
-                continue
             first = key << 32
-            lo = bisect_left(part, first)
-            hi = bisect_left(part, first + (1 << 32), lo,
-                             min(len(part), lo + MAX_BUCKET_CANDIDATES))
-            rows.update(e & _ROW_MASK for e in part[lo:hi])
+            i = bisect_left(part, first)
+            end = min(len(part), i + MAX_BUCKET_CANDIDATES)
+            # a bucket is most often empty, else of one document: a scan beats a second search
+            while i < end and part[i] >> 32 == key:
+                rows.add(part[i] & _ROW_MASK)
+                i += 1
         if not rows:
             return []
-        mine = _low16(body)
+        mine = int.from_bytes(_low16(body), "little")
         alive, sigs, ids = self._alive, self._sigs, self._ids
         found = []
         for row in rows:
             if alive[row]:
-                sim = sum(map(eq, mine, sigs[row * NUM_PERM:(row + 1) * NUM_PERM])) / NUM_PERM
+                # the values that differ, as one integer of NUM_PERM 16-bit lanes: OR-ing each
+                # lane into its lowest bit and counting those bits counts the lanes that differ
+                x = mine ^ int.from_bytes(sigs[row * _ROW_BYTES:(row + 1) * _ROW_BYTES],
+                                          "little")
+                x |= x >> 1
+                x |= x >> 2
+                x |= x >> 4
+                x |= x >> 8
+                sim = (NUM_PERM - (x & _LANE_LOW_BITS).bit_count()) / NUM_PERM
                 if sim >= self.threshold:
                     found.append((ids[row], sim))
         found.sort(key=lambda pair: (-pair[1], pair[0]))
