@@ -17,6 +17,8 @@ rebuild from stored signatures, incremental add, lookup time, and peak memory of
     .venv/bin/python bench/dedup.py                 # everything (about 5 minutes)
     .venv/bin/python bench/dedup.py --sizes 10000   # quicker speed section
     .venv/bin/python bench/dedup.py --no-speed      # quality only
+    .venv/bin/python bench/dedup.py --compare-with /tmp/base --sizes 10000
+                                                    # against another checkout, one run
 """
 
 from __future__ import annotations
@@ -513,6 +515,97 @@ def speed(docs: list[Doc], truth: Path, sizes: list[int], seed: int,
     return out
 
 
+def load_peer(tree: Path):
+    """collector.neardup of another checkout (the commit before a change, say), loaded beside
+    this one under another name, so that both are measured in one process and one run."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "peer_neardup", tree / "collector" / "neardup.py")
+    if spec is None or spec.loader is None:
+        sys.exit(f"no collector/neardup.py under {tree}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module   # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _index_figures(mod, sigs: list[bytes], probes: list[bytes]) -> dict:
+    tracemalloc.start()
+    index = mod.NearDuplicateIndex()
+    index.add_many(list(enumerate(sigs)))
+    held, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del index
+    t0 = time.process_time()
+    index = mod.NearDuplicateIndex()
+    index.add_many(list(enumerate(sigs)))
+    build = time.process_time() - t0
+    inc = mod.NearDuplicateIndex()
+    t0 = time.process_time()
+    for i, sig in enumerate(sigs[:20000]):
+        inc.add(i, sig)
+    add = (time.process_time() - t0) / min(len(sigs), 20000)
+    del inc
+    times = []
+    hits = 0
+    for q in probes:
+        best = math.inf
+        for _ in range(3):
+            t0 = time.perf_counter()
+            res = index.query(q)
+            best = min(best, time.perf_counter() - t0)
+        times.append(best)
+        hits += bool(res)
+    times.sort()
+    return {"documents": len(sigs), "build_cpu_s": build,
+            "index_bytes_per_doc": held / len(sigs), "build_peak_bytes_per_doc": peak / len(sigs),
+            "add_cpu_us": add * 1e6, "lookup_us_mean": statistics.mean(times) * 1e6,
+            "lookup_us_p50": times[len(times) // 2] * 1e6, "probes_matched": hits}
+
+
+def compare(docs: list[Doc], peer_tree: Path, sizes: list[int], seed: int) -> list[str]:
+    """This checkout's neardup against `peer_tree`'s in one process: signature CPU time on the
+    real texts (interleaved rounds, best of each), then on `sizes` synthetic texts each
+    signs its own corpus and builds, extends and queries its own index (probes: 3%-edited
+    copies of indexed texts and texts not indexed)."""
+    peer = load_peer(peer_tree)
+    mine = dedup
+    out = []
+    sample = [d.blocks for d in docs]
+    best = {"peer": math.inf, "this": math.inf}
+    for _ in range(3):
+        for name, mod in (("peer", peer), ("this", mine)):
+            t0 = time.process_time()
+            for b in sample:
+                mod.signature(b)
+            best[name] = min(best[name], (time.process_time() - t0) / len(sample) * 1000)
+    out.append(f"signature CPU ms per real text ({len(sample)} texts, best of 3): peer "
+               f"{best['peer']:.3f}, this {best['this']:.3f}, "
+               f"ratio {best['this'] / best['peer']:.2f}")
+    rng = random.Random(seed)
+    vocab = sorted({w for d in docs for b in d.blocks for w in b.split(" ") if w.isalpha()})
+    for n in sizes:
+        texts = list(synthetic(docs, n, seed))
+        probe_texts = [edit_words(texts[i], 0.03, vocab, rng)
+                       for i in range(0, n, max(1, n // 100))]
+        probe_texts += list(synthetic(docs, 300, seed + 1))
+        rows = {}
+        for name, mod in (("peer", peer), ("this", mine)):
+            t0 = time.process_time()
+            sigs = [mod.signature(t) for t in texts]
+            sign_ms = (time.process_time() - t0) / n * 1000
+            rows[name] = {"sign_cpu_ms": sign_ms,
+                          **_index_figures(mod, sigs, [mod.signature(t) for t in probe_texts])}
+            del sigs
+        for key in rows["peer"]:
+            a, b = rows["peer"][key], rows["this"][key]
+            ratio = f"{b / a:.2f}" if isinstance(a, float) and a else "-"
+            out.append(f"{n:>7} {key:<26} peer {a:>12.2f}  this {b:>12.2f}  ratio {ratio}"
+                       if isinstance(a, float) else f"{n:>7} {key:<26} peer {a}  this {b}")
+    return out
+
+
 def report(q: dict | None, s: list[dict] | None) -> None:
     if q:
         c = q["chosen"]
@@ -552,6 +645,9 @@ def main() -> None:
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--no-quality", action="store_true")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--compare-with", type=Path, metavar="TREE",
+                    help="only compare this checkout's signatures and index with those of "
+                         "another checkout in one run (CPU time, memory), on --sizes texts")
     ap.add_argument("--sig-cache", type=Path,
                     help="keep the synthetic signatures in this file (outside the repository) "
                          "and reuse them on the next run")
@@ -559,6 +655,11 @@ def main() -> None:
     docs = load(args.truth)
     if not docs:
         sys.exit(f"no texts under {args.truth}")
+    if args.compare_with:
+        for line in compare(docs, args.compare_with, [int(x) for x in args.sizes.split(",")],
+                            args.seed):
+            print(line, flush=True)
+        return
     q = None if args.no_quality else quality(docs, args.seed)
     if q:
         report(q, None)

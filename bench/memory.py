@@ -28,7 +28,7 @@ from bench.poll import PY, ROOT, collector_config
 
 #: What a poll imports, in the order it gets there: the libraries, then collector's modules.
 IMPORTS = ("yaml", "sqlalchemy", "sqlalchemy.orm", "alembic", "httpx", "h11", "brotli",
-           "selectolax.lexbor", "apscheduler", "numpy", "feedparser",
+           "selectolax.lexbor", "apscheduler", "feedparser",
            "collector.config", "collector.store", "collector.fetch", "collector.extract",
            "collector.pipeline", "collector.scheduler", "collector.cli")
 

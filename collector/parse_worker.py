@@ -12,7 +12,7 @@ unpickled function's module imports feedparser, selectolax or charset-normalizer
 OpenSSL is refused outright (see `_refuse_openssl`).
 
 `precheck_html` lives here because every HTML parse in the worker starts with it; it must not
-pull in the parent's process machinery (collector.isolate) or numpy.
+pull in the parent's process machinery (collector.isolate).
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ def test_worker_of_a_heavy_parent_loads_only_what_parsing_needs(tmp_path):
     script.write_text(textwrap.dedent(f"""
         import json, sys
         from pathlib import Path
-        import alembic, apscheduler, httpx, jinja2, numpy, sqlalchemy  # noqa: F401
+        import alembic, apscheduler, httpx, jinja2, sqlalchemy  # noqa: F401
         import collector.cli, collector.pipeline  # noqa: F401
         from collector.discover.feed import parse_feed
         from collector.extract import extract

@@ -130,8 +130,8 @@ def test_a_database_at_head_starts_without_importing_alembic(tmp_path: Path):
 
 
 def test_a_poll_that_stores_nothing_never_imports_numpy(tmp_path: Path):
-    """numpy (the near-duplicate index) is loaded when a document is first stored, not at
-    start-up: a worker with an empty index starts and stays without it."""
+    """numpy is no dependency of the service (the near-duplicate index is pure Python): a
+    worker starts and stops without it."""
     config = load(tmp_path, "sources:\n  - id: s\n    url: http://127.0.0.1:9/feed\n")
     code = ("import asyncio, sys\n"
             "from collector.config import load_config\n"
