@@ -19,6 +19,7 @@ rebuild from stored signatures, incremental add, lookup time, and peak memory of
     .venv/bin/python bench/dedup.py --no-speed      # quality only
     .venv/bin/python bench/dedup.py --compare-with /tmp/base --sizes 10000
                                                     # against another checkout, one run
+    .venv/bin/python bench/dedup.py --rss /tmp/base .   # memory of the first signature
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import random
 import re
 import resource
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -606,6 +608,41 @@ def compare(docs: list[Doc], peer_tree: Path, sizes: list[int], seed: int) -> li
     return out
 
 
+#: Run in a child with a checkout first on its path: the resident set after the poll's
+#: imports, after the first signature, and after an index of 1,000 documents was built.
+_RSS_CHILD = """
+import random, sys
+def rss():
+    with open("/proc/self/status") as f:
+        d = dict(line.split(":", 1) for line in f)
+    return float(d["VmRSS"].split()[0]) / 1024, float(d["VmHWM"].split()[0]) / 1024
+import collector.cli, collector.pipeline, collector.storing, collector.scheduler
+from collector import dedup
+print(f"  poll's imports   VmRSS {rss()[0]:6.1f} MB")
+text = open(sys.argv[1], encoding="utf-8").read()
+sig = dedup.fingerprints("t", [text])[1]
+print(f"  one signature    VmRSS {rss()[0]:6.1f} MB  (numpy loaded: {'numpy' in sys.modules})")
+rng = random.Random(1)
+words = [f"w{i}" for i in range(5000)]
+index = dedup.NearDuplicateIndex()
+index.add_many((i, dedup.signature([" ".join(rng.choice(words) for _ in range(300))]))
+               for i in range(1000))
+index.query(sig)
+print("  index of 1,000   VmRSS {:6.1f} MB  VmHWM {:6.1f} MB".format(*rss()))
+"""
+
+
+def rss_of(trees: list[Path], truth: Path) -> None:
+    """The resident memory of a process that imports what a poll imports and makes one
+    signature, for each checkout (each child has only that checkout's collector)."""
+    text = sorted(truth.glob("*.txt"))[0]
+    for tree in trees:
+        print(f"{tree}:", flush=True)
+        env = dict(os.environ, PYTHONPATH=str(tree.resolve()))
+        subprocess.run([sys.executable, "-c", _RSS_CHILD, str(text)], cwd=tree, env=env,
+                       check=True, timeout=300)
+
+
 def report(q: dict | None, s: list[dict] | None) -> None:
     if q:
         c = q["chosen"]
@@ -645,6 +682,9 @@ def main() -> None:
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--no-quality", action="store_true")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--rss", type=Path, nargs="+", metavar="TREE",
+                    help="only print the resident memory of a process that imports the poll's "
+                         "modules and makes one signature, for each checkout")
     ap.add_argument("--compare-with", type=Path, metavar="TREE",
                     help="only compare this checkout's signatures and index with those of "
                          "another checkout in one run (CPU time, memory), on --sizes texts")
@@ -652,6 +692,9 @@ def main() -> None:
                     help="keep the synthetic signatures in this file (outside the repository) "
                          "and reuse them on the next run")
     args = ap.parse_args()
+    if args.rss:
+        rss_of(args.rss, args.truth)
+        return
     docs = load(args.truth)
     if not docs:
         sys.exit(f"no texts under {args.truth}")
