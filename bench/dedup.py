@@ -19,6 +19,8 @@ rebuild from stored signatures, incremental add, lookup time, and peak memory of
     .venv/bin/python bench/dedup.py --no-speed      # quality only
     .venv/bin/python bench/dedup.py --compare-with /tmp/base --sizes 10000
                                                     # against another checkout, one run
+    .venv/bin/python bench/dedup.py --compare-with /tmp/base --random-signatures \\
+        --sizes 10000,100000                        # the indexes alone, at larger sizes
     .venv/bin/python bench/dedup.py --rss /tmp/base .   # memory of the first signature
 """
 
@@ -566,6 +568,40 @@ def _index_figures(mod, sigs: list[bytes], probes: list[bytes]) -> dict:
             "lookup_us_p50": times[len(times) // 2] * 1e6, "probes_matched": hits}
 
 
+def compare_random(peer_tree: Path, sizes: list[int], seed: int) -> list[str]:
+    """The two indexes at sizes where signing real-like texts twice would take too long:
+    signatures of random values (what unrelated texts give: every band key distinct), each
+    in its implementation's format; probes are 100 indexed signatures and 300 others."""
+    import struct
+
+    peer = load_peer(peer_tree)
+    out = []
+    for n in sizes:
+        rows = {}
+        for name, mod in (("peer", peer), ("this", dedup)):
+            rng = random.Random(seed)
+            head = struct.pack("<2sBBHI", b"MH", mod._VERSION, 0, mod.NUM_PERM, 500)
+            sigs = [head + rng.randbytes(4 * mod.NUM_PERM) for _ in range(n)]
+            probes = sigs[:: max(1, n // 100)][:100] + [
+                head + rng.randbytes(4 * mod.NUM_PERM) for _ in range(300)]
+            rows[name] = _index_figures(mod, sigs, probes)
+            del sigs
+        out += _ratios(n, rows)
+    return out
+
+
+def _ratios(n: int, rows: dict[str, dict]) -> list[str]:
+    out = []
+    for key in rows["peer"]:
+        a, b = rows["peer"][key], rows["this"][key]
+        if isinstance(a, float):
+            out.append(f"{n:>7} {key:<26} peer {a:>12.2f}  this {b:>12.2f}  ratio "
+                       f"{b / a if a else math.nan:.2f}")
+        else:
+            out.append(f"{n:>7} {key:<26} peer {a}  this {b}")
+    return out
+
+
 def compare(docs: list[Doc], peer_tree: Path, sizes: list[int], seed: int) -> list[str]:
     """This checkout's neardup against `peer_tree`'s in one process: signature CPU time on the
     real texts (interleaved rounds, best of each), then on `sizes` synthetic texts each
@@ -600,11 +636,7 @@ def compare(docs: list[Doc], peer_tree: Path, sizes: list[int], seed: int) -> li
             rows[name] = {"sign_cpu_ms": sign_ms,
                           **_index_figures(mod, sigs, [mod.signature(t) for t in probe_texts])}
             del sigs
-        for key in rows["peer"]:
-            a, b = rows["peer"][key], rows["this"][key]
-            ratio = f"{b / a:.2f}" if isinstance(a, float) and a else "-"
-            out.append(f"{n:>7} {key:<26} peer {a:>12.2f}  this {b:>12.2f}  ratio {ratio}"
-                       if isinstance(a, float) else f"{n:>7} {key:<26} peer {a}  this {b}")
+        out += _ratios(n, rows)
     return out
 
 
@@ -682,6 +714,9 @@ def main() -> None:
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--no-quality", action="store_true")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--random-signatures", action="store_true",
+                    help="with --compare-with: compare the indexes only, over signatures of "
+                         "random values (fast at 100k and more)")
     ap.add_argument("--rss", type=Path, nargs="+", metavar="TREE",
                     help="only print the resident memory of a process that imports the poll's "
                          "modules and makes one signature, for each checkout")
@@ -699,8 +734,11 @@ def main() -> None:
     if not docs:
         sys.exit(f"no texts under {args.truth}")
     if args.compare_with:
-        for line in compare(docs, args.compare_with, [int(x) for x in args.sizes.split(",")],
-                            args.seed):
+        sizes = [int(x) for x in args.sizes.split(",")]
+        lines = (compare_random(args.compare_with, sizes, args.seed)
+                 if args.random_signatures else
+                 compare(docs, args.compare_with, sizes, args.seed))
+        for line in lines:
             print(line, flush=True)
         return
     q = None if args.no_quality else quality(docs, args.seed)
