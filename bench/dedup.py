@@ -48,7 +48,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from collector import dedup
+from collector import dedup, neardup
 
 TRUTH = Path(__file__).resolve().parents[1] / ".." / "shared" / "extraction" / "truth"
 
@@ -578,7 +578,7 @@ def compare_random(peer_tree: Path, sizes: list[int], seed: int) -> list[str]:
     out = []
     for n in sizes:
         rows = {}
-        for name, mod in (("peer", peer), ("this", dedup)):
+        for name, mod in (("peer", peer), ("this", neardup)):
             rng = random.Random(seed)
             head = struct.pack("<2sBBHI", b"MH", mod._VERSION, 0, mod.NUM_PERM, 500)
             sigs = [head + rng.randbytes(4 * mod.NUM_PERM) for _ in range(n)]
@@ -649,7 +649,7 @@ def rss():
         d = dict(line.split(":", 1) for line in f)
     return float(d["VmRSS"].split()[0]) / 1024, float(d["VmHWM"].split()[0]) / 1024
 import collector.cli, collector.pipeline, collector.storing, collector.scheduler
-from collector import dedup
+from collector import dedup, neardup
 print(f"  poll's imports   VmRSS {rss()[0]:6.1f} MB")
 text = open(sys.argv[1], encoding="utf-8").read()
 sig = dedup.fingerprints("t", [text])[1]
