@@ -478,3 +478,15 @@ def test_densification_fills_every_bin_from_the_sets_own_values() -> None:
     assert dedup.minhash([]) == (0xFFFFFFFF,) * dedup.NUM_PERM
     with pytest.raises(ValueError):
         dedup.minhash(few, num_perm=100)
+
+
+def test_signatures_and_the_index_never_import_numpy() -> None:
+    """numpy's import costs a process 11-12 MB; the near-duplicate stage does without it."""
+    code = ("import sys; sys.path.insert(0, '.'); from collector import dedup; "
+            "sig = dedup.signature(['one two three four five six'] * 20); "
+            "index = dedup.NearDuplicateIndex(); index.add_many([(1, sig)]); index.add(2, sig); "
+            "print(index.query(sig), 'numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60,
+                         cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert out.stdout.split() == ["[(1,", "1.0),", "(2,", "1.0)]", "False"]
