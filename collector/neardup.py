@@ -362,7 +362,7 @@ class NearDuplicateIndex:
 
         Returns the ids whose signatures are of an older version (`StaleSignature`), which are
         not indexed: their signatures must be computed again from their texts and added. A
-        malformed signature raises ParseError naming its doc id; the batches before it stay
+        malformed signature raises ParseError naming its doc id; the pairs before it stay
         indexed.
         """
         stale: list[int] = []
@@ -386,8 +386,8 @@ class NearDuplicateIndex:
         finally:
             for p, got in enumerate(fresh):
                 if got:
-                    # the partition's entries (sorted) and the new ones: one sort, which
-                    # finds the sorted run and merges the rest into it
+                    # the new entries, then the partition's (a sorted run, which the sort
+                    # finds and merges with the rest)
                     got.extend(self._parts[p])
                     self._parts[p] = array("Q", sorted(got))
                     fresh[p] = array("Q")
