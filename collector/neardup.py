@@ -366,7 +366,7 @@ class NearDuplicateIndex:
         indexed.
         """
         stale: list[int] = []
-        fresh: list[array[int]] = [array("Q") for _ in self._parts]
+        fresh: list[array[int] | None] = [None] * len(self._parts)
         shift = 64 - _PARTITION_BITS
         try:
             for doc_id, sig in items:
@@ -382,15 +382,26 @@ class NearDuplicateIndex:
                 if not short:
                     for key in _band_keys(body):
                         entry = key << 32 | row
-                        fresh[entry >> shift].append(entry)
+                        got = fresh[entry >> shift]
+                        if got is None:
+                            got = fresh[entry >> shift] = array("Q")
+                        got.append(entry)
         finally:
             for p, got in enumerate(fresh):
-                if got:
+                if got is None:
+                    continue
+                part = self._parts[p]
+                if 16 * len(got) < len(part):
+                    # a few new entries (a refresh with another writer's latest documents):
+                    # inserted in place, not a sort of the whole partition
+                    for entry in got:
+                        insort(part, entry)
+                else:
                     # the new entries, then the partition's (a sorted run, which the sort
                     # finds and merges with the rest)
-                    got.extend(self._parts[p])
+                    got.extend(part)
                     self._parts[p] = array("Q", sorted(got))
-                    fresh[p] = array("Q")
+                fresh[p] = None
         self._maybe_compact()
         return stale
 
