@@ -280,12 +280,14 @@ class Pipeline:
                 fetched = await self.fetch_page(source, url, etag=state.etag,
                                                 last_modified=state.last_modified)
             else:
-                fetched = await self.fetcher.fetch(url, etag=state.etag,
-                                                   last_modified=state.last_modified,
-                                                   policy=self._policy(source, "feed"))
+                # a compressed feed is kept so while it waits for the parse workers
+                # (collector.body); they decode it
+                fetched = await self.fetcher.fetch(
+                    url, etag=state.etag, last_modified=state.last_modified,
+                    policy=dataclasses.replace(self._policy(source, "feed"), compact=True))
         except NotModified:
             return Listing([], None, not_modified=True, method=kind)
-        body_hash = hashlib.sha256(fetched.content).hexdigest()
+        body_hash = fetched.body.sha256()
         if state.body_hash == body_hash and state.polls > 0:
             # Same bytes as last time: skip parsing (some servers never answer 304).
             return Listing([], fetched, not_modified=True, method=kind)
@@ -338,7 +340,7 @@ class Pipeline:
         if fetched is None:  # pragma: no cover - a scan always comes from a fetched feed
             raise ParseError(f"source {source.id}: scanned items without their feed")
         keys = [c.key for c in batch]
-        full = await self._parse(source, parse_feed, fetched.content, fetched.final_url,
+        full = await self._parse(source, parse_feed, fetched.body, fetched.final_url,
                                  headers=fetched.headers, now=self.clock(), keys=keys,
                                  listed=[c.key for c in listed])
         by_key = {c.key: c for c in full}
@@ -610,7 +612,7 @@ class Pipeline:
             candidates=len(listing.candidates),
             etag=fetched.etag if fetched else None,
             last_modified=fetched.last_modified if fetched else None,
-            body_hash=listing.body_hash or (hashlib.sha256(fetched.content).hexdigest()
+            body_hash=listing.body_hash or (fetched.body.sha256()
                                             if fetched else None),
             max_age_s=_max_age(fetched, now), left=left, retrying=retrying)
         # items left over are taken soon even on a cron schedule: the same poll, continued
@@ -731,12 +733,12 @@ async def candidates_for(fetcher: Fetcher, source: Source, kind: str, fetched: F
 
     if kind == "feed":
         if scan:
-            return await bounded(parse_feed, fetched.content, fetched.final_url,
+            return await bounded(parse_feed, fetched.body, fetched.final_url,
                                  headers=fetched.headers, now=now, scan=True)
-        return await bounded(parse_feed, fetched.content, fetched.final_url,
+        return await bounded(parse_feed, fetched.body, fetched.final_url,
                              headers=fetched.headers, now=now)
     if kind == "social":
-        posts = await bounded(parse_feed, fetched.content, fetched.final_url,
+        posts = await bounded(parse_feed, fetched.body, fetched.final_url,
                               headers=fetched.headers, now=now)
         return channels.social.as_posts(posts)
     if kind == "sitemap":
@@ -757,7 +759,7 @@ async def _sitemap_candidates(fetcher: Fetcher, source: Source, fetched: Fetched
                               bounded: Callable[..., Any]) -> list[Candidate]:
     from .discover import sitemap
 
-    result = await bounded(sitemap.parse_sitemap, fetched.content, fetched.final_url)
+    result = await bounded(sitemap.parse_sitemap, fetched.body, fetched.final_url)
     out = list(result.candidates)
     for child in list(result.children)[:limits.MAX_SITEMAP_CHILDREN]:
         try:
@@ -766,7 +768,7 @@ async def _sitemap_candidates(fetcher: Fetcher, source: Source, fetched: Fetched
         except FetchError as exc:
             log.warning("source %s: child sitemap %s: %s", source.id, child, exc)
             continue
-        out.extend((await bounded(sitemap.parse_sitemap, sub.content, sub.final_url))
+        out.extend((await bounded(sitemap.parse_sitemap, sub.body, sub.final_url))
                    .candidates)
     # newest first when lastmod is known, so backfill takes the latest statements
     out.sort(key=lambda c: c.published or datetime.min.replace(tzinfo=UTC), reverse=True)
