@@ -546,8 +546,8 @@ async def _read_body(resp: httpx.Response, current: str, policy: FetchPolicy
         if wire is not None:
             wire += raw
     content = decoding.finish()
-    if wire is None or len(wire) * 2 > len(content):
-        return content, Body(content)
+    if wire is None or len(wire) * 4 > len(content) * 3:
+        return content, Body(content)  # not worth decoding again at each read
     return content, Body(bytes(wire), codings, cap=cap, url=current, size=len(content),
                          sha256=hashlib.sha256(content).hexdigest())
 
