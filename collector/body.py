@@ -30,6 +30,14 @@ class _TooLarge(Exception):
     pass
 
 
+def _deflate(first: bytes) -> Any:
+    """A decompressor for "deflate", told by the body's first bytes: RFC 9110 "deflate" is
+    zlib-wrapped, but raw deflate is common in the wild."""
+    raw = not (len(first) >= 2 and first[0] & 0x0F == 8 and
+               ((first[0] << 8) | first[1]) % 31 == 0)
+    return zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+
+
 class _Decoder:
     """One content-coding, fed raw chunks, never producing more than `limit` bytes per call."""
 
@@ -51,14 +59,19 @@ class _Decoder:
                 raise _TooLarge
             return out
         if self._z is None:
-            # RFC 9110 "deflate" is zlib-wrapped, but raw deflate is common in the wild.
-            raw = not (len(data) >= 2 and data[0] & 0x0F == 8 and
-                       ((data[0] << 8) | data[1]) % 31 == 0)
-            self._z = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+            self._z = _deflate(data)
         out = self._z.decompress(data, limit + 1)
         if len(out) > limit:
             raise _TooLarge
         return out
+
+    def prefix(self, data: bytes, n: int) -> bytes:
+        """The first `n` bytes `data` decodes to (fewer if it decodes to fewer)."""
+        if self.coding == "br":
+            return bytes(self._br.process(data, output_buffer_limit=n)[:n])
+        if self._z is None:
+            self._z = _deflate(data)
+        return bytes(self._z.decompress(data, n))
 
     def finished(self) -> bool:
         if self.coding == "br":
@@ -142,6 +155,18 @@ class Body:
     def decoded(self) -> bytes:
         """The body's bytes (a compressed body is decoded again at each call)."""
         return decode(self.wire, self.codings, self.cap, self.url)
+
+    def head(self, n: int) -> bytes:
+        """The first `n` bytes of the decoded body (all of it when shorter); of a body in one
+        compression, no more is decoded than that takes."""
+        if not self.codings:
+            return self.wire[:n]
+        if len(self.codings) > 1:
+            return self.decoded()[:n]
+        try:
+            return _Decoder(self.codings[0]).prefix(self.wire, n)
+        except (zlib.error, brotli.error) as exc:
+            raise Decoding(self.codings, self.cap, self.url)._corrupt(exc) from exc
 
     def sha256(self) -> str:
         """The hex SHA-256 of the decoded body."""

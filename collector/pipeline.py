@@ -36,10 +36,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import channels, decide, documents, isolate, limits, metrics
+from .body import Body
 from .browser import Browser, rendered
 from .config import Config, Source
 from .discover.feed import parse_feed
 from .documents import items as document_items
+from .documents.links import MAX_POINTER_WORDS
+from .encoding import decode_html
 from .errors import CollectorError, ExtractError, FetchError, NotModified, ParseError, StoreError
 from .fetch import Fetcher, FetchPolicy
 from .health import decide_state
@@ -155,8 +158,7 @@ class Pipeline:
             etag = last_modified = None
         fetched = await self.fetcher.fetch(url, etag=etag, last_modified=last_modified,
                                            policy=policy)
-        if document and documents.kind_of(fetched.content, fetched.content_type,
-                                          fetched.final_url) is not None:
+        if document and _document_kind(fetched) is not None:
             return fetched
         return await rendered(self.browser, source.render, fetched, policy)
 
@@ -477,14 +479,16 @@ class Pipeline:
             try:
                 fetched = await self.fetch_page(source, url, document=True)
                 url = fetched.final_url
-                doc_kind = documents.kind_of(fetched.content, fetched.content_type, url)
-                if doc_kind is None:
-                    from .encoding import decode_html
-
+                doc_kind = _document_kind(fetched)
+                if doc_kind is None and source.split is None:
+                    # the page goes to the parse worker as fetched (compressed if it came so;
+                    # extract decodes it as decode_html would)
+                    page = await self._extract(fetched.body, url, fetched.headers, source,
+                                               item_title=cand.title)
+                    if page.word_count <= MAX_POINTER_WORDS:
+                        html = decode_html(fetched.content, fetched.headers.get("content-type"))
+                elif doc_kind is None:
                     html = decode_html(fetched.content, fetched.headers.get("content-type"))
-                    if source.split is None:
-                        page = await self._extract(html, url, fetched.headers, source,
-                                                   item_title=cand.title)
             except (FetchError, ExtractError) as exc:
                 page_error = exc
         if doc_kind is not None:  # the item is a document (PDF, DOCX, ODT) itself
@@ -533,9 +537,9 @@ class Pipeline:
         as fetched (WARC) unless capture is off, in the settings or for the source."""
         return dataclasses.replace(self._policy(source, "page"), documents=True,
                                    capture=self.config.settings.capture.enabled
-                                   and source.capture)
+                                   and source.capture, compact=True)
 
-    async def _extract(self, html: str, url: str, headers: dict[str, str],
+    async def _extract(self, html: str | Body, url: str, headers: dict[str, str],
                        source: Source, item_title: str | None = None) -> Extracted:
         """The page's extraction; `item_title` (the feed item's) stands in for a page whose
         own title is only the site's name (the source's name is one more name of the site)."""
@@ -647,6 +651,14 @@ class Pipeline:
 # `judged` has no column: the health word written with the state carries it (see
 # collector.health.decide_state).
 _STATE_FIELDS = tuple(f for f in dataclasses.fields(decide.SourceState) if f.name != "judged")
+
+
+def _document_kind(fetched: Fetched) -> str | None:
+    """collector.documents.kind_of for a fetched body, which reads the whole body only for a
+    zip file (DOCX, ODT): of a compact body, only the start is decoded otherwise."""
+    head = fetched.body.head(4096)
+    content = fetched.content if head.startswith(b"PK") else head
+    return documents.kind_of(content, fetched.content_type, fetched.final_url)
 
 
 def _moved_to(source: Source, state: SourceState) -> str | None:
