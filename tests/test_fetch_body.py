@@ -116,3 +116,14 @@ def test_decoding_errors_name_the_url():
 def test_stacked_codings_are_undone_in_reverse():
     wire = brotli.compress(zlib.compress(FEED))  # deflate applied first, then br
     assert decode(wire, ("deflate", "br"), 1 << 20, URL) == FEED
+
+
+@pytest.mark.parametrize("coding,pack", [
+    ("gzip", gzip.compress), ("deflate", zlib.compress),
+    ("deflate", lambda b: zlib.compress(b, wbits=-15)), ("br", brotli.compress)])
+def test_the_head_of_a_compact_body_is_the_start_of_the_decoded_one(coding, pack):
+    data = FEED * 40
+    body = Body(pack(data), (coding,), cap=1 << 20, url=URL, size=len(data))
+    assert body.head(100) == data[:100]
+    assert body.head(len(data) + 10) == data
+    assert Body(data).head(100) == data[:100]
