@@ -10,7 +10,8 @@ What this module owns:
   200 with an unchanged body or 304 when something changed;
 - hard limits on every response: a whole-request deadline across all redirect hops (httpx's
   timeouts are per phase), a cap on *decompressed* bytes (decoding is done here, chunk by chunk,
-  with output limits, so a gzip or brotli bomb stops at the cap), redirects followed by hand with
+  with output limits by collector.body, so a gzip or brotli bomb stops at the cap; with
+  `FetchPolicy.compact` a compressed body is then kept as sent), redirects followed by hand with
   a hop limit and loop detection, and refusal of content that is not text;
 - address safety: every connection, first or after a redirect, is checked against the address
   actually connected to, after DNS, inside collector's own httpx transport (collector.transport);
