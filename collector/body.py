@@ -178,6 +178,14 @@ class Body:
         # pickled (for a parse worker), the body travels as sent and is decoded on arrival
         return decode, (self.wire, self.codings, self.cap, self.url)
 
+    # a copy (copy.copy, copy.deepcopy, dataclasses.asdict) is the same body, never bytes:
+    # nothing of it changes once made
+    def __copy__(self) -> Body:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Body:
+        return self
+
     def __repr__(self) -> str:
         form = "+".join(self.codings) if self.codings else "decoded"
         return f"Body({self.size} bytes, {form}, {len(self.wire)} held)"

@@ -5,6 +5,7 @@ fetcher's cap and errors."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import gzip
 import hashlib
 import pickle
@@ -127,3 +128,9 @@ def test_the_head_of_a_compact_body_is_the_start_of_the_decoded_one(coding, pack
     assert body.head(100) == data[:100]
     assert body.head(len(data) + 10) == data
     assert Body(data).head(100) == data[:100]
+
+
+def test_a_copied_body_stays_a_body():
+    body = Body(gzip.compress(FEED * 40), ("gzip",), cap=1 << 20, url=URL)
+    assert copy.deepcopy(body) is body and copy.copy(body) is body
+    assert copy.deepcopy([body])[0].decoded() == FEED * 40
