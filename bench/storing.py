@@ -46,6 +46,7 @@ async def _measure(n: int, prior: int, concurrency: int, work: Path) -> dict[str
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
+    from collector.body import Body
     from collector.config import load_config
     from collector.models import Candidate, Extracted, Fetched, Wire
     from collector.store import Store
@@ -90,7 +91,7 @@ async def _measure(n: int, prior: int, concurrency: int, work: Path) -> dict[str
                     fetched_at=fetched_at, decoded_digest="sha256:" + "0" * 64,
                     decoded_length=len(body))
         fetched = Fetched(url=url, final_url=url, status=200,
-                          headers={"content-type": "text/html"}, content=body, wire=wire,
+                          headers={"content-type": "text/html"}, body=Body(body), wire=wire,
                           fetched_at=fetched_at)
         ex = Extracted(title=f"Statement number {i} on the matter", blocks=_text(rng, vocab, 400),
                        published=now, canonical_url=url, language="en", fetched=fetched)

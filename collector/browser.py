@@ -53,6 +53,7 @@ from urllib.parse import urlsplit
 from selectolax.lexbor import LexborHTMLParser
 
 from . import limits
+from .body import Body
 from .config import Source
 from .encoding import decode_html
 from .errors import FetchError
@@ -382,7 +383,7 @@ class Browser:
         if len(body) > policy.max_bytes:
             raise FetchError(f"rendered DOM of {page.final_url} exceeds the {policy.max_bytes}"
                              f"-byte cap", kind="too_large", url=page.url)
-        return replace(page, final_url=final_url, content=body,
+        return replace(page, final_url=final_url, body=Body(body),
                        headers={**page.headers, "content-type": _HTML})
 
     async def _close_or_kill(self, inst: _Instance, context: BrowserContext | None,

@@ -10,7 +10,8 @@ What this module owns:
   200 with an unchanged body or 304 when something changed;
 - hard limits on every response: a whole-request deadline across all redirect hops (httpx's
   timeouts are per phase), a cap on *decompressed* bytes (decoding is done here, chunk by chunk,
-  with output limits, so a gzip or brotli bomb stops at the cap), redirects followed by hand with
+  with output limits by collector.body, so a gzip or brotli bomb stops at the cap; with
+  `FetchPolicy.compact` a compressed body is then kept as sent), redirects followed by hand with
   a hop limit and loop detection, and refusal of content that is not text;
 - address safety: every connection, first or after a redirect, is checked against the address
   actually connected to, after DNS, inside collector's own httpx transport (collector.transport);
@@ -30,17 +31,16 @@ import ipaddress
 import re
 import ssl
 import time
-import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import urljoin
 
-import brotli
 import httpx
 
 from . import __version__, limits
+from .body import Body, Decoding
 from .decide import parse_max_age, parse_retry_after
 from .documents import CONTENT_TYPES as DOCUMENT_TYPES
 from .documents import kind_of as document_kind
@@ -96,6 +96,9 @@ class FetchPolicy:
     #: keep the last hop's exchange as it went over the wire (`Fetched.wire`, for WARC
     #: capture); off, nothing is copied
     capture: bool = False
+    #: keep a compressed body as sent (`Fetched.body`, decoded at each read) rather than
+    #: decoded: for a body that waits for a parse worker (collector.body)
+    compact: bool = False
 
 
 def user_agent(contact: str | None = None) -> str:
@@ -107,48 +110,6 @@ def user_agent(contact: str | None = None) -> str:
 def body_hash(content: bytes) -> str:
     """Hash stored per source to notice an unchanged body behind a 200."""
     return hashlib.sha256(content).hexdigest()
-
-
-# --- decoding with a cap on output ----------------------------------------------------------
-
-class _TooLarge(Exception):
-    pass
-
-
-class _Decoder:
-    """One content-coding, fed raw chunks, never producing more than `limit` bytes per call."""
-
-    def __init__(self, coding: str):
-        self.coding = coding
-        if coding in ("gzip", "x-gzip"):
-            self._z: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif coding == "deflate":
-            self._z = None            # zlib-wrapped or raw; decided on the first bytes
-        elif coding == "br":
-            self._br = brotli.Decompressor()
-        else:
-            raise ValueError(coding)
-
-    def feed(self, data: bytes, limit: int) -> bytes:
-        if self.coding == "br":
-            out = self._br.process(data, output_buffer_limit=limit + 1)
-            if len(out) > limit or not self._br.can_accept_more_data():
-                raise _TooLarge
-            return out
-        if self._z is None:
-            # RFC 9110 "deflate" is zlib-wrapped, but raw deflate is common in the wild.
-            raw = not (len(data) >= 2 and data[0] & 0x0F == 8 and
-                       ((data[0] << 8) | data[1]) % 31 == 0)
-            self._z = zlib.decompressobj(-zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
-        out = self._z.decompress(data, limit + 1)
-        if len(out) > limit:
-            raise _TooLarge
-        return out
-
-    def finished(self) -> bool:
-        if self.coding == "br":
-            return self._br.is_finished()
-        return self._z is None or self._z.eof
 
 
 # --- per-host politeness --------------------------------------------------------------------
@@ -377,10 +338,10 @@ class Fetcher:
                     if location is not None:
                         return urljoin(current, location), resp.status_code
                     phase = "body"
-                    content = await _read_body(resp, current, policy)
+                    content, body = await _read_body(resp, current, policy)
                 finally:
                     await resp.aclose()
-        except (FetchError, _TooLarge):
+        except FetchError:
             raise
         except TimeoutError as exc:
             raise _timeout_error(url, policy, current, phase) from exc
@@ -400,10 +361,11 @@ class Fetcher:
         if recorder is not None:
             wire = Wire(url=current, status=resp.status_code, request=recorder.request,
                         response=bytes(recorder.response), fetched_at=sent_at,
-                        decoded_digest="sha256:" + hashlib.sha256(content).hexdigest(),
+                        decoded_digest="sha256:" + body.sha256(),
                         decoded_length=len(content), ip=recorder.ip)
+        del content  # a compact body keeps only its wire bytes from here
         return Fetched(url=url, final_url=current, status=resp.status_code, headers=hdrs,
-                       content=content, etag=hdrs.get("etag"),
+                       body=body, etag=hdrs.get("etag"),
                        last_modified=hdrs.get("last-modified"),
                        elapsed_s=time.monotonic() - start, wire=wire, fetched_at=sent_at)
 
@@ -557,8 +519,10 @@ def _is_textual(ctype: str) -> bool:
     return major == "text" or structure in _TEXT_STRUCTURES
 
 
-async def _read_body(resp: httpx.Response, current: str, policy: FetchPolicy) -> bytes:
-    """Stream and decode the body, never holding more than the cap (plus one raw chunk)."""
+async def _read_body(resp: httpx.Response, current: str, policy: FetchPolicy
+                     ) -> tuple[bytes, Body]:
+    """Stream and decode the body, never holding more than the cap (plus one raw chunk); the
+    decoded bytes, and the body as `Fetched` keeps it (its wire bytes too if compact)."""
     url = current
     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
     # A gzipped file (sitemap.xml.gz) is text once unpacked: unpack it under the same cap.
@@ -569,38 +533,24 @@ async def _read_body(resp: httpx.Response, current: str, policy: FetchPolicy) ->
         raise FetchError(f"{current} is {ctype}, not text", kind="content_type", url=url)
     cap = policy.max_bytes
     declared = resp.headers.get("content-length", "").strip()
-    codings = [c.strip().lower() for c in resp.headers.get("content-encoding", "").split(",")
-               if c.strip() and c.strip().lower() != "identity"]
+    codings = tuple(c.strip().lower() for c in resp.headers.get("content-encoding", "").split(",")
+                    if c.strip() and c.strip().lower() != "identity")
     if gz_file:
-        codings.append("gzip")
+        codings += ("gzip",)
     if not codings and declared.isdigit() and int(declared[:20]) > cap:
         raise FetchError(f"{current} declares {declared} bytes, more than the {cap}-byte cap",
                          kind="too_large", url=url)
-    try:
-        decoders = [_Decoder(c) for c in reversed(codings)]
-    except ValueError as exc:
-        raise FetchError(f"unsupported content encoding {exc} from {current}",
-                         kind="decoding", url=url) from exc
-    out = bytearray()
-    try:
-        async for raw in resp.aiter_raw():
-            data = raw
-            for d in decoders:
-                # Each stage may expand; each is held to what is still allowed.
-                data = d.feed(data, cap - len(out))
-            if len(out) + len(data) > cap:
-                raise _TooLarge
-            out += data
-        if any(not d.finished() for d in decoders):
-            raise FetchError(f"compressed body from {current} ends early", kind="truncated",
-                             url=url)
-    except _TooLarge as exc:
-        raise FetchError(f"body of {current} exceeds the {cap}-byte cap (decompressed)",
-                         kind="too_large", url=url) from exc
-    except (zlib.error, brotli.error) as exc:
-        raise FetchError(f"corrupt {'/'.join(codings)} body from {current}: {exc}",
-                         kind="decoding", url=url) from exc
-    return bytes(out)
+    decoding = Decoding(codings, cap, current)
+    wire = bytearray() if policy.compact and codings else None
+    async for raw in resp.aiter_raw():
+        decoding.feed(raw)
+        if wire is not None:
+            wire += raw
+    content = decoding.finish()
+    if wire is None or len(wire) * 4 > len(content) * 3:
+        return content, Body(content)  # not worth decoding again at each read
+    return content, Body(bytes(wire), codings, cap=cap, url=current, size=len(content),
+                         sha256=hashlib.sha256(content).hexdigest())
 
 
 def _check_content(content: bytes, content_type: str, current: str, url: str,

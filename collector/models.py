@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .body import Body
+
 
 @dataclass(frozen=True)
 class Wire:
@@ -37,7 +39,8 @@ class Fetched:
     final_url: str                # the URL after redirects
     status: int
     headers: dict[str, str]       # lower-cased names
-    content: bytes                # decoded (decompressed) body
+    #: the body, decoded or (fetched with `FetchPolicy.compact`) as sent: read `content`
+    body: Body = field(repr=False)
     etag: str | None = None
     last_modified: str | None = None
     elapsed_s: float = 0.0
@@ -47,6 +50,11 @@ class Fetched:
     wire: Wire | None = field(default=None, repr=False, compare=False)
     #: when the request of the last hop was sent (UTC)
     fetched_at: datetime | None = None
+
+    @property
+    def content(self) -> bytes:
+        """The decoded (decompressed) body; decoded again at each read of a compact body."""
+        return self.body.decoded()
 
     @property
     def content_type(self) -> str:

@@ -36,10 +36,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import channels, decide, documents, isolate, limits, metrics
+from .body import Body
 from .browser import Browser, rendered
 from .config import Config, Source
 from .discover.feed import parse_feed
 from .documents import items as document_items
+from .documents.links import MAX_POINTER_WORDS
+from .encoding import decode_html
 from .errors import CollectorError, ExtractError, FetchError, NotModified, ParseError, StoreError
 from .fetch import Fetcher, FetchPolicy
 from .health import decide_state
@@ -155,8 +158,7 @@ class Pipeline:
             etag = last_modified = None
         fetched = await self.fetcher.fetch(url, etag=etag, last_modified=last_modified,
                                            policy=policy)
-        if document and documents.kind_of(fetched.content, fetched.content_type,
-                                          fetched.final_url) is not None:
+        if document and _document_kind(fetched) is not None:
             return fetched
         return await rendered(self.browser, source.render, fetched, policy)
 
@@ -280,12 +282,14 @@ class Pipeline:
                 fetched = await self.fetch_page(source, url, etag=state.etag,
                                                 last_modified=state.last_modified)
             else:
-                fetched = await self.fetcher.fetch(url, etag=state.etag,
-                                                   last_modified=state.last_modified,
-                                                   policy=self._policy(source, "feed"))
+                # a compressed feed is kept so while it waits for the parse workers
+                # (collector.body); they decode it
+                fetched = await self.fetcher.fetch(
+                    url, etag=state.etag, last_modified=state.last_modified,
+                    policy=dataclasses.replace(self._policy(source, "feed"), compact=True))
         except NotModified:
             return Listing([], None, not_modified=True, method=kind)
-        body_hash = hashlib.sha256(fetched.content).hexdigest()
+        body_hash = fetched.body.sha256()
         if state.body_hash == body_hash and state.polls > 0:
             # Same bytes as last time: skip parsing (some servers never answer 304).
             return Listing([], fetched, not_modified=True, method=kind)
@@ -338,7 +342,7 @@ class Pipeline:
         if fetched is None:  # pragma: no cover - a scan always comes from a fetched feed
             raise ParseError(f"source {source.id}: scanned items without their feed")
         keys = [c.key for c in batch]
-        full = await self._parse(source, parse_feed, fetched.content, fetched.final_url,
+        full = await self._parse(source, parse_feed, fetched.body, fetched.final_url,
                                  headers=fetched.headers, now=self.clock(), keys=keys,
                                  listed=[c.key for c in listed])
         by_key = {c.key: c for c in full}
@@ -475,14 +479,16 @@ class Pipeline:
             try:
                 fetched = await self.fetch_page(source, url, document=True)
                 url = fetched.final_url
-                doc_kind = documents.kind_of(fetched.content, fetched.content_type, url)
-                if doc_kind is None:
-                    from .encoding import decode_html
-
+                doc_kind = _document_kind(fetched)
+                if doc_kind is None and source.split is None:
+                    # the page goes to the parse worker as fetched (compressed if it came so;
+                    # extract decodes it as decode_html would)
+                    page = await self._extract(fetched.body, url, fetched.headers, source,
+                                               item_title=cand.title)
+                    if page.word_count <= MAX_POINTER_WORDS:
+                        html = decode_html(fetched.content, fetched.headers.get("content-type"))
+                elif doc_kind is None:
                     html = decode_html(fetched.content, fetched.headers.get("content-type"))
-                    if source.split is None:
-                        page = await self._extract(html, url, fetched.headers, source,
-                                                   item_title=cand.title)
             except (FetchError, ExtractError) as exc:
                 page_error = exc
         if doc_kind is not None:  # the item is a document (PDF, DOCX, ODT) itself
@@ -531,9 +537,9 @@ class Pipeline:
         as fetched (WARC) unless capture is off, in the settings or for the source."""
         return dataclasses.replace(self._policy(source, "page"), documents=True,
                                    capture=self.config.settings.capture.enabled
-                                   and source.capture)
+                                   and source.capture, compact=True)
 
-    async def _extract(self, html: str, url: str, headers: dict[str, str],
+    async def _extract(self, html: str | Body, url: str, headers: dict[str, str],
                        source: Source, item_title: str | None = None) -> Extracted:
         """The page's extraction; `item_title` (the feed item's) stands in for a page whose
         own title is only the site's name (the source's name is one more name of the site)."""
@@ -610,7 +616,7 @@ class Pipeline:
             candidates=len(listing.candidates),
             etag=fetched.etag if fetched else None,
             last_modified=fetched.last_modified if fetched else None,
-            body_hash=listing.body_hash or (hashlib.sha256(fetched.content).hexdigest()
+            body_hash=listing.body_hash or (fetched.body.sha256()
                                             if fetched else None),
             max_age_s=_max_age(fetched, now), left=left, retrying=retrying)
         # items left over are taken soon even on a cron schedule: the same poll, continued
@@ -645,6 +651,14 @@ class Pipeline:
 # `judged` has no column: the health word written with the state carries it (see
 # collector.health.decide_state).
 _STATE_FIELDS = tuple(f for f in dataclasses.fields(decide.SourceState) if f.name != "judged")
+
+
+def _document_kind(fetched: Fetched) -> str | None:
+    """collector.documents.kind_of for a fetched body, which reads the whole body only for a
+    zip file (DOCX, ODT): of a compact body, only the start is decoded otherwise."""
+    head = fetched.body.head(4096)
+    content = fetched.content if head.startswith(b"PK") else head
+    return documents.kind_of(content, fetched.content_type, fetched.final_url)
 
 
 def _moved_to(source: Source, state: SourceState) -> str | None:
@@ -731,12 +745,12 @@ async def candidates_for(fetcher: Fetcher, source: Source, kind: str, fetched: F
 
     if kind == "feed":
         if scan:
-            return await bounded(parse_feed, fetched.content, fetched.final_url,
+            return await bounded(parse_feed, fetched.body, fetched.final_url,
                                  headers=fetched.headers, now=now, scan=True)
-        return await bounded(parse_feed, fetched.content, fetched.final_url,
+        return await bounded(parse_feed, fetched.body, fetched.final_url,
                              headers=fetched.headers, now=now)
     if kind == "social":
-        posts = await bounded(parse_feed, fetched.content, fetched.final_url,
+        posts = await bounded(parse_feed, fetched.body, fetched.final_url,
                               headers=fetched.headers, now=now)
         return channels.social.as_posts(posts)
     if kind == "sitemap":
@@ -757,7 +771,7 @@ async def _sitemap_candidates(fetcher: Fetcher, source: Source, fetched: Fetched
                               bounded: Callable[..., Any]) -> list[Candidate]:
     from .discover import sitemap
 
-    result = await bounded(sitemap.parse_sitemap, fetched.content, fetched.final_url)
+    result = await bounded(sitemap.parse_sitemap, fetched.body, fetched.final_url)
     out = list(result.candidates)
     for child in list(result.children)[:limits.MAX_SITEMAP_CHILDREN]:
         try:
@@ -766,7 +780,7 @@ async def _sitemap_candidates(fetcher: Fetcher, source: Source, fetched: Fetched
         except FetchError as exc:
             log.warning("source %s: child sitemap %s: %s", source.id, child, exc)
             continue
-        out.extend((await bounded(sitemap.parse_sitemap, sub.content, sub.final_url))
+        out.extend((await bounded(sitemap.parse_sitemap, sub.body, sub.final_url))
                    .candidates)
     # newest first when lastmod is known, so backfill takes the latest statements
     out.sort(key=lambda c: c.published or datetime.min.replace(tzinfo=UTC), reverse=True)
