@@ -3,8 +3,8 @@ makes (`Store.seen_keys`).
 
 Read on a bare connection with a statement made once (an expanding IN for the keys' hashes):
 through the ORM's session, with the statement built anew at each call, the look-up of a
-feed's 10-20 items cost about 1.3 ms of CPU, more than the query itself
-(docs/benchmarks-poll.md, Profile).
+feed's 21 keys cost 0.77 ms of CPU, now 0.30 (`bench/store_calls.py`; docs/benchmarks-poll.md,
+Profile).
 """
 
 from __future__ import annotations
