@@ -102,7 +102,7 @@ class Corpus:
         #: the state file's bytes as this object last read or wrote them, what they say, and
         #: the JSON of their `appends`: the state grows by a line per append (up to
         #: MAX_AHEAD), and parsing and encoding it whole at every append made a round of
-        #: 1,000 new documents quadratic (about 1 ms of CPU per append near the end)
+        #: 1,000 new documents quadratic (0.9-1.8 ms of CPU per append in its second half)
         self._known: tuple[bytes, IndexState, str] | None = None
 
     @property
@@ -143,8 +143,8 @@ class Corpus:
             return None
         known = self._known
         if known is not None and known[0] == data:
-            # the bytes this object last wrote or read (another writer's state differs in
-            # its size or generation): no need to parse them again
+            # the bytes this object last wrote or read (the same bytes say the same,
+            # whoever wrote them): no need to parse them again
             return known[1]
         try:
             raw = json.loads(data)
