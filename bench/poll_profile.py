@@ -10,6 +10,13 @@ from os.wait4), peak RSS of the largest process and of the tree.
     .venv/bin/python -m bench.poll_profile --n 1000 --farm hard --warm 3
     .venv/bin/python -m bench.poll_profile --n 1000 --cprofile /tmp/prof   # + cProfile files
     .venv/bin/python -m bench.poll_profile --n 1000 --tree /tmp/base       # another checkout
+    .venv/bin/python -m bench.poll_profile --n 1000 --workitems /tmp/items # CPU per store call
+
+`--workitems DIR` counts, in the main process, the CPU time of every work item its thread
+pools run (the store's calls, the corpus and WARC writes), by function, and its main
+thread's CPU: each a thread's own CPU, where cProfile's clock is the whole process's (a
+function that waits in a system call is charged there with what the other threads did
+meanwhile).
 
 `--cprofile DIR` runs the main process under cProfile with a CPU clock (`DIR/cold0.prof`,
 `DIR/warm0.prof`, ...) and prints its top functions by cumulative and by own time; the parse
@@ -44,6 +51,62 @@ except SystemExit:
 finally:
     profile.dump_stats(out)
 """
+
+
+#: Runs `collector.cli` counting the CPU time (`time.thread_time`) of every work item the
+#: process's thread pools run (the store's calls through `asyncio.to_thread`, the corpus and
+#: WARC writes), by the function called, and the main thread's and the process's CPU;
+#: argv: output file, cli args. Unlike cProfile's CPU clock (the whole process's), each
+#: figure is one thread's own.
+_WORKITEMS = """
+import collections, json, runpy, sys, threading, time
+import concurrent.futures.thread as pool
+out = sys.argv[1]
+sys.argv = ["collector", *sys.argv[2:]]
+cpu = collections.Counter()
+calls = collections.Counter()
+lock = threading.Lock()
+run = pool._WorkItem.run
+
+def counted(item):
+    start = time.thread_time()
+    try:
+        return run(item)
+    finally:
+        fn, args = item.fn, tuple(item.args)
+        while hasattr(fn, "func"):  # functools.partial (asyncio.to_thread wraps Context.run)
+            fn, args = fn.func, fn.args + args
+        if getattr(fn, "__name__", "") == "run" and args and callable(args[0]):
+            fn = args[0]
+            while hasattr(fn, "func"):
+                fn = fn.func
+        name = getattr(fn, "__qualname__", repr(fn))
+        with lock:
+            cpu[name] += time.thread_time() - start
+            calls[name] += 1
+
+pool._WorkItem.run = counted
+started, main_started = time.process_time(), time.thread_time()
+try:
+    runpy.run_module("collector.cli", run_name="__main__", alter_sys=True)
+except SystemExit:
+    pass
+finally:
+    with open(out, "w") as fh:
+        json.dump({"process_cpu_s": time.process_time() - started,
+                   "main_thread_cpu_s": time.thread_time() - main_started,
+                   "work_items": [[k, round(v, 4), calls[k]] for k, v in cpu.most_common()]},
+                  fh, indent=1)
+"""
+
+
+def workitems_summary(path: Path, top: int) -> str:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    out = [f"process {data['process_cpu_s']:.2f} CPU s, main thread "
+           f"{data['main_thread_cpu_s']:.2f}; work items (CPU s, calls, ms per call):"]
+    out += [f"{cpu:8.3f} {n:7d} {1000 * cpu / n:8.3f}  {name}"
+            for name, cpu, n in data["work_items"][:top]]
+    return "\n".join(out)
 
 
 def _top(path: Path, sort: str, n: int) -> str:
@@ -115,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cprofile", help="directory for cProfile files of the main process")
     p.add_argument("--pyspy", help="directory for py-spy samples (raw, every process of the "
                    "tree, CPU only; py-spy must be installed and allowed to trace)")
+    p.add_argument("--workitems", help="directory for the CPU of each thread-pool work item "
+                   "of the main process, by function (and of its main thread); no profiler")
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--limit", type=float, default=900.0)
     p.add_argument("--json", help="write the measurements to this file")
@@ -131,7 +196,10 @@ def main(argv: list[str] | None = None) -> int:
                    capture_output=True, timeout=300)
     prof = Path(args.cprofile) if args.cprofile else None
     spy = Path(args.pyspy) if args.pyspy else None
-    for d in (prof, spy):
+    items = Path(args.workitems) if args.workitems else None
+    if prof and items:
+        p.error("--cprofile and --workitems each replace the main process: choose one")
+    for d in (prof, spy, items):
         if d:
             d.mkdir(parents=True, exist_ok=True)
     results = []
@@ -148,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                 if prof:
                     # CPU time, not wall time: a poll mostly waits for answers
                     argv = [PY, "-c", _PROFILED, str(prof / f"{cycle}{i}.prof"), *args_]
+                elif items:
+                    argv = [PY, "-c", _WORKITEMS, str(items / f"{cycle}{i}.json"), *args_]
                 else:
                     argv = [PY, "-m", "collector.cli", *args_]
                 if spy:
@@ -187,6 +257,10 @@ def main(argv: list[str] | None = None) -> int:
             for sort in ("cumulative", "tottime"):
                 print(f"\n## {f.name} by {sort}\n")
                 print(_top(f, sort, args.top))
+    if items:
+        for f in sorted(items.glob("*.json")):
+            print(f"\n## {f.name}: work items\n")
+            print(workitems_summary(f, args.top))
     if spy:
         for f in sorted(spy.glob("*.txt")):
             print(f"\n## {f.name}: py-spy samples\n")

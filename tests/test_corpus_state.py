@@ -122,3 +122,24 @@ def test_an_append_cuts_off_a_line_a_kill_left_without_its_newline(tmp_path) -> 
     corpus.index_path.write_text('{"id": "only a cut line', encoding="utf-8")
     corpus.append_index([line(4)])
     assert seqs(corpus) == [4]
+
+
+def test_two_writers_sharing_the_directory_each_see_the_others_appends(tmp_path) -> None:
+    # each Corpus keeps the state it last read or wrote; another writer's state is read anew
+    first, second = Corpus(tmp_path), Corpus(tmp_path)
+    first.rewrite_index([line(1)], 1)
+    for n in range(2, 12):
+        (first if n % 3 else second).append_index([line(n)], n)
+    for corpus in (first, second, Corpus(tmp_path)):
+        state = corpus.index_state()
+        assert state is not None and state.generation == 11
+        assert state.size == corpus.index_path.stat().st_size
+        assert [g for g, _, _ in state.appends] == list(range(2, 12))
+    assert first.agrees(11) and second.agrees(11)
+    # a rewrite from a snapshot at 8 by the second keeps the lines of 9-11 appended meanwhile
+    second.rewrite_index([line(n) for n in range(1, 9)], 8)
+    lines = [json.loads(x)["seq"] for x in first.index_path.read_text().splitlines()]
+    assert lines == list(range(1, 12))
+    assert first.agrees(11)
+    first.append_index([line(12)], 12)
+    assert second.agrees(12) and Corpus(tmp_path).agrees(12)

@@ -99,6 +99,11 @@ class Corpus:
 
     def __init__(self, directory: Path):
         self.dir = Path(directory)
+        #: the state file's bytes as this object last read or wrote them, what they say, and
+        #: the JSON of their `appends`: the state grows by a line per append (up to
+        #: MAX_AHEAD), and parsing and encoding it whole at every append made a round of
+        #: 1,000 new documents quadratic (0.9-1.8 ms of CPU per append in its second half)
+        self._known: tuple[bytes, IndexState, str] | None = None
 
     @property
     def index_path(self) -> Path:
@@ -133,13 +138,24 @@ class Corpus:
     def index_state(self) -> IndexState | None:
         """The recorded state, or None (never written, unreadable)."""
         try:
-            raw = json.loads(self.state_path.read_bytes())
-            return IndexState(int(raw["generation"]), int(raw["size"]),
-                              tuple(int(g) for g in raw.get("ahead", ())),
-                              tuple((int(g), int(o), int(n))
-                                    for g, o, n in raw.get("appends", ())))
-        except (OSError, ValueError, KeyError, TypeError):
+            data = self.state_path.read_bytes()
+        except OSError:
             return None
+        known = self._known
+        if known is not None and known[0] == data:
+            # the bytes this object last wrote or read (the same bytes say the same,
+            # whoever wrote them): no need to parse them again
+            return known[1]
+        try:
+            raw = json.loads(data)
+            state = IndexState(int(raw["generation"]), int(raw["size"]),
+                               tuple(int(g) for g in raw.get("ahead", ())),
+                               tuple((int(g), int(o), int(n))
+                                     for g, o, n in raw.get("appends", ())))
+        except (ValueError, KeyError, TypeError):
+            return None
+        self._known = (data, state, _appends_json(state.appends))
+        return state
 
     def _write_state(self, state: IndexState | None) -> None:
         if state is None:
@@ -150,18 +166,30 @@ class Corpus:
         # whatever a crash leaves of this file (the old state, an empty or cut file) claims no
         # more than the index holds, and at worst costs one rewrite at the next start. Two
         # fsyncs per stored document were measurable when several workers share the index.
-        data = json.dumps({"generation": state.generation, "size": state.size,
-                           "ahead": list(state.ahead),
-                           "appends": [list(a) for a in state.appends]}).encode("ascii")
+        known = self._known
+        if known is not None and state.appends == known[1].appends:
+            appends = known[2]
+        elif (known is not None and len(state.appends) == len(known[1].appends) + 1
+              and state.appends[:-1] == known[1].appends):
+            # one line appended to what this object last wrote or read: its JSON extended
+            appends = known[2][:-1] + ("," if known[1].appends else "") \
+                + _appends_json(state.appends[-1:])[1:]
+        else:
+            appends = _appends_json(state.appends)
+        data = (f'{{"generation": {state.generation:d}, "size": {state.size:d}, '
+                f'"ahead": {json.dumps(list(state.ahead))}, "appends": {appends}}}'
+                ).encode("ascii")
         fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f".{STATE_NAME}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, self.state_path)
         except BaseException:
+            self._known = None
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+        self._known = (data, state, appends)
 
     def _index_size(self) -> int | None:
         try:
@@ -294,6 +322,10 @@ class Corpus:
         except FileNotFoundError:
             pass
         return ids
+
+
+def _appends_json(appends: tuple[tuple[int, int, int], ...]) -> str:
+    return json.dumps([list(a) for a in appends], separators=(",", ":"))
 
 
 def _advance(state: IndexState, generation: int | None, size: int) -> IndexState:

@@ -8,6 +8,7 @@ long the service runs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -18,6 +19,8 @@ from .tables import PollRow
 from .views import PollRecord
 
 POLLS = cast(Table, PollRow.__table__)
+#: made once: statements are executed with their values as parameters
+_INSERT = insert(POLLS)
 #: The longest error kind a row holds (its column's width).
 _KIND_CHARS = 32
 
@@ -32,14 +35,15 @@ def _row(r: PollRecord) -> dict[str, Any]:
             "elapsed_s": max(0.0, float(r.elapsed_s))}
 
 
-def _prune_statement() -> Any:
+@functools.cache
+def _prune_statement(keep: int) -> Any:
     """Delete a source's rows older than its latest `POLL_HISTORY_PER_SOURCE`: the id of the
     first row past the limit, found by walking the (source_id, id) index backwards, and every
     row at or below it. A no-op while the source has fewer rows."""
     p = POLLS.c
     first_out = (select(p.id).where(p.source_id == bindparam("w_id"))
                  .order_by(p.id.desc()).limit(1)
-                 .offset(limits.POLL_HISTORY_PER_SOURCE).scalar_subquery())
+                 .offset(keep).scalar_subquery())
     return POLLS.delete().where(p.source_id == bindparam("w_id"), p.id <= first_out)
 
 
@@ -47,6 +51,6 @@ def append_history(conn: Any, records: Sequence[PollRecord]) -> None:
     """Insert `records` on the open write connection `conn`, then prune each source named."""
     if not records:
         return
-    conn.execute(insert(POLLS), [_row(r) for r in records])
-    conn.execute(_prune_statement(),
+    conn.execute(_INSERT, [_row(r) for r in records])
+    conn.execute(_prune_statement(limits.POLL_HISTORY_PER_SOURCE),
                  [{"w_id": sid} for sid in dict.fromkeys(r.source_id for r in records)])
