@@ -357,7 +357,9 @@ class Walk:
         return []
 
     def walk(self, node: LexborNode, in_link: bool = False) -> None:
-        # the hot loop: one dictionary lookup per element, locals only, rare cases last
+        # the hot loop: one dictionary lookup per element, locals only, rare cases last; the
+        # descent is a loop with a stack of its own (a call per element costs more, and a
+        # page nested deeper than Python's recursion limit is read like any other)
         line = self.line
         append = line.append
         kinds = self.kinds
@@ -366,8 +368,37 @@ class Walk:
         stack = self.stack
         blocks = self.blocks
         verdicts = _NAMES_VERDICTS
+        # where to go on once the element entered is left: (its next sibling, whether that is
+        # inside a link, the element's frame if it is a block, whether it is `main`)
+        resume: list[tuple[Any, bool, Any, bool]] = []
         following = node.first_child  # siblings by link: cheaper than node.iter()
-        while following is not None:
+        while True:
+            if following is None:
+                if not resume:
+                    return
+                following, in_link, frame, scope = resume.pop()
+                if frame is None:
+                    continue  # an inline element: nothing to book
+                if scope:
+                    self.scoped -= 1
+                if line:
+                    self.flush()
+                stack.pop()
+                last = frame[6] = len(blocks)
+                if last > frame[1]:
+                    # book the element (as `close` does, inline: this runs for most blocks)
+                    prose = frame[2]
+                    parent: list[Any] = frame[5]
+                    parent[2] += prose
+                    parent[3] += frame[3]
+                    parent[4] += frame[4]
+                    if frame[0] == _H1_ID:
+                        self.headline(frame[1], last)
+                    if prose and frame[0] in _CONTAINER_IDS:
+                        score = prose - _ALPHA * frame[3] - _BETA * frame[4]
+                        if score > self.best[0]:
+                            self.best = (score, frame)
+                continue
             child = following
             following = child.next
             tag = child.tag_id
@@ -402,43 +433,26 @@ class Walk:
                 linked = in_link or kind == _K_LINK
                 if inner.next is None and inner.tag_id == _TEXT_ID:
                     # an inline element holding one text (most links, spans, emphasis): read
-                    # here rather than by a call of its own
+                    # here rather than by a turn of the loop of its own
                     text = inner.text_content
                     if text and (line or not text.isspace()):
                         append(text)
                         if linked:
                             self.link_chars += len(text.strip())
                 else:
-                    self.walk(child, linked)
+                    resume.append((following, in_link, None, False))
+                    following, in_link = inner, linked
             elif kind == _K_BLOCK:
                 if line:
                     self.flush()
-                frame: list[Any] = [tag, len(blocks), 0, 0, 0, stack[-1], -1]
+                frame = [tag, len(blocks), 0, 0, 0, stack[-1], -1]
                 records.append(frame)
                 stack.append(frame)
-                if tag in _SCOPE_IDS:
+                scope = tag in _SCOPE_IDS
+                if scope:
                     self.scoped += 1
-                    self.walk(child, in_link)
-                    self.scoped -= 1
-                else:
-                    self.walk(child, in_link)
-                if line:
-                    self.flush()
-                stack.pop()
-                last = frame[6] = len(blocks)
-                if last > frame[1]:
-                    # book the element (as `close` does, inline: this runs for most blocks)
-                    prose = frame[2]
-                    parent: list[Any] = frame[5]
-                    parent[2] += prose
-                    parent[3] += frame[3]
-                    parent[4] += frame[4]
-                    if tag == _H1_ID:
-                        self.headline(frame[1], last)
-                    if prose and tag in _CONTAINER_IDS:
-                        score = prose - _ALPHA * frame[3] - _BETA * frame[4]
-                        if score > self.best[0]:
-                            self.best = (score, frame)
+                resume.append((following, in_link, frame, scope))
+                following = child.first_child
             elif kind == _K_BREAK:
                 if line:
                     self.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import sys
 import time
 
 import pytest
@@ -68,6 +69,13 @@ def test_precheck_rejects_non_text():
 def test_extract_refuses_a_hundred_thousand_nested_divs_quickly_with_a_clear_error():
     with pytest.raises(ExtractError, match="nests more than"):
         extract("<html><body>" + "<div>" * 100_000, url=None)
+
+
+def test_extract_reads_a_page_nested_deeper_than_the_recursion_limit_but_under_the_bound():
+    depth = min(limits.MAX_NESTING_DEPTH - 10, sys.getrecursionlimit() * 3)
+    html = ("<html><body>" + "<div>" * depth + "<p>" + "deeply nested words " * 20 + "</p>"
+            + "</div>" * depth + "</body></html>")
+    assert extract(html).blocks == (("deeply nested words " * 20).strip(),)
 
 
 def test_extract_survives_a_page_of_sixteen_thousand_options():
