@@ -303,6 +303,71 @@ def _teaser_cards(w: Walk, keep: list[int]) -> list[int]:
     return out
 
 
+#: The longest line read as a heading over related content ("More on this topic").
+_RELATED_CHARS = 60
+#: Headings over lists of the site's other articles, the generic vocabulary of that kind of
+#: box in the languages of the pages we read (FORMAT.md counts related-article lists as
+#: furniture): "related …", "more on this topic", "read also", "you may also like", "latest
+#: articles", "most read", in English, German, French, Spanish, Portuguese, Italian, Dutch,
+#: Polish, Czech, Russian, Scandinavian, Turkish, Chinese, Japanese, Korean, Arabic, Hebrew.
+#: The whole line must be such a heading (case-folded, closing ":»›→…" and spaces aside).
+_RELATED = re.compile(
+    r"(?:related(?: articles?| posts?| stories| news| content| reading| links| topics)?|"
+    r"more (?:on|about) (?:this|the) (?:topic|story|subject)|(?:read|see) also|also read|"
+    r"you (?:may|might) also (?:like|enjoy|be interested in)|more (?:news|articles|stories)|"
+    r"(?:latest|recent|popular|recommended|trending) (?:news|articles|posts|stories)|"
+    r"further reading|most (?:read|popular)|"
+    r"mehr zum thema|(?:das )?(?:könnte|dürfte) (?:dich|sie|euch) auch interessieren|"
+    r"auch interessant|(?:lesen sie|lies) auch|"
+    r"(?:weitere|ähnliche|verwandte|neueste|aktuelle|beliebte|passende) (?:artikel|beiträge|"
+    r"news|nachrichten|meldungen|themen|themenbereiche|stories)|meistgelesen(?:e artikel)?|"
+    r"(?:à )?lire aussi|voir aussi|sur le même (?:sujet|thème)|les plus lus|"
+    r"(?:articles?|publications?) (?:similaires|liés|associés|récents)|"
+    r"vous aimerez aussi|dans la même rubrique|"
+    r"(?:lee|leer|lea) también|(?:también )?te puede interesar|"
+    r"(?:noticias|artículos|notas) relacionad[oa]s|más noticias|lo más leído|últimas noticias|"
+    r"(?:leia|veja) também|(?:notícias|artigos|matérias) relacionad[oa]s|mais lidas|"
+    r"leggi anche|(?:articoli|notizie) correlat[ie]|(?:ti )?potrebbe(?: anche)? interessarti|"
+    r"i più letti|lees ook|gerelateerde (?:artikelen|berichten)|meest gelezen|"
+    r"(?:czytaj|zobacz) (?:też|także|również)|"
+    r"(?:podobne|powiązane|najnowsze|polecane) (?:artykuły|wpisy|teksty)|najczęściej czytane|"
+    r"(?:čtěte|přečtěte si) (?:také|též)|související články|"
+    r"читайте также|смотрите также|(?:похожие|связанные|последние) (?:статьи|новости|материалы)|"
+    r"läs (?:också|även)|relaterade artiklar|læs også|les også|relaterte artikler|"
+    r"ilgili haberler|bunlar da ilginizi çekebilir|"
+    r"相关(?:文章|阅读|新闻|推荐)|推荐阅读|延伸阅读|関連記事|あわせて読みたい|관련 ?기사|"
+    r"اقرأ أيضا|اقرأ أيضاً|مقالات ذات صلة|أخبار ذات صلة|כתבות נוספות|עוד בנושא)"
+)
+
+
+def _related(line: str) -> bool:
+    """Whether a line is a heading over the site's related content ("Mehr zum Thema")."""
+    if len(line) >= _RELATED_CHARS:
+        return False
+    return _RELATED.fullmatch(" ".join(line.split()).strip(" :»›→…").casefold()) is not None
+
+
+def _related_sections(w: Walk, keep: list[int]) -> list[int]:
+    """Positions (in `keep`) of headings over the site's related content (`_RELATED`), with
+    the lines that are not prose under them, up to the next prose block or heading: the
+    teasers of a "More on this topic" box, in the middle of the article or at its end."""
+    out: list[int] = []
+    blocks = w.blocks
+    goods = w.goods
+    frames = w.frames
+    n = len(keep)
+    for k in range(n):
+        i = keep[k]
+        if goods[i] or len(blocks[i]) >= 2 * _RELATED_CHARS or not _related(blocks[i]):
+            continue
+        out.append(k)
+        j = k + 1
+        while j < n and not goods[keep[j]] and frames[keep[j]][0] not in _HEADING_IDS:
+            out.append(j)
+            j += 1
+    return out
+
+
 #: Blocks the box of a closing paragraph may hold (the paragraph, a heading, a link).
 _BOX_BLOCKS = 3
 #: Elements whose text is the document's own (a quotation, a picture's caption).
@@ -351,6 +416,7 @@ def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
     if keep:
         drop.update(_tail_sections(w, keep))
         drop.update(_teaser_cards(w, keep))
+        drop.update(_related_sections(w, keep))
         # a rights notice closing the body ("© 2022 Example News. All rights reserved."): a
         # copyright sign at its start (one at the end of a caption is the picture's credit),
         # often with a word about the site after it (up to 600 characters)

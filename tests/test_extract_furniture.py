@@ -201,3 +201,18 @@ def test_a_closing_paragraph_boxed_apart_from_the_articles_paragraphs_is_the_sit
     html = page(prose_html() + f"<p>{PROSE[1][:60]} and more of the same report here.</p>"
                 + f"<blockquote><p>{BIO}</p></blockquote>")
     assert body_of(html)[-1] == BIO
+
+
+def test_a_heading_over_related_articles_goes_with_its_teaser_lines_in_any_language():
+    # "Mehr zum Thema" over short teaser lines (partly linked, so not link lists), between
+    # paragraphs of the article; the article after the box stays
+    for heading in ("Mehr zum Thema", "À lire aussi :", "Leggi anche", "Читайте также",
+                    "You may also like", "相关阅读"):
+        teasers = "".join(f'<p><a href="/n/{i}">Branch libraries</a> where they stand now</p>'
+                          for i in range(2))
+        html = page(prose_html() + f"<h6>{heading}</h6>{teasers}" + prose_html())
+        assert body_of(html) == PROSE * 2, heading
+    # a sub-heading of the article that only begins like one stays, with its section
+    html = page(prose_html() + "<h3>Mehr zum Thema Bibliotheken in der Stadt</h3>"
+                + prose_html())
+    assert "Mehr zum Thema Bibliotheken in der Stadt" in body_of(html)
