@@ -368,6 +368,30 @@ def _related_sections(w: Walk, keep: list[int]) -> list[int]:
     return out
 
 
+#: The longest closing question read as a prompt to the reader ("Was this article useful?").
+_PROMPT_CHARS = 60
+
+
+def _prompts(w: Walk, keep: list[int]) -> list[int]:
+    """Positions (in `keep`) of short questions after the container's last prose block: the
+    site's prompts to the reader ("Was this article useful?", "Share this article?", "Enjoy
+    reading us?"), which close a body where a signature or dateline never asks anything."""
+    goods = w.goods
+    blocks = w.blocks
+    last = len(keep) - 1
+    while last >= 0 and not goods[keep[last]]:
+        last -= 1
+    out: list[int] = []
+    if last < 0:
+        return out
+    for k in range(last + 1, len(keep)):
+        line = blocks[keep[k]].strip().rstrip(" *")
+        if len(line) < _PROMPT_CHARS and line.endswith(("?", "？", "؟")) \
+                and "." not in line[:-1]:
+            out.append(k)
+    return out
+
+
 #: Blocks the box of a closing paragraph may hold (the paragraph, a heading, a link).
 _BOX_BLOCKS = 3
 #: Elements whose text is the document's own (a quotation, a picture's caption).
@@ -417,6 +441,7 @@ def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
         drop.update(_tail_sections(w, keep))
         drop.update(_teaser_cards(w, keep))
         drop.update(_related_sections(w, keep))
+        drop.update(_prompts(w, keep))
         # a rights notice closing the body ("© 2022 Example News. All rights reserved."): a
         # copyright sign at its start (one at the end of a caption is the picture's credit),
         # often with a word about the site after it (up to 600 characters)

@@ -216,3 +216,14 @@ def test_a_heading_over_related_articles_goes_with_its_teaser_lines_in_any_langu
     html = page(prose_html() + "<h3>Mehr zum Thema Bibliotheken in der Stadt</h3>"
                 + prose_html())
     assert "Mehr zum Thema Bibliotheken in der Stadt" in body_of(html)
+
+
+def test_short_questions_to_the_reader_after_the_last_paragraph_are_dropped():
+    # the site's prompts closing the body, in any language; a question inside the article,
+    # and a signature after it, stay
+    html = page(prose_html() + "<p>What do you think: should the hall stay open?</p>"
+                + prose_html() + "<p>Jane Doe, Secretary</p><div>War der Artikel nützlich?</div>"
+                "<div>Möchten Sie den Artikel teilen? *</div>")
+    blocks = body_of(html)
+    assert blocks[-1] == "Jane Doe, Secretary"
+    assert "What do you think: should the hall stay open?" in blocks
