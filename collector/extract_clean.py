@@ -392,6 +392,40 @@ def _prompts(w: Walk, keep: list[int]) -> list[int]:
     return out
 
 
+#: A time of day ("2:54pm", "15:49", "10.27 Uhr") or a reading time ("5 min read").
+_CLOCK = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?![\d:])|(?<!\d)\d{1,2}[.h]\d{2}\s?(?:uhr|h)\b|"
+                    r"(?<!\d)\d{1,2}\s?min\b", re.IGNORECASE)
+#: A year of this era or a numeric date (as `extract_blocks` reads datelines).
+_DATED = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|\d\d?[./]\d\d?[./]")
+#: The longest line before the body read as a publication stamp.
+_STAMP_CHARS = 120
+#: Prose blocks a stamp may follow (a standfirst, the lead) and still be the article's top.
+_STAMP_AFTER = 2
+
+
+def _stamps(w: Walk, keep: list[int]) -> list[int]:
+    """Positions (in `keep`) of publication stamps at the top of the body (before its third
+    prose block, after a standfirst or the lead):
+    a short line with a date and a time of day or a reading time ("17 April 2012 • 2:54pm",
+    "Feb 8, 2020 · 5 min read", "Aktualisiert: 11.04.2020, 10:27"). That is the page's record
+    of when it was posted, which the document keeps as its date; a dateline (a place and a
+    date, a date alone) carries no clock."""
+    goods = w.goods
+    blocks = w.blocks
+    out: list[int] = []
+    seen = 0
+    for k, i in enumerate(keep):
+        if goods[i]:
+            seen += 1
+            if seen > _STAMP_AFTER:
+                break
+            continue
+        line = blocks[i]
+        if len(line) < _STAMP_CHARS and _CLOCK.search(line) and _DATED.search(line):
+            out.append(k)
+    return out
+
+
 #: Blocks the box of a closing paragraph may hold (the paragraph, a heading, a link).
 _BOX_BLOCKS = 3
 #: Elements whose text is the document's own (a quotation, a picture's caption).
@@ -442,6 +476,7 @@ def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
         drop.update(_teaser_cards(w, keep))
         drop.update(_related_sections(w, keep))
         drop.update(_prompts(w, keep))
+        drop.update(_stamps(w, keep))
         # a rights notice closing the body ("© 2022 Example News. All rights reserved."): a
         # copyright sign at its start (one at the end of a caption is the picture's credit),
         # often with a word about the site after it (up to 600 characters)

@@ -227,3 +227,14 @@ def test_short_questions_to_the_reader_after_the_last_paragraph_are_dropped():
     blocks = body_of(html)
     assert blocks[-1] == "Jane Doe, Secretary"
     assert "What do you think: should the hall stay open?" in blocks
+
+
+def test_a_publication_stamp_with_a_time_of_day_at_the_top_is_dropped_a_dateline_stays():
+    # the page's record of posting ("… • 2:54pm", "… 5 min read") under a standfirst is the
+    # site's; a date alone before the body is a dateline and the document's own
+    for stamp in ("17 April 2012 • 2:54pm", "Feb 8, 2020 · 5 min read",
+                  "Aktualisiert: 11.04.2020, 10:27 Uhr"):
+        html = page(f"<p>{PROSE[0]}</p><div>{stamp}</div>" + prose_html())
+        assert stamp not in body_of(html), stamp
+    html = page("<p>May 20, 2024</p>" + prose_html())
+    assert body_of(html)[0] == "May 20, 2024"
