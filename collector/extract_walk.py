@@ -30,11 +30,14 @@ PARSE_OPTIONS = LexborDocumentOptions.WO_EVENTS.value
 
 # --- the walk ---------------------------------------------------------------------------------
 
-#: Subtrees never read: code, media, controls and the page's own furniture elements.
+#: Subtrees never read: code, media, controls, ruby readings (furigana, `rt`, and their
+#: fallback parentheses, `rp`: annotations of the text, not text) and the page's own
+#: furniture elements.
 _SKIP = frozenset({
     "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed",
     "canvas", "video", "audio", "button", "select", "textarea", "input", "option", "head",
     "dialog", "map", "img", "picture", "source", "link", "meta", "title", "-comment", "label",
+    "rt", "rp",
 })
 #: Furniture by tag, unless (broken markup) the element holds the page's main content.
 _FURNITURE_TAGS = frozenset({"nav", "aside", "footer", "menu"})
