@@ -426,6 +426,32 @@ def _stamps(w: Walk, keep: list[int]) -> list[int]:
     return out
 
 
+#: The longest notice about cookies read as the site's consent notice.
+_COOKIE_CHARS = 400
+#: Words a consent notice has at least (a recipe's "200 g cookies" is a list item).
+_COOKIE_WORDS = 6
+
+
+def _cookie_notices(w: Walk, keep: list[int]) -> list[int]:
+    """Positions (in `keep`) of the site's cookie notices set at the body's edges: a short
+    text of a few words naming cookies ("cookie" is the word of that notice in most
+    languages: "Wir verwenden Cookies", "korzystamy z cookies"), among the blocks before the
+    first prose block that is not one, or after the last."""
+    goods = w.goods
+    blocks = w.blocks
+    out: list[int] = []
+    n = len(keep)
+    for order in (range(n), range(n - 1, -1, -1)):
+        for k in order:
+            text = blocks[keep[k]]
+            if len(text) < _COOKIE_CHARS and "ookie" in text and "cookie" in text.lower() \
+                    and len(text.split(None, _COOKIE_WORDS)) > _COOKIE_WORDS:
+                out.append(k)
+            elif goods[keep[k]]:
+                break
+    return out
+
+
 #: Blocks the box of a closing paragraph may hold (the paragraph, a heading, a link).
 _BOX_BLOCKS = 3
 #: Elements whose text is the document's own (a quotation, a picture's caption).
@@ -477,6 +503,7 @@ def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
         drop.update(_related_sections(w, keep))
         drop.update(_prompts(w, keep))
         drop.update(_stamps(w, keep))
+        drop.update(_cookie_notices(w, keep))
         # a rights notice closing the body ("© 2022 Example News. All rights reserved."): a
         # copyright sign at its start (one at the end of a caption is the picture's credit),
         # often with a word about the site after it (up to 600 characters)

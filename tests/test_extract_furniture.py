@@ -238,3 +238,16 @@ def test_a_publication_stamp_with_a_time_of_day_at_the_top_is_dropped_a_dateline
         assert stamp not in body_of(html), stamp
     html = page("<p>May 20, 2024</p>" + prose_html())
     assert body_of(html)[0] == "May 20, 2024"
+
+
+def test_a_cookie_notice_at_the_edge_of_the_body_is_dropped_one_in_the_article_stays():
+    notice = ("Durch die weitere Nutzung der Seite stimmst du der Verwendung von Cookies zu. "
+              "Weitere Informationen")
+    consent = ("Die Cookie-Einstellungen auf dieser Website sind auf Cookies zulassen "
+               "eingestellt, um das beste Surferlebnis zu ermöglichen.")
+    inside = "The bakery sold cookies and bread to raise money for the campaign last week."
+    html = page(prose_html() + f"<p>{inside}</p>" + prose_html()
+                + f"<div>{notice}</div><div>{consent}</div>")
+    blocks = body_of(html)
+    assert notice not in blocks and consent not in blocks
+    assert inside in blocks
