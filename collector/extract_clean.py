@@ -340,10 +340,36 @@ _RELATED = re.compile(
 )
 
 
+#: The first words of `_RELATED`'s headings (and the first two characters of those in
+#: scripts written without spaces): most short lines are refused on a set lookup.
+_RELATED_FIRST = frozenset({
+    "related", "more", "read", "see", "also", "you", "latest", "recent", "popular",
+    "recommended", "trending", "further", "most", "mehr", "das", "könnte", "dürfte", "auch",
+    "lesen", "lies", "weitere", "ähnliche", "verwandte", "neueste", "aktuelle", "beliebte",
+    "passende", "meistgelesen", "meistgelesene", "à", "lire", "voir", "sur", "les", "article",
+    "articles", "publication", "publications", "vous", "dans", "lee", "leer", "lea", "también",
+    "te", "noticias", "artículos", "notas", "más", "lo", "últimas", "leia", "veja", "notícias",
+    "artigos", "matérias", "mais", "leggi", "articoli", "notizie", "ti", "potrebbe", "i",
+    "lees", "gerelateerde", "meest", "czytaj", "zobacz", "podobne", "powiązane", "najnowsze",
+    "polecane", "najczęściej", "čtěte", "přečtěte", "související", "читайте", "смотрите",
+    "похожие", "связанные", "последние", "läs", "relaterade", "læs", "relaterte", "ilgili",
+    "bunlar", "相关", "推荐", "延伸", "関連", "あわ", "관련", "اقرأ", "مقالات", "أخبار", "כתבות",
+    "עוד",
+})
+
+
 def _related(line: str) -> bool:
     """Whether a line is a heading over the site's related content ("Mehr zum Thema")."""
     if len(line) >= _RELATED_CHARS:
         return False
+    words = line.split(None, 1)
+    if not words:
+        return False
+    first = words[0].lower()
+    if first not in _RELATED_FIRST and first[:2] not in _RELATED_FIRST:
+        first = first.strip(":»›→…")
+        if first not in _RELATED_FIRST and first[:2] not in _RELATED_FIRST:
+            return False
     return _RELATED.fullmatch(" ".join(line.split()).strip(" :»›→…").casefold()) is not None
 
 
@@ -358,7 +384,7 @@ def _related_sections(w: Walk, keep: list[int]) -> list[int]:
     n = len(keep)
     for k in range(n):
         i = keep[k]
-        if goods[i] or len(blocks[i]) >= 2 * _RELATED_CHARS or not _related(blocks[i]):
+        if goods[i] or len(blocks[i]) >= _RELATED_CHARS or not _related(blocks[i]):
             continue
         out.append(k)
         j = k + 1
