@@ -478,6 +478,29 @@ def _cookie_notices(w: Walk, keep: list[int]) -> list[int]:
     return out
 
 
+#: A trail of links to the page's place in the site ("Home > Blog > Politics > …") or of
+#: labels about the post ("Friday | 14 June 2019 | by Name | 0 comments"): parts separated by
+#: the same arrow, slash or bar, at least twice.
+_TRAIL = re.compile(r"(?:^|\s)([>»›→/|])\s(?:[^>»›→/|]+\s\1\s)+")
+#: The longest line before the body read as a trail.
+_TRAIL_CHARS = 200
+
+
+def _trails(w: Walk, keep: list[int]) -> list[int]:
+    """Positions (in `keep`) of breadcrumb trails before the container's first prose block
+    (a trail ending in a long headline reads as prose)."""
+    goods = w.goods
+    blocks = w.blocks
+    out: list[int] = []
+    for k, i in enumerate(keep):
+        line = blocks[i]
+        if len(line) < _TRAIL_CHARS and _TRAIL.search(line) is not None:
+            out.append(k)
+        elif goods[i]:
+            break
+    return out
+
+
 #: Blocks the box of a closing paragraph may hold (the paragraph, a heading, a link).
 _BOX_BLOCKS = 3
 #: Elements whose text is the document's own (a quotation, a picture's caption).
@@ -530,6 +553,7 @@ def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
         drop.update(_prompts(w, keep))
         drop.update(_stamps(w, keep))
         drop.update(_cookie_notices(w, keep))
+        drop.update(_trails(w, keep))
         # a rights notice closing the body ("© 2022 Example News. All rights reserved."): a
         # copyright sign at its start (one at the end of a caption is the picture's credit),
         # often with a word about the site after it (up to 600 characters)

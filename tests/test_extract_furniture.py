@@ -251,3 +251,14 @@ def test_a_cookie_notice_at_the_edge_of_the_body_is_dropped_one_in_the_article_s
     blocks = body_of(html)
     assert notice not in blocks and consent not in blocks
     assert inside in blocks
+
+
+def test_a_breadcrumb_trail_before_the_body_is_dropped_even_ending_in_a_long_headline():
+    trail = ("&gt; Blog &gt; Aus den Ländern &gt; Digitalpolitische Jahrestagung 2015 der "
+             "Heinrich-Böll-Stiftung in der Landeshauptstadt Stuttgart")
+    html = page(f"<div>{trail}</div>" + prose_html())
+    assert body_of(html) == PROSE
+    # inside the article, parts set apart by slashes are the article's
+    line = "Members / friends / neighbours: all are welcome at the hall on Monday."
+    html = page(prose_html() + f"<p>{line}</p>" + prose_html())
+    assert line in body_of(html)
