@@ -501,6 +501,19 @@ def _trails(w: Walk, keep: list[int]) -> list[int]:
     return out
 
 
+#: An error message of the site's scripting engine printed into the page ("Warning: … in
+#: /www/site/file.php on line 407"): the engine's, in English whatever the page's language.
+_SCRIPT_ERROR = re.compile(r"(?:PHP )?(?:Warning|Notice|Deprecated|Strict Standards|"
+                           r"(?:Fatal|Parse) error)\s?: .* in \S+ on line \d+")
+
+
+def _script_errors(w: Walk, keep: list[int]) -> list[int]:
+    """Positions (in `keep`) of the scripting engine's error messages."""
+    blocks = w.blocks
+    return [k for k, i in enumerate(keep)
+            if " on line " in blocks[i] and _SCRIPT_ERROR.fullmatch(blocks[i].strip())]
+
+
 #: Blocks the box of a closing paragraph may hold (the paragraph, a heading, a link).
 _BOX_BLOCKS = 3
 #: Elements whose text is the document's own (a quotation, a picture's caption).
@@ -554,6 +567,7 @@ def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
         drop.update(_stamps(w, keep))
         drop.update(_cookie_notices(w, keep))
         drop.update(_trails(w, keep))
+        drop.update(_script_errors(w, keep))
         # a rights notice closing the body ("© 2022 Example News. All rights reserved."): a
         # copyright sign at its start (one at the end of a caption is the picture's credit),
         # often with a word about the site after it (up to 600 characters)

@@ -262,3 +262,11 @@ def test_a_breadcrumb_trail_before_the_body_is_dropped_even_ending_in_a_long_hea
     line = "Members / friends / neighbours: all are welcome at the hall on Monday."
     html = page(prose_html() + f"<p>{line}</p>" + prose_html())
     assert line in body_of(html)
+
+
+def test_error_messages_of_the_sites_scripting_engine_are_dropped():
+    error = ("Warning: Creating default object from empty value in "
+             "/www/htdocs/site/wp-includes/classes.php on line 407")
+    html = page(prose_html() + f"<p>{error}</p><p>Deprecated: preg_replace(): The /e modifier "
+                "is deprecated in /www/htdocs/site/formatting.php on line 82</p>" + prose_html())
+    assert body_of(html) == PROSE * 2
