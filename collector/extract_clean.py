@@ -29,7 +29,14 @@ _BOILER = re.compile(
     r"categories|comments?|leave a comment|leave a reply|no comments|\d+ comments?|"
     r"like this:|like loading\.\.\.|click to share.*|share this:|share this article|"
     r"skip to (?:main )?content|back to top|previous|next|previous post|next post|"
-    r"subscribe|sign up|newsletter|copy link|listen|save|bookmark)$",
+    r"subscribe|sign up|newsletter|copy link|listen|save|bookmark|"
+    # the advertisement label, "read more", "share", "print" and "comments" in other languages
+    r"anzeige|werbung|reklama|reklame|publicité|publicidad|pubblicità|advertentie|реклама|"
+    r"广告|広告|광고|إعلان|פרסומת|"
+    r"weiterlesen|mehr lesen|lire la suite|lire plus|leer más|seguir leyendo|leggi tutto|"
+    r"continua a leggere|lees meer|verder lezen|czytaj dalej|читать далее|ler mais|"
+    r"teilen|partager|compartir|condividi|delen|udostępnij|поделиться|compartilhar|"
+    r"drucken|imprimer|imprimir|stampa|kommentare|commentaires|comentarios|commenti)$",
     re.IGNORECASE,
 )
 #: The same for ASCII lines, lower-cased: the fixed labels as a set, the rest as a pattern.
@@ -42,6 +49,11 @@ _BOILER_LABELS = frozenset({
     "like loading...", "share this:", "share this article", "skip to content",
     "skip to main content", "back to top", "previous", "next", "previous post", "next post",
     "subscribe", "sign up", "newsletter", "copy link", "listen", "save", "bookmark",
+    "anzeige", "werbung", "reklama", "reklame", "advertentie", "weiterlesen", "mehr lesen",
+    "lire la suite", "lire plus", "seguir leyendo", "leggi tutto", "continua a leggere",
+    "lees meer", "verder lezen", "czytaj dalej", "ler mais", "teilen", "partager",
+    "compartir", "condividi", "delen", "compartilhar", "drucken", "imprimer", "imprimir",
+    "stampa", "kommentare", "commentaires", "comentarios", "commenti",
 })
 _BOILER_ASCII = re.compile(r"(?:share on \w+|\d+ comments?|click to share.*)$")
 

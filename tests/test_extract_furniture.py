@@ -270,3 +270,10 @@ def test_error_messages_of_the_sites_scripting_engine_are_dropped():
     html = page(prose_html() + f"<p>{error}</p><p>Deprecated: preg_replace(): The /e modifier "
                 "is deprecated in /www/htdocs/site/formatting.php on line 82</p>" + prose_html())
     assert body_of(html) == PROSE * 2
+
+
+def test_button_labels_and_the_advertisement_label_are_dropped_in_other_languages():
+    for label in ("Reklama", "Anzeige", "Publicité", "Реклама", "Weiterlesen", "Lire la suite",
+                  "Teilen", "Drucken"):
+        html = page(prose_html() + f"<div>{label}</div>" + prose_html())
+        assert body_of(html) == PROSE * 2, label
