@@ -81,6 +81,8 @@ _WEAK_MAX_SHARE = 0.2
 _STRONG_MAX_SHARE = 0.5
 #: Elements holding one of these are the article, whatever their class says.
 _MAIN_MARKERS = "h1, main, [role=main], [itemprop=articleBody]"
+#: The same once the page's first h1 (its headline) has been read.
+_LATER_MARKERS = "main, [itemprop=articleBody]"
 #: A furniture tag holding one of these is (broken markup) the page's main content.
 _HOLDS_ARTICLE = "article, " + _MAIN_MARKERS
 _CLASS_TOKEN = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -504,7 +506,9 @@ def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
     # "read-more" on the article's own box) does not make the article furniture
     if not _small(node, _WEAK_MAX_SHARE if verdict == 1 else _STRONG_MAX_SHARE, walk):
         return False
-    return node.css_first(_MAIN_MARKERS) is None
+    # (an h1 after the page's first one is a teaser's headline: it does not make the element
+    # holding it the article)
+    return node.css_first(_MAIN_MARKERS if walk.h1_span is None else _LATER_MARKERS) is None
 
 
 #: An element with less text than this is small beside any page that has an article: the

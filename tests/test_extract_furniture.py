@@ -277,3 +277,19 @@ def test_button_labels_and_the_advertisement_label_are_dropped_in_other_language
                   "Teilen", "Drucken"):
         html = page(prose_html() + f"<div>{label}</div>" + prose_html())
         assert body_of(html) == PROSE * 2, label
+
+
+def test_a_related_post_with_its_own_h1_after_the_headline_is_furniture():
+    # the next post's template repeated under the article (its h1, a role=main column): once
+    # the page's headline is read, another h1 does not make a "related" box the article
+    teaser = ('<div class="related-posts-container"><div role="main"><h1>Another story from '
+              'the town</h1>' + "".join(f"<p>An interview with the librarian about the fifty "
+                                        f"years she spent at the market hall, part {i}.</p>"
+                                        for i in range(2)) + '</div></div>')
+    html = page(prose_html() * 2 + teaser)
+    blocks = body_of(html)
+    assert blocks == PROSE * 2
+    # before the headline, an h1 still keeps its box the article's, whatever its class
+    html = ('<html><body><div class="related-wrap"><h1>Save the library</h1>'
+            + prose_html() * 2 + '</div></body></html>')
+    assert body_of(html) == PROSE * 2
