@@ -81,7 +81,8 @@ _WEAK_MAX_SHARE = 0.2
 _STRONG_MAX_SHARE = 0.5
 #: Elements holding one of these are the article, whatever their class says.
 _MAIN_MARKERS = "h1, main, [role=main], [itemprop=articleBody]"
-#: The same once the page's first h1 (its headline) has been read.
+#: The same once the page's first h1 (its headline) has been read: a later h1 or role=main
+#: is another post's (the next post's template repeated in a "related posts" box).
 _LATER_MARKERS = "main, [itemprop=articleBody]"
 #: A furniture tag holding one of these is (broken markup) the page's main content.
 _HOLDS_ARTICLE = "article, " + _MAIN_MARKERS
