@@ -36,7 +36,10 @@ _BOILER = re.compile(
     r"weiterlesen|mehr lesen|lire la suite|lire plus|leer más|seguir leyendo|leggi tutto|"
     r"continua a leggere|lees meer|verder lezen|czytaj dalej|читать далее|ler mais|"
     r"teilen|partager|compartir|condividi|delen|udostępnij|поделиться|compartilhar|"
-    r"drucken|imprimer|imprimir|stampa|kommentare|commentaires|comentarios|commenti)$",
+    r"drucken|imprimer|imprimir|stampa|kommentare|commentaires|comentarios|commenti|"
+    # the label over a table of contents (its list of links is dropped as a link list)
+    r"table of contents|contents|inhaltsverzeichnis|inhalt|sommaire|índice|indice|"
+    r"inhoudsopgave|spis treści|obsah|содержание|目次|目录)$",
     re.IGNORECASE,
 )
 #: The same for ASCII lines, lower-cased: the fixed labels as a set, the rest as a pattern.
@@ -53,7 +56,8 @@ _BOILER_LABELS = frozenset({
     "lire la suite", "lire plus", "seguir leyendo", "leggi tutto", "continua a leggere",
     "lees meer", "verder lezen", "czytaj dalej", "ler mais", "teilen", "partager",
     "compartir", "condividi", "delen", "compartilhar", "drucken", "imprimer", "imprimir",
-    "stampa", "kommentare", "commentaires", "comentarios", "commenti",
+    "stampa", "kommentare", "commentaires", "comentarios", "commenti", "table of contents",
+    "contents", "inhaltsverzeichnis", "inhalt", "sommaire", "indice", "inhoudsopgave", "obsah",
 })
 _BOILER_ASCII = re.compile(r"(?:share on \w+|\d+ comments?|click to share.*)$")
 

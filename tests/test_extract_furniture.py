@@ -293,3 +293,10 @@ def test_a_related_post_with_its_own_h1_after_the_headline_is_furniture():
     html = ('<html><body><div class="related-wrap"><h1>Save the library</h1>'
             + prose_html() * 2 + '</div></body></html>')
     assert body_of(html) == PROSE * 2
+
+
+def test_the_label_over_a_table_of_contents_goes_with_its_links():
+    for label in ("Table of contents", "Inhaltsverzeichnis", "Sommaire", "Spis treści"):
+        html = page(f"<p>{PROSE[0]}</p><div>{label}</div>"
+                    + _links("The hall", "The meeting", "The petition") + prose_html())
+        assert body_of(html) == [PROSE[0], *PROSE], label
