@@ -296,7 +296,10 @@ def test_a_related_post_with_its_own_h1_after_the_headline_is_furniture():
 
 
 def test_the_label_over_a_table_of_contents_goes_with_its_links():
+    # a plugin's box: the title in a container of its own, the links in a nav
     for label in ("Table of contents", "Inhaltsverzeichnis", "Sommaire", "Spis treści"):
-        html = page(f"<p>{PROSE[0]}</p><div>{label}</div>"
-                    + _links("The hall", "The meeting", "The petition") + prose_html())
-        assert body_of(html) == [PROSE[0], *PROSE], label
+        toc = (f'<div class="toc-container"><div class="toc-title-container"><p>{label}</p>'
+               '<span><a class="toggle"></a></span></div>'
+               f'<nav>{_links("The hall", "The meeting", "The petition")}</nav></div>')
+        html = page(f"<p>{PROSE[0]}</p>{toc}" + prose_html() * 2)
+        assert body_of(html) == [PROSE[0], *PROSE, *PROSE], label
