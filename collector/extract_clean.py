@@ -39,7 +39,10 @@ _BOILER = re.compile(
     r"drucken|imprimer|imprimir|stampa|kommentare|commentaires|comentarios|commenti|"
     # the label over a table of contents (its list of links is dropped as a link list)
     r"table of contents|contents|inhaltsverzeichnis|inhalt|sommaire|índice|indice|"
-    r"inhoudsopgave|spis treści|obsah|содержание|目次|目录)$",
+    r"inhoudsopgave|spis treści|obsah|содержание|目次|目录|"
+    # the label over a post's tags (the tags are dropped as a link list)
+    r"schlagwörter|schlagworte|stichwörter|stichworte|temas|étiquettes|mots-clés|mots clés|"
+    r"etiquetas|palavras-chave|parole chiave|trefwoorden|tagi|теги|метки|标签|タグ|태그)$",
     re.IGNORECASE,
 )
 #: The same for ASCII lines, lower-cased: the fixed labels as a set, the rest as a pattern.
@@ -58,6 +61,7 @@ _BOILER_LABELS = frozenset({
     "compartir", "condividi", "delen", "compartilhar", "drucken", "imprimer", "imprimir",
     "stampa", "kommentare", "commentaires", "comentarios", "commenti", "table of contents",
     "contents", "inhaltsverzeichnis", "inhalt", "sommaire", "indice", "inhoudsopgave", "obsah",
+    "schlagworte", "stichworte", "temas", "etiquetas", "parole chiave", "trefwoorden", "tagi",
 })
 _BOILER_ASCII = re.compile(r"(?:share on \w+|\d+ comments?|click to share.*)$")
 

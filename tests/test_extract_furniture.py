@@ -303,3 +303,9 @@ def test_the_label_over_a_table_of_contents_goes_with_its_links():
                f'<nav>{_links("The hall", "The meeting", "The petition")}</nav></div>')
         html = page(f"<p>{PROSE[0]}</p>{toc}" + prose_html() * 2)
         assert body_of(html) == [PROSE[0], *PROSE, *PROSE], label
+
+
+def test_the_label_over_a_posts_tags_goes_with_them_in_other_languages():
+    for label in ("Schlagwörter", "Temas", "Étiquettes", "Теги"):
+        html = page(prose_html() * 2 + f"<div>{label}</div>" + _links("Library", "Council"))
+        assert body_of(html) == PROSE * 2, label
