@@ -2,9 +2,10 @@
 
 The classifier (collector/extract_blocks.py) judges the container's blocks that are not prose
 (bylines, credits, teasers, calls to subscribe); sections that open with a heading after the
-last prose block, runs of teaser cards, a rights notice and a box set apart closing the body
-are dropped; then
-`finish` drops link lists, button labels, empty and
+last prose block, runs of teaser cards, headings over related articles with their teasers,
+prompts to the reader, publication stamps, cookie notices and trails at the body's edges, the
+scripting engine's error messages, a rights notice and a box set apart closing the body are
+dropped; then `finish` drops link lists, button labels, empty and
 repeated lines and headings left with nothing under them, and cuts photo credits set at the
 end of a line. `walk_page` puts the walk and this stage together. See docs/extraction.md.
 """
