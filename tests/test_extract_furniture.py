@@ -295,6 +295,18 @@ def test_a_related_post_with_its_own_h1_after_the_headline_is_furniture():
     assert body_of(html) == PROSE * 2
 
 
+
+def test_a_posts_own_h1_in_a_widget_box_after_the_blogs_name_stays_the_article():
+    # a blog engine's page: the blog's name is the page's first h1, the post (its title an h1
+    # too) sits in a layout box named "widget", small beside a long column set apart
+    side = "".join(f"<p>Older note {i}: the reading group meets on the first Tuesday of the "
+                   f"month in the back room of the hall, tea provided.</p>" for i in range(40))
+    html = ('<html><body><header><h1>Town Library Blog</h1></header>'
+            '<div class="widget Blog"><h1>Save the market hall library</h1>' + prose_html()
+            + f'</div><aside>{side}</aside></body></html>')
+    assert body_of(html)[-3:] == PROSE
+
+
 def test_the_label_over_a_table_of_contents_goes_with_its_links():
     # a plugin's box: the title in a container of its own, the links in a nav
     for label in ("Table of contents", "Inhaltsverzeichnis", "Sommaire", "Spis treści"):
