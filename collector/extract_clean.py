@@ -417,14 +417,19 @@ def _related_sections(w: Walk, keep: list[int]) -> list[int]:
 
 #: The longest closing question read as a prompt to the reader ("Was this article useful?").
 _PROMPT_CHARS = 60
+#: Words of the sentence after a question that make it the question's answer.
+_ANSWER_WORDS = 8
 
 
 def _prompts(w: Walk, keep: list[int]) -> list[int]:
     """Positions (in `keep`) of short questions after the container's last prose block: the
     site's prompts to the reader ("Was this article useful?", "Share this article?", "Enjoy
-    reading us?"), which close a body where a signature or dateline never asks anything."""
+    reading us?"), which close a body where a signature or dateline never asks anything. A
+    question followed by its answer (a sentence of its own, not a link) is the text's (the
+    last entries of a page of questions and answers)."""
     goods = w.goods
     blocks = w.blocks
+    links = w.links
     last = len(keep) - 1
     while last >= 0 and not goods[keep[last]]:
         last -= 1
@@ -435,6 +440,11 @@ def _prompts(w: Walk, keep: list[int]) -> list[int]:
         line = blocks[keep[k]].strip().rstrip(" *")
         if len(line) < _PROMPT_CHARS and line.endswith(("?", "？", "؟")) \
                 and "." not in line[:-1]:
+            if k + 1 < len(keep) and links[keep[k + 1]] < 0.5:
+                answer = blocks[keep[k + 1]].rstrip()
+                if answer.endswith((".", "!", "。")) \
+                        and len(answer.split(None, _ANSWER_WORDS)) > _ANSWER_WORDS:
+                    continue
             out.append(k)
     return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from selectolax.lexbor import LexborHTMLParser
 
-from collector.extract_clean import block_rows
+from collector.extract_clean import _prompts, block_rows
 from collector.extract_walk import Walk
 from tests.test_extract import PROSE, body_of, page, prose_html
 
@@ -227,6 +227,27 @@ def test_short_questions_to_the_reader_after_the_last_paragraph_are_dropped():
     blocks = body_of(html)
     assert blocks[-1] == "Jane Doe, Secretary"
     assert "What do you think: should the hall stay open?" in blocks
+
+
+
+def test_a_closing_question_followed_by_its_answer_is_not_a_prompt():
+    # the last entry of a page of questions and answers: its answer, a sentence the
+    # classifier does not read as prose (a link in it), follows the question
+    html = page(prose_html() + "<h3>Where can I get more help?</h3><p>Guides for every step "
+                'are found on <a href="/docs">our documentation pages</a>.</p>'
+                "<div>Was this article useful?</div>")
+    root = LexborHTMLParser(html).body
+    assert root is not None
+    w = Walk(True, root)
+    w.enter(root.tag_id)
+    w.walk(root)
+    w.leave()
+    keep = w.chosen()
+    lines = [w.blocks[i] for i in keep]
+    question = lines.index("Where can I get more help?")
+    w.goods[keep[question + 1]] = False  # (as on the page the rule is for)
+    dropped = [lines[k] for k in _prompts(w, keep)]
+    assert dropped == ["Was this article useful?"]
 
 
 def test_a_publication_stamp_with_a_time_of_day_at_the_top_is_dropped_a_dateline_stays():
