@@ -519,13 +519,16 @@ _TRAIL_CHARS = 200
 
 def _trails(w: Walk, keep: list[int]) -> list[int]:
     """Positions (in `keep`) of breadcrumb trails before the container's first prose block
-    (a trail ending in a long headline reads as prose)."""
+    (a trail ending in a long headline reads as prose). A heading is not a trail: a headline
+    listing its topics between bars ("Letters: Crime | Roads | Taxes") is the page's own."""
     goods = w.goods
     blocks = w.blocks
+    frames = w.frames
     out: list[int] = []
     for k, i in enumerate(keep):
         line = blocks[i]
-        if len(line) < _TRAIL_CHARS and _TRAIL.search(line) is not None:
+        if len(line) < _TRAIL_CHARS and _TRAIL.search(line) is not None \
+                and frames[i][0] not in _HEADING_IDS:
             out.append(k)
         elif goods[i]:
             break

@@ -283,6 +283,9 @@ def test_a_breadcrumb_trail_before_the_body_is_dropped_even_ending_in_a_long_hea
     line = "Members / friends / neighbours: all are welcome at the hall on Monday."
     html = page(prose_html() + f"<p>{line}</p>" + prose_html())
     assert line in body_of(html)
+    # and a heading listing its topics between bars is the page's own
+    heading = "Letters: Library hours | Bus routes | Market rents"
+    assert body_of(page(f"<h2>{heading}</h2>" + prose_html()))[0] == heading
 
 
 def test_error_messages_of_the_sites_scripting_engine_are_dropped():
