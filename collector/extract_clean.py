@@ -174,6 +174,7 @@ def _orphan(line: str) -> bool:
 _BLOCKQUOTE_ID = TAG_ID["blockquote"]
 _CAPTION_IDS = _tag_ids(frozenset({"figcaption", "caption"}))
 _P_ID = TAG_ID["p"]
+_LI_ID = TAG_ID["li"]
 #: Block kinds the classifier tells apart, by tag.
 _BLOCK_KINDS = {
     **dict.fromkeys(_HEADING_IDS, "heading"),
@@ -483,6 +484,11 @@ def _stamps(w: Walk, keep: list[int]) -> list[int]:
     return out
 
 
+def _in_item(frame: Any) -> bool:
+    """Whether a block is a list item's (its element or that element's parent is an li)."""
+    return frame[0] == _LI_ID or (frame[5] is not None and frame[5][0] == _LI_ID)
+
+
 #: The longest notice about cookies read as the site's consent notice.
 _COOKIE_CHARS = 400
 #: Words a consent notice has at least (a recipe's "200 g cookies" is a list item).
@@ -493,16 +499,19 @@ def _cookie_notices(w: Walk, keep: list[int]) -> list[int]:
     """Positions (in `keep`) of the site's cookie notices set at the body's edges: a short
     text of a few words naming cookies ("cookie" is the word of that notice in most
     languages: "Wir verwenden Cookies", "korzystamy z cookies"), among the blocks before the
-    first prose block that is not one, or after the last."""
+    first prose block that is not one, or after the last. A list item is not such a notice
+    (a recipe's ingredients and steps after its introduction: "2 cups of crushed cookies")."""
     goods = w.goods
     blocks = w.blocks
+    frames = w.frames
     out: list[int] = []
     n = len(keep)
     for order in (range(n), range(n - 1, -1, -1)):
         for k in order:
             text = blocks[keep[k]]
             if len(text) < _COOKIE_CHARS and "ookie" in text and "cookie" in text.lower() \
-                    and len(text.split(None, _COOKIE_WORDS)) > _COOKIE_WORDS:
+                    and len(text.split(None, _COOKIE_WORDS)) > _COOKIE_WORDS \
+                    and not _in_item(frames[keep[k]]):
                 out.append(k)
             elif goods[keep[k]]:
                 break

@@ -272,6 +272,11 @@ def test_a_cookie_notice_at_the_edge_of_the_body_is_dropped_one_in_the_article_s
     blocks = body_of(html)
     assert notice not in blocks and consent not in blocks
     assert inside in blocks
+    # a recipe's steps after its introduction are list items, not a notice
+    steps = ["Crush the chocolate chip cookies into fine crumbs for the base.",
+             "Press the crumbs of the cookies firmly into the tin and chill."]
+    html = page(prose_html() + f"<ol><li>{steps[0]}</li><li><p>{steps[1]}</p></li></ol>")
+    assert body_of(html)[-2:] == steps
 
 
 def test_a_breadcrumb_trail_before_the_body_is_dropped_even_ending_in_a_long_headline():
