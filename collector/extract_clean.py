@@ -338,7 +338,7 @@ _RELATED = re.compile(
     r"more (?:on|about) (?:this|the) (?:topic|story|subject)|(?:read|see) also|also read|"
     r"you (?:may|might) also (?:like|enjoy|be interested in)|more (?:news|articles|stories)|"
     r"(?:latest|recent|popular|recommended|trending) (?:news|articles|posts|stories)|"
-    r"further reading|most (?:read|popular)|"
+    r"most (?:read|popular)|"
     r"mehr zum thema|(?:das )?(?:könnte|dürfte) (?:dich|sie|euch) auch interessieren|"
     r"auch interessant|(?:lesen sie|lies) auch|"
     r"(?:weitere|ähnliche|verwandte|neueste|aktuelle|beliebte|passende) (?:artikel|beiträge|"
@@ -366,7 +366,7 @@ _RELATED = re.compile(
 #: scripts written without spaces): most short lines are refused on a set lookup.
 _RELATED_FIRST = frozenset({
     "related", "more", "read", "see", "also", "you", "latest", "recent", "popular",
-    "recommended", "trending", "further", "most", "mehr", "das", "könnte", "dürfte", "auch",
+    "recommended", "trending", "most", "mehr", "das", "könnte", "dürfte", "auch",
     "lesen", "lies", "weitere", "ähnliche", "verwandte", "neueste", "aktuelle", "beliebte",
     "passende", "meistgelesen", "meistgelesene", "à", "lire", "voir", "sur", "les", "article",
     "articles", "publication", "publications", "vous", "dans", "lee", "leer", "lea", "también",

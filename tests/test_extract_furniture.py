@@ -216,6 +216,10 @@ def test_a_heading_over_related_articles_goes_with_its_teaser_lines_in_any_langu
     html = page(prose_html() + "<h3>Mehr zum Thema Bibliotheken in der Stadt</h3>"
                 + prose_html())
     assert "Mehr zum Thema Bibliotheken in der Stadt" in body_of(html)
+    # a bibliography under "Further reading" is the document's own, not the site's articles
+    html = page(prose_html() + '<h2>Further reading</h2><p><a href="/b">J. Smith</a>, The '
+                'libraries of the town (2001)</p>' + prose_html())
+    assert "J. Smith, The libraries of the town (2001)" in body_of(html)
 
 
 def test_short_questions_to_the_reader_after_the_last_paragraph_are_dropped():
