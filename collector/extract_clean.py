@@ -398,10 +398,13 @@ def _related(line: str) -> bool:
 def _related_sections(w: Walk, keep: list[int]) -> list[int]:
     """Positions (in `keep`) of headings over the site's related content (`_RELATED`), with
     the lines that are not prose under them, up to the next prose block or heading: the
-    teasers of a "More on this topic" box, in the middle of the article or at its end."""
+    teasers of a "More on this topic" box, in the middle of the article or at its end. A line
+    without links right before a prose block is that block's sub-heading (the article going
+    on after the box), not a teaser."""
     out: list[int] = []
     blocks = w.blocks
     goods = w.goods
+    links = w.links
     frames = w.frames
     n = len(keep)
     for k in range(n):
@@ -411,6 +414,8 @@ def _related_sections(w: Walk, keep: list[int]) -> list[int]:
         out.append(k)
         j = k + 1
         while j < n and not goods[keep[j]] and frames[keep[j]][0] not in _HEADING_IDS:
+            if not links[keep[j]] and j + 1 < n and goods[keep[j + 1]]:
+                break
             out.append(j)
             j += 1
     return out

@@ -216,6 +216,11 @@ def test_a_heading_over_related_articles_goes_with_its_teaser_lines_in_any_langu
     html = page(prose_html() + "<h3>Mehr zum Thema Bibliotheken in der Stadt</h3>"
                 + prose_html())
     assert "Mehr zum Thema Bibliotheken in der Stadt" in body_of(html)
+    # a sub-heading (no links, set in bold) of the article going on after the box stays
+    html = page(prose_html() + '<h6>Lesen Sie auch:</h6><p><a href="/n/1">Branch libraries'
+                '</a> where they stand now</p><p><b>Longer opening hours</b></p>'
+                + prose_html())
+    assert body_of(html) == [*PROSE, "Longer opening hours", *PROSE]
     # a bibliography under "Further reading" is the document's own, not the site's articles
     html = page(prose_html() + '<h2>Further reading</h2><p><a href="/b">J. Smith</a>, The '
                 'libraries of the town (2001)</p>' + prose_html())
