@@ -507,8 +507,10 @@ def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
     # "read-more" on the article's own box) does not make the article furniture
     if not _small(node, _WEAK_MAX_SHARE if verdict == 1 else _STRONG_MAX_SHARE, walk):
         return False
-    marks = node.css(_MAIN_MARKERS)
-    return not marks or (walk.h1_span is not None and _later_marks(marks, verdict, attrs, walk))
+    if node.css_first(_MAIN_MARKERS) is None:
+        return True
+    return walk.h1_span is not None \
+        and _later_marks(node.css(_MAIN_MARKERS), verdict, attrs, walk)
 
 
 def _later_marks(marks: list[LexborNode], verdict: int, attrs: dict[str, str | None],
