@@ -460,6 +460,10 @@ _CLOCK = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?![\d:])|(?<!\d)\d{1,2}[.h]\d{2}\s
                     r"(?<!\d)\d{1,2}\s?min\b", re.IGNORECASE)
 #: A year of this era or a numeric date (as `extract_blocks` reads datelines).
 _DATED = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|\d\d?[./]\d\d?[./]")
+#: A sentence's end: a full stop after a year or a word of four letters or more ("Doors
+#: open at 7:30pm on 3 June 2021."), where a stamp ends on its time or an abbreviation
+#: ("12:30 Uhr.", "3:18 p.m.", "09:01 hrs.").
+_SENTENCE_END = re.compile(r"(?:\d|[^\W\d_]{4})[.!]\s*$")
 #: The longest line before the body read as a publication stamp.
 _STAMP_CHARS = 120
 #: Prose blocks a stamp may follow (a standfirst, the lead) and still be the article's top.
@@ -484,7 +488,8 @@ def _stamps(w: Walk, keep: list[int]) -> list[int]:
                 break
             continue
         line = blocks[i]
-        if len(line) < _STAMP_CHARS and _CLOCK.search(line) and _DATED.search(line):
+        if len(line) < _STAMP_CHARS and _CLOCK.search(line) and _DATED.search(line) \
+                and _SENTENCE_END.search(line) is None:
             out.append(k)
     return out
 

@@ -263,11 +263,14 @@ def test_a_publication_stamp_with_a_time_of_day_at_the_top_is_dropped_a_dateline
     # the page's record of posting ("… • 2:54pm", "… 5 min read") under a standfirst is the
     # site's; a date alone before the body is a dateline and the document's own
     for stamp in ("17 April 2012 • 2:54pm", "Feb 8, 2020 · 5 min read",
-                  "Aktualisiert: 11.04.2020, 10:27 Uhr"):
+                  "Aktualisiert: 11.04.2020, 10:27 Uhr", "November 8 2023, 3:18 p.m."):
         html = page(f"<p>{PROSE[0]}</p><div>{stamp}</div>" + prose_html())
         assert stamp not in body_of(html), stamp
     html = page("<p>May 20, 2024</p>" + prose_html())
     assert body_of(html)[0] == "May 20, 2024"
+    # a short sentence of the article with a date and a time stays
+    lead = "Doors open at 7:30pm on 3 June 2021."
+    assert body_of(page(f"<p>{lead}</p>" + prose_html()))[0] == lead
 
 
 def test_a_cookie_notice_at_the_edge_of_the_body_is_dropped_one_in_the_article_stays():
