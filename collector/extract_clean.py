@@ -2,9 +2,10 @@
 
 The classifier (collector/extract_blocks.py) judges the container's blocks that are not prose
 (bylines, credits, teasers, calls to subscribe); sections that open with a heading after the
-last prose block, runs of teaser cards, a rights notice and a box set apart closing the body
-are dropped; then
-`finish` drops link lists, button labels, empty and
+last prose block, runs of teaser cards, headings over related articles with their teasers,
+prompts to the reader, publication stamps, cookie notices and trails at the body's edges, the
+scripting engine's error messages, a rights notice and a box set apart closing the body are
+dropped; then `finish` drops link lists, button labels, empty and
 repeated lines and headings left with nothing under them, and cuts photo credits set at the
 end of a line. `walk_page` puts the walk and this stage together. See docs/extraction.md.
 """
@@ -29,7 +30,20 @@ _BOILER = re.compile(
     r"categories|comments?|leave a comment|leave a reply|no comments|\d+ comments?|"
     r"like this:|like loading\.\.\.|click to share.*|share this:|share this article|"
     r"skip to (?:main )?content|back to top|previous|next|previous post|next post|"
-    r"subscribe|sign up|newsletter|copy link|listen|save|bookmark)$",
+    r"subscribe|sign up|newsletter|copy link|listen|save|bookmark|"
+    # the advertisement label, "read more", "share", "print" and "comments" in other languages
+    r"anzeige|werbung|reklama|reklame|publicité|publicidad|pubblicità|advertentie|реклама|"
+    r"广告|広告|광고|إعلان|פרסומת|"
+    r"weiterlesen|mehr lesen|lire la suite|lire plus|leer más|seguir leyendo|leggi tutto|"
+    r"continua a leggere|lees meer|verder lezen|czytaj dalej|читать далее|ler mais|"
+    r"teilen|partager|compartir|condividi|delen|udostępnij|поделиться|compartilhar|"
+    r"drucken|imprimer|imprimir|stampa|kommentare|commentaires|comentarios|commenti|"
+    # the label over a table of contents (its list of links is dropped as a link list)
+    r"table of contents|contents|inhaltsverzeichnis|inhalt|sommaire|índice|indice|"
+    r"inhoudsopgave|spis treści|obsah|содержание|目次|目录|"
+    # the label over a post's tags (the tags are dropped as a link list)
+    r"schlagwörter|schlagworte|stichwörter|stichworte|temas|étiquettes|mots-clés|mots clés|"
+    r"etiquetas|palavras-chave|parole chiave|trefwoorden|tagi|теги|метки|标签|タグ|태그)$",
     re.IGNORECASE,
 )
 #: The same for ASCII lines, lower-cased: the fixed labels as a set, the rest as a pattern.
@@ -42,6 +56,13 @@ _BOILER_LABELS = frozenset({
     "like loading...", "share this:", "share this article", "skip to content",
     "skip to main content", "back to top", "previous", "next", "previous post", "next post",
     "subscribe", "sign up", "newsletter", "copy link", "listen", "save", "bookmark",
+    "anzeige", "werbung", "reklama", "reklame", "advertentie", "weiterlesen", "mehr lesen",
+    "lire la suite", "lire plus", "seguir leyendo", "leggi tutto", "continua a leggere",
+    "lees meer", "verder lezen", "czytaj dalej", "ler mais", "teilen", "partager",
+    "compartir", "condividi", "delen", "compartilhar", "drucken", "imprimer", "imprimir",
+    "stampa", "kommentare", "commentaires", "comentarios", "commenti", "table of contents",
+    "contents", "inhaltsverzeichnis", "inhalt", "sommaire", "indice", "inhoudsopgave", "obsah",
+    "schlagworte", "stichworte", "temas", "etiquetas", "parole chiave", "trefwoorden", "tagi",
 })
 _BOILER_ASCII = re.compile(r"(?:share on \w+|\d+ comments?|click to share.*)$")
 
@@ -153,6 +174,7 @@ def _orphan(line: str) -> bool:
 _BLOCKQUOTE_ID = TAG_ID["blockquote"]
 _CAPTION_IDS = _tag_ids(frozenset({"figcaption", "caption"}))
 _P_ID = TAG_ID["p"]
+_LI_ID = TAG_ID["li"]
 #: Block kinds the classifier tells apart, by tag.
 _BLOCK_KINDS = {
     **dict.fromkeys(_HEADING_IDS, "heading"),
@@ -303,6 +325,248 @@ def _teaser_cards(w: Walk, keep: list[int]) -> list[int]:
     return out
 
 
+#: The longest line read as a heading over related content ("More on this topic").
+_RELATED_CHARS = 60
+#: Headings over lists of the site's other articles, the generic vocabulary of that kind of
+#: box in the languages of the pages we read (FORMAT.md counts related-article lists as
+#: furniture): "related …", "more on this topic", "read also", "you may also like", "latest
+#: articles", "most read", in English, German, French, Spanish, Portuguese, Italian, Dutch,
+#: Polish, Czech, Russian, Scandinavian, Turkish, Chinese, Japanese, Korean, Arabic, Hebrew.
+#: The whole line must be such a heading (case-folded, closing ":»›→…" and spaces aside).
+_RELATED = re.compile(
+    r"(?:related(?: articles?| posts?| stories| news| content| reading| links| topics)?|"
+    r"more (?:on|about) (?:this|the) (?:topic|story|subject)|(?:read|see) also|also read|"
+    r"you (?:may|might) also (?:like|enjoy|be interested in)|more (?:news|articles|stories)|"
+    r"(?:latest|recent|popular|recommended|trending) (?:news|articles|posts|stories)|"
+    r"most (?:read|popular)|"
+    r"mehr zum thema|(?:das )?(?:könnte|dürfte) (?:dich|sie|euch) auch interessieren|"
+    r"auch interessant|(?:lesen sie|lies) auch|"
+    r"(?:weitere|ähnliche|verwandte|neueste|aktuelle|beliebte|passende) (?:artikel|beiträge|"
+    r"news|nachrichten|meldungen|themen|themenbereiche|stories)|meistgelesen(?:e artikel)?|"
+    r"(?:à )?lire aussi|voir aussi|sur le même (?:sujet|thème)|les plus lus|"
+    r"(?:articles?|publications?) (?:similaires|liés|associés|récents)|"
+    r"vous aimerez aussi|dans la même rubrique|"
+    r"(?:lee|leer|lea) también|(?:también )?te puede interesar|"
+    r"(?:noticias|artículos|notas) relacionad[oa]s|más noticias|lo más leído|últimas noticias|"
+    r"(?:leia|veja) também|(?:notícias|artigos|matérias) relacionad[oa]s|mais lidas|"
+    r"leggi anche|(?:articoli|notizie) correlat[ie]|(?:ti )?potrebbe(?: anche)? interessarti|"
+    r"i più letti|lees ook|gerelateerde (?:artikelen|berichten)|meest gelezen|"
+    r"(?:czytaj|zobacz) (?:też|także|również)|"
+    r"(?:podobne|powiązane|najnowsze|polecane) (?:artykuły|wpisy|teksty)|najczęściej czytane|"
+    r"(?:čtěte|přečtěte si) (?:také|též)|související články|"
+    r"читайте также|смотрите также|(?:похожие|связанные|последние) (?:статьи|новости|материалы)|"
+    r"läs (?:också|även)|relaterade artiklar|læs også|les også|relaterte artikler|"
+    r"ilgili haberler|bunlar da ilginizi çekebilir|"
+    r"相关(?:文章|阅读|新闻|推荐)|推荐阅读|延伸阅读|関連記事|あわせて読みたい|관련 ?기사|"
+    r"اقرأ أيضا|اقرأ أيضاً|مقالات ذات صلة|أخبار ذات صلة|כתבות נוספות|עוד בנושא)"
+)
+
+
+#: The first words of `_RELATED`'s headings (and the first two characters of those in
+#: scripts written without spaces): most short lines are refused on a set lookup.
+_RELATED_FIRST = frozenset({
+    "related", "more", "read", "see", "also", "you", "latest", "recent", "popular",
+    "recommended", "trending", "most", "mehr", "das", "könnte", "dürfte", "auch",
+    "lesen", "lies", "weitere", "ähnliche", "verwandte", "neueste", "aktuelle", "beliebte",
+    "passende", "meistgelesen", "meistgelesene", "à", "lire", "voir", "sur", "les", "article",
+    "articles", "publication", "publications", "vous", "dans", "lee", "leer", "lea", "también",
+    "te", "noticias", "artículos", "notas", "más", "lo", "últimas", "leia", "veja", "notícias",
+    "artigos", "matérias", "mais", "leggi", "articoli", "notizie", "ti", "potrebbe", "i",
+    "lees", "gerelateerde", "meest", "czytaj", "zobacz", "podobne", "powiązane", "najnowsze",
+    "polecane", "najczęściej", "čtěte", "přečtěte", "související", "читайте", "смотрите",
+    "похожие", "связанные", "последние", "läs", "relaterade", "læs", "relaterte", "ilgili",
+    "bunlar", "相关", "推荐", "延伸", "関連", "あわ", "관련", "اقرأ", "مقالات", "أخبار", "כתבות",
+    "עוד",
+})
+
+
+def _related(line: str) -> bool:
+    """Whether a line is a heading over the site's related content ("Mehr zum Thema")."""
+    if len(line) >= _RELATED_CHARS:
+        return False
+    words = line.split(None, 1)
+    if not words:
+        return False
+    first = words[0].lower()
+    if first not in _RELATED_FIRST and first[:2] not in _RELATED_FIRST:
+        first = first.strip(":»›→…")
+        if first not in _RELATED_FIRST and first[:2] not in _RELATED_FIRST:
+            return False
+    return _RELATED.fullmatch(" ".join(line.split()).strip(" :»›→…").casefold()) is not None
+
+
+def _related_sections(w: Walk, keep: list[int]) -> list[int]:
+    """Positions (in `keep`) of headings over the site's related content (`_RELATED`), with
+    the lines that are not prose under them, up to the next prose block or heading: the
+    teasers of a "More on this topic" box, in the middle of the article or at its end. A line
+    without links right before a prose block is that block's sub-heading (the article going
+    on after the box), not a teaser."""
+    out: list[int] = []
+    blocks = w.blocks
+    goods = w.goods
+    links = w.links
+    frames = w.frames
+    n = len(keep)
+    for k in range(n):
+        i = keep[k]
+        if goods[i] or len(blocks[i]) >= _RELATED_CHARS or not _related(blocks[i]):
+            continue
+        out.append(k)
+        j = k + 1
+        while j < n and not goods[keep[j]] and frames[keep[j]][0] not in _HEADING_IDS:
+            if not links[keep[j]] and j + 1 < n and goods[keep[j + 1]]:
+                break
+            out.append(j)
+            j += 1
+    return out
+
+
+#: The longest closing question read as a prompt to the reader ("Was this article useful?").
+_PROMPT_CHARS = 60
+#: Words of the sentence after a question that make it the question's answer.
+_ANSWER_WORDS = 8
+
+
+def _prompts(w: Walk, keep: list[int]) -> list[int]:
+    """Positions (in `keep`) of short questions after the container's last prose block: the
+    site's prompts to the reader ("Was this article useful?", "Share this article?", "Enjoy
+    reading us?"), which close a body where a signature or dateline never asks anything. A
+    question followed by its answer (a sentence of its own, not a link) is the text's (the
+    last entries of a page of questions and answers)."""
+    goods = w.goods
+    blocks = w.blocks
+    links = w.links
+    last = len(keep) - 1
+    while last >= 0 and not goods[keep[last]]:
+        last -= 1
+    out: list[int] = []
+    if last < 0:
+        return out
+    for k in range(last + 1, len(keep)):
+        line = blocks[keep[k]].strip().rstrip(" *")
+        if len(line) < _PROMPT_CHARS and line.endswith(("?", "？", "؟")) \
+                and "." not in line[:-1]:
+            if k + 1 < len(keep) and links[keep[k + 1]] < 0.5:
+                answer = blocks[keep[k + 1]].rstrip()
+                if answer.endswith((".", "!", "。")) \
+                        and len(answer.split(None, _ANSWER_WORDS)) > _ANSWER_WORDS:
+                    continue
+            out.append(k)
+    return out
+
+
+#: A time of day ("2:54pm", "15:49", "10.27 Uhr") or a reading time ("5 min read").
+_CLOCK = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?![\d:])|(?<!\d)\d{1,2}[.h]\d{2}\s?(?:uhr|h)\b|"
+                    r"(?<!\d)\d{1,2}\s?min\b", re.IGNORECASE)
+#: A year of this era or a numeric date (as `extract_blocks` reads datelines).
+_DATED = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|\d\d?[./]\d\d?[./]")
+#: A sentence's end: a full stop after a year or a word of four letters or more ("Doors
+#: open at 7:30pm on 3 June 2021."), where a stamp ends on its time or an abbreviation
+#: ("12:30 Uhr.", "3:18 p.m.", "09:01 hrs.").
+_SENTENCE_END = re.compile(r"(?:\d|[^\W\d_]{4})[.!]\s*$")
+#: The longest line before the body read as a publication stamp.
+_STAMP_CHARS = 120
+#: Prose blocks a stamp may follow (a standfirst, the lead) and still be the article's top.
+_STAMP_AFTER = 2
+
+
+def _stamps(w: Walk, keep: list[int]) -> list[int]:
+    """Positions (in `keep`) of publication stamps at the top of the body (before its third
+    prose block, after a standfirst or the lead):
+    a short line with a date and a time of day or a reading time ("17 April 2012 • 2:54pm",
+    "Feb 8, 2020 · 5 min read", "Aktualisiert: 11.04.2020, 10:27"). That is the page's record
+    of when it was posted, which the document keeps as its date; a dateline (a place and a
+    date, a date alone) carries no clock."""
+    goods = w.goods
+    blocks = w.blocks
+    out: list[int] = []
+    seen = 0
+    for k, i in enumerate(keep):
+        if goods[i]:
+            seen += 1
+            if seen > _STAMP_AFTER:
+                break
+            continue
+        line = blocks[i]
+        if len(line) < _STAMP_CHARS and _CLOCK.search(line) and _DATED.search(line) \
+                and _SENTENCE_END.search(line) is None:
+            out.append(k)
+    return out
+
+
+def _in_item(frame: Any) -> bool:
+    """Whether a block is a list item's (its element or that element's parent is an li)."""
+    return frame[0] == _LI_ID or (frame[5] is not None and frame[5][0] == _LI_ID)
+
+
+#: The longest notice about cookies read as the site's consent notice.
+_COOKIE_CHARS = 400
+#: Words a consent notice has at least (a recipe's "200 g cookies" is a list item).
+_COOKIE_WORDS = 6
+
+
+def _cookie_notices(w: Walk, keep: list[int]) -> list[int]:
+    """Positions (in `keep`) of the site's cookie notices set at the body's edges: a short
+    text of a few words naming cookies ("cookie" is the word of that notice in most
+    languages: "Wir verwenden Cookies", "korzystamy z cookies"), among the blocks before the
+    first prose block that is not one, or after the last. A list item is not such a notice
+    (a recipe's ingredients and steps after its introduction: "2 cups of crushed cookies")."""
+    goods = w.goods
+    blocks = w.blocks
+    frames = w.frames
+    out: list[int] = []
+    n = len(keep)
+    for order in (range(n), range(n - 1, -1, -1)):
+        for k in order:
+            text = blocks[keep[k]]
+            if len(text) < _COOKIE_CHARS and "ookie" in text and "cookie" in text.lower() \
+                    and len(text.split(None, _COOKIE_WORDS)) > _COOKIE_WORDS \
+                    and not _in_item(frames[keep[k]]):
+                out.append(k)
+            elif goods[keep[k]]:
+                break
+    return out
+
+
+#: A trail of links to the page's place in the site ("Home > Blog > Politics > …") or of
+#: labels about the post ("Friday | 14 June 2019 | by Name | 0 comments"): parts separated by
+#: the same arrow, slash or bar, at least twice.
+_TRAIL = re.compile(r"(?:^|\s)([>»›→/|])\s(?:[^>»›→/|]+\s\1\s)+")
+#: The longest line before the body read as a trail.
+_TRAIL_CHARS = 200
+
+
+def _trails(w: Walk, keep: list[int]) -> list[int]:
+    """Positions (in `keep`) of breadcrumb trails before the container's first prose block
+    (a trail ending in a long headline reads as prose). A heading is not a trail: a headline
+    listing its topics between bars ("Letters: Crime | Roads | Taxes") is the page's own."""
+    goods = w.goods
+    blocks = w.blocks
+    frames = w.frames
+    out: list[int] = []
+    for k, i in enumerate(keep):
+        line = blocks[i]
+        if len(line) < _TRAIL_CHARS and _TRAIL.search(line) is not None \
+                and frames[i][0] not in _HEADING_IDS:
+            out.append(k)
+        elif goods[i]:
+            break
+    return out
+
+
+#: An error message of the site's scripting engine printed into the page ("Warning: … in
+#: /www/site/file.php on line 407"): the engine's, in English whatever the page's language.
+_SCRIPT_ERROR = re.compile(r"(?:PHP )?(?:Warning|Notice|Deprecated|Strict Standards|"
+                           r"(?:Fatal|Parse) error)\s?: .* in \S+ on line \d+")
+
+
+def _script_errors(w: Walk, keep: list[int]) -> list[int]:
+    """Positions (in `keep`) of the scripting engine's error messages."""
+    blocks = w.blocks
+    return [k for k, i in enumerate(keep)
+            if " on line " in blocks[i] and _SCRIPT_ERROR.fullmatch(blocks[i].strip())]
+
+
 #: Blocks the box of a closing paragraph may hold (the paragraph, a heading, a link).
 _BOX_BLOCKS = 3
 #: Elements whose text is the document's own (a quotation, a picture's caption).
@@ -351,6 +615,12 @@ def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
     if keep:
         drop.update(_tail_sections(w, keep))
         drop.update(_teaser_cards(w, keep))
+        drop.update(_related_sections(w, keep))
+        drop.update(_prompts(w, keep))
+        drop.update(_stamps(w, keep))
+        drop.update(_cookie_notices(w, keep))
+        drop.update(_trails(w, keep))
+        drop.update(_script_errors(w, keep))
         # a rights notice closing the body ("© 2022 Example News. All rights reserved."): a
         # copyright sign at its start (one at the end of a caption is the picture's credit),
         # often with a word about the site after it (up to 600 characters)

@@ -30,11 +30,14 @@ PARSE_OPTIONS = LexborDocumentOptions.WO_EVENTS.value
 
 # --- the walk ---------------------------------------------------------------------------------
 
-#: Subtrees never read: code, media, controls and the page's own furniture elements.
+#: Subtrees never read: code, media, controls, ruby readings (furigana, `rt`, and their
+#: fallback parentheses, `rp`: annotations of the text, not text) and the page's own
+#: furniture elements.
 _SKIP = frozenset({
     "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed",
     "canvas", "video", "audio", "button", "select", "textarea", "input", "option", "head",
     "dialog", "map", "img", "picture", "source", "link", "meta", "title", "-comment", "label",
+    "rt", "rp",
 })
 #: Furniture by tag, unless (broken markup) the element holds the page's main content.
 _FURNITURE_TAGS = frozenset({"nav", "aside", "footer", "menu"})
@@ -78,6 +81,9 @@ _WEAK_MAX_SHARE = 0.2
 _STRONG_MAX_SHARE = 0.5
 #: Elements holding one of these are the article, whatever their class says.
 _MAIN_MARKERS = "h1, main, [role=main], [itemprop=articleBody]"
+#: Of those, the ones that stay the article's once the page's first h1 (its headline) has
+#: been read (see `_later_marks`).
+_LATER_TAGS = frozenset({"main"})
 #: A furniture tag holding one of these is (broken markup) the page's main content.
 _HOLDS_ARTICLE = "article, " + _MAIN_MARKERS
 _CLASS_TOKEN = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -515,7 +521,28 @@ def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
     # "read-more" on the article's own box) does not make the article furniture
     if not _small(node, _WEAK_MAX_SHARE if verdict == 1 else _STRONG_MAX_SHARE, walk):
         return False
-    return node.css_first(_MAIN_MARKERS) is None
+    if node.css_first(_MAIN_MARKERS) is None:
+        return True
+    return walk.h1_span is not None \
+        and _later_marks(node.css(_MAIN_MARKERS), verdict, attrs, walk)
+
+
+def _later_marks(marks: list[LexborNode], verdict: int, attrs: dict[str, str | None],
+                 walk: Walk) -> bool:
+    """Whether the h1 and role=main markers in a box with furniture words, read after the
+    page's headline (its first h1), are not the article's: another post's template
+    repeated ("related posts"), a sidebar's or an overlay's own title. Only a single h1 in a
+    box named "widget" alone (the layout box of page builders and blog engines: a blog's
+    name set as the page's h1 above, the post's title in "widget Blog") stays the article's,
+    unless it repeats the headline (a box to share the post)."""
+    for mark in marks:
+        if mark.tag in _LATER_TAGS or mark.attributes.get("itemprop") == "articleBody":
+            return False
+    if verdict > 1 or len(marks) > 1:
+        return True
+    if "widget" not in f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower():
+        return True
+    return bool(walk.h1s) and clean(marks[0].text()) == walk.h1s[0]
 
 
 #: An element with less text than this is small beside any page that has an article: the

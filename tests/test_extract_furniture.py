@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from selectolax.lexbor import LexborHTMLParser
 
-from collector.extract_clean import block_rows
+from collector.extract_clean import _prompts, block_rows
 from collector.extract_walk import Walk
 from tests.test_extract import PROSE, body_of, page, prose_html
 
@@ -201,3 +201,164 @@ def test_a_closing_paragraph_boxed_apart_from_the_articles_paragraphs_is_the_sit
     html = page(prose_html() + f"<p>{PROSE[1][:60]} and more of the same report here.</p>"
                 + f"<blockquote><p>{BIO}</p></blockquote>")
     assert body_of(html)[-1] == BIO
+
+
+def test_a_heading_over_related_articles_goes_with_its_teaser_lines_in_any_language():
+    # "Mehr zum Thema" over short teaser lines (partly linked, so not link lists), between
+    # paragraphs of the article; the article after the box stays
+    for heading in ("Mehr zum Thema", "À lire aussi :", "Leggi anche", "Читайте также",
+                    "You may also like", "相关阅读"):
+        teasers = "".join(f'<p><a href="/n/{i}">Branch libraries</a> where they stand now</p>'
+                          for i in range(2))
+        html = page(prose_html() + f"<h6>{heading}</h6>{teasers}" + prose_html())
+        assert body_of(html) == PROSE * 2, heading
+    # a sub-heading of the article that only begins like one stays, with its section
+    html = page(prose_html() + "<h3>Mehr zum Thema Bibliotheken in der Stadt</h3>"
+                + prose_html())
+    assert "Mehr zum Thema Bibliotheken in der Stadt" in body_of(html)
+    # a sub-heading (no links, set in bold) of the article going on after the box stays
+    html = page(prose_html() + '<h6>Lesen Sie auch:</h6><p><a href="/n/1">Branch libraries'
+                '</a> where they stand now</p><p><b>Longer opening hours</b></p>'
+                + prose_html())
+    assert body_of(html) == [*PROSE, "Longer opening hours", *PROSE]
+    # a bibliography under "Further reading" is the document's own, not the site's articles
+    html = page(prose_html() + '<h2>Further reading</h2><p><a href="/b">J. Smith</a>, The '
+                'libraries of the town (2001)</p>' + prose_html())
+    assert "J. Smith, The libraries of the town (2001)" in body_of(html)
+
+
+def test_short_questions_to_the_reader_after_the_last_paragraph_are_dropped():
+    # the site's prompts closing the body, in any language; a question inside the article,
+    # and a signature after it, stay
+    html = page(prose_html() + "<p>What do you think: should the hall stay open?</p>"
+                + prose_html() + "<p>Jane Doe, Secretary</p><div>War der Artikel nützlich?</div>"
+                "<div>Möchten Sie den Artikel teilen? *</div>")
+    blocks = body_of(html)
+    assert blocks[-1] == "Jane Doe, Secretary"
+    assert "What do you think: should the hall stay open?" in blocks
+
+
+
+def test_a_closing_question_followed_by_its_answer_is_not_a_prompt():
+    # the last entry of a page of questions and answers: its answer, a sentence the
+    # classifier does not read as prose (a link in it), follows the question
+    html = page(prose_html() + "<h3>Where can I get more help?</h3><p>Guides for every step "
+                'are found on <a href="/docs">our documentation pages</a>.</p>'
+                "<div>Was this article useful?</div>")
+    root = LexborHTMLParser(html).body
+    assert root is not None
+    w = Walk(True, root)
+    w.enter(root.tag_id)
+    w.walk(root)
+    w.leave()
+    keep = w.chosen()
+    lines = [w.blocks[i] for i in keep]
+    question = lines.index("Where can I get more help?")
+    w.goods[keep[question + 1]] = False  # (as on the page the rule is for)
+    dropped = [lines[k] for k in _prompts(w, keep)]
+    assert dropped == ["Was this article useful?"]
+
+
+def test_a_publication_stamp_with_a_time_of_day_at_the_top_is_dropped_a_dateline_stays():
+    # the page's record of posting ("… • 2:54pm", "… 5 min read") under a standfirst is the
+    # site's; a date alone before the body is a dateline and the document's own
+    for stamp in ("17 April 2012 • 2:54pm", "Feb 8, 2020 · 5 min read",
+                  "Aktualisiert: 11.04.2020, 10:27 Uhr", "November 8 2023, 3:18 p.m."):
+        html = page(f"<p>{PROSE[0]}</p><div>{stamp}</div>" + prose_html())
+        assert stamp not in body_of(html), stamp
+    html = page("<p>May 20, 2024</p>" + prose_html())
+    assert body_of(html)[0] == "May 20, 2024"
+    # a short sentence of the article with a date and a time stays
+    lead = "Doors open at 7:30pm on 3 June 2021."
+    assert body_of(page(f"<p>{lead}</p>" + prose_html()))[0] == lead
+
+
+def test_a_cookie_notice_at_the_edge_of_the_body_is_dropped_one_in_the_article_stays():
+    notice = ("Durch die weitere Nutzung der Seite stimmst du der Verwendung von Cookies zu. "
+              "Weitere Informationen")
+    consent = ("Die Cookie-Einstellungen auf dieser Website sind auf Cookies zulassen "
+               "eingestellt, um das beste Surferlebnis zu ermöglichen.")
+    inside = "The bakery sold cookies and bread to raise money for the campaign last week."
+    html = page(prose_html() + f"<p>{inside}</p>" + prose_html()
+                + f"<div>{notice}</div><div>{consent}</div>")
+    blocks = body_of(html)
+    assert notice not in blocks and consent not in blocks
+    assert inside in blocks
+    # a recipe's steps after its introduction are list items, not a notice
+    steps = ["Crush the chocolate chip cookies into fine crumbs for the base.",
+             "Press the crumbs of the cookies firmly into the tin and chill."]
+    html = page(prose_html() + f"<ol><li>{steps[0]}</li><li><p>{steps[1]}</p></li></ol>")
+    assert body_of(html)[-2:] == steps
+
+
+def test_a_breadcrumb_trail_before_the_body_is_dropped_even_ending_in_a_long_headline():
+    trail = ("&gt; Blog &gt; Aus den Ländern &gt; Digitalpolitische Jahrestagung 2015 der "
+             "Heinrich-Böll-Stiftung in der Landeshauptstadt Stuttgart")
+    html = page(f"<div>{trail}</div>" + prose_html())
+    assert body_of(html) == PROSE
+    # inside the article, parts set apart by slashes are the article's
+    line = "Members / friends / neighbours: all are welcome at the hall on Monday."
+    html = page(prose_html() + f"<p>{line}</p>" + prose_html())
+    assert line in body_of(html)
+    # and a heading listing its topics between bars is the page's own
+    heading = "Letters: Library hours | Bus routes | Market rents"
+    assert body_of(page(f"<h2>{heading}</h2>" + prose_html()))[0] == heading
+
+
+def test_error_messages_of_the_sites_scripting_engine_are_dropped():
+    error = ("Warning: Creating default object from empty value in "
+             "/www/htdocs/site/wp-includes/classes.php on line 407")
+    html = page(prose_html() + f"<p>{error}</p><p>Deprecated: preg_replace(): The /e modifier "
+                "is deprecated in /www/htdocs/site/formatting.php on line 82</p>" + prose_html())
+    assert body_of(html) == PROSE * 2
+
+
+def test_button_labels_and_the_advertisement_label_are_dropped_in_other_languages():
+    for label in ("Reklama", "Anzeige", "Publicité", "Реклама", "Weiterlesen", "Lire la suite",
+                  "Teilen", "Drucken"):
+        html = page(prose_html() + f"<div>{label}</div>" + prose_html())
+        assert body_of(html) == PROSE * 2, label
+
+
+def test_a_related_post_with_its_own_h1_after_the_headline_is_furniture():
+    # the next post's template repeated under the article (its h1, a role=main column): once
+    # the page's headline is read, another h1 does not make a "related" box the article
+    teaser = ('<div class="related-posts-container"><div role="main"><h1>Another story from '
+              'the town</h1>' + "".join(f"<p>An interview with the librarian about the fifty "
+                                        f"years she spent at the market hall, part {i}.</p>"
+                                        for i in range(2)) + '</div></div>')
+    html = page(prose_html() * 2 + teaser)
+    blocks = body_of(html)
+    assert blocks == PROSE * 2
+    # before the headline, an h1 still keeps its box the article's, whatever its class
+    html = ('<html><body><div class="related-wrap"><h1>Save the library</h1>'
+            + prose_html() * 2 + '</div></body></html>')
+    assert body_of(html) == PROSE * 2
+
+
+
+def test_a_posts_own_h1_in_a_widget_box_after_the_blogs_name_stays_the_article():
+    # a blog engine's page: the blog's name is the page's first h1, the post (its title an h1
+    # too) sits in a layout box named "widget", small beside a long column set apart
+    side = "".join(f"<p>Older note {i}: the reading group meets on the first Tuesday of the "
+                   f"month in the back room of the hall, tea provided.</p>" for i in range(40))
+    html = ('<html><body><header><h1>Town Library Blog</h1></header>'
+            '<div class="widget Blog"><h1>Save the market hall library</h1>' + prose_html()
+            + f'</div><aside>{side}</aside></body></html>')
+    assert body_of(html)[-3:] == PROSE
+
+
+def test_the_label_over_a_table_of_contents_goes_with_its_links():
+    # a plugin's box: the title in a container of its own, the links in a nav
+    for label in ("Table of contents", "Inhaltsverzeichnis", "Sommaire", "Spis treści"):
+        toc = (f'<div class="toc-container"><div class="toc-title-container"><p>{label}</p>'
+               '<span><a class="toggle"></a></span></div>'
+               f'<nav>{_links("The hall", "The meeting", "The petition")}</nav></div>')
+        html = page(f"<p>{PROSE[0]}</p>{toc}" + prose_html() * 2)
+        assert body_of(html) == [PROSE[0], *PROSE, *PROSE], label
+
+
+def test_the_label_over_a_posts_tags_goes_with_them_in_other_languages():
+    for label in ("Schlagwörter", "Temas", "Étiquettes", "Теги"):
+        html = page(prose_html() * 2 + f"<div>{label}</div>" + _links("Library", "Council"))
+        assert body_of(html) == PROSE * 2, label

@@ -70,6 +70,15 @@ def test_a_japanese_article_is_found_by_its_characters():
     assert r.flags == ()
 
 
+def test_ruby_readings_over_japanese_text_are_not_part_of_it():
+    # furigana (<rt>) and the parentheses for browsers without ruby (<rp>) annotate the text:
+    # the document keeps the text as written, so a quotation of it is found
+    first = JA[0].replace("市", "<ruby>市<rp>(</rp><rt>し</rt><rp>)</rp></ruby>", 1)
+    first = first.replace("図書館", "<ruby>図書館<rt>としょかん</rt></ruby>")
+    r = extract(page(paragraphs([first, *JA[1:]]), lang="ja", headline="閉館へ"), now=NOW)
+    assert list(r.blocks) == JA
+
+
 def test_a_right_to_left_article_keeps_its_text_and_reads_its_date():
     body = "<p class=\"date\">7 أكتوبر 2023</p>" + paragraphs(AR)
     r = extract(page(body, lang="ar", dir_="rtl", headline="إغلاق المكتبة العامة"), now=NOW)
