@@ -30,6 +30,13 @@ process (one core); readability-lxml runs on the first set only. Printed, for ea
   20 pages. trafilatura's metadata run for title/date happens afterwards and is not timed, so
   its speed is flattered, not ours.
 
+`--input bytes` (the default) gives every extractor each page's bytes as they were fetched,
+as the service gives them to its extractor: each decodes them by its own rules (ours: BOM,
+header, meta, detection; a body that is valid UTF-8 with multi-byte sequences is UTF-8).
+`--input text` gives them the bytes decoded as UTF-8 (errors replaced), as runs before
+2026-12-07 did: our extractor then spends about a tenth of its time encoding that text back
+to UTF-8 for lexbor.
+
 `--worst N` lists our N worst pages of the tuning part only: the untouched part is for the
 report, never for looking at.
 """
@@ -108,13 +115,17 @@ def script_of(texts: list[str]) -> str:
 
 
 class Page:
-    __slots__ = ("date", "html", "id", "part", "script", "text", "title", "url", "with_",
-                 "without")
+    __slots__ = ("date", "html", "id", "input", "part", "script", "text", "title", "url",
+                 "with_", "without")
 
-    def __init__(self, pid: str, part: str, html: str, truth: dict, text: str | None):
+    def __init__(self, pid: str, part: str, raw: bytes, truth: dict, text: str | None,
+                 as_bytes: bool):
         self.id = pid
         self.part = part
-        self.html = html
+        # the text, as the earlier runs gave every extractor (bytes that are not UTF-8 are
+        # replaced); `input` is what the extractors are given: these bytes or that text
+        self.html = raw.decode("utf-8", errors="replace")
+        self.input: bytes | str = raw if as_bytes else self.html
         self.url = truth.get("url")
         self.title = truth.get("title")
         self.date = truth.get("date")
@@ -124,7 +135,7 @@ class Page:
         self.script = script_of(self.with_)
 
 
-def load(name: str, parts: set[str], limit: int | None) -> list[Page]:
+def load(name: str, parts: set[str], limit: int | None, as_bytes: bool = True) -> list[Page]:
     split = load_split()[name]
     pages = []
     data = DATA / name
@@ -136,8 +147,8 @@ def load(name: str, parts: set[str], limit: int | None) -> list[Page]:
         truth = json.loads((data / "truth" / f"{pid}.json").read_text("utf-8"))
         txt = data / "truth" / f"{pid}.txt"
         text = txt.read_text("utf-8") if txt.exists() else None
-        html = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
-        pages.append(Page(pid, part, html, truth, text))
+        raw = gzip.decompress(path.read_bytes())
+        pages.append(Page(pid, part, raw, truth, text, as_bytes))
         if limit and len(pages) >= limit:
             break
     return pages
@@ -146,13 +157,13 @@ def load(name: str, parts: set[str], limit: int | None) -> list[Page]:
 # Each runner returns (body text, title, date as YYYY-MM-DD or None).
 
 def run_ours(page: Page) -> tuple[str, str | None, str | None]:
-    r = extract(page.html, url=page.url, now=NOW)
+    r = extract(page.input, url=page.url, now=NOW)
     return "\n\n".join(r.blocks), r.title, (r.published.date().isoformat()
                                              if r.published else None)
 
 
 def run_trafilatura(page: Page) -> tuple[str, str | None, str | None]:
-    return trafilatura.extract(page.html, url=page.url) or "", None, None
+    return trafilatura.extract(page.input, url=page.url) or "", None, None
 
 
 def meta_trafilatura(page: Page) -> tuple[str | None, str | None]:
@@ -161,7 +172,7 @@ def meta_trafilatura(page: Page) -> tuple[str | None, str | None]:
 
 
 def run_readability(page: Page) -> tuple[str, str | None, str | None]:
-    doc = Document(page.html, url=page.url)
+    doc = Document(page.input, url=page.url)
     summary = doc.summary(html_partial=True)
     root = lxml_html.fromstring(summary) if summary.strip() else None
     text = root.text_content() if root is not None else ""
@@ -264,6 +275,9 @@ def main() -> int:
     ap.add_argument("--only", action="append", choices=sorted(RUNNERS))
     ap.add_argument("--worst", type=int, default=0, help="list our N worst tuning pages")
     ap.add_argument("--json", type=Path, help="write per-page scores here")
+    ap.add_argument("--input", choices=("bytes", "text"), default="bytes",
+                    help="give the extractors each page's bytes as fetched (the service's "
+                         "path; default) or its text decoded as UTF-8 (earlier runs)")
     args = ap.parse_args()
     listed = json.loads((ROOT / "bench" / "extract_split.json").read_text("utf-8"))
     if compute_split()["sets"] != listed["sets"]:
@@ -274,8 +288,9 @@ def main() -> int:
     names = args.only or list(RUNNERS)
     report: dict = {}
     speed: dict[str, list[float]] = {n: [0, 0.0] for n in names}
+    print(f"input: each page's {'bytes as fetched' if args.input == 'bytes' else 'text'}")
     for set_name in args.sets or (FULL, SNIPPETS):
-        pages = load(set_name, parts, args.limit)
+        pages = load(set_name, parts, args.limit, as_bytes=args.input == "bytes")
         set_names = [n for n in names if n != "readability" or set_name == FULL]
         runs = run_all(set_names, pages)
         print(f"\n== {set_name}: {len(pages)} pages "
