@@ -493,17 +493,7 @@ def speed(docs: list[Doc], truth: Path, sizes: list[int], seed: int,
         add_s = time.perf_counter() - t0
         # Each lookup is timed three times and its fastest run kept: the machine's other load
         # then disturbs the comparison between sizes less.
-        times = []
-        hits = 0
-        for q in probe_sigs + fresh:
-            best = math.inf
-            for _ in range(3):
-                t0 = time.perf_counter()
-                res = index.query(q)
-                best = min(best, time.perf_counter() - t0)
-            times.append(best)
-            hits += bool(res)
-        times.sort()
+        times, hits = _lookup_times(index, probe_sigs + fresh)
         out.append({
             "documents": n, "rebuild_s": rebuild_s, "rebuild_per_s": n / rebuild_s,
             "rebuild_peak_mib": peak / 2**20, "index_mib": held / 2**20,
@@ -517,6 +507,22 @@ def speed(docs: list[Doc], truth: Path, sizes: list[int], seed: int,
         del index, inc
     out.append({"max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
     return out
+
+
+def _lookup_times(index, probes: list[bytes]) -> tuple[list[float], int]:
+    """Each probe's best of three lookup times (seconds, sorted) and how many found a match."""
+    times = []
+    hits = 0
+    for q in probes:
+        best = math.inf
+        for _ in range(3):
+            t0 = time.perf_counter()
+            res = index.query(q)
+            best = min(best, time.perf_counter() - t0)
+        times.append(best)
+        hits += bool(res)
+    times.sort()
+    return times, hits
 
 
 def load_peer(tree: Path):
@@ -551,17 +557,7 @@ def _index_figures(mod, sigs: list[bytes], probes: list[bytes]) -> dict:
         inc.add(i, sig)
     add = (time.process_time() - t0) / min(len(sigs), 20000)
     del inc
-    times = []
-    hits = 0
-    for q in probes:
-        best = math.inf
-        for _ in range(3):
-            t0 = time.perf_counter()
-            res = index.query(q)
-            best = min(best, time.perf_counter() - t0)
-        times.append(best)
-        hits += bool(res)
-    times.sort()
+    times, hits = _lookup_times(index, probes)
     return {"documents": len(sigs), "build_cpu_s": build,
             "index_bytes_per_doc": held / len(sigs), "build_peak_bytes_per_doc": peak / len(sigs),
             "add_cpu_us": add * 1e6, "lookup_us_mean": statistics.mean(times) * 1e6,

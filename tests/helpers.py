@@ -6,6 +6,8 @@ import asyncio
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,20 @@ def write_config(tmp: Path, body: str, *, defaults: str = "", settings_extra: st
 
 def load(tmp: Path, body: str, *, env: dict[str, str] | None = None, **kw: Any) -> Config:
     return load_config(write_config(tmp, body, **kw), env=env or {})
+
+
+def one_feed_world(tmp_path: Path) -> Iterator[tuple[Config, Store]]:
+    """A configuration of one feed source and its store (a SQLite file, its sources synced at
+    2024-06-01 09:00 UTC), closed after: a fixture (`pytest.fixture(one_feed_world)`)."""
+    config = load(tmp_path, "sources:\n  - id: s1\n    url: http://127.0.0.1:9/feed.xml\n"
+                            "    kind: feed\n")
+    store = Store(config.settings.database_url)
+    store.upgrade()
+    store.sync_sources(config.sources, datetime(2024, 6, 1, 9, 0, tzinfo=UTC))
+    try:
+        yield config, store
+    finally:
+        store.close()
 
 
 def poll(config: Config, ids: list[str] | None = None, *, clock: Any = None) -> list[Any]:

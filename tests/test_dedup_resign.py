@@ -6,33 +6,20 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import struct
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from collector import dedup
 from collector.document import parse as parse_document
 from collector.models import Candidate, Extracted
-from collector.store import Store
 from collector.storing import Storing
-from tests.helpers import load
+from tests import helpers
 
 T0 = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
 
+one_feed_world = pytest.fixture(helpers.one_feed_world)
 
-@pytest.fixture
-def world(tmp_path: Any) -> Iterator[tuple[Any, Store]]:
-    config = load(tmp_path, "sources:\n  - id: s1\n    url: http://127.0.0.1:9/feed.xml\n"
-                            "    kind: feed\n")
-    store = Store(config.settings.database_url)
-    store.upgrade()
-    store.sync_sources(config.sources, T0)
-    try:
-        yield config, store
-    finally:
-        store.close()
 
 
 def statement(n: int, *, edited: bool = False) -> list[str]:
@@ -61,8 +48,9 @@ def stored_signatures(path: str) -> dict[int, bytes]:
             "SELECT seq, signature FROM documents ORDER BY seq")}
 
 
-def test_signatures_of_an_older_version_are_made_again_from_the_stored_texts(world) -> None:
-    config, store = world
+def test_signatures_of_an_older_version_are_made_again_from_the_stored_texts(
+        one_feed_world) -> None:
+    config, store = one_feed_world
     path = config.settings.database_url.removeprefix("sqlite:///")
 
     async def before() -> None:

@@ -78,15 +78,20 @@ def test_a_round_up_made_of_cards_is_the_article():
     assert sum("Other story" in b for b in body_of(html)) == 4
 
 
-def _judged(html: str) -> list[str]:
-    """The container's blocks the classifier judges on this page."""
+def _walked(html: str) -> tuple[Walk, list[int]]:
+    """The walk of this page's body, and the blocks of its chosen container."""
     root = LexborHTMLParser(html).body
     assert root is not None
     w = Walk(True, root)
     w.enter(root.tag_id)
     w.walk(root)
     w.leave()
-    keep = w.chosen()
+    return w, w.chosen()
+
+
+def _judged(html: str) -> list[str]:
+    """The container's blocks the classifier judges on this page."""
+    w, keep = _walked(html)
     todo, _rows = block_rows(w, keep)
     return [w.blocks[keep[k]] for k in todo]
 
@@ -245,13 +250,7 @@ def test_a_closing_question_followed_by_its_answer_is_not_a_prompt():
     html = page(prose_html() + "<h3>Where can I get more help?</h3><p>Guides for every step "
                 'are found on <a href="/docs">our documentation pages</a>.</p>'
                 "<div>Was this article useful?</div>")
-    root = LexborHTMLParser(html).body
-    assert root is not None
-    w = Walk(True, root)
-    w.enter(root.tag_id)
-    w.walk(root)
-    w.leave()
-    keep = w.chosen()
+    w, keep = _walked(html)
     lines = [w.blocks[i] for i in keep]
     question = lines.index("Where can I get more help?")
     w.goods[keep[question + 1]] = False  # (as on the page the rule is for)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,23 +19,12 @@ from collector.models import Candidate, Extracted
 from collector.store import Store
 from collector.store.capture import is_known
 from collector.storing import Storing
-from tests.helpers import load
+from tests import helpers
 
 T0 = datetime(2024, 6, 1, 9, 0, tzinfo=UTC)
 
+one_feed_world = pytest.fixture(helpers.one_feed_world)
 
-@pytest.fixture
-def world(tmp_path: Any) -> Iterator[tuple[Any, Store]]:
-    """A configuration of one feed source and its store (a SQLite file), closed after."""
-    config = load(tmp_path, "sources:\n  - id: s1\n    url: http://127.0.0.1:9/feed.xml\n"
-                            "    kind: feed\n")
-    store = Store(config.settings.database_url)
-    store.upgrade()
-    store.sync_sources(config.sources, T0)
-    try:
-        yield config, store
-    finally:
-        store.close()
 
 
 def item(n: int) -> tuple[Candidate, str, str, Extracted]:
@@ -66,8 +54,8 @@ async def first_document(config: Any, store: Store) -> tuple[Storing, Any]:
 
 
 def test_a_new_document_is_one_write_transaction_and_its_file_is_marked_by_the_next(
-        world) -> None:
-    config, store = world
+        one_feed_world) -> None:
+    config, store = one_feed_world
     writes: collections.Counter[str] = collections.Counter()
 
     @event.listens_for(store.engine, "begin")
@@ -95,8 +83,8 @@ def test_a_new_document_is_one_write_transaction_and_its_file_is_marked_by_the_n
     asyncio.run(main())
 
 
-def test_a_stop_before_the_mark_loses_nothing(world) -> None:
-    config, store = world
+def test_a_stop_before_the_mark_loses_nothing(one_feed_world) -> None:
+    config, store = one_feed_world
 
     async def main() -> None:
         storing, doc = await first_document(config, store)
@@ -115,8 +103,8 @@ def test_a_stop_before_the_mark_loses_nothing(world) -> None:
     asyncio.run(main())
 
 
-def test_a_mark_for_an_older_text_leaves_a_newer_text_unwritten(world) -> None:
-    config, store = world
+def test_a_mark_for_an_older_text_leaves_a_newer_text_unwritten(one_feed_world) -> None:
+    config, store = one_feed_world
 
     async def main() -> None:
         storing, doc = await first_document(config, store)
@@ -134,8 +122,8 @@ def test_a_mark_for_an_older_text_leaves_a_newer_text_unwritten(world) -> None:
 
 
 def test_a_text_is_known_by_any_url_key_of_its_locations_or_by_its_fingerprint(
-        world) -> None:
-    config, store = world
+        one_feed_world) -> None:
+    config, store = one_feed_world
 
     async def main() -> None:
         storing = Storing(config, store, clock=lambda: T0)
