@@ -13,6 +13,15 @@ snapshot taken when traced memory was highest (sampled every 0.5 s). Tracing slo
 several times: its figures say where the memory is, not how fast the poll runs.
 
     .venv/bin/python -m bench.memory poll --n 5000 --farm hard --top 15
+
+`--dump DIR` also writes, for each cycle, the snapshot taken when the poll is over (at the
+start of `Worker.close`, the worker and everything it holds still alive) to
+DIR/end-<cycle>.snap; `diff` compares two such snapshots, of polls of N1 and N2 sources, by
+traceback and prints what grew, in bytes per source ((size2 - size1) / (N2 - N1)):
+
+    .venv/bin/python -m bench.memory poll --n 1000 --cycles 1 --frames 12 --dump /tmp/m1000
+    .venv/bin/python -m bench.memory poll --n 3000 --cycles 1 --frames 12 --dump /tmp/m3000
+    .venv/bin/python -m bench.memory diff /tmp/m1000/end-0.snap 1000 /tmp/m3000/end-0.snap 3000
 """
 
 from __future__ import annotations
@@ -50,12 +59,22 @@ for name in sys.argv[1:]:
 print(f"modules loaded: {len(sys.modules)}")
 """
 
-#: Runs `collector.cli` with tracemalloc; argv: report file, top N, cli args.
+#: Runs `collector.cli` with tracemalloc; argv: report file, top N, frames, end-snapshot file
+#: ("" for none), cli args.
 _TRACED_CHILD = """
 import sys, threading, tracemalloc, runpy, linecache
-out, top = sys.argv[1], int(sys.argv[2])
-sys.argv = ["collector", *sys.argv[3:]]
-tracemalloc.start(25)
+out, top, frames, end_snap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+sys.argv = ["collector", *sys.argv[5:]]
+tracemalloc.start(frames)
+if end_snap:
+    import gc
+    from collector.scheduler import Worker
+    _close = Worker.close
+    async def close(self):
+        gc.collect()
+        tracemalloc.take_snapshot().dump(end_snap)
+        await _close(self)
+    Worker.close = close
 best = [0, None]
 stop = threading.Event()
 def sample():
@@ -112,17 +131,47 @@ def poll_main(args: argparse.Namespace) -> int:
             subprocess.run([PY, "-m", "collector.cli", "--config", str(config), "db",
                             "upgrade"], cwd=args.tree, check=True, capture_output=True,
                            timeout=300)
-            for cycle in (0, 1):
+            if args.dump:
+                Path(args.dump).mkdir(parents=True, exist_ok=True)
+            for cycle in range(args.cycles):
                 farm.set_cycle(cycle)
                 report = work / f"report{cycle}.txt"
+                end = str(Path(args.dump) / f"end-{cycle}.snap") if args.dump else ""
                 subprocess.run([PY, "-c", _TRACED_CHILD, str(report), str(args.top),
-                                "--config", str(config), "poll", "--quiet"], cwd=args.tree,
+                                str(args.frames), end, "--config", str(config), "poll",
+                                "--quiet"], cwd=args.tree,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                timeout=args.limit, env={**os.environ})
                 print(f"\n=== {'cold' if cycle == 0 else 'warm'} cycle, N = {args.n}")
                 print(report.read_text(encoding="utf-8") if report.exists() else "no report")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def diff_main(args: argparse.Namespace) -> int:
+    import tracemalloc
+
+    one = tracemalloc.Snapshot.load(args.snap1)
+    two = tracemalloc.Snapshot.load(args.snap2)
+    per = max(1, args.n2 - args.n1)
+    ignore = [tracemalloc.Filter(False, tracemalloc.__file__)]
+    one, two = one.filter_traces(ignore), two.filter_traces(ignore)
+    total = sum(t.size for t in two.traces) - sum(t.size for t in one.traces)
+    print(f"traced at the end: {sum(t.size for t in one.traces) / 2**20:.1f} MB at N = "
+          f"{args.n1}, {sum(t.size for t in two.traces) / 2**20:.1f} MB at N = {args.n2}: "
+          f"{total / per:+.0f} B per source")
+    for kind in ("filename", "lineno", "traceback"):
+        print(f"\n-- top {args.top} growths by {kind} (B per source, blocks per source) --")
+        for stat in two.compare_to(one, kind)[:args.top]:
+            print(f"{stat.size_diff / per:8.0f} B {stat.count_diff / per:6.1f} blocks "
+                  f"({stat.size / 2**20:6.2f} MB at N2)")
+            if kind != "filename":
+                frames = stat.traceback.format(limit=args.frames if kind == "traceback" else 1,
+                                               most_recent_first=True)
+                print("\n".join("    " + x for x in frames if x.strip()))
+            else:
+                print("    " + str(stat.traceback[0].filename))
     return 0
 
 
@@ -138,7 +187,20 @@ def main(argv: list[str] | None = None) -> int:
                    help="the farm's profile (bench/farm.py)")
     q.add_argument("--top", type=int, default=15)
     q.add_argument("--limit", type=float, default=1800.0)
+    q.add_argument("--frames", type=int, default=25, help="tracemalloc's frames per block")
+    q.add_argument("--cycles", type=int, choices=(1, 2), default=2,
+                   help="1: the cold cycle only")
+    q.add_argument("--dump", help="directory for the end-of-poll snapshots (end-<cycle>.snap)")
+    d = sub.add_parser("diff")
+    d.add_argument("snap1")
+    d.add_argument("n1", type=int)
+    d.add_argument("snap2")
+    d.add_argument("n2", type=int)
+    d.add_argument("--top", type=int, default=25)
+    d.add_argument("--frames", type=int, default=10)
     args = p.parse_args(argv)
+    if args.cmd == "diff":
+        return diff_main(args)
     return imports_main(args) if args.cmd == "imports" else poll_main(args)
 
 
