@@ -22,6 +22,11 @@ traceback and prints what grew, in bytes per source ((size2 - size1) / (N2 - N1)
     .venv/bin/python -m bench.memory poll --n 1000 --cycles 1 --frames 12 --dump /tmp/m1000
     .venv/bin/python -m bench.memory poll --n 3000 --cycles 1 --frames 12 --dump /tmp/m3000
     .venv/bin/python -m bench.memory diff /tmp/m1000/end-0.snap 1000 /tmp/m3000/end-0.snap 3000
+
+`timeline`: an untraced cold poll on the farm, its VmRSS and VmHWM read every `--every` s
+(when in the poll the peak comes, at full speed):
+
+    .venv/bin/python -m bench.memory timeline --n 5000 --farm hard
 """
 
 from __future__ import annotations
@@ -149,6 +154,47 @@ def poll_main(args: argparse.Namespace) -> int:
     return 0
 
 
+def timeline_main(args: argparse.Namespace) -> int:
+    import resource
+    import shutil
+    import time
+
+    from bench.farm import Farm
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    work = Path(tempfile.mkdtemp(prefix="poll-timeline-"))
+    try:
+        with Farm(args.n, profile=args.farm, seed=1) as farm:
+            config = work / "sources.yaml"
+            collector_config(config, farm.feed_urls(), concurrency=None, backfill=0)
+            subprocess.run([PY, "-m", "collector.cli", "--config", str(config), "db",
+                            "upgrade"], cwd=args.tree, check=True, capture_output=True,
+                           timeout=300)
+            farm.set_cycle(0)
+            child = subprocess.Popen([PY, "-m", "collector.cli", "--config", str(config),
+                                      "poll", "--quiet"], cwd=args.tree,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            started = time.monotonic()
+            while child.poll() is None and time.monotonic() - started < args.limit:
+                try:
+                    with open(f"/proc/{child.pid}/status") as f:
+                        got = {k: int(v.split()[0]) / 1024 for k, v in
+                               (x.split(":", 1) for x in f) if k in ("VmRSS", "VmHWM")}
+                except (OSError, ValueError):
+                    got = {}
+                if got:
+                    print(f"{time.monotonic() - started:7.1f} s  VmRSS {got['VmRSS']:6.1f} MB"
+                          f"  VmHWM {got['VmHWM']:6.1f} MB", flush=True)
+                time.sleep(args.every)
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
 def diff_main(args: argparse.Namespace) -> int:
     import tracemalloc
 
@@ -191,6 +237,11 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--cycles", type=int, choices=(1, 2), default=2,
                    help="1: the cold cycle only")
     q.add_argument("--dump", help="directory for the end-of-poll snapshots (end-<cycle>.snap)")
+    t = sub.add_parser("timeline")
+    t.add_argument("--n", type=int, default=5000)
+    t.add_argument("--farm", choices=("easy", "hard"), default="hard")
+    t.add_argument("--every", type=float, default=1.0)
+    t.add_argument("--limit", type=float, default=900.0)
     d = sub.add_parser("diff")
     d.add_argument("snap1")
     d.add_argument("n1", type=int)
@@ -201,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.cmd == "diff":
         return diff_main(args)
+    if args.cmd == "timeline":
+        return timeline_main(args)
     return imports_main(args) if args.cmd == "imports" else poll_main(args)
 
 
