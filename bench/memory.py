@@ -27,6 +27,13 @@ traceback and prints what grew, in bytes per source ((size2 - size1) / (N2 - N1)
 (when in the poll the peak comes, at full speed):
 
     .venv/bin/python -m bench.memory timeline --n 5000 --farm hard
+
+`startup`: in a child, the steps of a poll's start-up for N sources (no network): VmRSS
+after `load_config`, after the worker's start, and after the claim of all the sources in one
+`Store.claim` (`--batch B`: in claims of B ids, to see what the statement's size costs):
+
+    .venv/bin/python -m bench.memory startup --n 5000
+    .venv/bin/python -m bench.memory startup --n 5000 --batch 500
 """
 
 from __future__ import annotations
@@ -195,6 +202,58 @@ def timeline_main(args: argparse.Namespace) -> int:
     return 0
 
 
+_STARTUP_CHILD = """
+import asyncio, sys
+from collector.cli import _store
+from collector.config import load_config
+from collector.scheduler import Worker
+config_path, batch = sys.argv[1], int(sys.argv[2])
+def rss():
+    with open("/proc/self/status") as f:
+        got = {k: int(v.split()[0]) / 1024 for k, v in (x.split(":", 1) for x in f)
+               if k in ("VmRSS", "VmHWM")}
+    return f"VmRSS {got['VmRSS']:6.1f} MB  VmHWM {got['VmHWM']:6.1f} MB"
+print(f"{'imports':28} {rss()}")
+config = load_config(config_path)
+print(f"{'load_config':28} {rss()}")
+store = _store(config)
+async def main():
+    worker = Worker(config, store, metrics=False)
+    await worker.start()
+    print(f"{'worker started':28} {rss()}")
+    ids = [s.id for s in config.sources]
+    step = batch or len(ids)
+    claimed = []
+    for i in range(0, len(ids), step):
+        claimed += await asyncio.to_thread(
+            store.claim, worker.clock(), owner=worker.id, lease_s=600, limit=step,
+            ids=ids[i:i + step], due_only=False)
+    print(f"{f'claimed {len(claimed)} ({step} a claim)':28} {rss()}")
+    await worker.close()
+asyncio.run(main())
+store.close()
+"""
+
+
+def startup_main(args: argparse.Namespace) -> int:
+    import shutil
+
+    work = Path(tempfile.mkdtemp(prefix="poll-startup-"))
+    try:
+        config = work / "sources.yaml"
+        # nothing listens on the discard port: no poll runs, the URLs only have to be valid
+        collector_config(config, [f"http://127.0.0.1:9/{i}/feed.xml" for i in range(args.n)],
+                         concurrency=None, backfill=0)
+        subprocess.run([PY, "-m", "collector.cli", "--config", str(config), "db", "upgrade"],
+                       cwd=args.tree, check=True, capture_output=True, timeout=300)
+        got = subprocess.run([PY, "-c", _STARTUP_CHILD, str(config), str(args.batch)],
+                             cwd=args.tree, capture_output=True, text=True, timeout=600)
+        print(got.stdout + got.stderr)
+        return got.returncode
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def diff_main(args: argparse.Namespace) -> int:
     import tracemalloc
 
@@ -242,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--farm", choices=("easy", "hard"), default="hard")
     t.add_argument("--every", type=float, default=1.0)
     t.add_argument("--limit", type=float, default=900.0)
+    u = sub.add_parser("startup")
+    u.add_argument("--n", type=int, default=5000)
+    u.add_argument("--batch", type=int, default=0, help="ids a claim (0: all in one)")
     d = sub.add_parser("diff")
     d.add_argument("snap1")
     d.add_argument("n1", type=int)
@@ -254,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
         return diff_main(args)
     if args.cmd == "timeline":
         return timeline_main(args)
+    if args.cmd == "startup":
+        return startup_main(args)
     return imports_main(args) if args.cmd == "imports" else poll_main(args)
 
 
