@@ -13,6 +13,27 @@ snapshot taken when traced memory was highest (sampled every 0.5 s). Tracing slo
 several times: its figures say where the memory is, not how fast the poll runs.
 
     .venv/bin/python -m bench.memory poll --n 5000 --farm hard --top 15
+
+`--dump DIR` also writes, for each cycle, the snapshot taken when the poll is over (at the
+start of `Worker.close`, the worker and everything it holds still alive) to
+DIR/end-<cycle>.snap; `diff` compares two such snapshots, of polls of N1 and N2 sources, by
+traceback and prints what grew, in bytes per source ((size2 - size1) / (N2 - N1)):
+
+    .venv/bin/python -m bench.memory poll --n 1000 --cycles 1 --frames 12 --dump /tmp/m1000
+    .venv/bin/python -m bench.memory poll --n 3000 --cycles 1 --frames 12 --dump /tmp/m3000
+    .venv/bin/python -m bench.memory diff /tmp/m1000/end-0.snap 1000 /tmp/m3000/end-0.snap 3000
+
+`timeline`: an untraced cold poll on the farm, its VmRSS and VmHWM read every `--every` s
+(when in the poll the peak comes, at full speed):
+
+    .venv/bin/python -m bench.memory timeline --n 5000 --farm hard
+
+`startup`: in a child, the steps of a poll's start-up for N sources (no network): VmRSS
+after `load_config`, after the worker's start, and after the claim of all the sources in one
+`Store.claim` (`--batch B`: in claims of B ids, to see what the statement's size costs):
+
+    .venv/bin/python -m bench.memory startup --n 5000
+    .venv/bin/python -m bench.memory startup --n 5000 --batch 500
 """
 
 from __future__ import annotations
@@ -50,12 +71,22 @@ for name in sys.argv[1:]:
 print(f"modules loaded: {len(sys.modules)}")
 """
 
-#: Runs `collector.cli` with tracemalloc; argv: report file, top N, cli args.
+#: Runs `collector.cli` with tracemalloc; argv: report file, top N, frames, end-snapshot file
+#: ("" for none), cli args.
 _TRACED_CHILD = """
 import sys, threading, tracemalloc, runpy, linecache
-out, top = sys.argv[1], int(sys.argv[2])
-sys.argv = ["collector", *sys.argv[3:]]
-tracemalloc.start(25)
+out, top, frames, end_snap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+sys.argv = ["collector", *sys.argv[5:]]
+tracemalloc.start(frames)
+if end_snap:
+    import gc
+    from collector.scheduler import Worker
+    _close = Worker.close
+    async def close(self):
+        gc.collect()
+        tracemalloc.take_snapshot().dump(end_snap)
+        await _close(self)
+    Worker.close = close
 best = [0, None]
 stop = threading.Event()
 def sample():
@@ -112,17 +143,140 @@ def poll_main(args: argparse.Namespace) -> int:
             subprocess.run([PY, "-m", "collector.cli", "--config", str(config), "db",
                             "upgrade"], cwd=args.tree, check=True, capture_output=True,
                            timeout=300)
-            for cycle in (0, 1):
+            if args.dump:
+                Path(args.dump).mkdir(parents=True, exist_ok=True)
+            for cycle in range(args.cycles):
                 farm.set_cycle(cycle)
                 report = work / f"report{cycle}.txt"
+                end = str(Path(args.dump) / f"end-{cycle}.snap") if args.dump else ""
                 subprocess.run([PY, "-c", _TRACED_CHILD, str(report), str(args.top),
-                                "--config", str(config), "poll", "--quiet"], cwd=args.tree,
+                                str(args.frames), end, "--config", str(config), "poll",
+                                "--quiet"], cwd=args.tree,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                timeout=args.limit, env={**os.environ})
                 print(f"\n=== {'cold' if cycle == 0 else 'warm'} cycle, N = {args.n}")
                 print(report.read_text(encoding="utf-8") if report.exists() else "no report")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def timeline_main(args: argparse.Namespace) -> int:
+    import resource
+    import shutil
+    import time
+
+    from bench.farm import Farm
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    work = Path(tempfile.mkdtemp(prefix="poll-timeline-"))
+    try:
+        with Farm(args.n, profile=args.farm, seed=1) as farm:
+            config = work / "sources.yaml"
+            collector_config(config, farm.feed_urls(), concurrency=None, backfill=0)
+            subprocess.run([PY, "-m", "collector.cli", "--config", str(config), "db",
+                            "upgrade"], cwd=args.tree, check=True, capture_output=True,
+                           timeout=300)
+            farm.set_cycle(0)
+            child = subprocess.Popen([PY, "-m", "collector.cli", "--config", str(config),
+                                      "poll", "--quiet"], cwd=args.tree,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            started = time.monotonic()
+            while child.poll() is None and time.monotonic() - started < args.limit:
+                try:
+                    with open(f"/proc/{child.pid}/status") as f:
+                        got = {k: int(v.split()[0]) / 1024 for k, v in
+                               (x.split(":", 1) for x in f) if k in ("VmRSS", "VmHWM")}
+                except (OSError, ValueError):
+                    got = {}
+                if got:
+                    print(f"{time.monotonic() - started:7.1f} s  VmRSS {got['VmRSS']:6.1f} MB"
+                          f"  VmHWM {got['VmHWM']:6.1f} MB", flush=True)
+                time.sleep(args.every)
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+_STARTUP_CHILD = """
+import asyncio, sys
+from collector.cli import _store
+from collector.config import load_config
+from collector.scheduler import Worker
+config_path, batch = sys.argv[1], int(sys.argv[2])
+def rss():
+    with open("/proc/self/status") as f:
+        got = {k: int(v.split()[0]) / 1024 for k, v in (x.split(":", 1) for x in f)
+               if k in ("VmRSS", "VmHWM")}
+    return f"VmRSS {got['VmRSS']:6.1f} MB  VmHWM {got['VmHWM']:6.1f} MB"
+print(f"{'imports':28} {rss()}")
+config = load_config(config_path)
+print(f"{'load_config':28} {rss()}")
+store = _store(config)
+async def main():
+    worker = Worker(config, store, metrics=False)
+    await worker.start()
+    print(f"{'worker started':28} {rss()}")
+    ids = [s.id for s in config.sources]
+    step = batch or len(ids)
+    claimed = []
+    for i in range(0, len(ids), step):
+        claimed += await asyncio.to_thread(
+            store.claim, worker.clock(), owner=worker.id, lease_s=600, limit=step,
+            ids=ids[i:i + step], due_only=False)
+    print(f"{f'claimed {len(claimed)} ({step} a claim)':28} {rss()}")
+    await worker.close()
+asyncio.run(main())
+store.close()
+"""
+
+
+def startup_main(args: argparse.Namespace) -> int:
+    import shutil
+
+    work = Path(tempfile.mkdtemp(prefix="poll-startup-"))
+    try:
+        config = work / "sources.yaml"
+        # nothing listens on the discard port: no poll runs, the URLs only have to be valid
+        collector_config(config, [f"http://127.0.0.1:9/{i}/feed.xml" for i in range(args.n)],
+                         concurrency=None, backfill=0)
+        subprocess.run([PY, "-m", "collector.cli", "--config", str(config), "db", "upgrade"],
+                       cwd=args.tree, check=True, capture_output=True, timeout=300)
+        got = subprocess.run([PY, "-c", _STARTUP_CHILD, str(config), str(args.batch)],
+                             cwd=args.tree, capture_output=True, text=True, timeout=600)
+        print(got.stdout + got.stderr)
+        return got.returncode
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def diff_main(args: argparse.Namespace) -> int:
+    import tracemalloc
+
+    one = tracemalloc.Snapshot.load(args.snap1)
+    two = tracemalloc.Snapshot.load(args.snap2)
+    per = max(1, args.n2 - args.n1)
+    ignore = [tracemalloc.Filter(False, tracemalloc.__file__)]
+    one, two = one.filter_traces(ignore), two.filter_traces(ignore)
+    total = sum(t.size for t in two.traces) - sum(t.size for t in one.traces)
+    print(f"traced at the end: {sum(t.size for t in one.traces) / 2**20:.1f} MB at N = "
+          f"{args.n1}, {sum(t.size for t in two.traces) / 2**20:.1f} MB at N = {args.n2}: "
+          f"{total / per:+.0f} B per source")
+    for kind in ("filename", "lineno", "traceback"):
+        print(f"\n-- top {args.top} growths by {kind} (B per source, blocks per source) --")
+        for stat in two.compare_to(one, kind)[:args.top]:
+            print(f"{stat.size_diff / per:8.0f} B {stat.count_diff / per:6.1f} blocks "
+                  f"({stat.size / 2**20:6.2f} MB at N2)")
+            if kind != "filename":
+                frames = stat.traceback.format(limit=args.frames if kind == "traceback" else 1,
+                                               most_recent_first=True)
+                print("\n".join("    " + x for x in frames if x.strip()))
+            else:
+                print("    " + str(stat.traceback[0].filename))
     return 0
 
 
@@ -138,7 +292,32 @@ def main(argv: list[str] | None = None) -> int:
                    help="the farm's profile (bench/farm.py)")
     q.add_argument("--top", type=int, default=15)
     q.add_argument("--limit", type=float, default=1800.0)
+    q.add_argument("--frames", type=int, default=25, help="tracemalloc's frames per block")
+    q.add_argument("--cycles", type=int, choices=(1, 2), default=2,
+                   help="1: the cold cycle only")
+    q.add_argument("--dump", help="directory for the end-of-poll snapshots (end-<cycle>.snap)")
+    t = sub.add_parser("timeline")
+    t.add_argument("--n", type=int, default=5000)
+    t.add_argument("--farm", choices=("easy", "hard"), default="hard")
+    t.add_argument("--every", type=float, default=1.0)
+    t.add_argument("--limit", type=float, default=900.0)
+    u = sub.add_parser("startup")
+    u.add_argument("--n", type=int, default=5000)
+    u.add_argument("--batch", type=int, default=0, help="ids a claim (0: all in one)")
+    d = sub.add_parser("diff")
+    d.add_argument("snap1")
+    d.add_argument("n1", type=int)
+    d.add_argument("snap2")
+    d.add_argument("n2", type=int)
+    d.add_argument("--top", type=int, default=25)
+    d.add_argument("--frames", type=int, default=10)
     args = p.parse_args(argv)
+    if args.cmd == "diff":
+        return diff_main(args)
+    if args.cmd == "timeline":
+        return timeline_main(args)
+    if args.cmd == "startup":
+        return startup_main(args)
     return imports_main(args) if args.cmd == "imports" else poll_main(args)
 
 

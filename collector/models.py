@@ -109,7 +109,7 @@ class Extracted:
         return sum(len(b.split()) for b in self.blocks)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)   # one per source, kept to the end of a poll
 class PollOutcome:
     """The result of polling one source once; failures are results, not exceptions."""
 

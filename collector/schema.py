@@ -115,7 +115,7 @@ class Imap:
     move_to: str | None = None         # moved here once stored; otherwise marked read
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)   # one per configured source, held by the process
 class Source:
     id: str
     name: str
