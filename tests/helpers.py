@@ -34,8 +34,9 @@ def load(tmp: Path, body: str, *, env: dict[str, str] | None = None, **kw: Any) 
 
 
 def one_feed_world(tmp_path: Path) -> Iterator[tuple[Config, Store]]:
-    """A configuration of one feed source and its store (a SQLite file, its sources synced at
-    2024-06-01 09:00 UTC), closed after: a fixture (`pytest.fixture(one_feed_world)`)."""
+    """A configuration of one feed source and its store (a SQLite file; on the PostgreSQL lane
+    that lane's database), its sources synced at 2024-06-01 09:00 UTC, closed after: a
+    fixture (`pytest.fixture(one_feed_world)`)."""
     config = load(tmp_path, "sources:\n  - id: s1\n    url: http://127.0.0.1:9/feed.xml\n"
                             "    kind: feed\n")
     store = Store(config.settings.database_url)

@@ -48,6 +48,7 @@ def stored_signatures(path: str) -> dict[int, bytes]:
             "SELECT seq, signature FROM documents ORDER BY seq")}
 
 
+@pytest.mark.sqlite_only   # the stored signatures are read and set back with sqlite3 itself
 def test_signatures_of_an_older_version_are_made_again_from_the_stored_texts(
         one_feed_world) -> None:
     config, store = one_feed_world
