@@ -39,12 +39,19 @@ after `load_config`, after the worker's start, and after the claim of all the so
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
+import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
+from bench.farm import Farm
 from bench.poll import PY, ROOT, collector_config
 
 #: What a poll imports, in the order it gets there: the libraries, then collector's modules.
@@ -127,78 +134,68 @@ def imports_main(args: argparse.Namespace) -> int:
     return got.returncode
 
 
-def poll_main(args: argparse.Namespace) -> int:
-    import resource
-    import shutil
+def _upgrade(config: Path, tree: str) -> None:
+    """`collector db upgrade` of this configuration's store, with the checkout `tree`."""
+    subprocess.run([PY, "-m", "collector.cli", "--config", str(config), "db", "upgrade"],
+                   cwd=tree, check=True, capture_output=True, timeout=300)
 
-    from bench.farm import Farm
 
+@contextlib.contextmanager
+def _farm_world(args: argparse.Namespace, prefix: str) -> Iterator[tuple[Farm, Path, Path]]:
+    """bench/poll.py's farm of `args.n` sites, a configuration of collector polling them (its
+    store made) and the temporary directory holding it, removed after."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    work = Path(tempfile.mkdtemp(prefix="poll-memory-"))
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         with Farm(args.n, profile=args.farm, seed=1) as farm:
             config = work / "sources.yaml"
             collector_config(config, farm.feed_urls(), concurrency=None, backfill=0)
-            subprocess.run([PY, "-m", "collector.cli", "--config", str(config), "db",
-                            "upgrade"], cwd=args.tree, check=True, capture_output=True,
-                           timeout=300)
-            if args.dump:
-                Path(args.dump).mkdir(parents=True, exist_ok=True)
-            for cycle in range(args.cycles):
-                farm.set_cycle(cycle)
-                report = work / f"report{cycle}.txt"
-                end = str(Path(args.dump) / f"end-{cycle}.snap") if args.dump else ""
-                subprocess.run([PY, "-c", _TRACED_CHILD, str(report), str(args.top),
-                                str(args.frames), end, "--config", str(config), "poll",
-                                "--quiet"], cwd=args.tree,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               timeout=args.limit, env={**os.environ})
-                print(f"\n=== {'cold' if cycle == 0 else 'warm'} cycle, N = {args.n}")
-                print(report.read_text(encoding="utf-8") if report.exists() else "no report")
+            _upgrade(config, args.tree)
+            yield farm, config, work
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def poll_main(args: argparse.Namespace) -> int:
+    with _farm_world(args, "poll-memory-") as (farm, config, work):
+        if args.dump:
+            Path(args.dump).mkdir(parents=True, exist_ok=True)
+        for cycle in range(args.cycles):
+            farm.set_cycle(cycle)
+            report = work / f"report{cycle}.txt"
+            end = str(Path(args.dump) / f"end-{cycle}.snap") if args.dump else ""
+            subprocess.run([PY, "-c", _TRACED_CHILD, str(report), str(args.top),
+                            str(args.frames), end, "--config", str(config), "poll",
+                            "--quiet"], cwd=args.tree,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           timeout=args.limit, env={**os.environ})
+            print(f"\n=== {'cold' if cycle == 0 else 'warm'} cycle, N = {args.n}")
+            print(report.read_text(encoding="utf-8") if report.exists() else "no report")
     return 0
 
 
 def timeline_main(args: argparse.Namespace) -> int:
-    import resource
-    import shutil
-    import time
-
-    from bench.farm import Farm
-
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    work = Path(tempfile.mkdtemp(prefix="poll-timeline-"))
-    try:
-        with Farm(args.n, profile=args.farm, seed=1) as farm:
-            config = work / "sources.yaml"
-            collector_config(config, farm.feed_urls(), concurrency=None, backfill=0)
-            subprocess.run([PY, "-m", "collector.cli", "--config", str(config), "db",
-                            "upgrade"], cwd=args.tree, check=True, capture_output=True,
-                           timeout=300)
-            farm.set_cycle(0)
-            child = subprocess.Popen([PY, "-m", "collector.cli", "--config", str(config),
-                                      "poll", "--quiet"], cwd=args.tree,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            started = time.monotonic()
-            while child.poll() is None and time.monotonic() - started < args.limit:
-                try:
-                    with open(f"/proc/{child.pid}/status") as f:
-                        got = {k: int(v.split()[0]) / 1024 for k, v in
-                               (x.split(":", 1) for x in f) if k in ("VmRSS", "VmHWM")}
-                except (OSError, ValueError):
-                    got = {}
-                if got:
-                    print(f"{time.monotonic() - started:7.1f} s  VmRSS {got['VmRSS']:6.1f} MB"
-                          f"  VmHWM {got['VmHWM']:6.1f} MB", flush=True)
-                time.sleep(args.every)
-            if child.poll() is None:
-                child.kill()
-            child.wait()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with _farm_world(args, "poll-timeline-") as (farm, config, _work):
+        farm.set_cycle(0)
+        child = subprocess.Popen([PY, "-m", "collector.cli", "--config", str(config),
+                                  "poll", "--quiet"], cwd=args.tree,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started = time.monotonic()
+        while child.poll() is None and time.monotonic() - started < args.limit:
+            try:
+                with open(f"/proc/{child.pid}/status") as f:
+                    got = {k: int(v.split()[0]) / 1024 for k, v in
+                           (x.split(":", 1) for x in f) if k in ("VmRSS", "VmHWM")}
+            except (OSError, ValueError):
+                got = {}
+            if got:
+                print(f"{time.monotonic() - started:7.1f} s  VmRSS {got['VmRSS']:6.1f} MB"
+                      f"  VmHWM {got['VmHWM']:6.1f} MB", flush=True)
+            time.sleep(args.every)
+        if child.poll() is None:
+            child.kill()
+        child.wait()
     return 0
 
 
@@ -236,16 +233,13 @@ store.close()
 
 
 def startup_main(args: argparse.Namespace) -> int:
-    import shutil
-
     work = Path(tempfile.mkdtemp(prefix="poll-startup-"))
     try:
         config = work / "sources.yaml"
         # nothing listens on the discard port: no poll runs, the URLs only have to be valid
         collector_config(config, [f"http://127.0.0.1:9/{i}/feed.xml" for i in range(args.n)],
                          concurrency=None, backfill=0)
-        subprocess.run([PY, "-m", "collector.cli", "--config", str(config), "db", "upgrade"],
-                       cwd=args.tree, check=True, capture_output=True, timeout=300)
+        _upgrade(config, args.tree)
         got = subprocess.run([PY, "-c", _STARTUP_CHILD, str(config), str(args.batch)],
                              cwd=args.tree, capture_output=True, text=True, timeout=600)
         print(got.stdout + got.stderr)
@@ -255,8 +249,6 @@ def startup_main(args: argparse.Namespace) -> int:
 
 
 def diff_main(args: argparse.Namespace) -> int:
-    import tracemalloc
-
     one = tracemalloc.Snapshot.load(args.snap1)
     two = tracemalloc.Snapshot.load(args.snap2)
     per = max(1, args.n2 - args.n1)
