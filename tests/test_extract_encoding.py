@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 
+from collector import encoding
 from collector.encoding import decode_html, detect_charset, html_to_utf8
 
 TEXT = "<p>Grüße aus Köln – “Solidarität” für alle Beschäftigten der Stadtwerke.</p>"
@@ -84,3 +85,27 @@ def test_utf8_bytes_come_back_as_they_are_and_others_as_their_utf8():
         assert html_to_utf8(body, header) == decode_html(body, header).encode("utf-8")
     utf8 = TEXT.encode("utf-8")
     assert html_to_utf8(utf8, None) is utf8  # no copy for the common case
+
+
+def test_utf8_check_in_pieces_agrees_with_decoding_the_whole():
+    """The check reads the bytes in pieces cut before a character's first byte: characters
+    and broken sequences across a cut are judged as a decode of the whole judges them."""
+    piece = encoding._UTF8_PIECE
+    samples = []
+    for char in ("é", "€", "😀"):
+        encoded = char.encode()
+        for shift in range(-4, 5):  # the character over the cut, at every offset
+            head = b"a" * (piece + shift)
+            samples.append(head + encoded + b"b" * 10)
+            samples.append(head + encoded[:-1] + b"b")            # cut short
+            samples.append(head + encoded + encoded[1:] + b"b")   # stray continuation bytes
+            samples.append(head + b"\x80" * 6 + b"b")             # continuation bytes alone
+            samples.append(head + encoded[:-1])                   # cut short at the very end
+    samples += [b"", b"\xed\xa0\x80" * piece, "ü".encode() * piece, b"a\xff" * piece]
+    for body in samples:
+        try:
+            body.decode("utf-8")
+            whole = True
+        except UnicodeDecodeError:
+            whole = False
+        assert encoding._is_utf8(body) is whole, body[piece - 8:]
