@@ -475,3 +475,22 @@ def test_command_reads_standard_input(capsys, monkeypatch):
 def test_command_reports_an_unreadable_file(capsys, tmp_path):
     assert main([str(tmp_path / "missing.html")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_json_ld_in_the_body_is_read_when_some_script_holds_its_keywords():
+    ld = ('<script type="application/ld+json">{"@type":"NewsArticle",'
+          '"datePublished":"2024-02-03T10:00:00Z","author":{"name":"A. Writer"}}</script>')
+    page = extract(f"<html><head><title>T</title></head><body><article><h1>Title</h1>"
+                   f"{prose_html()}</article>{ld}</body></html>", now=NOW)
+    assert page.published == datetime(2024, 2, 3, 10, 0, tzinfo=UTC)
+    assert page.author == "A. Writer"
+    # a JSON-LD script without either keyword is not looked for in the body (the search
+    # over every element is skipped), unless another script of the page holds one
+    # (the key written with an escape: JSON reads it as "@type")
+    bare = ('<script type="application/ld+json">{"\\u0040type":"NewsArticle",'
+            '"author":{"name":"B. Writer"}}</script>')
+    assert extract(f"<html><body><article><h1>Title</h1>{prose_html()}</article>{bare}"
+                   "</body></html>", now=NOW).author is None
+    other = '<script>var ctx = {"@context": 1};</script>'
+    assert extract(f"<html><head>{other}</head><body><article><h1>Title</h1>{prose_html()}"
+                   f"</article>{bare}</body></html>", now=NOW).author == "B. Writer"
