@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import itertools
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector import limits
+from collector import extract_blocks, limits
 from collector.document import clean_line, render, validate
 from collector.errors import ExtractError
 from collector.extract import choose, extract, html_to_blocks, main
@@ -494,3 +496,15 @@ def test_json_ld_in_the_body_is_read_when_some_script_holds_its_keywords():
     other = '<script>var ctx = {"@context": 1};</script>'
     assert extract(f"<html><head>{other}</head><body><article><h1>Title</h1>{prose_html()}"
                    f"</article>{bare}</body></html>", now=NOW).author == "B. Writer"
+
+
+def test_the_classifiers_year_pattern_finds_what_its_plain_form_finds():
+    """`extract_blocks._YEAR` is written from its first digit for speed; it must find a year
+    or a numeric date exactly where the plain pattern does (every string of up to 6
+    characters over the characters that matter, Arabic-Indic digits included)."""
+    plain = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|\d\d?[./]\d\d?[./]")
+    alphabet = "0129./ \u0663"
+    for n in range(7):
+        for chars in itertools.product(alphabet, repeat=n):
+            text = "".join(chars)
+            assert bool(extract_blocks._YEAR.search(text)) == bool(plain.search(text)), text
