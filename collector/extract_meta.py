@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
@@ -121,7 +122,10 @@ _TITLE_SEPARATORS = re.compile(r"\s+(?:[|–—•·:»«/]|-|::)\s+")
 _NON_WORD = re.compile(r"\W+")
 
 
+@lru_cache(maxsize=2048)
 def norm(text: str) -> str:
+    # (cached: a page's titles, site names and first blocks are compared several times over,
+    # half of the calls repeat a text, and the pattern reads every character)
     return _NON_WORD.sub(" ", text.casefold()).strip()
 
 
