@@ -103,6 +103,8 @@ _TEXT_DATE = re.compile(
     r"|(?<![\w/])(?P<a5>\d\d?)/(?P<b5>\d\d?)/(?P<y5>\d{4})(?!\d)",
     re.IGNORECASE,
 )
+#: Every form of `_TEXT_DATE` holds a year of four digits.
+_FOUR_DIGITS = re.compile(r"\d{4}")
 #: Digits other than ASCII that dates are written in (Arabic-Indic, Persian).
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
@@ -128,6 +130,8 @@ def prepare(text: str) -> str:
 def text_dates(text: str) -> Iterator[tuple[int, datetime]]:
     """Every date written out in the text, in order: (position, midnight UTC of that day)."""
     text = prepare(text)
+    if _FOUR_DIGITS.search(text) is None:
+        return  # no year: the full pattern would try every word for a month name, in vain
     for m in _TEXT_DATE.finditer(text):
         g = m.groupdict()
         month: int | None

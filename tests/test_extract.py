@@ -19,6 +19,7 @@ from collector.errors import ExtractError
 from collector.extract import choose, extract, html_to_blocks, main
 from collector.extract_walk import clean as _clean
 from collector.models import Extracted
+from collector.textdates import text_dates
 
 FIXTURES = Path(__file__).parent / "fixtures" / "extract"
 NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
@@ -508,3 +509,11 @@ def test_the_classifiers_year_pattern_finds_what_its_plain_form_finds():
         for chars in itertools.product(alphabet, repeat=n):
             text = "".join(chars)
             assert bool(extract_blocks._YEAR.search(text)) == bool(plain.search(text)), text
+
+
+def test_dates_in_text_are_found_in_any_digits_and_none_without_a_year():
+    # (text without four digits in a row is not searched: every written date has its year)
+    assert list(text_dates("published ２０２３年１０月７日")) == [
+        (10, datetime(2023, 10, 7, tzinfo=UTC))]
+    assert list(text_dates("7 octobre 2023")) == [(0, datetime(2023, 10, 7, tzinfo=UTC))]
+    assert list(text_dates("By A. Writer, May 5, in the morning")) == []
