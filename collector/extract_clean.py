@@ -456,10 +456,14 @@ def _prompts(w: Walk, keep: list[int]) -> list[int]:
 
 
 #: A time of day ("2:54pm", "15:49", "10.27 Uhr") or a reading time ("5 min read").
-_CLOCK = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?![\d:])|(?<!\d)\d{1,2}[.h]\d{2}\s?(?:uhr|h)\b|"
-                    r"(?<!\d)\d{1,2}\s?min\b", re.IGNORECASE)
-#: A year of this era or a numeric date (as `extract_blocks` reads datelines).
-_DATED = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|\d\d?[./]\d\d?[./]")
+#: (`(?<![\d:])\d{1,2}:\d{2}(?![\d:])|(?<!\d)\d{1,2}[.h]\d{2}\s?(?:uhr|h)\b|(?<!\d)\d{1,2}\s?min\b`,
+#: written from the digit every match starts with: the search skips to digits, ten times
+#: faster on a line without any.)
+_CLOCK = re.compile(r"\d(?:(?<![\d:]\d)\d?:\d\d(?![\d:])|(?<!\d\d)\d?[.h]\d\d\s?(?:uhr|h)\b|"
+                    r"(?<!\d\d)\d?\s?min\b)", re.IGNORECASE)
+#: A year of this era or a numeric date (as `extract_blocks` reads datelines, and written
+#: from the first digit the same way).
+_DATED = re.compile(r"\d(?:(?<=1)(?<!\d\d)9\d\d(?!\d)|(?<=2)(?<!\d\d)0\d\d(?!\d)|\d?[./]\d\d?[./])")
 #: A sentence's end: a full stop after a year or a word of four letters or more ("Doors
 #: open at 7:30pm on 3 June 2021."), where a stamp ends on its time or an abbreviation
 #: ("12:30 Uhr.", "3:18 p.m.", "09:01 hrs.").
