@@ -3,9 +3,17 @@
 
 from __future__ import annotations
 
+import re
+
 from selectolax.lexbor import LexborHTMLParser
 
-from collector.extract_clean import _prompts, block_rows
+from collector.extract_clean import (
+    _RELATED,
+    _RELATED_CHARS,
+    _prompts,
+    _related,
+    block_rows,
+)
 from collector.extract_walk import Walk
 from tests.test_extract import PROSE, body_of, page, prose_html
 
@@ -230,6 +238,46 @@ def test_a_heading_over_related_articles_goes_with_its_teaser_lines_in_any_langu
     html = page(prose_html() + '<h2>Further reading</h2><p><a href="/b">J. Smith</a>, The '
                 'libraries of the town (2001)</p>' + prose_html())
     assert "J. Smith, The libraries of the town (2001)" in body_of(html)
+
+
+def _language(pattern: str) -> list[str]:
+    """Every string a pattern of literals, groups, alternatives, character sets and optional
+    parts matches (a finite language); any other construct fails the test that uses it, so a
+    new form of `_RELATED` is either enumerated here or the test is extended."""
+    def strings(items) -> list[str]:
+        out = [""]
+        for op, arg in items:
+            name = str(op)
+            if name == "LITERAL":
+                alts = [chr(arg)]
+            elif name == "IN":
+                assert all(str(o) == "LITERAL" for o, _ in arg), arg
+                alts = [chr(c) for _, c in arg]
+            elif name == "SUBPATTERN":
+                alts = strings(arg[3])
+            elif name == "BRANCH":
+                alts = [s for branch in arg[1] for s in strings(branch)]
+            elif name in ("MAX_REPEAT", "MIN_REPEAT"):
+                low, high, item = arg
+                assert (low, high) == (0, 1), (low, high)
+                alts = ["", *strings(item)]
+            else:
+                raise AssertionError(f"construct not enumerated: {name}")
+            out = [s + a for s in out for a in alts]
+        return out
+    return strings(re._parser.parse(pattern))
+
+
+def test_every_heading_form_of_the_related_pattern_passes_its_first_word_refusal():
+    # `_RELATED_FIRST` refuses most lines before the pattern runs; a heading form whose first
+    # word (or first two characters, in scripts without spaces) it lacks would never be found
+    forms = _language(_RELATED.pattern)
+    assert len(forms) > 200
+    for form in forms:
+        if len(form) >= _RELATED_CHARS:
+            continue
+        for line in (form, form.capitalize(), form.upper(), form + ":", form + " »"):
+            assert _related(line), line
 
 
 def test_short_questions_to_the_reader_after_the_last_paragraph_are_dropped():
