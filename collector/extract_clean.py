@@ -601,8 +601,9 @@ def _closing_box(w: Walk, keep: list[int]) -> range:
     return range(k, len(keep))
 
 
-def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
-    w = Walk(furniture, root)
+def walk_page(root: LexborNode, furniture: bool,
+              noscript: bool = False) -> tuple[Walk, list[str]]:
+    w = Walk(furniture, root, noscript)
     w.enter(root.tag_id)
     w.walk(root)
     w.leave()

@@ -176,7 +176,7 @@ _TEXT_ID = TAG_ID["-text"]
 _H1_ID = TAG_ID["h1"]
 
 
-def _kinds(furniture: bool) -> dict[int, int]:
+def _kinds(furniture: bool, noscript: bool = False) -> dict[int, int]:
     kinds: dict[int, int] = {}
     check = _K_CHECK if furniture else 0
     for tag in _BLOCK:
@@ -188,11 +188,17 @@ def _kinds(furniture: bool) -> dict[int, int]:
     kinds[TAG_ID["br"]] = kinds[TAG_ID["hr"]] = _K_BREAK
     for tag in _SKIP:
         kinds[TAG_ID[tag]] = _K_SKIP
+    if noscript:
+        kinds[TAG_ID["noscript"]] = _K_BLOCK
     return kinds
 
 
-#: (kinds by tag, kind of any other tag), with and without the furniture rules.
-_KINDS = {True: (_kinds(True), _K_INLINE + _K_CHECK), False: (_kinds(False), _K_INLINE)}
+#: (kinds by tag, kind of any other tag), with and without the furniture rules, and without
+#: them reading `<noscript>` too (a page whose whole text is its fallback for browsers without
+#: scripts).
+_KINDS = {(True, False): (_kinds(True), _K_INLINE + _K_CHECK),
+          (False, False): (_kinds(False), _K_INLINE),
+          (False, True): (_kinds(False, noscript=True), _K_INLINE)}
 
 
 class Walk:
@@ -218,8 +224,8 @@ class Walk:
         "stack",
     )
 
-    def __init__(self, furniture: bool, root: LexborNode):
-        self.kinds, self.default_kind = _KINDS[furniture]
+    def __init__(self, furniture: bool, root: LexborNode, noscript: bool = False):
+        self.kinds, self.default_kind = _KINDS[furniture, noscript and not furniture]
         self.root = root
         self._page_chars = -1
         self.span = (0, 0)                   # blocks of the chosen container

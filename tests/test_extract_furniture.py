@@ -409,3 +409,16 @@ def test_the_label_over_a_posts_tags_goes_with_them_in_other_languages():
     for label in ("Schlagwörter", "Temas", "Étiquettes", "Теги"):
         html = page(prose_html() * 2 + f"<div>{label}</div>" + _links("Library", "Council"))
         assert body_of(html) == PROSE * 2, label
+
+
+def test_a_page_whose_only_text_is_its_noscript_fallback_is_read_from_it():
+    # a page rendered by a script, with the whole page for browsers without scripts in
+    # <noscript>: nothing else holds prose, so the fallback is the page
+    fallback = ('<noscript><div id="page"><h2>Save the market hall library</h2>'
+                + prose_html() + "</div></noscript>")
+    html = ('<html><head><title>Library campaign</title></head><body>'
+            '<div id="app"></div><script>render()</script>' + fallback + "</body></html>")
+    assert body_of(html) == ["Save the market hall library", *PROSE]
+    # a page with prose of its own never reads its notice for browsers without scripts
+    notice = "<noscript><p>Please enable JavaScript to see every part of this site.</p></noscript>"
+    assert body_of(page(prose_html()).replace("<main>", "<main>" + notice)) == PROSE
