@@ -579,7 +579,9 @@ def _closing_box(w: Walk, keep: list[int]) -> range:
     its own (at most `_BOX_BLOCKS` blocks, not in a quotation or figure) after two prose blocks
     that share one parent, with whatever follows it. The article's paragraphs are siblings;
     one boxed apart after them is the site's (an author's bio, a word about the site or
-    its publisher, a call to write in or to subscribe)."""
+    its publisher, a call to write in or to subscribe). Not a section that joined the
+    container as its sibling, with a sub-heading of its own over the block: the article going
+    on after a layout box."""
     goods = w.goods
     frames = w.frames
     good_at = [k for k, i in enumerate(keep) if goods[i]]
@@ -591,6 +593,11 @@ def _closing_box(w: Walk, keep: list[int]) -> range:
     body = frames[keep[good_at[-2]]][5]
     if box is None or box is body or frames[keep[good_at[-3]]][5] is not body \
             or box[6] - box[1] > _BOX_BLOCKS:
+        return range(0)
+    i = keep[k]
+    if not w.span[0] <= i < w.span[1] and i != box[1] and frames[box[1]][0] in _HEADING_IDS:
+        # a section of the article after a layout box (products, an embedded post), joined
+        # as a sibling of the container: its own sub-heading over its paragraph
         return range(0)
     for _ in range(3):  # the block's element, its parent and grandparent
         if frame is None:

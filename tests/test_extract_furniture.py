@@ -422,3 +422,21 @@ def test_a_page_whose_only_text_is_its_noscript_fallback_is_read_from_it():
     # a page with prose of its own never reads its notice for browsers without scripts
     notice = "<noscript><p>Please enable JavaScript to see every part of this site.</p></noscript>"
     assert body_of(page(prose_html()).replace("<main>", "<main>" + notice)) == PROSE
+
+
+def test_a_section_of_the_article_after_a_layout_box_is_not_a_closing_box():
+    # the article's paragraphs, a box of shop links between them, and the article going on in
+    # a section of its own, a sub-heading over its paragraph: that section joins the
+    # container as its sibling and is the article's, not a box the site closes the body with
+    shop = ('<div class="shop">' + "".join(
+        f'<div><a href="/shop/{i}">A pair of white trainers from the shop, size 38 to 42, '
+        f'at a price</a></div>' for i in range(3)) + "</div>")
+    last = ("The library will stay open on Saturdays until the end of the year, the council"
+            " said, while it looks for a tenant for the upper floor.")
+    html = page('<div class="text">' + prose_html() + "</div>" + shop
+                + f'<div class="text"><h2>What happens next</h2><p>{last}</p></div>')
+    assert body_of(html) == [*PROSE, "What happens next", last]
+    # a box of the site's own closing the body (no sub-heading over it) still goes
+    html = page('<div class="text">' + prose_html() + "</div>" + shop
+                + f'<div class="text"><p>{last}</p></div>')
+    assert last not in body_of(html)
