@@ -174,6 +174,8 @@ def _orphan(line: str) -> bool:
 _BLOCKQUOTE_ID = TAG_ID["blockquote"]
 _CAPTION_IDS = _tag_ids(frozenset({"figcaption", "caption"}))
 _P_ID = TAG_ID["p"]
+_FIGURE_ID = TAG_ID["figure"]
+_FIGCAPTION_ID = TAG_ID["figcaption"]
 _LI_ID = TAG_ID["li"]
 #: Block kinds the classifier tells apart, by tag.
 _BLOCK_KINDS = {
@@ -640,6 +642,20 @@ def walk_page(root: LexborNode, furniture: bool,
     # (text in an element of a caption counts as the caption's)
     tags = [frame[0] if frame[0] != _P_ID or frame[5] is None or frame[5][0] not in _CAPTION_IDS
             else frame[5][0] for frame in [w.frames[i] for i in keep]]
+    # a picture's caption set in a `<figure>` without `<figcaption>` (a paragraph or box of
+    # its own in it) is a caption too, for the labelled credit after it ("… Credit: Name");
+    # only lines that could hold one are looked at
+    blocks = w.blocks
+    for n, i in enumerate(keep):
+        if ": " in blocks[i] and tags[n] not in _CAPTION_IDS and tags[n] not in _HEADING_IDS:
+            frame = w.frames[i][5]
+            for _ in range(3):  # the block's parent, grandparent and great-grandparent
+                if frame is None:
+                    break
+                if frame[0] == _FIGURE_ID:
+                    tags[n] = _FIGCAPTION_ID
+                    break
+                frame = frame[5]
     return w, finish([w.blocks[i] for i in keep], [w.links[i] for i in keep],
                      [w.goods[i] for i in keep], tags, drop)
 

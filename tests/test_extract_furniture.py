@@ -440,3 +440,16 @@ def test_a_section_of_the_article_after_a_layout_box_is_not_a_closing_box():
     html = page('<div class="text">' + prose_html() + "</div>" + shop
                 + f'<div class="text"><p>{last}</p></div>')
     assert last not in body_of(html)
+
+
+def test_a_labelled_credit_closing_a_caption_set_in_a_figure_without_figcaption_is_cut():
+    # the caption is a paragraph (or a box) of its own in the <figure>, with no <figcaption>
+    caption = "The market hall seen from the square in the spring of 1962."
+    for wrap in ("<p>{}</p>", '<div class="caption"><span>{}</span></div>'):
+        html = page(prose_html() + '<figure><img src="x.jpg" alt="">'
+                    + wrap.format(f"{caption}   Credit: Jane Doe") + "</figure>" + prose_html())
+        assert caption in body_of(html), wrap
+    # a heading in a figure keeps its colon and what follows it
+    html = page(prose_html() + '<figure><h3>Plan: the hall in 1962</h3><img src="x.jpg" alt="">'
+                "</figure>" + prose_html())
+    assert "Plan: the hall in 1962" in body_of(html)
