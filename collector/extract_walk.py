@@ -107,6 +107,8 @@ _SIGNAL_PARTS = _FURNITURE_PARTS | _WEAK_PARTS
 #: A token with one of these parts describes a state or layout ("main-with-sidebar").
 _NEUTRAL_PARTS = frozenset({"with", "without", "has", "no", "is", "not"})
 _SPLIT_CLASS = re.compile(r"[-_]")
+#: Where a word of a class token written in camel case starts ("Newsletter|Signup").
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _ROLE_FURNITURE = frozenset({
     "navigation", "complementary", "banner", "contentinfo", "search", "menu", "menubar",
     "dialog", "alert", "alertdialog", "toolbar",
@@ -582,7 +584,7 @@ def _names_verdict(names: str) -> int:
         return verdict
     verdict = 0
     known = _TOKEN_VERDICTS.get
-    for token in names.lower().split():
+    for token in names.split():
         v = known(token)
         if v is None:
             if len(_TOKEN_VERDICTS) >= _MAX_VERDICTS:
@@ -616,6 +618,10 @@ def _names_content(names: str) -> bool:
 
 def _token_verdict(token: str) -> int:
     """2 for a token naming furniture, 1 for a layout word that often does, else 0."""
+    if not token.islower():
+        # words joined in camel case ("NewsletterSignup", "relatedPosts") are parts too; of
+        # a name for a part of a block ("documentContent__sharingBar"), the block's name
+        token = _CAMEL.sub("-", token.split("__", 1)[0]).lower()
     if token in _FURNITURE_TOKENS:
         return 2
     parts = token.replace("_", "-").split("-")

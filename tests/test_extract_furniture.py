@@ -453,3 +453,23 @@ def test_a_labelled_credit_closing_a_caption_set_in_a_figure_without_figcaption_
     html = page(prose_html() + '<figure><h3>Plan: the hall in 1962</h3><img src="x.jpg" alt="">'
                 "</figure>" + prose_html())
     assert "Plan: the hall in 1962" in body_of(html)
+
+
+def test_furniture_words_in_class_names_written_in_camel_case_count():
+    # "NewsletterSignup", "relatedPosts": the same words as "newsletter-signup"
+    box = ('<div class="NewsletterSignup"><p>Get the best of our stories every week in your'
+           ' inbox, with news from the town and the region, free of charge</p></div>')
+    html = page(prose_html() + box + prose_html())
+    assert body_of(html) == PROSE * 2
+    # of a name for a part of a block ("documentBody__sharingContainer"), the block's name
+    # decides: the part is named for what sits beside the text in it
+    topics = "".join(f'<li><a href="/t/{i}">Topic number {i} of the site</a></li>'
+                     for i in range(40))
+    html = ('<html><body><h1>Save the market hall library</h1>'
+            f'<div class="documentBody__sharingContainer">{prose_html()}'
+            f'<a href="/share">Share</a></div><div class="topics"><ul>{topics}</ul></div>'
+            '<div class="about"><p>The campaign is run by volunteers from the town, who meet '
+            'every month in the back room of the old market hall to plan the next steps and '
+            'write to the council, the county and anybody else who will listen to them about '
+            'the library and its future in the town.</p></div></body></html>')
+    assert body_of(html) == PROSE
