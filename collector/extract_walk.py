@@ -618,10 +618,14 @@ def _names_content(names: str) -> bool:
 
 def _token_verdict(token: str) -> int:
     """2 for a token naming furniture, 1 for a layout word that often does, else 0."""
-    if not token.islower():
+    lower = token.lower()
+    if lower != token:
         # words joined in camel case ("NewsletterSignup", "relatedPosts") are parts too; of
         # a name for a part of a block ("documentContent__sharingBar"), the block's name
-        token = _CAMEL.sub("-", token.split("__", 1)[0]).lower()
+        # (the part's name says what sits in the block beside the text); read in lower case
+        # as before too ("TestReport__AuthorBox": "authorbox")
+        return max(_token_verdict(lower),
+                   _token_verdict(_CAMEL.sub("-", token.split("__", 1)[0]).lower()))
     if token in _FURNITURE_TOKENS:
         return 2
     parts = token.replace("_", "-").split("-")

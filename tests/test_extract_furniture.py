@@ -14,7 +14,7 @@ from collector.extract_clean import (
     _related,
     block_rows,
 )
-from collector.extract_walk import Walk
+from collector.extract_walk import Walk, _names_verdict
 from tests.test_extract import PROSE, body_of, page, prose_html
 
 
@@ -473,3 +473,7 @@ def test_furniture_words_in_class_names_written_in_camel_case_count():
             'write to the council, the county and anybody else who will listen to them about '
             'the library and its future in the town.</p></div></body></html>')
     assert body_of(html) == PROSE
+    # strong words, weak words, nothing; a part's name read in lower case as ever
+    assert [_names_verdict(names) for names in (
+        "relatedPosts", "mainSidebar", "hasSidebar layout", "TestReport__AuthorBox",
+        "documentContent__sharingContainer", "ArticleBody")] == [2, 1, 0, 2, 0, 0]
