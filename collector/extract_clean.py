@@ -537,24 +537,41 @@ def _cookie_notices(w: Walk, keep: list[int]) -> list[int]:
 _TRAIL = re.compile(r"(?:^|\s)([>»›→/|])\s(?:[^>»›→/|]+\s\1\s)+")
 #: The longest line before the body read as a trail.
 _TRAIL_CHARS = 200
+#: The longest run of links before the headline read as a trail without separators.
+_LINKED_TRAIL_CHARS = 60
 
 
 def _trails(w: Walk, keep: list[int]) -> list[int]:
     """Positions (in `keep`) of breadcrumb trails before the container's first prose block
-    (a trail ending in a long headline reads as prose). A heading is not a trail: a headline
-    listing its topics between bars ("Letters: Crime | Roads | Taxes") is the page's own."""
+    that is not a heading (a trail ending in a long headline reads as prose), set apart by
+    separators or (`_linked_trail`) links before the headline. A heading is not a trail: a
+    headline listing its topics between bars ("Letters: Crime | Roads | Taxes") is the page's
+    own."""
     goods = w.goods
     blocks = w.blocks
     frames = w.frames
     out: list[int] = []
     for k, i in enumerate(keep):
         line = blocks[i]
-        if len(line) < _TRAIL_CHARS and _TRAIL.search(line) is not None \
-                and frames[i][0] not in _HEADING_IDS:
+        if (len(line) < _TRAIL_CHARS and _TRAIL.search(line) is not None
+                and frames[i][0] not in _HEADING_IDS) or _linked_trail(w, i):
             out.append(k)
-        elif goods[i]:
-            break
+        elif goods[i] and frames[i][0] not in _HEADING_IDS:
+            break  # (the headline, of prose length, is not yet the body)
     return out
+
+
+def _linked_trail(w: Walk, i: int) -> bool:
+    """Whether block `i` is a trail without separators: links to the page's place in the
+    site followed by the page's headline ("Home Climate Forests under threat …")."""
+    if not w.h1s or not w.links[i] or w.frames[i][0] in _HEADING_IDS:
+        return False
+    line = " ".join(w.blocks[i].split())
+    headline = w.h1s[0]
+    if len(line) >= _TRAIL_CHARS or not line.endswith(headline) or line == headline:
+        return False
+    trail = len(line) - len(headline)
+    return trail <= _LINKED_TRAIL_CHARS and w.links[i] * len(line) >= 0.7 * (trail - 1)
 
 
 #: An error message of the site's scripting engine printed into the page ("Warning: … in

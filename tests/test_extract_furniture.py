@@ -477,3 +477,19 @@ def test_furniture_words_in_class_names_written_in_camel_case_count():
     assert [_names_verdict(names) for names in (
         "relatedPosts", "mainSidebar", "hasSidebar layout", "TestReport__AuthorBox",
         "documentContent__sharingContainer", "ArticleBody")] == [2, 1, 0, 2, 0, 0]
+
+
+def test_a_trail_of_links_without_separators_ending_in_the_headline_is_dropped():
+    # "Home Campaigns <headline>": the links to the page's place in the site, then the
+    # headline, with no arrow or bar between them; with a long headline the line reads as prose
+    headline = "Council votes to close the market hall library after sixty years of service"
+    trail = f'<div class="crumbs"><a href="/">Home</a> <a href="/c">Campaigns</a> {headline}</div>'
+    html = (f"<html><body><h1>{headline}</h1><div class=\"entry\">{trail}{prose_html()}"
+            "</div></body></html>")
+    assert body_of(html) == PROSE
+    # a paragraph that only mentions the headline's words after a link stays
+    line = (f'Read <a href="/r">the report</a> on why the {headline.lower()} before the '
+            "vote next week.")
+    html = (f"<html><body><h1>{headline}</h1><div class=\"entry\"><p>{line}</p>{prose_html()}"
+            "</div></body></html>")
+    assert len(body_of(html)) == 4
