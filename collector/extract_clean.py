@@ -77,10 +77,12 @@ def _is_boiler(line: str) -> bool:
 
 
 def finish(blocks: list[str], links: list[float], goods: list[bool],
-           tags: list[int] | None = None, dropped: set[int] | None = None) -> list[str]:
+           tags: list[int] | None = None, dropped: set[int] | None = None,
+           frames: list[list] | None = None) -> list[str]:
     """Clean the chosen blocks: drop link lists, button labels, empty and repeated lines, the
     blocks at the positions `dropped` (judged furniture), and headings or labels left with
-    nothing of theirs after them."""
+    nothing of theirs after them. With the blocks' `frames`, a line in a `<figure>` without
+    `<figcaption>` is a caption too, for the labelled credit after it ("… Credit: Name")."""
     out: list[str] = []
     kinds: list[int] = []
     section = -1          # where in `out` the last heading stands while nothing follows it
@@ -101,7 +103,9 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
             continue
         if "©" in line:
             line = _cut_credit(line)
-        if ": " in line and tags is not None and tags[i] in _CAPTION_IDS:
+        if ": " in line and tags is not None and (
+                tags[i] in _CAPTION_IDS or (frames is not None and tags[i] not in _HEADING_IDS
+                                            and _in_figure(frames[i]))):
             line = _cut_labelled_credit(line)
         if len(line) < 40 and _is_boiler(line):
             emptied = section >= 0
@@ -657,24 +661,23 @@ def walk_page(root: LexborNode, furniture: bool,
             drop.add(len(keep) - 1)
         drop.update(_closing_box(w, keep))
     # (text in an element of a caption counts as the caption's)
+    frames = [w.frames[i] for i in keep]
     tags = [frame[0] if frame[0] != _P_ID or frame[5] is None or frame[5][0] not in _CAPTION_IDS
-            else frame[5][0] for frame in [w.frames[i] for i in keep]]
-    # a picture's caption set in a `<figure>` without `<figcaption>` (a paragraph or box of
-    # its own in it) is a caption too, for the labelled credit after it ("… Credit: Name");
-    # only lines that could hold one are looked at
-    blocks = w.blocks
-    for n, i in enumerate(keep):
-        if ": " in blocks[i] and tags[n] not in _CAPTION_IDS and tags[n] not in _HEADING_IDS:
-            frame = w.frames[i][5]
-            for _ in range(3):  # the block's parent, grandparent and great-grandparent
-                if frame is None:
-                    break
-                if frame[0] == _FIGURE_ID:
-                    tags[n] = _FIGCAPTION_ID
-                    break
-                frame = frame[5]
+            else frame[5][0] for frame in frames]
     return w, finish([w.blocks[i] for i in keep], [w.links[i] for i in keep],
-                     [w.goods[i] for i in keep], tags, drop)
+                     [w.goods[i] for i in keep], tags, drop, frames)
+
+
+def _in_figure(frame: list) -> bool:
+    """Whether a block's element lies in a `<figure>` (its parent, grandparent or
+    great-grandparent): a picture's caption set without `<figcaption>`."""
+    for _ in range(3):
+        frame = frame[5]
+        if frame is None:
+            return False
+        if frame[0] == _FIGURE_ID:
+            return True
+    return False
 
 
 def selector_blocks(tree: LexborHTMLParser, selector: str) -> list[str]:
