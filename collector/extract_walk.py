@@ -621,11 +621,12 @@ def _token_verdict(token: str) -> int:
     lower = token.lower()
     if lower != token:
         # words joined in camel case ("NewsletterSignup", "relatedPosts") are parts too; of
-        # a name for a part of a block ("documentContent__sharingBar"), the block's name
-        # (the part's name says what sits in the block beside the text); read in lower case
-        # as before too ("TestReport__AuthorBox": "authorbox")
+        # a name for a part of a component ("documentContent__sharingBar", a style module's
+        # "LongFormArticle_socialContainer__0RGo1"), the component's name, which comes first
+        # (the part's name says what sits in the component beside the text); read in lower
+        # case as before too ("TestReport__AuthorBox": "authorbox")
         return max(_token_verdict(lower),
-                   _token_verdict(_CAMEL.sub("-", token.split("__", 1)[0]).lower()))
+                   _token_verdict(_CAMEL.sub("-", token.split("_", 1)[0]).lower()))
     if token in _FURNITURE_TOKENS:
         return 2
     parts = token.replace("_", "-").split("-")
