@@ -89,7 +89,9 @@ def extract(html: bytes | str, *, url: str | None = None,
         opening = walk.blocks[walk.span[0]:walk.span[0] + 3]
         if count_words(blocks, limits.MIN_BODY_WORDS) < limits.MIN_BODY_WORDS:
             # class-based furniture rules can be wrong on an unusual page: retry without them
-            _, retry = walk_page(root, furniture=False)
+            # (a page without any prose outside `<noscript>` is its fallback for browsers
+            # without scripts: the page as rendered by a script)
+            _, retry = walk_page(root, furniture=False, noscript=walk.best[1] is None)
             if count_words(retry) > count_words(blocks):
                 blocks = retry
     if not h1s:

@@ -77,10 +77,12 @@ def _is_boiler(line: str) -> bool:
 
 
 def finish(blocks: list[str], links: list[float], goods: list[bool],
-           tags: list[int] | None = None, dropped: set[int] | None = None) -> list[str]:
+           tags: list[int] | None = None, dropped: set[int] | None = None,
+           frames: list[list] | None = None) -> list[str]:
     """Clean the chosen blocks: drop link lists, button labels, empty and repeated lines, the
     blocks at the positions `dropped` (judged furniture), and headings or labels left with
-    nothing of theirs after them."""
+    nothing of theirs after them. With the blocks' `frames`, a line in a `<figure>` without
+    `<figcaption>` is a caption too, for the labelled credit after it ("… Credit: Name")."""
     out: list[str] = []
     kinds: list[int] = []
     section = -1          # where in `out` the last heading stands while nothing follows it
@@ -101,7 +103,9 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
             continue
         if "©" in line:
             line = _cut_credit(line)
-        if ": " in line and tags is not None and tags[i] in _CAPTION_IDS:
+        if ": " in line and tags is not None and (
+                tags[i] in _CAPTION_IDS or (frames is not None and tags[i] not in _HEADING_IDS
+                                            and _in_figure(frames[i]))):
             line = _cut_labelled_credit(line)
         if len(line) < 40 and _is_boiler(line):
             emptied = section >= 0
@@ -174,6 +178,8 @@ def _orphan(line: str) -> bool:
 _BLOCKQUOTE_ID = TAG_ID["blockquote"]
 _CAPTION_IDS = _tag_ids(frozenset({"figcaption", "caption"}))
 _P_ID = TAG_ID["p"]
+_FIGURE_ID = TAG_ID["figure"]
+_FIGCAPTION_ID = TAG_ID["figcaption"]
 _LI_ID = TAG_ID["li"]
 #: Block kinds the classifier tells apart, by tag.
 _BLOCK_KINDS = {
@@ -363,7 +369,8 @@ _RELATED = re.compile(
 
 
 #: The first words of `_RELATED`'s headings (and the first two characters of those in
-#: scripts written without spaces): most short lines are refused on a set lookup.
+#: scripts written without spaces): most short lines are refused on a set lookup. A test
+#: enumerates every heading `_RELATED` accepts and proves each passes this refusal.
 _RELATED_FIRST = frozenset({
     "related", "more", "read", "see", "also", "you", "latest", "recent", "popular",
     "recommended", "trending", "most", "mehr", "das", "könnte", "dürfte", "auch",
@@ -538,24 +545,41 @@ def _cookie_notices(w: Walk, keep: list[int]) -> list[int]:
 _TRAIL = re.compile(r"(?:^|\s)([>»›→/|])\s(?:[^>»›→/|]+\s\1\s)+")
 #: The longest line before the body read as a trail.
 _TRAIL_CHARS = 200
+#: The longest run of links before the headline read as a trail without separators.
+_LINKED_TRAIL_CHARS = 60
 
 
 def _trails(w: Walk, keep: list[int]) -> list[int]:
     """Positions (in `keep`) of breadcrumb trails before the container's first prose block
-    (a trail ending in a long headline reads as prose). A heading is not a trail: a headline
-    listing its topics between bars ("Letters: Crime | Roads | Taxes") is the page's own."""
+    that is not a heading (a trail ending in a long headline reads as prose), set apart by
+    separators or (`_linked_trail`) links before the headline. A heading is not a trail: a
+    headline listing its topics between bars ("Letters: Crime | Roads | Taxes") is the page's
+    own."""
     goods = w.goods
     blocks = w.blocks
     frames = w.frames
     out: list[int] = []
     for k, i in enumerate(keep):
         line = blocks[i]
-        if len(line) < _TRAIL_CHARS and _TRAIL.search(line) is not None \
-                and frames[i][0] not in _HEADING_IDS:
+        if (len(line) < _TRAIL_CHARS and _TRAIL.search(line) is not None
+                and frames[i][0] not in _HEADING_IDS) or _linked_trail(w, i):
             out.append(k)
-        elif goods[i]:
-            break
+        elif goods[i] and frames[i][0] not in _HEADING_IDS:
+            break  # (the headline, of prose length, is not yet the body)
     return out
+
+
+def _linked_trail(w: Walk, i: int) -> bool:
+    """Whether block `i` is a trail without separators: links to the page's place in the
+    site followed by the page's headline ("Home Climate Forests under threat …")."""
+    if not w.h1s or not w.links[i] or w.frames[i][0] in _HEADING_IDS:
+        return False
+    line = " ".join(w.blocks[i].split())
+    headline = w.h1s[0]
+    if len(line) >= _TRAIL_CHARS or not line.endswith(headline) or line == headline:
+        return False
+    trail = len(line) - len(headline)
+    return trail <= _LINKED_TRAIL_CHARS and w.links[i] * len(line) >= 0.7 * (trail - 1)
 
 
 #: An error message of the site's scripting engine printed into the page ("Warning: … in
@@ -582,7 +606,9 @@ def _closing_box(w: Walk, keep: list[int]) -> range:
     its own (at most `_BOX_BLOCKS` blocks, not in a quotation or figure) after two prose blocks
     that share one parent, with whatever follows it. The article's paragraphs are siblings;
     one boxed apart after them is the site's (an author's bio, a word about the site or
-    its publisher, a call to write in or to subscribe)."""
+    its publisher, a call to write in or to subscribe). Not a section that joined the
+    container as its sibling, with a sub-heading of its own over the block: the article going
+    on after a layout box."""
     goods = w.goods
     frames = w.frames
     good_at = [k for k, i in enumerate(keep) if goods[i]]
@@ -595,6 +621,11 @@ def _closing_box(w: Walk, keep: list[int]) -> range:
     if box is None or box is body or frames[keep[good_at[-3]]][5] is not body \
             or box[6] - box[1] > _BOX_BLOCKS:
         return range(0)
+    i = keep[k]
+    if not w.span[0] <= i < w.span[1] and i != box[1] and frames[box[1]][0] in _HEADING_IDS:
+        # a section of the article after a layout box (products, an embedded post), joined
+        # as a sibling of the container: its own sub-heading over its paragraph
+        return range(0)
     for _ in range(3):  # the block's element, its parent and grandparent
         if frame is None:
             break
@@ -604,8 +635,9 @@ def _closing_box(w: Walk, keep: list[int]) -> range:
     return range(k, len(keep))
 
 
-def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
-    w = Walk(furniture, root)
+def walk_page(root: LexborNode, furniture: bool,
+              noscript: bool = False) -> tuple[Walk, list[str]]:
+    w = Walk(furniture, root, noscript)
     w.enter(root.tag_id)
     w.walk(root)
     w.leave()
@@ -633,10 +665,23 @@ def walk_page(root: LexborNode, furniture: bool) -> tuple[Walk, list[str]]:
             drop.add(len(keep) - 1)
         drop.update(_closing_box(w, keep))
     # (text in an element of a caption counts as the caption's)
+    frames = [w.frames[i] for i in keep]
     tags = [frame[0] if frame[0] != _P_ID or frame[5] is None or frame[5][0] not in _CAPTION_IDS
-            else frame[5][0] for frame in [w.frames[i] for i in keep]]
+            else frame[5][0] for frame in frames]
     return w, finish([w.blocks[i] for i in keep], [w.links[i] for i in keep],
-                     [w.goods[i] for i in keep], tags, drop)
+                     [w.goods[i] for i in keep], tags, drop, frames)
+
+
+def _in_figure(frame: list) -> bool:
+    """Whether a block's element lies in a `<figure>` (its parent, grandparent or
+    great-grandparent): a picture's caption set without `<figcaption>`."""
+    for _ in range(3):
+        frame = frame[5]
+        if frame is None:
+            return False
+        if frame[0] == _FIGURE_ID:
+            return True
+    return False
 
 
 def selector_blocks(tree: LexborHTMLParser, selector: str) -> list[str]:

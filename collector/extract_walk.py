@@ -107,6 +107,8 @@ _SIGNAL_PARTS = _FURNITURE_PARTS | _WEAK_PARTS
 #: A token with one of these parts describes a state or layout ("main-with-sidebar").
 _NEUTRAL_PARTS = frozenset({"with", "without", "has", "no", "is", "not"})
 _SPLIT_CLASS = re.compile(r"[-_]")
+#: Where a word of a class token written in camel case starts ("Newsletter|Signup").
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _ROLE_FURNITURE = frozenset({
     "navigation", "complementary", "banner", "contentinfo", "search", "menu", "menubar",
     "dialog", "alert", "alertdialog", "toolbar",
@@ -176,7 +178,7 @@ _TEXT_ID = TAG_ID["-text"]
 _H1_ID = TAG_ID["h1"]
 
 
-def _kinds(furniture: bool) -> dict[int, int]:
+def _kinds(furniture: bool, noscript: bool = False) -> dict[int, int]:
     kinds: dict[int, int] = {}
     check = _K_CHECK if furniture else 0
     for tag in _BLOCK:
@@ -188,11 +190,17 @@ def _kinds(furniture: bool) -> dict[int, int]:
     kinds[TAG_ID["br"]] = kinds[TAG_ID["hr"]] = _K_BREAK
     for tag in _SKIP:
         kinds[TAG_ID[tag]] = _K_SKIP
+    if noscript:
+        kinds[TAG_ID["noscript"]] = _K_BLOCK
     return kinds
 
 
-#: (kinds by tag, kind of any other tag), with and without the furniture rules.
-_KINDS = {True: (_kinds(True), _K_INLINE + _K_CHECK), False: (_kinds(False), _K_INLINE)}
+#: (kinds by tag, kind of any other tag), with and without the furniture rules, and without
+#: them reading `<noscript>` too (a page whose whole text is its fallback for browsers without
+#: scripts).
+_KINDS = {(True, False): (_kinds(True), _K_INLINE + _K_CHECK),
+          (False, False): (_kinds(False), _K_INLINE),
+          (False, True): (_kinds(False, noscript=True), _K_INLINE)}
 
 
 class Walk:
@@ -218,8 +226,8 @@ class Walk:
         "stack",
     )
 
-    def __init__(self, furniture: bool, root: LexborNode):
-        self.kinds, self.default_kind = _KINDS[furniture]
+    def __init__(self, furniture: bool, root: LexborNode, noscript: bool = False):
+        self.kinds, self.default_kind = _KINDS[furniture, noscript and not furniture]
         self.root = root
         self._page_chars = -1
         self.span = (0, 0)                   # blocks of the chosen container
@@ -576,7 +584,7 @@ def _names_verdict(names: str) -> int:
         return verdict
     verdict = 0
     known = _TOKEN_VERDICTS.get
-    for token in names.lower().split():
+    for token in names.split():
         v = known(token)
         if v is None:
             if len(_TOKEN_VERDICTS) >= _MAX_VERDICTS:
@@ -610,6 +618,15 @@ def _names_content(names: str) -> bool:
 
 def _token_verdict(token: str) -> int:
     """2 for a token naming furniture, 1 for a layout word that often does, else 0."""
+    lower = token.lower()
+    if lower != token:
+        # words joined in camel case ("NewsletterSignup", "relatedPosts") are parts too; of
+        # a name for a part of a component ("documentContent__sharingBar", a style module's
+        # "LongFormArticle_socialContainer__0RGo1"), the component's name, which comes first
+        # (the part's name says what sits in the component beside the text); read in lower
+        # case as before too ("TestReport__AuthorBox": "authorbox")
+        return max(_token_verdict(lower),
+                   _token_verdict(_CAMEL.sub("-", token.split("_", 1)[0]).lower()))
     if token in _FURNITURE_TOKENS:
         return 2
     parts = token.replace("_", "-").split("-")

@@ -3,10 +3,18 @@
 
 from __future__ import annotations
 
+import re
+
 from selectolax.lexbor import LexborHTMLParser
 
-from collector.extract_clean import _prompts, block_rows
-from collector.extract_walk import Walk
+from collector.extract_clean import (
+    _RELATED,
+    _RELATED_CHARS,
+    _prompts,
+    _related,
+    block_rows,
+)
+from collector.extract_walk import Walk, _names_verdict
 from tests.test_extract import PROSE, body_of, page, prose_html
 
 
@@ -232,6 +240,46 @@ def test_a_heading_over_related_articles_goes_with_its_teaser_lines_in_any_langu
     assert "J. Smith, The libraries of the town (2001)" in body_of(html)
 
 
+def _language(pattern: str) -> list[str]:
+    """Every string a pattern of literals, groups, alternatives, character sets and optional
+    parts matches (a finite language); any other construct fails the test that uses it, so a
+    new form of `_RELATED` is either enumerated here or the test is extended."""
+    def strings(items) -> list[str]:
+        out = [""]
+        for op, arg in items:
+            name = str(op)
+            if name == "LITERAL":
+                alts = [chr(arg)]
+            elif name == "IN":
+                assert all(str(o) == "LITERAL" for o, _ in arg), arg
+                alts = [chr(c) for _, c in arg]
+            elif name == "SUBPATTERN":
+                alts = strings(arg[3])
+            elif name == "BRANCH":
+                alts = [s for branch in arg[1] for s in strings(branch)]
+            elif name in ("MAX_REPEAT", "MIN_REPEAT"):
+                low, high, item = arg
+                assert (low, high) == (0, 1), (low, high)
+                alts = ["", *strings(item)]
+            else:
+                raise AssertionError(f"construct not enumerated: {name}")
+            out = [s + a for s in out for a in alts]
+        return out
+    return strings(re._parser.parse(pattern))
+
+
+def test_every_heading_form_of_the_related_pattern_passes_its_first_word_refusal():
+    # `_RELATED_FIRST` refuses most lines before the pattern runs; a heading form whose first
+    # word (or first two characters, in scripts without spaces) it lacks would never be found
+    forms = _language(_RELATED.pattern)
+    assert len(forms) > 200
+    for form in forms:
+        if len(form) >= _RELATED_CHARS:
+            continue
+        for line in (form, form.capitalize(), form.upper(), form + ":", form + " »"):
+            assert _related(line), line
+
+
 def test_short_questions_to_the_reader_after_the_last_paragraph_are_dropped():
     # the site's prompts closing the body, in any language; a question inside the article,
     # and a signature after it, stay
@@ -361,3 +409,89 @@ def test_the_label_over_a_posts_tags_goes_with_them_in_other_languages():
     for label in ("Schlagwörter", "Temas", "Étiquettes", "Теги"):
         html = page(prose_html() * 2 + f"<div>{label}</div>" + _links("Library", "Council"))
         assert body_of(html) == PROSE * 2, label
+
+
+def test_a_page_whose_only_text_is_its_noscript_fallback_is_read_from_it():
+    # a page rendered by a script, with the whole page for browsers without scripts in
+    # <noscript>: nothing else holds prose, so the fallback is the page
+    fallback = ('<noscript><div id="page"><h2>Save the market hall library</h2>'
+                + prose_html() + "</div></noscript>")
+    html = ('<html><head><title>Library campaign</title></head><body>'
+            '<div id="app"></div><script>render()</script>' + fallback + "</body></html>")
+    assert body_of(html) == ["Save the market hall library", *PROSE]
+    # a page with prose of its own never reads its notice for browsers without scripts
+    notice = "<noscript><p>Please enable JavaScript to see every part of this site.</p></noscript>"
+    assert body_of(page(prose_html()).replace("<main>", "<main>" + notice)) == PROSE
+
+
+def test_a_section_of_the_article_after_a_layout_box_is_not_a_closing_box():
+    # the article's paragraphs, a box of shop links between them, and the article going on in
+    # a section of its own, a sub-heading over its paragraph: that section joins the
+    # container as its sibling and is the article's, not a box the site closes the body with
+    shop = ('<div class="shop">' + "".join(
+        f'<div><a href="/shop/{i}">A pair of white trainers from the shop, size 38 to 42, '
+        f'at a price</a></div>' for i in range(3)) + "</div>")
+    last = ("The library will stay open on Saturdays until the end of the year, the council"
+            " said, while it looks for a tenant for the upper floor.")
+    html = page('<div class="text">' + prose_html() + "</div>" + shop
+                + f'<div class="text"><h2>What happens next</h2><p>{last}</p></div>')
+    assert body_of(html) == [*PROSE, "What happens next", last]
+    # a box of the site's own closing the body (no sub-heading over it) still goes
+    html = page('<div class="text">' + prose_html() + "</div>" + shop
+                + f'<div class="text"><p>{last}</p></div>')
+    assert last not in body_of(html)
+
+
+def test_a_labelled_credit_closing_a_caption_set_in_a_figure_without_figcaption_is_cut():
+    # the caption is a paragraph (or a box) of its own in the <figure>, with no <figcaption>
+    caption = "The market hall seen from the square in the spring of 1962."
+    for wrap in ("<p>{}</p>", '<div class="caption"><span>{}</span></div>'):
+        html = page(prose_html() + '<figure><img src="x.jpg" alt="">'
+                    + wrap.format(f"{caption}   Credit: Jane Doe") + "</figure>" + prose_html())
+        assert caption in body_of(html), wrap
+    # a heading in a figure keeps its colon and what follows it
+    html = page(prose_html() + '<figure><h3>Plan: the hall in 1962</h3><img src="x.jpg" alt="">'
+                "</figure>" + prose_html())
+    assert "Plan: the hall in 1962" in body_of(html)
+
+
+def test_furniture_words_in_class_names_written_in_camel_case_count():
+    # "NewsletterSignup", "relatedPosts": the same words as "newsletter-signup"
+    box = ('<div class="NewsletterSignup"><p>Get the best of our stories every week in your'
+           ' inbox, with news from the town and the region, free of charge</p></div>')
+    html = page(prose_html() + box + prose_html())
+    assert body_of(html) == PROSE * 2
+    # of a name for a part of a block ("documentBody__sharingContainer"), the block's name
+    # decides: the part is named for what sits beside the text in it
+    topics = "".join(f'<li><a href="/t/{i}">Topic number {i} of the site</a></li>'
+                     for i in range(40))
+    html = ('<html><body><h1>Save the market hall library</h1>'
+            f'<div class="documentBody__sharingContainer">{prose_html()}'
+            f'<a href="/share">Share</a></div><div class="topics"><ul>{topics}</ul></div>'
+            '<div class="about"><p>The campaign is run by volunteers from the town, who meet '
+            'every month in the back room of the old market hall to plan the next steps and '
+            'write to the council, the county and anybody else who will listen to them about '
+            'the library and its future in the town.</p></div></body></html>')
+    assert body_of(html) == PROSE
+    # strong words, weak words, nothing; a part's name read in lower case as ever
+    # (a style module's "Component_part__hash": the component's name decides)
+    assert [_names_verdict(names) for names in (
+        "relatedPosts", "mainSidebar", "hasSidebar layout", "TestReport__AuthorBox",
+        "documentContent__sharingContainer", "ArticleBody", "RecommendedTeasers_wrapper__A7fsu",
+        "LongFormArticle_socialContainer__0RGo1")] == [2, 1, 0, 2, 0, 0, 2, 0]
+
+
+def test_a_trail_of_links_without_separators_ending_in_the_headline_is_dropped():
+    # "Home Campaigns <headline>": the links to the page's place in the site, then the
+    # headline, with no arrow or bar between them; with a long headline the line reads as prose
+    headline = "Council votes to close the market hall library after sixty years of service"
+    trail = f'<div class="crumbs"><a href="/">Home</a> <a href="/c">Campaigns</a> {headline}</div>'
+    html = (f"<html><body><h1>{headline}</h1><div class=\"entry\">{trail}{prose_html()}"
+            "</div></body></html>")
+    assert body_of(html) == PROSE
+    # a paragraph that only mentions the headline's words after a link stays
+    line = (f'Read <a href="/r">the report</a> on why the {headline.lower()} before the '
+            "vote next week.")
+    html = (f"<html><body><h1>{headline}</h1><div class=\"entry\"><p>{line}</p>{prose_html()}"
+            "</div></body></html>")
+    assert len(body_of(html)) == 4
