@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..errors import StoreError
 from ..models import CaptureRef, Provenance
 from . import capture as _capture
-from . import newdoc
+from . import claims, newdoc
 from . import seen as _seen
 from .engine import head_revision, make_engine
 from .history import append_history
@@ -228,17 +228,11 @@ class Store:
         table = _SOURCES
         c = table.c
         with self._writing() as conn:
-            q = (select(table)
-                 .where((c.lease_until.is_(None)) | (c.lease_until < now))
-                 # Failing sources first: their polls are the slow ones (timeouts, hangs,
-                 # redirect chains), and started first they overlap the quick ones instead
-                 # of trailing after them.
-                 .order_by((func.coalesce(c.consecutive_failures, 0) > 0).desc(),
-                           c.next_poll_at).limit(limit)
+            # failing sources first, then the earliest due (collector.store.claims)
+            q = (select(table).where(claims.claimable(now, due_only=due_only))
+                 .order_by(*claims.claim_key()).limit(limit)
                  .with_for_update(skip_locked=True))
             q = q.where(c.id.in_(list(ids)))
-            if due_only:
-                q = q.where(c.next_poll_at <= now)
             rows = conn.execute(q).all()
             if rows:
                 conn.execute(update(table).where(c.id.in_([r.id for r in rows]))
