@@ -30,7 +30,8 @@ traceback and prints what grew, in bytes per source ((size2 - size1) / (N2 - N1)
 
 `startup`: in a child, the steps of a poll's start-up for N sources (no network): VmRSS
 after `load_config`, after the worker's start, and after the claim of all the sources in one
-`Store.claim` (`--batch B`: in claims of B ids, to see what the statement's size costs):
+`Store.claim` (`--batch B`: the claim order read first, then claims of B ids in that order, as
+`Worker.poll_ids` does; on a checkout without collector.store.claims, slices of the ids):
 
     .venv/bin/python -m bench.memory startup --n 5000
     .venv/bin/python -m bench.memory startup --n 5000 --batch 500
@@ -220,6 +221,15 @@ async def main():
     print(f"{'worker started':28} {rss()}")
     ids = [s.id for s in config.sources]
     step = batch or len(ids)
+    if batch:
+        try:   # the claim order of all of them first, as `Worker.poll_ids` reads it
+            from collector.store import claims
+        except ImportError:   # a checkout from before collector.store.claims: slices of ids
+            pass
+        else:
+            ids = await asyncio.to_thread(claims.claim_order, store, worker.clock(), set(ids),
+                                          due_only=False)
+            print(f"{'claim order read':28} {rss()}")
     claimed = []
     for i in range(0, len(ids), step):
         claimed += await asyncio.to_thread(
