@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
-from collector.schema import Source
 from collector.scheduler import Worker
+from collector.schema import Source
 from collector.store import Store, claims
 from tests.helpers import load
 from tests.pages import article, rss_feed
