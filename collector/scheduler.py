@@ -216,18 +216,26 @@ class Worker:
         queue: collections.deque[tuple[int, SourceState]] = collections.deque()
         claiming = asyncio.Lock()
         taken = 0
+        failed: list[CollectorError] = []
+        sources = self._sources   # a reload while this poll runs does not change its sources
 
         async def next_source() -> tuple[int, SourceState] | None:
             nonlocal taken
             if queue:
                 return queue.popleft()
             async with claiming:   # one claim at a time; the others wait for its sources
-                while not queue and taken < len(order):
+                while not queue and taken < len(order) and not failed:
                     batch = order[taken:taken + claims.BATCH]
                     taken += len(batch)
-                    claimed = await asyncio.to_thread(
-                        self.store.claim, self.clock(), owner=self.id, lease_s=self.lease_s,
-                        limit=len(batch), ids=batch, due_only=due_only)
+                    try:
+                        claimed = await asyncio.to_thread(
+                            self.store.claim, self.clock(), owner=self.id,
+                            lease_s=self.lease_s, limit=len(batch), ids=batch,
+                            due_only=due_only)
+                    except CollectorError as exc:
+                        # the database failed: no more claims; the polls started end first
+                        failed.append(exc)
+                        break
                     for state in claimed:
                         queue.append((len(results), state))
                         results.append(None)
@@ -238,12 +246,14 @@ class Worker:
             # source, each waiting for a slot, held about 1.5 KB apiece (7.6 MB at 5,000)
             while (got := await next_source()) is not None:
                 i, state = got
-                results[i] = await self._poll_one(self._sources[state.id], state, progress)
+                results[i] = await self._poll_one(sources[state.id], state, progress)
 
         width = max(1, min(self.config.settings.fetch.poll_concurrency, len(order)))
         await asyncio.gather(*(self._track(runner()) for _ in range(width)))
         await self.pipeline.flush_index()
         await self.fetcher.robots.flush()
+        if failed:
+            raise failed[0]
         return [r for r in results if r is not None]
 
     async def tick(self) -> None:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import update
 
+from collector.errors import StoreError
 from collector.scheduler import Worker
 from collector.schema import Source
 from collector.store import Store, claims
@@ -114,3 +116,47 @@ def test_a_poll_claiming_in_slices_starts_its_sources_in_the_order_of_one_claim(
     assert finished == polled
     assert [src.id for src, _ in results] == polled
     assert all(outcome.ok for _, outcome in results)
+
+
+def test_a_claim_that_fails_mid_poll_lets_the_started_polls_end_then_raises(
+        tmp_path, site, monkeypatch):
+    """The database fails at the second slice's claim: the first slice's polls finish and
+    are saved, nothing more is claimed, and `poll_ids` raises the store's error."""
+    monkeypatch.setattr(claims, "BATCH", 2)
+    items = [article(1, "One", T0)]
+    for i in range(5):
+        site.pages[f"/f{i}/"] = Page(rss_feed(f"S{i}", site.base, items), "application/rss+xml")
+    body = "".join(f"  - id: s{i}\n    url: {site.url(f'/f{i}/')}\n    kind: feed\n"
+                   for i in range(5))
+    config = load(tmp_path, "sources:\n" + body, settings_extra="    poll_concurrency: 2\n")
+    store = Store(config.settings.database_url)
+    real_claim = store.claim
+    calls: list[list[str]] = []
+
+    def claim(*args, **kwargs):
+        calls.append(list(kwargs["ids"]))
+        if len(calls) == 2:
+            raise StoreError("database error: disk I/O error")
+        return real_claim(*args, **kwargs)
+
+    monkeypatch.setattr(store, "claim", claim)
+    finished: list[str] = []
+
+    async def main() -> None:
+        worker = Worker(config, store)
+        try:
+            await worker.start()
+            await worker.poll_ids([s.id for s in config.sources],
+                                  progress=lambda s, _o: finished.append(s.id))
+        finally:
+            await worker.close()
+
+    try:
+        with pytest.raises(StoreError, match="disk I/O error"):
+            asyncio.run(main())
+        # the runner that finished first asked for the next slice while the other's poll ran
+        assert sorted(finished) == ["s0", "s1"] and len(calls) == 2
+        states = {st.id: st for st in store.source_states()}
+        assert [states[f"s{i}"].polls for i in range(5)] == [1, 1, 0, 0, 0]
+    finally:
+        store.close()
