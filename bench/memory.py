@@ -30,10 +30,20 @@ traceback and prints what grew, in bytes per source ((size2 - size1) / (N2 - N1)
 
 `startup`: in a child, the steps of a poll's start-up for N sources (no network): VmRSS
 after `load_config`, after the worker's start, and after the claim of all the sources in one
-`Store.claim` (`--batch B`: in claims of B ids, to see what the statement's size costs):
+`Store.claim` (`--batch B`: the claim order read first, then claims of B ids in that order, as
+`Worker.poll_ids` does; on a checkout without collector.store.claims, slices of the ids):
 
     .venv/bin/python -m bench.memory startup --n 5000
     .venv/bin/python -m bench.memory startup --n 5000 --batch 500
+
+At the end it parses the configuration's text again under tracemalloc and prints what the
+parse keeps and what it held at its peak, in bytes a source.
+
+`robots`: in a child, the robots.txt cache of a poll after N hosts answered the farm's
+WordPress robots.txt (each naming its own sitemap), in bytes a host (tracemalloc), and the
+same entries saved to a SQLite store and read back as a poll's first check reads them:
+
+    .venv/bin/python -m bench.memory robots --n 5000
 """
 
 from __future__ import annotations
@@ -52,6 +62,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench.farm import Farm
+from bench.farm_content import ROBOTS
 from bench.poll import PY, ROOT, collector_config
 
 #: What a poll imports, in the order it gets there: the libraries, then collector's modules.
@@ -200,9 +211,10 @@ def timeline_main(args: argparse.Namespace) -> int:
 
 
 _STARTUP_CHILD = """
-import asyncio, sys
+import asyncio, sys, tracemalloc
+from pathlib import Path
 from collector.cli import _store
-from collector.config import load_config
+from collector.config import load_config, parse_config
 from collector.scheduler import Worker
 config_path, batch = sys.argv[1], int(sys.argv[2])
 def rss():
@@ -220,6 +232,15 @@ async def main():
     print(f"{'worker started':28} {rss()}")
     ids = [s.id for s in config.sources]
     step = batch or len(ids)
+    if batch:
+        try:   # the claim order of all of them first, as `Worker.poll_ids` reads it
+            from collector.store import claims
+        except ImportError:   # a checkout from before collector.store.claims: slices of ids
+            pass
+        else:
+            ids = await asyncio.to_thread(claims.claim_order, store, worker.clock(), set(ids),
+                                          due_only=False)
+            print(f"{'claim order read':28} {rss()}")
     claimed = []
     for i in range(0, len(ids), step):
         claimed += await asyncio.to_thread(
@@ -229,6 +250,17 @@ async def main():
     await worker.close()
 asyncio.run(main())
 store.close()
+# the configuration's parse again, traced (the file's read is left out: it asks for a buffer
+# of the largest size allowed, which tracemalloc counts whole though only the file's pages
+# are ever touched)
+text = Path(config_path).read_text(encoding="utf-8")
+n = len(config.sources)
+del config
+tracemalloc.start(1)
+again = parse_config(text, Path(config_path))
+kept, peak = tracemalloc.get_traced_memory()
+tracemalloc.stop()
+print(f"{'parse_config (traced)':28} {kept / n:6.0f} B a source kept, {peak / n:6.0f} at the peak")
 """
 
 
@@ -246,6 +278,60 @@ def startup_main(args: argparse.Namespace) -> int:
         return got.returncode
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+_ROBOTS_CHILD = """
+import asyncio, gc, sys, tempfile, tracemalloc
+from collector import robots
+from collector.store import Store
+from collector.store.robots import StoredRobots
+n, body = int(sys.argv[1]), sys.argv[2].encode()
+class Kept:
+    def __init__(self):
+        self.saved = []
+    def load(self):
+        return {}
+    def save(self, entries):
+        self.saved += entries
+async def fetch(url, policy, etag, last_modified):
+    host = url.split("/")[2]
+    return robots.RobotsAnswer(200, body + f"Sitemap: http://{host}/wp-sitemap.xml\\n".encode(),
+                               etag='"5f3a-1c"', last_modified="Mon, 01 Jan 2024 00:00:00 GMT")
+async def main():
+    kept = Kept()
+    cache = robots.RobotsCache(fetch, store=kept)
+    gc.collect()
+    tracemalloc.start(1)
+    before = tracemalloc.get_traced_memory()[0]
+    for i in range(n):
+        await cache.check(f"http://127.20.{i // 250}.{i % 250 + 1}:8000/feed/", "collector/1.0")
+    await cache.flush()
+    gc.collect()
+    print(f"{n} hosts checked: {(tracemalloc.get_traced_memory()[0] - before) / n:6.0f} B a host")
+    tracemalloc.stop()
+    return kept.saved
+saved = asyncio.run(main())
+with tempfile.TemporaryDirectory() as work:
+    store = Store(f"sqlite:///{work}/robots.db")
+    store.upgrade()
+    StoredRobots(store).save(saved)
+    del saved
+    gc.collect()
+    tracemalloc.start(1)
+    before = tracemalloc.get_traced_memory()[0]
+    loaded = StoredRobots(store).load()
+    now, peak = tracemalloc.get_traced_memory()
+    print(f"{len(loaded)} saved entries loaded: {(now - before) / n:6.0f} B a host kept, "
+          f"{(peak - before) / n:6.0f} at the peak")
+    store.close()
+"""
+
+
+def robots_main(args: argparse.Namespace) -> int:
+    got = subprocess.run([PY, "-c", _ROBOTS_CHILD, str(args.n), ROBOTS.decode()],
+                         cwd=args.tree, capture_output=True, text=True, timeout=600)
+    print(got.stdout + got.stderr)
+    return got.returncode
 
 
 def diff_main(args: argparse.Namespace) -> int:
@@ -296,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     u = sub.add_parser("startup")
     u.add_argument("--n", type=int, default=5000)
     u.add_argument("--batch", type=int, default=0, help="ids a claim (0: all in one)")
+    r = sub.add_parser("robots")
+    r.add_argument("--n", type=int, default=5000)
     d = sub.add_parser("diff")
     d.add_argument("snap1")
     d.add_argument("n1", type=int)
@@ -310,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
         return timeline_main(args)
     if args.cmd == "startup":
         return startup_main(args)
+    if args.cmd == "robots":
+        return robots_main(args)
     return imports_main(args) if args.cmd == "imports" else poll_main(args)
 
 

@@ -29,7 +29,7 @@ from .fetch import Fetcher, user_agent
 from .models import PollOutcome
 from .pipeline import Pipeline, utcnow
 from .reload import Reloader
-from .store import SourceState, Store
+from .store import SourceState, Store, claims
 from .store.robots import StoredRobots
 from .watch import Watcher
 
@@ -196,30 +196,64 @@ class Worker:
     async def poll_ids(self, ids: Sequence[str], *,
                        progress: Callable[[Source, PollOutcome], None] | None = None,
                        due_only: bool = False) -> list[tuple[Source, PollOutcome]]:
-        """Claim and poll the given enabled sources (only those due, if `due_only`)."""
-        wanted = [i for i in ids if i in self._sources and self._sources[i].enabled
-                  and i not in self.polling]
+        """Claim and poll the given enabled sources (only those due, if `due_only`).
+
+        They start in claim order across all of them (collector.store.claims), read once;
+        they are claimed `claims.BATCH` at a time, in slices of that order, as the runners
+        come to them: one claim of thousands of sources passes through megabytes of rows and
+        parameters that the heap keeps for the rest of the poll, and a source this worker
+        has not come to yet stays unclaimed.
+        """
+        wanted = {i for i in ids if i in self._sources and self._sources[i].enabled
+                  and i not in self.polling}
         if not wanted:
             return []
-        claimed = await asyncio.to_thread(
-            self.store.claim, self.clock(), owner=self.id, lease_s=self.lease_s,
-            limit=len(wanted), ids=wanted, due_only=due_only)
-        results: list[tuple[Source, PollOutcome] | None] = [None] * len(claimed)
+        order = await asyncio.to_thread(claims.claim_order, self.store, self.clock(), wanted,
+                                        due_only=due_only)
+        del wanted
+        results: list[tuple[Source, PollOutcome] | None] = []
         # each claimed state is let go once its poll starts (0.65 KB apiece)
-        queue = collections.deque(enumerate(claimed))
-        del claimed[:]
+        queue: collections.deque[tuple[int, SourceState]] = collections.deque()
+        claiming = asyncio.Lock()
+        taken = 0
+        failed: list[CollectorError] = []
+        sources = self._sources   # a reload while this poll runs does not change its sources
+
+        async def next_source() -> tuple[int, SourceState] | None:
+            nonlocal taken
+            if queue:
+                return queue.popleft()
+            async with claiming:   # one claim at a time; the others wait for its sources
+                while not queue and taken < len(order) and not failed:
+                    batch = order[taken:taken + claims.BATCH]
+                    taken += len(batch)
+                    try:
+                        claimed = await asyncio.to_thread(
+                            self.store.claim, self.clock(), owner=self.id,
+                            lease_s=self.lease_s, limit=len(batch), ids=batch,
+                            due_only=due_only)
+                    except CollectorError as exc:
+                        # the database failed: no more claims; the polls started end first
+                        failed.append(exc)
+                        break
+                    for state in claimed:
+                        queue.append((len(results), state))
+                        results.append(None)
+            return queue.popleft() if queue else None
 
         async def runner() -> None:
             # `poll_concurrency` runners take the claimed sources in claim order: a task per
             # source, each waiting for a slot, held about 1.5 KB apiece (7.6 MB at 5,000)
-            while queue:
-                i, state = queue.popleft()
-                results[i] = await self._poll_one(self._sources[state.id], state, progress)
+            while (got := await next_source()) is not None:
+                i, state = got
+                results[i] = await self._poll_one(sources[state.id], state, progress)
 
-        width = max(1, min(self.config.settings.fetch.poll_concurrency, len(queue)))
+        width = max(1, min(self.config.settings.fetch.poll_concurrency, len(order)))
         await asyncio.gather(*(self._track(runner()) for _ in range(width)))
         await self.pipeline.flush_index()
         await self.fetcher.robots.flush()
+        if failed:
+            raise failed[0]
         return [r for r in results if r is not None]
 
     async def tick(self) -> None:

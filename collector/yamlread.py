@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -405,7 +406,9 @@ class _FastReader:
                         raise _Decline                       # NaN keys: identity decides
                     if value in top.node:
                         raise _Decline                       # duplicate key: ruamel's message
-                    top.key, top.key_line = value, line
+                    # keys repeat in every item (`id`, `url`, ...): one string each
+                    top.key = sys.intern(value) if type(value) is str else value
+                    top.key_line = line
                 else:
                     mapping = top.node
                     mapping[top.key] = value

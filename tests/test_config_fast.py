@@ -229,3 +229,22 @@ def test_a_generated_url_gets_the_verdict_httpx_gives(url):
 
 def test_a_broken_idna_host_is_a_problem_not_a_crash():
     assert "is not a valid URL" in (config._check_url("http://xn--zz/") or "")
+
+
+def test_sources_built_from_one_anchored_node_each_get_its_values(tmp_path):
+    """The read lets each source's YAML node go once the source is built; a node an alias
+    names again still builds the source that uses it (here a second `a`, refused with the
+    line of the node it names)."""
+    p = tmp_path / "sources.yaml"
+    p.write_text("sources:\n"
+                 "  - &one {id: a, url: 'http://127.0.0.1:9/a', kind: feed}\n"
+                 "  - {id: b, url: 'http://127.0.0.1:9/b'}\n"
+                 "  - *one\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(p, env={})
+    assert err.value.problems == [f"{p}:2: duplicate source id 'a' (first used on line 2)"]
+    p.write_text("sources:\n"
+                 "  - &one {id: a, url: 'http://127.0.0.1:9/a', kind: feed}\n"
+                 "  - {<<: *one, id: b}\n", encoding="utf-8")
+    assert [(s.id, s.url, s.kind) for s in load_config(p, env={}).sources] == [
+        ("a", "http://127.0.0.1:9/a", "feed"), ("b", "http://127.0.0.1:9/a", "feed")]

@@ -225,3 +225,48 @@ def test_dump_keeps_what_applies_to_the_agent():
     assert again.crawl_delay("collector/1.0") == 2.5
     assert "other" not in parsed.dump("collector/1.0")
     assert StoredRobots  # the store side is exercised by the poll tests above
+
+
+def test_hosts_with_the_same_rules_share_one_parsed_file_and_one_kept_text(database_url):
+    """Hosts whose robots.txt differ only in what the rules ignore (each names its own
+    sitemap) hold one RobotsFile and one text of kept rules, and each answers as its own;
+    the texts read back from the store are one string too."""
+    bodies = {f"http://h{i}.test/robots.txt":
+              (f"User-agent: *\nDisallow: /wp-admin/\nAllow: /wp-admin/admin-ajax.php\n"
+               f"Sitemap: http://h{i}.test/wp-sitemap.xml\n").encode() for i in range(3)}
+    bodies["http://other.test/robots.txt"] = b"User-agent: *\nDisallow: /\n"
+    kept: list[robots.Saved] = []
+
+    class Kept:
+        def load(self):
+            return {}
+
+        def save(self, entries):
+            kept.extend(entries)
+
+    async def fetch(url, policy, etag, last_modified):
+        return robots.RobotsAnswer(200, bodies[url])
+
+    async def go() -> list[bool]:
+        cache = robots.RobotsCache(fetch, store=Kept())
+        got = [await cache.allowed(f"http://{h}.test/wp-admin/x", "collector/1.0")
+               for h in ("h0", "h1", "h2", "other")]
+        got += [await cache.allowed(f"http://{h}.test/wp-admin/admin-ajax.php", "collector/1.0")
+                for h in ("h0", "other")]
+        await cache.flush()
+        assert len({id(e.robots) for e in cache._entries.values()}) == 2
+        return got
+
+    assert asyncio.run(go()) == [False, False, False, False, True, False]
+    assert len(kept) == 4 and len({id(s.rules) for s in kept}) == 2
+    assert len({id(s.agent) for s in kept}) == 1
+    store = Store(database_url)
+    try:
+        store.upgrade()
+        StoredRobots(store).save(kept)
+        loaded = StoredRobots(store).load()
+    finally:
+        store.close()
+    assert sorted(loaded) == sorted(s.origin for s in kept)
+    assert {o: s.rules for o, s in loaded.items()} == {s.origin: s.rules for s in kept}
+    assert len({id(s.rules) for s in loaded.values()}) == 2

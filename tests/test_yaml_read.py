@@ -420,3 +420,14 @@ def test_a_document_beyond_the_value_bound_is_refused_on_both_paths(monkeypatch)
         with pytest.raises(ConfigError) as err:
             read_yaml(text, PATH)
         assert "more than 50 values" in str(err.value)
+
+
+def test_the_keys_of_many_mappings_are_one_string_each():
+    """The fast path keeps one string per key however many items repeat it (a configuration
+    of thousands of sources: their nodes are what a read holds at its peak)."""
+    text = "".join(f"- id: s{i}\n  url: http://x/{i}\n" for i in range(3))
+    items = read_yaml(text, Path("sources.yaml"))
+    keys = [list(item) for item in items]
+    assert keys == [["id", "url"]] * 3
+    assert len({id(k) for ks in keys for k in ks}) == 2
+    assert [item.key_lines["url"] for item in items] == [2, 4, 6]

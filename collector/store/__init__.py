@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..errors import StoreError
 from ..models import CaptureRef, Provenance
 from . import capture as _capture
-from . import newdoc
+from . import claims, newdoc
 from . import seen as _seen
 from .engine import head_revision, make_engine
 from .history import append_history
@@ -182,32 +182,43 @@ class Store:
     # -- sources -------------------------------------------------------------------------------
 
     def sync_sources(self, sources: Iterable[Any], now: datetime) -> None:
-        """Make the sources table match the configuration (rows are kept for removed ones)."""
+        """Make the sources table match the configuration (rows are kept for removed ones).
+
+        The stored rows are compared one at a time as they are read, and new rows inserted
+        500 at a time: at 5,000 sources, holding every stored row, or every new row, at once
+        passed through 2 MB that the heap kept for the rest of the poll."""
         table = _SOURCES
         c = table.c
+        pending = {src.id: src for src in sources}
+        changes: list[tuple[Any, bool]] = []   # (source, moved): rare, applied after the read
         with self._writing() as conn:
             self._startup_lock(conn)
-            existing = {r.id: r for r in conn.execute(select(c.id, c.name, c.url, c.kind))}
-            new_rows: list[dict[str, Any]] = []
-            for src in sources:
-                row = existing.get(src.id)
-                if row is None:
-                    new_rows.append({"id": src.id, "name": src.name, "url": src.url,
-                                     "kind": src.kind, "created_at": now, "next_poll_at": now,
-                                     "consecutive_failures": 0, "consecutive_empty": 0,
-                                     "health": "new", "polls": 0})
+            for row in conn.execute(select(c.id, c.name, c.url, c.kind)):
+                src = pending.pop(row.id, None)
+                if src is None:
                     continue
                 if row.url != src.url or row.kind != src.kind:
+                    changes.append((src, True))
+                elif row.name != src.name:
+                    changes.append((src, False))
+            for src, moved in changes:
+                if moved:
                     # A moved source keeps its history (id) but starts discovery afresh.
                     conn.execute(update(table).where(c.id == src.id).values(
                         url=src.url, kind=src.kind, name=src.name, resolved_kind=None,
                         resolved_url=None, resolved_reason=None, etag=None,
                         last_modified=None, body_hash=None, next_poll_at=now,
                         consecutive_crashes=0))
-                elif row.name != src.name:
+                else:
                     conn.execute(update(table).where(c.id == src.id).values(name=src.name))
-            for i in range(0, len(new_rows), 500):
-                conn.execute(insert(table), new_rows[i:i + 500])
+            new = list(pending.values())
+            del pending
+            for i in range(0, len(new), 500):
+                conn.execute(insert(table), [
+                    {"id": src.id, "name": src.name, "url": src.url, "kind": src.kind,
+                     "created_at": now, "next_poll_at": now, "consecutive_failures": 0,
+                     "consecutive_empty": 0, "health": "new", "polls": 0}
+                    for src in new[i:i + 500]])
 
     def claim_due(self, now: datetime, *, owner: str, lease_s: float, limit: int,
                   ids: Sequence[str], due_only: bool = True) -> list[str]:
@@ -228,17 +239,11 @@ class Store:
         table = _SOURCES
         c = table.c
         with self._writing() as conn:
-            q = (select(table)
-                 .where((c.lease_until.is_(None)) | (c.lease_until < now))
-                 # Failing sources first: their polls are the slow ones (timeouts, hangs,
-                 # redirect chains), and started first they overlap the quick ones instead
-                 # of trailing after them.
-                 .order_by((func.coalesce(c.consecutive_failures, 0) > 0).desc(),
-                           c.next_poll_at).limit(limit)
+            # failing sources first, then the earliest due (collector.store.claims)
+            q = (select(table).where(claims.claimable(now, due_only=due_only))
+                 .order_by(*claims.claim_key()).limit(limit)
                  .with_for_update(skip_locked=True))
             q = q.where(c.id.in_(list(ids)))
-            if due_only:
-                q = q.where(c.next_poll_at <= now)
             rows = conn.execute(q).all()
             if rows:
                 conn.execute(update(table).where(c.id.in_([r.id for r in rows]))

@@ -38,12 +38,16 @@ class StoredRobots:
 
     def load(self) -> dict[str, Saved]:
         c = _TABLE.c
+        # built as the rows are read, equal texts kept once: most hosts keep the same rules
+        # for the same agent (5,000 WordPress hosts: one text, not 5,000)
+        texts: dict[str, str] = {}
         with self.store.session(read=True) as s:
             rows = s.execute(select(c.origin, c.agent, c.status, c.rules, c.etag,
-                                    c.last_modified, c.fetched_at, c.expires_at)).all()
-        return {origin: Saved(origin, agent, status, rules, etag, modified, fetched.timestamp(),
-                              expires.timestamp())
-                for origin, agent, status, rules, etag, modified, fetched, expires in rows}
+                                    c.last_modified, c.fetched_at, c.expires_at))
+            return {origin: Saved(origin, texts.setdefault(agent, agent), status,
+                                  texts.setdefault(rules, rules), etag, modified,
+                                  fetched.timestamp(), expires.timestamp())
+                    for origin, agent, status, rules, etag, modified, fetched, expires in rows}
 
     def save(self, entries: Sequence[Saved]) -> None:
         """Write `entries` (replacing what is saved for their origins) in one transaction."""
