@@ -569,9 +569,10 @@ class NearDuplicateIndex:
             return []
         rows: set[int] = set()
         parts = self._parts
+        mask, bits, shift = _KEY_MASK, _PARTITION_BITS, _PART_SHIFT
         for band, crc in enumerate(_band_crcs(body)):
-            key = _key(crc)
-            part = parts[_part_of(band, key)]
+            key = (crc << 8 | crc >> 24) & mask          # _key and _part_of, inlined
+            part = parts[band << bits | key >> shift]
             first = key << 32
             i = bisect_left(part, first)
             end = min(len(part), i + MAX_BUCKET_CANDIDATES)
