@@ -350,8 +350,10 @@ if _LITTLE:
         values = f.cast("d").tolist()
         del f32, f, fb
         values.sort()
-        s = memoryview(array("d", values)).cast("B")
+        ordered = array("d")
+        ordered.fromlist(values)
         del values
+        s = memoryview(ordered).cast("B")
         eb = bytearray(8 * n)
         e = memoryview(eb)
         e32 = e.cast("I")
