@@ -304,11 +304,10 @@ def _band_crcs(body: bytes) -> Iterator[int]:
 
 
 def _key(crc: int) -> int:
-    """A band's key: its CRC rotated left by 8 bits, the low 28 bits (the bits that
-    `_sorted_band` moves as bytes). Two different bands collide with probability 2**-28; at
-    100k documents a lookup then meets about 0.016 documents that share no band, and each
-    candidate's similarity is checked anyway."""
-    return (crc << 8 | crc >> 24) & _KEY_MASK
+    """A band's key: the low 28 bits of its CRC. Two different bands collide with probability
+    2**-28; at 100k documents a lookup then meets about 0.016 documents that share no band,
+    and each candidate's similarity is checked anyway."""
+    return crc & _KEY_MASK
 
 
 def _part_of(band: int, key: int) -> int:
@@ -341,14 +340,12 @@ if _LITTLE:
             return array("Q")
         fb = bytearray(8 * n)
         f = memoryview(fb)
-        f32 = f.cast("I")
-        f32[0::2] = rows
-        f32[1::2] = crcs                      # CRC bytes c0 c1 c2 c3 at 4..7
-        f[3::8] = f[7::8].tobytes()           # key bytes c3 c0 c1 c2 at 3..6 (`_key`)
+        f.cast("I")[0::2] = rows              # row bytes at 0..3
+        f[3:-1].cast("I")[0::2] = crcs        # CRC bytes at 3..6, over the row's top byte
         f[6::8] = f[6::8].tobytes().translate(_TO_FLOAT)
         f[7::8] = _FLOAT_TOP * n
         values = f.cast("d").tolist()
-        del f32, f, fb
+        del f, fb
         values.sort()
         ordered = array("d")
         ordered.fromlist(values)
@@ -573,7 +570,7 @@ class NearDuplicateIndex:
         parts = self._parts
         mask, bits, shift = _KEY_MASK, _PARTITION_BITS, _PART_SHIFT
         for band, crc in enumerate(_band_crcs(body)):
-            key = (crc << 8 | crc >> 24) & mask          # _key and _part_of, inlined
+            key = crc & mask                              # _key and _part_of, inlined
             part = parts[band << bits | key >> shift]
             first = key << 32
             i = bisect_left(part, first)
