@@ -347,8 +347,7 @@ if _LITTLE:
         values = f.cast("d").tolist()
         del f, fb
         values.sort()
-        ordered = array("d")
-        ordered.fromlist(values)
+        ordered = array("d", values)
         del values
         s = memoryview(ordered).cast("B")
         eb = bytearray(8 * n)
