@@ -315,6 +315,10 @@ def _part_of(band: int, key: int) -> int:
     return band << _PARTITION_BITS | key >> _PART_SHIFT
 
 
+#: The first partition of each band.
+_BAND_PARTS = tuple(band << _PARTITION_BITS for band in range(LSH_BANDS))
+
+
 _LITTLE = sys.byteorder == "little"
 
 if _LITTLE:
@@ -567,17 +571,18 @@ class NearDuplicateIndex:
             return []
         rows: set[int] = set()
         parts = self._parts
-        mask, bits, shift = _KEY_MASK, _PARTITION_BITS, _PART_SHIFT
-        for band, crc in enumerate(_band_crcs(body)):
+        mask, shift = _KEY_MASK, _PART_SHIFT
+        for base, crc in zip(_BAND_PARTS, _band_crcs(body), strict=True):
             key = crc & mask                              # _key and _part_of, inlined
-            part = parts[band << bits | key >> shift]
-            first = key << 32
-            i = bisect_left(part, first)
-            end = min(len(part), i + MAX_BUCKET_CANDIDATES)
+            part = parts[base | key >> shift]
+            i = bisect_left(part, key << 32)
+            end = len(part)
             # a bucket is most often empty, else of one document: a scan beats a second search
-            while i < end and part[i] >> 32 == key:
-                rows.add(part[i] & _ROW_MASK)
-                i += 1
+            if i < end and part[i] >> 32 == key:
+                end = min(end, i + MAX_BUCKET_CANDIDATES)
+                while i < end and part[i] >> 32 == key:
+                    rows.add(part[i] & _ROW_MASK)
+                    i += 1
         if not rows:
             return []
         mine = int.from_bytes(_low16(body), "little")
