@@ -429,10 +429,10 @@ class NearDuplicateIndex:
         self._maybe_compact()
 
     def _insert(self, row: int, crcs: Iterable[int]) -> None:
-        parts = self._parts
-        for band, crc in enumerate(crcs):
-            key = _key(crc)
-            insort(parts[_part_of(band, key)], key << 32 | row)
+        parts, mask, shift = self._parts, _KEY_MASK, _PART_SHIFT
+        for base, crc in zip(_BAND_PARTS, crcs, strict=True):
+            key = crc & mask                              # _key and _part_of, inlined
+            insort(parts[base | key >> shift], key << 32 | row)
 
     def add_many(self, items: Iterable[tuple[int, bytes]]) -> list[int]:
         """Index many (doc id, signature) pairs at once: the rebuild on start.
