@@ -7,7 +7,7 @@ Two defences, because a parser's worst case is not under our control:
   and nesting that never closes is refused with ExtractError.
 - `Isolator.run` / `run_bounded` call a function in a separate worker process with a hard
   wall-time deadline, which starts when the worker has taken the task (its start-up and the
-  imports the function needs are not the parse's). A worker that overruns is killed and
+  import of the function's module are not the parse's). A worker that overruns is killed and
   replaced; one that dies (a segfault in lexbor, the memory limit, `os.abort`) is replaced
   too. Either way the caller gets
   ExtractError with a clear message and the service carries on. The two are told apart by the
@@ -59,8 +59,8 @@ _BOOT = ("import sys; sys.path[:] = sys.argv[4:]; "
          f"from {__name__.rpartition('.')[0]}.parse_worker import main; main()")
 #: Seconds a killed or finished worker gets to be reaped before it is left to the OS.
 _REAP_S = 5.0
-#: Seconds a worker gets to take a task (start its interpreter, read the task, import what the
-#: task's function needs) before it is deemed hung. Apart from a task's own deadline, which
+#: Seconds a worker gets to take a task (start its interpreter, read the task, import the
+#: module of the task's function) before it is deemed hung. Apart from a task's own deadline, which
 #: starts when the worker has taken it: start-up costs the same CPU whatever the page, and on
 #: a loaded host its wall time must not count against the parse.
 _TAKE_S = 60.0

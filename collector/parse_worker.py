@@ -30,8 +30,8 @@ T = TypeVar("T")
 
 #: Length prefix of every message on the worker's pipes (little-endian), both ways.
 HEADER_BYTES = 8
-#: Written by the worker when it has read a task (and imported what the task's function
-#: needs), before it runs it: the task's deadline starts there (collector.isolate).
+#: Written by the worker when it has read a task (and imported the module of the task's
+#: function), before it runs it: the task's deadline starts there (collector.isolate).
 TAKEN = b"\x01"
 
 _OPTION_TAG = re.compile(rb"</?option\b[^>]*>", re.IGNORECASE)
