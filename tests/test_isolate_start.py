@@ -1,5 +1,5 @@
 """A parse's deadline starts when the worker has taken the task: a worker's start-up (its
-interpreter, the modules the task's function needs) is not charged to the first parse, so
+interpreter, the import of the task function's module) is not charged to the first parse, so
 that on a starved host a fresh worker's first parse does not overrun before it began."""
 
 from __future__ import annotations
