@@ -27,6 +27,7 @@ rebuild from stored signatures, incremental add, lookup time, and peak memory of
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import multiprocessing
@@ -558,10 +559,13 @@ def _index_figures(mod, sigs: list[bytes], probes: list[bytes]) -> dict:
     add = (time.process_time() - t0) / min(len(sigs), 20000)
     del inc
     times, hits = _lookup_times(index, probes)
+    # the same answers from two checkouts of one signature version give the same digest
+    answers = hashlib.sha256(repr([index.query(p) for p in probes]).encode()).hexdigest()
     return {"documents": len(sigs), "build_cpu_s": build,
             "index_bytes_per_doc": held / len(sigs), "build_peak_bytes_per_doc": peak / len(sigs),
             "add_cpu_us": add * 1e6, "lookup_us_mean": statistics.mean(times) * 1e6,
-            "lookup_us_p50": times[len(times) // 2] * 1e6, "probes_matched": hits}
+            "lookup_us_p50": times[len(times) // 2] * 1e6, "probes_matched": hits,
+            "answers_digest": answers[:16]}
 
 
 def compare_random(peer_tree: Path, sizes: list[int], seed: int) -> list[str]:

@@ -6,8 +6,10 @@ Two defences, because a parser's worst case is not under our control:
   raw markup before any parser sees it: oversized text is cut, `<option>` floods are dropped,
   and nesting that never closes is refused with ExtractError.
 - `Isolator.run` / `run_bounded` call a function in a separate worker process with a hard
-  wall-time deadline. A worker that overruns is killed and replaced; one that dies (a segfault
-  in lexbor, the memory limit, `os.abort`) is replaced too. Either way the caller gets
+  wall-time deadline, which starts when the worker has taken the task (its start-up and the
+  import of the function's module are not the parse's). A worker that overruns is killed and
+  replaced; one that dies (a segfault in lexbor, the memory limit, `os.abort`) is replaced
+  too. Either way the caller gets
   ExtractError with a clear message and the service carries on. The two are told apart by the
   error's `kind`: `ParserCrash` ("parser_crash", the worker died) and `ParseOverrun`
   ("parse_timeout", the deadline passed); an error the parse itself raised has no `kind` of
@@ -44,7 +46,7 @@ from typing import Any, TypeVar
 from . import limits
 from .decide import PARSE_TIMEOUT, PARSER_CRASH
 from .errors import ExtractError
-from .parse_worker import HEADER_BYTES, encode_message, precheck_html
+from .parse_worker import HEADER_BYTES, TAKEN, encode_message, precheck_html
 
 __all__ = ["Isolator", "ParseOverrun", "ParserCrash", "default_isolator", "extract_bounded",
            "parse_workers", "precheck_html", "run_bounded", "worker_environment"]
@@ -57,6 +59,11 @@ _BOOT = ("import sys; sys.path[:] = sys.argv[4:]; "
          f"from {__name__.rpartition('.')[0]}.parse_worker import main; main()")
 #: Seconds a killed or finished worker gets to be reaped before it is left to the OS.
 _REAP_S = 5.0
+#: Seconds a worker gets to take a task (start its interpreter, read the task, import the
+#: module of the task's function) before it is deemed hung. Apart from a task's own deadline, which
+#: starts when the worker has taken it: start-up costs the same CPU whatever the page, and on
+#: a loaded host its wall time must not count against the parse.
+_TAKE_S = 60.0
 
 #: Every live worker, so that the interpreter's exit takes its workers along (a worker busy
 #: with a long parse would otherwise outlive the service by up to that parse's length).
@@ -206,15 +213,20 @@ class _Worker:
             # an earlier restart failed, or the idle worker died (killed from outside): the
             # task goes to a fresh one rather than failing for a death it did not cause
             self._replace()
-        deadline = time.monotonic() + timeout_s
+        taken = False
         try:
-            self._send(message, deadline)
-            answer = self._receive(deadline)
+            take_by = time.monotonic() + _TAKE_S
+            self._send(message, take_by)
+            taken = self._read(len(TAKEN), take_by) == TAKEN
+            answer = self._receive(time.monotonic() + timeout_s) if taken else None
         except _Overrun:
             self._replace()
             if self._retired:
                 raise ExtractError(
                     f"{name}: the parse isolator was closed during the parse") from None
+            if not taken:
+                raise ExtractError(f"{name}: the parse worker did not take the task within "
+                                   f"{_TAKE_S:g} s; worker killed") from None
             raise ParseOverrun(
                 f"{name}: parse took longer than {timeout_s:g} s; worker killed") from None
         except OSError:  # a broken pipe: the worker died before it read the whole task

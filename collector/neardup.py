@@ -25,7 +25,7 @@ import unicodedata
 import zlib
 from array import array
 from bisect import bisect_left, insort
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import eq
 
@@ -52,10 +52,10 @@ NEAR_DUP_MIN_WORDS = 50
 #: A bucket holding more documents than this is not read in full by one lookup, so a degenerate
 #: corpus (thousands of identical boilerplate pages) cannot make lookups slow.
 MAX_BUCKET_CANDIDATES = 256
-#: The index's band keys are spread over 2**_PARTITION_BITS sorted arrays by their top bits,
-#: so that an incremental `add` moves a few kilobytes (one partition) rather than the whole
-#: index, and a bulk build sorts one partition at a time.
-_PARTITION_BITS = 14
+#: Each band's keys are spread over 2**_PARTITION_BITS sorted arrays by their top bits, so
+#: that an incremental `add` moves a few kilobytes (one partition) rather than the whole
+#: index, and a lookup's binary search is short.
+_PARTITION_BITS = 8
 
 # --- text ---------------------------------------------------------------------------------
 
@@ -270,35 +270,107 @@ def similarity(a: bytes, b: bytes) -> float:
     return sum(map(eq, va, vb)) / NUM_PERM
 
 
-# --- the index ----------------------------------------------------------------------------
+# --- the index ---------------------------------------------------------------------------
 
-#: The bands' values in a signature's value bytes, and each band's CRC-32 start value.
+#: The bands' values in a signature's value bytes.
 _BAND_SPLIT = struct.Struct(f"{4 * LSH_ROWS}s" * LSH_BANDS)
-_BAND_SALTS = tuple(_mix(band + 1) & 0xFFFFFFFF for band in range(LSH_BANDS))
-_PART_SHIFT = 32 - _PARTITION_BITS
+#: Band keys have 28 bits: with a row number below 2**24 they make a float's 52-bit mantissa,
+#: which is what lets a bulk build sort them fast (`_sorted_band`).
+_KEY_BITS = 28
+_KEY_MASK = (1 << _KEY_BITS) - 1
+_PART_SHIFT = _KEY_BITS - _PARTITION_BITS
 _ROW_BYTES = 2 * NUM_PERM
 #: The lowest bit of each 16-bit lane of a NUM_PERM-lane integer.
 _LANE_LOW_BITS = int.from_bytes(b"\x01\x00" * NUM_PERM, "little")
 _ROW_MASK = 0xFFFFFFFF
+#: A bulk build sorts the rows sharing their top byte together (`_sorted_band`).
+_BATCH_ROW_BITS = 24
+#: Fewer long documents than this in one `add_many` are inserted entry by entry.
+_BULK_MIN_DOCS = 64
+#: The top byte of a key's float (`_sorted_band`): sign 0 and the exponent of 2**52, whose
+#: low four bits share the next byte with the key's top four bits.
+_FLOAT_TOP = b"\x43"
+_TO_FLOAT = bytes((x & 0x0F) | 0x30 for x in range(256))
+_FROM_FLOAT = bytes(x & 0x0F for x in range(256))
+#: The first bytes of a signature of this version, long and short.
+_LONG_HEAD = _HEADER.pack(_MAGIC, _VERSION, 0, NUM_PERM, 0)[:6]
+_SIG_SIZE = _HEADER.size + 4 * NUM_PERM
 
 
-def _band_keys(body: bytes) -> list[int]:
-    """One 32-bit key per LSH band: CRC-32 of the band's values, started from a value of its
-    own per band. Two different bands collide with probability 2**-32; at 100k documents a
-    lookup then meets about 0.001 documents that share no band, and each candidate's
-    similarity is checked anyway."""
-    return list(map(zlib.crc32, _BAND_SPLIT.unpack_from(body), _BAND_SALTS))
+def _band_crcs(body: bytes) -> Iterator[int]:
+    """CRC-32 of each LSH band's values. A band's key is made of 28 of those bits (`_key`);
+    each band has partitions of its own, so equal values in two bands do not meet."""
+    return map(zlib.crc32, _BAND_SPLIT.unpack_from(body))
 
 
-if sys.byteorder == "little":
+def _key(crc: int) -> int:
+    """A band's key: the low 28 bits of its CRC. Two different bands collide with probability
+    2**-28; at 100k documents a lookup then meets about 0.016 documents that share no band,
+    and each candidate's similarity is checked anyway."""
+    return crc & _KEY_MASK
+
+
+def _part_of(band: int, key: int) -> int:
+    """The partition holding `band`'s entries whose key is `key`."""
+    return band << _PARTITION_BITS | key >> _PART_SHIFT
+
+
+#: The first partition of each band.
+_BAND_PARTS = tuple(band << _PARTITION_BITS for band in range(LSH_BANDS))
+
+
+_LITTLE = sys.byteorder == "little"
+
+if _LITTLE:
     def _low16(body: bytes) -> bytes:
         """The low 16 bits of each value (as native uint16 bytes), which the index keeps: two
         different 32-bit values agree there with probability 2**-16, which moves an estimated
         similarity by at most 1.5e-5, for half the memory."""
         return memoryview(body).cast("H")[::2].tobytes()
+
+    def _sorted_band(crcs: memoryview, rows: memoryview) -> array[int]:
+        """The entries (key << 32 | row) of one band, sorted, from the CRCs of the band's
+        values (`_band_crcs`) and the rows (uint32 views of equal length; the row numbers
+        share their top byte, which is taken from the first).
+
+        Sorting Python integers of 64 bits is slow (each comparison a generic one); floats
+        compare fast. A key and a row's low 24 bits, placed as the mantissa of 2**52 +
+        key * 2**24 + row (an exact double, whose bytes are the row's three low bytes, then
+        the key's four with the exponent in the top four bits, then the exponent), sort in
+        (key, row) order, and the sorted doubles' bytes are moved back into entries. All by
+        strided copies of bytes: no Python work per entry but the sort itself."""
+        n = len(rows)
+        if not n:
+            return array("Q")
+        fb = bytearray(8 * n)
+        f = memoryview(fb)
+        f.cast("I")[0::2] = rows              # row bytes at 0..3
+        f[3:-1].cast("I")[0::2] = crcs        # CRC bytes at 3..6, over the row's top byte
+        f[6::8] = f[6::8].tobytes().translate(_TO_FLOAT)
+        f[7::8] = _FLOAT_TOP * n
+        values = f.cast("d").tolist()
+        del f, fb
+        values.sort()
+        ordered = array("d", values)
+        del values
+        s = memoryview(ordered).cast("B")
+        eb = bytearray(8 * n)
+        e = memoryview(eb)
+        e32 = e.cast("I")
+        e32[0::2] = s.cast("I")[0::2]         # row bytes, and the key's low byte at 3
+        e32[1::2] = s[3:-1].cast("I")[0::2]   # key bytes at 4..7
+        e[3::8] = rows.cast("B")[3:4].tobytes() * n
+        e[7::8] = e[7::8].tobytes().translate(_FROM_FLOAT)
+        del e32, e
+        entries = array("Q")
+        entries.frombytes(eb)
+        return entries
 else:  # pragma: no cover - big-endian machines
     def _low16(body: bytes) -> bytes:
         return array("H", [v & 0xFFFF for v in _VALUES.unpack(body)]).tobytes()
+
+    def _sorted_band(crcs: memoryview, rows: memoryview) -> array[int]:
+        return array("Q", sorted(_key(c) << 32 | r for c, r in zip(crcs, rows, strict=True)))
 
 
 class NearDuplicateIndex:
@@ -324,7 +396,8 @@ class NearDuplicateIndex:
         self._alive = bytearray()
         self._sigs = bytearray()   # NUM_PERM uint16 per row
         self._dead = 0
-        self._parts: list[array[int]] = [array("Q") for _ in range(1 << _PARTITION_BITS)]
+        self._parts: list[array[int]] = [array("Q")
+                                         for _ in range(LSH_BANDS << _PARTITION_BITS)]
 
     def __len__(self) -> int:
         return len(self._row_of)
@@ -352,10 +425,14 @@ class NearDuplicateIndex:
         body, short, _ = _check(sig)
         row = self._new_row(doc_id, body)
         if not short:
-            parts = self._parts
-            for key in _band_keys(body):
-                insort(parts[key >> _PART_SHIFT], key << 32 | row)
+            self._insert(row, _band_crcs(body))
         self._maybe_compact()
+
+    def _insert(self, row: int, crcs: Iterable[int]) -> None:
+        parts, mask, shift = self._parts, _KEY_MASK, _PART_SHIFT
+        for base, crc in zip(_BAND_PARTS, crcs, strict=True):
+            key = crc & mask                              # _key and _part_of, inlined
+            insort(parts[base | key >> shift], key << 32 | row)
 
     def add_many(self, items: Iterable[tuple[int, bytes]]) -> list[int]:
         """Index many (doc id, signature) pairs at once: the rebuild on start.
@@ -364,46 +441,85 @@ class NearDuplicateIndex:
         not indexed: their signatures must be computed again from their texts and added. A
         malformed signature raises ParseError naming its doc id; the pairs before it stay
         indexed.
+
+        The band keys of the long signatures are gathered (one array, 42 per document), then
+        each band's entries are sorted at once (`_sorted_band`) and cut into its partitions.
         """
         stale: list[int] = []
-        fresh: list[array[int] | None] = [None] * len(self._parts)
-        shift = 64 - _PARTITION_BITS
+        crcs: array[int] = array("I")
+        rows: array[int] = array("I")
+        top = -1
+        row_of, ids, alive, sigs = self._row_of, self._ids, self._alive, self._sigs
+        split, crc32 = _BAND_SPLIT.unpack_from, zlib.crc32
+        values_at = _HEADER.size
+        low16_at = values_at // 2   # in uint16 units: the values start at an even offset
         try:
             for doc_id, sig in items:
-                try:
-                    body, short, _ = _check(sig)
-                except StaleSignature:
-                    self._forget(doc_id)
-                    stale.append(doc_id)
-                    continue
-                except ParseError as exc:
-                    raise ParseError(f"document {doc_id}: {exc}") from exc
-                row = self._new_row(doc_id, body)
-                if not short:
-                    for key in _band_keys(body):
-                        entry = key << 32 | row
-                        got = fresh[entry >> shift]
-                        if got is None:
-                            got = fresh[entry >> shift] = array("Q")
-                        got.append(entry)
-        finally:
-            for p, got in enumerate(fresh):
-                if got is None:
-                    continue
-                part = self._parts[p]
-                if 16 * len(got) < len(part):
-                    # a few new entries (a refresh with another writer's latest documents):
-                    # inserted in place, not a sort of the whole partition
-                    for entry in got:
-                        insort(part, entry)
+                if (_LITTLE and type(sig) is bytes and len(sig) == _SIG_SIZE
+                        and sig.startswith(_LONG_HEAD)):
+                    # a long signature of this version (almost all): _new_row and _low16,
+                    # inlined
+                    if doc_id in row_of:
+                        self._forget(doc_id)
+                    row = len(ids)
+                    ids.append(doc_id)
+                    alive.append(1)
+                    sigs += memoryview(sig).cast("H")[low16_at::2].tobytes()
+                    row_of[doc_id] = row
+                    body_crcs: Iterator[int] = map(crc32, split(sig, values_at))
                 else:
-                    # the new entries, then the partition's (a sorted run, which the sort
-                    # finds and merges with the rest)
-                    got.extend(part)
-                    self._parts[p] = array("Q", sorted(got))
-                fresh[p] = None
+                    try:
+                        body, short, _ = _check(sig)
+                    except StaleSignature:
+                        self._forget(doc_id)
+                        stale.append(doc_id)
+                        continue
+                    except ParseError as exc:
+                        raise ParseError(f"document {doc_id}: {exc}") from exc
+                    row = self._new_row(doc_id, body)
+                    if short:
+                        continue
+                    body_crcs = _band_crcs(body)
+                if row >> _BATCH_ROW_BITS != top:
+                    self._add_batch(crcs, rows)
+                    crcs, rows, top = array("I"), array("I"), row >> _BATCH_ROW_BITS
+                crcs.extend(body_crcs)
+                rows.append(row)
+        finally:
+            self._add_batch(crcs, rows)
         self._maybe_compact()
         return stale
+
+    def _add_batch(self, crcs: array[int], rows: array[int]) -> None:
+        """Index the bands of `rows`, whose numbers share their top byte, given their CRCs
+        (`_band_crcs`, LSH_BANDS per row, row by row)."""
+        if len(rows) < _BULK_MIN_DOCS:
+            for i, row in enumerate(rows):
+                self._insert(row, crcs[i * LSH_BANDS:(i + 1) * LSH_BANDS])
+            return
+        for band in range(LSH_BANDS):
+            entries = _sorted_band(memoryview(crcs)[band::LSH_BANDS], memoryview(rows))
+            start = 0
+            for p in range(1 << _PARTITION_BITS):
+                end = bisect_left(entries, (p + 1) << (_PART_SHIFT + 32), start)
+                if end > start:
+                    self._merge(_part_of(band, p << _PART_SHIFT), entries[start:end])
+                start = end
+
+    def _merge(self, p: int, new: array[int]) -> None:
+        """Merge the sorted entries `new` into partition `p`."""
+        part = self._parts[p]
+        if not part:
+            self._parts[p] = new
+        elif 16 * len(new) < len(part):
+            # a few new entries (a refresh with another writer's latest documents):
+            # inserted in place, not a sort of the whole partition
+            for entry in new:
+                insort(part, entry)
+        else:
+            # two sorted runs, which the sort finds and merges
+            new.extend(part)
+            self._parts[p] = array("Q", sorted(new))
 
     def remove(self, doc_id: int) -> None:
         """Forget `doc_id`; unknown ids are ignored (removal is idempotent)."""
@@ -455,15 +571,18 @@ class NearDuplicateIndex:
             return []
         rows: set[int] = set()
         parts = self._parts
-        for key in _band_keys(body):
-            part = parts[key >> _PART_SHIFT]
-            first = key << 32
-            i = bisect_left(part, first)
-            end = min(len(part), i + MAX_BUCKET_CANDIDATES)
+        mask, shift = _KEY_MASK, _PART_SHIFT
+        for base, crc in zip(_BAND_PARTS, _band_crcs(body), strict=True):
+            key = crc & mask                              # _key and _part_of, inlined
+            part = parts[base | key >> shift]
+            i = bisect_left(part, key << 32)
+            end = len(part)
             # a bucket is most often empty, else of one document: a scan beats a second search
-            while i < end and part[i] >> 32 == key:
-                rows.add(part[i] & _ROW_MASK)
-                i += 1
+            if i < end and part[i] >> 32 == key:
+                end = min(end, i + MAX_BUCKET_CANDIDATES)
+                while i < end and part[i] >> 32 == key:
+                    rows.add(part[i] & _ROW_MASK)
+                    i += 1
         if not rows:
             return []
         mine = int.from_bytes(_low16(body), "little")

@@ -30,6 +30,9 @@ T = TypeVar("T")
 
 #: Length prefix of every message on the worker's pipes (little-endian), both ways.
 HEADER_BYTES = 8
+#: Written by the worker when it has read a task (and imported the module of the task's
+#: function), before it runs it: the task's deadline starts there (collector.isolate).
+TAKEN = b"\x01"
 
 _OPTION_TAG = re.compile(rb"</?option\b[^>]*>", re.IGNORECASE)
 #: The opening `<option` tags that count towards a flood, in any letter case (a hostile page
@@ -175,17 +178,22 @@ def serve(read_fd: int, write_fd: int, memory_mb: int | None) -> None:
     if memory_mb:
         _limit_memory(memory_mb)
     while True:
+        unread: tuple[bool, Any] | None = None
         try:
             ok, request = read_message(read_fd)
         except (OSError, EOFError):
             return
         except Exception as exc:  # e.g. the function's module cannot be imported here
-            answer: tuple[bool, Any] = (False, ExtractError(
+            unread = (False, ExtractError(
                 f"the parse worker could not read the task: {type(exc).__name__}: {exc}"))
         else:
             if not ok:
                 return
-            answer = _answer(request)
+        try:
+            write_all(write_fd, TAKEN)
+        except OSError:
+            return  # the parent is gone
+        answer = unread or _answer(request)
         try:
             message = encode_message(answer)
         except Exception as exc:  # the result or the exception could not be pickled
