@@ -107,7 +107,7 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
                 tags[i] in _CAPTION_IDS or (frames is not None and tags[i] not in _HEADING_IDS
                                             and _in_figure(frames[i]))):
             line = _cut_labelled_credit(line)
-        if len(line) < 40 and _is_boiler(line):
+        if len(line) < 40 and _is_boiler(line) or len(line) < 80 and _only_credit(line):
             emptied = section >= 0
             listed = False
             continue
@@ -167,6 +167,24 @@ def _cut_labelled_credit(line: str) -> str:
     if match is None or match.start() < 20:
         return line
     return line[:match.start()].rstrip(_CREDIT_SEPARATORS)
+
+
+#: A block that is a picture's credit and nothing else: a credit label and a colon ("Foto:
+#: Name", "(Credit: Name / Agency)") or "photo by …" in some language, then a name or two
+#: (at most `_CREDIT_MAX_CHARS`, no sentence). A caption states what the picture shows and
+#: is the document's; its credit alone says only who took it.
+_ONLY_CREDIT = re.compile(
+    r"\(?(?:(?:photo|foto|bild|image|picture|pic|credit|crédit|crédito|crédits|créditos|"
+    r"bildquelle|fotografía|fotografia|zdjęcie|фото)s? ?(?:credits?)?\s*:"
+    r"|(?:photo|photograph|picture|image|foto|bild)s? (?:by|von|de|par|di|door|por))"
+    r"\s*(?:[^.!?:]|(?<=[^\W\d_])(?<![^\W_]{2})\.){1,60}\)?", re.IGNORECASE)
+#: The characters such a credit starts with (most lines are passed by without the pattern).
+_CREDIT_FIRST = frozenset("(pPfFbBiIcCzZфФ")
+
+
+def _only_credit(line: str) -> bool:
+    """Whether the line is a picture's credit and nothing else (see `_ONLY_CREDIT`)."""
+    return line[0] in _CREDIT_FIRST and _ONLY_CREDIT.fullmatch(line) is not None
 
 
 def _orphan(line: str) -> bool:

@@ -495,3 +495,23 @@ def test_a_trail_of_links_without_separators_ending_in_the_headline_is_dropped()
     html = (f"<html><body><h1>{headline}</h1><div class=\"entry\"><p>{line}</p>{prose_html()}"
             "</div></body></html>")
     assert len(body_of(html)) == 4
+
+
+def test_a_block_that_is_only_a_pictures_credit_is_dropped_and_a_caption_stays():
+    # "Photo: Name / Agency" under a picture, in a paragraph, a figure or a box of its own
+    credits = ("Photo: Jane Doe / Town Archive", "(Credit: Jane Doe / Town Archive)",
+               "Photograph by Jane Doe, Town Archive", "Foto: J. Doe/dpa")
+    wraps = ('<p><img src="x.jpg" alt=""></p><p>{}</p>',
+             '<figure><img src="x.jpg" alt=""><figcaption>{}</figcaption></figure>',
+             '<div class="image"><img src="x.jpg" alt=""><span>{}</span></div>')
+    for credit in credits:
+        for wrap in wraps:
+            html = page(f"<p>{PROSE[0]}</p>" + wrap.format(credit)
+                        + f"<p>{PROSE[1]}</p><p>{PROSE[2]}</p>")
+            assert body_of(html) == PROSE, (credit, wrap)
+    # a caption saying what the picture shows stays, with a label or without
+    for caption in ("Photo: the reading room of the market hall library in 1962.",
+                    "The reading room in 1962, before the hall was rebuilt"):
+        html = page(f"<p>{PROSE[0]}</p>" + wraps[1].format(caption)
+                    + f"<p>{PROSE[1]}</p><p>{PROSE[2]}</p>")
+        assert caption in body_of(html)
