@@ -27,6 +27,7 @@ from .extract_meta import Head, author, canonical_url, find_title, language, nor
 from .extract_walk import PARSE_OPTIONS, TAG_ID, Walk, body_root, clean, count_words
 from .models import Extracted
 from .parse_worker import precheck_html
+from .textdates import only_date
 
 
 def _drop_title(blocks: list[str], title: str) -> list[str]:
@@ -39,6 +40,21 @@ def _drop_title(blocks: list[str], title: str) -> list[str]:
         if len(b) > prefix and len(norm(b[:prefix])) > len(nt):
             continue
         if norm(b) == nt:
+            return blocks[:i] + blocks[i + 1:]
+    return blocks
+
+
+#: How many of the body's first blocks may be the date shown with the headline.
+_OPENING_DATE_BLOCKS = 3
+
+
+def _drop_opening_date(blocks: list[str]) -> list[str]:
+    """The body less a date alone among its first blocks (after a standfirst, say): under a
+    headline that is the publication date, which the database keeps, not the text (FORMAT.md).
+    (Without a headline it stands first as the title; a date closing the body is a
+    signature's.)"""
+    for i, b in enumerate(blocks[:_OPENING_DATE_BLOCKS]):
+        if len(b) < 40 and i + 1 < len(blocks) and only_date(b):
             return blocks[:i] + blocks[i + 1:]
     return blocks
 
@@ -98,6 +114,8 @@ def extract(html: bytes | str, *, url: str | None = None,
         h1s = [t for t in (clean(n.text()) for n in tree.css("h1")[:5]) if t]
     title = find_title(head, h1s, tree, url, item_title, site_names)
     blocks = _drop_title(blocks, title)
+    if title and title != item_title:  # (the page has a headline of its own)
+        blocks = _drop_opening_date(blocks)
     # a byline the classifier took out still tells the date
     head_text = " ".join(opening or blocks[:3])
     published = find_date(tree, head.jsonld, head.metas, url, head_text, now, shown_date)

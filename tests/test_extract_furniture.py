@@ -7,6 +7,7 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser
 
+from collector.extract import _drop_opening_date
 from collector.extract_clean import (
     _RELATED,
     _RELATED_CHARS,
@@ -308,13 +309,13 @@ def test_a_closing_question_followed_by_its_answer_is_not_a_prompt():
 
 def test_a_publication_stamp_with_a_time_of_day_at_the_top_is_dropped_a_dateline_stays():
     # the page's record of posting ("… • 2:54pm", "… 5 min read") under a standfirst is the
-    # site's; a date alone before the body is a dateline and the document's own
+    # site's; a dateline (a place and a date) before the body is the document's own
     for stamp in ("17 April 2012 • 2:54pm", "Feb 8, 2020 · 5 min read",
                   "Aktualisiert: 11.04.2020, 10:27 Uhr", "November 8 2023, 3:18 p.m."):
         html = page(f"<p>{PROSE[0]}</p><div>{stamp}</div>" + prose_html())
         assert stamp not in body_of(html), stamp
-    html = page("<p>May 20, 2024</p>" + prose_html())
-    assert body_of(html)[0] == "May 20, 2024"
+    html = page("<p>LISBON, May 20, 2024</p>" + prose_html())
+    assert body_of(html)[0] == "LISBON, May 20, 2024"
     # a short sentence of the article with a date and a time stays
     lead = "Doors open at 7:30pm on 3 June 2021."
     assert body_of(page(f"<p>{lead}</p>" + prose_html()))[0] == lead
@@ -515,3 +516,18 @@ def test_a_block_that_is_only_a_pictures_credit_is_dropped_and_a_caption_stays()
         html = page(f"<p>{PROSE[0]}</p>" + wraps[1].format(caption)
                     + f"<p>{PROSE[1]}</p><p>{PROSE[2]}</p>")
         assert caption in body_of(html)
+
+
+def test_a_date_alone_opening_the_body_under_a_headline_is_left_to_the_metadata():
+    # the day shown under the headline, first or after a standfirst, is the publication date
+    for date in ("20 May 2024", "May 20, 2024", "20.05.2024", "20 maja 2024"):
+        html = page(f'<p class="date">{date}</p>' + prose_html())
+        assert body_of(html) == PROSE, date
+        html = page(f"<p>{PROSE[0]}</p><p><span>{date}</span></p><p>{PROSE[1]}</p>"
+                    f"<p>{PROSE[2]}</p>")
+        assert body_of(html) == PROSE, date
+    # a date closing the body is a signature's, and a line that tells more than a date stays
+    html = page(prose_html() + "<p>20 May 2024</p>")
+    assert body_of(html)[-1] == "20 May 2024"
+    blocks = ["20 May 2024: the council votes", *PROSE]
+    assert _drop_opening_date(blocks) == blocks
