@@ -10,6 +10,7 @@ rules; see docs/extraction.md.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import replace
@@ -55,6 +56,32 @@ def _drop_opening_date(blocks: list[str]) -> list[str]:
     signature's.)"""
     for i, b in enumerate(blocks[:_OPENING_DATE_BLOCKS]):
         if len(b) < 40 and i + 1 < len(blocks) and only_date(b):
+            return blocks[:i] + blocks[i + 1:]
+    return blocks
+
+
+#: A byline: "By" in one of the languages we read, then a name of one to four words, or two
+#: names joined by "and" (no sentence, no other text); every word of a name capitalised.
+_NAME = r"[^\W\d_][\w.'’-]*(?: [^\W\d_][\w.'’-]*){0,3}"
+_BYLINE = re.compile(
+    rf"(?:by|von|par|por|di|door|av|od|от) {_NAME}(?: (?:and|und|et|y|e|en|i|и|&) {_NAME})?",
+    re.IGNORECASE)
+_NAME_JOINERS = frozenset({"and", "und", "et", "y", "e", "en", "i", "и", "&"})
+
+
+def _byline(line: str) -> bool:
+    """Whether the line is a byline alone (see `_BYLINE`)."""
+    if len(line) >= 60 or line[0] not in "BbVvPpDdAaOoОо" or line[-1] == "." \
+            or _BYLINE.fullmatch(line) is None:
+        return False
+    return all(w[0].isupper() or w in _NAME_JOINERS for w in line.split()[1:])
+
+
+def _drop_opening_byline(blocks: list[str]) -> list[str]:
+    """The body less a byline alone ("By Jane Doe") among its first blocks: under a headline
+    it names the author, whom the database keeps, not the text (FORMAT.md)."""
+    for i, b in enumerate(blocks[:_OPENING_DATE_BLOCKS]):
+        if i + 1 < len(blocks) and _byline(b):
             return blocks[:i] + blocks[i + 1:]
     return blocks
 
@@ -116,6 +143,7 @@ def extract(html: bytes | str, *, url: str | None = None,
     blocks = _drop_title(blocks, title)
     if title and title != item_title:  # (the page has a headline of its own)
         blocks = _drop_opening_date(blocks)
+        blocks = _drop_opening_byline(blocks)
     # a byline the classifier took out still tells the date
     head_text = " ".join(opening or blocks[:3])
     published = find_date(tree, head.jsonld, head.metas, url, head_text, now, shown_date)

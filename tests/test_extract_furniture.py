@@ -7,7 +7,7 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser
 
-from collector.extract import _drop_opening_date
+from collector.extract import _drop_opening_byline, _drop_opening_date
 from collector.extract_clean import (
     _RELATED,
     _RELATED_CHARS,
@@ -531,3 +531,21 @@ def test_a_date_alone_opening_the_body_under_a_headline_is_left_to_the_metadata(
     assert body_of(html)[-1] == "20 May 2024"
     blocks = ["20 May 2024: the council votes", *PROSE]
     assert _drop_opening_date(blocks) == blocks
+
+
+def test_a_byline_alone_opening_the_body_under_a_headline_is_left_to_the_metadata():
+    # "By Name" under the headline (or after a standfirst) names the author, kept apart
+    for byline in ("By Jane Doe", "Von Hans Müller und Eva Beck", "Par Jean-Luc Mélenchon"):
+        html = page(f'<p class="credit">{byline}</p>' + prose_html())
+        assert body_of(html) == PROSE, byline
+        html = page(f"<p>{PROSE[0]}</p><p><span>{byline}</span></p><p>{PROSE[1]}</p>"
+                    f"<p>{PROSE[2]}</p>")
+        assert body_of(html) == PROSE, byline
+    # a line that goes on past a name, or a sentence opening with "By", is the article's
+    for line in ("By the time we arrived", "By Jane Doe, who ran the library for years.",
+                 "By clicking here you agree"):
+        blocks = [line, *PROSE]
+        assert _drop_opening_byline(blocks) == blocks, line
+    # a signature closing the body stays
+    html = page(prose_html() + "<p>By Jane Doe</p>")
+    assert body_of(html)[-1] == "By Jane Doe"
