@@ -134,7 +134,17 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
     while out and (out[-1].endswith(":") or kinds[-1] in _HEADING_IDS) and _orphan(out[-1]):
         out.pop()
         kinds.pop()
+    # a blog's record of filing closing the post ("This entry was posted in News. Bookmark the
+    # permalink.", "… und wurde unter Allgemein abgelegt")
+    if len(out) > 1 and len(out[-1]) < 300 and _FILED.search(out[-1]):
+        out.pop()
     return out
+
+
+#: What a blog's closing line of filing says: the post was filed under categories, or its
+#: permalink ("posted in", "filed under" are said of much else: only of the entry itself).
+_FILED = re.compile(r"\b(?:permalink|(?:entry|post) was (?:posted|filed) (?:in|under)|"
+                    r"abgelegt unter|unter .{1,80} abgelegt|classé dans)\b", re.IGNORECASE)
 
 
 #: The longest photo credit cut from the end of a line ("… at the harbour. © Name/Agency").

@@ -549,3 +549,15 @@ def test_a_byline_alone_opening_the_body_under_a_headline_is_left_to_the_metadat
     # a signature closing the body stays
     html = page(prose_html() + "<p>By Jane Doe</p>")
     assert body_of(html)[-1] == "By Jane Doe"
+
+
+def test_a_blogs_closing_line_of_filing_is_dropped_a_sentence_about_filing_stays():
+    for line in ("This entry was posted in News. Bookmark the permalink.",
+                 "Der Beitrag wurde am Mittwoch, den 27. November 2019 um 15:21 Uhr "
+                 "veröffentlicht und wurde unter Allgemein, Bibliothek abgelegt.",
+                 "Erstellt am Dienstag 6. Mai 2014 um 23:30 und abgelegt unter Stadt, Kultur."):
+        html = page(prose_html() + f'<p class="small">{line}</p>')
+        assert body_of(html) == PROSE, line
+    line = "The complaint was filed under the law on public libraries in March."
+    html = page(prose_html() + f"<p>{line}</p>")
+    assert body_of(html)[-1] == line
