@@ -107,7 +107,8 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
                 tags[i] in _CAPTION_IDS or (frames is not None and tags[i] not in _HEADING_IDS
                                             and _in_figure(frames[i]))):
             line = _cut_labelled_credit(line)
-        if (len(line) < 40 and _is_boiler(line)) or (len(line) < 80 and _only_credit(line)):
+        if (len(line) < 40 and _is_boiler(line)) or (
+                len(line) < 80 and line[0] in _CREDIT_FIRST and _only_credit(line)):
             emptied = section >= 0
             listed = False
             continue
@@ -193,8 +194,9 @@ _CREDIT_FIRST = frozenset("(pPfFbBiIcCzZфФ")
 
 
 def _only_credit(line: str) -> bool:
-    """Whether the line is a picture's credit and nothing else (see `_ONLY_CREDIT`)."""
-    return line[0] in _CREDIT_FIRST and _ONLY_CREDIT.fullmatch(line) is not None
+    """Whether the line is a picture's credit and nothing else (see `_ONLY_CREDIT`; its first
+    character, one of `_CREDIT_FIRST`, is tested by the caller)."""
+    return _ONLY_CREDIT.fullmatch(line) is not None
 
 
 def _orphan(line: str) -> bool:
