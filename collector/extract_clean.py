@@ -107,8 +107,8 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
                 tags[i] in _CAPTION_IDS or (frames is not None and tags[i] not in _HEADING_IDS
                                             and _in_figure(frames[i]))):
             line = _cut_labelled_credit(line)
-        if (len(line) < 40 and _is_boiler(line)) or (
-                len(line) < 80 and line[0] in _CREDIT_FIRST and _only_credit(line)):
+        if len(line) < 80 and ((len(line) < 40 and _is_boiler(line)) or (
+                line[0] in _CREDIT_FIRST and _only_credit(line))):
             emptied = section >= 0
             listed = False
             continue
