@@ -39,6 +39,13 @@ after `load_config`, after the worker's start, and after the claim of all the so
 At the end it parses the configuration's text again under tracemalloc and prints what the
 parse keeps and what it held at its peak, in bytes a source.
 
+`tick`: in a child, K claims of one source among N on a SQLite file, as a service's tick
+claims when a poll slot frees: with an `IN` of every id (what `Worker.tick` did) and with the
+claim order read once and its next id (collector.store.claims); CPU time a claim and the
+traced peak of each way:
+
+    .venv/bin/python -m bench.memory tick --n 5000 --claims 200
+
 `robots`: in a child, the robots.txt cache of a poll after N hosts answered the farm's
 WordPress robots.txt (each naming its own sitemap), in bytes a host (tracemalloc), and the
 same entries saved to a SQLite store and read back as a poll's first check reads them:
@@ -280,6 +287,55 @@ def startup_main(args: argparse.Namespace) -> int:
         shutil.rmtree(work, ignore_errors=True)
 
 
+_TICK_CHILD = """
+import sys, time, tracemalloc
+from collector.cli import _store
+from collector.config import load_config
+from collector.store import claims
+config_path, k = sys.argv[1], int(sys.argv[2])
+config = load_config(config_path)
+store = _store(config)
+store.upgrade()
+from datetime import UTC, datetime
+now = datetime.now(UTC)
+store.sync_sources(config.sources, now)
+ids = [s.id for s in config.sources]
+def every_id(owner):   # what a tick did at each freed slot: an IN of every enabled id
+    return [store.claim(now, owner=owner, lease_s=600, limit=1, ids=ids, due_only=False)
+            for _ in range(k)]
+def ordered(owner):    # the order read once, then the next id of it at each freed slot
+    order = claims.claim_order(store, now, set(ids), due_only=False)
+    return [store.claim(now, owner=owner, lease_s=600, limit=1, ids=order[j:j + 1],
+                        due_only=False) for j in range(k)]
+for name, run in (("IN of every id", every_id), ("order, then its next id", ordered)):
+    store.clear_leases(lambda o: True)
+    tracemalloc.start(1)
+    cpu = time.process_time()
+    got = run(name)
+    cpu = time.process_time() - cpu
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert sum(map(len, got)) == k, name
+    print(f"{name:26} {k} claims of 1 among {len(ids)}: {cpu * 1000 / k:7.2f} ms CPU a claim,"
+          f" traced peak {peak / 1e6:6.2f} MB")
+store.close()
+"""
+
+
+def tick_main(args: argparse.Namespace) -> int:
+    work = Path(tempfile.mkdtemp(prefix="poll-tick-"))
+    try:
+        config = work / "sources.yaml"
+        collector_config(config, [f"http://127.0.0.1:9/{i}/feed.xml" for i in range(args.n)],
+                         concurrency=None, backfill=0)
+        got = subprocess.run([PY, "-c", _TICK_CHILD, str(config), str(args.claims)],
+                             cwd=args.tree, capture_output=True, text=True, timeout=600)
+        print(got.stdout + got.stderr)
+        return got.returncode
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 _ROBOTS_CHILD = """
 import asyncio, gc, sys, tempfile, tracemalloc
 from collector import robots
@@ -382,6 +438,9 @@ def main(argv: list[str] | None = None) -> int:
     u = sub.add_parser("startup")
     u.add_argument("--n", type=int, default=5000)
     u.add_argument("--batch", type=int, default=0, help="ids a claim (0: all in one)")
+    k = sub.add_parser("tick")
+    k.add_argument("--n", type=int, default=5000)
+    k.add_argument("--claims", type=int, default=200)
     r = sub.add_parser("robots")
     r.add_argument("--n", type=int, default=5000)
     d = sub.add_parser("diff")
@@ -398,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
         return timeline_main(args)
     if args.cmd == "startup":
         return startup_main(args)
+    if args.cmd == "tick":
+        return tick_main(args)
     if args.cmd == "robots":
         return robots_main(args)
     return imports_main(args) if args.cmd == "imports" else poll_main(args)

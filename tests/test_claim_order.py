@@ -160,3 +160,58 @@ def test_a_claim_that_fails_mid_poll_lets_the_started_polls_end_then_raises(
         assert [states[f"s{i}"].polls for i in range(5)] == [1, 1, 0, 0, 0]
     finally:
         store.close()
+
+
+def test_a_tick_claims_in_the_order_of_one_claim_without_an_in_of_every_source(
+        tmp_path, site, monkeypatch):
+    """`Worker.tick` (the service) reads the order once and claims the next of it as a poll
+    slot frees: its polls start in the order one claim of all would give, each claim names
+    only the ids it may take, and a source another worker claimed after the order was read
+    is skipped."""
+    items = [article(1, "One", T0)]
+    n = 9
+    for i in range(n):
+        site.pages[f"/f{i}/"] = Page(rss_feed(f"S{i}", site.base, items), "application/rss+xml")
+    body = "".join(f"  - id: s{i:02d}\n    url: {site.url(f'/f{i}/')}\n    kind: feed\n"
+                   for i in range(n))
+    config = load(tmp_path, "sources:\n" + body, settings_extra="    poll_concurrency: 2\n")
+    ids = [s.id for s in config.sources]
+    store = Store(config.settings.database_url)
+    store.upgrade()
+    store.sync_sources(config.sources, T0 - timedelta(hours=1))
+    expected = _shape(store, ids)
+    real_claim = store.claim
+    asked: list[list[str]] = []
+    claimed: list[str] = []
+
+    def claim(*args, **kwargs):
+        asked.append(list(kwargs["ids"]))
+        if len(asked) == 2:
+            # taken by another worker after the order was read, before a slot came to it
+            assert real_claim(T0, owner="other", lease_s=3600, limit=1,
+                              ids=[expected[5]]) != []
+        got = real_claim(*args, **kwargs)
+        claimed.extend(st.id for st in got)
+        return got
+
+    monkeypatch.setattr(store, "claim", claim)
+
+    async def main() -> None:
+        worker = Worker(config, store, clock=lambda: T0)
+        try:
+            await worker.start()
+            await worker.tick()
+        finally:
+            await worker.close()
+
+    try:
+        asyncio.run(main())
+        polled = [i for i in expected if i != expected[5]]
+        assert claimed == polled
+        assert asked[0] == expected[:2]           # two slots: the first two of the order
+        assert all(len(a) <= 2 for a in asked)    # never every source's id
+        states = {st.id: st for st in store.source_states()}
+        assert [i for i in ids if states[i].polls == 1] == sorted(polled)
+        assert states[expected[5]].polls == 0
+    finally:
+        store.close()

@@ -184,3 +184,21 @@ def test_the_index_loaded_from_a_sqlite_file_answers_as_one_built_by_single_addi
     definition = _Definition(stored)
     for probe in _probes(texts, seed=52):
         assert loaded.query(probe) == one.query(probe) == definition.query(probe)
+
+
+def test_partitions_come_into_being_with_their_first_entry_and_are_never_shared() -> None:
+    """An empty index allocates no partition; single additions into the empty ones of one
+    index leave another index (built before and after) empty, and answer as defined."""
+    texts = _texts(60, seed=41)
+    sigs = [signature(t) for t in texts]
+    before = NearDuplicateIndex()
+    idx = NearDuplicateIndex()
+    assert not any(isinstance(part, neardup.array) for part in idx._parts)
+    for i, sig in enumerate(sigs):
+        idx.add(i, sig)
+    after = NearDuplicateIndex()
+    definition = _Definition(dict(enumerate(sigs)))
+    for probe in _probes(texts, seed=42):
+        assert before.query(probe) == after.query(probe) == []
+        assert idx.query(probe) == definition.query(probe)
+    assert idx.query(sigs[5]) and (5, 1.0) in idx.query(sigs[5])
