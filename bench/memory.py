@@ -271,20 +271,28 @@ print(f"{'parse_config (traced)':28} {kept / n:6.0f} B a source kept, {peak / n:
 """
 
 
-def startup_main(args: argparse.Namespace) -> int:
-    work = Path(tempfile.mkdtemp(prefix="poll-startup-"))
+def _run_unpolled(args: argparse.Namespace, prefix: str, child: str, arg: int, *,
+                  upgrade: bool) -> int:
+    """Run `child` with the checkout `args.tree` on a configuration of `args.n` sources that
+    nothing serves (the discard port: no poll runs, the URLs only have to be valid) and `arg`;
+    print what it prints."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         config = work / "sources.yaml"
-        # nothing listens on the discard port: no poll runs, the URLs only have to be valid
         collector_config(config, [f"http://127.0.0.1:9/{i}/feed.xml" for i in range(args.n)],
                          concurrency=None, backfill=0)
-        _upgrade(config, args.tree)
-        got = subprocess.run([PY, "-c", _STARTUP_CHILD, str(config), str(args.batch)],
+        if upgrade:
+            _upgrade(config, args.tree)
+        got = subprocess.run([PY, "-c", child, str(config), str(arg)],
                              cwd=args.tree, capture_output=True, text=True, timeout=600)
         print(got.stdout + got.stderr)
         return got.returncode
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def startup_main(args: argparse.Namespace) -> int:
+    return _run_unpolled(args, "poll-startup-", _STARTUP_CHILD, args.batch, upgrade=True)
 
 
 _TICK_CHILD = """
@@ -323,17 +331,7 @@ store.close()
 
 
 def tick_main(args: argparse.Namespace) -> int:
-    work = Path(tempfile.mkdtemp(prefix="poll-tick-"))
-    try:
-        config = work / "sources.yaml"
-        collector_config(config, [f"http://127.0.0.1:9/{i}/feed.xml" for i in range(args.n)],
-                         concurrency=None, backfill=0)
-        got = subprocess.run([PY, "-c", _TICK_CHILD, str(config), str(args.claims)],
-                             cwd=args.tree, capture_output=True, text=True, timeout=600)
-        print(got.stdout + got.stderr)
-        return got.returncode
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    return _run_unpolled(args, "poll-tick-", _TICK_CHILD, args.claims, upgrade=False)
 
 
 _ROBOTS_CHILD = """

@@ -15,6 +15,8 @@ from collector.config import Config, load_config
 from collector.scheduler import Worker
 from collector.store import Store
 from tests import pg
+from tests.pages import article, rss_feed
+from tests.webserver import Page
 
 
 def write_config(tmp: Path, body: str, *, defaults: str = "", settings_extra: str = "") -> Path:
@@ -31,6 +33,20 @@ def write_config(tmp: Path, body: str, *, defaults: str = "", settings_extra: st
 
 def load(tmp: Path, body: str, *, env: dict[str, str] | None = None, **kw: Any) -> Config:
     return load_config(write_config(tmp, body, **kw), env=env or {})
+
+
+def feed_sites(tmp_path: Path, site: Any, n: int, *, concurrency: int, published: datetime,
+               id_format: str = "s{i}") -> Config:
+    """A configuration of `n` feed sources served by `site` (tests.webserver), each a feed of
+    one article published at `published`, polled `concurrency` at a time."""
+    items = [article(1, "One", published)]
+    body = ""
+    for i in range(n):
+        site.pages[f"/f{i}/"] = Page(rss_feed(f"S{i}", site.base, items), "application/rss+xml")
+        body += (f"  - id: {id_format.format(i=i)}\n    url: {site.url(f'/f{i}/')}\n"
+                 "    kind: feed\n")
+    return load(tmp_path, "sources:\n" + body,
+                settings_extra=f"    poll_concurrency: {concurrency}\n")
 
 
 def one_feed_world(tmp_path: Path) -> Iterator[tuple[Config, Store]]:

@@ -17,9 +17,7 @@ from collector.errors import StoreError
 from collector.scheduler import Worker
 from collector.schema import Source
 from collector.store import Store, claims
-from tests.helpers import load
-from tests.pages import article, rss_feed
-from tests.webserver import Page
+from tests.helpers import feed_sites
 
 T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 
@@ -78,13 +76,7 @@ def test_one_claim_of_all_takes_the_same_order(database_url):
 def test_a_poll_claiming_in_slices_starts_its_sources_in_the_order_of_one_claim(
         tmp_path, site, monkeypatch):
     monkeypatch.setattr(claims, "BATCH", 3)
-    items = [article(1, "One", T0)]
-    n = 11
-    for i in range(n):
-        site.pages[f"/f{i}/"] = Page(rss_feed(f"S{i}", site.base, items), "application/rss+xml")
-    body = "".join(f"  - id: s{i:02d}\n    url: {site.url(f'/f{i}/')}\n    kind: feed\n"
-                   for i in range(n))
-    config = load(tmp_path, "sources:\n" + body, settings_extra="    poll_concurrency: 1\n")
+    config = feed_sites(tmp_path, site, 11, concurrency=1, published=T0, id_format="s{i:02d}")
     ids = [s.id for s in config.sources]
     store = Store(config.settings.database_url)
     store.upgrade()
@@ -123,12 +115,7 @@ def test_a_claim_that_fails_mid_poll_lets_the_started_polls_end_then_raises(
     """The database fails at the second slice's claim: the first slice's polls finish and
     are saved, nothing more is claimed, and `poll_ids` raises the store's error."""
     monkeypatch.setattr(claims, "BATCH", 2)
-    items = [article(1, "One", T0)]
-    for i in range(5):
-        site.pages[f"/f{i}/"] = Page(rss_feed(f"S{i}", site.base, items), "application/rss+xml")
-    body = "".join(f"  - id: s{i}\n    url: {site.url(f'/f{i}/')}\n    kind: feed\n"
-                   for i in range(5))
-    config = load(tmp_path, "sources:\n" + body, settings_extra="    poll_concurrency: 2\n")
+    config = feed_sites(tmp_path, site, 5, concurrency=2, published=T0)
     store = Store(config.settings.database_url)
     real_claim = store.claim
     calls: list[list[str]] = []
@@ -168,13 +155,7 @@ def test_a_tick_claims_in_the_order_of_one_claim_without_an_in_of_every_source(
     slot frees: its polls start in the order one claim of all would give, each claim names
     only the ids it may take, and a source another worker claimed after the order was read
     is skipped."""
-    items = [article(1, "One", T0)]
-    n = 9
-    for i in range(n):
-        site.pages[f"/f{i}/"] = Page(rss_feed(f"S{i}", site.base, items), "application/rss+xml")
-    body = "".join(f"  - id: s{i:02d}\n    url: {site.url(f'/f{i}/')}\n    kind: feed\n"
-                   for i in range(n))
-    config = load(tmp_path, "sources:\n" + body, settings_extra="    poll_concurrency: 2\n")
+    config = feed_sites(tmp_path, site, 9, concurrency=2, published=T0, id_format="s{i:02d}")
     ids = [s.id for s in config.sources]
     store = Store(config.settings.database_url)
     store.upgrade()

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from collector import metrics
 from collector.scheduler import Worker
 from collector.store import Store
-from tests.helpers import load
+from tests.helpers import feed_sites, load
 from tests.pages import article, rss_feed
 from tests.webserver import Page
 
@@ -61,12 +61,7 @@ def test_the_poll_command_loads_neither_the_browser_library_nor_imap():
 def test_polling_many_sources_holds_one_task_per_slot_and_polls_every_source(tmp_path, site):
     """`poll_ids` runs `poll_concurrency` tasks that take the claimed sources in turn, not a
     task per source; every source is polled once and the results keep the claim order."""
-    items = [article(1, "One", T0)]
-    for i in range(7):
-        site.pages[f"/f{i}/"] = Page(rss_feed(f"S{i}", site.base, items), "application/rss+xml")
-    sources = "".join(f"  - id: s{i}\n    url: {site.url(f'/f{i}/')}\n    kind: feed\n"
-                      for i in range(7))
-    config = load(tmp_path, "sources:\n" + sources, settings_extra="    poll_concurrency: 2\n")
+    config = feed_sites(tmp_path, site, 7, concurrency=2, published=T0)
     in_flight: list[int] = []
 
     async def main() -> list:
