@@ -8,6 +8,8 @@ HTTP on loopback.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -36,14 +38,22 @@ def _shape(store: Store, ids: list[str]) -> list[str]:
     return sorted(ids, key=due.__getitem__)
 
 
-def test_the_claim_order_of_every_source_is_that_of_one_claim_of_all(database_url):
-    ids = [f"s{n:04d}" for n in range(1234)]
+@contextmanager
+def _shaped_store(database_url: str, n: int) -> Iterator[tuple[Store, list[str], list[str]]]:
+    """A store of `n` sources shaped by `_shape`: (the store, the ids, the claim order)."""
+    ids = [f"s{k:04d}" for k in range(n)]
     store = Store(database_url)
     try:
         store.upgrade()
         store.sync_sources([Source(id=i, name=i, url=f"http://127.0.0.1:9/{i}")
                             for i in ids], T0 - timedelta(hours=1))
-        expected = _shape(store, ids)
+        yield store, ids, _shape(store, ids)
+    finally:
+        store.close()
+
+
+def test_the_claim_order_of_every_source_is_that_of_one_claim_of_all(database_url):
+    with _shaped_store(database_url, 1234) as (store, ids, expected):
         wanted = set(ids) - {"s0005", "s0100"}
         order = claims.claim_order(store, T0, wanted, due_only=True)
         assert order == [i for i in expected if i in wanted]
@@ -54,23 +64,13 @@ def test_the_claim_order_of_every_source_is_that_of_one_claim_of_all(database_ur
         assert sliced == order
         # what is claimed is no longer in the order of another worker
         assert claims.claim_order(store, T0, set(ids), due_only=True) == ["s0005", "s0100"]
-    finally:
-        store.close()
 
 
 def test_one_claim_of_all_takes_the_same_order(database_url):
-    ids = [f"s{n:03d}" for n in range(300)]
-    store = Store(database_url)
-    try:
-        store.upgrade()
-        store.sync_sources([Source(id=i, name=i, url=f"http://127.0.0.1:9/{i}")
-                            for i in ids], T0 - timedelta(hours=1))
-        expected = _shape(store, ids)
+    with _shaped_store(database_url, 300) as (store, ids, expected):
         assert claims.claim_order(store, T0, set(ids), due_only=False) == expected
         got = store.claim(T0, owner="a", lease_s=60, limit=len(ids), ids=ids, due_only=False)
         assert [st.id for st in got] == expected
-    finally:
-        store.close()
 
 
 def test_a_poll_claiming_in_slices_starts_its_sources_in_the_order_of_one_claim(
