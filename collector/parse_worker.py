@@ -43,9 +43,12 @@ _DEEP = re.compile(rb"(?:<[A-Za-z][^<>]*>[^<]*){" + str(limits.MAX_NESTING_DEPTH
 #: The shortest opening tag is three bytes (`<a>`): a stretch without any `</` shorter than this
 #: cannot nest too deeply, so the exact (slower) scan runs only on the rare long stretches.
 _MIN_DEEP_BYTES = 3 * limits.MAX_NESTING_DEPTH
-#: Below this many `<option` tags a page's selects are harmless (lexbor is quadratic in the
-#: options of one select: 16k take 1.4 s, 64k take 48 s).
-_MAX_OPTIONS = 1000
+#: Below this many `<option` tags a page's selects are harmless: lexbor is quadratic in the
+#: options of one select (parse of one select, CPU: 1,000 options 3 ms, 4,000 42 ms, 8,000
+#: 225 ms, 16k 1.4 s, 64k 48 s). The option count runs only on pages with more `<` than this
+#: (36 of the 791 pages of the first shared set; 599 have more than 1,000), and it is a scan of
+#: the whole page (about 5 % of an extraction's instructions where it runs).
+_MAX_OPTIONS = 4000
 
 
 def precheck_html(html: T) -> T:
@@ -54,7 +57,7 @@ def precheck_html(html: T) -> T:
     The text is cut at `limits.MAX_HTML_BYTES`; `<option>` floods (which make lexbor crawl) are
     dropped; a run of more than `limits.MAX_NESTING_DEPTH` opening tags with no closing tag
     between them is refused. Cost: about 0.15 ms for a 180 KB page (two passes over the bytes:
-    the `<` count, then the option count on pages with over 1000 tags; numpy did both in
+    the `<` count, then the option count on pages with over 4000 tags; numpy did both in
     0.06 ms, but costs a worker 15 MB and 75 ms to load).
     """
     if isinstance(html, str):

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from collector import limits
+from collector import limits, parse_worker
 from collector.errors import ExtractError
 from collector.extract import extract
 from collector.isolate import Isolator, extract_bounded, precheck_html
@@ -41,6 +41,18 @@ def test_precheck_drops_option_floods_but_keeps_the_text():
     checked = precheck_html(html)
     assert "<option" not in checked
     assert "kept paragraph" in checked
+
+
+def test_precheck_leaves_selects_below_the_flood_bound_and_drops_those_above():
+    """Up to `_MAX_OPTIONS` options (a select lexbor parses in tens of milliseconds) the page is
+    handed over as it is; one more and the options go."""
+    bound = parse_worker._MAX_OPTIONS
+
+    def page(n: int) -> bytes:
+        return b"<select>" + b"<option>o</option>" * n + b"</select><p>kept</p>"
+
+    assert precheck_html(page(bound)) == page(bound)
+    assert b"<option" not in precheck_html(page(bound + 1))
 
 
 def test_precheck_drops_upper_case_option_floods_too():
