@@ -63,15 +63,18 @@ def _drop_opening_date(blocks: list[str]) -> list[str]:
 #: A byline: "By" in one of the languages we read, then a name of one to four words, or two
 #: names joined by "and" (no sentence, no other text); every word of a name capitalised.
 _NAME = r"[^\W\d_][\w.'’-]*(?: [^\W\d_][\w.'’-]*){0,3}"
+_BY_WORDS = ("by", "von", "par", "por", "di", "door", "av", "od", "от")
+_NAME_JOINERS = ("and", "und", "et", "y", "e", "en", "i", "и", "&")
 _BYLINE = re.compile(
-    rf"(?:by|von|par|por|di|door|av|od|от) {_NAME}(?: (?:and|und|et|y|e|en|i|и|&) {_NAME})?",
+    rf"(?:{'|'.join(_BY_WORDS)}) {_NAME}(?: (?:{'|'.join(_NAME_JOINERS)}) {_NAME})?",
     re.IGNORECASE)
-_NAME_JOINERS = frozenset({"and", "und", "et", "y", "e", "en", "i", "и", "&"})
+#: The characters a byline starts with (most lines are refused before the pattern).
+_BYLINE_FIRST = frozenset(c for w in _BY_WORDS for c in (w[0], w[0].upper()))
 
 
 def _byline(line: str) -> bool:
     """Whether the line is a byline alone (see `_BYLINE`)."""
-    if len(line) >= 60 or line[0] not in "BbVvPpDdAaOoОо" or line[-1] == "." \
+    if len(line) >= 60 or line[0] not in _BYLINE_FIRST or line[-1] == "." \
             or _BYLINE.fullmatch(line) is None:
         return False
     return all(w[0].isupper() or w in _NAME_JOINERS for w in line.split()[1:])

@@ -184,13 +184,17 @@ def _cut_labelled_credit(line: str) -> str:
 #: Name", "(Credit: Name / Agency)") or "photo by …" in some language, then a name or two
 #: (at most `_CREDIT_MAX_CHARS`, no sentence). A caption states what the picture shows and
 #: is the document's; its credit alone says only who took it.
+_CREDIT_LABELS = ("photo", "foto", "bild", "image", "picture", "pic", "credit", "crédit",
+                  "crédito", "crédits", "créditos", "bildquelle", "fotografía", "fotografia",
+                  "zdjęcie", "фото")
+_CREDIT_BY_NOUNS = ("photo", "photograph", "picture", "image", "foto", "bild")
 _ONLY_CREDIT = re.compile(
-    r"\(?(?:(?:photo|foto|bild|image|picture|pic|credit|crédit|crédito|crédits|créditos|"
-    r"bildquelle|fotografía|fotografia|zdjęcie|фото)s? ?(?:credits?)?\s*:"
-    r"|(?:photo|photograph|picture|image|foto|bild)s? (?:by|von|de|par|di|door|por))"
+    rf"\(?(?:(?:{'|'.join(_CREDIT_LABELS)})s? ?(?:credits?)?\s*:"
+    rf"|(?:{'|'.join(_CREDIT_BY_NOUNS)})s? (?:by|von|de|par|di|door|por))"
     r"\s*(?:[^.!?:]|(?<=[^\W\d_])(?<![^\W_]{2})\.){1,60}\)?", re.IGNORECASE)
 #: The characters such a credit starts with (most lines are passed by without the pattern).
-_CREDIT_FIRST = frozenset("(pPfFbBiIcCzZфФ")
+_CREDIT_FIRST = frozenset("(").union(
+    c for w in _CREDIT_LABELS + _CREDIT_BY_NOUNS for c in (w[0], w[0].upper()))
 
 
 def _only_credit(line: str) -> bool:
