@@ -66,6 +66,18 @@ def test_the_claim_order_of_every_source_is_that_of_one_claim_of_all(database_ur
         assert claims.claim_order(store, T0, set(ids), due_only=True) == ["s0005", "s0100"]
 
 
+def _shaped_sites(tmp_path, site, n: int, concurrency: int):
+    """n feed sites of one article each, synced into a fresh store and shaped by `_shape`:
+    (config, ids, store, the order one claim of all gives)."""
+    config = feed_sites(tmp_path, site, n, concurrency=concurrency, published=T0,
+                        id_format="s{i:02d}")
+    ids = [s.id for s in config.sources]
+    store = Store(config.settings.database_url)
+    store.upgrade()
+    store.sync_sources(config.sources, T0 - timedelta(hours=1))
+    return config, ids, store, _shape(store, ids)
+
+
 def test_one_claim_of_all_takes_the_same_order(database_url):
     with _shaped_store(database_url, 300) as (store, ids, expected):
         assert claims.claim_order(store, T0, set(ids), due_only=False) == expected
@@ -76,12 +88,7 @@ def test_one_claim_of_all_takes_the_same_order(database_url):
 def test_a_poll_claiming_in_slices_starts_its_sources_in_the_order_of_one_claim(
         tmp_path, site, monkeypatch):
     monkeypatch.setattr(claims, "BATCH", 3)
-    config = feed_sites(tmp_path, site, 11, concurrency=1, published=T0, id_format="s{i:02d}")
-    ids = [s.id for s in config.sources]
-    store = Store(config.settings.database_url)
-    store.upgrade()
-    store.sync_sources(config.sources, T0 - timedelta(hours=1))
-    expected = _shape(store, ids)
+    config, ids, store, expected = _shaped_sites(tmp_path, site, 11, concurrency=1)
     finished: list[str] = []
 
     def progress(src, _outcome) -> None:
@@ -155,12 +162,7 @@ def test_a_tick_claims_in_the_order_of_one_claim_without_an_in_of_every_source(
     slot frees: its polls start in the order one claim of all would give, each claim names
     only the ids it may take, and a source another worker claimed after the order was read
     is skipped."""
-    config = feed_sites(tmp_path, site, 9, concurrency=2, published=T0, id_format="s{i:02d}")
-    ids = [s.id for s in config.sources]
-    store = Store(config.settings.database_url)
-    store.upgrade()
-    store.sync_sources(config.sources, T0 - timedelta(hours=1))
-    expected = _shape(store, ids)
+    config, ids, store, expected = _shaped_sites(tmp_path, site, 9, concurrency=2)
     real_claim = store.claim
     asked: list[list[str]] = []
     claimed: list[str] = []
