@@ -88,8 +88,9 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
     section = -1          # where in `out` the last heading stands while nothing follows it
     emptied = False       # and whether what followed it was all dropped
     listed = False        # and all of it as link lists
+    cited = _lone_address(blocks, links, goods)
     for i, (text, share, good) in enumerate(zip(blocks, links, goods, strict=True)):
-        if share > 0.5 and not good:
+        if share > 0.5 and not good and i != cited:
             emptied = section >= 0
             continue
         if dropped and i in dropped:
@@ -140,6 +141,26 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
     if len(out) > 1 and len(out[-1]) < 300 and _FILED.search(out[-1]):
         out.pop()
     return out
+
+
+#: A web or e-mail address written out whole, with a note number before it ("[1] http://…").
+_ADDRESS = re.compile(r"(?:\[\d+\]\s*)?(?:(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
+
+
+def _lone_address(blocks: list[str], links: list[float], goods: list[bool]) -> int:
+    """The position of the one link line that is an address written out whole (a link whose
+    text is the URL or e-mail address it points to), or -1 when there is none or more than
+    one. A single address in the body is the article's pointer (the petition to sign, the
+    mailbox to write to), not the site's navigation, whose links are named by words; a run
+    of them is a list of sources or links, whose addresses the text does not keep."""
+    found = -1
+    for i, (text, share, good) in enumerate(zip(blocks, links, goods, strict=True)):
+        if share > 0.5 and not good and ("/" in text or "@" in text) \
+                and _ADDRESS.fullmatch(text.strip()) is not None:
+            if found >= 0:
+                return -1
+            found = i
+    return found
 
 
 #: What a blog's closing line of filing says: the post was filed under categories, or its

@@ -561,3 +561,17 @@ def test_a_blogs_closing_line_of_filing_is_dropped_a_sentence_about_filing_stays
     line = "The complaint was filed under the law on public libraries in March."
     html = page(prose_html() + f"<p>{line}</p>")
     assert body_of(html)[-1] == line
+
+
+def test_a_single_address_written_out_as_a_link_stays_a_list_of_them_goes():
+    # a link whose text is the address it points to, alone in the body: the petition to sign
+    # or the mailbox to write to, which the article gives its readers
+    for address in ("https://petition.example.org/save-the-market-hall-library",
+                    "library.campaign@example.org"):
+        html = page(f"<p>{PROSE[0]}</p><p><a href='https://x.example/'>{address}</a></p>"
+                    f"<p>{PROSE[1]}</p><p>{PROSE[2]}</p>")
+        assert body_of(html) == [PROSE[0], address, PROSE[1], PROSE[2]], address
+    # links named by words, and a run of addresses (a list of sources), are link lists
+    html = page(prose_html() + _links("Where the branch libraries stand")
+                + _links("https://a.example.org/one", "https://b.example.org/two"))
+    assert body_of(html) == PROSE
