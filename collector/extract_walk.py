@@ -353,7 +353,7 @@ class Walk:
                 pending_heading = None
         for s_first, s_last in ranges:
             keep.extend(range(s_first, s_last))
-        keep.extend(self.lead(first))
+        keep.extend(j for j in self.lead(first) if j not in keep)
         keep.sort()
         return keep
 

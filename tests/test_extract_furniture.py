@@ -597,3 +597,12 @@ def test_a_short_post_keeps_its_lines_when_the_walk_without_class_rules_finds_a_
         "I know I am tired and perhaps should not say this, but the market hall is the best "
         "place in town.", "– “Then don’t say it, please.”", "– “Fine, I will not say it.”",
         "– “Thank you, good night.”"]
+
+
+def test_a_standfirst_that_joined_as_the_containers_sibling_is_not_taken_twice_as_the_lead():
+    # a standfirst in a box of its own, a box of teaser links, then the body: the standfirst
+    # joins as a prose sibling of the container, and is also the lead set apart
+    html = page(f'<div class="standfirst"><p>{PROSE[0]}</p></div>'
+                + _links(*(f"Another story from the town hall, number {i}" for i in range(6)))
+                + f'<div class="text"><p>{PROSE[1]}</p><p>{PROSE[2]}</p></div>')
+    assert body_of(html) == PROSE
