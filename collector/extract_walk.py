@@ -603,7 +603,7 @@ def _names_verdict(names: str) -> int:
 
 
 #: Words that name the article's text in a class ("entry-content", "article-body").
-_CONTENT_PARTS = frozenset({"content", "article", "entry", "story", "body"})
+_CONTENT_PARTS = frozenset({"content", "article", "entry", "story", "body", "blog"})
 
 
 def _names_content(names: str) -> bool:

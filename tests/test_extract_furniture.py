@@ -606,3 +606,23 @@ def test_a_standfirst_that_joined_as_the_containers_sibling_is_not_taken_twice_a
                 + _links(*(f"Another story from the town hall, number {i}" for i in range(6)))
                 + f'<div class="text"><p>{PROSE[1]}</p><p>{PROSE[2]}</p></div>')
     assert body_of(html) == PROSE
+
+
+ABOUT = ("I write about the songs I love, in the languages I love, and I translate them for "
+         "the friends who asked me to: a line of the words as they are sung, a line of how they "
+         "are read, and now and then a word about the singer and the year the song came out.")
+
+
+def test_a_blog_engines_post_widget_is_the_post_beside_a_long_sidebar():
+    # a blog engine sets the post in a layout box named "widget Blog"; the sidebar (an
+    # archive of links and a word about the blog) holds most of the page's text, so the
+    # layout word would count on the post
+    archive = "".join(f'<li><a href="/{y}/{m}">Posts of month {m} in the year {y} of the blog'
+                      f'</a></li>' for y in range(2005, 2012) for m in range(1, 13))
+    html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Songs</title>'
+            '</head><body><div class="main section" id="main"><div class="widget Blog" '
+            f'id="Blog1"><div class="post hentry"><h3>Songs</h3>{prose_html()}</div></div></div>'
+            f'<div class="sidebar section"><p>{ABOUT}</p>'
+            f'<div class="widget BlogArchive"><ul>{archive}</ul>'
+            '</div></div></body></html>')
+    assert body_of(html) == PROSE
