@@ -237,6 +237,7 @@ _P_ID = TAG_ID["p"]
 _FIGURE_ID = TAG_ID["figure"]
 _FIGCAPTION_ID = TAG_ID["figcaption"]
 _LI_ID = TAG_ID["li"]
+_PRE_ID = TAG_ID["pre"]
 #: Block kinds the classifier tells apart, by tag.
 _BLOCK_KINDS = {
     **dict.fromkeys(_HEADING_IDS, "heading"),
@@ -286,6 +287,8 @@ def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
         frames[k] = frame = w.frames[keep[k]]
         kinds[k] = _kind(frame)
     exempt = extract_blocks.exempt(kept, good_at, kinds, [links[i] for i in keep])
+    # preformatted text (a listing, a command to type) is the document's own
+    exempt.update(k for k in todo if frames[k][0] == _PRE_ID)
     if exempt:
         todo = [k for k in todo if k not in exempt]
     if len(good_at) >= _EDGE_MIN_PROSE:

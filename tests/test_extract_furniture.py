@@ -626,3 +626,12 @@ def test_a_blog_engines_post_widget_is_the_post_beside_a_long_sidebar():
             f'<div class="widget BlogArchive"><ul>{archive}</ul>'
             '</div></div></body></html>')
     assert body_of(html) == PROSE
+
+
+def test_preformatted_text_closing_the_body_is_the_articles():
+    # a command to type, set in <pre> after the last paragraph, is not judged as furniture
+    html = page(prose_html() + "<p>To turn the setting off:</p>"
+                "<pre>netsh interface tcp set global autotuninglevel=disabled</pre>"
+                "<p>To turn it back on:</p>"
+                "<pre>netsh interface tcp set global autotuninglevel=normal</pre>")
+    assert body_of(html)[-1] == "netsh interface tcp set global autotuninglevel=normal"
