@@ -237,7 +237,6 @@ _P_ID = TAG_ID["p"]
 _FIGURE_ID = TAG_ID["figure"]
 _FIGCAPTION_ID = TAG_ID["figcaption"]
 _LI_ID = TAG_ID["li"]
-_PRE_ID = TAG_ID["pre"]
 #: Block kinds the classifier tells apart, by tag.
 _BLOCK_KINDS = {
     **dict.fromkeys(_HEADING_IDS, "heading"),
@@ -245,6 +244,7 @@ _BLOCK_KINDS = {
     **dict.fromkeys(_tag_ids(frozenset({"figcaption", "caption"})), "caption"),
     **dict.fromkeys(_tag_ids(frozenset({"td", "th"})), "cell"),
     **dict.fromkeys(_tag_ids(frozenset({"blockquote"})), "quote"),
+    **dict.fromkeys(_tag_ids(frozenset({"pre"})), "code"),
 }
 
 
@@ -257,6 +257,19 @@ def _kind(frame: list) -> str:
     if parent is not None and parent[0] == _BLOCKQUOTE_ID:
         return "quote"
     return "paragraph" if frame[0] == _P_ID else ""
+
+
+
+
+_DIGITS = frozenset("0123456789")
+
+
+def _numbered(before: str, line: str) -> bool:
+    """Whether `line` goes on with the numbering of `before` ("99. …" after "98. …")."""
+    end = line.find(" ", 1, 5)
+    if end < 2 or line[end - 1] not in ".)" or not line[:end - 1].isdigit():
+        return False
+    return before.startswith(f"{int(line[:end - 1]) - 1}{line[end - 1]} ")
 
 
 #: Prose blocks a container must hold for its first and last to be judged.
@@ -286,9 +299,12 @@ def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
     for k in todo:
         frames[k] = frame = w.frames[keep[k]]
         kinds[k] = _kind(frame)
+        if kept[k][0] in _DIGITS and k and kept[k - 1][0] in _DIGITS \
+                and _numbered(kept[k - 1], kept[k]):
+            # an entry going on with the numbering of the block before it ("99. …",
+            # "100. …": a ranking written as paragraphs) is the document's own
+            kinds[k] = "entry"
     exempt = extract_blocks.exempt(kept, good_at, kinds, [links[i] for i in keep])
-    # preformatted text (a listing, a command to type) is the document's own
-    exempt.update(k for k in todo if frames[k][0] == _PRE_ID)
     if exempt:
         todo = [k for k in todo if k not in exempt]
     if len(good_at) >= _EDGE_MIN_PROSE:

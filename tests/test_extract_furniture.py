@@ -635,3 +635,13 @@ def test_preformatted_text_closing_the_body_is_the_articles():
                 "<p>To turn it back on:</p>"
                 "<pre>netsh interface tcp set global autotuninglevel=normal</pre>")
     assert body_of(html)[-1] == "netsh interface tcp set global autotuninglevel=normal"
+
+
+def test_an_entry_going_on_with_the_numbering_before_it_is_the_articles():
+    # a ranking written as paragraphs: its last entries, short lines after the last prose
+    # block, are the list's, not a signature or furniture
+    names = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov",
+             "Donald Knuth"]
+    entries = [f"{n}. {name}" for n, name in enumerate(names, 95)]
+    html = page(prose_html() + "".join(f"<p>{e}</p>" for e in entries))
+    assert body_of(html) == PROSE + entries
