@@ -710,13 +710,18 @@ def _closing_box(w: Walk, keep: list[int]) -> range:
     return range(k, len(keep))
 
 
-def walk_page(root: LexborNode, furniture: bool,
-              noscript: bool = False) -> tuple[Walk, list[str]]:
+def walk_page(root: LexborNode, furniture: bool, noscript: bool = False,
+              declared: tuple[str, ...] = ()) -> tuple[Walk, list[str]]:
+    """The page's body. `declared`: the lines the page declares as its recipe's ingredients
+    and steps (JSON-LD), whose box joins the body (see `_declared_box`)."""
     w = Walk(furniture, root, noscript)
     w.enter(root.tag_id)
     w.walk(root)
     w.leave()
     keep = w.chosen()
+    joined: set[int] = set()
+    if declared and keep:
+        keep, joined = _declared_box(w, keep, declared)
     model = extract_blocks.MODEL
     drop: set[int] = set()
     if model is not None and keep:
@@ -739,12 +744,51 @@ def walk_page(root: LexborNode, furniture: bool,
         if "©" in last[:20] and len(last) < 600:
             drop.add(len(keep) - 1)
         drop.update(_closing_box(w, keep))
+        if joined:
+            # the declared recipe's lines are the page's own, whatever they look like
+            drop.difference_update(k for k, i in enumerate(keep) if i in joined)
     # (text in an element of a caption counts as the caption's)
     frames = [w.frames[i] for i in keep]
     tags = [frame[0] if frame[0] != _P_ID or frame[5] is None or frame[5][0] not in _CAPTION_IDS
             else frame[5][0] for frame in frames]
     return w, finish([w.blocks[i] for i in keep], [w.links[i] for i in keep],
                      [w.goods[i] for i in keep], tags, drop, frames)
+
+
+#: Characters a block must have to be looked for among the declared lines.
+_DECLARED_MIN_CHARS = 4
+#: Share of a box's blocks that must be declared lines for the whole box to join the body.
+_DECLARED_SHARE = 0.3
+
+
+def _declared_box(w: Walk, keep: list[int],
+                  declared: tuple[str, ...]) -> tuple[list[int], set[int]]:
+    """The body with the blocks of the recipe a page declares (its ingredients and steps, in
+    JSON-LD) that the container left out: a recipe's page sets its description, its list of
+    ingredients and its steps in boxes of their own, and the container is one of them. The
+    blocks outside the body that are declared lines, or parts of one (an amount and an
+    ingredient in cells of their own), are found; the smallest element holding them all
+    joins whole (the headings over the ingredients of each part, the amounts) when they are
+    at least `_DECLARED_SHARE` of its blocks, else they join alone."""
+    text = "\n".join(declared)
+    kept = set(keep)
+    found = []
+    for i, block in enumerate(w.blocks):
+        if i in kept or w.links[i] > 0.5:
+            continue
+        line = " ".join(block.split()).lower()
+        if len(line) >= _DECLARED_MIN_CHARS and line in text:
+            found.append(i)
+    if not found:
+        return keep, set()
+    first, last = found[0], found[-1]
+    frame = w.frames[first]
+    while frame[5] is not None and not (frame[1] <= first and last < frame[6]):
+        frame = frame[5]
+    box = range(frame[1], frame[6])
+    if len(found) >= _DECLARED_SHARE * len(box):
+        found = [i for i in box if i not in kept]
+    return sorted(kept.union(found)), set(found)
 
 
 def _in_figure(frame: list) -> bool:

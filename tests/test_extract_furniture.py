@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from selectolax.lexbor import LexborHTMLParser
@@ -645,3 +646,31 @@ def test_an_entry_going_on_with_the_numbering_before_it_is_the_articles():
     entries = [f"{n}. {name}" for n, name in enumerate(names, 95)]
     html = page(prose_html() + "".join(f"<p>{e}</p>" for e in entries))
     assert body_of(html) == PROSE + entries
+
+
+def test_a_recipes_declared_ingredients_and_steps_join_the_body_from_boxes_of_their_own():
+    # a recipe's page: the description is the container; the ingredients (with headings over
+    # each part) and the steps sit in boxes of their own, apart from it by a box of links;
+    # the page declares the recipe in JSON-LD
+    recipe = {"@context": "https://schema.org", "@type": "Recipe", "name": "Apple cake",
+              "recipeIngredient": ["250 g flour", "125 g butter", "3 apples", "100 g sugar"],
+              "recipeInstructions": [
+                  {"@type": "HowToStep", "text": "Rub the butter into the flour."},
+                  {"@type": "HowToStep", "text": "Slice the apples and lay them on top."}]}
+    links = _links(*(f"Another cake from the kitchen, number {i}" for i in range(8)))
+    html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Apple cake'
+            '</title><script type="application/ld+json">' + json.dumps(recipe) + '</script>'
+            '</head><body><h1>Apple cake</h1><div class="intro">' + prose_html() + '</div>'
+            + links + '<div class="recipe"><div class="ingredients"><h3>For the dough:</h3>'
+            '<table><tr><td>250 g</td><td>flour</td></tr><tr><td>125 g</td><td>butter</td></tr>'
+            '</table><h3>For the topping:</h3><table><tr><td>3</td><td>apples</td></tr>'
+            '<tr><td>100 g</td><td>sugar</td></tr></table></div><ol class="steps">'
+            '<li>Rub the butter into the flour.</li><li>Slice the apples and lay them on top.'
+            '</li></ol></div>' + links + '</body></html>')
+    body = body_of(html)
+    assert body[:3] == PROSE
+    for line in ("For the dough:", "flour", "125 g", "For the topping:", "apples",
+                 "Rub the butter into the flour.", "Slice the apples and lay them on top."):
+        assert line in body, line
+    # without the declaration, the boxes are not the body's
+    assert body_of(html.replace('"Recipe"', '"Thing"')) == PROSE
