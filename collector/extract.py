@@ -25,7 +25,7 @@ from .errors import ExtractError
 from .extract_clean import finish, selector_blocks, walk_page
 from .extract_dates import find_date, headline_date
 from .extract_meta import Head, author, canonical_url, find_title, language, norm, recipe_lines
-from .extract_walk import _PROSE_WORDS, PARSE_OPTIONS, TAG_ID, Walk, body_root, clean, count_words
+from .extract_walk import PARSE_OPTIONS, TAG_ID, Walk, body_root, clean, count_words
 from .models import Extracted
 from .parse_worker import precheck_html
 from .textdates import only_date
@@ -89,17 +89,6 @@ def _drop_opening_byline(blocks: list[str]) -> list[str]:
     return blocks
 
 
-def _loses_post(retry: list[str], blocks: list[str]) -> bool:
-    """Whether the walk without the class rules found the first walk's short post in a larger
-    box and lost some of its lines: it holds every prose block of the first walk but not all
-    of its other lines (the post's short lines give way to a comment form or a sidebar that
-    the class rules had taken out). A retry without the first walk's prose found the article
-    elsewhere (the first walk's prose was a search box's prompt) and is taken."""
-    found = set(retry)
-    prose = [b in found for b in blocks if count_words([b]) >= _PROSE_WORDS]
-    return bool(prose) and all(prose) and not all(b in found for b in blocks)
-
-
 def extract(html: bytes | str, *, url: str | None = None,
             headers: Mapping[str, str] | None = None, content_selector: str | None = None,
             now: datetime | None = None, item_title: str | None = None,
@@ -149,8 +138,7 @@ def extract(html: bytes | str, *, url: str | None = None,
             # (a page without any prose outside `<noscript>` is its fallback for browsers
             # without scripts: the page as rendered by a script)
             _, retry = walk_page(root, furniture=False, noscript=walk.best[1] is None)
-            if count_words(retry) > count_words(blocks) \
-                    and not _loses_post(retry, blocks):
+            if count_words(retry) > count_words(blocks):
                 blocks = retry
     if not h1s:
         h1s = [t for t in (clean(n.text()) for n in tree.css("h1")[:5]) if t]

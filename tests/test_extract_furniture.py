@@ -578,28 +578,6 @@ def test_a_single_address_written_out_as_a_link_stays_a_list_of_them_goes():
     assert body_of(html) == PROSE
 
 
-def test_a_short_post_keeps_its_lines_when_the_walk_without_class_rules_finds_a_comment_form():
-    # a post under the words of a body: the walk is repeated without the class rules, and
-    # there the comment form (more prose, apart from the post by the share buttons) is the
-    # container, the post's first paragraph joining it as its lead and its short lines lost
-    post = ("<p>I know I am tired and perhaps should not say this, but the market hall is the "
-            "best place in town.</p><p>– “Then don’t say it, please.”</p>"
-            "<p>– “Fine, I will not say it.”</p><p>– “Thank you, good night.”</p>")
-    share = '<div class="sharedaddy"><ul>' + "".join(
-        f'<li><a href="/s/{i}">Share on network number {i}</a></li>' for i in range(6)) \
-        + "</ul></div>"
-    form = '<div class="comments-area"><h3>Leave a reply</h3>' + "".join(
-        f"<p>You are commenting using your {n} account to post a reply, change this or log "
-        "out of it now.</p>" for n in ("Example", "Other", "Third")) + "</div>"
-    html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Tired</title>'
-            f'</head><body><div class="wrap"><div class="post"><h1>Tired</h1>'
-            f'<div class="entry">{post}</div></div>{share}{form}</div></body></html>')
-    assert body_of(html) == [
-        "I know I am tired and perhaps should not say this, but the market hall is the best "
-        "place in town.", "– “Then don’t say it, please.”", "– “Fine, I will not say it.”",
-        "– “Thank you, good night.”"]
-
-
 def test_a_standfirst_that_joined_as_the_containers_sibling_is_not_taken_twice_as_the_lead():
     # a standfirst in a box of its own, a box of teaser links, then the body: the standfirst
     # joins as a prose sibling of the container, and is also the lead set apart
