@@ -529,10 +529,23 @@ def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
     # "read-more" on the article's own box) does not make the article furniture
     if not _small(node, _WEAK_MAX_SHARE if verdict == 1 else _STRONG_MAX_SHARE, walk):
         return False
+    if verdict == 2 and _collapsed(node, attrs):
+        return False
     if node.css_first(_MAIN_MARKERS) is None:
         return True
     return walk.h1_span is not None \
         and _later_marks(node.css(_MAIN_MARKERS), verdict, attrs, walk)
+
+
+def _collapsed(node: LexborNode, attrs: dict[str, str | None]) -> bool:
+    """Whether a box named "read more" is text collapsed behind that button (a long
+    description a script unfolds), not the button or a teaser: it holds no link and a
+    sentence of prose."""
+    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
+    if "readmore" not in names and "read-more" not in names and "read_more" not in names:
+        return False
+    text = node.text()
+    return len(text.split(None, 10)) > 10 and node.css_first("a") is None
 
 
 def _later_marks(marks: list[LexborNode], verdict: int, attrs: dict[str, str | None],

@@ -652,3 +652,14 @@ def test_a_recipes_declared_ingredients_and_steps_join_the_body_from_boxes_of_th
         assert line in body, line
     # without the declaration, the boxes are not the body's
     assert body_of(html.replace('"Recipe"', '"Thing"')) == PROSE
+
+
+def test_text_collapsed_behind_a_read_more_button_is_the_articles():
+    # a description a script unfolds, in a box named for the "read more" button: no link in
+    # it, a sentence of prose; a "read more" box holding a link is still furniture
+    notes = ("Children under four years of age are not counted as guests, and a cot and a high "
+             "chair can be had on request at no charge.")
+    html = page(prose_html() + f'<div class="js_readmore"><span>{notes}</span></div>'
+                + '<div class="read-more"><a href="/next">Read the next story about the hall '
+                'and its long history in the town</a></div>')
+    assert body_of(html) == [*PROSE, notes]
