@@ -101,8 +101,9 @@ _FURNITURE_TOKENS = frozenset({
     "post-meta", "byline", "posted-on", "article-meta", "post-byline", "article-info",
 })
 #: Class tokens that describe the page or a post's taxonomy rather than a region.
-_NEUTRAL_PREFIXES = ("has-", "has_", "no-", "is-", "with-", "tag-", "category-", "format-",
-                     "postid-", "status-", "type-", "page-", "single", "js-", "wp-embed")
+_NEUTRAL_PREFIXES = ("has-", "has_", "no-", "is-", "with-", "hidden-", "tag-", "category-",
+                     "format-", "postid-", "status-", "type-", "page-", "single", "js-",
+                     "wp-embed")
 _SIGNAL_PARTS = _FURNITURE_PARTS | _WEAK_PARTS
 #: A token with one of these parts describes a state or layout ("main-with-sidebar").
 _NEUTRAL_PARTS = frozenset({"with", "without", "has", "no", "is", "not"})

@@ -663,3 +663,15 @@ def test_text_collapsed_behind_a_read_more_button_is_the_articles():
                 + '<div class="read-more"><a href="/next">Read the next story about the hall '
                 'and its long history in the town</a></div>')
     assert body_of(html) == [*PROSE, notes]
+
+
+def test_a_state_token_hidden_something_does_not_make_the_article_furniture():
+    # "hidden-contents-menu": the state of a part of the box (its table of contents folded
+    # away), not a menu; the article's box holds little of a page with a long archive
+    archive = "".join(f'<li><a href="/{y}/{m}">Posts of month {m} in the year {y} of the blog'
+                      f'</a></li>' for y in range(2005, 2012) for m in range(1, 13))
+    html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Hall</title>'
+            '</head><body><div class="single-page hidden-contents-menu classic-post">'
+            f'<div class="the-content">{prose_html()}</div></div><div class="archive">'
+            f'<p>{ABOUT}</p><ul>{archive}</ul></div></body></html>')
+    assert body_of(html) == PROSE
