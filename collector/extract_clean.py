@@ -259,8 +259,7 @@ def _kind(frame: list) -> str:
     return "paragraph" if frame[0] == _P_ID else ""
 
 
-
-
+#: The characters an entry's number starts with.
 _DIGITS = frozenset("0123456789")
 
 

@@ -540,8 +540,8 @@ def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
 
 def _collapsed(node: LexborNode, attrs: dict[str, str | None]) -> bool:
     """Whether a box named "read more" is text collapsed behind that button (a long
-    description a script unfolds), not the button or a teaser: it holds no link and a
-    sentence of prose."""
+    description a script unfolds), not the button or a teaser: it holds no link and more
+    than ten words."""
     names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
     if "readmore" not in names and "read-more" not in names and "read_more" not in names:
         return False
