@@ -24,7 +24,7 @@ from .encoding import html_to_utf8
 from .errors import ExtractError
 from .extract_clean import finish, selector_blocks, walk_page
 from .extract_dates import find_date, headline_date
-from .extract_meta import Head, author, canonical_url, find_title, language, norm
+from .extract_meta import Head, author, canonical_url, find_title, language, norm, recipe_lines
 from .extract_walk import PARSE_OPTIONS, TAG_ID, Walk, body_root, clean, count_words
 from .models import Extracted
 from .parse_worker import precheck_html
@@ -129,7 +129,7 @@ def extract(html: bytes | str, *, url: str | None = None,
         blocks = selector_blocks(tree, content_selector)
         method = "selector"
     else:
-        walk, blocks = walk_page(root, furniture=True)
+        walk, blocks = walk_page(root, furniture=True, declared=recipe_lines(head.jsonld))
         h1s = walk.h1s
         shown_date = headline_date(walk.blocks, walk.h1_span, now)
         opening = walk.blocks[walk.span[0]:walk.span[0] + 3]

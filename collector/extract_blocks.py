@@ -50,7 +50,9 @@ _CREDIT_CHARS = 40
 def exempt(blocks: list[str], good_at: list[int], kinds: list[str],
            links: list[float] | None = None) -> set[int]:
     """Blocks that FORMAT.md counts as the document's own and the classifier leaves alone:
-    image captions, block quotations, paragraphs that end as sentences, a dateline before the
+    image captions, block quotations, preformatted text (a listing, a command to type),
+    entries going on with a numbering ("entry", set by the caller), paragraphs that end as
+    sentences, a dateline before the
     first paragraph (a place in capitals and a comma, or a date alone: "LISBON, 14 March
     2024", "May 20, 2024") and a signature (up to three short closing lines right after the
     last paragraph, without a sentence's final punctuation, that are not captions, "label: …"
@@ -60,7 +62,7 @@ def exempt(blocks: list[str], good_at: list[int], kinds: list[str],
     # a caption is the document's own, but a short one without a sentence is most often a
     # photo credit ("© Name/Agency"): those are judged
     out = {i for i, kind in enumerate(kinds)
-           if kind == "quote" or (kind == "caption" and (
+           if kind == "quote" or kind == "code" or kind == "entry" or (kind == "caption" and (
                len(blocks[i]) >= _CREDIT_CHARS or blocks[i][-1] in _SENTENCE_END))}
     # a sentence in a paragraph of its own is the article's, however short
     # (after the last prose block, one holding links is judged: "Tip: all our news are on

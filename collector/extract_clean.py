@@ -88,8 +88,9 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
     section = -1          # where in `out` the last heading stands while nothing follows it
     emptied = False       # and whether what followed it was all dropped
     listed = False        # and all of it as link lists
+    cited = _lone_address(blocks, links, goods)
     for i, (text, share, good) in enumerate(zip(blocks, links, goods, strict=True)):
-        if share > 0.5 and not good:
+        if share > 0.5 and not good and i != cited:
             emptied = section >= 0
             continue
         if dropped and i in dropped:
@@ -140,6 +141,27 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
     if len(out) > 1 and len(out[-1]) < 300 and _FILED.search(out[-1]):
         out.pop()
     return out
+
+
+#: A web or e-mail address written out whole, with a note number before it ("[1] http://…").
+_ADDRESS = re.compile(r"(?:\[\d+\]\s*)?(?:(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
+
+
+def _lone_address(blocks: list[str], links: list[float], goods: list[bool]) -> int:
+    """The position of the one link line that is an address written out whole (a link whose
+    text is the URL or e-mail address it points to), or -1 when there is none or more than
+    one. A single address in the body is the article's pointer (the petition to sign, the
+    mailbox to write to), not the site's navigation, whose links are named by words; a run
+    of them is a list of sources or links, whose addresses the text does not keep."""
+    found = -1
+    for i in [i for i, share in enumerate(links) if share > 0.5]:
+        text = blocks[i]
+        if not goods[i] and ("/" in text or "@" in text) \
+                and _ADDRESS.fullmatch(text.strip()) is not None:
+            if found >= 0:
+                return -1
+            found = i
+    return found
 
 
 #: What a blog's closing line of filing says: the post was filed under categories, or its
@@ -222,6 +244,7 @@ _BLOCK_KINDS = {
     **dict.fromkeys(_tag_ids(frozenset({"figcaption", "caption"})), "caption"),
     **dict.fromkeys(_tag_ids(frozenset({"td", "th"})), "cell"),
     **dict.fromkeys(_tag_ids(frozenset({"blockquote"})), "quote"),
+    **dict.fromkeys(_tag_ids(frozenset({"pre"})), "code"),
 }
 
 
@@ -234,6 +257,18 @@ def _kind(frame: list) -> str:
     if parent is not None and parent[0] == _BLOCKQUOTE_ID:
         return "quote"
     return "paragraph" if frame[0] == _P_ID else ""
+
+
+#: The characters an entry's number starts with.
+_DIGITS = frozenset("0123456789")
+
+
+def _numbered(before: str, line: str) -> bool:
+    """Whether `line` goes on with the numbering of `before` ("99. …" after "98. …")."""
+    end = line.find(" ", 1, 5)
+    if end < 2 or line[end - 1] not in ".)" or not line[:end - 1].isdigit():
+        return False
+    return before.startswith(f"{int(line[:end - 1]) - 1}{line[end - 1]} ")
 
 
 #: Prose blocks a container must hold for its first and last to be judged.
@@ -263,6 +298,11 @@ def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
     for k in todo:
         frames[k] = frame = w.frames[keep[k]]
         kinds[k] = _kind(frame)
+        if kept[k][0] in _DIGITS and k and kept[k - 1][0] in _DIGITS \
+                and _numbered(kept[k - 1], kept[k]):
+            # an entry going on with the numbering of the block before it ("99. …",
+            # "100. …": a ranking written as paragraphs) is the document's own
+            kinds[k] = "entry"
     exempt = extract_blocks.exempt(kept, good_at, kinds, [links[i] for i in keep])
     if exempt:
         todo = [k for k in todo if k not in exempt]
@@ -669,13 +709,18 @@ def _closing_box(w: Walk, keep: list[int]) -> range:
     return range(k, len(keep))
 
 
-def walk_page(root: LexborNode, furniture: bool,
-              noscript: bool = False) -> tuple[Walk, list[str]]:
+def walk_page(root: LexborNode, furniture: bool, noscript: bool = False,
+              declared: tuple[str, ...] = ()) -> tuple[Walk, list[str]]:
+    """The page's body. `declared`: the lines the page declares as its recipe's ingredients
+    and steps (JSON-LD), whose box joins the body (see `_declared_box`)."""
     w = Walk(furniture, root, noscript)
     w.enter(root.tag_id)
     w.walk(root)
     w.leave()
     keep = w.chosen()
+    joined: set[int] = set()
+    if declared and keep:
+        keep, joined = _declared_box(w, keep, declared)
     model = extract_blocks.MODEL
     drop: set[int] = set()
     if model is not None and keep:
@@ -698,12 +743,51 @@ def walk_page(root: LexborNode, furniture: bool,
         if "©" in last[:20] and len(last) < 600:
             drop.add(len(keep) - 1)
         drop.update(_closing_box(w, keep))
+        if joined:
+            # the declared recipe's lines are the page's own, whatever they look like
+            drop.difference_update(k for k, i in enumerate(keep) if i in joined)
     # (text in an element of a caption counts as the caption's)
     frames = [w.frames[i] for i in keep]
     tags = [frame[0] if frame[0] != _P_ID or frame[5] is None or frame[5][0] not in _CAPTION_IDS
             else frame[5][0] for frame in frames]
     return w, finish([w.blocks[i] for i in keep], [w.links[i] for i in keep],
                      [w.goods[i] for i in keep], tags, drop, frames)
+
+
+#: Characters a block must have to be looked for among the declared lines.
+_DECLARED_MIN_CHARS = 4
+#: Share of a box's blocks that must be declared lines for the whole box to join the body.
+_DECLARED_SHARE = 0.3
+
+
+def _declared_box(w: Walk, keep: list[int],
+                  declared: tuple[str, ...]) -> tuple[list[int], set[int]]:
+    """The body with the blocks of the recipe a page declares (its ingredients and steps, in
+    JSON-LD) that the container left out: a recipe's page sets its description, its list of
+    ingredients and its steps in boxes of their own, and the container is one of them. The
+    blocks outside the body that are declared lines, or parts of one (an amount and an
+    ingredient in cells of their own), are found; the smallest element holding them all
+    joins whole (the headings over the ingredients of each part, the amounts) when they are
+    at least `_DECLARED_SHARE` of its blocks, else they join alone."""
+    text = "\n".join(declared)
+    kept = set(keep)
+    found = []
+    for i, block in enumerate(w.blocks):
+        if i in kept or w.links[i] > 0.5:
+            continue
+        line = " ".join(block.split()).lower()
+        if len(line) >= _DECLARED_MIN_CHARS and line in text:
+            found.append(i)
+    if not found:
+        return keep, set()
+    first, last = found[0], found[-1]
+    frame = w.frames[first]
+    while frame[5] is not None and not (frame[1] <= first and last < frame[6]):
+        frame = frame[5]
+    box = range(frame[1], frame[6])
+    if len(found) >= _DECLARED_SHARE * len(box):
+        found = [i for i in box if i not in kept]
+    return sorted(kept.union(found)), set(found)
 
 
 def _in_figure(frame: list) -> bool:

@@ -101,8 +101,9 @@ _FURNITURE_TOKENS = frozenset({
     "post-meta", "byline", "posted-on", "article-meta", "post-byline", "article-info",
 })
 #: Class tokens that describe the page or a post's taxonomy rather than a region.
-_NEUTRAL_PREFIXES = ("has-", "has_", "no-", "is-", "with-", "tag-", "category-", "format-",
-                     "postid-", "status-", "type-", "page-", "single", "js-", "wp-embed")
+_NEUTRAL_PREFIXES = ("has-", "has_", "no-", "is-", "with-", "hidden-", "tag-", "category-",
+                     "format-", "postid-", "status-", "type-", "page-", "single", "js-",
+                     "wp-embed")
 _SIGNAL_PARTS = _FURNITURE_PARTS | _WEAK_PARTS
 #: A token with one of these parts describes a state or layout ("main-with-sidebar").
 _NEUTRAL_PARTS = frozenset({"with", "without", "has", "no", "is", "not"})
@@ -353,7 +354,7 @@ class Walk:
                 pending_heading = None
         for s_first, s_last in ranges:
             keep.extend(range(s_first, s_last))
-        keep.extend(self.lead(first))
+        keep.extend(j for j in self.lead(first) if j not in keep)
         keep.sort()
         return keep
 
@@ -529,10 +530,23 @@ def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
     # "read-more" on the article's own box) does not make the article furniture
     if not _small(node, _WEAK_MAX_SHARE if verdict == 1 else _STRONG_MAX_SHARE, walk):
         return False
+    if verdict == 2 and _collapsed(node, attrs):
+        return False
     if node.css_first(_MAIN_MARKERS) is None:
         return True
     return walk.h1_span is not None \
         and _later_marks(node.css(_MAIN_MARKERS), verdict, attrs, walk)
+
+
+def _collapsed(node: LexborNode, attrs: dict[str, str | None]) -> bool:
+    """Whether a box named "read more" is text collapsed behind that button (a long
+    description a script unfolds), not the button or a teaser: it holds no link and more
+    than ten words."""
+    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
+    if "readmore" not in names and "read-more" not in names and "read_more" not in names:
+        return False
+    text = node.text()
+    return len(text.split(None, 10)) > 10 and node.css_first("a") is None
 
 
 def _later_marks(marks: list[LexborNode], verdict: int, attrs: dict[str, str | None],
@@ -603,7 +617,7 @@ def _names_verdict(names: str) -> int:
 
 
 #: Words that name the article's text in a class ("entry-content", "article-body").
-_CONTENT_PARTS = frozenset({"content", "article", "entry", "story", "body"})
+_CONTENT_PARTS = frozenset({"content", "article", "entry", "story", "body", "blog"})
 
 
 def _names_content(names: str) -> bool:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from selectolax.lexbor import LexborHTMLParser
@@ -561,3 +562,116 @@ def test_a_blogs_closing_line_of_filing_is_dropped_a_sentence_about_filing_stays
     line = "The complaint was filed under the law on public libraries in March."
     html = page(prose_html() + f"<p>{line}</p>")
     assert body_of(html)[-1] == line
+
+
+def test_a_single_address_written_out_as_a_link_stays_a_list_of_them_goes():
+    # a link whose text is the address it points to, alone in the body: the petition to sign
+    # or the mailbox to write to, which the article gives its readers
+    for address in ("https://petition.example.org/save-the-market-hall-library",
+                    "library.campaign@example.org"):
+        html = page(f"<p>{PROSE[0]}</p><p><a href='https://x.example/'>{address}</a></p>"
+                    f"<p>{PROSE[1]}</p><p>{PROSE[2]}</p>")
+        assert body_of(html) == [PROSE[0], address, PROSE[1], PROSE[2]], address
+    # links named by words, and a run of addresses (a list of sources), are link lists
+    html = page(prose_html() + _links("Where the branch libraries stand")
+                + _links("https://a.example.org/one", "https://b.example.org/two"))
+    assert body_of(html) == PROSE
+
+
+def test_a_standfirst_that_joined_as_the_containers_sibling_is_not_taken_twice_as_the_lead():
+    # a standfirst in a box of its own, a box of teaser links, then the body: the standfirst
+    # joins as a prose sibling of the container, and is also the lead set apart
+    html = page(f'<div class="standfirst"><p>{PROSE[0]}</p></div>'
+                + _links(*(f"Another story from the town hall, number {i}" for i in range(6)))
+                + f'<div class="text"><p>{PROSE[1]}</p><p>{PROSE[2]}</p></div>')
+    assert body_of(html) == PROSE
+
+
+ABOUT = ("I write about the songs I love, in the languages I love, and I translate them for "
+         "the friends who asked me to: a line of the words as they are sung, a line of how they "
+         "are read, and now and then a word about the singer and the year the song came out.")
+
+
+def test_a_blog_engines_post_widget_is_the_post_beside_a_long_sidebar():
+    # a blog engine sets the post in a layout box named "widget Blog"; the sidebar (an
+    # archive of links and a word about the blog) holds most of the page's text, so the
+    # layout word would count on the post
+    archive = "".join(f'<li><a href="/{y}/{m}">Posts of month {m} in the year {y} of the blog'
+                      f'</a></li>' for y in range(2005, 2012) for m in range(1, 13))
+    html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Songs</title>'
+            '</head><body><div class="main section" id="main"><div class="widget Blog" '
+            f'id="Blog1"><div class="post hentry"><h3>Songs</h3>{prose_html()}</div></div></div>'
+            f'<div class="sidebar section"><p>{ABOUT}</p>'
+            f'<div class="widget BlogArchive"><ul>{archive}</ul>'
+            '</div></div></body></html>')
+    assert body_of(html) == PROSE
+
+
+def test_preformatted_text_closing_the_body_is_the_articles():
+    # a command to type, set in <pre> after the last paragraph, is not judged as furniture
+    html = page(prose_html() + "<p>To turn the setting off:</p>"
+                "<pre>netsh interface tcp set global autotuninglevel=disabled</pre>"
+                "<p>To turn it back on:</p>"
+                "<pre>netsh interface tcp set global autotuninglevel=normal</pre>")
+    assert body_of(html)[-1] == "netsh interface tcp set global autotuninglevel=normal"
+
+
+def test_an_entry_going_on_with_the_numbering_before_it_is_the_articles():
+    # a ranking written as paragraphs: its last entries, short lines after the last prose
+    # block, are the list's, not a signature or furniture
+    names = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov",
+             "Donald Knuth"]
+    entries = [f"{n}. {name}" for n, name in enumerate(names, 95)]
+    html = page(prose_html() + "".join(f"<p>{e}</p>" for e in entries))
+    assert body_of(html) == PROSE + entries
+
+
+def test_a_recipes_declared_ingredients_and_steps_join_the_body_from_boxes_of_their_own():
+    # a recipe's page: the description is the container; the ingredients (with headings over
+    # each part) and the steps sit in boxes of their own, apart from it by a box of links;
+    # the page declares the recipe in JSON-LD
+    recipe = {"@context": "https://schema.org", "@type": "Recipe", "name": "Apple cake",
+              "recipeIngredient": ["250 g flour", "125 g butter", "3 apples", "100 g sugar"],
+              "recipeInstructions": [
+                  {"@type": "HowToStep", "text": "Rub the butter into the flour."},
+                  {"@type": "HowToStep", "text": "Slice the apples and lay them on top."}]}
+    links = _links(*(f"Another cake from the kitchen, number {i}" for i in range(8)))
+    html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Apple cake'
+            '</title><script type="application/ld+json">' + json.dumps(recipe) + '</script>'
+            '</head><body><h1>Apple cake</h1><div class="intro">' + prose_html() + '</div>'
+            + links + '<div class="recipe"><div class="ingredients"><h3>For the dough:</h3>'
+            '<table><tr><td>250 g</td><td>flour</td></tr><tr><td>125 g</td><td>butter</td></tr>'
+            '</table><h3>For the topping:</h3><table><tr><td>3</td><td>apples</td></tr>'
+            '<tr><td>100 g</td><td>sugar</td></tr></table></div><ol class="steps">'
+            '<li>Rub the butter into the flour.</li><li>Slice the apples and lay them on top.'
+            '</li></ol></div>' + links + '</body></html>')
+    body = body_of(html)
+    assert body[:3] == PROSE
+    for line in ("For the dough:", "flour", "125 g", "For the topping:", "apples",
+                 "Rub the butter into the flour.", "Slice the apples and lay them on top."):
+        assert line in body, line
+    # without the declaration, the boxes are not the body's
+    assert body_of(html.replace('"Recipe"', '"Thing"')) == PROSE
+
+
+def test_text_collapsed_behind_a_read_more_button_is_the_articles():
+    # a description a script unfolds, in a box named for the "read more" button: no link in
+    # it, a sentence of prose; a "read more" box holding a link is still furniture
+    notes = ("Children under four years of age are not counted as guests, and a cot and a high "
+             "chair can be had on request at no charge.")
+    html = page(prose_html() + f'<div class="js_readmore"><span>{notes}</span></div>'
+                + '<div class="read-more"><a href="/next">Read the next story about the hall '
+                'and its long history in the town</a></div>')
+    assert body_of(html) == [*PROSE, notes]
+
+
+def test_a_state_token_hidden_something_does_not_make_the_article_furniture():
+    # "hidden-contents-menu": the state of a part of the box (its table of contents folded
+    # away), not a menu; the article's box holds little of a page with a long archive
+    archive = "".join(f'<li><a href="/{y}/{m}">Posts of month {m} in the year {y} of the blog'
+                      f'</a></li>' for y in range(2005, 2012) for m in range(1, 13))
+    html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Hall</title>'
+            '</head><body><div class="single-page hidden-contents-menu classic-post">'
+            f'<div class="the-content">{prose_html()}</div></div><div class="archive">'
+            f'<p>{ABOUT}</p><ul>{archive}</ul></div></body></html>')
+    assert body_of(html) == PROSE
