@@ -702,3 +702,12 @@ def test_a_line_between_two_declared_ingredients_joins_them():
     for line in ("flour", "egg(s), large", "sugar", "Rub the butter into the flour."):
         assert line in body, line
     assert not any(line.startswith("Nutrient") for line in body)
+
+
+def test_a_note_heading_the_article_in_a_box_of_its_own_is_the_articles():
+    # a syndicated post: "This post originally appeared on …" in a box of its own right above
+    # the text's box; a byline in the box before it (no full stop) stays out
+    note = "This story first appeared in the Weekly Gazette."
+    article = (f'<div class="byline">By Ann Smith, 4 March 2024</div><div class="note"><p>{note}'
+               f'</p></div><div class="text">{prose_html()}</div>')
+    assert body_of(page(article)) == [note, *PROSE]
