@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from itertools import pairwise
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -758,6 +759,8 @@ def walk_page(root: LexborNode, furniture: bool, noscript: bool = False,
 _DECLARED_MIN_CHARS = 4
 #: Share of a box's blocks that must be declared lines for the whole box to join the body.
 _DECLARED_SHARE = 0.3
+#: Blocks between two declared lines, at most, that join with them.
+_DECLARED_GAP = 3
 
 
 def _declared_box(w: Walk, keep: list[int],
@@ -787,6 +790,12 @@ def _declared_box(w: Walk, keep: list[int],
     box = range(frame[1], frame[6])
     if len(found) >= _DECLARED_SHARE * len(box):
         found = [i for i in box if i not in kept]
+    else:
+        # a list of ingredients whose lines the page writes otherwise than it declares
+        # them (an amount and its ingredient in cells of their own, the headings over each
+        # part): a block or two between two declared lines is one of the list's
+        found += [i for a, b in pairwise(found) if b - a <= _DECLARED_GAP
+                  for i in range(a + 1, b) if i not in kept and w.links[i] <= 0.5]
     return sorted(kept.union(found)), set(found)
 
 

@@ -148,6 +148,8 @@ _BETA = 0.1
 #: A sibling of the chosen container joins the article when this share of its text is prose
 #: (articles split into several sections or interrupted by a figure or an advert).
 _SIBLING_PROSE_SHARE = 0.6
+#: Words a note heading the article must have (see `chosen`).
+_NOTE_WORDS = 4
 
 # Element kinds for the walk: one dictionary lookup per element decides what to do with it.
 _K_SKIP, _K_BREAK, _K_BLOCK, _K_PRE, _K_LINK, _K_INLINE = range(6)  # inline kinds last
@@ -352,6 +354,13 @@ class Walk:
                 pending_heading = (s_first, s_last)
             else:
                 pending_heading = None
+                if s_last == first and s_last - s_first == 1 and not linky:
+                    # a note heading the article in a box of its own right above it ("This
+                    # post originally appeared on …."): one sentence, closed by a full stop
+                    # (a byline, a date or a search box's question is not)
+                    note = self.blocks[s_first]
+                    if note.endswith(".") and len(note.split(None, _NOTE_WORDS)) >= _NOTE_WORDS:
+                        ranges.append((s_first, s_last))
         for s_first, s_last in ranges:
             keep.extend(range(s_first, s_last))
         keep.extend(j for j in self.lead(first) if j not in keep)

@@ -675,3 +675,39 @@ def test_a_state_token_hidden_something_does_not_make_the_article_furniture():
             f'<div class="the-content">{prose_html()}</div></div><div class="archive">'
             f'<p>{ABOUT}</p><ul>{archive}</ul></div></body></html>')
     assert body_of(html) == PROSE
+
+
+def test_a_line_between_two_declared_ingredients_joins_them():
+    # the ingredients in cells of their own (an amount, an ingredient), one written otherwise
+    # than the page declares it ("egg(s), large" for "1 egg"), in a box that holds a table of
+    # nutrients as well: the line between two declared ones is the list's; the nutrients,
+    # far from any, are not taken
+    recipe = {"@context": "https://schema.org", "@type": "Recipe", "name": "Apple cake",
+              "recipeIngredient": ["250 g flour", "1 egg", "100 g sugar"],
+              "recipeInstructions": [
+                  {"@type": "HowToStep", "text": "Rub the butter into the flour."},
+                  {"@type": "HowToStep", "text": "Slice the apples and lay them on top."}]}
+    links = _links(*(f"Another cake from the kitchen, number {i}" for i in range(8)))
+    nutrients = "".join(f"<tr><td>Nutrient {i}</td><td>{i}0 mg</td></tr>" for i in range(20))
+    html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Apple cake'
+            '</title><script type="application/ld+json">' + json.dumps(recipe) + '</script>'
+            '</head><body><h1>Apple cake</h1><div class="intro">' + prose_html() + '</div>'
+            + links + '<div class="recipe"><table><tr><td>250 g</td><td>flour</td></tr>'
+            '<tr><td>1</td><td>egg(s), large</td></tr><tr><td>100 g</td><td>sugar</td></tr>'
+            f'</table><table>{nutrients}</table><ol class="steps">'
+            '<li>Rub the butter into the flour.</li><li>Slice the apples and lay them on top.'
+            '</li></ol></div>' + links + '</body></html>')
+    body = body_of(html)
+    assert body[:3] == PROSE
+    for line in ("flour", "egg(s), large", "sugar", "Rub the butter into the flour."):
+        assert line in body, line
+    assert not any(line.startswith("Nutrient") for line in body)
+
+
+def test_a_note_heading_the_article_in_a_box_of_its_own_is_the_articles():
+    # a syndicated post: "This post originally appeared on …" in a box of its own right above
+    # the text's box; a byline in the box before it (no full stop) stays out
+    note = "This story first appeared in the Weekly Gazette."
+    article = (f'<div class="byline">By Ann Smith, 4 March 2024</div><div class="note"><p>{note}'
+               f'</p></div><div class="text">{prose_html()}</div>')
+    assert body_of(page(article)) == [note, *PROSE]
