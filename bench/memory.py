@@ -70,7 +70,7 @@ from pathlib import Path
 
 from bench.farm import Farm
 from bench.farm_content import ROBOTS
-from bench.poll import PY, ROOT, collector_config
+from bench.poll import PY, ROOT, _tree, collector_config
 
 #: What a poll imports, in the order it gets there: the libraries, then collector's modules.
 IMPORTS = ("yaml", "sqlalchemy", "sqlalchemy.orm", "alembic", "httpx", "h11", "brotli",
@@ -193,27 +193,54 @@ def poll_main(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tree_memory(root: int) -> list[tuple[int, str, dict[str, float]]]:
+    """(pid, the process's role, its RssAnon/RssFile/RssShmem/VmHWM in MB) of `root` and its
+    descendants: `main` the collector process, `worker` a parse worker."""
+    out = []
+    for pid in _tree(root):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                got = {k: int(v.split()[0]) / 1024 for k, v in (x.split(":", 1) for x in f)
+                       if k in ("RssAnon", "RssFile", "RssShmem", "VmHWM")}
+        except (OSError, ValueError):
+            continue
+        if got:
+            out.append((pid, "main" if pid == root else "worker", got))
+    return out
+
+
 def timeline_main(args: argparse.Namespace) -> int:
+    cpus = {args.cpu} if args.cpu >= 0 else None
+    if cpus:   # the farm (in this process) on the other core, as bench/poll.py pins it
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)) - cpus or cpus)
     with _farm_world(args, "poll-timeline-") as (farm, config, _work):
-        farm.set_cycle(0)
-        child = subprocess.Popen([PY, "-m", "collector.cli", "--config", str(config),
-                                  "poll", "--quiet"], cwd=args.tree,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        started = time.monotonic()
-        while child.poll() is None and time.monotonic() - started < args.limit:
-            try:
-                with open(f"/proc/{child.pid}/status") as f:
-                    got = {k: int(v.split()[0]) / 1024 for k, v in
-                           (x.split(":", 1) for x in f) if k in ("VmRSS", "VmHWM")}
-            except (OSError, ValueError):
-                got = {}
-            if got:
-                print(f"{time.monotonic() - started:7.1f} s  VmRSS {got['VmRSS']:6.1f} MB"
-                      f"  VmHWM {got['VmHWM']:6.1f} MB", flush=True)
-            time.sleep(args.every)
-        if child.poll() is None:
-            child.kill()
-        child.wait()
+        for cycle in range(args.cycles):
+            farm.set_cycle(cycle)
+            print(f"\n=== {'cold' if cycle == 0 else 'warm'} cycle, N = {args.n}"
+                  f" (MB: anon+file of each process, then the tree's sum of RSS)")
+            child = subprocess.Popen(
+                [PY, "-m", "collector.cli", "--config", str(config), "poll", "--quiet"],
+                cwd=args.tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
+            started = time.monotonic()
+            peak: tuple[float, str] = (0.0, "")
+            last = 0.0
+            while child.poll() is None and time.monotonic() - started < args.limit:
+                procs = _tree_memory(child.pid)
+                total = sum(m["RssAnon"] + m["RssFile"] + m["RssShmem"] for _p, _r, m in procs)
+                line = "  ".join(f"{role} {m['RssAnon']:5.1f}+{m['RssFile']:4.1f}"
+                                 for _p, role, m in procs)
+                now = time.monotonic() - started
+                if total > peak[0]:
+                    peak = (total, f"{now:7.1f} s  {line}")
+                if now - last >= args.every:
+                    last = now
+                    print(f"{now:7.1f} s  tree {total:6.1f}  {line}", flush=True)
+                time.sleep(0.1)
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+            print(f"peak of the tree {peak[0]:.1f} MB at {peak[1]}")
     return 0
 
 
@@ -433,6 +460,10 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--farm", choices=("easy", "hard"), default="hard")
     t.add_argument("--every", type=float, default=1.0)
     t.add_argument("--limit", type=float, default=900.0)
+    t.add_argument("--cycles", type=int, choices=(1, 2), default=1,
+                   help="2: the warm cycle too")
+    t.add_argument("--cpu", type=int, default=1,
+                   help="the core collector runs on (-1: every core)")
     u = sub.add_parser("startup")
     u.add_argument("--n", type=int, default=5000)
     u.add_argument("--batch", type=int, default=0, help="ids a claim (0: all in one)")
