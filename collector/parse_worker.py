@@ -91,10 +91,11 @@ def _count_lt(data: bytes) -> int:
 # --- framing (used by both ends) ------------------------------------------------------------
 
 
-def encode_message(obj: Any) -> bytes:
-    """`obj` pickled, preceded by its length."""
+def encode_message(obj: Any) -> tuple[bytes, bytes]:
+    """`obj` pickled, and the header giving its length: (header, pickle), written one after
+    the other (joined, a large body such as a 2 MB feed would be copied once more)."""
     body = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    return len(body).to_bytes(HEADER_BYTES, "little") + body
+    return len(body).to_bytes(HEADER_BYTES, "little"), body
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -104,16 +105,18 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def read_exactly(fd: int, size: int) -> bytes | None:
-    """`size` bytes from `fd`, or None when the other end closed first."""
-    chunks = []
-    while size:
-        chunk = os.read(fd, min(size, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
+def read_exactly(fd: int, size: int) -> bytearray | None:
+    """`size` bytes from `fd`, read into one buffer (a task of megabytes is not held twice, as
+    pieces and joined), or None when the other end closed first."""
+    data = bytearray(size)
+    with memoryview(data) as view:
+        got = 0
+        while got < size:
+            n = os.readv(fd, [view[got:]])
+            if not n:
+                return None
+            got += n
+    return data
 
 
 def read_message(fd: int) -> tuple[bool, Any]:
@@ -203,7 +206,8 @@ def serve(read_fd: int, write_fd: int, memory_mb: int | None) -> None:
             message = encode_message(
                 (False, ExtractError(f"the parse result could not be returned: {exc}")))
         try:
-            write_all(write_fd, message)
+            for part in message:
+                write_all(write_fd, part)
         except OSError:
             return  # the parent is gone
 
