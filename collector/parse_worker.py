@@ -174,6 +174,20 @@ def _refuse_openssl() -> None:
         return
 
 
+def _refuse_chardet() -> None:
+    """Make `import chardet` (and cchardet) fail in this process.
+
+    feedparser imports chardet when it is installed, for its last guess at a feed's encoding
+    after the declared ones and UTF-8 failed; a deployment from deploy/constraints.txt has
+    neither, and its parse falls back to windows-1252 and iso-8859-2 instead (a body that
+    declares UTF-8 but holds invalid bytes is repaired before feedparser sees it:
+    collector.discover.feed). Refused here, a feed parses the same whatever else the
+    environment holds, and the worker does not load chardet's tables (2 MB resident).
+    """
+    for name in ("chardet", "cchardet"):
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+
+
 def loaded_modules() -> list[str]:
     """The names of the modules this process has imported (run in a worker: what it holds)."""
     return sorted(name for name, module in sys.modules.items() if module is not None)
@@ -219,5 +233,6 @@ def main() -> None:
     # Ctrl-C reaches the whole process group; the parent decides when its workers end
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _refuse_openssl()
+    _refuse_chardet()
     read_fd, write_fd, memory_mb = (int(a) for a in sys.argv[1:4])
     serve(read_fd, write_fd, memory_mb or None)
