@@ -63,6 +63,23 @@ def test_an_uncompressed_body_is_held_decoded_even_when_compact(server):
     assert got.body.codings == () and got.body.wire == FEED
 
 
+def test_a_large_uncompressed_body_waits_deflated_when_compact(server, monkeypatch):
+    monkeypatch.setattr(limits, "COMPACT_PLAIN_BYTES", len(FEED))
+    got = fetch(server.url("/feed"))
+    assert got.body.codings == ("deflate",) and len(got.body.wire) * 4 <= len(FEED) * 3
+    assert got.content == FEED and got.body.size == len(FEED)
+    assert got.body.sha256() == hashlib.sha256(FEED).hexdigest()
+    assert got.body.head(100) == FEED[:100]
+    assert pickle.loads(pickle.dumps(got.body)) == FEED  # a parse worker gets the bytes
+    assert got.wire is not None and got.wire.decoded_length == len(FEED)
+    # below the size, or without compact, it is held as it came
+    monkeypatch.setattr(limits, "COMPACT_PLAIN_BYTES", len(FEED) + 1)
+    assert fetch(server.url("/feed")).body.wire == FEED
+    monkeypatch.setattr(limits, "COMPACT_PLAIN_BYTES", 1)
+    plain = fetch(server.url("/feed"), FetchPolicy(allow_private=True, deadline_s=5))
+    assert plain.body.codings == () and plain.body.wire == FEED
+
+
 def test_a_gzipped_file_is_kept_compressed_too(server):
     got = fetch(server.url("/sitemap.xml.gz"))
     assert got.body.codings == ("gzip",) and got.content == FEED
