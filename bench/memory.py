@@ -51,6 +51,12 @@ WordPress robots.txt (each naming its own sitemap), in bytes a host (tracemalloc
 same entries saved to a SQLite store and read back as a poll's first check reads them:
 
     .venv/bin/python -m bench.memory robots --n 5000
+
+`worker`: in a child, one parse worker scans 20 of the farm's feeds (77 KB, full text), one of
+its big feeds (2.2 MB) and 20 more; the worker's resident set after each step and the main
+process's at the end (its VmHWM covers the big feed's framing for the worker):
+
+    .venv/bin/python -m bench.memory worker
 """
 
 from __future__ import annotations
@@ -68,6 +74,7 @@ import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench import farm_content
 from bench.farm import Farm
 from bench.farm_content import ROBOTS
 from bench.poll import PY, ROOT, _tree, collector_config
@@ -415,6 +422,48 @@ def robots_main(args: argparse.Namespace) -> int:
     return got.returncode
 
 
+_WORKER_CHILD = """
+import os, sys
+from collector.discover.feed import parse_feed
+from collector.isolate import Isolator
+small, big = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+def status(pid):
+    with open(f"/proc/{pid}/status") as f:
+        got = {k: int(v.split()[0]) / 1024 for k, v in (x.split(":", 1) for x in f)
+               if k in ("VmRSS", "RssAnon", "RssFile", "VmHWM")}
+    return (f"VmRSS {got['VmRSS']:5.1f}  anon {got['RssAnon']:5.1f}  file {got['RssFile']:4.1f}"
+            f"  VmHWM {got['VmHWM']:5.1f} MB")
+iso = Isolator(1, memory_mb=None)
+pid = iso.call(os.getpid, timeout_s=60)
+print(f"{'worker started':24} {status(pid)}")
+for name, feed, times in (("20 feed scans", small, 20), ("a big feed's scan", big, 1),
+                          ("20 more feed scans", small, 20)):
+    for _ in range(times):
+        iso.call(parse_feed, feed, "http://127.20.0.8/feed/", timeout_s=60, scan=True)
+    print(f"{name:24} {status(pid)}")
+print(f"{'the main process':24} {status(os.getpid())}")
+iso.close()
+"""
+
+
+def worker_main(args: argparse.Namespace) -> int:
+    shape = farm_content.SiteShape(7, "http://127.20.0.8:8000", full=True, atom=False,
+                                   items=15)
+    small = farm_content.feed_body(shape, 20)
+    probe = len(farm_content.feed_body(shape, 30, items=20, blocks=10, full=True))
+    big = farm_content.feed_body(shape, 30, items=20, full=True,
+                                 blocks=12 * args.big_mb * 2**20 // probe + 1)
+    with tempfile.TemporaryDirectory(prefix="poll-worker-") as work:
+        paths = [Path(work) / "small.xml", Path(work) / "big.xml"]
+        for path, body in zip(paths, (small, big), strict=True):
+            path.write_bytes(body)
+        print(f"a farm feed of {len(small):,} bytes, a big one of {len(big):,}")
+        got = subprocess.run([PY, "-c", _WORKER_CHILD, *map(str, paths)], cwd=args.tree,
+                             capture_output=True, text=True, timeout=600)
+    print(got.stdout + got.stderr)
+    return got.returncode
+
+
 def diff_main(args: argparse.Namespace) -> int:
     one = tracemalloc.Snapshot.load(args.snap1)
     two = tracemalloc.Snapshot.load(args.snap2)
@@ -472,6 +521,8 @@ def main(argv: list[str] | None = None) -> int:
     k.add_argument("--claims", type=int, default=200)
     r = sub.add_parser("robots")
     r.add_argument("--n", type=int, default=5000)
+    w = sub.add_parser("worker")
+    w.add_argument("--big-mb", type=int, default=2, help="the big feed's size (the farm's)")
     d = sub.add_parser("diff")
     d.add_argument("snap1")
     d.add_argument("n1", type=int)
@@ -490,6 +541,8 @@ def main(argv: list[str] | None = None) -> int:
         return tick_main(args)
     if args.cmd == "robots":
         return robots_main(args)
+    if args.cmd == "worker":
+        return worker_main(args)
     return imports_main(args) if args.cmd == "imports" else poll_main(args)
 
 
