@@ -16,7 +16,7 @@ import brotli
 import pytest
 
 from collector import limits
-from collector.body import Body, decode
+from collector.body import Body, SpentBody, decode
 from collector.discover.feed import parse_feed
 from collector.errors import FetchError
 from collector.fetch import Fetcher, FetchPolicy
@@ -151,3 +151,15 @@ def test_a_copied_body_stays_a_body():
     body = Body(gzip.compress(FEED * 40), ("gzip",), cap=1 << 20, url=URL)
     assert copy.deepcopy(body) is body and copy.copy(body) is body
     assert copy.deepcopy([body])[0].decoded() == FEED * 40
+
+
+def test_a_spent_body_keeps_its_size_and_digest_and_refuses_a_read():
+    body = Body(gzip.compress(FEED), ("gzip",), cap=1 << 20, url=URL, size=len(FEED),
+                sha256=hashlib.sha256(FEED).hexdigest())
+    spent = SpentBody(body)
+    assert spent.size == len(FEED) and spent.sha256() == hashlib.sha256(FEED).hexdigest()
+    assert spent.wire == b""
+    for read in (spent.decoded, lambda: spent.head(10), lambda: pickle.dumps(spent)):
+        with pytest.raises(RuntimeError, match="let go once parsed"):
+            read()
+
