@@ -23,10 +23,13 @@ traceback and prints what grew, in bytes per source ((size2 - size1) / (N2 - N1)
     .venv/bin/python -m bench.memory poll --n 3000 --cycles 1 --frames 12 --dump /tmp/m3000
     .venv/bin/python -m bench.memory diff /tmp/m1000/end-0.snap 1000 /tmp/m3000/end-0.snap 3000
 
-`timeline`: an untraced cold poll on the farm, its VmRSS and VmHWM read every `--every` s
-(when in the poll the peak comes, at full speed):
+`timeline`: an untraced cold poll on the farm (`--cycles 2`: and the warm one after it), at
+full speed, collector on core `--cpu` (1; -1 for every core) and the farm on the others; every
+`--every` s the anonymous and file-backed RSS of each process of the tree (the main process
+and its parse workers) and their sum, and at the end the tree's peak (sampled every 0.1 s)
+with its parts:
 
-    .venv/bin/python -m bench.memory timeline --n 5000 --farm hard
+    .venv/bin/python -m bench.memory timeline --n 5000 --cycles 2
 
 `startup`: in a child, the steps of a poll's start-up for N sources (no network): VmRSS
 after `load_config`, after the worker's start, and after the claim of all the sources in one

@@ -9,7 +9,7 @@ The worker is kept lean on purpose (about 27 MB resident after a feed and an art
 core and `collector.errors`, and the worker never imports the parent's main module (the
 `collector` command would drag in its own imports). What a task needs arrives with it: the
 unpickled function's module imports feedparser, selectolax or charset-normalizer, and only that.
-OpenSSL is refused outright (see `_refuse_openssl`).
+OpenSSL and chardet are refused outright (see `_refuse_openssl` and `_refuse_chardet`).
 
 `precheck_html` lives here because every HTML parse in the worker starts with it; it must not
 pull in the parent's process machinery (collector.isolate).
