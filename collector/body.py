@@ -83,16 +83,9 @@ class Decoding:
     """The decoded body of one response, fed its raw chunks in order (`feed`), then `finish`.
 
     `codings` are the content codings in the order the server applied them; `url` names the
-    body in every error. With `pack_above`, a body that came without codings is deflated as it
-    streams in once it has passed that many bytes (zlib level 1), so a large plain body is
-    never held whole: `finish` then returns None and `packed` the body as kept, `head` its
-    first `HEAD_BYTES` and `blank` whether it is only white space."""
+    body in every error."""
 
-    #: the decoded bytes kept at the start of a packed body: at least what collector.sniff
-    #: reads (SNIFF_BYTES), so the fetcher's checks of the body's kind read the head alone
-    HEAD_BYTES = 8192
-
-    def __init__(self, codings: tuple[str, ...], cap: int, url: str, *, pack_above: int = 0):
+    def __init__(self, codings: tuple[str, ...], cap: int, url: str):
         self.codings = codings
         self.cap = cap
         self.url = url
@@ -102,65 +95,27 @@ class Decoding:
             raise FetchError(f"unsupported content encoding {exc} from {url}",
                              kind="decoding", url=url) from exc
         self._out = bytearray()
-        self._pack_above = 0 if codings else pack_above
-        self._packer: Any = None
-        self._packed: list[bytes] = []
-        self._digest: Any = None
-        self.size = 0
-        self.head = b""
-        self.blank = True
 
     def feed(self, raw: bytes | memoryview) -> None:
+        out = self._out
         try:
             data = raw
             for d in self._decoders:
                 # Each stage may expand; each is held to what is still allowed.
-                data = d.feed(data, self.cap - self.size)
-            if self.size + len(data) > self.cap:
+                data = d.feed(data, self.cap - len(out))
+            if len(out) + len(data) > self.cap:
                 raise _TooLarge
         except _TooLarge as exc:
             raise self._too_large() from exc
         except (zlib.error, brotli.error) as exc:
             raise self._corrupt(exc) from exc
-        self.size += len(data)
-        if self._packer is not None:
-            self._pack(data)
-            return
-        self._out += data
-        if self._pack_above and len(self._out) >= self._pack_above:
-            out, self._out = self._out, bytearray()
-            self.head = bytes(out[:self.HEAD_BYTES])
-            self._packer = zlib.compressobj(1)
-            self._digest = hashlib.sha256()
-            self._pack(out)
+        out += data
 
-    def _pack(self, data: bytes | bytearray | memoryview) -> None:
-        self._digest.update(data)
-        self.blank = self.blank and not bytes(data).strip()
-        self._packed.append(self._packer.compress(data))
-
-    def finish(self) -> bytes | None:
-        """The decoded bytes; None when they were packed as they came (`packed`)."""
+    def finish(self) -> bytes:
         if any(not d.finished() for d in self._decoders):
             raise FetchError(f"compressed body from {self.url} ends early", kind="truncated",
                              url=self.url)
-        if self._packer is not None:
-            return None
-        out, self._out = self._out, bytearray()
-        return bytes(out)
-
-    def packed(self) -> Body | None:
-        """The body packed as it came (after `finish`), None when it was not: deflated, or
-        its bytes again when deflating did not take it under three quarters of its size."""
-        if self._packer is None:
-            return None
-        self._packed.append(self._packer.flush())
-        wire = b"".join(self._packed)
-        self._packed = []
-        if len(wire) * 4 > self.size * 3:
-            return Body(zlib.decompress(wire))
-        return Body(wire, ("deflate",), cap=self.cap, url=self.url, size=self.size,
-                    sha256=self._digest.hexdigest())
+        return bytes(self._out)
 
     def _too_large(self) -> FetchError:
         return FetchError(f"body of {self.url} exceeds the {self.cap}-byte cap (decompressed)",
@@ -177,9 +132,7 @@ def decode(wire: bytes | memoryview, codings: tuple[str, ...], cap: int, url: st
         return wire if isinstance(wire, bytes) else bytes(wire)
     decoding = Decoding(codings, cap, url)
     decoding.feed(wire)
-    out = decoding.finish()
-    assert out is not None  # nothing is packed without `pack_above`
-    return out
+    return decoding.finish()
 
 
 class Body:

@@ -31,6 +31,7 @@ import ipaddress
 import re
 import ssl
 import time
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -355,16 +356,14 @@ class Fetcher:
         except OSError as exc:
             raise FetchError(f"network error fetching {current}: {exc}", kind="network",
                              url=url) from exc
-        # of a large plain body packed as it came, `content` is its head (collector.body)
-        _check_content(content, resp.headers.get("content-type", ""), current, url, policy,
-                       whole=body.decoded if len(content) < body.size else None)
+        _check_content(content, resp.headers.get("content-type", ""), current, url, policy)
         hdrs = {k.lower(): v for k, v in resp.headers.items()}
         wire = None
         if recorder is not None:
             wire = Wire(url=current, status=resp.status_code, request=recorder.request,
                         response=bytes(recorder.response), fetched_at=sent_at,
                         decoded_digest="sha256:" + body.sha256(),
-                        decoded_length=body.size, ip=recorder.ip)
+                        decoded_length=len(content), ip=recorder.ip)
             body = body.within(wire.response)  # the page's bytes held once, in its capture
         del content  # a compact body keeps only its wire bytes from here
         return Fetched(url=url, final_url=current, status=resp.status_code, headers=hdrs,
@@ -543,40 +542,38 @@ async def _read_body(resp: httpx.Response, current: str, policy: FetchPolicy
     if not codings and declared.isdigit() and int(declared[:20]) > cap:
         raise FetchError(f"{current} declares {declared} bytes, more than the {cap}-byte cap",
                          kind="too_large", url=url)
-    # a large body sent uncompressed is deflated as it streams in (zlib level 1), so it waits
-    # for the parse worker at about a quarter of its size and is never held whole
-    decoding = Decoding(codings, cap, current,
-                        pack_above=limits.COMPACT_PLAIN_BYTES if policy.compact else 0)
+    decoding = Decoding(codings, cap, current)
     wire = bytearray() if policy.compact and codings else None
     async for raw in resp.aiter_raw():
         decoding.feed(raw)
         if wire is not None:
             wire += raw
     content = decoding.finish()
-    if content is None:
-        packed = decoding.packed()
-        assert packed is not None
-        if decoding.blank:
-            raise FetchError(f"empty body from {current}", kind="empty", url=url, status=200)
-        return decoding.head, packed
     del decoding  # its buffer: the body is not held twice from here
-    if wire is None or len(wire) * 4 > len(content) * 3:
-        return content, Body(content)  # not worth decoding again at each read
-    return content, Body(bytes(wire), codings, cap=cap, url=current, size=len(content),
+    held: bytes | None = None
+    if wire is not None and len(wire) * 4 <= len(content) * 3:
+        held = bytes(wire)  # else not worth decoding again at each read
+    elif policy.compact and not codings and len(content) >= limits.COMPACT_PLAIN_BYTES:
+        # a large body sent uncompressed waits for the parse worker deflated (in a thread:
+        # zlib lets go of the GIL, and the event loop goes on meanwhile)
+        held = await asyncio.to_thread(zlib.compress, content, 1)
+        codings = ("deflate",)
+        if len(held) * 4 > len(content) * 3:
+            held = None
+    del wire
+    if held is None:
+        return content, Body(content)
+    return content, Body(held, codings, cap=cap, url=current, size=len(content),
                          sha256=hashlib.sha256(content).hexdigest())
 
 
 def _check_content(content: bytes, content_type: str, current: str, url: str,
-                   policy: FetchPolicy, *, whole: Callable[[], bytes] | None = None) -> None:
-    """Refuse empty bodies, binary bodies, and HTML where a feed was expected. `content` may
-    be the first bytes of a large body packed as it came (its blankness already checked);
-    `whole` then gives all of it, for the recognition of a document (the rare large plain
-    document; a feed or page never needs it)."""
-    if whole is None and not content.strip():
+                   policy: FetchPolicy) -> None:
+    """Refuse empty bodies, binary bodies, and HTML where a feed was expected."""
+    if not content.strip():
         raise FetchError(f"empty body from {current}", kind="empty", url=url, status=200)
-    kind = sniff(content).kind  # the sniff reads the first SNIFF_BYTES: a head will do
-    if kind == "binary" and policy.documents and document_kind(
-            whole() if whole is not None else content, content_type):
+    kind = sniff(content).kind
+    if kind == "binary" and policy.documents and document_kind(content, content_type):
         return
     if kind == "binary":
         raise FetchError(f"{current} returned binary data, not text", kind="content_type",

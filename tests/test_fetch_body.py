@@ -9,7 +9,6 @@ import copy
 import gzip
 import hashlib
 import pickle
-import random
 import zlib
 from collections.abc import Iterator
 
@@ -17,7 +16,7 @@ import brotli
 import pytest
 
 from collector import limits
-from collector.body import Body, Decoding, SpentBody, decode
+from collector.body import Body, SpentBody, decode
 from collector.discover.feed import parse_feed
 from collector.errors import FetchError
 from collector.fetch import Fetcher, FetchPolicy
@@ -102,45 +101,6 @@ def test_a_large_uncompressed_body_waits_deflated_when_compact(server, monkeypat
     monkeypatch.setattr(limits, "COMPACT_PLAIN_BYTES", 1)
     plain = fetch(server.url("/feed"), FetchPolicy(allow_private=True, deadline_s=5))
     assert plain.body.codings == () and plain.body.wire == FEED
-
-
-def test_a_large_plain_body_is_deflated_as_it_streams_and_never_held_whole():
-    text = b"<rss><channel>" + b"<item><title>A statement of the day</title></item>" * 4000
-    decoding = Decoding((), 1 << 20, URL, pack_above=64 * 1024)
-    for i in range(0, len(text), 16 * 1024):
-        decoding.feed(text[i:i + 16 * 1024])
-        # past the size, only the packed bytes and the head are held
-        assert len(decoding._out) < 64 * 1024 + 16 * 1024
-    assert decoding.finish() is None and not decoding.blank
-    body = decoding.packed()
-    assert body is not None and body.codings == ("deflate",)
-    assert len(body.wire) * 4 <= len(text) and body.size == len(text)
-    assert body.decoded() == text and body.sha256() == hashlib.sha256(text).hexdigest()
-    assert decoding.head == text[:Decoding.HEAD_BYTES]
-    # the cap holds as before
-    capped = Decoding((), 100 * 1024, URL, pack_above=64 * 1024)
-    with pytest.raises(FetchError) as info:
-        for i in range(0, len(text), 16 * 1024):
-            capped.feed(text[i:i + 16 * 1024])
-    assert info.value.kind == "too_large"
-
-
-def test_a_packed_body_of_white_space_is_blank_and_one_that_does_not_shrink_is_kept_plain():
-    blank = Decoding((), 1 << 20, URL, pack_above=1000)
-    blank.feed(b" \n" * 5000)
-    assert blank.finish() is None and blank.blank
-    noise = random.Random(7).randbytes(50_000)
-    dense = Decoding((), 1 << 20, URL, pack_above=1000)
-    dense.feed(noise)
-    assert dense.finish() is None
-    kept = dense.packed()
-    assert kept is not None and kept.codings == () and kept.wire == noise
-
-
-def test_the_head_of_a_packed_body_covers_what_the_sniff_reads():
-    from collector.sniff import SNIFF_BYTES
-
-    assert Decoding.HEAD_BYTES >= SNIFF_BYTES
 
 
 def test_a_gzipped_file_is_kept_compressed_too(server):
