@@ -30,7 +30,7 @@ class _TooLarge(Exception):
     pass
 
 
-def _deflate(first: bytes | memoryview) -> Any:
+def _deflate(first: bytes) -> Any:
     """A decompressor for "deflate", told by the body's first bytes: RFC 9110 "deflate" is
     zlib-wrapped, but raw deflate is common in the wild."""
     raw = not (len(first) >= 2 and first[0] & 0x0F == 8 and
@@ -52,7 +52,7 @@ class _Decoder:
         else:
             raise ValueError(coding)
 
-    def feed(self, data: bytes | memoryview, limit: int) -> bytes:
+    def feed(self, data: bytes, limit: int) -> bytes:
         if self.coding == "br":
             out = self._br.process(data, output_buffer_limit=limit + 1)
             if len(out) > limit or not self._br.can_accept_more_data():
@@ -65,7 +65,7 @@ class _Decoder:
             raise _TooLarge
         return out
 
-    def prefix(self, data: bytes | memoryview, n: int) -> bytes:
+    def prefix(self, data: bytes, n: int) -> bytes:
         """The first `n` bytes `data` decodes to (fewer if it decodes to fewer)."""
         if self.coding == "br":
             return bytes(self._br.process(data, output_buffer_limit=n)[:n])
@@ -96,7 +96,7 @@ class Decoding:
                              kind="decoding", url=url) from exc
         self._out = bytearray()
 
-    def feed(self, raw: bytes | memoryview) -> None:
+    def feed(self, raw: bytes) -> None:
         out = self._out
         try:
             data = raw
@@ -126,10 +126,10 @@ class Decoding:
                           kind="decoding", url=self.url)
 
 
-def decode(wire: bytes | memoryview, codings: tuple[str, ...], cap: int, url: str) -> bytes:
+def decode(wire: bytes, codings: tuple[str, ...], cap: int, url: str) -> bytes:
     """`wire` with its content codings undone, under `cap` (errors as `Decoding`'s)."""
     if not codings:
-        return wire if isinstance(wire, bytes) else bytes(wire)
+        return wire
     decoding = Decoding(codings, cap, url)
     decoding.feed(wire)
     return decoding.finish()
@@ -143,7 +143,7 @@ class Body:
 
     __slots__ = ("_sha256", "cap", "codings", "size", "url", "wire")
 
-    def __init__(self, wire: bytes | memoryview, codings: tuple[str, ...] = (), *, cap: int = 0,
+    def __init__(self, wire: bytes, codings: tuple[str, ...] = (), *, cap: int = 0,
                  url: str = "", size: int | None = None, sha256: str | None = None):
         self.wire = wire
         self.codings = codings
@@ -160,7 +160,7 @@ class Body:
         """The first `n` bytes of the decoded body (all of it when shorter); of a body in one
         compression, no more is decoded than that takes."""
         if not self.codings:
-            return bytes(self.wire[:n])
+            return self.wire[:n]
         if len(self.codings) > 1:
             return self.decoded()[:n]
         try:
@@ -174,21 +174,9 @@ class Body:
             self._sha256 = hashlib.sha256(self.decoded()).hexdigest()
         return self._sha256
 
-    def within(self, whole: bytes) -> Body:
-        """This body with its wire bytes a view of the end of `whole` (the response as
-        captured, which ends with them unless it came in chunks) instead of a copy of their
-        own; itself when `whole` does not end with them. An item's page waits for the parse
-        worker with its capture: held once, not twice."""
-        wire = self.wire
-        if not self.codings or not isinstance(wire, bytes) or not whole.endswith(wire):
-            return self
-        return Body(memoryview(whole)[len(whole) - len(wire):], self.codings, cap=self.cap,
-                    url=self.url, size=self.size, sha256=self._sha256)
-
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # pickled (for a parse worker), the body travels as sent and is decoded on arrival
-        wire = self.wire if isinstance(self.wire, bytes) else bytes(self.wire)
-        return decode, (wire, self.codings, self.cap, self.url)
+        return decode, (self.wire, self.codings, self.cap, self.url)
 
     # a copy (copy.copy, copy.deepcopy, dataclasses.asdict) is the same body, never bytes:
     # nothing of it changes once made

@@ -364,7 +364,6 @@ class Fetcher:
                         response=bytes(recorder.response), fetched_at=sent_at,
                         decoded_digest="sha256:" + body.sha256(),
                         decoded_length=len(content), ip=recorder.ip)
-            body = body.within(wire.response)  # the page's bytes held once, in its capture
         del content  # a compact body keeps only its wire bytes from here
         return Fetched(url=url, final_url=current, status=resp.status_code, headers=hdrs,
                        body=body, etag=hdrs.get("etag"),

@@ -53,29 +53,6 @@ def test_a_compressed_body_is_kept_as_sent_and_read_decoded(server):
     assert got.wire.decoded_length == len(FEED)
 
 
-def test_a_captured_compressed_body_is_held_once_in_its_capture(server):
-    got = fetch(server.url("/gzip-ok"))
-    assert got.wire is not None
-    # the body's bytes are the end of the captured response, not a copy beside it
-    assert isinstance(got.body.wire, memoryview) and got.body.wire.obj is got.wire.response
-    assert got.wire.response.endswith(bytes(got.body.wire))
-    assert got.content == FEED and got.body.head(40) == FEED[:40]
-    assert pickle.loads(pickle.dumps(got.body)) == FEED  # a parse worker gets the bytes
-    # without capture it keeps its own bytes
-    own = fetch(server.url("/gzip-ok"), FetchPolicy(allow_private=True, deadline_s=5,
-                                                    compact=True))
-    assert isinstance(own.body.wire, bytes) and own.content == FEED
-
-
-def test_a_body_not_at_the_end_of_its_capture_keeps_its_own_bytes():
-    body = Body(gzip.compress(FEED), ("gzip",), cap=1 << 20, url=URL, size=len(FEED))
-    assert body.within(b"HTTP/1.1 200 OK\r\n\r\n" + bytes(body.wire)).wire.obj is not None
-    chunked = b"HTTP/1.1 200 OK\r\n\r\n" + bytes(body.wire) + b"\r\n0\r\n\r\n"
-    assert body.within(chunked) is body
-    plain = Body(FEED)
-    assert plain.within(b"HTTP/1.1 200 OK\r\n\r\n" + FEED) is plain
-
-
 def test_without_compact_the_body_is_held_decoded(server):
     got = fetch(server.url("/gzip-ok"), FetchPolicy(allow_private=True, deadline_s=5))
     assert got.body.codings == () and got.body.wire == FEED == got.content
