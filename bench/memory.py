@@ -23,10 +23,13 @@ traceback and prints what grew, in bytes per source ((size2 - size1) / (N2 - N1)
     .venv/bin/python -m bench.memory poll --n 3000 --cycles 1 --frames 12 --dump /tmp/m3000
     .venv/bin/python -m bench.memory diff /tmp/m1000/end-0.snap 1000 /tmp/m3000/end-0.snap 3000
 
-`timeline`: an untraced cold poll on the farm, its VmRSS and VmHWM read every `--every` s
-(when in the poll the peak comes, at full speed):
+`timeline`: an untraced cold poll on the farm (`--cycles 2`: and the warm one after it), at
+full speed, collector on core `--cpu` (1; -1 for every core) and the farm on the others; every
+`--every` s the anonymous and file-backed RSS of each process of the tree (the main process
+and its parse workers) and their sum, and at the end the tree's peak (sampled every 0.1 s)
+with its parts:
 
-    .venv/bin/python -m bench.memory timeline --n 5000 --farm hard
+    .venv/bin/python -m bench.memory timeline --n 5000 --cycles 2
 
 `startup`: in a child, the steps of a poll's start-up for N sources (no network): VmRSS
 after `load_config`, after the worker's start, and after the claim of all the sources in one
@@ -51,6 +54,12 @@ WordPress robots.txt (each naming its own sitemap), in bytes a host (tracemalloc
 same entries saved to a SQLite store and read back as a poll's first check reads them:
 
     .venv/bin/python -m bench.memory robots --n 5000
+
+`worker`: in a child, one parse worker scans 20 of the farm's feeds (77 KB, full text), one of
+its big feeds (2.2 MB) and 20 more; the worker's resident set after each step and the main
+process's at the end (its VmHWM covers the big feed's framing for the worker):
+
+    .venv/bin/python -m bench.memory worker
 """
 
 from __future__ import annotations
@@ -68,9 +77,10 @@ import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench import farm_content
 from bench.farm import Farm
 from bench.farm_content import ROBOTS
-from bench.poll import PY, ROOT, collector_config
+from bench.poll import PY, ROOT, _tree, collector_config
 
 #: What a poll imports, in the order it gets there: the libraries, then collector's modules.
 IMPORTS = ("yaml", "sqlalchemy", "sqlalchemy.orm", "alembic", "httpx", "h11", "brotli",
@@ -193,27 +203,54 @@ def poll_main(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tree_memory(root: int) -> list[tuple[int, str, dict[str, float]]]:
+    """(pid, the process's role, its RssAnon/RssFile/RssShmem/VmHWM in MB) of `root` and its
+    descendants: `main` the collector process, `worker` a parse worker."""
+    out = []
+    for pid in _tree(root):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                got = {k: int(v.split()[0]) / 1024 for k, v in (x.split(":", 1) for x in f)
+                       if k in ("RssAnon", "RssFile", "RssShmem", "VmHWM")}
+        except (OSError, ValueError):
+            continue
+        if got:
+            out.append((pid, "main" if pid == root else "worker", got))
+    return out
+
+
 def timeline_main(args: argparse.Namespace) -> int:
+    cpus = {args.cpu} if args.cpu >= 0 else None
+    if cpus:   # the farm (in this process) on the other core, as bench/poll.py pins it
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)) - cpus or cpus)
     with _farm_world(args, "poll-timeline-") as (farm, config, _work):
-        farm.set_cycle(0)
-        child = subprocess.Popen([PY, "-m", "collector.cli", "--config", str(config),
-                                  "poll", "--quiet"], cwd=args.tree,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        started = time.monotonic()
-        while child.poll() is None and time.monotonic() - started < args.limit:
-            try:
-                with open(f"/proc/{child.pid}/status") as f:
-                    got = {k: int(v.split()[0]) / 1024 for k, v in
-                           (x.split(":", 1) for x in f) if k in ("VmRSS", "VmHWM")}
-            except (OSError, ValueError):
-                got = {}
-            if got:
-                print(f"{time.monotonic() - started:7.1f} s  VmRSS {got['VmRSS']:6.1f} MB"
-                      f"  VmHWM {got['VmHWM']:6.1f} MB", flush=True)
-            time.sleep(args.every)
-        if child.poll() is None:
-            child.kill()
-        child.wait()
+        for cycle in range(args.cycles):
+            farm.set_cycle(cycle)
+            print(f"\n=== {'cold' if cycle == 0 else 'warm'} cycle, N = {args.n}"
+                  f" (MB: anon+file of each process, then the tree's sum of RSS)")
+            child = subprocess.Popen(
+                [PY, "-m", "collector.cli", "--config", str(config), "poll", "--quiet"],
+                cwd=args.tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
+            started = time.monotonic()
+            peak: tuple[float, str] = (0.0, "")
+            last = 0.0
+            while child.poll() is None and time.monotonic() - started < args.limit:
+                procs = _tree_memory(child.pid)
+                total = sum(m["RssAnon"] + m["RssFile"] + m["RssShmem"] for _p, _r, m in procs)
+                line = "  ".join(f"{role} {m['RssAnon']:5.1f}+{m['RssFile']:4.1f}"
+                                 for _p, role, m in procs)
+                now = time.monotonic() - started
+                if total > peak[0]:
+                    peak = (total, f"{now:7.1f} s  {line}")
+                if now - last >= args.every:
+                    last = now
+                    print(f"{now:7.1f} s  tree {total:6.1f}  {line}", flush=True)
+                time.sleep(0.1)
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+            print(f"peak of the tree {peak[0]:.1f} MB at {peak[1]}")
     return 0
 
 
@@ -388,6 +425,48 @@ def robots_main(args: argparse.Namespace) -> int:
     return got.returncode
 
 
+_WORKER_CHILD = """
+import os, sys
+from collector.discover.feed import parse_feed
+from collector.isolate import Isolator
+small, big = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+def status(pid):
+    with open(f"/proc/{pid}/status") as f:
+        got = {k: int(v.split()[0]) / 1024 for k, v in (x.split(":", 1) for x in f)
+               if k in ("VmRSS", "RssAnon", "RssFile", "VmHWM")}
+    return (f"VmRSS {got['VmRSS']:5.1f}  anon {got['RssAnon']:5.1f}  file {got['RssFile']:4.1f}"
+            f"  VmHWM {got['VmHWM']:5.1f} MB")
+iso = Isolator(1, memory_mb=None)
+pid = iso.call(os.getpid, timeout_s=60)
+print(f"{'worker started':24} {status(pid)}")
+for name, feed, times in (("20 feed scans", small, 20), ("a big feed's scan", big, 1),
+                          ("20 more feed scans", small, 20)):
+    for _ in range(times):
+        iso.call(parse_feed, feed, "http://127.20.0.8/feed/", timeout_s=60, scan=True)
+    print(f"{name:24} {status(pid)}")
+print(f"{'the main process':24} {status(os.getpid())}")
+iso.close()
+"""
+
+
+def worker_main(args: argparse.Namespace) -> int:
+    shape = farm_content.SiteShape(7, "http://127.20.0.8:8000", full=True, atom=False,
+                                   items=15)
+    small = farm_content.feed_body(shape, 20)
+    probe = len(farm_content.feed_body(shape, 30, items=20, blocks=10, full=True))
+    big = farm_content.feed_body(shape, 30, items=20, full=True,
+                                 blocks=12 * args.big_mb * 2**20 // probe + 1)
+    with tempfile.TemporaryDirectory(prefix="poll-worker-") as work:
+        paths = [Path(work) / "small.xml", Path(work) / "big.xml"]
+        for path, body in zip(paths, (small, big), strict=True):
+            path.write_bytes(body)
+        print(f"a farm feed of {len(small):,} bytes, a big one of {len(big):,}")
+        got = subprocess.run([PY, "-c", _WORKER_CHILD, *map(str, paths)], cwd=args.tree,
+                             capture_output=True, text=True, timeout=600)
+    print(got.stdout + got.stderr)
+    return got.returncode
+
+
 def diff_main(args: argparse.Namespace) -> int:
     one = tracemalloc.Snapshot.load(args.snap1)
     two = tracemalloc.Snapshot.load(args.snap2)
@@ -433,6 +512,10 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--farm", choices=("easy", "hard"), default="hard")
     t.add_argument("--every", type=float, default=1.0)
     t.add_argument("--limit", type=float, default=900.0)
+    t.add_argument("--cycles", type=int, choices=(1, 2), default=1,
+                   help="2: the warm cycle too")
+    t.add_argument("--cpu", type=int, default=1,
+                   help="the core collector runs on (-1: every core)")
     u = sub.add_parser("startup")
     u.add_argument("--n", type=int, default=5000)
     u.add_argument("--batch", type=int, default=0, help="ids a claim (0: all in one)")
@@ -441,6 +524,8 @@ def main(argv: list[str] | None = None) -> int:
     k.add_argument("--claims", type=int, default=200)
     r = sub.add_parser("robots")
     r.add_argument("--n", type=int, default=5000)
+    w = sub.add_parser("worker")
+    w.add_argument("--big-mb", type=int, default=2, help="the big feed's size (the farm's)")
     d = sub.add_parser("diff")
     d.add_argument("snap1")
     d.add_argument("n1", type=int)
@@ -459,6 +544,8 @@ def main(argv: list[str] | None = None) -> int:
         return tick_main(args)
     if args.cmd == "robots":
         return robots_main(args)
+    if args.cmd == "worker":
+        return worker_main(args)
     return imports_main(args) if args.cmd == "imports" else poll_main(args)
 
 

@@ -189,3 +189,24 @@ class Body:
     def __repr__(self) -> str:
         form = "+".join(self.codings) if self.codings else "decoded"
         return f"Body({self.size} bytes, {form}, {len(self.wire)} held)"
+
+
+class SpentBody(Body):
+    """A body let go of once it was parsed: its decoded size and SHA-256 are kept (what the
+    poll's record needs of it), its bytes are not, and reading them is a bug that fails loudly.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, body: Body):
+        super().__init__(b"", cap=body.cap, url=body.url, size=body.size, sha256=body.sha256())
+
+    def decoded(self) -> bytes:
+        raise RuntimeError(f"the body of {self.url} was let go once parsed")
+
+    def head(self, n: int) -> bytes:
+        return self.decoded()
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return self.decoded(), ()  # never sent to a worker: fails as a read does
+

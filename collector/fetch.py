@@ -31,6 +31,7 @@ import ipaddress
 import re
 import ssl
 import time
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -547,9 +548,21 @@ async def _read_body(resp: httpx.Response, current: str, policy: FetchPolicy
         if wire is not None:
             wire += raw
     content = decoding.finish()
-    if wire is None or len(wire) * 4 > len(content) * 3:
-        return content, Body(content)  # not worth decoding again at each read
-    return content, Body(bytes(wire), codings, cap=cap, url=current, size=len(content),
+    del decoding  # its buffer: the body is not held twice from here
+    held: bytes | None = None
+    if wire is not None and len(wire) * 4 <= len(content) * 3:
+        held = bytes(wire)  # else not worth decoding again at each read
+    elif policy.compact and not codings and len(content) >= limits.COMPACT_PLAIN_BYTES:
+        # a large body sent uncompressed waits for the parse worker deflated (in a thread:
+        # zlib lets go of the GIL, and the event loop goes on meanwhile)
+        held = await asyncio.to_thread(zlib.compress, content, 1)
+        codings = ("deflate",)
+        if len(held) * 4 > len(content) * 3:
+            held = None
+    del wire
+    if held is None:
+        return content, Body(content)
+    return content, Body(held, codings, cap=cap, url=current, size=len(content),
                          sha256=hashlib.sha256(content).hexdigest())
 
 

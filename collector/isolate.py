@@ -57,6 +57,9 @@ T = TypeVar("T")
 #: (a task's function) is importable in the worker too.
 _BOOT = ("import sys; sys.path[:] = sys.argv[4:]; "
          f"from {__name__.rpartition('.')[0]}.parse_worker import main; main()")
+#: The largest answer a worker may send (its length is read first and its buffer allocated
+#: whole): far above any parse's result, which the worker's memory limit bounds.
+_MAX_ANSWER_BYTES = 1 << 30
 #: Seconds a killed or finished worker gets to be reaped before it is left to the OS.
 _REAP_S = 5.0
 #: Seconds a worker gets to take a task (start its interpreter, read the task, import the
@@ -178,23 +181,29 @@ class _Worker:
             except BlockingIOError:
                 continue
 
-    def _read(self, size: int, deadline: float) -> bytes | None:
-        chunks = []
-        while size:
-            self._wait(self._recv_fd, select.POLLIN, deadline)
-            try:
-                chunk = os.read(self._recv_fd, min(size, 1 << 20))
-            except BlockingIOError:
-                continue
-            if not chunk:
-                return None
-            chunks.append(chunk)
-            size -= len(chunk)
-        return b"".join(chunks)
+    def _read(self, size: int, deadline: float) -> bytearray | None:
+        """`size` bytes from the worker, read into one buffer (an answer of megabytes is not
+        held twice, as pieces and joined); None when the worker closed its end first."""
+        data = bytearray(size)
+        with memoryview(data) as view:
+            got = 0
+            while got < size:
+                self._wait(self._recv_fd, select.POLLIN, deadline)
+                try:
+                    n = os.readv(self._recv_fd, [view[got:]])
+                except BlockingIOError:
+                    continue
+                if not n:
+                    return None
+                got += n
+        return data
 
     def _receive(self, deadline: float) -> tuple[bool, Any] | None:
         header = self._read(HEADER_BYTES, deadline)
-        body = None if header is None else self._read(int.from_bytes(header, "little"), deadline)
+        size = -1 if header is None else int.from_bytes(header, "little")
+        # a length no answer can have is a broken stream, taken as the worker's crash (the
+        # buffer for it is allocated whole before the read)
+        body = self._read(size, deadline) if 0 <= size <= _MAX_ANSWER_BYTES else None
         if body is None:
             return None
         answer: tuple[bool, Any] = pickle.loads(body)
@@ -216,7 +225,9 @@ class _Worker:
         taken = False
         try:
             take_by = time.monotonic() + _TAKE_S
-            self._send(message, take_by)
+            self._send(message[0], take_by)
+            self._send(message[1], take_by)
+            del message  # a large task's pickle is not kept through its parse
             taken = self._read(len(TAKEN), take_by) == TAKEN
             answer = self._receive(time.monotonic() + timeout_s) if taken else None
         except _Overrun:

@@ -9,7 +9,7 @@ The worker is kept lean on purpose (about 27 MB resident after a feed and an art
 core and `collector.errors`, and the worker never imports the parent's main module (the
 `collector` command would drag in its own imports). What a task needs arrives with it: the
 unpickled function's module imports feedparser, selectolax or charset-normalizer, and only that.
-OpenSSL is refused outright (see `_refuse_openssl`).
+OpenSSL and chardet are refused outright (see `_refuse_openssl` and `_refuse_chardet`).
 
 `precheck_html` lives here because every HTML parse in the worker starts with it; it must not
 pull in the parent's process machinery (collector.isolate).
@@ -91,10 +91,11 @@ def _count_lt(data: bytes) -> int:
 # --- framing (used by both ends) ------------------------------------------------------------
 
 
-def encode_message(obj: Any) -> bytes:
-    """`obj` pickled, preceded by its length."""
+def encode_message(obj: Any) -> tuple[bytes, bytes]:
+    """`obj` pickled, and the header giving its length: (header, pickle), written one after
+    the other (joined, a large body such as a 2 MB feed would be copied once more)."""
     body = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    return len(body).to_bytes(HEADER_BYTES, "little") + body
+    return len(body).to_bytes(HEADER_BYTES, "little"), body
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -104,16 +105,18 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def read_exactly(fd: int, size: int) -> bytes | None:
-    """`size` bytes from `fd`, or None when the other end closed first."""
-    chunks = []
-    while size:
-        chunk = os.read(fd, min(size, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
+def read_exactly(fd: int, size: int) -> bytearray | None:
+    """`size` bytes from `fd`, read into one buffer (a task of megabytes is not held twice, as
+    pieces and joined), or None when the other end closed first."""
+    data = bytearray(size)
+    with memoryview(data) as view:
+        got = 0
+        while got < size:
+            n = os.readv(fd, [view[got:]])
+            if not n:
+                return None
+            got += n
+    return data
 
 
 def read_message(fd: int) -> tuple[bool, Any]:
@@ -171,6 +174,20 @@ def _refuse_openssl() -> None:
         return
 
 
+def _refuse_chardet() -> None:
+    """Make `import chardet` (and cchardet) fail in this process.
+
+    feedparser imports chardet when it is installed, for its last guess at a feed's encoding
+    after the declared ones and UTF-8 failed; a deployment from deploy/constraints.txt has
+    neither, and its parse falls back to windows-1252 and iso-8859-2 instead (a body that
+    declares UTF-8 but holds invalid bytes is repaired before feedparser sees it:
+    collector.discover.feed). Refused here, a feed parses the same whatever else the
+    environment holds, and the worker does not load chardet's tables (2 MB resident).
+    """
+    for name in ("chardet", "cchardet"):
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+
+
 def loaded_modules() -> list[str]:
     """The names of the modules this process has imported (run in a worker: what it holds)."""
     return sorted(name for name, module in sys.modules.items() if module is not None)
@@ -203,7 +220,8 @@ def serve(read_fd: int, write_fd: int, memory_mb: int | None) -> None:
             message = encode_message(
                 (False, ExtractError(f"the parse result could not be returned: {exc}")))
         try:
-            write_all(write_fd, message)
+            for part in message:
+                write_all(write_fd, part)
         except OSError:
             return  # the parent is gone
 
@@ -215,5 +233,6 @@ def main() -> None:
     # Ctrl-C reaches the whole process group; the parent decides when its workers end
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _refuse_openssl()
+    _refuse_chardet()
     read_fd, write_fd, memory_mb = (int(a) for a in sys.argv[1:4])
     serve(read_fd, write_fd, memory_mb or None)

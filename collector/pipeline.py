@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import channels, decide, documents, isolate, limits, metrics
-from .body import Body
+from .body import Body, SpentBody
 from .browser import Browser, rendered
 from .config import Config, Source
 from .discover.feed import parse_feed
@@ -60,9 +60,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Listing:
-    """What the listing fetch produced."""
+    """What the listing fetch produced. Once its items are parsed, `spend_body` lets the body
+    go: the items' own fetches and extractions that follow do not hold it."""
 
     candidates: list[Candidate]
     fetched: Fetched | None
@@ -75,6 +76,13 @@ class Listing:
     settle: Callable[[set[str]], Awaitable[None]] | None = None
     #: the hash of the fetched body (computed once: a full-text feed is tens of KB)
     body_hash: str | None = None
+
+    def spend_body(self) -> None:
+        """Keep of the fetched listing only what the poll's record needs (validators,
+        headers, address, the body's size and digest)."""
+        if self.fetched is not None and not isinstance(self.fetched.body, SpentBody):
+            self.fetched = dataclasses.replace(self.fetched, body=SpentBody(self.fetched.body),
+                                               wire=None)
 
 
 def policy_for(source: Source, *, expected: str = "any",
@@ -217,8 +225,7 @@ class Pipeline:
                 return PollOutcome(source.id, ok=True, not_modified=True, method=method,
                                    elapsed_s=time.monotonic() - started), True
             counts["skipped"] += listing.skipped
-            await self._process(source, state, listing.candidates, counts, now,
-                                listing.fetched)
+            await self._process(source, state, listing, counts, now)
             if listing.settle is not None:
                 done = await asyncio.to_thread(
                     self.store.seen_keys, source.id, [c.key for c in listing.candidates],
@@ -354,9 +361,9 @@ class Pipeline:
 
     # -- items ---------------------------------------------------------------------------------
 
-    async def _process(self, source: Source, state: SourceState, candidates: list[Candidate],
-                       counts: dict[str, int], now: datetime,
-                       fetched: Fetched | None = None) -> None:
+    async def _process(self, source: Source, state: SourceState, listing: Listing,
+                       counts: dict[str, int], now: datetime) -> None:
+        candidates = listing.candidates
         keys = [c.key for c in candidates]
         seen = await asyncio.to_thread(self.store.seen_keys, source.id, keys,
                                        retry_below=MAX_ITEM_ATTEMPTS)
@@ -378,8 +385,11 @@ class Pipeline:
         started = time.monotonic()
         # the newest items first if there are too many for one poll, but stored oldest first,
         # so that sequence numbers follow publication
-        batch = await self._complete(source, fetched, candidates,
+        batch = await self._complete(source, listing.fetched, candidates,
                                      list(reversed(fresh[:limits.MAX_NEW_ITEMS_PER_POLL])))
+        # the items are parsed: while they are fetched and extracted (waiting for the parse
+        # workers with the other polls' items), the listing's body is not held
+        listing.spend_body()
         # the rest stay unseen: this poll records no validators, so the next one (due soon,
         # decide.after_success) reads the listing again even if it has not changed
         counts["left"] = len(fresh) - len(batch)

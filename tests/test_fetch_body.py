@@ -16,7 +16,7 @@ import brotli
 import pytest
 
 from collector import limits
-from collector.body import Body, decode
+from collector.body import Body, SpentBody, decode
 from collector.discover.feed import parse_feed
 from collector.errors import FetchError
 from collector.fetch import Fetcher, FetchPolicy
@@ -61,6 +61,23 @@ def test_without_compact_the_body_is_held_decoded(server):
 def test_an_uncompressed_body_is_held_decoded_even_when_compact(server):
     got = fetch(server.url("/feed"))
     assert got.body.codings == () and got.body.wire == FEED
+
+
+def test_a_large_uncompressed_body_waits_deflated_when_compact(server, monkeypatch):
+    monkeypatch.setattr(limits, "COMPACT_PLAIN_BYTES", len(FEED))
+    got = fetch(server.url("/feed"))
+    assert got.body.codings == ("deflate",) and len(got.body.wire) * 4 <= len(FEED) * 3
+    assert got.content == FEED and got.body.size == len(FEED)
+    assert got.body.sha256() == hashlib.sha256(FEED).hexdigest()
+    assert got.body.head(100) == FEED[:100]
+    assert pickle.loads(pickle.dumps(got.body)) == FEED  # a parse worker gets the bytes
+    assert got.wire is not None and got.wire.decoded_length == len(FEED)
+    # below the size, or without compact, it is held as it came
+    monkeypatch.setattr(limits, "COMPACT_PLAIN_BYTES", len(FEED) + 1)
+    assert fetch(server.url("/feed")).body.wire == FEED
+    monkeypatch.setattr(limits, "COMPACT_PLAIN_BYTES", 1)
+    plain = fetch(server.url("/feed"), FetchPolicy(allow_private=True, deadline_s=5))
+    assert plain.body.codings == () and plain.body.wire == FEED
 
 
 def test_a_gzipped_file_is_kept_compressed_too(server):
@@ -134,3 +151,15 @@ def test_a_copied_body_stays_a_body():
     body = Body(gzip.compress(FEED * 40), ("gzip",), cap=1 << 20, url=URL)
     assert copy.deepcopy(body) is body and copy.copy(body) is body
     assert copy.deepcopy([body])[0].decoded() == FEED * 40
+
+
+def test_a_spent_body_keeps_its_size_and_digest_and_refuses_a_read():
+    body = Body(gzip.compress(FEED), ("gzip",), cap=1 << 20, url=URL, size=len(FEED),
+                sha256=hashlib.sha256(FEED).hexdigest())
+    spent = SpentBody(body)
+    assert spent.size == len(FEED) and spent.sha256() == hashlib.sha256(FEED).hexdigest()
+    assert spent.wire == b""
+    for read in (spent.decoded, lambda: spent.head(10), lambda: pickle.dumps(spent)):
+        with pytest.raises(RuntimeError, match="let go once parsed"):
+            read()
+

@@ -152,6 +152,18 @@ def test_worker_does_not_load_openssl_even_for_a_hashing_task(isolator, helpers)
     assert loaded_from(modules, ("_hashlib", "_ssl", "ssl")) == []
 
 
+def test_worker_guesses_a_feeds_encoding_without_chardet_whatever_is_installed(isolator):
+    """feedparser's last guess is not chardet's in a worker (a deployment has none): a feed
+    in Latin-1 that names no encoding is read as windows-1252, and chardet is never loaded."""
+    feed = rss_feed(2).replace(b" encoding='utf-8'", b"").replace(
+        b"Statement 0", "Déclaration 0 à l'été".encode("latin-1"))
+    got = isolator.call(parse_feed, feed, "https://example.org/feed", timeout_s=60)
+    assert got[0].title == "Déclaration 0 à l'été on the question of the day"
+    modules = isolator.call(loaded_modules, timeout_s=60)
+    assert "feedparser" in modules
+    assert loaded_from(modules, ("chardet", "cchardet")) == []
+
+
 def test_a_function_on_the_parents_import_path_runs_in_the_worker(isolator, helpers):
     assert isolator.call(helpers.double, 21, timeout_s=60) == 42
 

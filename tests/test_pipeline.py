@@ -113,6 +113,49 @@ def test_a_new_feed_entry_yields_exactly_one_new_document(tmp_path, site):
     assert len(files) == 3 and files[-1].name.startswith("002_")
 
 
+def test_a_listings_body_is_let_go_before_its_items_are_fetched(tmp_path, site, monkeypatch):
+    """Items wait for the parse workers without their feed's body: it is spent once they are
+    parsed, and the poll's record still gets the feed's digest (the next, unchanged poll is
+    skipped by it)."""
+    from collector import pipeline
+    from collector.body import SpentBody
+
+    items = [article(1, "Dockers strike", T0), article(2, "Second statement", T0.replace(day=2))]
+    _wordpress_site(site, items)
+    site.pages["/index.php?format=feed&type=atom"] = Page(atom_feed("V", site.base, []),
+                                                          "application/atom+xml")
+    config = _config(tmp_path, site)
+    poll(config)
+    _wordpress_site(site, [article(3, "Third statement on the port", T0.replace(day=3)),
+                           *items])
+    site.pages["/feed/"].etag = '"wp-2"'
+    listings: list[pipeline.Listing] = []
+    bodies_at_item_fetch: list[list[bool]] = []
+
+    class Kept(pipeline.Listing):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            listings.append(self)
+
+    real_fetch_page = pipeline.Pipeline.fetch_page
+
+    async def fetch_page(self, *args, **kwargs):
+        bodies_at_item_fetch.append([isinstance(x.fetched.body, SpentBody) for x in listings
+                                     if x.fetched is not None and x.candidates])
+        return await real_fetch_page(self, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "Listing", Kept)
+    monkeypatch.setattr(pipeline.Pipeline, "fetch_page", fetch_page)
+    results = dict((s.id, o) for s, o in poll(config))
+
+    assert results["reddawn"].new_documents == 1
+    assert bodies_at_item_fetch == [[True]]
+    # the same bytes again (no validators this time): not parsed, by the digest recorded
+    site.pages["/feed/"].etag = None
+    results = dict((s.id, o) for s, o in poll(config))
+    assert results["reddawn"].not_modified
+
+
 def test_one_failing_source_does_not_stop_the_others(tmp_path, site):
     _wordpress_site(site, [article(1, "Dockers strike", T0)])
     config = load(tmp_path, f"""sources:
