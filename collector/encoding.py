@@ -137,13 +137,18 @@ def _detect(body: bytes, content_type_header: str | None) -> tuple[str, bool]:
     declared = charset_from_content_type(content_type_header) or charset_from_meta(body)
     if declared:
         return declared, False
-    # imported here: most pages declare their charset or are UTF-8, so a parse worker loads
-    # the detector (several MB) only once a page needs it
+    return guess_charset(body), False
+
+
+def guess_charset(body: bytes) -> str:
+    """The codec detection gives for bytes that declare none (windows-1252 without a verdict)."""
+    # imported here: most pages and feeds declare their charset or are UTF-8, so a parse
+    # worker loads the detector (several MB) only once a body needs it
     from charset_normalizer import from_bytes
 
     best = from_bytes(body[:_DETECT_BYTES]).best()
     name = _codec(best.encoding) if best is not None else None
-    return name or "cp1252", False
+    return name or "cp1252"
 
 
 def decode_html(body: bytes, content_type_header: str | None = None) -> str:

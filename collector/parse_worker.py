@@ -177,12 +177,14 @@ def _refuse_openssl() -> None:
 def _refuse_chardet() -> None:
     """Make `import chardet` (and cchardet) fail in this process.
 
-    feedparser imports chardet when it is installed, for its last guess at a feed's encoding
-    after the declared ones and UTF-8 failed; a deployment from deploy/constraints.txt has
-    neither, and its parse falls back to windows-1252 and iso-8859-2 instead (a body that
-    declares UTF-8 but holds invalid bytes is repaired before feedparser sees it:
-    collector.discover.feed). Refused here, a feed parses the same whatever else the
-    environment holds, and the worker does not load chardet's tables (2 MB resident).
+    feedparser imports chardet when it is installed and asks it for a guess after the
+    encodings a feed declares and before UTF-8 and windows-1252. Every body reaches feedparser
+    valid UTF-8 or naming its encoding (`collector.discover.feed.readable_body` decodes one
+    that names none by our own detection), so without chardet feedparser takes the declared
+    encoding or UTF-8, where chardet's guess, asked first, could only mistake valid UTF-8 for
+    something else. Refused here, a feed parses the same whatever the environment holds, and
+    the worker does not load chardet's tables (2 MB resident). Called first thing in `main`,
+    before anything imports it.
     """
     for name in ("chardet", "cchardet"):
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]

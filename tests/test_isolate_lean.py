@@ -153,8 +153,9 @@ def test_worker_does_not_load_openssl_even_for_a_hashing_task(isolator, helpers)
 
 
 def test_worker_guesses_a_feeds_encoding_without_chardet_whatever_is_installed(isolator):
-    """feedparser's last guess is not chardet's in a worker (a deployment has none): a feed
-    in Latin-1 that names no encoding is read as windows-1252, and chardet is never loaded."""
+    """A feed that names no encoding and is not UTF-8 is decoded by our own detection, never
+    chardet's (a deployment has none): one in Latin-1 reads as windows-1252, and chardet is
+    never loaded."""
     feed = rss_feed(2).replace(b" encoding='utf-8'", b"").replace(
         b"Statement 0", "Déclaration 0 à l'été".encode("latin-1"))
     got = isolator.call(parse_feed, feed, "https://example.org/feed", timeout_s=60)
@@ -162,6 +163,24 @@ def test_worker_guesses_a_feeds_encoding_without_chardet_whatever_is_installed(i
     modules = isolator.call(loaded_modules, timeout_s=60)
     assert "feedparser" in modules
     assert loaded_from(modules, ("chardet", "cchardet")) == []
+
+
+CYRILLIC_TITLE = "Заявление профсоюза о повышении заработной платы учителям и врачам"
+
+
+def test_a_cyrillic_feed_naming_no_encoding_reads_the_same_in_the_worker_and_here(isolator):
+    """windows-1251 bytes with no XML encoding and no charset: detection reads the Cyrillic
+    (feedparser alone, without chardet, would take them for windows-1252 and garble them),
+    and the worker, where chardet is refused, reads what this process reads."""
+    feed = rss_feed(3).replace(b" encoding='utf-8'", b"").replace(
+        b"Words of the statement the organisation published. ",
+        "Слова заявления, которое опубликовала организация. ".encode("cp1251"))
+    for i in range(3):
+        feed = feed.replace(f"Statement {i}".encode(), f"{CYRILLIC_TITLE} {i}".encode("cp1251"))
+    here = parse_feed(feed, "https://example.org/feed")
+    there = isolator.call(parse_feed, feed, "https://example.org/feed", timeout_s=60)
+    assert [c.title for c in there] == [c.title for c in here]
+    assert there[0].title.startswith(CYRILLIC_TITLE + " 0")
 
 
 def test_a_function_on_the_parents_import_path_runs_in_the_worker(isolator, helpers):

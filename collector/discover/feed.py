@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.parsers import expat
 
+from ..encoding import guess_charset
 from ..errors import ParseError
 from ..models import Candidate
 from ..sniff import sniff
@@ -58,28 +59,48 @@ _XML_ENCODING = re.compile(
 _UTF8_NAMES = {"utf-8", "utf8"}
 
 
-def _declares_utf8(body: bytes, content_type: str | None) -> bool:
+def _declared_encoding(body: bytes, content_type: str | None) -> str | None:
+    """The encoding the body names for itself (a byte-order mark, then its XML declaration),
+    else the one the Content-Type names; None when neither names one."""
     if body.startswith(b"\xef\xbb\xbf"):
-        return True
+        return "utf-8"
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
     m = _XML_ENCODING.match(body[:200])
     if m:
-        return m.group(1).decode("ascii").lower() in _UTF8_NAMES
+        return m.group(1).decode("ascii").lower()
     charset = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", content_type or "", re.I)
-    return charset is not None and charset.group(1).lower() in _UTF8_NAMES
+    return charset.group(1).lower() if charset else None
 
 
-def repair_utf8(body: bytes, content_type: str | None) -> bytes:
-    """A body that says it is UTF-8 but holds a few invalid bytes: only those bytes become
-    U+FFFD. (Left alone, feedparser falls back to a legacy codec for the whole body and every
-    accented letter of the feed comes out garbled; RELIABILITY row 30.)"""
+def _declares_utf8(body: bytes, content_type: str | None) -> bool:
+    return _declared_encoding(body, content_type) in _UTF8_NAMES
+
+
+def readable_body(body: bytes, content_type: str | None) -> bytes:
+    """The body as feedparser should read it.
+
+    - Valid UTF-8: as it is.
+    - Said to be UTF-8 but holding a few invalid bytes: only those bytes become U+FFFD. (Left
+      alone, feedparser falls back to a legacy codec for the whole body and every accented
+      letter of the feed comes out garbled; RELIABILITY row 30.)
+    - Naming no encoding at all, and not UTF-8: decoded by detection (charset-normalizer, as
+      for an HTML page that declares nothing) and handed over as UTF-8, so the guess is ours
+      and the same in every environment (feedparser would otherwise take chardet's where it
+      happens to be installed, and windows-1252 where not).
+    - Naming another encoding: as it is, for feedparser to decode by that name.
+    """
     try:
         body.decode("utf-8")
         return body
     except UnicodeDecodeError:
         pass
-    if not _declares_utf8(body, content_type):
-        return body
-    return body.decode("utf-8", errors="replace").encode("utf-8")
+    declared = _declared_encoding(body, content_type)
+    if declared is None:
+        return body.decode(guess_charset(body), errors="replace").encode("utf-8")
+    if declared in _UTF8_NAMES:
+        return body.decode("utf-8", errors="replace").encode("utf-8")
+    return body
 
 
 def looks_like_html(body: bytes) -> bool:
@@ -97,7 +118,7 @@ def _feedparser(body: bytes, url: str, headers: dict[str, str] | None, *,
     response_headers = {k: v for k, v in (headers or {}).items()
                         if k.lower() in ("content-type", "content-location", "content-language")}
     response_headers.setdefault("content-location", url)
-    body = repair_utf8(body, next((v for k, v in response_headers.items()
+    body = readable_body(body, next((v for k, v in response_headers.items()
                                    if k.lower() == "content-type"), None))
     import feedparser  # here, not at the top: parsing runs in the parse worker process only
 
