@@ -267,7 +267,8 @@ _DIGITS = frozenset("0123456789")
 def _numbered(before: str, line: str) -> bool:
     """Whether `line` goes on with the numbering of `before` ("99. …" after "98. …")."""
     end = line.find(" ", 1, 5)
-    if end < 2 or line[end - 1] not in ".)" or not line[:end - 1].isdigit():
+    # isdecimal, not isdigit: "1²" is digits to isdigit, and int() refuses it
+    if end < 2 or line[end - 1] not in ".)" or not line[:end - 1].isdecimal():
         return False
     return before.startswith(f"{int(line[:end - 1]) - 1}{line[end - 1]} ")
 

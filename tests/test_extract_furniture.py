@@ -711,3 +711,10 @@ def test_a_note_heading_the_article_in_a_box_of_its_own_is_the_articles():
     article = (f'<div class="byline">By Ann Smith, 4 March 2024</div><div class="note"><p>{note}'
                f'</p></div><div class="text">{prose_html()}</div>')
     assert body_of(page(article)) == [note, *PROSE]
+
+
+def test_a_number_with_a_superscript_after_a_numbered_line_does_not_break_the_page():
+    # "1²." reads as digits to str.isdigit, but is no number int() takes: the line is text
+    lines = ["1 apple", "1². Something else that is not an entry"]
+    html = page(prose_html() + "".join(f"<p>{line}</p>" for line in lines))
+    assert body_of(html)[:3] == PROSE
