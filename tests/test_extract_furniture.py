@@ -16,6 +16,7 @@ from collector.extract_clean import (
     _related,
     block_rows,
 )
+from collector.extract_meta import _RECIPE_MAX_CHARS, recipe_lines
 from collector.extract_walk import Walk, _names_verdict
 from tests.test_extract import PROSE, body_of, page, prose_html
 
@@ -718,3 +719,14 @@ def test_a_number_with_a_superscript_after_a_numbered_line_does_not_break_the_pa
     lines = ["1 apple", "1². Something else that is not an entry"]
     html = page(prose_html() + "".join(f"<p>{line}</p>" for line in lines))
     assert body_of(html)[:3] == PROSE
+
+
+def test_a_recipes_declared_lines_are_read_up_to_a_bound():
+    # every block outside the body is looked for in the declared lines: a declaration of
+    # megabytes would make that search the page's length times its own
+    step = "Stir the mixture slowly and taste it now and then. " * 20
+    recipe = {"@type": "Recipe", "recipeIngredient": ["250 g flour"],
+              "recipeInstructions": [step] * 400}
+    lines = recipe_lines([recipe])
+    assert lines[0] == "250 g flour"
+    assert len("\n".join(lines)) <= _RECIPE_MAX_CHARS
