@@ -730,3 +730,21 @@ def test_a_recipes_declared_lines_are_read_up_to_a_bound():
     lines = recipe_lines([recipe])
     assert lines[0] == "250 g flour"
     assert len("\n".join(lines)) <= _RECIPE_MAX_CHARS
+
+
+def test_collapsed_text_and_a_heading_note_count_words_of_scripts_without_spaces():
+    # a description behind "read more" and a note above the article, in Japanese: words are
+    # counted as everywhere else (every two characters in a script written without spaces)
+    prose = ["市議会は火曜日の夜に会合を開き、古い市場ホールの将来について長い議論を行った後、"
+             "その建物を町の図書館として開いておくことを決めました。" * 2,
+             "図書館の利用者たちは、この決定を歓迎し、週末には新しい読書会を開く予定です。" * 2,
+             "市長は、改修の費用は来年度の予算から支払われると述べ、工事は春に始まります。" * 2]
+    notes = "四歳未満のお子様は人数に含まれず、ベビーベッドと子供用の椅子は無料で貸し出します。"
+    body = "".join(f"<p>{p}</p>" for p in prose)
+    html = page(body + f'<div class="readmore"><span>{notes}</span></div>')
+    assert body_of(html) == [*prose, notes]
+    note = "本記事は週刊新聞の転載です。"
+    article = (f'<div class="byline">山田花子、2024年3月4日</div><div class="note"><p>{note}'
+               f'</p></div><div class="text">{body}</div>')
+    w, keep = _walked(page(article))
+    assert [w.blocks[i] for i in keep] == [note, *prose]
