@@ -769,18 +769,21 @@ def _declared_box(w: Walk, keep: list[int],
     """The body with the blocks of the recipe a page declares (its ingredients and steps, in
     JSON-LD) that the container left out: a recipe's page sets its description, its list of
     ingredients and its steps in boxes of their own, and the container is one of them. The
-    blocks outside the body that are declared lines, or parts of one (an amount and an
+    blocks outside the body that are declared lines, or the start or end of one (an amount and an
     ingredient in cells of their own), are found; the smallest element holding them all
     joins whole (the headings over the ingredients of each part, the amounts) when they are
     at least `_DECLARED_SHARE` of its blocks, else they join alone."""
-    text = "\n".join(declared)
+    # a declared line whole, its start or its end (the cells of an ingredient's row): not
+    # a word inside a step ("rate" in "separate", "home" in "serve at home")
+    text = "\n" + "\n".join(declared) + "\n"
     kept = set(keep)
     found = []
     for i, block in enumerate(w.blocks):
         if i in kept or w.links[i] > 0.5:
             continue
         line = " ".join(block.split()).lower()
-        if len(line) >= _DECLARED_MIN_CHARS and line in text:
+        if len(line) >= _DECLARED_MIN_CHARS and line in text and (
+                f"\n{line}\n" in text or f"\n{line} " in text or f" {line}\n" in text):
             found.append(i)
     if not found:
         return keep, set()

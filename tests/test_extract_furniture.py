@@ -748,3 +748,22 @@ def test_collapsed_text_and_a_heading_note_count_words_of_scripts_without_spaces
                f'</p></div><div class="text">{body}</div>')
     w, keep = _walked(page(article))
     assert [w.blocks[i] for i in keep] == [note, *prose]
+
+
+def test_a_word_inside_a_declared_step_does_not_join_a_block_to_the_body():
+    # "Rate" (a button) is in "separate", "Home" in "serve at home": a block joins as a
+    # declared line whole, or its start or end (a cell of an ingredient's row), only
+    recipe = {"@context": "https://schema.org", "@type": "Recipe", "name": "Apple cake",
+              "recipeIngredient": ["250 g flour", "3 apples"],
+              "recipeInstructions": [
+                  {"@type": "HowToStep", "text": "Separate the eggs and beat the whites."},
+                  {"@type": "HowToStep", "text": "Bake until golden and serve at home."}]}
+    html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Apple cake'
+            '</title><script type="application/ld+json">' + json.dumps(recipe) + '</script>'
+            '</head><body><div class="top"><span>Home</span></div><h1>Apple cake</h1>'
+            '<div class="intro">' + prose_html() + '</div><div class="tools"><span>Rate</span>'
+            '</div><table><tr><td>250 g</td><td>flour</td></tr></table></body></html>')
+    body = body_of(html)
+    assert body[:3] == PROSE
+    assert "Rate" not in body and "Home" not in body
+    assert "250 g" in body and "flour" in body
