@@ -269,36 +269,3 @@ def author(ld: list[dict], metas: dict[str, str]) -> str | None:
         if value and not value.startswith(("http://", "https://")):
             return clean(value) or None
     return None
-
-
-#: Characters of a page's declared recipe lines read, at most: every block outside the body
-#: is looked for in them, so their length multiplies the page's (a recipe's ingredients and
-#: steps are a few thousand characters).
-_RECIPE_MAX_CHARS = 20_000
-
-
-def recipe_lines(jsonld: list[dict]) -> tuple[str, ...]:
-    """The ingredients and steps of the recipes the page declares (schema.org `Recipe`:
-    `recipeIngredient`, `recipeInstructions` as text, a list of texts, or steps and sections
-    of steps), white space collapsed and lower-cased; at most 500 lines and about
-    `_RECIPE_MAX_CHARS` characters."""
-    out: list[str] = []
-    size = 0
-    for obj in jsonld:
-        if "recipe" not in types_of(obj):
-            continue
-        # (the ingredients last: popped, so read, first)
-        todo: list[object] = [obj.get("recipeInstructions"),
-                              obj.get("recipeIngredient") or obj.get("ingredients")]
-        while todo and len(out) < 500 and size < _RECIPE_MAX_CHARS:
-            item = todo.pop()
-            if isinstance(item, str):
-                lines = [" ".join(line.split()).lower() for line in
-                         item[:_RECIPE_MAX_CHARS - size].splitlines() if line.strip()]
-                out.extend(lines)
-                size += sum(len(line) + 1 for line in lines)
-            elif isinstance(item, list):
-                todo.extend(reversed(item))
-            elif isinstance(item, dict):
-                todo.append(item.get("itemListElement") or item.get("text"))
-    return tuple(out)

@@ -16,7 +16,7 @@ from collector.extract_clean import (
     _related,
     block_rows,
 )
-from collector.extract_meta import _RECIPE_MAX_CHARS, recipe_lines
+from collector.extract_recipe import _RECIPE_MAX_CHARS, recipe_lines
 from collector.extract_walk import Walk, _names_verdict
 from tests.test_extract import PROSE, body_of, page, prose_html
 
