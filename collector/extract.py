@@ -24,7 +24,8 @@ from .encoding import html_to_utf8
 from .errors import ExtractError
 from .extract_clean import finish, selector_blocks, walk_page
 from .extract_dates import find_date, headline_date
-from .extract_meta import Head, author, canonical_url, find_title, language, norm, recipe_lines
+from .extract_meta import Head, author, canonical_url, find_title, language, norm
+from .extract_recipe import recipe_lines
 from .extract_walk import PARSE_OPTIONS, TAG_ID, Walk, body_root, clean, count_words
 from .models import Extracted
 from .parse_worker import precheck_html

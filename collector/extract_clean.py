@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from itertools import pairwise
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from . import extract_blocks
 from .errors import ExtractError
+from .extract_recipe import declared_box
 from .extract_walk import _HEADING_IDS, TAG_ID, Walk, _tag_ids, clean
 
 #: Lines that are button labels or furniture captions even inside the article.
@@ -267,7 +267,8 @@ _DIGITS = frozenset("0123456789")
 def _numbered(before: str, line: str) -> bool:
     """Whether `line` goes on with the numbering of `before` ("99. …" after "98. …")."""
     end = line.find(" ", 1, 5)
-    if end < 2 or line[end - 1] not in ".)" or not line[:end - 1].isdigit():
+    # isdecimal, not isdigit: "1²" is digits to isdigit, and int() refuses it
+    if end < 2 or line[end - 1] not in ".)" or not line[:end - 1].isdecimal():
         return False
     return before.startswith(f"{int(line[:end - 1]) - 1}{line[end - 1]} ")
 
@@ -713,7 +714,7 @@ def _closing_box(w: Walk, keep: list[int]) -> range:
 def walk_page(root: LexborNode, furniture: bool, noscript: bool = False,
               declared: tuple[str, ...] = ()) -> tuple[Walk, list[str]]:
     """The page's body. `declared`: the lines the page declares as its recipe's ingredients
-    and steps (JSON-LD), whose box joins the body (see `_declared_box`)."""
+    and steps (JSON-LD), whose box joins the body (see `extract_recipe.declared_box`)."""
     w = Walk(furniture, root, noscript)
     w.enter(root.tag_id)
     w.walk(root)
@@ -721,7 +722,7 @@ def walk_page(root: LexborNode, furniture: bool, noscript: bool = False,
     keep = w.chosen()
     joined: set[int] = set()
     if declared and keep:
-        keep, joined = _declared_box(w, keep, declared)
+        keep, joined = declared_box(w, keep, declared)
     model = extract_blocks.MODEL
     drop: set[int] = set()
     if model is not None and keep:
@@ -753,50 +754,6 @@ def walk_page(root: LexborNode, furniture: bool, noscript: bool = False,
             else frame[5][0] for frame in frames]
     return w, finish([w.blocks[i] for i in keep], [w.links[i] for i in keep],
                      [w.goods[i] for i in keep], tags, drop, frames)
-
-
-#: Characters a block must have to be looked for among the declared lines.
-_DECLARED_MIN_CHARS = 4
-#: Share of a box's blocks that must be declared lines for the whole box to join the body.
-_DECLARED_SHARE = 0.3
-#: Blocks between two declared lines, at most, that join with them.
-_DECLARED_GAP = 3
-
-
-def _declared_box(w: Walk, keep: list[int],
-                  declared: tuple[str, ...]) -> tuple[list[int], set[int]]:
-    """The body with the blocks of the recipe a page declares (its ingredients and steps, in
-    JSON-LD) that the container left out: a recipe's page sets its description, its list of
-    ingredients and its steps in boxes of their own, and the container is one of them. The
-    blocks outside the body that are declared lines, or parts of one (an amount and an
-    ingredient in cells of their own), are found; the smallest element holding them all
-    joins whole (the headings over the ingredients of each part, the amounts) when they are
-    at least `_DECLARED_SHARE` of its blocks, else they join alone."""
-    text = "\n".join(declared)
-    kept = set(keep)
-    found = []
-    for i, block in enumerate(w.blocks):
-        if i in kept or w.links[i] > 0.5:
-            continue
-        line = " ".join(block.split()).lower()
-        if len(line) >= _DECLARED_MIN_CHARS and line in text:
-            found.append(i)
-    if not found:
-        return keep, set()
-    first, last = found[0], found[-1]
-    frame = w.frames[first]
-    while frame[5] is not None and not (frame[1] <= first and last < frame[6]):
-        frame = frame[5]
-    box = range(frame[1], frame[6])
-    if len(found) >= _DECLARED_SHARE * len(box):
-        found = [i for i in box if i not in kept]
-    else:
-        # a list of ingredients whose lines the page writes otherwise than it declares
-        # them (an amount and its ingredient in cells of their own, the headings over each
-        # part): a block or two between two declared lines is one of the list's
-        found += [i for a, b in pairwise(found) if b - a <= _DECLARED_GAP
-                  for i in range(a + 1, b) if i not in kept and w.links[i] <= 0.5]
-    return sorted(kept.union(found)), set(found)
 
 
 def _in_figure(frame: list) -> bool:

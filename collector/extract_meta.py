@@ -269,25 +269,3 @@ def author(ld: list[dict], metas: dict[str, str]) -> str | None:
         if value and not value.startswith(("http://", "https://")):
             return clean(value) or None
     return None
-
-
-def recipe_lines(jsonld: list[dict]) -> tuple[str, ...]:
-    """The ingredients and steps of the recipes the page declares (schema.org `Recipe`:
-    `recipeIngredient`, `recipeInstructions` as text, a list of texts, or steps and sections
-    of steps), white space collapsed and lower-cased."""
-    out: list[str] = []
-    for obj in jsonld:
-        if "recipe" not in types_of(obj):
-            continue
-        todo: list[object] = [obj.get("recipeIngredient") or obj.get("ingredients"),
-                              obj.get("recipeInstructions")]
-        while todo and len(out) < 500:
-            item = todo.pop()
-            if isinstance(item, str):
-                out.extend(" ".join(line.split()).lower() for line in item.splitlines()
-                           if line.strip())
-            elif isinstance(item, list):
-                todo.extend(reversed(item))
-            elif isinstance(item, dict):
-                todo.append(item.get("itemListElement") or item.get("text"))
-    return tuple(out)

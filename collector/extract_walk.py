@@ -359,7 +359,7 @@ class Walk:
                     # post originally appeared on …."): one sentence, closed by a full stop
                     # (a byline, a date or a search box's question is not)
                     note = self.blocks[s_first]
-                    if note.endswith(".") and len(note.split(None, _NOTE_WORDS)) >= _NOTE_WORDS:
+                    if note.endswith((".", "。")) and count_words([note]) >= _NOTE_WORDS:
                         ranges.append((s_first, s_last))
         for s_first, s_last in ranges:
             keep.extend(range(s_first, s_last))
@@ -554,8 +554,8 @@ def _collapsed(node: LexborNode, attrs: dict[str, str | None]) -> bool:
     names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
     if "readmore" not in names and "read-more" not in names and "read_more" not in names:
         return False
-    text = node.text()
-    return len(text.split(None, 10)) > 10 and node.css_first("a") is None
+    text = " ".join(node.text().split())
+    return count_words([text], 11) > 10 and node.css_first("a") is None
 
 
 def _later_marks(marks: list[LexborNode], verdict: int, attrs: dict[str, str | None],

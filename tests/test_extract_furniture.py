@@ -16,6 +16,7 @@ from collector.extract_clean import (
     _related,
     block_rows,
 )
+from collector.extract_recipe import _RECIPE_MAX_CHARS, recipe_lines
 from collector.extract_walk import Walk, _names_verdict
 from tests.test_extract import PROSE, body_of, page, prose_html
 
@@ -711,3 +712,58 @@ def test_a_note_heading_the_article_in_a_box_of_its_own_is_the_articles():
     article = (f'<div class="byline">By Ann Smith, 4 March 2024</div><div class="note"><p>{note}'
                f'</p></div><div class="text">{prose_html()}</div>')
     assert body_of(page(article)) == [note, *PROSE]
+
+
+def test_a_number_with_a_superscript_after_a_numbered_line_does_not_break_the_page():
+    # "1²." reads as digits to str.isdigit, but is no number int() takes: the line is text
+    lines = ["1 apple", "1². Something else that is not an entry"]
+    html = page(prose_html() + "".join(f"<p>{line}</p>" for line in lines))
+    assert body_of(html)[:3] == PROSE
+
+
+def test_a_recipes_declared_lines_are_read_up_to_a_bound():
+    # every block outside the body is looked for in the declared lines: a declaration of
+    # megabytes would make that search the page's length times its own
+    step = "Stir the mixture slowly and taste it now and then. " * 20
+    recipe = {"@type": "Recipe", "recipeIngredient": ["250 g flour"],
+              "recipeInstructions": [step] * 400}
+    lines = recipe_lines([recipe])
+    assert lines[0] == "250 g flour"
+    assert len("\n".join(lines)) <= _RECIPE_MAX_CHARS
+
+
+def test_collapsed_text_and_a_heading_note_count_words_of_scripts_without_spaces():
+    # a description behind "read more" and a note above the article, in Japanese: words are
+    # counted as everywhere else (every two characters in a script written without spaces)
+    prose = ["市議会は火曜日の夜に会合を開き、古い市場ホールの将来について長い議論を行った後、"
+             "その建物を町の図書館として開いておくことを決めました。" * 2,
+             "図書館の利用者たちは、この決定を歓迎し、週末には新しい読書会を開く予定です。" * 2,
+             "市長は、改修の費用は来年度の予算から支払われると述べ、工事は春に始まります。" * 2]
+    notes = "四歳未満のお子様は人数に含まれず、ベビーベッドと子供用の椅子は無料で貸し出します。"
+    body = "".join(f"<p>{p}</p>" for p in prose)
+    html = page(body + f'<div class="readmore"><span>{notes}</span></div>')
+    assert body_of(html) == [*prose, notes]
+    note = "本記事は週刊新聞の転載です。"
+    article = (f'<div class="byline">山田花子、2024年3月4日</div><div class="note"><p>{note}'
+               f'</p></div><div class="text">{body}</div>')
+    w, keep = _walked(page(article))
+    assert [w.blocks[i] for i in keep] == [note, *prose]
+
+
+def test_a_word_inside_a_declared_step_does_not_join_a_block_to_the_body():
+    # "Rate" (a button) is in "separate", "Home" in "serve at home": a block joins as a
+    # declared line whole, or its start or end (a cell of an ingredient's row), only
+    recipe = {"@context": "https://schema.org", "@type": "Recipe", "name": "Apple cake",
+              "recipeIngredient": ["250 g flour", "3 apples"],
+              "recipeInstructions": [
+                  {"@type": "HowToStep", "text": "Separate the eggs and beat the whites."},
+                  {"@type": "HowToStep", "text": "Bake until golden and serve at home."}]}
+    html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Apple cake'
+            '</title><script type="application/ld+json">' + json.dumps(recipe) + '</script>'
+            '</head><body><div class="top"><span>Home</span></div><h1>Apple cake</h1>'
+            '<div class="intro">' + prose_html() + '</div><div class="tools"><span>Rate</span>'
+            '</div><table><tr><td>250 g</td><td>flour</td></tr></table></body></html>')
+    body = body_of(html)
+    assert body[:3] == PROSE
+    assert "Rate" not in body and "Home" not in body
+    assert "250 g" in body and "flour" in body
