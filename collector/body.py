@@ -142,6 +142,8 @@ class Body:
     is given both by the fetch that decoded it."""
 
     __slots__ = ("_sha256", "cap", "codings", "size", "url", "wire")
+    #: whether the bytes were let go (`SpentBody`)
+    spent = False
 
     def __init__(self, wire: bytes, codings: tuple[str, ...] = (), *, cap: int = 0,
                  url: str = "", size: int | None = None, sha256: str | None = None):
@@ -197,6 +199,7 @@ class SpentBody(Body):
     """
 
     __slots__ = ()
+    spent = True
 
     def __init__(self, body: Body):
         super().__init__(b"", cap=body.cap, url=body.url, size=body.size, sha256=body.sha256())

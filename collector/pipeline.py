@@ -44,7 +44,7 @@ from .documents import items as document_items
 from .documents.links import MAX_POINTER_WORDS
 from .encoding import decode_html
 from .errors import CollectorError, ExtractError, FetchError, NotModified, ParseError, StoreError
-from .fetch import Fetcher, FetchPolicy
+from .fetch import Expected, Fetcher, FetchPolicy
 from .health import decide_state
 from .models import Candidate, Extracted, Fetched, PollOutcome
 from .store import PollRecord, SourceState, Store
@@ -80,24 +80,17 @@ class Listing:
     def spend_body(self) -> None:
         """Keep of the fetched listing only what the poll's record needs (validators,
         headers, address, the body's size and digest)."""
-        if self.fetched is not None and not isinstance(self.fetched.body, SpentBody):
+        if self.fetched is not None and not self.fetched.body.spent:
             self.fetched = dataclasses.replace(self.fetched, body=SpentBody(self.fetched.body),
                                                wire=None)
 
 
-def policy_for(source: Source, *, expected: str = "any",
+def policy_for(source: Source, *, expected: Expected = "any",
                deadline_s: float | None = None) -> FetchPolicy:
     """The fetch rules of `source`; `deadline_s` is `settings: fetch: deadline`."""
-    fields = {f.name for f in dataclasses.fields(FetchPolicy)}
-    values: dict[str, Any] = {"allow_private": source.allow_private_addresses,
-                              "robots": source.robots}
-    if deadline_s is not None:
-        values["deadline_s"] = deadline_s
-    if "verify_tls" in fields:
-        values["verify_tls"] = source.verify_tls
-    if "expected" in fields:
-        values["expected"] = expected
-    return FetchPolicy(**values)
+    policy = FetchPolicy(allow_private=source.allow_private_addresses, robots=source.robots,
+                         verify_tls=source.verify_tls, expected=expected)
+    return policy if deadline_s is None else dataclasses.replace(policy, deadline_s=deadline_s)
 
 
 class Pipeline:
@@ -148,7 +141,7 @@ class Pipeline:
                 self._overruns[source.id] += 1
             raise
 
-    def _policy(self, source: Source, expected: str = "any") -> FetchPolicy:
+    def _policy(self, source: Source, expected: Expected = "any") -> FetchPolicy:
         return policy_for(source, expected=expected,
                           deadline_s=self.config.settings.fetch.deadline_s)
 
