@@ -242,8 +242,10 @@ _EDGE_MIN_PROSE = 4
 _EDGE_KINDS = frozenset({"paragraph", ""})
 
 
-def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
-    """The chosen blocks the classifier judges (positions in `keep`) and their rows."""
+def block_rows(w: Walk, keep: list[int],
+               scale: list[float] | None = None) -> tuple[list[int], list[list[float]]]:
+    """The chosen blocks the classifier judges (positions in `keep`) and their rows (with
+    `scale`, each feature times its weight: see `extract_blocks.features`)."""
     blocks = w.blocks
     goods = w.goods
     links = w.links
@@ -286,7 +288,7 @@ def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
     seen = Counter(blocks)
     rows = extract_blocks.features(
         kept, [links[i] for i in keep], [goods[i] for i in keep], frames, kinds, todo, good_at,
-        [not first <= keep[k] < last for k in todo], [seen[kept[k]] > 1 for k in todo])
+        [not first <= keep[k] < last for k in todo], [seen[kept[k]] > 1 for k in todo], scale)
     return todo, rows
 
 
@@ -680,8 +682,8 @@ def walk_page(root: LexborNode, furniture: bool,
     drop: set[int] = set()
     if model is not None and keep:
         # furniture left inside the container (bylines, credits, teasers): by the classifier
-        todo, rows = block_rows(w, keep)
-        drop = {k for k, row in zip(todo, rows, strict=True) if not model.keep(row)}
+        todo, rows = block_rows(w, keep, model.weights)
+        drop = {k for k, terms in zip(todo, rows, strict=True) if not model.keep(terms)}
     if keep:
         drop.update(_tail_sections(w, keep))
         drop.update(_teaser_cards(w, keep))
