@@ -382,6 +382,9 @@ class Walk:
         stack = self.stack
         blocks = self.blocks
         verdicts = _NAMES_VERDICTS
+        text_id = _TEXT_ID
+        check = _K_CHECK
+        inline = _K_LINK
         # where to go on once the element entered is left: (its next sibling, whether that is
         # inside a link, the element's frame if it is a block, whether it is `main`)
         resume: list[tuple[Any, bool, Any, bool]] = []
@@ -416,7 +419,7 @@ class Walk:
             child = following
             following = child.next
             tag = child.tag_id
-            if tag == _TEXT_ID:
+            if tag == text_id:
                 # white space before a line's first word would be stripped: don't keep it
                 # (lexbor tells ASCII white space without the text being read)
                 if not line and child.is_empty_text_node:
@@ -428,8 +431,8 @@ class Walk:
                         self.link_chars += len(text.strip())
                 continue
             kind = kinds.get(tag, default)
-            if kind >= _K_CHECK:
-                kind -= _K_CHECK
+            if kind >= check:
+                kind -= check
                 if tag in _FURNITURE_TAG_IDS:
                     if child.css_first(_HOLDS_ARTICLE) is None:
                         continue
@@ -440,15 +443,16 @@ class Walk:
                     if attrs and (len(attrs) > 1 or verdicts.get(attrs.get("class") or "", 1))  \
                             and _is_furniture(child, tag, attrs, self):
                         continue
-            if kind >= _K_LINK:  # a link or another inline element
+            if kind >= inline:  # a link or another inline element
                 inner = child.first_child
                 if inner is None:
                     continue
                 linked = in_link or kind == _K_LINK
-                if inner.next is None and inner.tag_id == _TEXT_ID:
-                    # an inline element holding one text (most links, spans, emphasis): read
-                    # here rather than by a turn of the loop of its own
-                    text = inner.text_content
+                # an inline element holding one text (most links, spans, emphasis): read here
+                # rather than by a turn of the loop of its own (`text_content` is None for an
+                # element)
+                text = inner.text_content if inner.next is None else None
+                if text is not None:
                     if text and (line or not text.isspace()):
                         append(text)
                         if linked:
