@@ -88,7 +88,8 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
     section = -1          # where in `out` the last heading stands while nothing follows it
     emptied = False       # and whether what followed it was all dropped
     listed = False        # and all of it as link lists
-    for i, (text, share, good) in enumerate(zip(blocks, links, goods, strict=True)):
+    # (one flat tuple a block, which zip reuses: enumerate around zip makes two new ones)
+    for i, text, share, good in zip(range(len(blocks)), blocks, links, goods, strict=True):
         if share > 0.5 and not good:
             emptied = section >= 0
             continue
