@@ -120,13 +120,20 @@ _TITLE_SEPARATORS = re.compile(r"\s+(?:[|–—•·:»«/]|-|::)\s+")
 
 
 _NON_WORD = re.compile(r"\W+")
+#: The ASCII characters `_NON_WORD` matches, each to a space.
+_ASCII_NON_WORD = str.maketrans(dict.fromkeys(
+    (c for c in map(chr, range(128)) if _NON_WORD.match(c)), " "))
 
 
 @lru_cache(maxsize=2048)
 def norm(text: str) -> str:
     # (cached: a page's titles, site names and first blocks are compared several times over,
     # half of the calls repeat a text, and the pattern reads every character)
-    return _NON_WORD.sub(" ", text.casefold()).strip()
+    folded = text.casefold()
+    if folded.isascii():
+        # the same words joined by one space, without the pattern (ASCII text: most titles)
+        return " ".join(folded.translate(_ASCII_NON_WORD).split())
+    return _NON_WORD.sub(" ", folded).strip()
 
 
 def _strip_site(title: str, site: str | None) -> str:

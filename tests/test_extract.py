@@ -17,6 +17,7 @@ from collector import extract_blocks, extract_clean, limits
 from collector.document import clean_line, render, validate
 from collector.errors import ExtractError
 from collector.extract import choose, extract, html_to_blocks, main
+from collector.extract_meta import _NON_WORD, norm
 from collector.extract_walk import clean as _clean
 from collector.models import Extracted
 from collector.textdates import text_dates
@@ -525,3 +526,12 @@ def test_dates_in_text_are_found_in_any_digits_and_none_without_a_year():
         (10, datetime(2023, 10, 7, tzinfo=UTC))]
     assert list(text_dates("7 octobre 2023")) == [(0, datetime(2023, 10, 7, tzinfo=UTC))]
     assert list(text_dates("By A. Writer, May 5, in the morning")) == []
+
+
+def test_norm_of_ascii_text_is_the_patterns():
+    # norm reads ASCII text without its pattern: the same words, one space between them, on
+    # every string of up to 2 characters over ASCII (and letters that casefold to ASCII)
+    chars = [chr(i) for i in range(128)] + ["ß", "é", "\u212a", "ﬁ", "\xa0"]
+    for text in ("".join(p) for n in range(3) for p in itertools.product(chars, repeat=n)):
+        assert norm(text) == _NON_WORD.sub(" ", text.casefold()).strip(), repr(text)
+    assert norm("  Hello, World -- 2024!") == "hello world 2024"
