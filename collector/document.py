@@ -43,7 +43,7 @@ def clean_line(text: str) -> str:
     # runs of ordinary white space collapse to one space; the non-breaking spaces (U+00A0,
     # U+202F) are characters "as published" and are kept. `str.split()` splits at exactly the
     # ordinary white space, and at those two and at controls (gone by now): the kept spaces
-    # stand in as two controls meanwhile (four times faster than a pattern of the ordinary
+    # stand in as two controls meanwhile (about twice as fast as a pattern of the ordinary
     # white space on a line holding them)
     if "\xa0" not in text and "\u202f" not in text:
         return " ".join(text.split())
