@@ -148,7 +148,7 @@ _BETA = 0.1
 #: (articles split into several sections or interrupted by a figure or an advert).
 _SIBLING_PROSE_SHARE = 0.6
 
-# Element kinds for the walk: one dictionary lookup per element decides what to do with it.
+# Element kinds for the walk: one table lookup per element decides what to do with it.
 _K_SKIP, _K_BREAK, _K_BLOCK, _K_PRE, _K_LINK, _K_INLINE = range(6)  # inline kinds last
 #: Added to a kind when the element's attributes must be read for furniture first.
 _K_CHECK = 8
@@ -195,12 +195,21 @@ def _kinds(furniture: bool, noscript: bool = False) -> dict[int, int]:
     return kinds
 
 
-#: (kinds by tag, kind of any other tag), with and without the furniture rules, and without
-#: them reading `<noscript>` too (a page whose whole text is its fallback for browsers without
-#: scripts).
-_KINDS = {(True, False): (_kinds(True), _K_INLINE + _K_CHECK),
-          (False, False): (_kinds(False), _K_INLINE),
-          (False, True): (_kinds(False, noscript=True), _K_INLINE)}
+def _by_number(kinds: dict[int, int], default: int) -> tuple[list[int], int]:
+    """The kinds as a list indexed by tag number (an index costs less than a dictionary's
+    `get` in the walk), and the kind of the tags beyond its end (custom elements)."""
+    table = [default] * (max(kinds) + 1)
+    for tag, kind in kinds.items():
+        table[tag] = kind
+    return table, default
+
+
+#: (kinds by tag number, kind of any other tag), with and without the furniture rules, and
+#: without them reading `<noscript>` too (a page whose whole text is its fallback for
+#: browsers without scripts).
+_KINDS = {(True, False): _by_number(_kinds(True), _K_INLINE + _K_CHECK),
+          (False, False): _by_number(_kinds(False), _K_INLINE),
+          (False, True): _by_number(_kinds(False, noscript=True), _K_INLINE)}
 
 
 class Walk:
@@ -371,12 +380,13 @@ class Walk:
         return []
 
     def walk(self, node: LexborNode, in_link: bool = False) -> None:
-        # the hot loop: one dictionary lookup per element, locals only, rare cases last; the
+        # the hot loop: one table lookup per element, locals only, rare cases last; the
         # descent is a loop with a stack of its own (a call per element costs more, and a
         # page nested deeper than Python's recursion limit is read like any other)
         line = self.line
         append = line.append
         kinds = self.kinds
+        numbered = len(kinds)
         default = self.default_kind
         records = self.records
         stack = self.stack
@@ -430,7 +440,7 @@ class Walk:
                     if in_link:
                         self.link_chars += len(text.strip())
                 continue
-            kind = kinds.get(tag, default)
+            kind = kinds[tag] if tag < numbered else default
             if kind >= check:
                 kind -= check
                 if tag in _FURNITURE_TAG_IDS:
