@@ -384,7 +384,6 @@ class Walk:
         # descent is a loop with a stack of its own (a call per element costs more, and a
         # page nested deeper than Python's recursion limit is read like any other)
         line = self.line
-        append = line.append
         kinds = self.kinds
         numbered = len(kinds)
         default = self.default_kind
@@ -436,7 +435,7 @@ class Walk:
                     continue
                 text = child.text_content
                 if text and (line or not text.isspace()):
-                    append(text)
+                    line.append(text)
                     if in_link:
                         self.link_chars += len(text.strip())
                 continue
@@ -464,7 +463,7 @@ class Walk:
                 text = inner.text_content if inner.next is None else None
                 if text is not None:
                     if text and (line or not text.isspace()):
-                        append(text)
+                        line.append(text)
                         if linked:
                             self.link_chars += len(text.strip())
                 else:
