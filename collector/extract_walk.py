@@ -392,6 +392,10 @@ class Walk:
         blocks = self.blocks
         verdicts = _NAMES_VERDICTS
         text_id = _TEXT_ID
+        h1_id = _H1_ID
+        containers = _CONTAINER_IDS
+        scopes = _SCOPE_IDS
+        furniture_tags = _FURNITURE_TAG_IDS
         check = _K_CHECK
         inline = _K_LINK
         # where to go on once the element entered is left: (its next sibling, whether that is
@@ -418,9 +422,9 @@ class Walk:
                     parent[2] += prose
                     parent[3] += frame[3]
                     parent[4] += frame[4]
-                    if frame[0] == _H1_ID:
+                    if frame[0] == h1_id:
                         self.headline(frame[1], last)
-                    if prose and frame[0] in _CONTAINER_IDS:
+                    if prose and frame[0] in containers:
                         score = prose - _ALPHA * frame[3] - _BETA * frame[4]
                         if score > self.best[0]:
                             self.best = (score, frame)
@@ -442,7 +446,7 @@ class Walk:
             kind = kinds[tag] if tag < numbered else default
             if kind >= check:
                 kind -= check
-                if tag in _FURNITURE_TAG_IDS:
+                if tag in furniture_tags:
                     if child.css_first(_HOLDS_ARTICLE) is None:
                         continue
                 else:
@@ -475,7 +479,7 @@ class Walk:
                 frame = [tag, len(blocks), 0, 0, 0, stack[-1], -1]
                 records.append(frame)
                 stack.append(frame)
-                scope = tag in _SCOPE_IDS
+                scope = tag in scopes
                 if scope:
                     self.scoped += 1
                 resume.append((following, in_link, frame, scope))
@@ -496,8 +500,6 @@ class Walk:
 
 #: Elements that are the page's own frame: never furniture by their class.
 _FRAME_TAGS = frozenset({"article", "main", "body", "html"})
-#: Attributes that alone never make an element furniture.
-_CLASS_ID = frozenset({"class", "id"})
 _FRAME_TAG_IDS = _tag_ids(_FRAME_TAGS)
 _FURNITURE_TAG_IDS = _tag_ids(_FURNITURE_TAGS)
 _CONTAINER_IDS = _tag_ids(_CONTAINERS)
@@ -511,8 +513,9 @@ _CAPTION_IDS = _tag_ids(frozenset({"figcaption", "caption"}))
 def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
                   walk: Walk) -> bool:
     """Whether an element (not of a furniture tag) with these attributes is furniture."""
-    # most elements carry only class and id: skip the rarer attributes' tests for them
-    if not attrs.keys() <= _CLASS_ID:
+    # most elements carry only class and id (which alone never make one furniture): skip the
+    # rarer attributes' tests for them
+    if len(attrs) > ("class" in attrs) + ("id" in attrs):
         role = attrs.get("role")
         if role and role.lower() in _ROLE_FURNITURE:
             return True
