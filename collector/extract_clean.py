@@ -266,7 +266,8 @@ def block_rows(w: Walk, keep: list[int],
     for k in todo:
         frames[k] = frame = w.frames[keep[k]]
         kinds[k] = _kind(frame)
-    exempt = extract_blocks.exempt(kept, good_at, kinds, [links[i] for i in keep])
+    kept_links = [links[i] for i in keep]
+    exempt = extract_blocks.exempt(kept, good_at, kinds, kept_links)
     if exempt:
         todo = [k for k in todo if k not in exempt]
     if len(good_at) >= _EDGE_MIN_PROSE:
@@ -288,7 +289,7 @@ def block_rows(w: Walk, keep: list[int],
     first, last = w.span
     seen = Counter(blocks)
     rows = extract_blocks.features(
-        kept, [links[i] for i in keep], [goods[i] for i in keep], frames, kinds, todo, good_at,
+        kept, kept_links, [goods[i] for i in keep], frames, kinds, todo, good_at,
         [not first <= keep[k] < last for k in todo], [seen[kept[k]] > 1 for k in todo], scale)
     return todo, rows
 
