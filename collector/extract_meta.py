@@ -65,8 +65,15 @@ class Head:
 def _scripts_hold_jsonld(tree: LexborHTMLParser) -> bool:
     """Whether some script of the page holds `"@` or `datePublished`: what
     `tree.scripts_contain` tells for each, for a third less (the scripts found by lexbor's
-    tag index rather than by a selector search, and the first that holds one ends it)."""
-    for node in tree.tags("script"):
+    tag index rather than by a selector search, and the first that holds one ends it).
+
+    Asked only to know whether to search the body for JSON-LD scripts: on a page without a
+    script whose type names JSON-LD that search finds nothing whatever the scripts hold, so
+    such a page answers False without its scripts' text being read."""
+    nodes = tree.tags("script")
+    if not any("ld+json" in (node.attributes.get("type") or "").lower() for node in nodes):
+        return False
+    for node in nodes:
         text = node.text(deep=True)
         if '"@' in text or "datePublished" in text:
             return True

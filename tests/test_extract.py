@@ -498,6 +498,11 @@ def test_json_ld_in_the_body_is_read_when_some_script_holds_its_keywords():
     other = '<script>var ctx = {"@context": 1};</script>'
     assert extract(f"<html><head>{other}</head><body><article><h1>Title</h1>{prose_html()}"
                    f"</article>{bare}</body></html>", now=NOW).author == "B. Writer"
+    # the type named in capitals is JSON-LD too (the scripts' text is read only on a page
+    # with a script typed as JSON-LD, whatever the case of its type)
+    loud = ld.replace("application/ld+json", "APPLICATION/LD+JSON")
+    assert extract(f"<html><body><article><h1>Title</h1>{prose_html()}</article>{loud}"
+                   "</body></html>", now=NOW).author == "A. Writer"
 
 
 def test_patterns_written_from_their_first_digit_find_what_their_plain_forms_find():
