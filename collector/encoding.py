@@ -77,12 +77,14 @@ def charset_from_meta(body: bytes) -> str | None:
     return None
 
 
-#: `_is_utf8` checks the body in pieces of about this many bytes.
+#: `_utf8_check` reads the body in pieces of about this many bytes.
 _UTF8_PIECE = 8192
 
 
-def _is_utf8(body: bytes) -> bool:
-    """Whether the bytes decode as UTF-8 throughout, as `body.decode("utf-8")` would tell.
+def _utf8_check(body: bytes) -> str | None:
+    """"ascii" when the bytes are ASCII alone, "utf-8" when they decode as UTF-8 throughout
+    otherwise, None when they do not (as `body.decode("utf-8")` would tell): one pass, which
+    `isascii` over the whole body before it would repeat up to the first non-ASCII byte.
 
     Checked piece by piece, each piece cut before a byte that starts a character (not a
     continuation byte, 0x80-0xBF): the whole is valid exactly when every piece is. A piece of
@@ -92,6 +94,7 @@ def _is_utf8(body: bytes) -> bool:
     """
     size = len(body)
     start = 0
+    ascii_only = True
     while start < size:
         end = start + _UTF8_PIECE
         # a valid character has at most 3 continuation bytes: stop after 4 (then the next
@@ -101,12 +104,13 @@ def _is_utf8(body: bytes) -> bool:
             end += 1
         piece = body[start:end]
         if not piece.isascii():
+            ascii_only = False
             try:
                 piece.decode("utf-8")
             except UnicodeDecodeError:
-                return False
+                return None
         start = end
-    return True
+    return "ascii" if ascii_only else "utf-8"
 
 
 def _decode(body: bytes, codec: str) -> str:
@@ -124,7 +128,8 @@ def _detect(body: bytes, content_type_header: str | None) -> tuple[str, bool]:
         return "utf-8-sig", False
     if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16", False
-    if body.isascii():
+    check = _utf8_check(body)
+    if check == "ascii":
         declared = charset_from_content_type(content_type_header) or charset_from_meta(body)
         if declared in _NOT_ASCII_SUPERSETS:
             return declared, False  # UTF-16 without a BOM is ASCII bytes too (and NULs)
@@ -132,7 +137,7 @@ def _detect(body: bytes, content_type_header: str | None) -> tuple[str, bool]:
     # multi-byte sequences that all decode as UTF-8 are UTF-8 whatever a label says: a legacy
     # text (Latin, Cyrillic, CJK) that happens to be valid UTF-8 throughout is vanishingly
     # rare, while templates that declare a charset the page is not in are common
-    if _is_utf8(body):
+    if check:
         return "utf-8", True
     declared = charset_from_content_type(content_type_header) or charset_from_meta(body)
     if declared:

@@ -5,8 +5,8 @@ A logistic model over a few measurements of each block — its length, how much 
 whether it is in capitals, how it ends, the kind of element it comes from, where it stands relative
 to the article's paragraphs, and how prose-like its element and that element's parent are.
 The weights are learned by `bench/train_blocks.py` from the tuning parts of the shared sets
-only, and shipped as `extract_blocks.json`; pure Python at run time (a few dozen
-multiplications per block).
+only, and shipped as `extract_blocks.json`; pure Python at run time (a sum of a few dozen
+terms per block).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from operator import mul
 from pathlib import Path
 
 from .textdates import only_date
@@ -43,6 +42,8 @@ _DATELINE = re.compile(r"^[^\W\d_a-z]{2,}(?:[ -][^\W\d_a-z]{2,})*,\s")
 #: of trying the pattern at every character, three times faster on a block.)
 _YEAR = re.compile(r"\d(?:(?<=1)(?<!\d\d)9\d\d(?!\d)|(?<=2)(?<!\d\d)0\d\d(?!\d)|\d?[./]\d\d?[./])")
 _SENTENCE_END = frozenset(".!?。！？…\"”»’)")
+#: `features` without weights: each feature as it is.
+_UNSCALED = [1.0] * len(FEATURES)
 #: Captions shorter than this, without a sentence, are judged like other short blocks.
 _CREDIT_CHARS = 40
 
@@ -88,13 +89,18 @@ def exempt(blocks: list[str], good_at: list[int], kinds: list[str],
 
 def features(blocks: list[str], links: list[float], goods: list[bool], frames: list,
              kinds: list[str], todo: list[int], good_at: list[int], in_sibling: list[bool],
-             repeated: list[bool]) -> list[list[float]]:
+             repeated: list[bool], scale: list[float] | None = None) -> list[list[float]]:
     """A feature row for each block at the positions `todo` (blocks are the container's, in
     order; `frames` and `kinds` theirs, needed only at the positions of `todo`; `good_at` the
     positions of the prose blocks, at least one); `in_sibling` and `repeated`, one for each
     position of `todo`, say whether the block is outside the chosen container (in a sibling
     that joined it) and whether the same text stands elsewhere on the page too (a caption
-    repeated in a gallery, a teaser shown twice)."""
+    repeated in a gallery, a teaser shown twice).
+
+    With `scale` (the model's weights), each feature comes multiplied by its own: the row is
+    then the terms of the model's sum (`Model.keep`), which saves a multiplication and a float
+    for every feature that is 0 (most are 0 or 1)."""
+    k = scale if scale is not None else _UNSCALED
     n = len(blocks)
     first_good = good_at[0]
     last_good = good_at[-1]
@@ -106,7 +112,7 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
     at = 0
     n_good = len(good_at)
     far = 1 << 30
-    for k, i in enumerate(todo):
+    for j, i in enumerate(todo):
         while at < n_good and good_at[at] < i:
             at += 1
         after = good_at[at] - i if at < n_good else far
@@ -128,48 +134,48 @@ def features(blocks: list[str], links: list[float], goods: list[bool], frames: l
         total = frame[2] + frame[3] + frame[4]
         parent_total = parent[2] + parent[3] + parent[4] if parent is not None else 0
         rows.append([
-            1.0,
-            math.log1p(chars) / 6.0,
-            (words if words < 100 else 100) / 100.0,
-            links[i],
-            1.0 if goods[i] else 0.0,
-            1.0 if last in _SENTENCE_END else 0.0,
-            1.0 if last == ":" else 0.0,
-            1.0 if kind == "heading" else 0.0,
-            1.0 if kind == "item" else 0.0,
-            1.0 if kind == "caption" else 0.0,
-            1.0 if kind == "cell" else 0.0,
-            1.0 if kind == "quote" else 0.0,
-            i / n,
-            1.0 if i < first_good else 0.0,
-            1.0 if i > last_good else 0.0,
-            1.0 if text.isupper() else 0.0,
-            1.0 if "|" in text else 0.0,
-            1.0 if "©" in text else 0.0,
-            1.0 if i > 0 and goods[i - 1] else 0.0,
-            1.0 if i + 1 < n and goods[i + 1] else 0.0,
-            1.0 if chars < 30 else 0.0,
-            (gap if gap < 5 else 5) / 5.0,
-            frame[2] / total if total else 0.0,
-            parent[2] / parent_total if parent_total else 0.0,
-            1.0 if in_sibling[k] else 0.0,
-            1.0 if repeated[k] else 0.0,
+            k[0],
+            k[1] * (math.log1p(chars) / 6.0),
+            k[2] * ((words if words < 100 else 100) / 100.0),
+            k[3] * links[i],
+            k[4] if goods[i] else 0.0,
+            k[5] if last in _SENTENCE_END else 0.0,
+            k[6] if last == ":" else 0.0,
+            k[7] if kind == "heading" else 0.0,
+            k[8] if kind == "item" else 0.0,
+            k[9] if kind == "caption" else 0.0,
+            k[10] if kind == "cell" else 0.0,
+            k[11] if kind == "quote" else 0.0,
+            k[12] * (i / n),
+            k[13] if i < first_good else 0.0,
+            k[14] if i > last_good else 0.0,
+            k[15] if text.isupper() else 0.0,
+            k[16] if "|" in text else 0.0,
+            k[17] if "©" in text else 0.0,
+            k[18] if i > 0 and goods[i - 1] else 0.0,
+            k[19] if i + 1 < n and goods[i + 1] else 0.0,
+            k[20] if chars < 30 else 0.0,
+            k[21] * ((gap if gap < 5 else 5) / 5.0),
+            k[22] * (frame[2] / total if total else 0.0),
+            k[23] * (parent[2] / parent_total if parent_total else 0.0),
+            k[24] if in_sibling[j] else 0.0,
+            k[25] if repeated[j] else 0.0,
             # (a year needs a 1 or a 2, a numeric date a dot or a slash: most blocks are
             # decided without the pattern)
-            1.0 if chars < 200 and ("1" in text or "2" in text or "." in text or "/" in text)
+            k[26] if chars < 200 and ("1" in text or "2" in text or "." in text or "/" in text)
             and _YEAR.search(text) else 0.0,
-            (relative if relative < 3.0 else 3.0) / 3.0,
-            1.0 if last == "?" else 0.0,
-            1.0 if chars < 200 and ":" in text and _LABEL.match(text) else 0.0,
-            1.0 if chars < 200 and "/" in text else 0.0,
+            k[27] * ((relative if relative < 3.0 else 3.0) / 3.0),
+            k[28] if last == "?" else 0.0,
+            k[29] if chars < 200 and ":" in text and _LABEL.match(text) else 0.0,
+            k[30] if chars < 200 and "/" in text else 0.0,
             # the container's first or last prose blocks, judged too (a subscription prompt,
             # an author's bio or a disclaimer set as a paragraph at the body's edge)
-            1.0 if i == first_good else 0.0,
-            1.0 if i == last_good else 0.0,
-            (n - 1 - i if n - 1 - i < 5 else 5) / 5.0,
-            1.0 if chars < 300 and links[i] > 0.0 else 0.0,
-            (run if run < 5 else 5) / 5.0,
-            sum(ahead) / 3.0,
+            k[31] if i == first_good else 0.0,
+            k[32] if i == last_good else 0.0,
+            k[33] * ((n - 1 - i if n - 1 - i < 5 else 5) / 5.0),
+            k[34] if chars < 300 and links[i] > 0.0 else 0.0,
+            k[35] * ((run if run < 5 else 5) / 5.0),
+            k[36] * (sum(ahead) / 3.0),
         ])
     return rows
 
@@ -196,9 +202,13 @@ class Model:
             raise ValueError(f"{path}: trained on other features than the code computes")
         return cls([float(w) for w in data["weights"]], float(data["threshold"]))
 
-    def keep(self, row: list[float]) -> bool:
+    def keep(self, terms: list[float]) -> bool:
+        """Whether a block is the article's, from its row of features times the weights
+        (`features(..., scale=self.weights)`): the same sum, term by term in the same order, as
+        the weights' dot product with the plain row (a feature of 1 times its weight is the
+        weight; one of 0 adds nothing), without a multiplication per feature."""
         # p = 1 / (1 + e^-z) >= threshold  <=>  z >= logit(threshold)
-        return sum(map(mul, self.weights, row)) >= self.cut
+        return sum(terms) >= self.cut
 
     @property
     def threshold(self) -> float:

@@ -90,7 +90,8 @@ def finish(blocks: list[str], links: list[float], goods: list[bool],
     emptied = False       # and whether what followed it was all dropped
     listed = False        # and all of it as link lists
     cited = _lone_address(blocks, links, goods)
-    for i, (text, share, good) in enumerate(zip(blocks, links, goods, strict=True)):
+    # (one flat tuple a block, which zip reuses: enumerate around zip makes two new ones)
+    for i, text, share, good in zip(range(len(blocks)), blocks, links, goods, strict=True):
         if share > 0.5 and not good and i != cited:
             emptied = section >= 0
             continue
@@ -279,8 +280,10 @@ _EDGE_MIN_PROSE = 4
 _EDGE_KINDS = frozenset({"paragraph", ""})
 
 
-def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
-    """The chosen blocks the classifier judges (positions in `keep`) and their rows."""
+def block_rows(w: Walk, keep: list[int],
+               scale: list[float] | None = None) -> tuple[list[int], list[list[float]]]:
+    """The chosen blocks the classifier judges (positions in `keep`) and their rows (with
+    `scale`, each feature times its weight: see `extract_blocks.features`)."""
     blocks = w.blocks
     goods = w.goods
     links = w.links
@@ -305,7 +308,8 @@ def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
             # an entry going on with the numbering of the block before it ("99. …",
             # "100. …": a ranking written as paragraphs) is the document's own
             kinds[k] = "entry"
-    exempt = extract_blocks.exempt(kept, good_at, kinds, [links[i] for i in keep])
+    kept_links = [links[i] for i in keep]
+    exempt = extract_blocks.exempt(kept, good_at, kinds, kept_links)
     if exempt:
         todo = [k for k in todo if k not in exempt]
     if len(good_at) >= _EDGE_MIN_PROSE:
@@ -327,8 +331,8 @@ def block_rows(w: Walk, keep: list[int]) -> tuple[list[int], list[list[float]]]:
     first, last = w.span
     seen = Counter(blocks)
     rows = extract_blocks.features(
-        kept, [links[i] for i in keep], [goods[i] for i in keep], frames, kinds, todo, good_at,
-        [not first <= keep[k] < last for k in todo], [seen[kept[k]] > 1 for k in todo])
+        kept, kept_links, [goods[i] for i in keep], frames, kinds, todo, good_at,
+        [not first <= keep[k] < last for k in todo], [seen[kept[k]] > 1 for k in todo], scale)
     return todo, rows
 
 
@@ -727,8 +731,8 @@ def walk_page(root: LexborNode, furniture: bool, noscript: bool = False,
     drop: set[int] = set()
     if model is not None and keep:
         # furniture left inside the container (bylines, credits, teasers): by the classifier
-        todo, rows = block_rows(w, keep)
-        drop = {k for k, row in zip(todo, rows, strict=True) if not model.keep(row)}
+        todo, rows = block_rows(w, keep, model.weights)
+        drop = {k for k, terms in zip(todo, rows, strict=True) if not model.keep(terms)}
     if keep:
         drop.update(_tail_sections(w, keep))
         drop.update(_teaser_cards(w, keep))

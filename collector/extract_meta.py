@@ -65,8 +65,15 @@ class Head:
 def _scripts_hold_jsonld(tree: LexborHTMLParser) -> bool:
     """Whether some script of the page holds `"@` or `datePublished`: what
     `tree.scripts_contain` tells for each, for a third less (the scripts found by lexbor's
-    tag index rather than by a selector search, and the first that holds one ends it)."""
-    for node in tree.tags("script"):
+    tag index rather than by a selector search, and the first that holds one ends it).
+
+    Asked only to know whether to search the body for JSON-LD scripts: on a page without a
+    script whose type names JSON-LD that search finds nothing whatever the scripts hold, so
+    such a page answers False without its scripts' text being read."""
+    nodes = tree.tags("script")
+    if not any("ld+json" in (node.attributes.get("type") or "").lower() for node in nodes):
+        return False
+    for node in nodes:
         text = node.text(deep=True)
         if '"@' in text or "datePublished" in text:
             return True
@@ -120,13 +127,20 @@ _TITLE_SEPARATORS = re.compile(r"\s+(?:[|–—•·:»«/]|-|::)\s+")
 
 
 _NON_WORD = re.compile(r"\W+")
+#: The ASCII characters `_NON_WORD` matches, each to a space.
+_ASCII_NON_WORD = str.maketrans(dict.fromkeys(
+    (c for c in map(chr, range(128)) if _NON_WORD.match(c)), " "))
 
 
 @lru_cache(maxsize=2048)
 def norm(text: str) -> str:
     # (cached: a page's titles, site names and first blocks are compared several times over,
     # half of the calls repeat a text, and the pattern reads every character)
-    return _NON_WORD.sub(" ", text.casefold()).strip()
+    folded = text.casefold()
+    if folded.isascii():
+        # the same words joined by one space, without the pattern (ASCII text: most titles)
+        return " ".join(folded.translate(_ASCII_NON_WORD).split())
+    return _NON_WORD.sub(" ", folded).strip()
 
 
 def _strip_site(title: str, site: str | None) -> str:

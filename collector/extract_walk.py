@@ -151,7 +151,7 @@ _SIBLING_PROSE_SHARE = 0.6
 #: Words a note heading the article must have (see `chosen`).
 _NOTE_WORDS = 4
 
-# Element kinds for the walk: one dictionary lookup per element decides what to do with it.
+# Element kinds for the walk: one table lookup per element decides what to do with it.
 _K_SKIP, _K_BREAK, _K_BLOCK, _K_PRE, _K_LINK, _K_INLINE = range(6)  # inline kinds last
 #: Added to a kind when the element's attributes must be read for furniture first.
 _K_CHECK = 8
@@ -198,12 +198,21 @@ def _kinds(furniture: bool, noscript: bool = False) -> dict[int, int]:
     return kinds
 
 
-#: (kinds by tag, kind of any other tag), with and without the furniture rules, and without
-#: them reading `<noscript>` too (a page whose whole text is its fallback for browsers without
-#: scripts).
-_KINDS = {(True, False): (_kinds(True), _K_INLINE + _K_CHECK),
-          (False, False): (_kinds(False), _K_INLINE),
-          (False, True): (_kinds(False, noscript=True), _K_INLINE)}
+def _by_number(kinds: dict[int, int], default: int) -> tuple[list[int], int]:
+    """The kinds as a list indexed by tag number (an index costs less than a dictionary's
+    `get` in the walk), and the kind of the tags beyond its end (custom elements)."""
+    table = [default] * (max(kinds) + 1)
+    for tag, kind in kinds.items():
+        table[tag] = kind
+    return table, default
+
+
+#: (kinds by tag number, kind of any other tag), with and without the furniture rules, and
+#: without them reading `<noscript>` too (a page whose whole text is its fallback for
+#: browsers without scripts).
+_KINDS = {(True, False): _by_number(_kinds(True), _K_INLINE + _K_CHECK),
+          (False, False): _by_number(_kinds(False), _K_INLINE),
+          (False, True): _by_number(_kinds(False, noscript=True), _K_INLINE)}
 
 
 class Walk:
@@ -381,17 +390,24 @@ class Walk:
         return []
 
     def walk(self, node: LexborNode, in_link: bool = False) -> None:
-        # the hot loop: one dictionary lookup per element, locals only, rare cases last; the
+        # the hot loop: one table lookup per element, locals only, rare cases last; the
         # descent is a loop with a stack of its own (a call per element costs more, and a
         # page nested deeper than Python's recursion limit is read like any other)
         line = self.line
-        append = line.append
         kinds = self.kinds
+        numbered = len(kinds)
         default = self.default_kind
         records = self.records
         stack = self.stack
         blocks = self.blocks
         verdicts = _NAMES_VERDICTS
+        text_id = _TEXT_ID
+        h1_id = _H1_ID
+        containers = _CONTAINER_IDS
+        scopes = _SCOPE_IDS
+        furniture_tags = _FURNITURE_TAG_IDS
+        check = _K_CHECK
+        inline = _K_LINK
         # where to go on once the element entered is left: (its next sibling, whether that is
         # inside a link, the element's frame if it is a block, whether it is `main`)
         resume: list[tuple[Any, bool, Any, bool]] = []
@@ -416,9 +432,9 @@ class Walk:
                     parent[2] += prose
                     parent[3] += frame[3]
                     parent[4] += frame[4]
-                    if frame[0] == _H1_ID:
+                    if frame[0] == h1_id:
                         self.headline(frame[1], last)
-                    if prose and frame[0] in _CONTAINER_IDS:
+                    if prose and frame[0] in containers:
                         score = prose - _ALPHA * frame[3] - _BETA * frame[4]
                         if score > self.best[0]:
                             self.best = (score, frame)
@@ -426,21 +442,21 @@ class Walk:
             child = following
             following = child.next
             tag = child.tag_id
-            if tag == _TEXT_ID:
+            if tag == text_id:
                 # white space before a line's first word would be stripped: don't keep it
                 # (lexbor tells ASCII white space without the text being read)
                 if not line and child.is_empty_text_node:
                     continue
                 text = child.text_content
                 if text and (line or not text.isspace()):
-                    append(text)
+                    line.append(text)
                     if in_link:
                         self.link_chars += len(text.strip())
                 continue
-            kind = kinds.get(tag, default)
-            if kind >= _K_CHECK:
-                kind -= _K_CHECK
-                if tag in _FURNITURE_TAG_IDS:
+            kind = kinds[tag] if tag < numbered else default
+            if kind >= check:
+                kind -= check
+                if tag in furniture_tags:
                     if child.css_first(_HOLDS_ARTICLE) is None:
                         continue
                 else:
@@ -450,17 +466,18 @@ class Walk:
                     if attrs and (len(attrs) > 1 or verdicts.get(attrs.get("class") or "", 1))  \
                             and _is_furniture(child, tag, attrs, self):
                         continue
-            if kind >= _K_LINK:  # a link or another inline element
+            if kind >= inline:  # a link or another inline element
                 inner = child.first_child
                 if inner is None:
                     continue
                 linked = in_link or kind == _K_LINK
-                if inner.next is None and inner.tag_id == _TEXT_ID:
-                    # an inline element holding one text (most links, spans, emphasis): read
-                    # here rather than by a turn of the loop of its own
-                    text = inner.text_content
+                # an inline element holding one text (most links, spans, emphasis): read here
+                # rather than by a turn of the loop of its own (`text_content` is None for an
+                # element)
+                text = inner.text_content if inner.next is None else None
+                if text is not None:
                     if text and (line or not text.isspace()):
-                        append(text)
+                        line.append(text)
                         if linked:
                             self.link_chars += len(text.strip())
                 else:
@@ -472,7 +489,7 @@ class Walk:
                 frame = [tag, len(blocks), 0, 0, 0, stack[-1], -1]
                 records.append(frame)
                 stack.append(frame)
-                scope = tag in _SCOPE_IDS
+                scope = tag in scopes
                 if scope:
                     self.scoped += 1
                 resume.append((following, in_link, frame, scope))
@@ -493,8 +510,6 @@ class Walk:
 
 #: Elements that are the page's own frame: never furniture by their class.
 _FRAME_TAGS = frozenset({"article", "main", "body", "html"})
-#: Attributes that alone never make an element furniture.
-_CLASS_ID = frozenset({"class", "id"})
 _FRAME_TAG_IDS = _tag_ids(_FRAME_TAGS)
 _FURNITURE_TAG_IDS = _tag_ids(_FURNITURE_TAGS)
 _CONTAINER_IDS = _tag_ids(_CONTAINERS)
@@ -508,8 +523,9 @@ _CAPTION_IDS = _tag_ids(frozenset({"figcaption", "caption"}))
 def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
                   walk: Walk) -> bool:
     """Whether an element (not of a furniture tag) with these attributes is furniture."""
-    # most elements carry only class and id: skip the rarer attributes' tests for them
-    if not attrs.keys() <= _CLASS_ID:
+    # most elements carry only class and id (which alone never make one furniture): skip the
+    # rarer attributes' tests for them
+    if len(attrs) > ("class" in attrs) + ("id" in attrs):
         role = attrs.get("role")
         if role and role.lower() in _ROLE_FURNITURE:
             return True

@@ -17,6 +17,7 @@ from collector import extract_blocks, extract_clean, limits
 from collector.document import clean_line, render, validate
 from collector.errors import ExtractError
 from collector.extract import choose, extract, html_to_blocks, main
+from collector.extract_meta import _NON_WORD, norm
 from collector.extract_walk import clean as _clean
 from collector.models import Extracted
 from collector.textdates import text_dates
@@ -497,6 +498,11 @@ def test_json_ld_in_the_body_is_read_when_some_script_holds_its_keywords():
     other = '<script>var ctx = {"@context": 1};</script>'
     assert extract(f"<html><head>{other}</head><body><article><h1>Title</h1>{prose_html()}"
                    f"</article>{bare}</body></html>", now=NOW).author == "B. Writer"
+    # the type named in capitals is JSON-LD too (the scripts' text is read only on a page
+    # with a script typed as JSON-LD, whatever the case of its type)
+    loud = ld.replace("application/ld+json", "APPLICATION/LD+JSON")
+    assert extract(f"<html><body><article><h1>Title</h1>{prose_html()}</article>{loud}"
+                   "</body></html>", now=NOW).author == "A. Writer"
 
 
 def test_patterns_written_from_their_first_digit_find_what_their_plain_forms_find():
@@ -525,3 +531,12 @@ def test_dates_in_text_are_found_in_any_digits_and_none_without_a_year():
         (10, datetime(2023, 10, 7, tzinfo=UTC))]
     assert list(text_dates("7 octobre 2023")) == [(0, datetime(2023, 10, 7, tzinfo=UTC))]
     assert list(text_dates("By A. Writer, May 5, in the morning")) == []
+
+
+def test_norm_of_ascii_text_is_the_patterns():
+    # norm reads ASCII text without its pattern: the same words, one space between them, on
+    # every string of up to 2 characters over ASCII (and letters that casefold to ASCII)
+    chars = [chr(i) for i in range(128)] + ["ß", "é", "\u212a", "ﬁ", "\xa0"]
+    for text in ("".join(p) for n in range(3) for p in itertools.product(chars, repeat=n)):
+        assert norm(text) == _NON_WORD.sub(" ", text.casefold()).strip(), repr(text)
+    assert norm("  Hello, World -- 2024!") == "hello world 2024"

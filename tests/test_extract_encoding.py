@@ -101,11 +101,14 @@ def test_utf8_check_in_pieces_agrees_with_decoding_the_whole():
             samples.append(head + encoded + encoded[1:] + b"b")   # stray continuation bytes
             samples.append(head + b"\x80" * 6 + b"b")             # continuation bytes alone
             samples.append(head + encoded[:-1])                   # cut short at the very end
-    samples += [b"", b"\xed\xa0\x80" * piece, "ü".encode() * piece, b"a\xff" * piece]
+    samples += [b"", b"\xed\xa0\x80" * piece, "ü".encode() * piece, b"a\xff" * piece,
+                b"<p>a</p>" * piece]
     for body in samples:
         try:
             body.decode("utf-8")
             whole = True
         except UnicodeDecodeError:
             whole = False
-        assert encoding._is_utf8(body) is whole, body[piece - 8:]
+        check = encoding._utf8_check(body)
+        assert (check is not None) is whole, body[piece - 8:]
+        assert (check == "ascii") is (whole and body.isascii()), body[piece - 8:]
