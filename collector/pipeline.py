@@ -106,7 +106,7 @@ class Pipeline:
     def __init__(self, config: Config, store: Store, fetcher: Fetcher, *,
                  clock: Callable[[], datetime] = utcnow,
                  selects: Callable[[Any, Source, Extracted, str], bool] | None = None,
-                 parses: isolate.Isolator | None = None):
+                 parses: isolate.Isolator | None = None, pages_ahead: int | None = None):
         self.config = config
         #: the parse worker pool (queued by source; `close()` ends it)
         self.parses = parses or isolate.Isolator(
@@ -115,6 +115,10 @@ class Pipeline:
         if self._owns_parses:
             # a pipeline dropped without close() (a test, a dry run) still ends its workers
             weakref.finalize(self, self.parses.close)
+        #: item pages between their request and their parse (`extract_item`), at most
+        #: limits.PAGES_AHEAD_PER_WORKER a parse worker
+        self.pages_ahead = PagesAhead(pages_ahead or
+                                      limits.PAGES_AHEAD_PER_WORKER * self.parses.workers)
         #: overrunning parses of each poll in progress, by source (see `_parse`)
         self._overruns: dict[str, int] = {}
         self.store = store
@@ -157,15 +161,17 @@ class Pipeline:
         return self._policy(source, "page")
 
     async def fetch_page(self, source: Source, url: str, *, etag: str | None = None,
-                         last_modified: str | None = None, document: bool = False) -> Fetched:
+                         last_modified: str | None = None, document: bool = False,
+                         admit: Callable[[], Awaitable[None]] | None = None) -> Fetched:
         """An HTML page of `source`, rendered by the browser if its `render` asks for it; with
-        `document`, the answer may also be a PDF, DOCX or ODT file, which is never rendered."""
+        `document`, the answer may also be a PDF, DOCX or ODT file, which is never rendered.
+        `admit` is the fetcher's (`Fetcher.fetch`)."""
         policy = self._document_policy(source) if document else self._policy(source, "page")
         if source.render != "plain":
             # the shell rarely changes while what scripts load does: never conditional
             etag = last_modified = None
         fetched = await self.fetcher.fetch(url, etag=etag, last_modified=last_modified,
-                                           policy=policy)
+                                           policy=policy, admit=admit)
         if document and _document_kind(fetched) is not None:
             return fetched
         return await rendered(self.browser, source.render, fetched, policy)
@@ -486,25 +492,33 @@ class Pipeline:
             except ExtractError as exc:
                 page_error = exc
         elif url and not cand.complete:
-            try:
-                fetched = await self.fetch_page(source, url, document=True)
-                url = fetched.final_url
-                doc_kind = _document_kind(fetched)
-                if doc_kind is None and source.split is None:
-                    # the page goes to the parse worker as fetched (compressed if it came so;
-                    # extract decodes it as decode_html would)
-                    page = await self._extract(fetched.body, url, fetched.headers, source,
-                                               item_title=cand.title)
-                    if page.word_count <= MAX_POINTER_WORDS:
+            # the page is requested only when few enough are ahead of the parse workers, and
+            # its place is given back once it is parsed (or failed, or its poll was cancelled).
+            # A deferred source's page takes none: it would hold its place while the others'
+            # parses go first, and theirs must not wait for it (isolate.Isolator's order).
+            async with self.pages_ahead.place() as place:
+                admit = None if self.parses.is_deferred(source.id) else place.take
+                try:
+                    fetched = await self.fetch_page(source, url, document=True, admit=admit)
+                    url = fetched.final_url
+                    doc_kind = _document_kind(fetched)
+                    if doc_kind is None and source.split is None:
+                        # the page goes to the parse worker as fetched (compressed if it came
+                        # so; extract decodes it as decode_html would)
+                        page = await self._extract(fetched.body, url, fetched.headers, source,
+                                                   item_title=cand.title)
+                        if page.word_count <= MAX_POINTER_WORDS:
+                            html = decode_html(fetched.content,
+                                               fetched.headers.get("content-type"))
+                    elif doc_kind is None:
                         html = decode_html(fetched.content, fetched.headers.get("content-type"))
-                elif doc_kind is None:
-                    html = decode_html(fetched.content, fetched.headers.get("content-type"))
-            except (FetchError, ExtractError) as exc:
-                page_error = exc
-        if doc_kind is not None:  # the item is a document (PDF, DOCX, ODT) itself
-            assert url is not None and fetched is not None
-            ex = await document_items.parse_fetched(self.parses, source, cand, fetched, doc_kind)
-            return [(cand.key, dataclasses.replace(ex, fetched=fetched), url)]
+                except (FetchError, ExtractError) as exc:
+                    page_error = exc
+                if doc_kind is not None:  # the item is a document (PDF, DOCX, ODT) itself
+                    assert url is not None and fetched is not None
+                    ex = await document_items.parse_fetched(self.parses, source, cand, fetched,
+                                                            doc_kind)
+                    return [(cand.key, dataclasses.replace(ex, fetched=fetched), url)]
         if page is not None and html is not None and url is not None:
             pointed = await document_items.pointed_document(
                 self.parses, self.fetcher, self._document_policy(source), source, cand, html,
@@ -661,6 +675,59 @@ class Pipeline:
 # `judged` has no column: the health word written with the state carries it (see
 # collector.health.decide_state).
 _STATE_FIELDS = tuple(f for f in dataclasses.fields(decide.SourceState) if f.name != "judged")
+
+
+class PagesAhead:
+    """At most `bound` item pages between their request and the end of their parse.
+
+    `async with pages.place() as place:` around an item's fetch and parse, with `place.take`
+    as the fetch's `admit`: the request waits there for a place (its host's slot and spacing
+    had, no global slot taken yet), and the place is given back when the block ends, parsed or
+    failed or cancelled (a poll's deadline, a stopping service). A place is held only by a
+    request in flight or a page waiting for or in a parse worker, and both end within their
+    deadlines whatever else waits, so a wait for a place always ends."""
+
+    def __init__(self, bound: int):
+        self.bound = max(1, bound)
+        self._places = asyncio.Semaphore(self.bound)
+        #: places taken now, and the most taken at once
+        self.held = 0
+        self.peak = 0
+
+    def place(self) -> _Place:
+        return _Place(self)
+
+    async def _take(self) -> None:
+        await self._places.acquire()
+        self.held += 1
+        self.peak = max(self.peak, self.held)
+
+    def _give_back(self) -> None:
+        self.held -= 1
+        self._places.release()
+
+
+class _Place:
+    """One item's place among the pages ahead (see PagesAhead); taken at most once."""
+
+    __slots__ = ("_pages", "_taken")
+
+    def __init__(self, pages: PagesAhead):
+        self._pages = pages
+        self._taken = False
+
+    async def take(self) -> None:
+        if not self._taken:
+            await self._pages._take()
+            self._taken = True
+
+    async def __aenter__(self) -> _Place:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._taken:
+            self._taken = False
+            self._pages._give_back()
 
 
 def _document_kind(fetched: Fetched) -> str | None:
