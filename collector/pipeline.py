@@ -25,6 +25,7 @@ every extracted text from here);
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import hashlib
 import logging
@@ -115,10 +116,12 @@ class Pipeline:
         if self._owns_parses:
             # a pipeline dropped without close() (a test, a dry run) still ends its workers
             weakref.finalize(self, self.parses.close)
-        #: item pages between their request and their parse (`extract_item`), at most
-        #: limits.PAGES_AHEAD_PER_WORKER a parse worker
-        self.pages_ahead = PagesAhead(pages_ahead or
-                                      limits.PAGES_AHEAD_PER_WORKER * self.parses.workers)
+        #: item pages between their request and their parse (`extract_item`), by
+        #: limits.PAGES_WAITING_PER_WORKER and PAGES_REQUESTED_PER_WORKER
+        workers = self.parses.workers
+        self.pages_ahead = PagesAhead(
+            pages_ahead or limits.PAGES_WAITING_PER_WORKER * workers,
+            pages_ahead or limits.PAGES_REQUESTED_PER_WORKER * workers)
         #: overrunning parses of each poll in progress, by source (see `_parse`)
         self._overruns: dict[str, int] = {}
         self.store = store
@@ -500,6 +503,7 @@ class Pipeline:
                 admit = None if self.parses.is_deferred(source.id) else place.take
                 try:
                     fetched = await self.fetch_page(source, url, document=True, admit=admit)
+                    place.received()
                     url = fetched.final_url
                     doc_kind = _document_kind(fetched)
                     if doc_kind is None and source.split is None:
@@ -678,56 +682,104 @@ _STATE_FIELDS = tuple(f for f in dataclasses.fields(decide.SourceState) if f.nam
 
 
 class PagesAhead:
-    """At most `bound` item pages between their request and the end of their parse.
+    """Item pages ahead of the parse workers: a new page request waits while `waiting` pages
+    (received, not yet parsed) or `requested` requests (sent, not yet answered) are already
+    ahead. The pages held whole are then at most `waiting + requested`, and about `waiting`
+    while the workers are the slower part (the requests in flight hold no body yet).
 
     `async with pages.place() as place:` around an item's fetch and parse, with `place.take`
-    as the fetch's `admit`: the request waits there for a place (its host's slot and spacing
-    had, no global slot taken yet), and the place is given back when the block ends, parsed or
-    failed or cancelled (a poll's deadline, a stopping service). A place is held only by a
-    request in flight or a page waiting for or in a parse worker, and both end within their
-    deadlines whatever else waits, so a wait for a place always ends."""
+    as the fetch's `admit` (the request waits there, its host's slot and spacing had, no global
+    slot taken yet) and `place.received()` once the page is in; the place is given back when
+    the block ends, parsed or failed or cancelled (a poll's deadline, a stopping service). A
+    place is held only by a request in flight or a page waiting for or in a parse worker, and
+    both end within their deadlines whatever else waits, so a wait for a place always ends."""
 
-    def __init__(self, bound: int):
-        self.bound = max(1, bound)
-        self._places = asyncio.Semaphore(self.bound)
-        #: places taken now, and the most taken at once
-        self.held = 0
+    def __init__(self, waiting: int, requested: int):
+        self.waiting_bound = max(1, waiting)
+        self.requested_bound = max(1, requested)
+        #: requests in flight and pages waiting now, and the most pages waiting at once
+        self.requested = 0
+        self.waiting = 0
         self.peak = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
     def place(self) -> _Place:
         return _Place(self)
 
-    async def _take(self) -> None:
-        await self._places.acquire()
-        self.held += 1
-        self.peak = max(self.peak, self.held)
+    def _room(self) -> int:
+        return min(self.requested_bound - self.requested, self.waiting_bound - self.waiting)
 
-    def _give_back(self) -> None:
-        self.held -= 1
-        self._places.release()
+    def _wake(self) -> None:
+        room = self._room()
+        while room > 0 and self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                room -= 1
+
+    async def _take(self) -> None:
+        if not self._waiters and self._room() > 0:
+            self.requested += 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            while True:
+                await waiter
+                if self._room() > 0:
+                    self.requested += 1
+                    return
+                waiter = asyncio.get_running_loop().create_future()
+                self._waiters.appendleft(waiter)  # it keeps its turn
+        except asyncio.CancelledError:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            elif waiter.done() and not waiter.cancelled():
+                self._wake()  # woken, then cancelled: the room goes to the next one
+            raise
+
+    def _received(self) -> None:
+        self.requested -= 1
+        self.waiting += 1
+        self.peak = max(self.peak, self.waiting)
+        self._wake()
+
+    def _give_back(self, state: str) -> None:
+        if state == "requested":
+            self.requested -= 1
+        else:
+            self.waiting -= 1
+        self._wake()
 
 
 class _Place:
-    """One item's place among the pages ahead (see PagesAhead); taken at most once."""
+    """One item's place among the pages ahead (see PagesAhead)."""
 
-    __slots__ = ("_pages", "_taken")
+    __slots__ = ("_pages", "_state")
 
     def __init__(self, pages: PagesAhead):
         self._pages = pages
-        self._taken = False
+        self._state = ""
 
     async def take(self) -> None:
-        if not self._taken:
+        """The fetch's `admit`: taken once (a redirect's next hop keeps it)."""
+        if not self._state:
             await self._pages._take()
-            self._taken = True
+            self._state = "requested"
+
+    def received(self) -> None:
+        """The page is in: it now waits for a parse worker."""
+        if self._state == "requested":
+            self._pages._received()
+            self._state = "waiting"
 
     async def __aenter__(self) -> _Place:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._taken:
-            self._taken = False
-            self._pages._give_back()
+        if self._state:
+            self._pages._give_back(self._state)
+            self._state = ""
 
 
 def _document_kind(fetched: Fetched) -> str | None:

@@ -1,8 +1,9 @@
 """Item pages are not fetched far ahead of the parse worker that must read them.
 
 A poll of many sources, each with a new item whose page parses slowly, on one parse worker:
-whenever the server is asked for an item page, at most `PAGES_AHEAD_PER_WORKER` item pages
-have been asked for and not yet parsed (counting that one); every item is still stored.
+whenever the server is asked for an item page, at most `PAGES_WAITING_PER_WORKER` +
+`PAGES_REQUESTED_PER_WORKER` item pages have been asked for and not yet parsed (counting that
+one); every item is still stored.
 Without the bound, every poll fetched its page at once and all waited for the worker.
 """
 
@@ -47,7 +48,8 @@ class _Watched(dict):
 def test_item_pages_wait_for_the_parse_worker_and_all_are_stored(tmp_path, site, monkeypatch):
     log = tmp_path / "parsed.log"
     monkeypatch.setenv(hostile_parsers.LOG_ENV, str(log))
-    monkeypatch.setattr(limits, "PAGES_AHEAD_PER_WORKER", BOUND)
+    monkeypatch.setattr(limits, "PAGES_WAITING_PER_WORKER", 1)
+    monkeypatch.setattr(limits, "PAGES_REQUESTED_PER_WORKER", BOUND - 1)
     # the pipeline imports `extract` from its module at each call; the worker imports this
     # replacement by its module path
     monkeypatch.setattr(extract_module, "extract", hostile_parsers.slow_extract)
@@ -97,7 +99,7 @@ def test_a_deferred_sources_page_takes_no_place(tmp_path, site):
             for i, source in enumerate(config.sources):
                 pieces = await p.extract_item(source, Candidate(f"k{i}", site.url(f"/i{i}/")))
                 assert pieces[0][1].title == f"Statement {i}"
-                assert p.pages_ahead.held == 0
+                assert p.pages_ahead.requested == p.pages_ahead.waiting == 0
                 peaks.append(p.pages_ahead.peak)
             return peaks
 
@@ -107,3 +109,44 @@ def test_a_deferred_sources_page_takes_no_place(tmp_path, site):
     finally:
         parses.close()
         store.close()
+
+
+def test_places_come_back_on_failure_and_cancellation():
+    """A place is given back whether its block ends in an error or its task is cancelled
+    (waiting for a place, or holding one); the next waiter in line gets it."""
+    from collector.pipeline import PagesAhead
+
+    async def main() -> None:
+        pages = PagesAhead(1, 1)
+        got: list[str] = []
+
+        async def item(name: str, fail: bool = False, hold: asyncio.Event | None = None):
+            async with pages.place() as place:
+                await place.take()
+                got.append(name)
+                place.received()
+                if hold is not None:
+                    await hold.wait()
+                if fail:
+                    raise RuntimeError(name)
+
+        with_error = asyncio.ensure_future(item("a", fail=True, hold=asyncio.Event()))
+        await asyncio.sleep(0)
+        assert got == ["a"] and pages.waiting == 1
+        queued = [asyncio.ensure_future(item(n)) for n in ("b", "c", "d")]
+        await asyncio.sleep(0)
+        assert got == ["a"]
+        queued[0].cancel()          # cancelled while waiting for a place
+        with_error.cancel()         # cancelled while holding one
+        results = await asyncio.gather(with_error, *queued, return_exceptions=True)
+        assert isinstance(results[0], asyncio.CancelledError)
+        assert isinstance(results[1], asyncio.CancelledError)
+        assert got == ["a", "c", "d"]
+        assert pages.requested == pages.waiting == 0 and not pages._waiters
+        try:
+            await item("e", fail=True)
+        except RuntimeError:
+            pass
+        assert got[-1] == "e" and pages.requested == pages.waiting == 0
+
+    asyncio.run(main())
