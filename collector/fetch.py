@@ -189,12 +189,9 @@ class Fetcher:
         return transport
 
     @contextlib.asynccontextmanager
-    async def _slot(self, host: str, spaced: bool = True,
-                    admit: Callable[[], Awaitable[None]] | None = None
-                    ) -> AsyncIterator[None]:
-        """Per-host concurrency and spacing, then `admit` (the caller's own wait, see `fetch`),
-        then a global slot (taken last, so a request waiting for its host's delay or for its
-        admission does not hold a global slot)."""
+    async def _slot(self, host: str, spaced: bool = True) -> AsyncIterator[None]:
+        """Per-host concurrency and spacing, then a global slot (taken last, so a request
+        waiting for its host's delay does not hold a global slot)."""
         h = self._hosts.get(host)
         if h is None:
             h = self._hosts[host] = _Host(sem=asyncio.Semaphore(self._per_host),
@@ -208,8 +205,6 @@ class Fetcher:
                     h.next_start = max(now, h.next_start) + h.delay_s
                     if wait > 0:
                         await self._sleep(wait)
-                if admit is not None:
-                    await admit()
                 async with self._global:
                     yield
         finally:
@@ -260,14 +255,9 @@ class Fetcher:
                             last_modified=got.last_modified, max_age_s=_max_age(got.headers))
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-                    policy: FetchPolicy = FetchPolicy(),
-                    admit: Callable[[], Awaitable[None]] | None = None) -> Fetched:
+                    policy: FetchPolicy = FetchPolicy()) -> Fetched:
         """GET `url` within `policy`. Raises NotModified (304 to a conditional request) or
-        FetchError(kind=...), always naming the URL.
-
-        `admit`, if given, is awaited before each request, once its host's slot and spacing
-        are had and before a global slot is taken (the pipeline waits there for a place among
-        the pages ahead of the parse workers); its wait is not charged to the deadline."""
+        FetchError(kind=...), always naming the URL."""
         start = time.monotonic()
         budget = policy.deadline_s
         spent = 0.0
@@ -289,7 +279,7 @@ class Fetcher:
                     raise FetchError(f"robots.txt of {host} disallows {current}: "
                                      f"{verdict.reason}", kind="robots", url=current)
             self._check_cooldown(host, current)
-            async with self._slot(host, policy.spaced, admit):
+            async with self._slot(host, policy.spaced):
                 # The deadline counts time on the network only: waiting for a polite slot is
                 # our own doing and must not turn into a timeout charged to the server.
                 t0 = time.monotonic()

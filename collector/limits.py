@@ -115,13 +115,6 @@ PARSE_MEMORY_MB = 1024
 #: Parse worker processes allowed by `settings: fetch: parse_workers` (the default is one per
 #: usable core, isolate.parse_workers); each idle worker holds about 27 MB.
 MAX_PARSE_WORKERS = 64
-#: Item pages received and not yet parsed, per parse worker, before a new item page request
-#: waits (pipeline.PagesAhead): pages are not read far ahead of the workers that must parse
-#: them (each waits with its body and its capture).
-PAGES_WAITING_PER_WORKER = 8
-#: Item page requests in flight per parse worker (they hold no body until answered; enough
-#: of them keep the workers fed across the network's latency).
-PAGES_REQUESTED_PER_WORKER = 32
 #: A source whose parse overran its deadline is deferred for this long: its parses wait until
 #: no other source has one queued and never take the last free worker. A day covers every
 #: backoff step (MAX_BACKOFF_S), so a source that keeps overrunning stays deferred; one that

@@ -25,7 +25,6 @@ every extracted text from here);
 from __future__ import annotations
 
 import asyncio
-import collections
 import dataclasses
 import hashlib
 import logging
@@ -107,7 +106,7 @@ class Pipeline:
     def __init__(self, config: Config, store: Store, fetcher: Fetcher, *,
                  clock: Callable[[], datetime] = utcnow,
                  selects: Callable[[Any, Source, Extracted, str], bool] | None = None,
-                 parses: isolate.Isolator | None = None, pages_ahead: int | None = None):
+                 parses: isolate.Isolator | None = None):
         self.config = config
         #: the parse worker pool (queued by source; `close()` ends it)
         self.parses = parses or isolate.Isolator(
@@ -116,12 +115,6 @@ class Pipeline:
         if self._owns_parses:
             # a pipeline dropped without close() (a test, a dry run) still ends its workers
             weakref.finalize(self, self.parses.close)
-        #: item pages between their request and their parse (`extract_item`), by
-        #: limits.PAGES_WAITING_PER_WORKER and PAGES_REQUESTED_PER_WORKER
-        workers = self.parses.workers
-        self.pages_ahead = PagesAhead(
-            pages_ahead or limits.PAGES_WAITING_PER_WORKER * workers,
-            pages_ahead or limits.PAGES_REQUESTED_PER_WORKER * workers)
         #: overrunning parses of each poll in progress, by source (see `_parse`)
         self._overruns: dict[str, int] = {}
         self.store = store
@@ -164,17 +157,15 @@ class Pipeline:
         return self._policy(source, "page")
 
     async def fetch_page(self, source: Source, url: str, *, etag: str | None = None,
-                         last_modified: str | None = None, document: bool = False,
-                         admit: Callable[[], Awaitable[None]] | None = None) -> Fetched:
+                         last_modified: str | None = None, document: bool = False) -> Fetched:
         """An HTML page of `source`, rendered by the browser if its `render` asks for it; with
-        `document`, the answer may also be a PDF, DOCX or ODT file, which is never rendered.
-        `admit` is the fetcher's (`Fetcher.fetch`)."""
+        `document`, the answer may also be a PDF, DOCX or ODT file, which is never rendered."""
         policy = self._document_policy(source) if document else self._policy(source, "page")
         if source.render != "plain":
             # the shell rarely changes while what scripts load does: never conditional
             etag = last_modified = None
         fetched = await self.fetcher.fetch(url, etag=etag, last_modified=last_modified,
-                                           policy=policy, admit=admit)
+                                           policy=policy)
         if document and _document_kind(fetched) is not None:
             return fetched
         return await rendered(self.browser, source.render, fetched, policy)
@@ -495,34 +486,25 @@ class Pipeline:
             except ExtractError as exc:
                 page_error = exc
         elif url and not cand.complete:
-            # the page is requested only when few enough are ahead of the parse workers, and
-            # its place is given back once it is parsed (or failed, or its poll was cancelled).
-            # A deferred source's page takes none: it would hold its place while the others'
-            # parses go first, and theirs must not wait for it (isolate.Isolator's order).
-            async with self.pages_ahead.place() as place:
-                admit = None if self.parses.is_deferred(source.id) else place.take
-                try:
-                    fetched = await self.fetch_page(source, url, document=True, admit=admit)
-                    place.received()
-                    url = fetched.final_url
-                    doc_kind = _document_kind(fetched)
-                    if doc_kind is None and source.split is None:
-                        # the page goes to the parse worker as fetched (compressed if it came
-                        # so; extract decodes it as decode_html would)
-                        page = await self._extract(fetched.body, url, fetched.headers, source,
-                                                   item_title=cand.title)
-                        if page.word_count <= MAX_POINTER_WORDS:
-                            html = decode_html(fetched.content,
-                                               fetched.headers.get("content-type"))
-                    elif doc_kind is None:
+            try:
+                fetched = await self.fetch_page(source, url, document=True)
+                url = fetched.final_url
+                doc_kind = _document_kind(fetched)
+                if doc_kind is None and source.split is None:
+                    # the page goes to the parse worker as fetched (compressed if it came so;
+                    # extract decodes it as decode_html would)
+                    page = await self._extract(fetched.body, url, fetched.headers, source,
+                                               item_title=cand.title)
+                    if page.word_count <= MAX_POINTER_WORDS:
                         html = decode_html(fetched.content, fetched.headers.get("content-type"))
-                except (FetchError, ExtractError) as exc:
-                    page_error = exc
-                if doc_kind is not None:  # the item is a document (PDF, DOCX, ODT) itself
-                    assert url is not None and fetched is not None
-                    ex = await document_items.parse_fetched(self.parses, source, cand, fetched,
-                                                            doc_kind)
-                    return [(cand.key, dataclasses.replace(ex, fetched=fetched), url)]
+                elif doc_kind is None:
+                    html = decode_html(fetched.content, fetched.headers.get("content-type"))
+            except (FetchError, ExtractError) as exc:
+                page_error = exc
+        if doc_kind is not None:  # the item is a document (PDF, DOCX, ODT) itself
+            assert url is not None and fetched is not None
+            ex = await document_items.parse_fetched(self.parses, source, cand, fetched, doc_kind)
+            return [(cand.key, dataclasses.replace(ex, fetched=fetched), url)]
         if page is not None and html is not None and url is not None:
             pointed = await document_items.pointed_document(
                 self.parses, self.fetcher, self._document_policy(source), source, cand, html,
@@ -679,107 +661,6 @@ class Pipeline:
 # `judged` has no column: the health word written with the state carries it (see
 # collector.health.decide_state).
 _STATE_FIELDS = tuple(f for f in dataclasses.fields(decide.SourceState) if f.name != "judged")
-
-
-class PagesAhead:
-    """Item pages ahead of the parse workers: a new page request waits while `waiting` pages
-    (received, not yet parsed) or `requested` requests (sent, not yet answered) are already
-    ahead. The pages held whole are then at most `waiting + requested`, and about `waiting`
-    while the workers are the slower part (the requests in flight hold no body yet).
-
-    `async with pages.place() as place:` around an item's fetch and parse, with `place.take`
-    as the fetch's `admit` (the request waits there, its host's slot and spacing had, no global
-    slot taken yet) and `place.received()` once the page is in; the place is given back when
-    the block ends, parsed or failed or cancelled (a poll's deadline, a stopping service). A
-    place is held only by a request in flight or a page waiting for or in a parse worker, and
-    both end within their deadlines whatever else waits, so a wait for a place always ends."""
-
-    def __init__(self, waiting: int, requested: int):
-        self.waiting_bound = max(1, waiting)
-        self.requested_bound = max(1, requested)
-        #: requests in flight and pages waiting now, and the most pages waiting at once
-        self.requested = 0
-        self.waiting = 0
-        self.peak = 0
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-
-    def place(self) -> _Place:
-        return _Place(self)
-
-    def _room(self) -> int:
-        return min(self.requested_bound - self.requested, self.waiting_bound - self.waiting)
-
-    def _wake(self) -> None:
-        room = self._room()
-        while room > 0 and self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                room -= 1
-
-    async def _take(self) -> None:
-        if not self._waiters and self._room() > 0:
-            self.requested += 1
-            return
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            while True:
-                await waiter
-                if self._room() > 0:
-                    self.requested += 1
-                    return
-                waiter = asyncio.get_running_loop().create_future()
-                self._waiters.appendleft(waiter)  # it keeps its turn
-        except asyncio.CancelledError:
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
-            elif waiter.done() and not waiter.cancelled():
-                self._wake()  # woken, then cancelled: the room goes to the next one
-            raise
-
-    def _received(self) -> None:
-        self.requested -= 1
-        self.waiting += 1
-        self.peak = max(self.peak, self.waiting)
-        self._wake()
-
-    def _give_back(self, state: str) -> None:
-        if state == "requested":
-            self.requested -= 1
-        else:
-            self.waiting -= 1
-        self._wake()
-
-
-class _Place:
-    """One item's place among the pages ahead (see PagesAhead)."""
-
-    __slots__ = ("_pages", "_state")
-
-    def __init__(self, pages: PagesAhead):
-        self._pages = pages
-        self._state = ""
-
-    async def take(self) -> None:
-        """The fetch's `admit`: taken once (a redirect's next hop keeps it)."""
-        if not self._state:
-            await self._pages._take()
-            self._state = "requested"
-
-    def received(self) -> None:
-        """The page is in: it now waits for a parse worker."""
-        if self._state == "requested":
-            self._pages._received()
-            self._state = "waiting"
-
-    async def __aenter__(self) -> _Place:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._state:
-            self._pages._give_back(self._state)
-            self._state = ""
 
 
 def _document_kind(fetched: Fetched) -> str | None:

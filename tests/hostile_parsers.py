@@ -40,17 +40,3 @@ def hanging_extract(html: bytes | str, **kwargs: Any) -> Any:
     """`extract`, except that a marked page overruns."""
     _hang_if_marked(html, f"page:{kwargs.get('url')}")
     return extract(html, **kwargs)
-
-
-#: Seconds each `slow_extract` takes before it extracts.
-SLOW_S = 0.15
-
-
-def slow_extract(html: bytes | str, **kwargs: Any) -> Any:
-    """`extract`, taking SLOW_S longer; notes `parsed:<url>` once the page is extracted."""
-    time.sleep(SLOW_S)
-    result = extract(html, **kwargs)
-    log = os.environ.get(LOG_ENV)
-    if log:
-        note(log, f"parsed:{kwargs.get('url')}")
-    return result
