@@ -591,19 +591,20 @@ def test_a_standfirst_that_joined_as_the_containers_sibling_is_not_taken_twice_a
 ABOUT = ("I write about the songs I love, in the languages I love, and I translate them for "
          "the friends who asked me to: a line of the words as they are sung, a line of how they "
          "are read, and now and then a word about the singer and the year the song came out.")
+#: a blog's archive of month links, the most of a page's text beside a short post
+ARCHIVE = "".join(f'<li><a href="/{y}/{m}">Posts of month {m} in the year {y} of the blog'
+                  f'</a></li>' for y in range(2005, 2012) for m in range(1, 13))
 
 
 def test_a_blog_engines_post_widget_is_the_post_beside_a_long_sidebar():
     # a blog engine sets the post in a layout box named "widget Blog"; the sidebar (an
     # archive of links and a word about the blog) holds most of the page's text, so the
     # layout word would count on the post
-    archive = "".join(f'<li><a href="/{y}/{m}">Posts of month {m} in the year {y} of the blog'
-                      f'</a></li>' for y in range(2005, 2012) for m in range(1, 13))
     html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Songs</title>'
             '</head><body><div class="main section" id="main"><div class="widget Blog" '
             f'id="Blog1"><div class="post hentry"><h3>Songs</h3>{prose_html()}</div></div></div>'
             f'<div class="sidebar section"><p>{ABOUT}</p>'
-            f'<div class="widget BlogArchive"><ul>{archive}</ul>'
+            f'<div class="widget BlogArchive"><ul>{ARCHIVE}</ul>'
             '</div></div></body></html>')
     assert body_of(html) == PROSE
 
@@ -669,12 +670,10 @@ def test_text_collapsed_behind_a_read_more_button_is_the_articles():
 def test_a_state_token_hidden_something_does_not_make_the_article_furniture():
     # "hidden-contents-menu": the state of a part of the box (its table of contents folded
     # away), not a menu; the article's box holds little of a page with a long archive
-    archive = "".join(f'<li><a href="/{y}/{m}">Posts of month {m} in the year {y} of the blog'
-                      f'</a></li>' for y in range(2005, 2012) for m in range(1, 13))
     html = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Hall</title>'
             '</head><body><div class="single-page hidden-contents-menu classic-post">'
             f'<div class="the-content">{prose_html()}</div></div><div class="archive">'
-            f'<p>{ABOUT}</p><ul>{archive}</ul></div></body></html>')
+            f'<p>{ABOUT}</p><ul>{ARCHIVE}</ul></div></body></html>')
     assert body_of(html) == PROSE
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from collector import document
+from collector import document, pipeline
 from tests.helpers import load, poll, store_of
 from tests.pages import article, atom_feed, joomla_page, rss_feed, wordpress_page
 from tests.webserver import Page
@@ -90,7 +90,8 @@ def test_second_poll_of_unchanged_feeds_is_conditional_and_stores_nothing(tmp_pa
     assert jm_feed[-1].headers.get("if-modified-since") == "Wed, 01 May 2024 09:00:00 GMT"
 
 
-def test_a_new_feed_entry_yields_exactly_one_new_document(tmp_path, site):
+def _polled_then_one_more_post(tmp_path, site):
+    """A site of two posts polled once, then a third post published: (config, the new post)."""
     items = [article(1, "Dockers strike", T0), article(2, "Second statement", T0.replace(day=2))]
     _wordpress_site(site, items)
     site.pages["/index.php?format=feed&type=atom"] = Page(atom_feed("V", site.base, []),
@@ -100,6 +101,11 @@ def test_a_new_feed_entry_yields_exactly_one_new_document(tmp_path, site):
     newest = article(3, "Third statement on the port", T0.replace(day=3))
     _wordpress_site(site, [newest, *items])
     site.pages["/feed/"].etag = '"wp-2"'
+    return config, newest
+
+
+def test_a_new_feed_entry_yields_exactly_one_new_document(tmp_path, site):
+    config, newest = _polled_then_one_more_post(tmp_path, site)
 
     results = dict((s.id, o) for s, o in poll(config))
 
@@ -117,18 +123,7 @@ def test_a_listings_body_is_let_go_before_its_items_are_fetched(tmp_path, site, 
     """Items wait for the parse workers without their feed's body: it is spent once they are
     parsed, and the poll's record still gets the feed's digest (the next, unchanged poll is
     skipped by it)."""
-    from collector import pipeline
-    from collector.body import SpentBody
-
-    items = [article(1, "Dockers strike", T0), article(2, "Second statement", T0.replace(day=2))]
-    _wordpress_site(site, items)
-    site.pages["/index.php?format=feed&type=atom"] = Page(atom_feed("V", site.base, []),
-                                                          "application/atom+xml")
-    config = _config(tmp_path, site)
-    poll(config)
-    _wordpress_site(site, [article(3, "Third statement on the port", T0.replace(day=3)),
-                           *items])
-    site.pages["/feed/"].etag = '"wp-2"'
+    config, _ = _polled_then_one_more_post(tmp_path, site)
     listings: list[pipeline.Listing] = []
     bodies_at_item_fetch: list[list[bool]] = []
 
@@ -140,7 +135,7 @@ def test_a_listings_body_is_let_go_before_its_items_are_fetched(tmp_path, site, 
     real_fetch_page = pipeline.Pipeline.fetch_page
 
     async def fetch_page(self, *args, **kwargs):
-        bodies_at_item_fetch.append([isinstance(x.fetched.body, SpentBody) for x in listings
+        bodies_at_item_fetch.append([x.fetched.body.spent for x in listings
                                      if x.fetched is not None and x.candidates])
         return await real_fetch_page(self, *args, **kwargs)
 
