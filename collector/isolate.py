@@ -46,7 +46,7 @@ from typing import Any, TypeVar
 from . import limits
 from .decide import PARSE_TIMEOUT, PARSER_CRASH
 from .errors import ExtractError
-from .parse_worker import HEADER_BYTES, TAKEN, encode_message, precheck_html
+from .parse_worker import HEADER_BYTES, TAKEN, encode_message, precheck_html, read_exactly
 
 __all__ = ["Isolator", "ParseOverrun", "ParserCrash", "default_isolator", "extract_bounded",
            "parse_workers", "precheck_html", "run_bounded", "worker_environment"]
@@ -182,21 +182,10 @@ class _Worker:
                 continue
 
     def _read(self, size: int, deadline: float) -> bytearray | None:
-        """`size` bytes from the worker, read into one buffer (an answer of megabytes is not
-        held twice, as pieces and joined); None when the worker closed its end first."""
-        data = bytearray(size)
-        with memoryview(data) as view:
-            got = 0
-            while got < size:
-                self._wait(self._recv_fd, select.POLLIN, deadline)
-                try:
-                    n = os.readv(self._recv_fd, [view[got:]])
-                except BlockingIOError:
-                    continue
-                if not n:
-                    return None
-                got += n
-        return data
+        """`size` bytes from the worker, each read after polling within `deadline`; None
+        when the worker closed its end first."""
+        return read_exactly(self._recv_fd, size,
+                            lambda: self._wait(self._recv_fd, select.POLLIN, deadline))
 
     def _receive(self, deadline: float) -> tuple[bool, Any] | None:
         header = self._read(HEADER_BYTES, deadline)

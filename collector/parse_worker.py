@@ -21,6 +21,7 @@ import os
 import pickle
 import re
 import sys
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from . import limits
@@ -105,14 +106,21 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def read_exactly(fd: int, size: int) -> bytearray | None:
-    """`size` bytes from `fd`, read into one buffer (a task of megabytes is not held twice, as
-    pieces and joined), or None when the other end closed first."""
+def read_exactly(fd: int, size: int,
+                 wait: Callable[[], None] | None = None) -> bytearray | None:
+    """`size` bytes from `fd`, read into one buffer (a message of megabytes is not held
+    twice, as pieces and joined), or None when the other end closed first. `wait`, if given,
+    runs before each read (the parent polls its non-blocking pipe with a deadline there)."""
     data = bytearray(size)
     with memoryview(data) as view:
         got = 0
         while got < size:
-            n = os.readv(fd, [view[got:]])
+            if wait is not None:
+                wait()
+            try:
+                n = os.readv(fd, [view[got:]])
+            except BlockingIOError:
+                continue
             if not n:
                 return None
             got += n
