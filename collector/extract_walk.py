@@ -285,7 +285,9 @@ class Walk:
         self.links.append(share)
         frame = self.stack[-1]
         self.frames.append(frame)
-        if good:
+        if good and frame[0] != _H1_ID:
+            # (a headline of prose length is the title, not the body's prose: counted as
+            # prose it lifts the container to a wrapper holding the site's header lines too)
             frame[2] += n
         elif share > 0.5:
             frame[3] += n
