@@ -339,6 +339,11 @@ class Walk:
             self.span = (0, len(self.blocks))
             return list(range(len(self.blocks)))
         first, last = best[1], best[6]
+        goods = self.goods
+        if True not in goods[goods.index(True, first, last) + 1:last]:
+            # a single prose block (the best element holds prose, so one is found)
+            best = _article_around(best)
+            first, last = best[1], best[6]
         # climb through wrappers that hold exactly the same blocks
         parent = best[5]
         while parent is not None and parent[1] == first and parent[6] == last:
@@ -508,6 +513,28 @@ class Walk:
         for line in (node.text(deep=True) or "").split("\n"):
             self.line.append(line)
             self.flush()
+
+
+#: How many times a lone prose block's text the `<article>` around it must hold in prose to
+#: be the container instead (see `_article_around`).
+_ARTICLE_PROSE_TIMES = 3
+_ARTICLE_ID = TAG_ID["article"]
+
+
+def _article_around(best: list) -> list:
+    """The container for a best element that holds a single prose block: the innermost
+    `<article>` around it, when that holds at least `_ARTICLE_PROSE_TIMES` its prose and less
+    text in link lists than in prose (the article's own text, whose lists of links, a report's
+    patches or a page's documents to download, brought its score below one paragraph's), else
+    the element itself. (An article that is mostly links is a listing.)"""
+    up = best[5]
+    while up is not None:
+        if up[0] == _ARTICLE_ID:
+            if up[2] >= _ARTICLE_PROSE_TIMES * best[2] and up[3] < up[2]:
+                return up
+            return best
+        up = up[5]
+    return best
 
 
 #: Elements that are the page's own frame: never furniture by their class.

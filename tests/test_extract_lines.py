@@ -27,3 +27,45 @@ def test_a_headline_of_prose_length_does_not_make_its_wrapper_the_container():
     result = extract(html, now=NOW)
     assert result.title == headline
     assert list(result.blocks) == PROSE
+
+
+def _links(*titles: str) -> str:
+    return "<ul>" + "".join(f'<li><a href="/p/{i}">{t}</a></li>'
+                            for i, t in enumerate(titles)) + "</ul>"
+
+
+_MORE = [
+    "The second patch makes the code generator emit the attribute for weak variables, which"
+    " the standard library needs on every platform that links its objects late.",
+    "Two of the other patches are still under review, and the maintainers asked for tests"
+    " that cover the unusual floating point types before they are merged upstream.",
+]
+
+
+def test_an_article_whose_lists_of_links_cut_its_score_is_the_container_not_its_intro():
+    # a report listing the patches it speaks of: the lists weigh the article's text down
+    # below its introduction's single paragraph, set in a box of its own
+    html = f"""<html><body><main><article><h1>Progress report for December</h1>
+<div class="intro"><p>{PROSE[0]}</p></div>
+<div class="text"><p>{PROSE[1]}</p>
+{_links("codegen: add support for the weak variable attribute",
+        "codegen: allow casts between integers and pointers",
+        "codegen: fix the size of long double")}
+<p>{PROSE[2]}</p>
+{_links("codegen: fix volatile loads and stores",
+        "codegen: check whether link-time optimisation is supported",
+        "codegen: add the x87 processor feature")}
+<p>{_MORE[0]}</p><p>{_MORE[1]}</p>
+{_links("codegen: make type equality hold for floating point types",
+        "codegen: fix the analyser flag")}
+</div></article></main></body></html>"""
+    assert list(extract(html, now=NOW).blocks) == PROSE + _MORE
+
+
+def test_an_article_that_is_mostly_links_does_not_replace_a_lone_paragraph():
+    # a listing set as one article: more link text than prose around the one paragraph
+    teasers = _links(*(f"Further news item number {i} from the regional desk" for i in range(12)))
+    html = f"""<html><body><article><div class="intro"><p>{PROSE[0]}</p></div>
+<div class="list"><p>{PROSE[1]}</p>{teasers}<p>{PROSE[2]}</p>{teasers}</div>
+</article></body></html>"""
+    assert list(extract(html, now=NOW).blocks) == [PROSE[0]]
