@@ -558,13 +558,18 @@ def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
         role = attrs.get("role")
         if role and role.lower() in _ROLE_FURNITURE:
             return True
+        # (an accordion's panel, a region named by the button that unfolds it, is hidden
+        # until a reader opens it: the text folded away is the page's)
         if "hidden" in attrs or attrs.get("aria-hidden") == "true":
-            # hidden: furniture, unless it holds most of the page (content streamed into a
-            # hidden element for a script to reveal)
-            return tag not in _FRAME_TAG_IDS and _small(node, _STRONG_MAX_SHARE, walk)
-        style = attrs.get("style")
-        if style and "display:none" in style.replace(" ", "").lower():
-            return True
+            if role != "region" or "aria-labelledby" not in attrs:
+                # hidden: furniture, unless it holds most of the page (content streamed into
+                # a hidden element for a script to reveal)
+                return tag not in _FRAME_TAG_IDS and _small(node, _STRONG_MAX_SHARE, walk)
+        else:
+            style = attrs.get("style")
+            if style and "display:none" in style.replace(" ", "").lower() and (
+                    role != "region" or "aria-labelledby" not in attrs):
+                return True
     if tag in _FRAME_TAG_IDS:
         return False
     cls = attrs.get("class")

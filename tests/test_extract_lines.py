@@ -69,3 +69,32 @@ def test_an_article_that_is_mostly_links_does_not_replace_a_lone_paragraph():
 <div class="list"><p>{PROSE[1]}</p>{teasers}<p>{PROSE[2]}</p>{teasers}</div>
 </article></body></html>"""
     assert list(extract(html, now=NOW).blocks) == [PROSE[0]]
+
+
+_WEEKS = [
+    "In the first week the plan asks for three short runs at an easy pace, with a day of rest"
+    " between each of them and a long walk on the weekend.",
+    "In the second week one of the runs grows by ten minutes, and the walk on the weekend is"
+    " replaced by a slow run of half an hour along a flat route.",
+]
+
+
+def test_an_accordions_folded_panels_are_read_though_hidden():
+    # the panels of an accordion (regions named by the heading that unfolds them) are hidden
+    # until a reader opens them, by the attribute or by their style
+    panels = (f'<h3 id="w1">Week 1</h3><div id="p1" role="region" aria-labelledby="w1" hidden>'
+              f"<p>{_WEEKS[0]}</p></div>"
+              f'<h3 id="w2">Week 2</h3><div id="p2" role="region" aria-labelledby="w2" '
+              f'style="display: none"><p>{_WEEKS[1]}</p></div>')
+    html = f"""<html><body><article><h1>A plan for your first race</h1>{_paragraphs()}
+<div class="plan">{panels}</div></article></body></html>"""
+    assert list(extract(html, now=NOW).blocks) == [*PROSE, "Week 1", _WEEKS[0], "Week 2",
+                                                    _WEEKS[1]]
+
+
+def test_a_hidden_region_named_by_a_label_of_its_own_stays_hidden():
+    # a banner or a menu's panel labelled by itself is no accordion's panel
+    html = f"""<html><body><article><h1>A plan for your first race</h1>{_paragraphs()}
+<div role="region" aria-label="Notice" style="display:none"><p>{_WEEKS[0]}</p></div>
+</article></body></html>"""
+    assert list(extract(html, now=NOW).blocks) == PROSE
