@@ -537,6 +537,12 @@ def _article_around(best: list) -> list:
     return best
 
 
+#: The id of a part of the page a server streamed after the rest (React's streamed rendering:
+#: `<div hidden id="S:1">…</div>`, which a script moves into its place, a `<template
+#: id="B:1">` in the page's frame): the part is the page's, hidden only until it is moved.
+_STREAMED = re.compile(r"S:[0-9a-f]+")
+
+
 #: Elements that are the page's own frame: never furniture by their class.
 _FRAME_TAGS = frozenset({"article", "main", "body", "html"})
 _FRAME_TAG_IDS = _tag_ids(_FRAME_TAGS)
@@ -561,7 +567,8 @@ def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
         # (an accordion's panel, a region named by the button that unfolds it, is hidden
         # until a reader opens it: the text folded away is the page's)
         if "hidden" in attrs or attrs.get("aria-hidden") == "true":
-            if role != "region" or "aria-labelledby" not in attrs:
+            if (role != "region" or "aria-labelledby" not in attrs) \
+                    and _STREAMED.fullmatch(attrs.get("id") or "") is None:
                 # hidden: furniture, unless it holds most of the page (content streamed into
                 # a hidden element for a script to reveal)
                 return tag not in _FRAME_TAG_IDS and _small(node, _STRONG_MAX_SHARE, walk)

@@ -98,3 +98,18 @@ def test_a_hidden_region_named_by_a_label_of_its_own_stays_hidden():
 <div role="region" aria-label="Notice" style="display:none"><p>{_WEEKS[0]}</p></div>
 </article></body></html>"""
     assert list(extract(html, now=NOW).blocks) == PROSE
+
+
+def test_parts_a_server_streamed_after_the_page_are_read_though_hidden():
+    # React's streamed rendering: the page's frame holds a placeholder, and the article's text
+    # comes after the footer in a hidden element that a script moves into its place
+    html = f"""<html><body><header><a href="/">Money Guide</a></header>
+<main><h1>How index funds work</h1><template id="B:0"></template>
+<template id="B:1"></template><template id="B:2"></template></main>
+<footer><p>About us</p><p>Contact</p></footer>
+<div hidden id="S:0"><p>{PROSE[0]}</p></div><script>$RC("B:0","S:0")</script>
+<div hidden id="S:1"><p>{PROSE[1]}</p></div><script>$RC("B:1","S:1")</script>
+<div hidden id="S:2"><p>{PROSE[2]}</p></div><script>$RC("B:2","S:2")</script>
+<div hidden id="panel-7"><p>{_WEEKS[0]}</p></div>
+</body></html>"""
+    assert list(extract(html, now=NOW).blocks) == PROSE
