@@ -12,7 +12,9 @@ link line and is judged by the classifier only at the container's edges), prints
 first set's tuning F1 and the multilingual tuning part's with / without / all-correct
 shares, their with+without mean, and how many pages moved against the shipped setting
 (helped / hurt: first set by F1, multilingual by with + without). Only our extractor runs,
-so the loop takes seconds per setting. The untouched parts are never read here.
+so the loop takes seconds per setting. `--weights FILE` tries the classifier's weights of
+FILE (as bench/train_blocks.py writes them) at the thresholds given. The untouched parts
+are never read here.
 """
 
 from __future__ import annotations
@@ -57,12 +59,20 @@ def main() -> int:
     ap.add_argument("--threshold", type=float, action="append")
     ap.add_argument("--sibling", type=float, action="append")
     ap.add_argument("--prose-links", type=float, action="append")
+    ap.add_argument("--weights", type=Path,
+                    help="the classifier's weights from this file (as bench/train_blocks.py "
+                         "writes it) instead of the shipped ones; pages moved are still "
+                         "counted against the shipped weights and setting")
     args = ap.parse_args()
     shipped = extract_blocks.MODEL
     if shipped is None:
         print("no classifier weights (collector/extract_blocks.json)", file=sys.stderr)
         return 1
-    weights = [float(w) for w in shipped.weights]
+    candidate = extract_blocks.Model.load(args.weights) if args.weights else shipped
+    if candidate is None:
+        print(f"{args.weights}: no such weights file", file=sys.stderr)
+        return 1
+    weights = [float(w) for w in candidate.weights]
     base_setting = (round(shipped.threshold, 6), extract_walk._SIBLING_PROSE_SHARE,
                     extract_walk._PROSE_MAX_LINK_SHARE)
     full = bench.load(bench.FULL, {"tuning"}, None)
@@ -81,7 +91,7 @@ def main() -> int:
             _n, w, wo, ok = sn["groups"]["all"]
             fu, fd = moved(base_f["per_page"], f["per_page"], lambda v: v[2])
             su, sd = moved(base_s["per_page"], sn["per_page"], lambda v: v[0] + v[1])
-            mark = " (shipped)" if (t, s, lk) == base_setting else ""
+            mark = " (shipped)" if (t, s, lk) == base_setting and not args.weights else ""
             print(f"| {t:.2f}{mark} | {s:.2f} | {lk:.2f} | {f['F1']:.5f} | {fu} / {fd} | "
                   f"{w:.5f} | {wo:.5f} | {ok:.5f} | {(w + wo) / 2:.5f} | {su} / {sd} |",
                   flush=True)
