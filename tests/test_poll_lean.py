@@ -1,6 +1,7 @@
 """What a one-shot `collector poll` leaves out because nothing would use it: the metrics of
-its polls (nothing serves them afterwards), the browser library and the mailbox reader (loaded
-when a source first needs them)."""
+its polls (nothing serves them afterwards), the browser library, the mailbox reader and the
+article extractor (loaded when a source first needs them; articles are extracted in the parse
+workers, and the main process needs the extractor only for an item's own text)."""
 
 from __future__ import annotations
 
@@ -50,12 +51,13 @@ def test_a_worker_told_not_to_records_no_metrics_and_one_by_default_does(tmp_pat
     assert polls() == before + 1
 
 
-def test_the_poll_command_loads_neither_the_browser_library_nor_imap():
+def test_the_poll_command_loads_neither_the_browser_library_nor_imap_nor_the_extractor():
     code = ("import sys, collector.cli, collector.pipeline, collector.scheduler; "
-            "print('playwright' in sys.modules, 'imaplib' in sys.modules)")
+            "print('playwright' in sys.modules, 'imaplib' in sys.modules, "
+            "'collector.extract' in sys.modules)")
     got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True)
-    assert got.stdout.split() == ["False", "False"]
+    assert got.stdout.split() == ["False", "False", "False"]
 
 
 def test_polling_many_sources_holds_one_task_per_slot_and_polls_every_source(tmp_path, site):
