@@ -45,7 +45,7 @@ def profile_feed(url: str) -> tuple[str, str] | None:
 
 def as_posts(entries: list[Candidate]) -> list[Candidate]:
     """Feed entries of a profile as whole posts titled by their first line."""
-    # deferred: the extractor's modules cost a poll's main process 2.4 MB resident (its
+    # deferred: the extractor's modules cost a poll's main process 1.2 MB resident (its
     # VmRSS after importing collector.cli, .pipeline and .scheduler), and a poll of sources that
     # are not profiles never runs them
     from ..extract import html_to_blocks
