@@ -322,6 +322,18 @@ class Walk:
             if score > self.best[0]:
                 self.best = (score, frame)
 
+    def _one_prose_block(self, first: int, last: int) -> bool:
+        """Whether blocks `first` to `last` hold exactly one prose block, counted as `flush`
+        counts prose (a headline's block is not the body's prose)."""
+        goods, frames = self.goods, self.frames
+        found = False
+        for i in range(first, last):
+            if goods[i] and frames[i][0] != _H1_ID:
+                if found:
+                    return False
+                found = True
+        return found
+
     def headline(self, first: int, last: int) -> None:
         """Note an h1 outside furniture that holds blocks `first` to `last`."""
         if len(self.h1s) < 5:
@@ -339,9 +351,7 @@ class Walk:
             self.span = (0, len(self.blocks))
             return list(range(len(self.blocks)))
         first, last = best[1], best[6]
-        goods = self.goods
-        if True not in goods[goods.index(True, first, last) + 1:last]:
-            # a single prose block (the best element holds prose, so one is found)
+        if self._one_prose_block(first, last):
             best = _article_around(best)
             first, last = best[1], best[6]
         # climb through wrappers that hold exactly the same blocks
@@ -566,16 +576,15 @@ def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
             return True
         # (an accordion's panel, a region named by the button that unfolds it, is hidden
         # until a reader opens it: the text folded away is the page's)
+        panel = "aria-labelledby" in attrs and role is not None and role.lower() == "region"
         if "hidden" in attrs or attrs.get("aria-hidden") == "true":
-            if (role != "region" or "aria-labelledby" not in attrs) \
-                    and _STREAMED.fullmatch(attrs.get("id") or "") is None:
+            if not panel and _STREAMED.fullmatch(attrs.get("id") or "") is None:
                 # hidden: furniture, unless it holds most of the page (content streamed into
                 # a hidden element for a script to reveal)
                 return tag not in _FRAME_TAG_IDS and _small(node, _STRONG_MAX_SHARE, walk)
         else:
             style = attrs.get("style")
-            if style and "display:none" in style.replace(" ", "").lower() and (
-                    role != "region" or "aria-labelledby" not in attrs):
+            if style and not panel and "display:none" in style.replace(" ", "").lower():
                 return True
     if tag in _FRAME_TAG_IDS:
         return False

@@ -62,6 +62,54 @@ def test_an_article_whose_lists_of_links_cut_its_score_is_the_container_not_its_
     assert list(extract(html, now=NOW).blocks) == PROSE + _MORE
 
 
+def test_a_long_headline_beside_the_lone_paragraph_does_not_hide_the_article_around_them():
+    # the headline and the standfirst share a box: the headline is the title, not prose, so the
+    # box still holds a single prose block and the article around it is the container
+    headline = ("Progress report for December: what changed in the code generator and what"
+                " is still waiting for review")
+    html = f"""<html><body><main><article>
+<div class="intro"><h1>{headline}</h1><p>{PROSE[0]}</p></div>
+<div class="text"><p>{PROSE[1]}</p>
+{_links("codegen: add support for the weak variable attribute",
+        "codegen: allow casts between integers and pointers",
+        "codegen: fix the size of long double")}
+<p>{PROSE[2]}</p>
+{_links("codegen: fix volatile loads and stores",
+        "codegen: check whether link-time optimisation is supported",
+        "codegen: add the x87 processor feature")}
+<p>{_MORE[0]}</p><p>{_MORE[1]}</p>
+{_links("codegen: make type equality hold for floating point types",
+        "codegen: fix the analyser flag")}
+</div></article></main></body></html>"""
+    result = extract(html, now=NOW)
+    assert result.title == headline
+    assert list(result.blocks) == PROSE + _MORE
+
+
+def test_an_article_with_less_than_three_times_the_lone_paragraph_does_not_replace_it():
+    # the article around the boxed paragraph holds only twice its prose, its other paragraph
+    # under a list of links that weighs it down (less link text than prose): not enough to be
+    # the container instead
+    html = f"""<html><body><main><article>
+<div class="intro"><p>{PROSE[0]}</p></div>
+<div class="text"><p>{PROSE[1]}</p>
+{_links(*(f"codegen: patch number {i} of the weekly series, merged" for i in range(3)))}
+</div></article></main></body></html>"""
+    assert list(extract(html, now=NOW).blocks) == [PROSE[0]]
+
+
+def test_a_container_of_several_prose_blocks_is_not_replaced_by_the_article_around_it():
+    # the best box holds two paragraphs: it is no lone paragraph, so the article around it
+    # (over three times its prose, under a list of further reading) does not replace it
+    html = f"""<html><body><main><article>
+<div class="text"><p>{PROSE[0]}</p><p>{PROSE[1]}</p></div>
+<div class="more"><p>{_MORE[0]}</p><p>{_MORE[1]}</p><p>{PROSE[2]}</p>
+<p>{_WEEKS[0]}</p><p>{_WEEKS[1]}</p>
+{_links(*(f"Further reading number {i} about the code generator" for i in range(10)))}
+</div></article></main></body></html>"""
+    assert list(extract(html, now=NOW).blocks) == PROSE[:2]
+
+
 def test_an_article_that_is_mostly_links_does_not_replace_a_lone_paragraph():
     # a listing set as one article: more link text than prose around the one paragraph
     teasers = _links(*(f"Further news item number {i} from the regional desk" for i in range(12)))
@@ -96,8 +144,8 @@ def test_a_hidden_region_named_by_a_label_of_its_own_stays_hidden():
     # a banner or a menu's panel labelled by itself is no accordion's panel
     html = f"""<html><body><article><h1>A plan for your first race</h1>{_paragraphs()}
 <div role="region" aria-label="Notice" style="display:none"><p>{_WEEKS[0]}</p></div>
-</article></body></html>"""
-    assert list(extract(html, now=NOW).blocks) == PROSE
+<p>{_WEEKS[1]}</p></article></body></html>"""
+    assert list(extract(html, now=NOW).blocks) == [*PROSE, _WEEKS[1]]
 
 
 def test_parts_a_server_streamed_after_the_page_are_read_though_hidden():
