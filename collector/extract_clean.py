@@ -156,9 +156,9 @@ def _lone_address(blocks: list[str], links: list[float], goods: list[bool]) -> i
     mailbox to write to), not the site's navigation, whose links are named by words; a run
     of them is a list of sources or links, whose addresses the text does not keep."""
     found = -1
-    for i in [i for i, share in enumerate(links) if share > 0.5]:
+    for i, share in enumerate(links):
         text = blocks[i]
-        if not goods[i] and ("/" in text or "@" in text) \
+        if share > 0.5 and not goods[i] and ("/" in text or "@" in text) \
                 and _ADDRESS.fullmatch(text.strip()) is not None:
             if found >= 0:
                 return -1
