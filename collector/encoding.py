@@ -55,12 +55,15 @@ def _codec(label: str | None) -> str | None:
     return name
 
 
+def charset_label(header: str | None) -> str | None:
+    """The label a Content-Type header's charset parameter gives, as written, if any."""
+    m = _CHARSET_PARAM.search(header) if header else None
+    return m.group(1) if m else None
+
+
 def charset_from_content_type(header: str | None) -> str | None:
     """The codec named by a Content-Type header's charset parameter, if usable."""
-    if not header:
-        return None
-    m = _CHARSET_PARAM.search(header)
-    return _codec(m.group(1)) if m else None
+    return _codec(charset_label(header))
 
 
 def charset_from_meta(body: bytes) -> str | None:

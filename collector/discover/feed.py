@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.parsers import expat
 
-from ..encoding import guess_charset
+from ..encoding import charset_label, guess_charset
 from ..errors import ParseError
 from ..models import Candidate
 from ..sniff import sniff
@@ -69,8 +69,8 @@ def _declared_encoding(body: bytes, content_type: str | None) -> str | None:
     m = _XML_ENCODING.match(body[:200])
     if m:
         return m.group(1).decode("ascii").lower()
-    charset = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", content_type or "", re.I)
-    return charset.group(1).lower() if charset else None
+    label = charset_label(content_type)
+    return label.lower() if label else None
 
 
 def _declares_utf8(body: bytes, content_type: str | None) -> bool:
