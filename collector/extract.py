@@ -10,6 +10,7 @@ rules; see docs/extraction.md.
 
 from __future__ import annotations
 
+import html as html_text
 import re
 import sys
 from collections.abc import Mapping
@@ -24,9 +25,17 @@ from .encoding import html_to_utf8
 from .errors import ExtractError
 from .extract_clean import finish, selector_blocks, walk_page
 from .extract_dates import find_date, headline_date
-from .extract_meta import Head, author, canonical_url, find_title, language, norm
+from .extract_meta import Head, author, canonical_url, declared_body, find_title, language, norm
 from .extract_recipe import recipe_lines
-from .extract_walk import PARSE_OPTIONS, TAG_ID, Walk, body_root, clean, count_words
+from .extract_walk import (
+    PARSE_OPTIONS,
+    TAG_ID,
+    Walk,
+    body_root,
+    clean,
+    count_words,
+    word_units,
+)
 from .models import Extracted
 from .parse_worker import precheck_html
 from .textdates import only_date
@@ -90,6 +99,18 @@ def _drop_opening_byline(blocks: list[str]) -> list[str]:
     return blocks
 
 
+#: An element that opens a paragraph or a line: a declared text holding one is HTML.
+_HTML_BLOCK = re.compile(r"<(?:p|br|div|h[1-6]|li|blockquote)\b", re.IGNORECASE)
+
+
+def _declared_blocks(text: str) -> list[str]:
+    """The blocks of an article's text as a page declares it: HTML read by the block rules,
+    plain text a block a line (entities written out, as some sites' metadata has them)."""
+    if _HTML_BLOCK.search(text):
+        return html_to_blocks(text)
+    return [line for line in map(clean, html_text.unescape(text).splitlines()) if line]
+
+
 def extract(html: bytes | str, *, url: str | None = None,
             headers: Mapping[str, str] | None = None, content_selector: str | None = None,
             now: datetime | None = None, item_title: str | None = None,
@@ -141,6 +162,15 @@ def extract(html: bytes | str, *, url: str | None = None,
             _, retry = walk_page(root, furniture=False, noscript=walk.best[1] is None)
             if count_words(retry) > count_words(blocks):
                 blocks = retry
+        declared = declared_body(head.jsonld)
+        if declared is not None:
+            # a page whose script shows the article (an application's page, a metered
+            # site's) declares its text for search engines: shown less than half of it, the
+            # page's own text is furniture around an empty frame
+            half = word_units(declared) // 2
+            if count_words(blocks, half) < half:
+                blocks = _declared_blocks(declared)
+                method = "metadata"
     if not h1s:
         h1s = [t for t in (clean(n.text()) for n in tree.css("h1")[:5]) if t]
     title = find_title(head, h1s, tree, url, item_title, site_names)

@@ -101,6 +101,16 @@ def _jsonld_objects(scripts: list[str]) -> list[dict]:
     return found
 
 
+def declared_body(jsonld: list[dict]) -> str | None:
+    """The article's text as the page declares it (schema.org `articleBody` of an article
+    object of its JSON-LD), when exactly one text is declared: several are other articles'
+    (a list of related stories), not this page's."""
+    found = {obj["articleBody"] for obj in jsonld
+             if isinstance(obj.get("articleBody"), str) and not ARTICLE_TYPES.isdisjoint(
+                 types_of(obj)) and obj["articleBody"].strip()}
+    return found.pop() if len(found) == 1 else None
+
+
 def types_of(obj: dict) -> set[str]:
     t = obj.get("@type")
     if isinstance(t, str):

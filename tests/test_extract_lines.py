@@ -3,6 +3,8 @@ eight"): each test is a small page of our own with one kind, which fails without
 
 from __future__ import annotations
 
+import json
+
 from collector.extract import extract
 from tests.test_extract import NOW, PROSE
 
@@ -155,3 +157,45 @@ def test_parts_a_server_streamed_after_the_page_are_read_though_hidden():
 <div hidden id="panel-7"><p>{_WEEKS[0]}</p></div>
 </body></html>"""
     assert list(extract(html, now=NOW).blocks) == PROSE
+
+
+def _app_page(*bodies: str, shown: str = "") -> str:
+    """A page whose script draws the article: the server sends a frame with the site's lines
+    (and `shown`) and declares the text in JSON-LD, once for each of `bodies`."""
+    scripts = "".join(
+        '<script type="application/ld+json">'
+        + json.dumps({"@context": "https://schema.org", "@type": "NewsArticle",
+                      "headline": "The library stays open", "articleBody": body})
+        + "</script>" for body in bodies)
+    return f"""<html><head><title>The library stays open | City News</title>{scripts}</head>
+<body><header><a href="/">City News</a><a href="/subscribe">Subscribe</a></header>
+<main><h1>The library stays open</h1>{shown}<div id="root"></div></main>
+<footer><p>About us</p><p>Contact</p></footer></body></html>"""
+
+
+def test_the_text_a_page_declares_is_the_body_when_the_page_shows_almost_none_of_it():
+    result = extract(_app_page("\n".join(PROSE), shown=f"<p>{PROSE[0]}</p>"), now=NOW)
+    assert list(result.blocks) == PROSE
+    assert result.method == "metadata"
+
+
+def test_a_declared_text_in_html_is_read_by_the_block_rules():
+    declared = "".join(f"<p>{p} &amp; more.</p>" for p in PROSE)
+    result = extract(_app_page(declared), now=NOW)
+    assert list(result.blocks) == [f"{p} & more." for p in PROSE]
+
+
+def test_the_page_s_own_text_stays_when_it_shows_half_the_declared_text_or_more():
+    # (the declared text is often longer than the article shown: a caption, a box, a note)
+    html = _app_page("\n".join([*PROSE, *_WEEKS]), shown=_paragraphs())
+    result = extract(html, now=NOW)
+    assert list(result.blocks) == PROSE
+    assert result.method == "page"
+
+
+def test_several_declared_texts_are_other_articles_and_none_replaces_the_page():
+    # (a list of stories, each declared with its text, on a page showing one paragraph)
+    html = _app_page("\n".join(PROSE), "\n".join(reversed(PROSE)), shown=f"<p>{PROSE[0]}</p>")
+    result = extract(html, now=NOW)
+    assert result.method == "page"
+    assert list(result.blocks) == [PROSE[0]]
