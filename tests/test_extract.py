@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector import extract_blocks, extract_clean, limits
+from collector import extract_blocks, extract_sections, limits
 from collector.document import clean_line, render, validate
 from collector.errors import ExtractError
 from collector.extract import choose, extract, html_to_blocks, main
@@ -514,15 +514,15 @@ def test_patterns_written_from_their_first_digit_find_what_their_plain_forms_fin
     clock = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?![\d:])|(?<!\d)\d{1,2}[.h]\d{2}\s?(?:uhr|h)\b|"
                        r"(?<!\d)\d{1,2}\s?min\b", re.IGNORECASE)
     cases = [(extract_blocks._YEAR, year, "0129./ \u0663"),
-             (extract_clean._DATED, year, "0129./ \u0663"),
-             (extract_clean._CLOCK, clock, "12:.hHm \u0663")]
+             (extract_sections._DATED, year, "0129./ \u0663"),
+             (extract_sections._CLOCK, clock, "12:.hHm \u0663")]
     for fast, plain, alphabet in cases:
         for n in range(7):
             for chars in itertools.product(alphabet, repeat=n):
                 text = "".join(chars)
                 assert bool(fast.search(text)) == bool(plain.search(text)), text
     for text in ("5 min read", "10.27 Uhr", "15:49", "12:301", "1:2:30", "9 MIN", "3 mins"):
-        assert bool(extract_clean._CLOCK.search(text)) == bool(clock.search(text)), text
+        assert bool(extract_sections._CLOCK.search(text)) == bool(clock.search(text)), text
 
 
 def test_dates_in_text_are_found_in_any_digits_and_none_without_a_year():

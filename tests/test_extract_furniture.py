@@ -9,14 +9,14 @@ import re
 from selectolax.lexbor import LexborHTMLParser
 
 from collector.extract import _drop_opening_byline, _drop_opening_date
-from collector.extract_clean import (
+from collector.extract_clean import block_rows
+from collector.extract_recipe import _RECIPE_MAX_CHARS, recipe_lines
+from collector.extract_sections import (
     _RELATED,
     _RELATED_CHARS,
-    _prompts,
     _related,
-    block_rows,
+    prompts,
 )
-from collector.extract_recipe import _RECIPE_MAX_CHARS, recipe_lines
 from collector.extract_walk import Walk, _names_verdict
 from tests.test_extract import PROSE, body_of, page, prose_html
 
@@ -305,7 +305,7 @@ def test_a_closing_question_followed_by_its_answer_is_not_a_prompt():
     lines = [w.blocks[i] for i in keep]
     question = lines.index("Where can I get more help?")
     w.goods[keep[question + 1]] = False  # (as on the page the rule is for)
-    dropped = [lines[k] for k in _prompts(w, keep)]
+    dropped = [lines[k] for k in prompts(w, keep)]
     assert dropped == ["Was this article useful?"]
 
 

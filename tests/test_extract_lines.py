@@ -199,3 +199,48 @@ def test_several_declared_texts_are_other_articles_and_none_replaces_the_page():
     result = extract(html, now=NOW)
     assert result.method == "page"
     assert list(result.blocks) == [PROSE[0]]
+
+
+#: Summaries of other stories, each cut by the site's template at one length.
+_SUMMARIES = [
+    "The county will resurface the ring road over the summer, closing one lane at a time so",
+    "A new bus line will link the hospital with the station from the first of September on",
+    "Volunteers planted four hundred trees along the river bank on a cold Saturday morning",
+    "The swimming pool reopens after a year of works with a new roof and a heated outdoor",
+]
+
+
+def _cards(summaries: list[str], ending: str = "") -> str:
+    return "".join(
+        f'<div class="post"><div class="title"><a href="/story/{i}">Story number {i} of the'
+        f' week</a></div><div class="meta">Webmaster</div><div class="meta">December 19,'
+        f" 2025</div><div class=\"summary\">{text}{ending}</div></div>"
+        for i, text in enumerate(summaries))
+
+
+def _with_stories(article: str, stories: str) -> str:
+    return f"""<html><body><div class="wrap"><section><article><h1>The library stays open</h1>
+<div class="text">{article}</div></article></section>
+<section>{stories}</section></div></body></html>"""
+
+
+def test_a_run_of_other_stories_teasers_after_the_article_is_furniture():
+    # the teasers' summaries are prose: they lift the container to the wrapper that holds
+    # the article and the run of other stories' cards after it
+    for ending in ("", "…"):
+        html = _with_stories(_paragraphs(), _cards(_SUMMARIES, ending))
+        assert list(extract(html, now=NOW).blocks) == PROSE
+
+
+def test_summaries_of_their_own_lengths_are_not_a_templates_teasers():
+    # (entries written each to its own length: a list the article makes)
+    summaries = [s + " in the town" * i + "." for i, s in enumerate(_SUMMARIES)]
+    blocks = list(extract(_with_stories(_paragraphs(), _cards(summaries)), now=NOW).blocks)
+    assert summaries[0] in blocks and summaries[-1] in blocks
+
+
+def test_cards_that_hold_more_prose_than_the_text_before_them_are_the_article():
+    # a round-up: a short introduction, then the entries, each cut to one length
+    intro = f"<p>{PROSE[0]}</p>"
+    blocks = list(extract(_with_stories(intro, _cards(_SUMMARIES)), now=NOW).blocks)
+    assert _SUMMARIES[0] in blocks and _SUMMARIES[-1] in blocks
