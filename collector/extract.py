@@ -3,9 +3,9 @@
 The stages live in their own modules: `extract_walk` (the blocks of the page and which of
 them are the body), `extract_clean` and `extract_sections` (the body's blocks judged and
 cleaned), `extract_meta` (what the head declares; title, canonical URL, language, author)
-and `extract_dates` (the publication date). This module runs them in order and owns the public entry points:
-`extract`, `html_to_blocks`, `choose` and the `collector extract` command. No per-site
-rules; see docs/extraction.md.
+and `extract_dates` (the publication date). This module runs them in order and owns the
+public entry points: `extract`, `html_to_blocks`, `choose` and the `collector extract`
+command. No per-site rules; see docs/extraction.md.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from .extract_sections import (
     card_runs,
     closing_box,
     cookie_notices,
+    forms,
     orphan,
     prompts,
     related_sections,
@@ -377,6 +378,7 @@ def walk_page(root: LexborNode, furniture: bool, noscript: bool = False,
         if "©" in last[:20] and len(last) < 600:
             drop.add(len(keep) - 1)
         drop.update(closing_box(w, keep))
+        drop.update(forms(w, keep))
         if joined:
             # the declared recipe's lines are the page's own, whatever they look like
             drop.difference_update(k for k, i in enumerate(keep) if i in joined)

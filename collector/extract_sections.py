@@ -17,6 +17,7 @@ from .extract_walk import _HEADING_IDS, TAG_ID, Walk, _tag_ids
 #: `extract_clean.block_rows`, and for a closing box, `closing_box`).
 EDGE_MIN_PROSE = 4
 _LI_ID = TAG_ID["li"]
+_FORM_ID = TAG_ID["form"]
 
 
 def orphan(line: str) -> bool:
@@ -517,3 +518,25 @@ def closing_box(w: Walk, keep: list[int]) -> range:
         frame = frame[5]
     return range(k, len(keep))
 
+
+
+def forms(w: Walk, keep: list[int]) -> list[int]:
+    """Positions (in `keep`) of the blocks of forms inside the body: a form for the reader to
+    fill (to subscribe, to write in, to comment, to vote, to log in) is the site's, with its
+    labels, notes and messages. Not a form holding half of the body's text or more: one
+    around the whole page (an ASP.NET page's, a page builder's) or a table of products to
+    compare set in a form."""
+    frames = w.frames
+    found: dict[int, list[int]] = {}  # the blocks of each form, by the form's frame's id
+    for k, i in enumerate(keep):
+        frame = frames[i]
+        while frame is not None and frame[0] != _FORM_ID:
+            frame = frame[5]
+        if frame is not None:
+            found.setdefault(id(frame), []).append(k)
+    if not found:
+        return []
+    blocks = w.blocks
+    total = sum(len(blocks[i]) for i in keep)
+    return [k for ks in found.values() if 2 * sum(len(blocks[keep[k]]) for k in ks) < total
+            for k in ks]

@@ -244,3 +244,35 @@ def test_cards_that_hold_more_prose_than_the_text_before_them_are_the_article():
     intro = f"<p>{PROSE[0]}</p>"
     blocks = list(extract(_with_stories(intro, _cards(_SUMMARIES)), now=NOW).blocks)
     assert _SUMMARIES[0] in blocks and _SUMMARIES[-1] in blocks
+
+
+_SIGNUP = """<form action="/subscribe"><p>Get our weekly letter about the town's libraries and
+parks, with every meeting of the council and what was decided there.</p>
+<div class="field">Your e-mail address</div>
+<div class="note">This field is for validation purposes and should be left unchanged.</div>
+<p>By subscribing you agree to our terms of service and to our privacy policy, which you
+can read on our website at any time.</p></form>"""
+
+
+def test_a_form_inside_the_article_is_the_site_s():
+    html = f"""<html><body><article><h1>The library stays open</h1>{_paragraphs()}{_SIGNUP}
+<p>{_WEEKS[0]}</p></article></body></html>"""
+    assert list(extract(html, now=NOW).blocks) == [*PROSE, _WEEKS[0]]
+
+
+def test_a_form_around_the_whole_page_is_not_furniture():
+    # (an ASP.NET page: one form around everything)
+    html = f"""<html><body><form id="aspnetForm" action="/page.aspx"><div class="top">
+<a href="/">City News</a></div><article><h1>The library stays open</h1>{_paragraphs()}
+</article></form></body></html>"""
+    assert list(extract(html, now=NOW).blocks) == PROSE
+
+
+def test_a_form_holding_most_of_the_body_is_the_article():
+    # a comparison of products set in a form (to pick the ones to compare), after a short
+    # introduction
+    rows = "".join(f"<tr><td>Model {i}</td><td>{_SUMMARIES[i]}</td></tr>" for i in range(4))
+    html = f"""<html><body><article><h1>The best bicycles</h1><p>{PROSE[0]}</p>
+<form action="/compare"><table>{rows}</table></form></article></body></html>"""
+    blocks = list(extract(html, now=NOW).blocks)
+    assert PROSE[0] in blocks and _SUMMARIES[3] in blocks
