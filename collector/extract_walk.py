@@ -603,14 +603,42 @@ def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
         return False
     # a furniture word on a wrapper that holds most of the page ("pagination-first",
     # "read-more" on the article's own box) does not make the article furniture
-    if not _small(node, _WEAK_MAX_SHARE if verdict == 1 else _STRONG_MAX_SHARE, walk):
+    chars = len(node.text_lexbor())
+    if not _small_text(chars, _WEAK_MAX_SHARE if verdict == 1 else _STRONG_MAX_SHARE, walk):
         return False
     if verdict == 2 and _collapsed(node, attrs):
         return False
     if node.css_first(_MAIN_MARKERS) is None:
-        return True
+        # the box of an `<article>` or `<main>` holding nearly all its text is the article,
+        # whatever the site named it after ("newsletter-cms" in a newsletter's archived
+        # issue), and so is a box around a long `<article>`
+        # (either needs an article as long as no teaser, card or comment is)
+        return chars < _LONG_ARTICLE_CHARS or not (
+            (walk.scoped and _fills_scope(node, chars))
+            or any(len(a.text_lexbor()) >= _LONG_ARTICLE_CHARS for a in node.css("article")))
     return walk.h1_span is not None \
         and _later_marks(node.css(_MAIN_MARKERS), verdict, attrs, walk)
+
+
+#: Share of the text of the `<article>` or `<main>` around it that a box must hold to be its
+#: text (see `_fills_scope`).
+_SCOPE_SHARE = 0.9
+_SCOPE_TAGS = frozenset({"article", "main"})
+#: Characters of an `<article>` that no teaser, card or comment has.
+_LONG_ARTICLE_CHARS = 2000
+
+
+def _fills_scope(node: LexborNode, chars: int) -> bool:
+    """Whether the element (of `chars` characters) holds `_SCOPE_SHARE` of the text of the
+    nearest `<article>` or `<main>` around it (looked for up to four levels up)."""
+    outer = node.parent
+    for _ in range(4):
+        if outer is None:
+            return False
+        if outer.tag in _SCOPE_TAGS:
+            return chars >= _SCOPE_SHARE * len(outer.text_lexbor())
+        outer = outer.parent
+    return False
 
 
 def _collapsed(node: LexborNode, attrs: dict[str, str | None]) -> bool:
@@ -649,7 +677,11 @@ _SMALL_CHARS = 1000
 
 def _small(node: LexborNode, share: float, walk: Walk) -> bool:
     """Whether the element holds less than `share` of the page's text."""
-    chars = len(node.text_lexbor())
+    return _small_text(len(node.text_lexbor()), share, walk)
+
+
+def _small_text(chars: int, share: float, walk: Walk) -> bool:
+    """Whether an element of `chars` characters holds less than `share` of the page's text."""
     if chars < _SMALL_CHARS:
         return True
     if walk._page_chars < 0 and chars < share * (chars + sum(map(len, walk.blocks))):

@@ -276,3 +276,30 @@ def test_a_form_holding_most_of_the_body_is_the_article():
 <form action="/compare"><table>{rows}</table></form></article></body></html>"""
     blocks = list(extract(html, now=NOW).blocks)
     assert PROSE[0] in blocks and _SUMMARIES[3] in blocks
+
+
+#: An article long enough that no teaser, card or comment is (2,000 characters and more).
+_LONG = [*PROSE, *_WEEKS, *_MORE, *_SUMMARIES, *(p.replace("council", "board") for p in PROSE),
+         *(p.replace("library", "museum") for p in PROSE)]
+
+
+def _newsletter_issue(wrapper: str, box: str) -> str:
+    """A newsletter's archived issue: the issue's article sits in boxes named after the
+    site's newsletter, a furniture word; the site's own lines fill the rest of the page."""
+    text = "".join(f"<p>{p}</p>" for p in _LONG)
+    site = "".join(f"<div>Podcast episode {i:03}</div>" for i in range(300))
+    more = "".join(f"<div>Issue {i:03}</div>" for i in range(60))
+    return f"""<html><body><main><section class="hero"><h1>The library stays open</h1>
+<div class="{wrapper}"><article class="issue"><div class="{box}">{text}</div></article></div>
+</section><section>{more}</section></main><div class="site">{site}</div></body></html>"""
+
+
+def test_the_box_holding_an_article_s_text_is_the_article_whatever_its_name():
+    html = _newsletter_issue("wrapper", "newsletter-richtext")
+    assert sum(len(p) for p in _LONG) >= 2000
+    assert list(extract(html, now=NOW).blocks) == _LONG
+
+
+def test_a_box_around_a_long_article_is_not_furniture_whatever_its_name():
+    html = _newsletter_issue("newsletter-wrapper", "richtext")
+    assert list(extract(html, now=NOW).blocks) == _LONG
