@@ -123,8 +123,10 @@ def card_runs(w: Walk, keep: list[int]) -> list[int]:
     # no such place, and the search for cards is not made at all)
     linky = [k for k, i in enumerate(keep) if links[i] > 0.5]
     starts: list[int] = []
+    frames = w.frames
     for a, b, c in zip(linky, linky[1:], linky[2:], strict=False):
-        if 2 <= b - a == c - b <= _CARD_BLOCKS:
+        if 2 <= b - a == c - b <= _CARD_BLOCKS and frames[keep[a]][0] == frames[keep[b]][0] \
+                == frames[keep[c]][0]:
             starts.extend(range(max(a - (b - a) + 1, 0), a + 1))
     if not starts:
         return []
@@ -527,13 +529,28 @@ def forms(w: Walk, keep: list[int]) -> list[int]:
     around the whole page (an ASP.NET page's, a page builder's) or a table of products to
     compare set in a form."""
     frames = w.frames
+    first, last = w.span
     found: dict[int, list[int]] = {}  # the blocks of each form, by the form's frame's id
+    # (the body's paragraphs are mostly siblings: the way up from one parent is climbed once)
+    last_parent: list | None = None
+    form: list | None = None
     for k, i in enumerate(keep):
         frame = frames[i]
-        while frame is not None and frame[0] != _FORM_ID:
-            frame = frame[5]
-        if frame is not None:
+        if frame[0] == _FORM_ID:
             found.setdefault(id(frame), []).append(k)
+            continue
+        parent = frame[5]
+        if parent is not last_parent:
+            last_parent = form = parent
+            # up to the first element that holds the whole container: a form around it
+            # holds the body, and stays
+            while form is not None and form[0] != _FORM_ID and not (
+                    form[1] <= first and form[6] >= last):
+                form = form[5]
+            if form is not None and form[0] != _FORM_ID:
+                form = None
+        if form is not None:
+            found.setdefault(id(form), []).append(k)
     if not found:
         return []
     blocks = w.blocks

@@ -611,11 +611,12 @@ def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
     if node.css_first(_MAIN_MARKERS) is None:
         # the box of an `<article>` or `<main>` holding nearly all its text is the article,
         # whatever the site named it after ("newsletter-cms" in a newsletter's archived
-        # issue), and so is a box around a long `<article>`
+        # issue), and so is a box right around a long `<article>`
         # (either needs an article as long as no teaser, card or comment is)
         return chars < _LONG_ARTICLE_CHARS or not (
             (walk.scoped and _fills_scope(node, chars))
-            or any(len(a.text_lexbor()) >= _LONG_ARTICLE_CHARS for a in node.css("article")))
+            or any(child.tag == "article" and len(child.text_lexbor()) >= _LONG_ARTICLE_CHARS
+                   for child in node.iter()))
     return walk.h1_span is not None \
         and _later_marks(node.css(_MAIN_MARKERS), verdict, attrs, walk)
 
