@@ -124,13 +124,14 @@ def card_runs(w: Walk, keep: list[int]) -> list[int]:
     linky = [k for k, i in enumerate(keep) if links[i] > 0.5]
     starts: list[int] = []
     frames = w.frames
+    goods = w.goods
     for a, b, c in zip(linky, linky[1:], linky[2:], strict=False):
+        # (and the headlines of one tag, with at most a summary each between them)
         if 2 <= b - a == c - b <= _CARD_BLOCKS and frames[keep[a]][0] == frames[keep[b]][0] \
-                == frames[keep[c]][0]:
+                == frames[keep[c]][0] and sum(goods[keep[j]] for j in range(a, c)) <= 2:
             starts.extend(range(max(a - (b - a) + 1, 0), a + 1))
     if not starts:
         return []
-    goods = w.goods
     blocks = w.blocks
     out: list[int] = []
     done = 0  # positions before this one are decided
