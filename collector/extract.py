@@ -99,16 +99,23 @@ def _drop_opening_byline(blocks: list[str]) -> list[str]:
     return blocks
 
 
-#: An element that opens a paragraph or a line: a declared text holding one is HTML.
+#: A tag: a declared text holding one is HTML.
+_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
+#: An element that opens a paragraph or a line.
 _HTML_BLOCK = re.compile(r"<(?:p|br|div|h[1-6]|li|blockquote)\b", re.IGNORECASE)
 
 
 def _declared_blocks(text: str) -> list[str]:
-    """The blocks of an article's text as a page declares it: HTML read by the block rules,
-    plain text a block a line (entities written out, as some sites' metadata has them)."""
-    if _HTML_BLOCK.search(text):
-        return html_to_blocks(text)
-    return [line for line in map(clean, html_text.unescape(text).splitlines()) if line]
+    """The blocks of an article's text as a page declares it: HTML (written out or escaped
+    once more, as some sites' metadata has it) read by the block rules, its lines kept when
+    it has no element that opens a block; plain text a block a line."""
+    if _TAG.search(text) is None:
+        text = html_text.unescape(text)
+        if _TAG.search(text) is None:
+            return [line for line in map(clean, text.splitlines()) if line]
+    if _HTML_BLOCK.search(text) is None:
+        text = text.replace("\n", "<br>")
+    return html_to_blocks(text)
 
 
 def extract(html: bytes | str, *, url: str | None = None,
@@ -167,10 +174,14 @@ def extract(html: bytes | str, *, url: str | None = None,
             # a page whose script shows the article (an application's page, a metered
             # site's) declares its text for search engines: shown less than half of it, the
             # page's own text is furniture around an empty frame
+            # (the declared text's words, markup and all, bound its article's from above: a
+            # page showing half of those needs no look at the declared blocks)
             half = word_units(declared) // 2
             if count_words(blocks, half) < half:
-                blocks = _declared_blocks(declared)
-                method = "metadata"
+                shown = _declared_blocks(declared)
+                if count_words(blocks) < count_words(shown) / 2:
+                    blocks = shown
+                    method = "metadata"
     if not h1s:
         h1s = [t for t in (clean(n.text()) for n in tree.css("h1")[:5]) if t]
     title = find_title(head, h1s, tree, url, item_title, site_names)

@@ -240,14 +240,11 @@ def _only_credit(line: str) -> bool:
     return _ONLY_CREDIT.fullmatch(line) is not None
 
 
-
-
 _BLOCKQUOTE_ID = TAG_ID["blockquote"]
 _CAPTION_IDS = _tag_ids(frozenset({"figcaption", "caption"}))
 _P_ID = TAG_ID["p"]
 _FIGURE_ID = TAG_ID["figure"]
 _FIGCAPTION_ID = TAG_ID["figcaption"]
-_LI_ID = TAG_ID["li"]
 #: Block kinds the classifier tells apart, by tag.
 _BLOCK_KINDS = {
     **dict.fromkeys(_HEADING_IDS, "heading"),

@@ -101,14 +101,22 @@ def _jsonld_objects(scripts: list[str]) -> list[dict]:
     return found
 
 
+#: The schema.org types whose `articleBody` is the page's article (Article and its kinds).
+_BODY_TYPES = ARTICLE_TYPES - {"webpage", "creativework", "event", "review"}
+
+
 def declared_body(jsonld: list[dict]) -> str | None:
     """The article's text as the page declares it (schema.org `articleBody` of an article
-    object of its JSON-LD), when exactly one text is declared: several are other articles'
-    (a list of related stories), not this page's."""
-    found = {obj["articleBody"] for obj in jsonld
-             if isinstance(obj.get("articleBody"), str) and not ARTICLE_TYPES.isdisjoint(
-                 types_of(obj)) and obj["articleBody"].strip()}
-    return found.pop() if len(found) == 1 else None
+    object of its JSON-LD), when exactly one text is declared (white space aside): several
+    are other articles' (a list of related stories), not this page's."""
+    found: dict[str, str] = {}
+    for obj in jsonld:
+        body = obj.get("articleBody")
+        if isinstance(body, str) and not _BODY_TYPES.isdisjoint(types_of(obj)):
+            key = " ".join(body.split())
+            if key:
+                found[key] = body
+    return next(iter(found.values())) if len(found) == 1 else None
 
 
 def types_of(obj: dict) -> set[str]:

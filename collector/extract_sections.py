@@ -187,7 +187,7 @@ def _cards_under(w: Walk, keep: list[int], k: int, parent: list,
         members = keep[j:e]
         this = tuple((frames[i][0], links[i] > 0.5, goods[i]) for i in members)
         prose = [w.blocks[i] for i in members if goods[i]]
-        if len(members) < 2 or sum(1 for i in members if links[i] > 0.5) != 1 \
+        if not 2 <= len(members) <= _CARD_BLOCKS or sum(1 for i in members if links[i] > 0.5) != 1 \
                 or len(prose) > 1 or (shape is not None and this != shape):
             break
         shape = this
@@ -522,36 +522,37 @@ def closing_box(w: Walk, keep: list[int]) -> range:
     return range(k, len(keep))
 
 
-
 def forms(w: Walk, keep: list[int]) -> list[int]:
     """Positions (in `keep`) of the blocks of forms inside the body: a form for the reader to
     fill (to subscribe, to write in, to comment, to vote, to log in) is the site's, with its
-    labels, notes and messages. Not a form holding half of the body's text or more: one
-    around the whole page (an ASP.NET page's, a page builder's) or a table of products to
-    compare set in a form."""
+    labels, notes and messages. Not a form that holds the container (is it, or is around it:
+    an ASP.NET page's form around the whole page), nor one holding half of the body's text
+    or more (a table of products to compare set in a form)."""
     frames = w.frames
     first, last = w.span
     found: dict[int, list[int]] = {}  # the blocks of each form, by the form's frame's id
     # (the body's paragraphs are mostly siblings: the way up from one parent is climbed once)
     last_parent: list | None = None
-    form: list | None = None
+    above: list | None = None  # the form the last parent lies in
     for k, i in enumerate(keep):
         frame = frames[i]
+        if frame[1] <= first and frame[6] >= last:
+            continue  # (a block read from the container's own element)
         if frame[0] == _FORM_ID:
             found.setdefault(id(frame), []).append(k)
             continue
         parent = frame[5]
         if parent is not last_parent:
             last_parent = form = parent
-            # up to the first element that holds the whole container: a form around it
-            # holds the body, and stays
-            while form is not None and form[0] != _FORM_ID and not (
-                    form[1] <= first and form[6] >= last):
+            # up to the first element that holds the whole container: a form that is it or
+            # is around it holds the body, and stays
+            while form is not None and not (form[1] <= first and form[6] >= last) \
+                    and form[0] != _FORM_ID:
                 form = form[5]
-            if form is not None and form[0] != _FORM_ID:
-                form = None
-        if form is not None:
-            found.setdefault(id(form), []).append(k)
+            above = form if form is not None and form[0] == _FORM_ID and not (
+                form[1] <= first and form[6] >= last) else None
+        if above is not None:
+            found.setdefault(id(above), []).append(k)
     if not found:
         return []
     blocks = w.blocks

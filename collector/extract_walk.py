@@ -243,7 +243,7 @@ class Walk:
         self.root = root
         self._page_chars = -1
         self.span = (0, 0)                   # blocks of the chosen container
-        self.scoped = 0                      # depth of open main/article elements
+        self.scoped = 0                      # depth of open main elements
         self.blocks: list[str] = []          # raw block texts, in document order
         self.goods: list[bool] = []          # block reads as prose
         self.links: list[float] = []         # share of the block's characters inside links
@@ -614,7 +614,7 @@ def _is_furniture(node: LexborNode, tag: int, attrs: dict[str, str | None],
         # issue), and so is a box right around a long `<article>`
         # (either needs an article as long as no teaser, card or comment is)
         return chars < _LONG_ARTICLE_CHARS or not (
-            (walk.scoped and _fills_scope(node, chars))
+            _fills_scope(node, chars)
             or any(child.tag == "article" and len(child.text_lexbor()) >= _LONG_ARTICLE_CHARS
                    for child in node.iter()))
     return walk.h1_span is not None \

@@ -93,7 +93,7 @@ class Extracted:
     canonical_url: str | None = None
     language: str | None = None
     author: str | None = None
-    method: str = "page"                  # page | selector | feed | pdf | docx | odt | ...
+    method: str = "page"                  # page | selector | metadata | feed | pdf | ...
     flags: tuple[str, ...] = field(default=())  # e.g. ("short",), ("scanned",)
     #: pages of the document the text came from (PDF, DOCX, ODT), when known
     pages: int | None = None

@@ -166,6 +166,7 @@ def _app_page(*bodies: str, shown: str = "") -> str:
         '<script type="application/ld+json">'
         + json.dumps({"@context": "https://schema.org", "@type": "NewsArticle",
                       "headline": "The library stays open", "articleBody": body})
+        .replace("</", "<\\/")  # (as sites write it: "</script>" in a string ends no script)
         + "</script>" for body in bodies)
     return f"""<html><head><title>The library stays open | City News</title>{scripts}</head>
 <body><header><a href="/">City News</a><a href="/subscribe">Subscribe</a></header>
@@ -183,6 +184,30 @@ def test_a_declared_text_in_html_is_read_by_the_block_rules():
     declared = "".join(f"<p>{p} &amp; more.</p>" for p in PROSE)
     result = extract(_app_page(declared), now=NOW)
     assert list(result.blocks) == [f"{p} & more." for p in PROSE]
+
+
+def test_a_declared_text_with_only_inline_markup_keeps_its_lines_and_loses_its_tags():
+    declared = "\n".join(f'{p} See <a href="/earlier">our story</a> and <em>this</em>.'
+                          for p in PROSE)
+    result = extract(_app_page(declared), now=NOW)
+    assert list(result.blocks) == [f"{p} See our story and this." for p in PROSE]
+
+
+def test_a_declared_text_escaped_twice_is_read_as_html():
+    declared = "".join(f"&lt;p&gt;{p}&lt;/p&gt;" for p in PROSE)
+    assert list(extract(_app_page(declared), now=NOW).blocks) == PROSE
+
+
+def test_the_declared_text_s_markup_does_not_count_as_its_words():
+    # the page shows two of the three paragraphs it declares, the declared HTML is heavy
+    # with attributes and a script: the article the page shows is more than half
+    attrs = " ".join(f'data-x{i}="a b c d e f"' for i in range(12))
+    declared = "".join(f"<p {attrs}>{p}</p>" for p in PROSE[:3]) + \
+        "<script>" + " ".join(["var x = 1;"] * 200) + "</script>"
+    result = extract(_app_page(declared, shown="".join(f"<p>{p}</p>" for p in PROSE[:2])),
+                     now=NOW)
+    assert result.method == "page"
+    assert list(result.blocks) == PROSE[:2]
 
 
 def test_the_page_s_own_text_stays_when_it_shows_half_the_declared_text_or_more():
@@ -210,11 +235,11 @@ _SUMMARIES = [
 ]
 
 
-def _cards(summaries: list[str], ending: str = "") -> str:
+def _cards(summaries: list[str]) -> str:
     return "".join(
         f'<div class="post"><div class="title"><a href="/story/{i}">Story number {i} of the'
         f' week</a></div><div class="meta">Webmaster</div><div class="meta">December 19,'
-        f" 2025</div><div class=\"summary\">{text}{ending}</div></div>"
+        f" 2025</div><div class=\"summary\">{text}</div></div>"
         for i, text in enumerate(summaries))
 
 
@@ -227,9 +252,14 @@ def _with_stories(article: str, stories: str) -> str:
 def test_a_run_of_other_stories_teasers_after_the_article_is_furniture():
     # the teasers' summaries are prose: they lift the container to the wrapper that holds
     # the article and the run of other stories' cards after it
-    for ending in ("", "…"):
-        html = _with_stories(_paragraphs(), _cards(_SUMMARIES, ending))
-        assert list(extract(html, now=NOW).blocks) == PROSE
+    html = _with_stories(_paragraphs(), _cards(_SUMMARIES))
+    assert list(extract(html, now=NOW).blocks) == PROSE
+
+
+def test_summaries_each_cut_with_an_ellipsis_are_teasers_whatever_their_lengths():
+    summaries = [s + " in the town" * i + " …" for i, s in enumerate(_SUMMARIES)]
+    html = _with_stories(_paragraphs(), _cards(summaries))
+    assert list(extract(html, now=NOW).blocks) == PROSE
 
 
 def test_summaries_of_their_own_lengths_are_not_a_templates_teasers():
@@ -268,6 +298,17 @@ def test_a_form_around_the_whole_page_is_not_furniture():
     assert list(extract(html, now=NOW).blocks) == PROSE
 
 
+def test_a_form_that_is_the_container_is_the_article():
+    # the form (an ASP.NET page's) holds three paragraphs and is chosen as the container;
+    # two sections of two after it join the body, with more text than the form
+    html = f"""<html><body><div class="top">{"".join(f'<a href="/{i}">Page {i}</a> '
+                                                     for i in range(40))}</div>
+<form action="/page.aspx">{_paragraphs()}</form>
+<section><p>{_WEEKS[0]}</p><p>{_WEEKS[1]}</p></section>
+<section><p>{_MORE[0]}</p><p>{_MORE[1]}</p></section></body></html>"""
+    assert list(extract(html, now=NOW).blocks) == [*PROSE, *_WEEKS, *_MORE]
+
+
 def test_a_form_holding_most_of_the_body_is_the_article():
     # a comparison of products set in a form (to pick the ones to compare), after a short
     # introduction
@@ -297,6 +338,12 @@ def _newsletter_issue(wrapper: str, box: str) -> str:
 def test_the_box_holding_an_article_s_text_is_the_article_whatever_its_name():
     html = _newsletter_issue("wrapper", "newsletter-richtext")
     assert sum(len(p) for p in _LONG) >= 2000
+    assert list(extract(html, now=NOW).blocks) == _LONG
+
+
+def test_the_box_holding_an_article_s_text_is_the_article_on_a_page_without_main():
+    html = _newsletter_issue("wrapper", "newsletter-richtext").replace(
+        "<main>", "<div>").replace("</main>", "</div>")
     assert list(extract(html, now=NOW).blocks) == _LONG
 
 
