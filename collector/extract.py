@@ -173,9 +173,9 @@ def extract(html: bytes | str, *, url: str | None = None,
         if declared is not None:
             # a page whose script shows the article (an application's page, a metered
             # site's) declares its text for search engines: shown less than half of it, the
-            # page's own text is furniture around an empty frame
-            # (the declared text's words, markup and all, bound its article's from above: a
-            # page showing half of those needs no look at the declared blocks)
+            # page's own text is furniture around an empty frame. (The declared text's words,
+            # markup and all, bound its blocks' from above: a page showing half of those
+            # needs no look at the blocks.)
             half = word_units(declared) // 2
             if count_words(blocks, half) < half:
                 shown = _declared_blocks(declared)

@@ -536,26 +536,29 @@ def forms(w: Walk, keep: list[int]) -> list[int]:
     above: list | None = None  # the form the last parent lies in
     for k, i in enumerate(keep):
         frame = frames[i]
-        if frame[1] <= first and frame[6] >= last:
-            continue  # (a block read from the container's own element)
-        if frame[0] == _FORM_ID:
-            found.setdefault(id(frame), []).append(k)
-            continue
-        parent = frame[5]
-        if parent is not last_parent:
-            last_parent = form = parent
-            # up to the first element that holds the whole container: a form that is it or
-            # is around it holds the body, and stays
-            while form is not None and not (form[1] <= first and form[6] >= last) \
-                    and form[0] != _FORM_ID:
-                form = form[5]
-            above = form if form is not None and form[0] == _FORM_ID and not (
-                form[1] <= first and form[6] >= last) else None
-        if above is not None:
-            found.setdefault(id(above), []).append(k)
+        if frame[0] == _FORM_ID or (frame[1] <= first and frame[6] >= last):
+            form = _form_of(frame, first, last)
+        else:
+            if frame[5] is not last_parent:
+                last_parent = frame[5]
+                above = _form_of(last_parent, first, last)
+            form = above
+        if form is not None:
+            found.setdefault(id(form), []).append(k)
     if not found:
         return []
     blocks = w.blocks
     total = sum(len(blocks[i]) for i in keep)
     return [k for ks in found.values() if 2 * sum(len(blocks[keep[k]]) for k in ks) < total
             for k in ks]
+
+
+def _form_of(frame: list | None, first: int, last: int) -> list | None:
+    """The form the element of `frame` is or lies in, below the first element that holds the
+    whole container (blocks `first` to `last`): a form that is the container or is around it
+    holds the body, and is not one of its forms."""
+    while frame is not None and not (frame[1] <= first and frame[6] >= last):
+        if frame[0] == _FORM_ID:
+            return frame
+        frame = frame[5]
+    return None
