@@ -20,37 +20,24 @@ from __future__ import annotations
 
 import argparse
 import gc
-import gzip
-import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from split import load as load_split  # noqa: E402
+from extract import NOW, load  # noqa: E402
 
 from collector.extract import extract  # noqa: E402
 
-DATA = ROOT / ".." / "shared"
-NOW = datetime(2026, 6, 1, tzinfo=UTC)  # as bench/extract.py
 WARM_PAGES = 20
 
 
-def tuning_pages(name: str) -> list[tuple[bytes, str | None]]:
-    """(bytes, URL) of every page of the set's tuning part, in the order of their names."""
-    untouched = set(load_split()[name]["untouched"])
-    data = DATA / name
-    pages = []
-    for path in sorted((data / "pages").glob("*.html.gz")):
-        pid = path.name.removesuffix(".html.gz")
-        if pid in untouched:
-            continue
-        url = json.loads((data / "truth" / f"{pid}.json").read_text("utf-8")).get("url")
-        pages.append((gzip.decompress(path.read_bytes()), url))
-    return pages
+def tuning_pages(name: str) -> list[tuple[bytes | str, str | None]]:
+    """(bytes, URL) of every page of the set's tuning part, in the order of their names (as
+    bench/extract.py reads them)."""
+    return [(page.input, page.url) for page in load(name, {"tuning"}, None)]
 
 
 def main() -> int:
