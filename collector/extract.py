@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from . import limits
 from .document import clean_line, print_extracted, render
@@ -118,6 +118,28 @@ def _declared_blocks(text: str) -> list[str]:
     return html_to_blocks(text)
 
 
+def _same_article(root: LexborNode, walk: Walk, again: Walk) -> bool:
+    """Whether the retry's body (`again`: most of its prose) lies in the `<article>`, `<main>`
+    or hAtom entry (`.hentry`) that holds the first walk's body, when one does. A short body
+    inside the page's article is a short post (a quotation, a link with a line of comment):
+    the longer text the retry finds outside it is the page's (a comment form, a reader's
+    prompt, the blog's footer)."""
+    if walk.best[1] is None or again.span[1] <= again.span[0]:
+        return True  # (the first walk found no prose at all: nothing of the article's)
+    mine = walk.blocks[walk.span[0]].strip()[:60]
+    around = None
+    for node in root.css("article, main, .hentry"):
+        if mine in node.text():
+            around = node  # (document order: an element inside comes after its parent)
+    if around is None:
+        return True
+    inside = around.text()
+    first, last = again.span
+    prose = [again.blocks[i].strip() for i in range(first, last) if again.goods[i]]
+    held = sum(len(text) for text in prose if text[:60] in inside)
+    return 2 * held >= sum(len(text) for text in prose)
+
+
 def extract(html: bytes | str, *, url: str | None = None,
             headers: Mapping[str, str] | None = None, content_selector: str | None = None,
             now: datetime | None = None, item_title: str | None = None,
@@ -166,8 +188,8 @@ def extract(html: bytes | str, *, url: str | None = None,
             # class-based furniture rules can be wrong on an unusual page: retry without them
             # (a page without any prose outside `<noscript>` is its fallback for browsers
             # without scripts: the page as rendered by a script)
-            _, retry = walk_page(root, furniture=False, noscript=walk.best[1] is None)
-            if count_words(retry) > count_words(blocks):
+            again, retry = walk_page(root, furniture=False, noscript=walk.best[1] is None)
+            if count_words(retry) > count_words(blocks) and _same_article(root, walk, again):
                 blocks = retry
         declared = declared_body(head.jsonld)
         if declared is not None:

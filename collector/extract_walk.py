@@ -75,6 +75,10 @@ _WEAK_PARTS = frozenset({
     "print", "bio", "trending", "popular", "footer", "copyright", "banner", "toolbar",
     "offcanvas", "jp", "rating",
 })
+#: Words naming a tabbed widget, whose panels hold the page's own text (a product's
+#: description, a report's sections): a layout word beside one ("tab-menu--product",
+#: "tabs-widget") names the widget's tabs, not the site's navigation.
+_PANEL_PARTS = frozenset({"tab", "tabs"})
 #: Share of the page's text above which a weak match is not believed.
 _WEAK_MAX_SHARE = 0.2
 #: Share of the page's text above which even a strong furniture word is not believed.
@@ -765,6 +769,8 @@ def _token_verdict(token: str) -> int:
         return 0
     if not _FURNITURE_PARTS.isdisjoint(parts):
         return 2
+    if not _PANEL_PARTS.isdisjoint(parts):
+        return 0  # a tabbed widget's layout word ("tab-menu"): its panels are the page's text
     return 1
 
 

@@ -350,3 +350,57 @@ def test_the_box_holding_an_article_s_text_is_the_article_on_a_page_without_main
 def test_a_box_around_a_long_article_is_not_furniture_whatever_its_name():
     html = _newsletter_issue("newsletter-wrapper", "richtext")
     assert list(extract(html, now=NOW).blocks) == _LONG
+
+
+# --- round ten (docs/extraction.md, "Rules for kinds of page, round ten") -------------------
+
+
+def _shop_page(widget: str) -> str:
+    """A shop's product page: an introduction, then the product's description in a
+    tabbed widget, among a large site menu and footer (the widget holds little of the page)."""
+    menu = "".join(f'<li><a href="/c/{i}">Category {i}</a></li>' for i in range(120))
+    footer = "".join(f"<p>Store {i}: open Monday to Saturday</p>" for i in range(60))
+    return f"""<html><body><ul class="menu">{menu}</ul><div class="product">
+<h1>Garden bench, oak</h1><p>{PROSE[0]}</p><p>{PROSE[1]}</p>
+<div class="{widget}"><div class="tab--container"><p>{_MORE[0]}</p><p>{_MORE[1]}</p></div>
+</div></div><div class="site-footer-links">{footer}</div></body></html>"""
+
+
+def test_a_tabbed_widget_s_panels_are_the_page_s_text():
+    # "menu" in a tab widget's name ("tab-menu--product") names the widget's tabs, not the
+    # site's navigation: its panels hold the product's description
+    blocks = list(extract(_shop_page("tab-menu--product"), now=NOW).blocks)
+    assert _MORE[0] in blocks and _MORE[1] in blocks
+    # a menu of the site's is still furniture
+    blocks = list(extract(_shop_page("menu--product"), now=NOW).blocks)
+    assert _MORE[0] not in blocks
+
+
+_QUOTE = ["\u201cI know I am tired and should not say this\u2026\u201d",
+          "\u2013 \u201cThen don't.\u201d", "\u2013 \u201cOkay.\u201d"]
+
+#: A blog's comment form after a post: more words than a short post, and furniture.
+_REPLY_FORM = """<div id="respond" class="comment-respond"><h3>Leave a reply</h3>
+<form action="/comments"><p>Enter your details below or click an icon to log in with the
+account you already have on one of the services we work with, so that your name and your
+picture appear beside your comment.</p><p>Your e-mail address will not be published and is
+only used to tell you about replies to your comment if you ask us to.</p></form></div>"""
+
+
+def _short_post(post: str) -> str:
+    lines = "".join(f"<p>{line}</p>" for line in _QUOTE)
+    return f"""<html><body><div id="content"><{post}><h1>Overheard</h1>{lines}</{post.split()[0]}>
+{_REPLY_FORM}</div></body></html>"""
+
+
+def test_a_short_post_is_not_traded_for_the_comment_form_after_it():
+    # a post of a few lines is shorter than the body the rules ask for: the walk again
+    # without the furniture words finds the comment form's longer text, outside the post
+    for post in ('article class="post"', 'div class="post hentry"', "main"):
+        assert list(extract(_short_post(post), now=NOW).blocks) == _QUOTE, post
+
+
+def test_a_short_body_outside_any_article_is_still_read_again():
+    # outside an article, the short text may be what the furniture words left of the page:
+    # the longer text found without them is taken, as before
+    assert list(extract(_short_post('div class="post"'), now=NOW).blocks) != _QUOTE
