@@ -219,6 +219,22 @@ _KINDS = {(True, False): _by_number(_kinds(True), _K_INLINE + _K_CHECK),
           (False, True): _by_number(_kinds(False, noscript=True), _K_INLINE)}
 
 
+#: A sentence going on into a link ("X replaced Y, <a>who for eight months has combined the
+#: two jobs.</a>"): at most this many linked pieces of text, after at least this many words
+#: of its own, and closed as a sentence. (Three or more links in a line are a list of
+#: destinations: "write to us or follow us on Facebook, X and Instagram.")
+_SENTENCE_LINKS = 2
+_SENTENCE_OPENING_WORDS = 3
+_SENTENCE_ENDS = (".", "!", "?", "。", "！", "？")
+
+
+def _opens_sentence(line: list[str], first_link: int) -> bool:
+    """Whether the words of a line before its first link (the line's first `first_link`
+    pieces) open a sentence."""
+    return len("".join(line[:first_link]).split(None, _SENTENCE_OPENING_WORDS)) \
+        >= _SENTENCE_OPENING_WORDS
+
+
 class Walk:
     """One pass over a subtree; collects blocks and per-container prose statistics."""
 
@@ -227,6 +243,7 @@ class Walk:
         "best",
         "blocks",
         "default_kind",
+        "first_link",
         "frames",
         "goods",
         "h1_span",
@@ -234,6 +251,7 @@ class Walk:
         "kinds",
         "line",
         "link_chars",
+        "linked_pieces",
         "links",
         "records",
         "root",
@@ -254,6 +272,8 @@ class Walk:
         self.frames: list[list] = []         # frame of the element each block is read from
         self.line: list[str] = []            # text of the block being read
         self.link_chars = 0
+        self.first_link = -1                # piece of `line` where its first link starts
+        self.linked_pieces = 0
         # frames: [tag, first block, prose chars, link-list chars, other chars, parent frame,
         # end block (set when the element is left)]; the open ones on a stack
         self.stack: list[list] = []
@@ -273,9 +293,11 @@ class Walk:
         """End the current line: it becomes a block of the innermost open element."""
         line = self.line
         text = "".join(line).strip()  # (a single string is joined without a copy)
-        line.clear()  # the same list object: walk() holds it
         link_chars, self.link_chars = self.link_chars, 0
+        first_link, self.first_link = self.first_link, -1
+        pieces, self.linked_pieces = self.linked_pieces, 0
         if not text:
+            line.clear()
             return
         n = len(text)
         share = link_chars / n if link_chars < n else 1.0
@@ -284,6 +306,16 @@ class Walk:
         good = (share <= _PROSE_MAX_LINK_SHARE and n >= _PROSE_MIN_CHARS
                 and (len(text.split(None, _PROSE_WORDS)) >= _PROSE_WORDS
                      or (not text.isascii() and word_units(text) >= _PROSE_WORDS)))
+        if not good and first_link > 0 and pieces <= _SENTENCE_LINKS and share < 1.0 \
+                and text.endswith(_SENTENCE_ENDS) \
+                and len(text.split(None, _PROSE_WORDS)) >= _PROSE_WORDS \
+                and _opens_sentence(line, first_link):
+            # a sentence that goes on into a link (a report pointing to an earlier one in
+            # its own words): prose, its linked words the sentence's
+            good = True
+            link_chars = 0
+            share = 0.0
+        line.clear()  # the same list object: walk() holds it
         self.blocks.append(text)
         self.goods.append(good)
         self.links.append(share)
@@ -472,6 +504,9 @@ class Walk:
                 if text and (line or not text.isspace()):
                     line.append(text)
                     if in_link:
+                        if not self.link_chars:
+                            self.first_link = len(line) - 1
+                        self.linked_pieces += 1
                         self.link_chars += len(text.strip())
                 continue
             kind = kinds[tag] if tag < numbered else default
@@ -500,6 +535,9 @@ class Walk:
                     if text and (line or not text.isspace()):
                         line.append(text)
                         if linked:
+                            if not self.link_chars:
+                                self.first_link = len(line) - 1
+                            self.linked_pieces += 1
                             self.link_chars += len(text.strip())
                 else:
                     resume.append((following, in_link, None, False))

@@ -404,3 +404,49 @@ def test_a_short_body_outside_any_article_is_still_read_again():
     # outside an article, the short text may be what the furniture words left of the page:
     # the longer text found without them is taken, as before
     assert list(extract(_short_post('div class="post"'), now=NOW).blocks) != _QUOTE
+
+
+#: Sentences of a report that go on into a link to an earlier report: most of each line's
+#: characters are in its link.
+_LINKED = [
+    ("The new spokesman replaced the head of marketing, ",
+     "who for the past eight months had combined the role with his duties in the department"
+     " of marketing and sales."),
+    ("Before that, for almost four years, he was the spokesman of ",
+     "an insurance company, where he handled corporate communications, relations with the"
+     " media and internal communications."),
+    ("From 2013 to 2017 he worked for ",
+     "the financial supervision authority, where he kept in touch with journalists and ran"
+     " public campaigns."),
+]
+
+
+def _linked_report(after: str = "") -> str:
+    lines = "".join(f'<p>{head}<a href="/article/{i}">{tail}</a></p>'
+                    for i, (head, tail) in enumerate(_LINKED))
+    return f"""<html><body><div class="top"><h1>A new spokesman for the group</h1>
+<p>{PROSE[0]}</p></div><article class="article-content">{lines}<p>{PROSE[1]}</p>{after}
+</article></body></html>"""
+
+
+def test_a_sentence_going_on_into_a_link_is_prose():
+    blocks = list(extract(_linked_report(), now=NOW).blocks)
+    for head, tail in _LINKED:
+        assert head + tail in blocks
+    assert PROSE[1] in blocks
+
+
+def test_a_line_of_three_links_is_not_a_sentence_of_the_article():
+    follow = ('<p>Write to us or follow us on <a href="https://facebook.com/x">our Facebook'
+              ' page</a>, <a href="https://x.com/x">our account on X</a> and <a'
+              ' href="https://instagram.com/x">our Instagram profile for pictures</a>.</p>')
+    blocks = list(extract(_linked_report(follow), now=NOW).blocks)
+    assert not any(b.startswith("Write to us") for b in blocks)
+
+
+def test_a_teaser_link_after_a_label_is_not_a_sentence_of_the_article():
+    # "Read also:" and a linked headline: two words of the line's own do not open a sentence
+    teaser = ('<p>Read also: <a href="/article/9">The council closes the library in the old'
+              " market hall after sixty years of service to the neighbourhood.</a></p>")
+    blocks = list(extract(_linked_report(teaser), now=NOW).blocks)
+    assert not any(b.startswith("Read also") for b in blocks)
