@@ -118,12 +118,19 @@ def _declared_blocks(text: str) -> list[str]:
     return html_to_blocks(text)
 
 
+#: A text the walk without the furniture rules finds is short under this many words: a form's
+#: or a prompt's few sentences, not an article that a furniture word hid.
+_SHORT_RETRY_WORDS = 100
+
+
 def _same_article(root: LexborNode, walk: Walk, again: Walk) -> bool:
     """Whether the retry's body (`again`: most of its prose) lies in the `<article>`, `<main>`
     or hAtom entry (`.hentry`) that holds the first walk's body, when one does. A short body
     inside the page's article is a short post (a quotation, a link with a line of comment):
-    the longer text the retry finds outside it is the page's (a comment form, a reader's
-    prompt, the blog's footer)."""
+    the longer but still short text the retry finds outside it is the page's (a comment
+    form, a reader's prompt, the blog's footer). (An article element may hold only the
+    headline and a standfirst, the text following it: `extract` asks this only of a short
+    retry.)"""
     if walk.best[1] is None or again.span[1] <= again.span[0]:
         return True  # (the first walk found no prose at all: nothing of the article's)
     mine = walk.blocks[walk.span[0]].strip()[:60]
@@ -189,7 +196,9 @@ def extract(html: bytes | str, *, url: str | None = None,
             # (a page without any prose outside `<noscript>` is its fallback for browsers
             # without scripts: the page as rendered by a script)
             again, retry = walk_page(root, furniture=False, noscript=walk.best[1] is None)
-            if count_words(retry) > count_words(blocks) and _same_article(root, walk, again):
+            found = count_words(retry, _SHORT_RETRY_WORDS)
+            if found > count_words(blocks) and (found >= _SHORT_RETRY_WORDS
+                                                or _same_article(root, walk, again)):
                 blocks = retry
         declared = declared_body(head.jsonld)
         if declared is not None:

@@ -76,9 +76,12 @@ _WEAK_PARTS = frozenset({
     "offcanvas", "jp", "rating",
 })
 #: Words naming a tabbed widget, whose panels hold the page's own text (a product's
-#: description, a report's sections): a layout word beside one ("tab-menu--product",
-#: "tabs-widget") names the widget's tabs, not the site's navigation.
+#: description, a report's sections): a word for a menu beside one ("tab-menu--product",
+#: "tabs-nav") names the widget's row of tabs, not the site's navigation. (Other layout words
+#: stay believed: "sidebar-tabs", "widget-tabs" are a sidebar's tabs of latest and popular
+#: posts.)
 _PANEL_PARTS = frozenset({"tab", "tabs"})
+_TAB_ROW_PARTS = frozenset({"menu", "nav", "navigation"})
 #: Share of the page's text above which a weak match is not believed.
 _WEAK_MAX_SHARE = 0.2
 #: Share of the page's text above which even a strong furniture word is not believed.
@@ -807,8 +810,8 @@ def _token_verdict(token: str) -> int:
         return 0
     if not _FURNITURE_PARTS.isdisjoint(parts):
         return 2
-    if not _PANEL_PARTS.isdisjoint(parts):
-        return 0  # a tabbed widget's layout word ("tab-menu"): its panels are the page's text
+    if not _PANEL_PARTS.isdisjoint(parts) and _WEAK_PARTS.intersection(parts) <= _TAB_ROW_PARTS:
+        return 0  # a tabbed widget's menu of tabs ("tab-menu"): its panels are the page's text
     return 1
 
 

@@ -450,3 +450,22 @@ def test_a_teaser_link_after_a_label_is_not_a_sentence_of_the_article():
               " market hall after sixty years of service to the neighbourhood.</a></p>")
     blocks = list(extract(_linked_report(teaser), now=NOW).blocks)
     assert not any(b.startswith("Read also") for b in blocks)
+
+
+def test_a_sidebar_s_tabs_are_still_furniture():
+    blocks = list(extract(_shop_page("sidebar-tabs"), now=NOW).blocks)
+    assert _MORE[0] not in blocks
+
+
+def test_an_article_element_holding_only_the_header_does_not_keep_the_text_out():
+    # the `<article>` holds the headline and a standfirst; the text follows it in a box whose
+    # name has a furniture word: the walk without those words finds it, long, and takes it
+    # (the site's own lines outweigh the text, as on a large site: the furniture word is
+    # believed of a box holding under half of the page)
+    text = "".join(f"<p>{p}</p>" for p in _LONG)
+    site = "".join(f"<div>Podcast episode {i:03}</div>" for i in range(300))
+    html = f"""<html><body><article><h1>The library stays open</h1><p>{_QUOTE[0]}</p>
+</article><div class="pagination-first">{text}</div>{_REPLY_FORM}<div class="site">{site}</div>
+</body></html>"""
+    blocks = list(extract(html, now=NOW).blocks)
+    assert blocks[-len(_LONG):] == _LONG
