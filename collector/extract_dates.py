@@ -27,6 +27,10 @@ _EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
 _HEADLINE_DATE_AFTER = 6
 _HEADLINE_DATE_BEFORE = 2
 _HEADLINE_DATE_MAX_CHARS = 100
+#: Blocks of at most this many characters ("|", "By", "6", "min") are not counted among
+#: those; at most this many of them are looked at besides.
+_HEADLINE_DATE_SMALL = 4
+_HEADLINE_DATE_SMALL_MAX = 8
 _REVISED = re.compile(r"(?:updated|modified|revised|edited|aktualisiert|geändert|mis à jour|"
                       r"modifié|actualizado|atualizado|aggiornato|bijgewerkt|uppdaterad|"
                       r"päivitetty|zaktualizowano|aktualizováno|обновлено|оновлено|更新)",
@@ -161,7 +165,15 @@ def headline_date(blocks: list[str], span: tuple[int, int] | None,
     if span is None:
         return None
     first, last = span
-    after = range(last, min(len(blocks), last + _HEADLINE_DATE_AFTER))
+    # (a byline set as many small blocks, "By | Name | 6 | min | May 2, 2024": separators and
+    # counts of a few characters do not use up the lines looked at)
+    after = []
+    i = last
+    while i < len(blocks) and len(after) < _HEADLINE_DATE_AFTER + _HEADLINE_DATE_SMALL_MAX:
+        after.append(i)
+        if sum(len(blocks[j]) > _HEADLINE_DATE_SMALL for j in after) >= _HEADLINE_DATE_AFTER:
+            break
+        i += 1
     before = range(first - 1, max(-1, first - 1 - _HEADLINE_DATE_BEFORE), -1)
     for i in (*after, *before):
         text = blocks[i]

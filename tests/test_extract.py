@@ -312,6 +312,14 @@ def test_numeric_and_written_dates_under_the_headline(shown, day):
     assert dated(body_extra=f"<p>{shown}</p>") == datetime(*day, tzinfo=UTC)
 
 
+def test_a_date_after_a_byline_set_as_many_small_blocks_is_the_headline_s():
+    # a standfirst, then "By | Name | 6 | mins | date", each in an element of its own
+    byline = "".join(f"<div>{part}</div>" for part in (
+        "By", "The Newsroom Team", "|", "6", "mins", "|", "February 28, 2024"))
+    head = '<meta property="article:published_time" content="2019-02-03T10:00:00Z">'
+    assert dated(head, f"<p>{PROSE[2]}</p>{byline}") == datetime(2024, 2, 28, tzinfo=UTC)
+
+
 def test_headline_date_in_the_future_is_ignored():
     head = '<meta property="article:published_time" content="2022-05-04T10:00:00Z">'
     assert dated(head, "<p>Event on 5 May 2031</p>") == datetime(2022, 5, 4, 10, 0, tzinfo=UTC)
