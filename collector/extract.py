@@ -133,14 +133,18 @@ def _same_article(root: LexborNode, walk: Walk, again: Walk) -> bool:
     retry.)"""
     if walk.best[1] is None or again.span[1] <= again.span[0]:
         return True  # (the first walk found no prose at all: nothing of the article's)
-    mine = walk.blocks[walk.span[0]].strip()[:60]
-    around = None
+    first, last = walk.span
+    mine = [walk.blocks[i].strip()[:60] for i in range(first, last) if walk.goods[i]] \
+        or [walk.blocks[first].strip()[:60]]
+    # the smallest element holding all of it (a later article repeating its first line, a
+    # title, is not the one)
+    inside: str | None = None
     for node in root.css("article, main, .hentry"):
-        if mine in node.text():
-            around = node  # (document order: an element inside comes after its parent)
-    if around is None:
+        text = node.text()
+        if (inside is None or len(text) < len(inside)) and all(line in text for line in mine):
+            inside = text
+    if inside is None:
         return True
-    inside = around.text()
     first, last = again.span
     prose = [again.blocks[i].strip() for i in range(first, last) if again.goods[i]]
     held = sum(len(text) for text in prose if text[:60] in inside)

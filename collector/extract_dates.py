@@ -28,7 +28,7 @@ _HEADLINE_DATE_AFTER = 6
 _HEADLINE_DATE_BEFORE = 2
 _HEADLINE_DATE_MAX_CHARS = 100
 #: Blocks of at most this many characters ("|", "By", "6", "min") are not counted among
-#: those; at most this many of them are looked at besides.
+#: those, up to this many of them (further ones count as lines again).
 _HEADLINE_DATE_SMALL = 4
 _HEADLINE_DATE_SMALL_MAX = 8
 _REVISED = re.compile(r"(?:updated|modified|revised|edited|aktualisiert|geändert|mis à jour|"
@@ -167,13 +167,18 @@ def headline_date(blocks: list[str], span: tuple[int, int] | None,
     first, last = span
     # (a byline set as many small blocks, "By | Name | 6 | min | May 2, 2024": separators and
     # counts of a few characters do not use up the lines looked at)
-    after = []
-    i = last
-    while i < len(blocks) and len(after) < _HEADLINE_DATE_AFTER + _HEADLINE_DATE_SMALL_MAX:
+    after: list[int] = []
+    counted = small = 0
+    for i in range(last, len(blocks)):
+        if len(blocks[i]) > _HEADLINE_DATE_SMALL:
+            counted += 1
+        elif small < _HEADLINE_DATE_SMALL_MAX:
+            small += 1
+        else:
+            counted += 1  # (small blocks past the allowance count as lines again)
         after.append(i)
-        if sum(len(blocks[j]) > _HEADLINE_DATE_SMALL for j in after) >= _HEADLINE_DATE_AFTER:
+        if counted >= _HEADLINE_DATE_AFTER:
             break
-        i += 1
     before = range(first - 1, max(-1, first - 1 - _HEADLINE_DATE_BEFORE), -1)
     for i in (*after, *before):
         text = blocks[i]

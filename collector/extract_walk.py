@@ -76,8 +76,9 @@ _WEAK_PARTS = frozenset({
     "offcanvas", "jp", "rating",
 })
 #: Words naming a tabbed widget, whose panels hold the page's own text (a product's
-#: description, a report's sections): a word for a menu beside one ("tab-menu--product",
-#: "tabs-nav") names the widget's row of tabs, not the site's navigation. (Other layout words
+#: description, a report's sections): a word for a menu after one that opens the name
+#: ("tab-menu--product", "tabs-nav") names the widget's row of tabs, not the site's
+#: navigation ("site-menu-tabs" is the site's menu). (Other layout words
 #: stay believed: "sidebar-tabs", "widget-tabs" are a sidebar's tabs of latest and popular
 #: posts.)
 _PANEL_PARTS = frozenset({"tab", "tabs"})
@@ -223,19 +224,25 @@ _KINDS = {(True, False): _by_number(_kinds(True), _K_INLINE + _K_CHECK),
 
 
 #: A sentence going on into a link ("X replaced Y, <a>who for eight months has combined the
-#: two jobs.</a>"): at most this many linked pieces of text, after at least this many words
-#: of its own, and closed as a sentence. (Three or more links in a line are a list of
-#: destinations: "write to us or follow us on Facebook, X and Instagram.")
+#: two jobs.</a>"): at most this many links, after at least this many words of its own that
+#: do not end as a label ("Read also:", "Lire aussi :", a trail's "World ›"), and closed as a
+#: sentence (a closing quotation mark or bracket after its stop aside). (Three or more links
+#: in a line are a list of destinations: "write to us or follow us on Facebook, X and
+#: Instagram.") Words are counted between spaces: a line in a script written without them is
+#: not one.
 _SENTENCE_LINKS = 2
 _SENTENCE_OPENING_WORDS = 3
-_SENTENCE_ENDS = (".", "!", "?", "。", "！", "？")
+_SENTENCE_ENDS = (".", "!", "?", "…")
+_SENTENCE_CLOSERS = "\"'”’»)]"
+_LABEL_ENDS = (":", "：", "›", "»", "|", ">", "/", "→")
 
 
 def _opens_sentence(line: list[str], first_link: int) -> bool:
     """Whether the words of a line before its first link (the line's first `first_link`
     pieces) open a sentence."""
-    return len("".join(line[:first_link]).split(None, _SENTENCE_OPENING_WORDS)) \
-        >= _SENTENCE_OPENING_WORDS
+    opening = "".join(line[:first_link])
+    return (len(opening.split(None, _SENTENCE_OPENING_WORDS)) >= _SENTENCE_OPENING_WORDS
+            and not opening.rstrip().endswith(_LABEL_ENDS))
 
 
 class Walk:
@@ -254,8 +261,8 @@ class Walk:
         "kinds",
         "line",
         "link_chars",
-        "linked_pieces",
         "links",
+        "links_in_line",
         "records",
         "root",
         "scoped",
@@ -276,7 +283,7 @@ class Walk:
         self.line: list[str] = []            # text of the block being read
         self.link_chars = 0
         self.first_link = -1                # piece of `line` where its first link starts
-        self.linked_pieces = 0
+        self.links_in_line = 0              # links entered since the line began
         # frames: [tag, first block, prose chars, link-list chars, other chars, parent frame,
         # end block (set when the element is left)]; the open ones on a stack
         self.stack: list[list] = []
@@ -298,7 +305,7 @@ class Walk:
         text = "".join(line).strip()  # (a single string is joined without a copy)
         link_chars, self.link_chars = self.link_chars, 0
         first_link, self.first_link = self.first_link, -1
-        pieces, self.linked_pieces = self.linked_pieces, 0
+        links_in_line, self.links_in_line = self.links_in_line, 0
         if not text:
             line.clear()
             return
@@ -309,15 +316,14 @@ class Walk:
         good = (share <= _PROSE_MAX_LINK_SHARE and n >= _PROSE_MIN_CHARS
                 and (len(text.split(None, _PROSE_WORDS)) >= _PROSE_WORDS
                      or (not text.isascii() and word_units(text) >= _PROSE_WORDS)))
-        if not good and first_link > 0 and pieces <= _SENTENCE_LINKS and share < 1.0 \
-                and text.endswith(_SENTENCE_ENDS) \
+        if not good and first_link > 0 and links_in_line <= _SENTENCE_LINKS \
+                and text.rstrip(_SENTENCE_CLOSERS).endswith(_SENTENCE_ENDS) \
                 and len(text.split(None, _PROSE_WORDS)) >= _PROSE_WORDS \
                 and _opens_sentence(line, first_link):
             # a sentence that goes on into a link (a report pointing to an earlier one in
-            # its own words): prose, its linked words the sentence's
+            # its own words): prose (its link share stays as measured, for the clean-up's
+            # and the classifier's rules)
             good = True
-            link_chars = 0
-            share = 0.0
         line.clear()  # the same list object: walk() holds it
         self.blocks.append(text)
         self.goods.append(good)
@@ -361,18 +367,6 @@ class Walk:
             if score > self.best[0]:
                 self.best = (score, frame)
 
-    def _one_prose_block(self, first: int, last: int) -> bool:
-        """Whether blocks `first` to `last` hold exactly one prose block, counted as `flush`
-        counts prose (a headline's block is not the body's prose)."""
-        goods, frames = self.goods, self.frames
-        found = False
-        for i in range(first, last):
-            if goods[i] and frames[i][0] != _H1_ID:
-                if found:
-                    return False
-                found = True
-        return found
-
     def headline(self, first: int, last: int) -> None:
         """Note an h1 outside furniture that holds blocks `first` to `last`."""
         if len(self.h1s) < 5:
@@ -389,10 +383,8 @@ class Walk:
             # no prose anywhere (a very short page): everything that is not a link list
             self.span = (0, len(self.blocks))
             return list(range(len(self.blocks)))
+        best = _article_around(best)
         first, last = best[1], best[6]
-        if self._one_prose_block(first, last):
-            best = _article_around(best)
-            first, last = best[1], best[6]
         # climb through wrappers that hold exactly the same blocks
         parent = best[5]
         while parent is not None and parent[1] == first and parent[6] == last:
@@ -509,7 +501,6 @@ class Walk:
                     if in_link:
                         if not self.link_chars:
                             self.first_link = len(line) - 1
-                        self.linked_pieces += 1
                         self.link_chars += len(text.strip())
                 continue
             kind = kinds[tag] if tag < numbered else default
@@ -530,6 +521,8 @@ class Walk:
                 if inner is None:
                     continue
                 linked = in_link or kind == _K_LINK
+                if linked and not in_link:
+                    self.links_in_line += 1
                 # an inline element holding one text (most links, spans, emphasis): read here
                 # rather than by a turn of the loop of its own (`text_content` is None for an
                 # element)
@@ -540,7 +533,6 @@ class Walk:
                         if linked:
                             if not self.link_chars:
                                 self.first_link = len(line) - 1
-                            self.linked_pieces += 1
                             self.link_chars += len(text.strip())
                 else:
                     resume.append((following, in_link, None, False))
@@ -570,18 +562,18 @@ class Walk:
             self.flush()
 
 
-#: How many times a lone prose block's text the `<article>` around it must hold in prose to
+#: How many times the best element's prose the `<article>` around it must hold in prose to
 #: be the container instead (see `_article_around`).
 _ARTICLE_PROSE_TIMES = 3
 _ARTICLE_ID = TAG_ID["article"]
 
 
 def _article_around(best: list) -> list:
-    """The container for a best element that holds a single prose block: the innermost
-    `<article>` around it, when that holds at least `_ARTICLE_PROSE_TIMES` its prose and less
-    text in link lists than in prose (the article's own text, whose lists of links, a report's
-    patches or a page's documents to download, brought its score below one paragraph's), else
-    the element itself. (An article that is mostly links is a listing.)"""
+    """The container for the best element: the innermost `<article>` around it, when that
+    holds at least `_ARTICLE_PROSE_TIMES` its prose and less text in link lists than in prose
+    (the article's own text, whose lists of links, a report's patches or a page's documents to
+    download, brought its score below one paragraph's or one section's), else the element
+    itself. (An article that is mostly links is a listing.)"""
     up = best[5]
     while up is not None:
         if up[0] == _ARTICLE_ID:
@@ -810,7 +802,7 @@ def _token_verdict(token: str) -> int:
         return 0
     if not _FURNITURE_PARTS.isdisjoint(parts):
         return 2
-    if not _PANEL_PARTS.isdisjoint(parts) and _WEAK_PARTS.intersection(parts) <= _TAB_ROW_PARTS:
+    if parts[0] in _PANEL_PARTS and _WEAK_PARTS.intersection(parts) <= _TAB_ROW_PARTS:
         return 0  # a tabbed widget's menu of tabs ("tab-menu"): its panels are the page's text
     return 1
 
