@@ -73,11 +73,15 @@ def _parse_date(value: str | None) -> datetime | None:
             # written out in some language ("7 octobre 2023", "2023年10月7日")
             return text_date(value)
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
+        return dt.replace(tzinfo=UTC)
     try:
-        return dt.astimezone(UTC)
+        dt.astimezone(UTC)  # (an offset that puts the instant out of range is refused)
     except (ValueError, OverflowError):
         return None
+    # the offset the page gives is kept: the same instant, and its calendar day the one the
+    # publisher gives (20:00 on 12 April in California is 13 April in UTC); the store keeps
+    # instants in UTC
+    return dt
 
 
 def _acceptable(dt: datetime | None, now: datetime, strong: bool) -> bool:

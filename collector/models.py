@@ -89,6 +89,7 @@ class Extracted:
 
     title: str
     blocks: tuple[str, ...]
+    #: aware; in the offset the page gives (its calendar day is the publisher's), else UTC
     published: datetime | None = None
     canonical_url: str | None = None
     language: str | None = None

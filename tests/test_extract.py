@@ -6,7 +6,7 @@ import io
 import itertools
 import re
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -325,9 +325,21 @@ def test_headline_date_in_the_future_is_ignored():
     assert dated(head, "<p>Event on 5 May 2031</p>") == datetime(2022, 5, 4, 10, 0, tzinfo=UTC)
 
 
-def test_date_from_meta_tag_is_converted_to_utc():
+def test_date_from_meta_tag_keeps_its_instant_and_the_page_s_offset():
     head = '<meta property="article:published_time" content="2024-03-14T09:30:00+01:00">'
-    assert dated(head) == datetime(2024, 3, 14, 8, 30, tzinfo=UTC)
+    published = dated(head)
+    assert published == datetime(2024, 3, 14, 8, 30, tzinfo=UTC)
+    assert published is not None and published.utcoffset() == timedelta(hours=1)
+
+
+def test_a_declared_evening_west_of_greenwich_stays_on_the_publisher_s_day():
+    # 18:00 on 12 April in California is 01:00 on 13 April in UTC: the publication's day,
+    # as the page gives it, is the 12th (the store keeps the instant, in UTC)
+    head = ('<script type="application/ld+json">{"@type":"NewsArticle",'
+            '"datePublished":"2020-04-12T18:00:00-0700"}</script>')
+    published = dated(head)
+    assert published == datetime(2020, 4, 13, 1, 0, tzinfo=UTC)
+    assert published is not None and published.date().isoformat() == "2020-04-12"
 
 
 def test_date_from_time_element():
@@ -472,7 +484,7 @@ def test_command_prints_the_stored_document_and_reports_on_stderr(capsys):
     expected = extract(path.read_bytes(), url="https://union.example.org/x", now=NOW)
     assert out == render(expected.title, expected.blocks)
     assert "title: Dockers strike over port privatisation" in err
-    assert "date: 2024-03-14T08:30:00+00:00" in err
+    assert "date: 2024-03-14T09:30:00+01:00" in err  # (the page's offset: its own day)
     assert "method: page" in err
 
 
