@@ -1,9 +1,12 @@
-"""Article lines kept, by kind of page (docs/extraction.md, "Rules for kinds of page, round
-eight"): each test is a small page of our own with one kind, which fails without its rule."""
+"""Article lines kept, by kind of page (docs/extraction.md, "Rules for kinds of page", rounds
+eight to ten): each test is a small page of our own with one kind, which fails without its
+rule."""
 
 from __future__ import annotations
 
 import json
+
+import pytest
 
 from collector.extract import extract
 from tests.test_extract import NOW, PROSE
@@ -473,14 +476,6 @@ def test_a_line_of_three_links_is_not_a_sentence_of_the_article():
     assert not any(b.startswith("Write to us") for b in blocks)
 
 
-def test_a_teaser_link_after_a_label_is_not_a_sentence_of_the_article():
-    # "Read also:" and a linked headline: two words of the line's own do not open a sentence
-    teaser = ('<p>Read also: <a href="/article/9">The council closes the library in the old'
-              " market hall after sixty years of service to the neighbourhood.</a></p>")
-    blocks = list(extract(_linked_report(teaser), now=NOW).blocks)
-    assert not any(b.startswith("Read also") for b in blocks)
-
-
 def test_a_sidebar_s_tabs_are_still_furniture():
     blocks = list(extract(_shop_page("sidebar-tabs"), now=NOW).blocks)
     assert _MORE[0] not in blocks
@@ -523,9 +518,12 @@ def test_a_linked_line_without_a_sentence_s_end_is_not_prose():
     assert not any(b.startswith("Our coverage") for b in blocks)
 
 
-def test_a_teaser_link_after_a_label_of_three_words_or_a_trail_is_not_prose():
+@pytest.mark.parametrize("label", [
+    "See related",  # two words of the line's own do not open a sentence
+    "Lesen Sie auch:", "Lire aussi :", "Home \u203a World \u203a",  # three, ending as a label
+])
+def test_a_teaser_link_after_a_label_or_a_trail_is_not_a_sentence_of_the_article(label):
     linked = ('<a href="/article/9">The council closes the library in the old market hall after'
               " sixty years of service to the neighbourhood.</a>")
-    for label in ("Lesen Sie auch:", "Lire aussi :", "Home \u203a World \u203a"):
-        blocks = list(extract(_linked_report(f"<p>{label} {linked}</p>"), now=NOW).blocks)
-        assert not any(b.startswith(label[:4]) for b in blocks), label
+    blocks = list(extract(_linked_report(f"<p>{label} {linked}</p>"), now=NOW).blocks)
+    assert not any(b.startswith(label[:4]) for b in blocks)
