@@ -121,6 +121,10 @@ def _declared_blocks(text: str) -> list[str]:
 #: A text the walk without the furniture rules finds is short under this many words: a form's
 #: or a prompt's few sentences, not an article that a furniture word hid.
 _SHORT_RETRY_WORDS = 100
+#: A block is looked for in an element's text by its first characters (the walk skips
+#: elements inside a block, buttons and furniture, that the element's text keeps: a short
+#: probe seldom spans one).
+_PROBE_CHARS = 60
 
 
 def _same_article(root: LexborNode, walk: Walk, again: Walk) -> bool:
@@ -134,8 +138,8 @@ def _same_article(root: LexborNode, walk: Walk, again: Walk) -> bool:
     if walk.best[1] is None or again.span[1] <= again.span[0]:
         return True  # (the first walk found no prose at all: nothing of the article's)
     first, last = walk.span
-    mine = [walk.blocks[i].strip()[:60] for i in range(first, last) if walk.goods[i]] \
-        or [walk.blocks[first].strip()[:60]]
+    mine = [walk.blocks[i].strip()[:_PROBE_CHARS] for i in range(first, last)
+            if walk.goods[i]] or [walk.blocks[first].strip()[:_PROBE_CHARS]]
     # the smallest element holding all of it (a later article repeating its first line, a
     # title, is not the one)
     inside: str | None = None
@@ -147,7 +151,7 @@ def _same_article(root: LexborNode, walk: Walk, again: Walk) -> bool:
         return True
     first, last = again.span
     prose = [again.blocks[i].strip() for i in range(first, last) if again.goods[i]]
-    held = sum(len(text) for text in prose if text[:60] in inside)
+    held = sum(len(text) for text in prose if text[:_PROBE_CHARS] in inside)
     return 2 * held >= sum(len(text) for text in prose)
 
 

@@ -10,6 +10,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from collector.extract import _drop_opening_byline, _drop_opening_date
 from collector.extract_clean import block_rows
+from collector.extract_names import names_verdict
 from collector.extract_recipe import _RECIPE_MAX_CHARS, recipe_lines
 from collector.extract_sections import (
     _RELATED,
@@ -17,7 +18,7 @@ from collector.extract_sections import (
     _related,
     prompts,
 )
-from collector.extract_walk import Walk, _names_verdict
+from collector.extract_walk import Walk
 from tests.test_extract import PROSE, body_of, page, prose_html
 
 
@@ -478,7 +479,7 @@ def test_furniture_words_in_class_names_written_in_camel_case_count():
     assert body_of(html) == PROSE
     # strong words, weak words, nothing; a part's name read in lower case as ever
     # (a style module's "Component_part__hash": the component's name decides)
-    assert [_names_verdict(names) for names in (
+    assert [names_verdict(names) for names in (
         "relatedPosts", "mainSidebar", "hasSidebar layout", "TestReport__AuthorBox",
         "documentContent__sharingContainer", "ArticleBody", "RecommendedTeasers_wrapper__A7fsu",
         "LongFormArticle_socialContainer__0RGo1")] == [2, 1, 0, 2, 0, 0, 2, 0]
